@@ -1,0 +1,1 @@
+"""Data mesh provisioner: blueprints -> governed AWS data products (Pulumi program + tools)."""

@@ -1,0 +1,19 @@
+"""The one place that decides what "today" is (grant and exception expiry).
+
+`MESH_TODAY=YYYY-MM-DD` pins the date, for tests and for reproducing a CI run of another day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+
+def today() -> dt.date:
+    pinned = os.environ.get("MESH_TODAY")
+    if pinned:
+        try:
+            return dt.date.fromisoformat(pinned)
+        except ValueError:
+            raise ValueError(f"MESH_TODAY={pinned!r} is not an ISO date (YYYY-MM-DD)") from None
+    return dt.date.today()

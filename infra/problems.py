@@ -1,0 +1,66 @@
+"""Structured problems (errors and warnings) with a location a reviewer can click on."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    error = "error"
+    warning = "warning"
+
+
+# Stable codes. External tools key on these; never renumber, only add.
+CODES: dict[str, str] = {
+    # reading the file
+    "E001": "file cannot be read (missing, not UTF-8, binary, too large)",
+    "E002": "YAML syntax error",
+    "E003": "duplicate key in a mapping",
+    "E004": "YAML construct not allowed (aliases beyond the limit, custom tags, non-string keys)",
+    "E005": "blueprint is empty or not a mapping",
+    # the model
+    "E010": "unknown key",
+    "E011": "required field missing",
+    "E012": "wrong type or value",
+    "E013": "name does not match the required pattern",
+    "E014": "invalid Glue column type",
+    # across the mesh
+    "E020": "domain does not equal the file name",
+    "E021": "domain defined twice",
+    "E022": "product defined twice in a domain",
+    "E023": "column defined twice in a product",
+    "E024": "partition key repeats a schema column",
+    "E025": "consumer names a domain that does not exist",
+    "E026": "consumer column is not in the product's schema",
+    "E027": "PII column shared without include_pii",
+    "E028": "include_pii without approved_by",
+    "E029": "domain lists itself as consumer",
+    "E030": "consumer domain listed twice on one product",
+    "E031": "no blueprints found",
+    "E032": "names collide after normalisation",
+    "E033": "physical name too long",
+    "E034": "exception names a product that does not exist",
+    # warnings
+    "W001": "grant expires soon",
+    "W002": "grant has expired and grants nothing",
+    "W003": "blueprint file ignored",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    line: int | None
+    path: str
+    code: str
+    message: str
+    severity: Severity = Severity.error
+
+    def as_json(self) -> dict:
+        d = asdict(self)
+        d.pop("severity")
+        return d
+
+    def sort_key(self) -> tuple:
+        return (self.file, self.line or 0, self.path, self.code)

@@ -1,0 +1,173 @@
+"""The blueprint spec: what a domain submits, one YAML file per domain.
+
+These pydantic models are the single source of truth for the format: validation, defaults, the
+JSON Schema printed by ``mesh schema`` and the docs all come from here. The spec knows nothing of
+Pulumi or AWS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from infra.gluetypes import normalize_glue_type
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]{1,30}$"
+COLUMN_PATTERN = r"^[a-z_][a-z0-9_]{0,127}$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
+TEAM_PATTERN = r"^[a-z][a-z0-9-]{1,62}$"
+
+Name = Annotated[
+    str,
+    Field(pattern=NAME_PATTERN, description="lower-case letters, digits and _, 2-31 chars"),
+]
+ColumnName = Annotated[
+    str,
+    Field(pattern=COLUMN_PATTERN, description="Glue column name: lower-case letters, digits, _"),
+]
+Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254, examples=["team@example.com"])]
+Text = Annotated[str, Field(min_length=1, max_length=2048)]
+GlueType = Annotated[
+    str,
+    Field(
+        min_length=1,
+        description="Glue column type: string, int, bigint, double, boolean, date, timestamp, "
+        "decimal(p,s), varchar(n), array<..>, map<..,..>, struct<name:type,..>",
+        examples=["string", "decimal(12,2)", "array<struct<sku:string,qty:int>>"],
+    ),
+    AfterValidator(normalize_glue_type),
+]
+
+
+class Classification(str, Enum):
+    public = "public"
+    internal = "internal"
+    confidential = "confidential"
+    restricted = "restricted"
+
+    @property
+    def rank(self) -> int:
+        return list(Classification).index(self)
+
+
+class DataFormat(str, Enum):
+    parquet = "parquet"
+    json = "json"
+    csv = "csv"
+
+
+class DataDisposition(str, Enum):
+    retain = "retain"
+    delete = "delete"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class Owner(_Model):
+    team: str = Field(pattern=TEAM_PATTERN, description="Owning team", examples=["sales-data"])
+    email: Email
+
+
+class Column(_Model):
+    name: ColumnName
+    type: GlueType
+    pii: bool = Field(False, description="Personally identifiable: shared only with approval")
+    description: Text | None = None
+    previous_names: list[ColumnName] = Field(
+        default_factory=list, description="Earlier names of this column (a declared rename)"
+    )
+
+
+class Consumer(_Model):
+    domain: Name = Field(description="Consuming domain (must exist in the mesh)")
+    columns: list[ColumnName] | None = Field(
+        None, description="Readable columns; omitted = every non-PII column (all if include_pii)"
+    )
+    include_pii: bool = Field(False, description="Share PII columns; needs approved_by")
+    approved_by: Email | None = Field(None, description="Who approved sharing PII")
+    expires: dt.date | None = Field(None, description="Last day of access (ISO date)")
+    justification: Text = Field(description="Why this domain needs the data")
+
+
+class Decommission(_Model):
+    date: dt.date = Field(description="From this day the product's grants are revoked")
+    reason: Text
+    data: DataDisposition = Field(
+        DataDisposition.retain,
+        description="retain: keep bucket, key and table; delete: allow deletion after the date "
+        "when the stack also allows it",
+    )
+
+
+class Product(_Model):
+    name: Name
+    description: Text
+    classification: Classification
+    format: DataFormat = DataFormat.parquet
+    retention_days: int = Field(gt=0, le=36500, description="Objects expire after this many days")
+    freshness_slo_hours: int | None = Field(None, gt=0, le=8760)
+    schema_: list[Column] = Field(alias="schema", min_length=1, max_length=1000)
+    partition_keys: list[Column] = Field(default_factory=list, max_length=20)
+    consumers: list[Consumer] = Field(default_factory=list)
+    tags: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/=+\-@ ]{1,64}$")], Text] = Field(
+        default_factory=dict, description="Extra tags on every resource of the product"
+    )
+    previous_names: list[Name] = Field(
+        default_factory=list, description="Earlier names of this product (a declared rename)"
+    )
+    decommission: Decommission | None = None
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @property
+    def columns(self) -> list[Column]:
+        return self.schema_
+
+    @property
+    def pii_columns(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.schema_ if c.pii)
+
+
+class DomainPolicies(_Model):
+    """Domain-local governance: may only tighten the global policies."""
+
+    max_grant_days: int | None = Field(None, gt=0, description="Grants must expire within N days")
+    allowed_consumer_domains: list[Name] | None = Field(
+        None, description="Only these domains may be granted access"
+    )
+    require_freshness_slo: bool | None = Field(
+        None, description="Every product needs freshness_slo_hours"
+    )
+    max_retention_days: int | None = Field(None, gt=0)
+    min_retention_days: int | None = Field(None, gt=0)
+
+
+class PolicyException(_Model):
+    policy: str = Field(min_length=1, description="Id of the waived policy")
+    product: Name
+    justification: Text
+    expires: dt.date
+
+
+class Blueprint(_Model):
+    """One domain's blueprint (one YAML file under blueprints/)."""
+
+    domain: Name
+    description: Text
+    owner: Owner
+    cost_center: str = Field(pattern=r"^[A-Za-z0-9-]{1,32}$", examples=["CC-1001"])
+    products: list[Product] = Field(default_factory=list)
+    policies: DomainPolicies = Field(default_factory=DomainPolicies)
+    exceptions: list[PolicyException] = Field(default_factory=list)
+
+
+def blueprint_json_schema() -> dict:
+    schema = Blueprint.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Data mesh domain blueprint"
+    return schema
