@@ -93,6 +93,60 @@ def validate(
     raise typer.Exit(0 if result.ok else 1)
 
 
+class PlanFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def _load_valid(directory: Path, settings) -> LoadResult:
+    """Load for commands that need a valid mesh: print every problem and exit 1 otherwise."""
+    from infra.program import check_names
+
+    result = _load(directory)
+    errors = result.errors or check_names(result.mesh, settings.names)
+    if errors:
+        for p in errors:
+            typer.echo(_problem_line(p), err=True)
+        typer.echo(f"{len(errors)} error(s): fix the blueprints first (mesh validate)", err=True)
+        raise typer.Exit(1)
+    return result
+
+
+@app.command()
+def plan(
+    directory: DirArg = Path("blueprints"),
+    format: Annotated[PlanFormat, typer.Option("--format", "-f")] = PlanFormat.text,
+) -> None:
+    """Run the Pulumi program under recording mocks and print the resource graph.
+
+    Example: mesh plan blueprints --format json | jq '.counts'
+    """
+    from infra.engines.recording import run_program
+    from infra.program import StackSettings
+
+    settings = StackSettings()
+    result = _load_valid(directory, settings)
+    graph = run_program(result.mesh, settings, clock.today())
+    if format is PlanFormat.json:
+        sys.stdout.write(json.dumps(graph.plan_json(), indent=2, sort_keys=True) + "\n")
+        return
+    children: dict[str | None, list] = {}
+    for r in graph.resources:
+        children.setdefault(r.parent, []).append(r)
+
+    def show(parent: str | None, depth: int) -> None:
+        for r in children.get(parent, []):
+            flag = "  [protected]" if r.protect else ""
+            typer.echo(f"{'  ' * depth}{r.type}  {r.name}{flag}")
+            if not r.custom:
+                show(r.name, depth + 1)
+
+    show(None, 0)
+    typer.echo(f"{len(graph.resources)} resources:")
+    for type_, n in graph.counts().items():
+        typer.echo(f"  {n:5d}  {type_}")
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of a blueprint (for editor completion and validation)."""

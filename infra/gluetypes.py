@@ -38,7 +38,7 @@ PRIMITIVES = frozenset(
     }
 )
 
-_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\d+)|(.))")
+_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([0-9]+)|(.))")
 _FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 MAX_DEPTH = 16
 
@@ -75,7 +75,7 @@ class _Parser:
 
     def number(self, what: str) -> int:
         tok = self.take()
-        if not tok.isdigit():
+        if not (tok.isascii() and tok.isdigit()):
             raise GlueTypeError(
                 f"expected a number for {what} in type {self.text!r}, found {tok!r}"
             )

@@ -182,6 +182,11 @@ def _compose(text: str) -> yaml.Node | None:
         if exc.context:
             what = f"{what} ({exc.context})"
         raise _FileError("E002", f"YAML syntax error: {what}", mark.line + 1 if mark else None)
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids (e.g. control codes)
+        line = text.count("\n", 0, exc.position) + 1
+        raise _FileError(
+            "E002", f"YAML syntax error: character #x{exc.character:04x} ({exc.reason})", line
+        ) from None
     except yaml.YAMLError as exc:
         raise _FileError("E002", f"YAML syntax error: {exc}") from None
     except RecursionError:

@@ -122,8 +122,6 @@ class Product(_Model):
     )
     decommission: Decommission | None = None
 
-    model_config = ConfigDict(populate_by_name=True)
-
     @property
     def columns(self) -> list[Column]:
         return self.schema_

@@ -1,0 +1,313 @@
+"""Deterministic synthetic mesh generator, for benchmarks and scale tests.
+
+    from bench.meshgen import generate
+    mesh = generate("/tmp/mesh", domains=1000, products_per_domain=10, consumers_per_product=3)
+    mesh.paths      # the blueprint files written, one per domain
+    mesh.products   # how many products in total
+
+The same arguments always give byte-identical files (a seeded ``random.Random``, no wall clock,
+no hash ordering). Every generated mesh is valid (``mesh validate`` exits 0, no warnings as long
+as the clock is before :data:`FIRST_EXPIRY` minus 30 days) and looks like the sample mesh:
+
+- 5-12 schema columns per product from a pool of realistic columns: ids, amounts as
+  ``decimal(p,s)``, dates, timestamps, ``array<..>``, ``struct<..>`` and ``map<..>`` types, and
+  some PII columns (e-mail, name, address, phone);
+- a ``dt`` partition key on most products;
+- ``consumers_per_product`` grants per product to other domains, mixing every grant shape the
+  access model knows: all non-PII columns, a column-limited grant, a PII grant with approval, and
+  expiring grants (expiry dates from :data:`FIRST_EXPIRY` on);
+- ``policies: {}`` and ``exceptions: []``.
+
+Building blocks, for benchmarks that need data rather than files:
+
+- :func:`blueprints` returns the blueprints as plain dicts (what the YAML decodes to);
+- :func:`render` turns one such dict into YAML text in the sample mesh's style;
+- :func:`generate` writes them all to a directory.
+
+Run as a script to write a mesh: ``python bench/meshgen.py OUT_DIR [DOMAINS] [PRODUCTS] [CONSUMERS]``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["FIRST_EXPIRY", "GeneratedMesh", "blueprints", "domain_names", "generate", "render"]
+
+FIRST_EXPIRY = dt.date(2028, 1, 1)  # every generated expiry is on or after this day
+_EXPIRY_SPAN_DAYS = 3 * 365
+
+_DOMAIN_WORDS = (
+    "sales", "marketing", "finance", "logistics", "billing", "support", "inventory", "pricing",
+    "payments", "shipping", "catalog", "loyalty", "fraud", "risk", "hr", "procurement", "search",
+    "ads", "crm", "returns", "warehouse", "forecasting", "identity", "payroll", "legal", "audit",
+)  # fmt: skip
+_PRODUCT_WORDS = (
+    "orders", "customers", "invoices", "shipments", "events", "sessions", "payments", "refunds",
+    "tickets", "accounts", "prices", "stock_levels", "campaigns", "clicks", "leads", "contracts",
+    "suppliers", "employees", "transactions", "forecasts", "reviews", "subscriptions", "devices",
+    "carts",
+)  # fmt: skip
+_ADJECTIVES = ("daily", "hourly", "raw", "curated", "monthly", "enriched", "snapshot", "latest")
+_TEAMS = ("data", "analytics", "platform", "insights", "eng")
+_CLASSIFICATIONS = ("public", "internal", "internal", "confidential", "confidential", "restricted")
+_FORMATS = ("parquet", "parquet", "parquet", "json", "csv")
+_RETENTION = (30, 90, 180, 365, 730, 1095, 1825, 3650)
+_FRESHNESS = (None, 1, 6, 24, 24, 48, 168)
+_APPROVERS = ("privacy-office@example.com", "dpo@example.com", "legal-review@example.com")
+_WHY = (
+    "revenue reconciliation", "campaign attribution", "churn model features", "capacity planning",
+    "fraud scoring", "executive dashboard", "regulatory reporting", "demand forecasting",
+    "customer support tooling", "pricing experiments",
+)  # fmt: skip
+
+# (name, Glue type, pii); the first column of every product is its id
+_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("customer_id", "string", False),
+    ("customer_email", "string", True),
+    ("full_name", "string", True),
+    ("phone_number", "string", True),
+    ("shipping_address", "struct<street:string,city:string,zip:string,country:string>", True),
+    ("ip_address", "string", True),
+    ("amount", "decimal(12,2)", False),
+    ("net_amount", "decimal(14,2)", False),
+    ("tax_rate", "decimal(5,4)", False),
+    ("currency", "string", False),
+    ("quantity", "int", False),
+    ("item_count", "bigint", False),
+    ("score", "double", False),
+    ("is_active", "boolean", False),
+    ("status", "string", False),
+    ("channel", "string", False),
+    ("country", "string", False),
+    ("created_at", "timestamp", False),
+    ("updated_at", "timestamp", False),
+    ("event_date", "date", False),
+    ("tags", "array<string>", False),
+    ("line_items", "array<struct<sku:string,qty:int,price:decimal(10,2)>>", False),
+    ("attributes", "map<string,string>", False),
+    ("geo", "struct<lat:double,lon:double>", False),
+    ("touchpoints", "array<struct<channel:string,seen_at:timestamp>>", False),
+)
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .@/-]*$")
+
+
+@dataclass(frozen=True)
+class GeneratedMesh:
+    """What :func:`generate` wrote."""
+
+    directory: Path
+    paths: tuple[Path, ...]
+    domains: int
+    products: int
+    grants: int
+
+
+def domain_names(count: int) -> list[str]:
+    """``count`` distinct, valid domain names: ``sales``, ``marketing``, ... then ``sales_0026``."""
+    words = len(_DOMAIN_WORDS)
+    return [
+        _DOMAIN_WORDS[i] if count <= words else f"{_DOMAIN_WORDS[i % words]}_{i:04d}"
+        for i in range(count)
+    ]
+
+
+def blueprints(
+    domains: int, products_per_domain: int, consumers_per_product: int, seed: int = 0
+) -> list[dict[str, Any]]:
+    """The blueprints of a synthetic mesh as plain dicts, sorted by domain index.
+
+    Raises ValueError when the numbers cannot make a valid mesh (e.g. more consumers per product
+    than other domains).
+    """
+    if domains < 1 or products_per_domain < 0 or consumers_per_product < 0:
+        raise ValueError("domains must be >= 1, products and consumers >= 0")
+    if consumers_per_product > domains - 1:
+        raise ValueError(
+            f"{consumers_per_product} consumers per product need at least "
+            f"{consumers_per_product + 1} domains, got {domains}"
+        )
+    names = domain_names(domains)
+    out = []
+    for index, domain in enumerate(names):
+        rng = random.Random(f"{seed}:{index}")  # str seeds are hashed deterministically
+        others = names[:index] + names[index + 1 :]
+        out.append(_blueprint(rng, domain, others, products_per_domain, consumers_per_product))
+    return out
+
+
+def _blueprint(
+    rng: random.Random, domain: str, others: list[str], n_products: int, n_consumers: int
+) -> dict[str, Any]:
+    base = domain.split("_")[0]
+    team = f"{base}-{rng.choice(_TEAMS)}"
+    products = []
+    used: set[str] = set()
+    for p in range(n_products):
+        name = f"{rng.choice(_ADJECTIVES)}_{rng.choice(_PRODUCT_WORDS)}"
+        if name in used:
+            name = f"{name}_{p}"
+        used.add(name)
+        products.append(_product(rng, name, others, n_consumers))
+    return {
+        "domain": domain,
+        "description": f"Data products of the {base} domain (synthetic)",
+        "owner": {"team": team, "email": f"{team}@example.com"},
+        "cost_center": f"CC-{rng.randrange(1000, 10000)}",
+        "products": products,
+        "policies": {},
+        "exceptions": [],
+    }
+
+
+def _product(rng: random.Random, name: str, others: list[str], n_consumers: int) -> dict[str, Any]:
+    picked = rng.sample(_COLUMNS, rng.randint(4, 11))
+    schema: list[dict[str, Any]] = [{"name": f"{name}_id", "type": "string"}]
+    for col_name, col_type, pii in picked:
+        column: dict[str, Any] = {"name": col_name, "type": col_type}
+        if pii:
+            column["pii"] = True
+        schema.append(column)
+    product: dict[str, Any] = {
+        "name": name,
+        "description": f"{name.replace('_', ' ').capitalize()}, one row per record",
+        "classification": rng.choice(_CLASSIFICATIONS),
+        "format": rng.choice(_FORMATS),
+        "retention_days": rng.choice(_RETENTION),
+    }
+    freshness = rng.choice(_FRESHNESS)
+    if freshness is not None:
+        product["freshness_slo_hours"] = freshness
+    product["schema"] = schema
+    if rng.random() < 0.7:
+        product["partition_keys"] = [{"name": "dt", "type": "string"}]
+    product["consumers"] = [
+        _consumer(rng, domain, schema, shape=i % 4)
+        for i, domain in enumerate(rng.sample(others, n_consumers))
+    ]
+    return product
+
+
+def _consumer(
+    rng: random.Random, domain: str, schema: list[dict[str, Any]], shape: int
+) -> dict[str, Any]:
+    """shape 0: every non-PII column; 1: column-limited; 2: PII with approval; 3: expiring."""
+    grant: dict[str, Any] = {"domain": domain}
+    if shape == 1:
+        public = [c["name"] for c in schema if not c.get("pii")]
+        grant["columns"] = sorted(rng.sample(public, rng.randint(1, len(public))))
+    elif shape == 2 and any(c.get("pii") for c in schema):
+        grant["include_pii"] = True
+        grant["approved_by"] = rng.choice(_APPROVERS)
+    if shape != 0:
+        grant["expires"] = FIRST_EXPIRY + dt.timedelta(days=rng.randrange(_EXPIRY_SPAN_DAYS))
+    grant["justification"] = rng.choice(_WHY)
+    return grant
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | dt.date):
+        return str(value)
+    text = str(value)
+    if _PLAIN.match(text) and text not in ("true", "false", "null", "yes", "no", "on", "off"):
+        return text
+    return json.dumps(text)  # a JSON string is a valid double-quoted YAML scalar
+
+
+def _flow(mapping: dict[str, Any]) -> str:
+    parts = []
+    for key, value in mapping.items():
+        if isinstance(value, list):
+            value_text = "[" + ", ".join(_scalar(v) for v in value) + "]"
+        else:
+            value_text = _scalar(value)
+        parts.append(f"{key}: {value_text}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def render(blueprint: dict[str, Any]) -> str:
+    """One blueprint dict as YAML, in the sample mesh's style (columns as flow mappings)."""
+    lines = [
+        f"domain: {_scalar(blueprint['domain'])}",
+        f"description: {_scalar(blueprint['description'])}",
+        f"owner: {_flow(blueprint['owner'])}",
+        f"cost_center: {_scalar(blueprint['cost_center'])}",
+    ]
+    products = blueprint.get("products", [])
+    lines.append("products:" if products else "products: []")
+    for product in products:
+        first = True
+        for key, value in product.items():
+            lead = "  - " if first else "    "
+            first = False
+            if key in ("schema", "partition_keys"):
+                lines.append(f"{lead}{key}:")
+                lines.extend(f"      - {_flow(column)}" for column in value)
+            elif key == "consumers":
+                lines.append(f"{lead}consumers:" if value else f"{lead}consumers: []")
+                for grant in value:
+                    dash = "      - "
+                    for gkey, gvalue in grant.items():
+                        if isinstance(gvalue, list):
+                            text = "[" + ", ".join(_scalar(v) for v in gvalue) + "]"
+                        else:
+                            text = _scalar(gvalue)
+                        lines.append(f"{dash}{gkey}: {text}")
+                        dash = "        "
+            else:
+                lines.append(f"{lead}{key}: {_scalar(value)}")
+    lines.append("policies: {}" if not blueprint.get("policies") else _block("policies", blueprint))
+    lines.append("exceptions: []" if not blueprint.get("exceptions") else _block("exceptions", blueprint))
+    return "\n".join(lines) + "\n"
+
+
+def _block(key: str, blueprint: dict[str, Any]) -> str:
+    return f"{key}: {json.dumps(blueprint[key], default=str)}"  # JSON is YAML flow syntax
+
+
+def generate(
+    out_dir: str | Path,
+    domains: int,
+    products_per_domain: int,
+    consumers_per_product: int,
+    seed: int = 0,
+) -> GeneratedMesh:
+    """Write a valid synthetic mesh, one ``<domain>.yaml`` per domain, into ``out_dir``.
+
+    ``out_dir`` is created if needed; existing files of the same names are overwritten and no
+    other file is touched. The same arguments always write the same bytes.
+    """
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    products = grants = 0
+    for bp in blueprints(domains, products_per_domain, consumers_per_product, seed):
+        path = directory / f"{bp['domain']}.yaml"
+        path.write_text(render(bp), encoding="utf-8")
+        paths.append(path)
+        products += len(bp["products"])
+        grants += sum(len(p["consumers"]) for p in bp["products"])
+    return GeneratedMesh(directory, tuple(paths), domains, products, grants)
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if not 1 <= len(args) <= 4:
+        sys.exit("usage: python bench/meshgen.py OUT_DIR [DOMAINS=10] [PRODUCTS=5] [CONSUMERS=3]")
+    numbers = [int(a) for a in args[1:]] + [10, 5, 3][len(args) - 1 :]
+    result = generate(args[0], *numbers)
+    print(
+        f"wrote {result.domains} domain(s), {result.products} product(s), {result.grants} "
+        f"grant(s) to {result.directory}"
+    )

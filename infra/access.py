@@ -1,0 +1,130 @@
+"""The access model: who may read or write which columns of which product, as declared.
+
+This is the contract of ../shared/DESIGN.md ("Access model") turned into data. The components
+provision it, the local engine checks the emulator against it, and the audit compares the access
+computed from the generated resources with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from infra.loader import Mesh
+from infra.spec import Blueprint, Consumer, Product
+
+
+def producer(domain: str) -> str:
+    return f"{domain}:producer"
+
+
+def consumer(domain: str) -> str:
+    return f"{domain}:consumer"
+
+
+def product_id(domain: str, product: str) -> str:
+    return f"{domain}.{product}"
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    principal: str
+    product: str
+    access: Literal["read", "write"]
+    columns: tuple[str, ...]  # sorted readable schema columns (partition keys not listed)
+    pii: bool
+    expires: dt.date | None
+    s3_direct: bool
+    via: tuple[str, ...]
+    justification: str | None = None
+    approved_by: str | None = None
+
+    def as_json(self) -> dict:
+        return {
+            "principal": self.principal,
+            "product": self.product,
+            "access": self.access,
+            "columns": list(self.columns),
+            "pii": self.pii,
+            "expires": self.expires.isoformat() if self.expires else None,
+            "s3_direct": self.s3_direct,
+            "via": list(self.via),
+        }
+
+
+@dataclass(frozen=True)
+class AccessModel:
+    grants: tuple[Grant, ...]  # active: producers' write + unexpired consumer reads
+    expired: tuple[Grant, ...]  # consumer grants past their expiry (or revoked by decommission)
+
+    def matrix_json(self, generated_at: str) -> dict:
+        return {
+            "generated_at": generated_at,
+            "grants": [g.as_json() for g in self.grants],
+            "expired": [g.as_json() for g in self.expired],
+        }
+
+
+def readable_columns(product: Product, grant: Consumer) -> tuple[str, ...]:
+    if grant.columns is not None:
+        return tuple(sorted(set(grant.columns)))
+    return tuple(sorted(c.name for c in product.columns if grant.include_pii or not c.pii))
+
+
+def is_expired(grant: Consumer, today: dt.date) -> bool:
+    """`expires` is the last day of access."""
+    return grant.expires is not None and grant.expires < today
+
+
+def is_decommissioned(product: Product, today: dt.date) -> bool:
+    return product.decommission is not None and product.decommission.date <= today
+
+
+def consumer_grant(bp: Blueprint, product: Product, grant: Consumer) -> Grant:
+    columns = readable_columns(product, grant)
+    full = set(columns) == {c.name for c in product.columns}
+    return Grant(
+        principal=consumer(grant.domain),
+        product=product_id(bp.domain, product.name),
+        access="read",
+        columns=columns,
+        pii=bool(product.pii_columns.intersection(columns)),
+        expires=grant.expires,
+        s3_direct=full,
+        via=("lakeformation", "s3") if full else ("lakeformation",),
+        justification=grant.justification,
+        approved_by=grant.approved_by,
+    )
+
+
+def producer_grant(bp: Blueprint, product: Product) -> Grant:
+    return Grant(
+        principal=producer(bp.domain),
+        product=product_id(bp.domain, product.name),
+        access="write",
+        columns=tuple(sorted(c.name for c in product.columns)),
+        pii=bool(product.pii_columns),
+        expires=None,
+        s3_direct=True,
+        via=("lakeformation", "s3"),
+    )
+
+
+def active_consumers(product: Product, today: dt.date) -> list[Consumer]:
+    """The consumer grants of a product that give access today."""
+    if is_decommissioned(product, today):
+        return []
+    return [g for g in product.consumers if not is_expired(g, today)]
+
+
+def declared_access(mesh: Mesh, today: dt.date) -> AccessModel:
+    grants: list[Grant] = []
+    expired: list[Grant] = []
+    for bp, product in mesh.products():
+        grants.append(producer_grant(bp, product))
+        live = active_consumers(product, today)
+        for g in product.consumers:
+            (grants if g in live else expired).append(consumer_grant(bp, product, g))
+    key = lambda g: (g.principal, g.product)
+    return AccessModel(tuple(sorted(grants, key=key)), tuple(sorted(expired, key=key)))

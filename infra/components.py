@@ -1,0 +1,344 @@
+"""Pulumi components: Domain, DataProduct, Grant.
+
+Each takes a small typed args object (built from the blueprint model in `infra.program`), creates
+its children with `parent=self` and names derived from its own name, and registers its outputs
+last. Every policy document comes from `infra.documents`. Components never import boto3.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import documents as docs
+from infra.documents import AwsEnv
+
+STATEFUL_DEFAULT = True  # buckets, keys, databases and tables are protected unless told otherwise
+
+
+def _json(doc: dict) -> str:
+    return json.dumps(doc, sort_keys=False)
+
+
+@dataclass(frozen=True)
+class Safety:
+    """Two switches decide deletion: the blueprint (decommission with data: delete, date passed)
+    and the stack (`mesh:allowDataDeletion`). Both must agree; otherwise protect + retain."""
+
+    deletable: bool = False
+
+    def opts(self, **kwargs) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(
+            protect=not self.deletable, retain_on_delete=not self.deletable, **kwargs
+        )
+
+
+@dataclass(frozen=True)
+class ColumnArgs:
+    name: str
+    type: str
+    pii: bool = False
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class DomainArgs:
+    domain: str
+    description: str
+    env: AwsEnv
+    producer_role: str
+    consumer_role: str
+    database: str
+    key_alias: str
+    buckets: tuple[str, ...]  # physical names of the domain's product buckets
+    reader_roles: tuple[str, ...]  # consumer roles with direct S3 read on any of its products
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ProductArgs:
+    domain: str
+    product: str
+    description: str
+    env: AwsEnv
+    bucket: str
+    database: str
+    table: str
+    format: str
+    retention_days: int
+    columns: tuple[ColumnArgs, ...]
+    partition_keys: tuple[ColumnArgs, ...]
+    table_parameters: dict[str, str]
+    tags: dict[str, str]
+    safety: Safety = field(default_factory=Safety)
+    aliases: tuple[str, ...] = ()  # previous logical names (declared renames)
+
+
+@dataclass(frozen=True)
+class GrantArgs:
+    domain: str
+    product: str
+    consumer: str
+    env: AwsEnv
+    consumer_role: str
+    database: str
+    table: str
+    columns: tuple[str, ...] | None  # None: the whole table
+    bucket: str | None  # set only when the grant covers every column (direct S3 read)
+    policy_name: str
+
+
+class Domain(pulumi.ComponentResource):
+    """A domain: KMS key, Glue database, producer and consumer roles and their base access."""
+
+    key: aws.kms.Key
+    database: aws.glue.CatalogDatabase
+    producer: aws.iam.Role
+    consumer: aws.iam.Role
+
+    def __init__(self, name: str, args: DomainArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mesh:index:Domain", name, None, opts)
+        env = args.env
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = Safety().opts(parent=self)
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description=f"Data products of domain {args.domain}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=_json(docs.key_policy(env, args.producer_role, list(args.reader_roles))),
+            tags=args.tags,
+            opts=stateful,
+        )
+        self.key_alias = aws.kms.Alias(
+            f"{name}-key-alias", name=args.key_alias, target_key_id=self.key.key_id, opts=child
+        )
+        self.database = aws.glue.CatalogDatabase(
+            f"{name}-database",
+            name=args.database,
+            description=args.description,
+            tags=args.tags,
+            opts=stateful,
+        )
+        trust = _json(docs.trust_policy(env, args.domain))
+        self.producer = aws.iam.Role(
+            f"{name}-producer",
+            name=args.producer_role,
+            description=f"Writes and reads the data products of {args.domain}",
+            assume_role_policy=trust,
+            max_session_duration=3600,
+            tags=args.tags,
+            opts=child,
+        )
+        self.consumer = aws.iam.Role(
+            f"{name}-consumer",
+            name=args.consumer_role,
+            description=f"Reads what other domains granted to {args.domain}",
+            assume_role_policy=trust,
+            max_session_duration=3600,
+            tags=args.tags,
+            opts=child,
+        )
+        self.producer_policy = aws.iam.RolePolicy(
+            f"{name}-producer-access",
+            name="mesh-producer-access",
+            role=self.producer.name,
+            policy=self.key.arn.apply(
+                lambda key_arn: _json(
+                    docs.producer_policy(env, args.database, list(args.buckets), key_arn)
+                )
+            ),
+            opts=child,
+        )
+        self.producer_lf = aws.lakeformation.Permissions(
+            f"{name}-producer-tables",
+            principal=self.producer.arn,
+            permissions=["ALTER", "DELETE", "DESCRIBE", "INSERT", "SELECT"],
+            table={"database_name": self.database.name, "wildcard": True},
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "key_arn": self.key.arn,
+                "database": self.database.name,
+                "producer_role_arn": self.producer.arn,
+                "consumer_role_arn": self.consumer.arn,
+            }
+        )
+
+
+def _columns(cols: tuple[ColumnArgs, ...]) -> list[dict]:
+    out = []
+    for c in cols:
+        col: dict = {"name": c.name, "type": c.type}
+        if c.comment:
+            col["comment"] = c.comment
+        if c.pii:
+            col["parameters"] = {"mesh:pii": "true"}
+        out.append(col)
+    return out
+
+
+class DataProduct(pulumi.ComponentResource):
+    """A data product: encrypted, private, TLS-only bucket; catalog table; Lake Formation location."""
+
+    bucket: aws.s3.Bucket
+    table: aws.glue.CatalogTable
+
+    def __init__(
+        self,
+        name: str,
+        args: ProductArgs,
+        domain: Domain,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        aliases = [pulumi.Alias(name=old) for old in args.aliases]
+        super().__init__(
+            "mesh:index:DataProduct",
+            name,
+            None,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases)),
+        )
+        env = args.env
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = args.safety.opts(parent=self)
+        self.bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket=args.bucket,
+            force_destroy=args.safety.deletable,
+            tags=args.tags,
+            opts=stateful,
+        )
+        self.public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        self.ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=self.bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": domain.key.arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
+            opts=child,
+        )
+        self.versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=self.bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+        )
+        self.policy = aws.s3.BucketPolicy(
+            f"{name}-policy",
+            bucket=self.bucket.id,
+            policy=domain.key.arn.apply(
+                lambda key_arn: _json(docs.bucket_policy(env, args.bucket, key_arn))
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
+        )
+        self.lifecycle = aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=docs.lifecycle_rules(args.retention_days),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]),
+        )
+        storage = docs.STORAGE_FORMATS[args.format]
+        self.table = aws.glue.CatalogTable(
+            f"{name}-table",
+            name=args.table,
+            database_name=domain.database.name,
+            description=args.description,
+            table_type="EXTERNAL_TABLE",
+            parameters={"EXTERNAL": "TRUE", **storage["table_parameters"], **args.table_parameters},
+            storage_descriptor={
+                "location": f"s3://{args.bucket}/data/",
+                "input_format": storage["input_format"],
+                "output_format": storage["output_format"],
+                "ser_de_info": {
+                    "serialization_library": storage["serde"],
+                    "parameters": storage["serde_parameters"],
+                },
+                "columns": _columns(args.columns),
+            },
+            partition_keys=_columns(args.partition_keys),
+            opts=args.safety.opts(parent=self, depends_on=[domain.database]),
+        )
+        self.location = aws.lakeformation.Resource(
+            f"{name}-location",
+            arn=self.bucket.arn,
+            use_service_linked_role=True,
+            opts=child,
+        )
+        self.register_outputs(
+            {"bucket": self.bucket.bucket, "bucket_arn": self.bucket.arn, "table": self.table.name}
+        )
+
+
+class Grant(pulumi.ComponentResource):
+    """One domain's read access to one product: Lake Formation permission (column-level when
+    limited) and the IAM side on the consumer role; S3/KMS read only for whole-table grants."""
+
+    def __init__(
+        self,
+        name: str,
+        args: GrantArgs,
+        product: DataProduct,
+        owner: Domain,
+        consumer: Domain,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("mesh:index:Grant", name, None, opts)
+        env = args.env
+        child = pulumi.ResourceOptions(parent=self)
+        if args.columns is None:
+            target = {"table": {"database_name": args.database, "name": product.table.name}}
+        else:
+            target = {
+                "table_with_columns": {
+                    "database_name": args.database,
+                    "name": product.table.name,
+                    "column_names": list(args.columns),
+                }
+            }
+        self.permissions = aws.lakeformation.Permissions(
+            f"{name}-lakeformation",
+            principal=consumer.consumer.arn,
+            permissions=["SELECT"],
+            **target,
+            opts=child,
+        )
+
+        def iam_document(key_arn: str | None) -> str:
+            return _json(
+                docs.consumer_grant_policy(env, args.database, args.table, args.bucket, key_arn)
+            )
+
+        self.policy = aws.iam.RolePolicy(
+            f"{name}-iam",
+            name=args.policy_name,
+            role=consumer.consumer.name,
+            policy=owner.key.arn.apply(iam_document)
+            if args.bucket is not None
+            else iam_document(None),
+            opts=child,
+        )
+        self.register_outputs({})

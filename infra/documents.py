@@ -1,0 +1,361 @@
+"""Pure builders for every policy and configuration document the program deploys.
+
+Plain dicts in, plain dicts out: no Pulumi, no AWS calls. The component passes the result (as
+JSON) to the resource, the audit and the linter read the same document from the recorded resource
+graph, and the tests assert it exactly. ARNs are built from deterministic names; only the KMS key
+ARN (a random id chosen by AWS) is passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.spec import DataFormat
+
+POLICY_VERSION = "2012-10-17"
+NONCURRENT_VERSION_DAYS = 30  # how long overwritten/deleted object versions stay recoverable
+ABORT_MULTIPART_DAYS = 7
+PRINCIPAL_TAG_DOMAIN = "mesh-domain"  # session tag a human/CI principal needs to assume a role
+
+# Actions each principal kind needs, and nothing more.
+PRODUCER_OBJECT_ACTIONS = [
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+]
+PRODUCER_BUCKET_ACTIONS = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"]
+PRODUCER_KMS_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+PRODUCER_GLUE_ACTIONS = [
+    "glue:BatchCreatePartition",
+    "glue:BatchDeletePartition",
+    "glue:CreatePartition",
+    "glue:DeletePartition",
+    "glue:GetDatabase",
+    "glue:GetPartition",
+    "glue:GetPartitions",
+    "glue:GetTable",
+    "glue:GetTables",
+    "glue:UpdatePartition",
+]
+CONSUMER_GLUE_ACTIONS = [
+    "glue:GetDatabase",
+    "glue:GetPartition",
+    "glue:GetPartitions",
+    "glue:GetTable",
+]
+CONSUMER_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]
+CONSUMER_BUCKET_ACTIONS = ["s3:GetBucketLocation", "s3:ListBucket"]
+CONSUMER_KMS_ACTIONS = ["kms:Decrypt", "kms:DescribeKey"]
+# Lake Formation vends credentials through this action; AWS accepts it only on Resource "*".
+LF_DATA_ACCESS_ACTION = "lakeformation:GetDataAccess"
+KEY_ADMIN_ACTIONS = [
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:RevokeGrant",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+]
+
+
+@dataclass(frozen=True)
+class AwsEnv:
+    account: str
+    region: str
+    partition: str = "aws"
+
+    # ---- ARNs from deterministic names
+    def role_arn(self, name: str) -> str:
+        return f"arn:{self.partition}:iam::{self.account}:role/{name}"
+
+    def root_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account}:root"
+
+    def bucket_arn(self, bucket: str) -> str:
+        return f"arn:{self.partition}:s3:::{bucket}"
+
+    def glue_catalog_arn(self) -> str:
+        return f"arn:{self.partition}:glue:{self.region}:{self.account}:catalog"
+
+    def glue_database_arn(self, database: str) -> str:
+        return f"arn:{self.partition}:glue:{self.region}:{self.account}:database/{database}"
+
+    def glue_table_arn(self, database: str, table: str) -> str:
+        return f"arn:{self.partition}:glue:{self.region}:{self.account}:table/{database}/{table}"
+
+    def lf_service_role_arn(self) -> str:
+        return (
+            f"arn:{self.partition}:iam::{self.account}:role/aws-service-role/"
+            "lakeformation.amazonaws.com/AWSServiceRoleForLakeFormationDataAccess"
+        )
+
+    def s3_via_service(self) -> str:
+        return f"s3.{self.region}.amazonaws.com"
+
+
+def _policy(*statements: dict) -> dict:
+    return {"Version": POLICY_VERSION, "Statement": list(statements)}
+
+
+def trust_policy(env: AwsEnv, domain: str) -> dict:
+    """Principals of this account may assume a domain role only when tagged with that domain."""
+    return _policy(
+        {
+            "Sid": "AssumeFromDomainPrincipals",
+            "Effect": "Allow",
+            "Principal": {"AWS": env.root_arn()},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {f"aws:PrincipalTag/{PRINCIPAL_TAG_DOMAIN}": domain}},
+        }
+    )
+
+
+def bucket_policy(env: AwsEnv, bucket: str, key_arn: str) -> dict:
+    """TLS only; objects only encrypted with the domain key (requests that name another key or
+    another kind of encryption are refused; requests naming none get the bucket default)."""
+    arn = env.bucket_arn(bucket)
+    return _policy(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [arn, f"{arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {
+            "Sid": "DenyOtherEncryption",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"{arn}/*",
+            "Condition": {
+                "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                "Null": {"s3:x-amz-server-side-encryption": "false"},
+            },
+        },
+        {
+            "Sid": "DenyOtherKmsKeys",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"{arn}/*",
+            "Condition": {
+                "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn},
+                "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+            },
+        },
+    )
+
+
+def key_policy(env: AwsEnv, producer_role: str, reader_roles: list[str]) -> dict:
+    """Least-privilege key policy of a domain key.
+
+    The account administers the key but cannot use it for data; the producer encrypts and
+    decrypts through S3 only; consumers with direct S3 read decrypt through S3 only; Lake
+    Formation's data-access role decrypts for reads vended by Lake Formation. Roles are named in
+    `aws:PrincipalArn` conditions rather than as principals, so the key policy neither needs the
+    roles to exist first (KMS rejects unknown principals) nor changes when a role is recreated.
+    """
+    root = {"AWS": env.root_arn()}
+    via_s3 = {"kms:ViaService": env.s3_via_service()}
+    statements = [
+        {
+            "Sid": "KeyAdministration",
+            "Effect": "Allow",
+            "Principal": root,
+            "Action": KEY_ADMIN_ACTIONS,
+            "Resource": "*",
+        },
+        {
+            "Sid": "ProducerUseThroughS3",
+            "Effect": "Allow",
+            "Principal": root,
+            "Action": PRODUCER_KMS_ACTIONS,
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {**via_s3, "aws:PrincipalArn": env.role_arn(producer_role)}
+            },
+        },
+        {
+            "Sid": "LakeFormationDataAccess",
+            "Effect": "Allow",
+            "Principal": root,
+            "Action": PRODUCER_KMS_ACTIONS,
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalArn": env.lf_service_role_arn()}},
+        },
+    ]
+    if reader_roles:
+        statements.append(
+            {
+                "Sid": "ConsumerDecryptThroughS3",
+                "Effect": "Allow",
+                "Principal": root,
+                "Action": CONSUMER_KMS_ACTIONS,
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        **via_s3,
+                        "aws:PrincipalArn": sorted(env.role_arn(r) for r in set(reader_roles)),
+                    }
+                },
+            }
+        )
+    return _policy(*statements)
+
+
+def producer_policy(env: AwsEnv, database: str, buckets: list[str], key_arn: str) -> dict:
+    """Producer: read and write its own products' objects and partitions, nothing else."""
+    bucket_arns = sorted(env.bucket_arn(b) for b in buckets)
+    statements: list[dict] = []
+    if bucket_arns:
+        statements += [
+            {
+                "Sid": "ReadWriteOwnObjects",
+                "Effect": "Allow",
+                "Action": PRODUCER_OBJECT_ACTIONS,
+                "Resource": [f"{a}/*" for a in bucket_arns],
+            },
+            {
+                "Sid": "ListOwnBuckets",
+                "Effect": "Allow",
+                "Action": PRODUCER_BUCKET_ACTIONS,
+                "Resource": bucket_arns,
+            },
+        ]
+    statements += [
+        {
+            "Sid": "UseDomainKey",
+            "Effect": "Allow",
+            "Action": PRODUCER_KMS_ACTIONS,
+            "Resource": key_arn,
+        },
+        {
+            "Sid": "ManageOwnPartitions",
+            "Effect": "Allow",
+            "Action": PRODUCER_GLUE_ACTIONS,
+            "Resource": [
+                env.glue_catalog_arn(),
+                env.glue_database_arn(database),
+                env.glue_table_arn(database, "*"),
+            ],
+        },
+        {
+            "Sid": "LakeFormationCredentials",
+            "Effect": "Allow",
+            "Action": LF_DATA_ACCESS_ACTION,
+            "Resource": "*",
+        },
+    ]
+    return _policy(*statements)
+
+
+def consumer_grant_policy(
+    env: AwsEnv, database: str, table: str, bucket: str | None, key_arn: str | None
+) -> dict:
+    """IAM side of one grant. `bucket`/`key_arn` only when the grant covers every column:
+    a column-limited grant must not have a path to the objects around Lake Formation."""
+    statements: list[dict] = [
+        {
+            "Sid": "ReadGrantedTable",
+            "Effect": "Allow",
+            "Action": CONSUMER_GLUE_ACTIONS,
+            "Resource": [
+                env.glue_catalog_arn(),
+                env.glue_database_arn(database),
+                env.glue_table_arn(database, table),
+            ],
+        },
+        {
+            "Sid": "LakeFormationCredentials",
+            "Effect": "Allow",
+            "Action": LF_DATA_ACCESS_ACTION,
+            "Resource": "*",
+        },
+    ]
+    if bucket is not None:
+        if key_arn is None:
+            raise ValueError("direct S3 read needs the key ARN")
+        arn = env.bucket_arn(bucket)
+        statements += [
+            {
+                "Sid": "ReadObjects",
+                "Effect": "Allow",
+                "Action": CONSUMER_OBJECT_ACTIONS,
+                "Resource": f"{arn}/*",
+            },
+            {
+                "Sid": "ListBucket",
+                "Effect": "Allow",
+                "Action": CONSUMER_BUCKET_ACTIONS,
+                "Resource": arn,
+            },
+            {
+                "Sid": "DecryptObjects",
+                "Effect": "Allow",
+                "Action": CONSUMER_KMS_ACTIONS,
+                "Resource": key_arn,
+            },
+        ]
+    return _policy(*statements)
+
+
+def lifecycle_rules(retention_days: int) -> list[dict]:
+    """Objects expire after the product's retention; old versions stay recoverable a while."""
+    return [
+        {
+            "id": "retention",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "expiration": {"days": retention_days},
+            "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_VERSION_DAYS},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_DAYS},
+        }
+    ]
+
+
+# Hive/Glue storage definitions per format.
+_TEXT_IN = "org.apache.hadoop.mapred.TextInputFormat"
+_TEXT_OUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+STORAGE_FORMATS: dict[DataFormat, dict] = {
+    DataFormat.parquet: {
+        "input_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+        "output_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+        "serde": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        "serde_parameters": {"serialization.format": "1"},
+        "table_parameters": {"classification": "parquet", "parquet.compression": "SNAPPY"},
+    },
+    DataFormat.json: {
+        "input_format": _TEXT_IN,
+        "output_format": _TEXT_OUT,
+        "serde": "org.openx.data.jsonserde.JsonSerDe",
+        "serde_parameters": {"ignore.malformed.json": "FALSE"},
+        "table_parameters": {"classification": "json"},
+    },
+    DataFormat.csv: {
+        "input_format": _TEXT_IN,
+        "output_format": _TEXT_OUT,
+        "serde": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+        "serde_parameters": {"field.delim": ",", "serialization.format": ","},
+        "table_parameters": {"classification": "csv", "skip.header.line.count": "1"},
+    },
+}

@@ -1,0 +1,202 @@
+"""Run the Pulumi program under `pulumi.runtime.set_mocks` and record the resource graph.
+
+The graph is plain data (type, logical name, parent, inputs, protect, ...) — what `mesh plan`
+prints and what governance and the audit read. The mocks give deterministic ids and ARNs, and
+`call()` refuses every invoke: the program must not depend on a data source nobody mocked.
+
+`protect`, `retainOnDelete` and aliases are not in `MockResourceArgs`, so the monitor itself is
+wrapped to read them from the registration request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.loader import Mesh
+from infra.program import MeshResources, StackSettings, build_mesh
+
+PROJECT = "mesh"
+STACK = "local"
+_lock = threading.Lock()  # the Pulumi runtime is process-global: one program run at a time
+
+
+class UnmockedCall(RuntimeError):
+    pass
+
+
+@dataclass
+class Recorded:
+    type: str
+    name: str
+    urn: str
+    parent: str | None  # parent's logical name; None for children of the stack
+    inputs: dict[str, Any]
+    protect: bool
+    retain_on_delete: bool
+    aliases: list[str]
+    custom: bool
+    id: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def as_plan_json(self) -> dict:
+        return {
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "inputs": self.inputs,
+            "protect": self.protect,
+        }
+
+
+@dataclass
+class ResourceGraph:
+    resources: list[Recorded]
+
+    def by_type(self, type_: str) -> list[Recorded]:
+        return [r for r in self.resources if r.type == type_]
+
+    def get(self, type_: str, name: str) -> Recorded:
+        for r in self.resources:
+            if r.type == type_ and r.name == name:
+                return r
+        raise KeyError(f"{type_} {name}")
+
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(r.type for r in self.resources).items()))
+
+    def plan_json(self) -> dict:
+        return {
+            "resources": [r.as_plan_json() for r in self.resources],
+            "counts": self.counts(),
+        }
+
+
+def _urn_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def _is_stack(urn: str) -> bool:
+    qualified_type = urn.split("::")[2]
+    return qualified_type.rsplit("$", 1)[-1] == "pulumi:pulumi:Stack"
+
+
+class DeterministicMocks(pulumi.runtime.Mocks):
+    """Plausible, stable ids and ARNs for every resource type the program uses."""
+
+    def __init__(self, settings: StackSettings) -> None:
+        self.env = settings.env
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = dict(args.inputs)
+        env = self.env
+        typ, name = args.typ, args.name
+        if typ == "aws:s3/bucket:Bucket":
+            bucket = inputs["bucket"]
+            return bucket, {**inputs, "arn": env.bucket_arn(bucket), "id": bucket}
+        if typ == "aws:kms/key:Key":
+            key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kms/{name}"))
+            arn = f"arn:{env.partition}:kms:{env.region}:{env.account}:key/{key_id}"
+            return key_id, {**inputs, "arn": arn, "keyId": key_id}
+        if typ == "aws:iam/role:Role":
+            return inputs["name"], {**inputs, "arn": env.role_arn(inputs["name"])}
+        if typ == "aws:glue/catalogDatabase:CatalogDatabase":
+            arn = env.glue_database_arn(inputs["name"])
+            return f"{env.account}:{inputs['name']}", {**inputs, "arn": arn}
+        if typ == "aws:glue/catalogTable:CatalogTable":
+            arn = env.glue_table_arn(inputs["databaseName"], inputs["name"])
+            return f"{env.account}:{inputs['databaseName']}:{inputs['name']}", {
+                **inputs,
+                "arn": arn,
+            }
+        if args.custom:
+            return f"{name}-id", inputs
+        return None, inputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+        raise UnmockedCall(
+            f"the program called {args.token}, which no mock provides: the mesh program must not "
+            "depend on invokes (build documents with infra.documents instead)"
+        )
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[Recorded] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        registration = self.resources.get(response.urn)
+        parent = request.parent if request.parent and not _is_stack(request.parent) else None
+        rec = Recorded(
+            type=request.type,
+            name=request.name,
+            urn=response.urn,
+            parent=_urn_name(parent) if parent else None,
+            inputs=_plain(pulumi.runtime.rpc.deserialize_properties(request.object)),
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            aliases=sorted(_alias_names(request)),
+            custom=bool(request.custom),
+            id=registration.id if registration else None,
+            outputs=_plain(registration.state) if registration else {},
+        )
+        self.recorded.append(rec)
+        return response
+
+
+def _alias_names(request) -> list[str]:
+    names = [_urn_name(a) for a in request.aliasURNs]
+    for alias in request.aliases:
+        if alias.urn:
+            names.append(_urn_name(alias.urn))
+        elif alias.spec.name:
+            names.append(alias.spec.name)
+    return names
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as JSON-ready data (resource references become their URN)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, pulumi.Resource):
+        return f"<resource {type(value).__name__}>"
+    return str(value)
+
+
+def run_program(
+    mesh: Mesh,
+    settings: StackSettings,
+    today: dt.date,
+    mocks: pulumi.runtime.Mocks | None = None,
+    program: Callable[[], Any] | None = None,
+) -> ResourceGraph:
+    """Run the mesh program (or `program`) under `mocks` and return what it registered."""
+    mocks = mocks or DeterministicMocks(settings)
+    with _lock:
+        monitor = RecordingMonitor(mocks)
+        pulumi_settings.ROOT.set(None)
+        pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+        body = program or (lambda: build_mesh(mesh, settings, today))
+        result: list[MeshResources] = []
+        _sync_await(run_pulumi_func(lambda: result.append(body())))
+        # registrations arrive in RPC-completion order, which varies: sort for stable output
+        return ResourceGraph(sorted(monitor.recorded, key=lambda r: (r.name, r.type)))
