@@ -15,8 +15,7 @@ from typing import Annotated
 import typer
 
 from infra import clock
-from infra.loader import LoadResult, UsageError, load_mesh
-from infra.problems import Problem
+from infra.cliutil import DirArg, emit_json, github_line, load, load_valid, problem_line
 
 app = typer.Typer(
     add_completion=False,
@@ -25,39 +24,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-DirArg = Annotated[Path, typer.Argument(help="Directory of blueprint YAML files.")]
-
 
 class ValidateFormat(str, Enum):
     text = "text"
     json = "json"
     github = "github"
-
-
-def _emit_json(doc: dict) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n")
-
-
-def _load(directory: Path) -> LoadResult:
-    try:
-        return load_mesh(directory, today=clock.today())
-    except UsageError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-def _problem_line(p: Problem) -> str:
-    where = f"{p.file}:{p.line}" if p.line else p.file
-    path = f" {p.path}:" if p.path else ""
-    return f"{where}: {p.severity.value} {p.code}{path} {p.message}"
-
-
-def _github_line(p: Problem) -> str:
-    level = "error" if p.severity.value == "error" else "warning"
-    loc = f"file={p.file}" + (f",line={p.line}" if p.line else "")
-    message = f"{p.path}: {p.message}" if p.path else p.message
-    message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return f"::{level} {loc},title={p.code}::{message}"
 
 
 @app.command()
@@ -69,9 +40,9 @@ def validate(
 
     Example: mesh validate blueprints --format github
     """
-    result = _load(directory)
+    result = load(directory)
     if format is ValidateFormat.json:
-        _emit_json(
+        emit_json(
             {
                 "ok": result.ok,
                 "errors": [p.as_json() for p in result.errors],
@@ -80,10 +51,10 @@ def validate(
         )
     elif format is ValidateFormat.github:
         for p in result.errors + result.warnings:
-            typer.echo(_github_line(p))
+            typer.echo(github_line(p))
     else:
         for p in result.errors + result.warnings:
-            typer.echo(_problem_line(p))
+            typer.echo(problem_line(p))
         n_products = sum(1 for _ in result.mesh.products())
         verdict = "valid" if result.ok else "INVALID"
         typer.echo(
@@ -96,20 +67,6 @@ def validate(
 class PlanFormat(str, Enum):
     text = "text"
     json = "json"
-
-
-def _load_valid(directory: Path, settings) -> LoadResult:
-    """Load for commands that need a valid mesh: print every problem and exit 1 otherwise."""
-    from infra.program import check_names
-
-    result = _load(directory)
-    errors = result.errors or check_names(result.mesh, settings.names)
-    if errors:
-        for p in errors:
-            typer.echo(_problem_line(p), err=True)
-        typer.echo(f"{len(errors)} error(s): fix the blueprints first (mesh validate)", err=True)
-        raise typer.Exit(1)
-    return result
 
 
 @app.command()
@@ -125,7 +82,7 @@ def plan(
     from infra.program import StackSettings
 
     settings = StackSettings()
-    result = _load_valid(directory, settings)
+    result = load_valid(directory, settings)
     graph = run_program(result.mesh, settings, clock.today())
     if format is PlanFormat.json:
         sys.stdout.write(json.dumps(graph.plan_json(), indent=2, sort_keys=True) + "\n")
@@ -152,7 +109,7 @@ def schema() -> None:
     """Print the JSON Schema of a blueprint (for editor completion and validation)."""
     from infra.spec import blueprint_json_schema
 
-    _emit_json(blueprint_json_schema())
+    emit_json(blueprint_json_schema())
 
 
 def main() -> None:

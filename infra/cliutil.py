@@ -1,0 +1,56 @@
+"""Helpers shared by the CLI commands: loading with the right exit codes, problem formatting."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from infra import clock
+from infra.loader import LoadResult, UsageError, load_mesh
+from infra.problems import Problem
+
+DirArg = Annotated[Path, typer.Argument(help="Directory of blueprint YAML files.")]
+
+
+def emit_json(doc: dict) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def load(directory: Path) -> LoadResult:
+    try:
+        return load_mesh(directory, today=clock.today())
+    except UsageError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def problem_line(p: Problem) -> str:
+    where = f"{p.file}:{p.line}" if p.line else p.file
+    path = f" {p.path}:" if p.path else ""
+    return f"{where}: {p.severity.value} {p.code}{path} {p.message}"
+
+
+def github_line(p: Problem) -> str:
+    level = "error" if p.severity.value == "error" else "warning"
+    loc = f"file={p.file}" + (f",line={p.line}" if p.line else "")
+    message = f"{p.path}: {p.message}" if p.path else p.message
+    message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return f"::{level} {loc},title={p.code}::{message}"
+
+
+def load_valid(directory: Path, settings) -> LoadResult:
+    """Load for commands that need a valid mesh: print every problem and exit 1 otherwise."""
+    from infra.program import check_names
+
+    result = load(directory)
+    errors = result.errors or check_names(result.mesh, settings.names)
+    if errors:
+        for p in errors:
+            typer.echo(problem_line(p), err=True)
+        typer.echo(f"{len(errors)} error(s): fix the blueprints first (mesh validate)", err=True)
+        raise typer.Exit(1)
+    return result
