@@ -105,6 +105,41 @@ def plan(
 
 
 @app.command()
+def up(
+    directory: DirArg = Path("blueprints"),
+    local: Annotated[
+        bool, typer.Option("--local", help="Deploy into an embedded emulated AWS (moto).")
+    ] = False,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Leave the emulator running and print its endpoint.")
+    ] = False,
+) -> None:
+    """Deploy the mesh into emulated AWS and verify access as the emulator enforces it.
+
+    Example: mesh up --local blueprints
+    (real AWS: `pulumi up` with the Pulumi CLI and credentials)
+    """
+    from rich.console import Console
+
+    from infra import local_up
+    from infra.program import StackSettings
+
+    if not local:
+        typer.echo(
+            "error: only --local is supported here; deploy to real AWS with `pulumi up`",
+            err=True,
+        )
+        raise typer.Exit(2)
+    settings = StackSettings()
+    result = load_valid(directory, settings)
+    width = None if sys.stdout.isatty() else 120  # a readable matrix in CI logs and pipes
+    outcome = local_up.run(
+        result.mesh, settings, clock.today(), Console(width=width), Console(stderr=True), keep=keep
+    )
+    raise typer.Exit(0 if outcome.verification.ok else 1)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of a blueprint (for editor completion and validation)."""
     from infra.spec import blueprint_json_schema

@@ -156,7 +156,7 @@ class Domain(pulumi.ComponentResource):
         self.producer_lf = aws.lakeformation.Permissions(
             f"{name}-producer-tables",
             principal=self.producer.arn,
-            permissions=["ALTER", "DELETE", "DESCRIBE", "INSERT", "SELECT"],
+            permissions=docs.PRODUCER_LF_PERMISSIONS,
             table={"database_name": self.database.name, "wildcard": True},
             opts=child,
         )
@@ -322,7 +322,7 @@ class Grant(pulumi.ComponentResource):
         self.permissions = aws.lakeformation.Permissions(
             f"{name}-lakeformation",
             principal=consumer.consumer.arn,
-            permissions=["SELECT"],
+            permissions=docs.CONSUMER_LF_PERMISSIONS,
             **target,
             opts=child,
         )

@@ -49,6 +49,9 @@ CONSUMER_GLUE_ACTIONS = [
 CONSUMER_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]
 CONSUMER_BUCKET_ACTIONS = ["s3:GetBucketLocation", "s3:ListBucket"]
 CONSUMER_KMS_ACTIONS = ["kms:Decrypt", "kms:DescribeKey"]
+# Lake Formation permissions: the producer owns every table of its database; consumers select.
+PRODUCER_LF_PERMISSIONS = ["ALTER", "DELETE", "DESCRIBE", "INSERT", "SELECT"]
+CONSUMER_LF_PERMISSIONS = ["SELECT"]
 # Lake Formation vends credentials through this action; AWS accepts it only on Resource "*".
 LF_DATA_ACCESS_ACTION = "lakeformation:GetDataAccess"
 KEY_ADMIN_ACTIONS = [

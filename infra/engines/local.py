@@ -1,0 +1,398 @@
+"""The local engine: the mesh program deployed into an embedded, emulated AWS (moto).
+
+The *same* Pulumi program runs under `pulumi.runtime.set_mocks`; here each resource registration
+is applied through boto3 to a moto server started in-process on 127.0.0.1, and the ids and ARNs
+moto hands back flow into the dependent resources (the bucket encryption gets the real key ARN).
+A resource type without an applier is an error naming the type, never silently skipped.
+
+This is the only module that imports moto.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pulumi
+from botocore.config import Config
+
+from infra.engines.recording import ResourceGraph, run_program
+from infra.loader import Mesh
+from infra.program import StackSettings
+
+ADMIN_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+class UnsupportedResource(RuntimeError):
+    """The program declared a resource type the local engine cannot apply."""
+
+
+class ApplyError(RuntimeError):
+    """The emulator refused a resource; names the resource."""
+
+
+class LocalAws:
+    """An embedded moto server on 127.0.0.1 (free port) and boto3 clients for it.
+
+    moto keeps its state per process, so one LocalAws runs at a time; starting one resets the
+    emulated account to empty."""
+
+    def __init__(self, region: str) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.region = region
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self._config = Config(retries={"max_attempts": 1, "mode": "standard"})
+        self._clients: dict[tuple, Any] = {}
+        self._lock = threading.Lock()
+        self._post("/moto-api/reset", b"")
+        self.enforce_iam(False)
+
+    def client(self, service: str, credentials: dict[str, str] | None = None) -> Any:
+        creds = credentials or ADMIN_CREDENTIALS
+        key = (service, creds["aws_access_key_id"])
+        with self._lock:
+            if key not in self._clients:
+                session = boto3.session.Session(region_name=self.region, **creds)
+                self._clients[key] = session.client(
+                    service, endpoint_url=self.endpoint, config=self._config
+                )
+            return self._clients[key]
+
+    def enforce_iam(self, on: bool) -> None:
+        """moto checks every request against IAM once its no-auth allowance is 0."""
+        self._post("/moto-api/reset-auth", b"0" if on else b"inf")
+
+    def _post(self, path: str, data: bytes) -> None:
+        request = urllib.request.Request(
+            f"{self.endpoint}{path}", data=data, headers={"Content-Type": "text/plain"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # loopback only
+            response.read()
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": ADMIN_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": ADMIN_CREDENTIALS["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": self.region,
+        }
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+# --------------------------------------------------------------------------- appliers
+
+
+def _int(value: Any) -> int:
+    return int(value)
+
+
+def _tags_list(tags: dict[str, str] | None) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]
+
+
+def _glue_columns(cols: list[dict]) -> list[dict]:
+    out = []
+    for c in cols or []:
+        col = {"Name": c["name"], "Type": c["type"]}
+        if c.get("comment"):
+            col["Comment"] = c["comment"]
+        if c.get("parameters"):
+            col["Parameters"] = c["parameters"]
+        out.append(col)
+    return out
+
+
+def _lf_resource(inputs: dict) -> dict:
+    if "tableWithColumns" in inputs:
+        t = inputs["tableWithColumns"]
+        return {
+            "TableWithColumns": {
+                "DatabaseName": t["databaseName"],
+                "Name": t["name"],
+                "ColumnNames": list(t["columnNames"]),
+            }
+        }
+    if "table" in inputs:
+        t = inputs["table"]
+        if t.get("wildcard"):
+            return {"Table": {"DatabaseName": t["databaseName"], "TableWildcard": {}}}
+        return {"Table": {"DatabaseName": t["databaseName"], "Name": t["name"]}}
+    if "database" in inputs:
+        return {"Database": {"Name": inputs["database"]["name"]}}
+    raise UnsupportedResource("Lake Formation permission on a resource other than a table/database")
+
+
+def enforced_bucket_policy(document: dict) -> dict | None:
+    """The part of a bucket policy moto can enforce faithfully.
+
+    moto evaluates bucket policies on object requests but ignores `Condition`: a conditional
+    Deny (TLS-only, wrong KMS key) would deny *every* request. Conditional statements are therefore
+    kept out of the emulator and verified statically by the verifier against the generated
+    document; unconditional statements are enforced. Returns None when nothing is left.
+    """
+    kept = [s for s in document.get("Statement", []) if "Condition" not in s]
+    return {**document, "Statement": kept} if kept else None
+
+
+class MotoMocks(pulumi.runtime.Mocks):
+    """Applies each registered resource to the emulator and returns moto's ids and ARNs."""
+
+    def __init__(
+        self,
+        aws: LocalAws,
+        settings: StackSettings,
+        on_resource: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.aws = aws
+        self.env = settings.env
+        self.on_resource = on_resource or (lambda typ, name: None)
+        self.appliers: dict[str, Callable[[str, dict], tuple[str, dict]]] = {
+            "aws:kms/key:Key": self._key,
+            "aws:kms/alias:Alias": self._alias,
+            "aws:glue/catalogDatabase:CatalogDatabase": self._database,
+            "aws:glue/catalogTable:CatalogTable": self._table,
+            "aws:iam/role:Role": self._role,
+            "aws:iam/rolePolicy:RolePolicy": self._role_policy,
+            "aws:s3/bucket:Bucket": self._bucket,
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": self._public_access_block,
+            "aws:s3/bucketOwnershipControls:BucketOwnershipControls": self._ownership,
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": self._encryption,
+            "aws:s3/bucketVersioning:BucketVersioning": self._versioning,
+            "aws:s3/bucketPolicy:BucketPolicy": self._bucket_policy,
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": self._lifecycle,
+            "aws:lakeformation/resource:Resource": self._lf_location,
+            "aws:lakeformation/permissions:Permissions": self._lf_permissions,
+        }
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = dict(args.inputs)
+        if not args.custom:  # components are not AWS resources
+            self.on_resource(args.typ, args.name)
+            return None, inputs
+        applier = self.appliers.get(args.typ)
+        if applier is None:
+            raise UnsupportedResource(
+                f"the local engine cannot apply {args.typ} (resource {args.name!r}); add an "
+                "applier in infra/engines/local.py or leave the type out of the program"
+            )
+        try:
+            resource_id, outputs = applier(args.name, inputs)
+        except UnsupportedResource:
+            raise
+        except Exception as exc:  # boto3/moto errors: name the resource that failed
+            raise ApplyError(f"{args.typ} {args.name!r}: {exc}") from exc
+        self.on_resource(args.typ, args.name)
+        return resource_id, {**inputs, **outputs}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+        raise UnsupportedResource(f"the program called the invoke {args.token}; none is mocked")
+
+    # -- KMS
+    def _key(self, name: str, i: dict) -> tuple[str, dict]:
+        kms = self.aws.client("kms")
+        meta = kms.create_key(
+            Description=i.get("description", ""),
+            Policy=i["policy"],
+            Tags=[{"TagKey": k, "TagValue": v} for k, v in sorted(i.get("tags", {}).items())],
+        )["KeyMetadata"]
+        if i.get("enableKeyRotation"):
+            kms.enable_key_rotation(KeyId=meta["KeyId"])
+        return meta["KeyId"], {"arn": meta["Arn"], "keyId": meta["KeyId"]}
+
+    def _alias(self, name: str, i: dict) -> tuple[str, dict]:
+        self.aws.client("kms").create_alias(AliasName=i["name"], TargetKeyId=i["targetKeyId"])
+        arn = f"arn:{self.env.partition}:kms:{self.env.region}:{self.env.account}:{i['name']}"
+        return i["name"], {"arn": arn}
+
+    # -- Glue
+    def _database(self, name: str, i: dict) -> tuple[str, dict]:
+        self.aws.client("glue").create_database(
+            DatabaseInput={"Name": i["name"], "Description": i.get("description", "")},
+            Tags=i.get("tags", {}),
+        )
+        arn = self.env.glue_database_arn(i["name"])
+        return f"{self.env.account}:{i['name']}", {"arn": arn}
+
+    def _table(self, name: str, i: dict) -> tuple[str, dict]:
+        sd = i["storageDescriptor"]
+        serde = sd.get("serDeInfo", {})
+        self.aws.client("glue").create_table(
+            DatabaseName=i["databaseName"],
+            TableInput={
+                "Name": i["name"],
+                "Description": i.get("description", ""),
+                "TableType": i.get("tableType", "EXTERNAL_TABLE"),
+                "Parameters": i.get("parameters", {}),
+                "StorageDescriptor": {
+                    "Columns": _glue_columns(sd.get("columns", [])),
+                    "Location": sd["location"],
+                    "InputFormat": sd["inputFormat"],
+                    "OutputFormat": sd["outputFormat"],
+                    "SerdeInfo": {
+                        "SerializationLibrary": serde["serializationLibrary"],
+                        "Parameters": serde.get("parameters", {}),
+                    },
+                },
+                "PartitionKeys": _glue_columns(i.get("partitionKeys", [])),
+            },
+        )
+        arn = self.env.glue_table_arn(i["databaseName"], i["name"])
+        return f"{self.env.account}:{i['databaseName']}:{i['name']}", {"arn": arn}
+
+    # -- IAM
+    def _role(self, name: str, i: dict) -> tuple[str, dict]:
+        role = self.aws.client("iam").create_role(
+            RoleName=i["name"],
+            AssumeRolePolicyDocument=i["assumeRolePolicy"],
+            Description=i.get("description", ""),
+            MaxSessionDuration=_int(i.get("maxSessionDuration", 3600)),
+            Tags=_tags_list(i.get("tags")),
+        )["Role"]
+        return role["RoleName"], {"arn": role["Arn"], "uniqueId": role["RoleId"]}
+
+    def _role_policy(self, name: str, i: dict) -> tuple[str, dict]:
+        self.aws.client("iam").put_role_policy(
+            RoleName=i["role"], PolicyName=i["name"], PolicyDocument=i["policy"]
+        )
+        return f"{i['role']}:{i['name']}", {}
+
+    # -- S3
+    def _bucket(self, name: str, i: dict) -> tuple[str, dict]:
+        s3 = self.aws.client("s3")
+        s3.create_bucket(
+            Bucket=i["bucket"],
+            CreateBucketConfiguration={"LocationConstraint": self.env.region},
+        )
+        if i.get("tags"):
+            s3.put_bucket_tagging(Bucket=i["bucket"], Tagging={"TagSet": _tags_list(i["tags"])})
+        return i["bucket"], {"arn": self.env.bucket_arn(i["bucket"]), "bucket": i["bucket"]}
+
+    def _public_access_block(self, name: str, i: dict) -> tuple[str, dict]:
+        self.aws.client("s3").put_public_access_block(
+            Bucket=i["bucket"],
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": bool(i.get("blockPublicAcls")),
+                "IgnorePublicAcls": bool(i.get("ignorePublicAcls")),
+                "BlockPublicPolicy": bool(i.get("blockPublicPolicy")),
+                "RestrictPublicBuckets": bool(i.get("restrictPublicBuckets")),
+            },
+        )
+        return i["bucket"], {}
+
+    def _ownership(self, name: str, i: dict) -> tuple[str, dict]:
+        self.aws.client("s3").put_bucket_ownership_controls(
+            Bucket=i["bucket"],
+            OwnershipControls={"Rules": [{"ObjectOwnership": i["rule"]["objectOwnership"]}]},
+        )
+        return i["bucket"], {}
+
+    def _encryption(self, name: str, i: dict) -> tuple[str, dict]:
+        rules = []
+        for r in i["rules"]:
+            default = r["applyServerSideEncryptionByDefault"]
+            rule: dict = {
+                "ApplyServerSideEncryptionByDefault": {
+                    "SSEAlgorithm": default["sseAlgorithm"],
+                    **(
+                        {"KMSMasterKeyID": default["kmsMasterKeyId"]}
+                        if default.get("kmsMasterKeyId")
+                        else {}
+                    ),
+                },
+                "BucketKeyEnabled": bool(r.get("bucketKeyEnabled")),
+            }
+            rules.append(rule)
+        self.aws.client("s3").put_bucket_encryption(
+            Bucket=i["bucket"], ServerSideEncryptionConfiguration={"Rules": rules}
+        )
+        return i["bucket"], {}
+
+    def _versioning(self, name: str, i: dict) -> tuple[str, dict]:
+        self.aws.client("s3").put_bucket_versioning(
+            Bucket=i["bucket"],
+            VersioningConfiguration={"Status": i["versioningConfiguration"]["status"]},
+        )
+        return i["bucket"], {}
+
+    def _bucket_policy(self, name: str, i: dict) -> tuple[str, dict]:
+        enforced = enforced_bucket_policy(json.loads(i["policy"]))
+        if enforced is not None:
+            self.aws.client("s3").put_bucket_policy(Bucket=i["bucket"], Policy=json.dumps(enforced))
+        return i["bucket"], {}
+
+    def _lifecycle(self, name: str, i: dict) -> tuple[str, dict]:
+        rules = []
+        for r in i["rules"]:
+            rule: dict = {
+                "ID": r["id"],
+                "Status": r["status"],
+                "Filter": {"Prefix": r["filter"]["prefix"]},
+            }
+            if "expiration" in r:
+                rule["Expiration"] = {"Days": _int(r["expiration"]["days"])}
+            if "noncurrentVersionExpiration" in r:
+                rule["NoncurrentVersionExpiration"] = {
+                    "NoncurrentDays": _int(r["noncurrentVersionExpiration"]["noncurrentDays"])
+                }
+            if "abortIncompleteMultipartUpload" in r:
+                rule["AbortIncompleteMultipartUpload"] = {
+                    "DaysAfterInitiation": _int(
+                        r["abortIncompleteMultipartUpload"]["daysAfterInitiation"]
+                    )
+                }
+            rules.append(rule)
+        self.aws.client("s3").put_bucket_lifecycle_configuration(
+            Bucket=i["bucket"], LifecycleConfiguration={"Rules": rules}
+        )
+        return i["bucket"], {}
+
+    # -- Lake Formation
+    def _lf_location(self, name: str, i: dict) -> tuple[str, dict]:
+        self.aws.client("lakeformation").register_resource(
+            ResourceArn=i["arn"], UseServiceLinkedRole=bool(i.get("useServiceLinkedRole"))
+        )
+        return i["arn"], {}
+
+    def _lf_permissions(self, name: str, i: dict) -> tuple[str, dict]:
+        self.aws.client("lakeformation").grant_permissions(
+            Principal={"DataLakePrincipalIdentifier": i["principal"]},
+            Resource=_lf_resource(i),
+            Permissions=list(i["permissions"]),
+        )
+        return f"{name}-id", {}
+
+
+def domain_of(resource_name: str) -> str:
+    """Logical names start with the domain: `sales`, `sales-key`, `sales.orders@marketing-iam`."""
+    return re.split(r"[-.@]", resource_name, maxsplit=1)[0]
+
+
+@dataclass
+class Deployment:
+    aws: LocalAws
+    graph: ResourceGraph
+
+
+def deploy(
+    mesh: Mesh,
+    settings: StackSettings,
+    today: dt.date,
+    aws: LocalAws,
+    on_resource: Callable[[str, str], None] | None = None,
+) -> Deployment:
+    """Run the mesh program with every resource applied to the emulator."""
+    graph = run_program(mesh, settings, today, mocks=MotoMocks(aws, settings, on_resource))
+    return Deployment(aws, graph)
