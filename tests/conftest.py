@@ -25,11 +25,11 @@ for _key, _value in {
 os.environ.pop("AWS_PROFILE", None)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def today() -> dt.date:
     return TODAY
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sample_dir() -> Path:
     return SAMPLE

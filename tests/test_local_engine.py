@@ -1,0 +1,233 @@
+"""The local engine: the sample mesh deployed into moto, access checked under IAM enforcement."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+from typer.testing import CliRunner
+
+from infra import documents
+from infra.cli import app
+from infra.engines.local import LocalAws, MotoMocks, UnsupportedResource, deploy
+from infra.engines.recording import run_program
+from infra.engines.verify import verify
+from infra.loader import load_mesh
+from infra.program import StackSettings
+
+SETTINGS = StackSettings()
+ALL = frozenset({"read", "list", "write"})
+READ = frozenset({"read", "list"})
+NONE = frozenset()
+
+
+@pytest.fixture(scope="module")
+def deployed(sample_dir, today):
+    mesh = load_mesh(sample_dir, today=today).mesh
+    local = LocalAws(SETTINGS.region)
+    try:
+        deployment = deploy(mesh, SETTINGS, today, local)
+        result = verify(mesh, SETTINGS, today, local, deployment.graph)
+        # read what we need while the emulator is up
+        glue = local.client("glue")
+        tables = {
+            (db["Name"], t["Name"]): t
+            for db in glue.get_databases()["DatabaseList"]
+            for t in glue.get_tables(DatabaseName=db["Name"])["TableList"]
+        }
+        lf = local.client("lakeformation").list_permissions()["PrincipalResourcePermissions"]
+        yield mesh, deployment, result, tables, lf
+    finally:
+        local.stop()
+
+
+def cell(result, principal, product):
+    matches = [c for c in result.cells if c.principal == principal and c.product == product]
+    assert len(matches) == 1
+    return matches[0]
+
+
+def test_sample_mesh_verifies(deployed):
+    _, deployment, result, _, _ = deployed
+    assert result.mismatches == []
+    assert result.failed_checks == []
+    assert result.ok
+    assert result.calls == 10 * 10 * 3  # 10 principals x 10 products x (get, list, put)
+    assert len(deployment.graph.resources) == 176
+
+
+def test_only_the_producer_writes(deployed):
+    _, _, result, _, _ = deployed
+    for c in result.cells:
+        owner = c.product.split(".")[0]
+        if c.principal == f"{owner}:producer":
+            assert c.actual == ALL, c
+        else:
+            assert "write" not in c.actual, c
+
+
+def test_column_limited_consumer_has_no_direct_s3_read(deployed):
+    _, _, result, _, _ = deployed
+    assert cell(result, "marketing:consumer", "sales.orders").actual == NONE
+    assert cell(result, "logistics:consumer", "sales.orders").actual == NONE
+    assert cell(result, "analytics:consumer", "finance.invoices").actual == NONE
+
+
+def test_full_grants_read_directly(deployed):
+    _, _, result, _, _ = deployed
+    assert cell(result, "finance:consumer", "sales.orders").actual == READ  # PII approved
+    assert cell(result, "analytics:consumer", "sales.returns").actual == READ
+    assert cell(result, "sales:consumer", "logistics.stock_levels").actual == READ
+
+
+def test_expired_grant_reads_nothing(deployed):
+    _, _, result, _, lf = deployed
+    assert cell(result, "analytics:consumer", "logistics.shipments").actual == NONE
+    principals = {
+        (p["Principal"]["DataLakePrincipalIdentifier"], json.dumps(p["Resource"], sort_keys=True))
+        for p in lf
+    }
+    assert not any(
+        arn.endswith("role/mesh-analytics-consumer") and '"shipments"' in res
+        for arn, res in principals
+    )
+
+
+def test_unrelated_principals_are_denied(deployed):
+    _, _, result, _, _ = deployed
+    assert cell(result, "sales:producer", "finance.payroll").actual == NONE
+    assert cell(result, "marketing:consumer", "sales.customers").actual == NONE
+
+
+def test_glue_tables_have_the_blueprint_columns(deployed):
+    mesh, _, _, tables, _ = deployed
+    assert len(tables) == 10
+    for bp, product in mesh.products():
+        table = tables[(f"mesh_{bp.domain}", product.name)]
+        got = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
+        assert got == [(c.name, c.type) for c in product.columns]
+        got_keys = [(c["Name"], c["Type"]) for c in table.get("PartitionKeys", [])]
+        assert got_keys == [(c.name, c.type) for c in product.partition_keys]
+    orders = tables[("mesh_sales", "orders")]
+    assert orders["StorageDescriptor"]["Columns"][5] == {"Name": "amount", "Type": "decimal(12,2)"}
+
+
+def test_lake_formation_permissions_equal_declared_grants(deployed):
+    _, _, _, _, lf = deployed
+    got = sorted(
+        (
+            p["Principal"]["DataLakePrincipalIdentifier"].rsplit("/", 1)[-1],
+            json.dumps(p["Resource"], sort_keys=True),
+            tuple(p["Permissions"]),
+        )
+        for p in lf
+        if p["Principal"]["DataLakePrincipalIdentifier"].endswith("-consumer")
+    )
+    assert got == sorted(
+        [
+            ("mesh-analytics-consumer", '{"Table": {"DatabaseName": "mesh_finance", "Name": "revenue_daily"}}', ("SELECT",)),
+            ("mesh-analytics-consumer", '{"Table": {"DatabaseName": "mesh_marketing", "Name": "attribution"}}', ("SELECT",)),
+            ("mesh-analytics-consumer", '{"Table": {"DatabaseName": "mesh_marketing", "Name": "campaigns"}}', ("SELECT",)),
+            ("mesh-analytics-consumer", '{"Table": {"DatabaseName": "mesh_sales", "Name": "returns"}}', ("SELECT",)),
+            ("mesh-analytics-consumer", '{"TableWithColumns": {"ColumnNames": ["invoice_id", "issued_on", "net_amount", "order_id"], "DatabaseName": "mesh_finance", "Name": "invoices"}}', ("SELECT",)),
+            ("mesh-finance-consumer", '{"Table": {"DatabaseName": "mesh_marketing", "Name": "campaigns"}}', ("SELECT",)),
+            ("mesh-finance-consumer", '{"Table": {"DatabaseName": "mesh_sales", "Name": "orders"}}', ("SELECT",)),
+            ("mesh-logistics-consumer", '{"TableWithColumns": {"ColumnNames": ["order_date", "order_id", "quantity", "sku"], "DatabaseName": "mesh_sales", "Name": "orders"}}', ("SELECT",)),
+            ("mesh-marketing-consumer", '{"Table": {"DatabaseName": "mesh_finance", "Name": "revenue_daily"}}', ("SELECT",)),
+            ("mesh-marketing-consumer", '{"TableWithColumns": {"ColumnNames": ["amount", "order_date", "order_id"], "DatabaseName": "mesh_sales", "Name": "orders"}}', ("SELECT",)),
+            ("mesh-sales-consumer", '{"Table": {"DatabaseName": "mesh_logistics", "Name": "stock_levels"}}', ("SELECT",)),
+            ("mesh-sales-consumer", '{"TableWithColumns": {"ColumnNames": ["carrier", "delivered_at", "order_id", "shipment_id", "shipped_at"], "DatabaseName": "mesh_logistics", "Name": "shipments"}}', ("SELECT",)),
+        ]
+    )  # fmt: skip
+
+
+def test_bucket_settings_are_read_back(deployed):
+    _, _, result, _, _ = deployed
+    kinds = {}
+    for c in result.checks:
+        kinds.setdefault(c.kind, []).append(c)
+    assert len(kinds["glue"]) == 20  # columns + partition keys per product
+    assert len(kinds["bucket"]) == 70  # 7 settings per product
+    assert len(kinds["kms"]) == 10  # rotation + key policy per domain
+    assert all(c.ok for c in result.checks)
+
+
+def _widened_grant_policy(original):
+    """A component bug: column-limited grants also get the product's bucket."""
+
+    def widened(env, database, table, bucket, key_arn):
+        if bucket is None:
+            bucket = (
+                f"mesh-{database.removeprefix('mesh_').replace('_', '-')}-{table.replace('_', '-')}"
+            )
+            key_arn = "arn:aws:kms:eu-west-1:123456789012:key/any"
+        return original(env, database, table, bucket, key_arn)
+
+    return widened
+
+
+def test_verifier_reports_a_widened_consumer_policy(monkeypatch, sample_dir):
+    monkeypatch.setattr(
+        documents, "consumer_grant_policy", _widened_grant_policy(documents.consumer_grant_policy)
+    )
+    result = CliRunner().invoke(app, ["up", "--local", str(sample_dir)])
+    assert result.exit_code == 1, result.output
+    assert (
+        "MISMATCH marketing:consumer on sales.orders: emulator allowed RL, access model says -"
+        in (" ".join(result.output.split()))
+    )
+    assert "Traceback" not in result.output
+
+
+def test_verifier_reports_a_tampered_role_policy(sample_dir, today):
+    """Someone widens a consumer role by hand after deployment: the verifier sees it."""
+    mesh = load_mesh(sample_dir, today=today).mesh
+    local = LocalAws(SETTINGS.region)
+    try:
+        deployment = deploy(mesh, SETTINGS, today, local)
+        local.client("iam").put_role_policy(
+            RoleName="mesh-marketing-consumer",
+            PolicyName="hand-made",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "s3:GetObject",
+                            "Resource": "arn:aws:s3:::mesh-finance-payroll/*",
+                        }
+                    ],
+                }
+            ),
+        )
+        result = verify(mesh, SETTINGS, today, local, deployment.graph)
+    finally:
+        local.stop()
+    assert not result.ok
+    assert [(c.principal, c.product, c.actual, c.expected) for c in result.mismatches] == [
+        ("marketing:consumer", "finance.payroll", frozenset({"read"}), NONE)
+    ]
+
+
+def test_unsupported_resource_type_is_an_error_naming_it(today):
+    local = LocalAws(SETTINGS.region)
+    try:
+        with pytest.raises(UnsupportedResource, match=r"aws:sns/topic:Topic .*'alerts'"):
+            run_program(
+                None,  # type: ignore[arg-type]
+                SETTINGS,
+                today,
+                mocks=MotoMocks(local, SETTINGS),
+                program=lambda: aws.sns.Topic("alerts", opts=pulumi.ResourceOptions()),
+            )
+    finally:
+        local.stop()
+
+
+def test_up_without_local_is_a_usage_error(sample_dir):
+    result = CliRunner().invoke(app, ["up", str(sample_dir)])
+    assert result.exit_code == 2
+    assert "only --local is supported" in result.output
