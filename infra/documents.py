@@ -8,6 +8,7 @@ ARN (a random id chosen by AWS) is passed in.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from infra.spec import DataFormat
@@ -115,7 +116,9 @@ class AwsEnv:
 
 
 def _policy(*statements: dict) -> dict:
-    return {"Version": POLICY_VERSION, "Statement": list(statements)}
+    # deep copy: statements hold the module's action lists, which a caller editing the returned
+    # document (a linter, the audit) must not change for every later document
+    return {"Version": POLICY_VERSION, "Statement": copy.deepcopy(list(statements))}
 
 
 def trust_policy(env: AwsEnv, domain: str) -> dict:

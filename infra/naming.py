@@ -18,6 +18,11 @@ PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 BUCKET_MAX = 63
 ROLE_MAX = 64
 GLUE_NAME_MAX = 255
+# S3 bucket naming rules beyond the length: letters, digits and - only (we never use dots), first
+# and last character a letter or digit, and a few prefixes/suffixes AWS reserves.
+BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
 
 
 class NameError_(ValueError):
@@ -25,10 +30,15 @@ class NameError_(ValueError):
 
 
 def check_prefix(prefix: str) -> str:
-    if not PREFIX_PATTERN.match(prefix) or prefix.endswith("-"):
+    if (
+        not PREFIX_PATTERN.match(prefix)
+        or prefix.endswith("-")
+        or prefix.startswith(BUCKET_RESERVED_PREFIXES)
+    ):
         raise NameError_(
             f"stack prefix {prefix!r} is not valid: expected 1-20 lower-case letters, digits or -, "
-            "starting with a letter (config key mesh:prefix)"
+            "starting with a letter, not ending with - and not starting with "
+            f"{' or '.join(BUCKET_RESERVED_PREFIXES)} (S3 reserves these; config key mesh:prefix)"
         )
     return prefix
 
@@ -82,9 +92,10 @@ class Names:
 
 def name_problems(
     names: Names, domains: dict[str, list[Product]]
-) -> Iterator[tuple[str, int | None, str]]:
-    """(domain, product index or None, message) for every physical name AWS would refuse or
-    that collides with another after normalisation (`_` becomes `-` in bucket names)."""
+) -> Iterator[tuple[str, int | None, str, str]]:
+    """(domain, product index or None, problem code, message) for every physical name AWS would
+    refuse (E033 too long, E013 not a valid bucket name) or that collides with another after
+    normalisation (E032: `_` becomes `-` in bucket names)."""
     seen: dict[str, str] = {}
     for domain, products in sorted(domains.items()):
         for kind in ("producer", "consumer"):
@@ -93,6 +104,7 @@ def name_problems(
                 yield (
                     domain,
                     None,
+                    "E033",
                     (
                         f"IAM role name {role!r} is {len(role)} characters; AWS allows {ROLE_MAX}: "
                         "shorten the domain name or the stack prefix"
@@ -105,15 +117,28 @@ def name_problems(
                 yield (
                     domain,
                     index,
+                    "E033",
                     (
                         f"bucket name {bucket!r} is {len(bucket)} characters; S3 allows {BUCKET_MAX}: "
                         f"shorten the domain or product name (or the stack prefix {names.prefix!r})"
+                    ),
+                )
+            if not BUCKET_PATTERN.match(bucket) or bucket.endswith(BUCKET_RESERVED_SUFFIXES):
+                yield (
+                    domain,
+                    index,
+                    "E013",
+                    (
+                        f"bucket name {bucket!r} of {owner} is not a valid S3 bucket name (it must "
+                        "end with a letter or digit and must not end with "
+                        f"{', '.join(BUCKET_RESERVED_SUFFIXES)}): rename the product"
                     ),
                 )
             if bucket in seen and seen[bucket] != owner:
                 yield (
                     domain,
                     index,
+                    "E032",
                     (
                         f"bucket name {bucket!r} of {owner} collides with that of {seen[bucket]} "
                         "(names are joined with '-' and '_' becomes '-'): rename one of the two"

@@ -26,6 +26,7 @@ from infra.components import (
 from infra.documents import AwsEnv
 from infra.loader import Mesh
 from infra.naming import (
+    NameError_,
     Names,
     check_prefix,
     domain_logical,
@@ -79,9 +80,9 @@ def check_names(mesh: Mesh, names: Names) -> list[Problem]:
     """Physical names AWS would refuse, as problems located in the blueprints."""
     problems = []
     products = {bp.domain: list(bp.products) for bp in mesh.blueprints}
-    for domain, index, message in name_problems(names, products):
+    for domain, index, code, message in name_problems(names, products):
         loc = ("domain",) if index is None else ("products", index, "name")
-        problems.append(mesh.source(domain).problem(loc, "E033", message))
+        problems.append(mesh.source(domain).problem(loc, code, message))
     return problems
 
 
@@ -94,7 +95,8 @@ def _tags(bp: Blueprint, product: Product | None) -> dict[str, str]:
     }
     if product is not None:
         tags["mesh:classification"] = product.classification.value
-        tags.update(product.tags)
+        # a product's extra tags never override the governance tags (cost attribution, owner)
+        tags = {**product.tags, **tags}
     return tags
 
 
@@ -236,6 +238,10 @@ def load_for_pulumi(project_dir: Path) -> MeshResources:
     from infra.loader import load_mesh
 
     settings = StackSettings.from_pulumi_config(project_dir)
+    try:
+        settings.names  # noqa: B018 - validates mesh:prefix before anything is declared
+    except NameError_ as exc:
+        raise pulumi.RunError(f"{exc}; nothing was changed") from None
     today = clock.today()
     result = load_mesh(settings.blueprints, today=today)
     errors = result.errors + (check_names(result.mesh, settings.names) if result.ok else [])

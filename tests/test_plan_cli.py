@@ -1,0 +1,40 @@
+"""`mesh plan --format json`: the CLI contract (../shared/DESIGN.md), run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+from conftest import ROOT, SAMPLE, TODAY
+
+from infra.engines.recording import run_program
+from infra.loader import load_mesh
+from infra.program import StackSettings
+
+
+def test_plan_json_is_one_document_with_the_contract_keys():
+    proc = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "plan", str(SAMPLE), "--format", "json"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)  # the whole of stdout is one JSON document
+    assert set(doc) == {"resources", "counts"}
+    assert [
+        set(r)
+        for r in doc["resources"]
+        if set(r) != {"type", "name", "parent", "inputs", "protect"}
+    ] == []
+    assert doc["counts"] == dict(Counter(r["type"] for r in doc["resources"]))
+    assert sum(doc["counts"].values()) == len(doc["resources"]) == 176
+    # the CLI prints what the library records, nothing added or lost on the way
+    graph = run_program(load_mesh(SAMPLE, today=TODAY).mesh, StackSettings(), TODAY)
+    assert doc == json.loads(json.dumps(graph.plan_json()))
+    protected = {r["name"] for r in doc["resources"] if r["protect"]}
+    assert "sales.orders-bucket" in protected and "sales.orders-policy" not in protected

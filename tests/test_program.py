@@ -1,0 +1,878 @@
+"""The Pulumi program under recording mocks: exact inputs by type and logical name.
+
+The sample mesh (blueprints/) and small purpose-built meshes (tests/fixtures/program/<case>/) run
+through `run_program`, whose mocks refuse every invoke. Policy documents are parsed and compared
+whole; the KMS key ARN is the mock's deterministic one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import runpy
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+from conftest import FIXTURES, ROOT, SAMPLE, TODAY
+
+from infra.engines.recording import ResourceGraph, UnmockedCall, run_program
+from infra.loader import Mesh, load_mesh
+from infra.program import StackSettings
+
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+ENCRYPTION = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+)
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+KEY = "aws:kms/key:Key"
+ALIAS = "aws:kms/alias:Alias"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
+TABLE = "aws:glue/catalogTable:CatalogTable"
+LF_PERMISSIONS = "aws:lakeformation/permissions:Permissions"
+LF_RESOURCE = "aws:lakeformation/resource:Resource"
+DOMAIN = "mesh:index:Domain"
+PRODUCT = "mesh:index:DataProduct"
+GRANT = "mesh:index:Grant"
+STATEFUL = (BUCKET, KEY, DATABASE, TABLE)
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+# DeterministicMocks: uuid5(NAMESPACE_URL, "kms/sales-key")
+SALES_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/4008ee13-1ee0-5649-970e-664778d32dcd"
+ROOT_PRINCIPAL = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+GLUE = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+PRODUCER_KMS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+SALES_TAGS = {
+    "cost-center": "CC-1001",
+    "mesh:domain": "sales",
+    "mesh:owner": "sales-data",
+    "mesh:product": "-",
+}
+ORDERS_TAGS = {
+    "cost-center": "CC-1001",
+    "mesh:classification": "confidential",
+    "mesh:domain": "sales",
+    "mesh:owner": "sales-data",
+    "mesh:product": "orders",
+}
+PARQUET = {
+    "inputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "outputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "serDeInfo": {
+        "parameters": {"serialization.format": "1"},
+        "serializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+    },
+}
+JSON_FORMAT = {
+    "inputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+    "outputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+    "serDeInfo": {
+        "parameters": {"ignore.malformed.json": "FALSE"},
+        "serializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
+    },
+}
+CSV_FORMAT = {
+    "inputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+    "outputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+    "serDeInfo": {
+        "parameters": {"field.delim": ",", "serialization.format": ","},
+        "serializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+    },
+}
+LF_CREDENTIALS = {
+    "Sid": "LakeFormationCredentials",
+    "Effect": "Allow",
+    "Action": "lakeformation:GetDataAccess",
+    "Resource": "*",
+}
+
+
+def load(directory) -> Mesh:
+    result = load_mesh(directory, today=TODAY)
+    assert result.errors == []
+    return result.mesh
+
+
+def run(directory, settings: StackSettings | None = None, today: dt.date = TODAY):
+    return run_program(load(directory), settings or StackSettings(), today)
+
+
+def policy(resource) -> dict:
+    return json.loads(resource.inputs["policy"])
+
+
+def read_table_statement(database: str, table: str) -> dict:
+    return {
+        "Sid": "ReadGrantedTable",
+        "Effect": "Allow",
+        "Action": ["glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable"],
+        "Resource": [
+            f"{GLUE}:catalog",
+            f"{GLUE}:database/{database}",
+            f"{GLUE}:table/{database}/{table}",
+        ],
+    }
+
+
+def descendants(graph: ResourceGraph, name: str) -> list:
+    out, frontier = [], {name}
+    while frontier:
+        children = [r for r in graph.resources if r.parent in frontier]
+        out += children
+        frontier = {r.name for r in children if not r.custom}
+    return out
+
+
+@pytest.fixture(scope="module")
+def sample() -> ResourceGraph:
+    return run(SAMPLE)
+
+
+# ---------------------------------------------------------------- sales.orders storage
+
+
+def test_orders_bucket(sample):
+    bucket = sample.get(BUCKET, "sales.orders-bucket")
+    assert bucket.parent == "sales.orders"
+    assert bucket.inputs == {
+        "bucket": "mesh-sales-orders",
+        "forceDestroy": False,
+        "tags": ORDERS_TAGS,
+    }
+    assert (bucket.protect, bucket.retain_on_delete) == (True, True)
+
+
+def test_orders_bucket_policy(sample):
+    resource = sample.get(BUCKET_POLICY, "sales.orders-policy")
+    assert resource.inputs["bucket"] == "mesh-sales-orders"
+    assert sample.get(KEY, "sales-key").outputs["arn"] == SALES_KEY_ARN
+    assert policy(resource) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::mesh-sales-orders", "arn:aws:s3:::mesh-sales-orders/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Sid": "DenyOtherEncryption",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::mesh-sales-orders/*",
+                "Condition": {
+                    "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                    "Null": {"s3:x-amz-server-side-encryption": "false"},
+                },
+            },
+            {
+                "Sid": "DenyOtherKmsKeys",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::mesh-sales-orders/*",
+                "Condition": {
+                    "StringNotEquals": {
+                        "s3:x-amz-server-side-encryption-aws-kms-key-id": SALES_KEY_ARN
+                    },
+                    "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+                },
+            },
+        ],
+    }
+
+
+def test_orders_bucket_configuration(sample):
+    assert sample.get(ENCRYPTION, "sales.orders-encryption").inputs == {
+        "bucket": "mesh-sales-orders",
+        "rules": [
+            {
+                "applyServerSideEncryptionByDefault": {
+                    "kmsMasterKeyId": SALES_KEY_ARN,
+                    "sseAlgorithm": "aws:kms",
+                },
+                "bucketKeyEnabled": True,
+            }
+        ],
+    }
+    assert sample.get(VERSIONING, "sales.orders-versioning").inputs == {
+        "bucket": "mesh-sales-orders",
+        "versioningConfiguration": {"status": "Enabled"},
+    }
+    assert sample.get(PUBLIC_ACCESS_BLOCK, "sales.orders-public-access-block").inputs == {
+        "bucket": "mesh-sales-orders",
+        "blockPublicAcls": True,
+        "blockPublicPolicy": True,
+        "ignorePublicAcls": True,
+        "restrictPublicBuckets": True,
+    }
+    assert sample.get(OWNERSHIP, "sales.orders-ownership").inputs == {
+        "bucket": "mesh-sales-orders",
+        "rule": {"objectOwnership": "BucketOwnerEnforced"},
+    }
+    assert sample.get(LF_RESOURCE, "sales.orders-location").inputs == {
+        "arn": "arn:aws:s3:::mesh-sales-orders",
+        "useServiceLinkedRole": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("product", "days"),
+    [("sales.orders", 730), ("sales.returns", 365), ("logistics.stock_levels", 180)],
+)
+def test_lifecycle_follows_retention_days(sample, product, days):
+    assert sample.get(LIFECYCLE, f"{product}-lifecycle").inputs["rules"] == [
+        {
+            "id": "retention",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "expiration": {"days": days},
+            "noncurrentVersionExpiration": {"noncurrentDays": 30},
+            "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7},
+        }
+    ]
+
+
+# ---------------------------------------------------------------- the sales domain
+
+
+def test_sales_key_and_alias(sample):
+    key = sample.get(KEY, "sales-key")
+    assert {k: v for k, v in key.inputs.items() if k != "policy"} == {
+        "deletionWindowInDays": 30,
+        "description": "Data products of domain sales",
+        "enableKeyRotation": True,
+        "tags": SALES_TAGS,
+    }
+    assert (key.protect, key.retain_on_delete) == (True, True)
+    via_s3 = f"s3.{REGION}.amazonaws.com"
+    statements = policy(key)["Statement"]
+    assert statements[0]["Sid"] == "KeyAdministration"  # its action list: test_documents.py
+    assert statements[1:] == [
+        {
+            "Sid": "ProducerUseThroughS3",
+            "Effect": "Allow",
+            "Principal": ROOT_PRINCIPAL,
+            "Action": PRODUCER_KMS,
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": via_s3,
+                    "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/mesh-sales-producer",
+                }
+            },
+        },
+        {
+            "Sid": "LakeFormationDataAccess",
+            "Effect": "Allow",
+            "Principal": ROOT_PRINCIPAL,
+            "Action": PRODUCER_KMS,
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/"
+                    "lakeformation.amazonaws.com/AWSServiceRoleForLakeFormationDataAccess"
+                }
+            },
+        },
+        {
+            # finance reads all of sales.orders, analytics all of sales.returns; marketing and
+            # logistics have column-limited grants on sales.orders and must not decrypt
+            "Sid": "ConsumerDecryptThroughS3",
+            "Effect": "Allow",
+            "Principal": ROOT_PRINCIPAL,
+            "Action": ["kms:Decrypt", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": via_s3,
+                    "aws:PrincipalArn": [
+                        f"arn:aws:iam::{ACCOUNT}:role/mesh-analytics-consumer",
+                        f"arn:aws:iam::{ACCOUNT}:role/mesh-finance-consumer",
+                    ],
+                }
+            },
+        },
+    ]
+    assert sample.get(ALIAS, "sales-key-alias").inputs == {
+        "name": "alias/mesh/sales",
+        "targetKeyId": SALES_KEY_ARN.rsplit("/", 1)[1],
+    }
+
+
+def test_domain_without_readers_has_no_consumer_key_statement(sample):
+    """analytics owns no products; payroll-only readers do not exist either."""
+    sids = [s["Sid"] for s in policy(sample.get(KEY, "analytics-key"))["Statement"]]
+    assert sids == ["KeyAdministration", "ProducerUseThroughS3", "LakeFormationDataAccess"]
+
+
+def test_sales_database_and_roles(sample):
+    database = sample.get(DATABASE, "sales-database")
+    assert database.inputs == {
+        "name": "mesh_sales",
+        "description": "Orders, customers and returns of the web shop",
+        "tags": SALES_TAGS,
+    }
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AssumeFromDomainPrincipals",
+                "Effect": "Allow",
+                "Principal": ROOT_PRINCIPAL,
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Condition": {"StringEquals": {"aws:PrincipalTag/mesh-domain": "sales"}},
+            }
+        ],
+    }
+    for kind, description in [
+        ("producer", "Writes and reads the data products of sales"),
+        ("consumer", "Reads what other domains granted to sales"),
+    ]:
+        role = sample.get(ROLE, f"sales-{kind}")
+        assert json.loads(role.inputs["assumeRolePolicy"]) == trust
+        assert {k: v for k, v in role.inputs.items() if k != "assumeRolePolicy"} == {
+            "name": f"mesh-sales-{kind}",
+            "description": description,
+            "maxSessionDuration": 3600,
+            "tags": SALES_TAGS,
+        }
+
+
+def test_sales_producer_policy(sample):
+    resource = sample.get(ROLE_POLICY, "sales-producer-access")
+    assert (resource.inputs["name"], resource.inputs["role"]) == (
+        "mesh-producer-access",
+        "mesh-sales-producer",
+    )
+    buckets = ["mesh-sales-customers", "mesh-sales-orders", "mesh-sales-returns"]
+    assert policy(resource) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadWriteOwnObjects",
+                "Effect": "Allow",
+                "Action": [
+                    "s3:AbortMultipartUpload",
+                    "s3:DeleteObject",
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "s3:ListMultipartUploadParts",
+                    "s3:PutObject",
+                ],
+                "Resource": [f"arn:aws:s3:::{b}/*" for b in buckets],
+            },
+            {
+                "Sid": "ListOwnBuckets",
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetBucketLocation",
+                    "s3:ListBucket",
+                    "s3:ListBucketMultipartUploads",
+                ],
+                "Resource": [f"arn:aws:s3:::{b}" for b in buckets],
+            },
+            {
+                "Sid": "UseDomainKey",
+                "Effect": "Allow",
+                "Action": PRODUCER_KMS,
+                "Resource": SALES_KEY_ARN,
+            },
+            {
+                "Sid": "ManageOwnPartitions",
+                "Effect": "Allow",
+                "Action": [
+                    "glue:BatchCreatePartition",
+                    "glue:BatchDeletePartition",
+                    "glue:CreatePartition",
+                    "glue:DeletePartition",
+                    "glue:GetDatabase",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                    "glue:GetTable",
+                    "glue:GetTables",
+                    "glue:UpdatePartition",
+                ],
+                "Resource": [
+                    f"{GLUE}:catalog",
+                    f"{GLUE}:database/mesh_sales",
+                    f"{GLUE}:table/mesh_sales/*",
+                ],
+            },
+            LF_CREDENTIALS,
+        ],
+    }
+    assert sample.get(LF_PERMISSIONS, "sales-producer-tables").inputs == {
+        "principal": f"arn:aws:iam::{ACCOUNT}:role/mesh-sales-producer",
+        "permissions": ["ALTER", "DELETE", "DESCRIBE", "INSERT", "SELECT"],
+        "table": {"databaseName": "mesh_sales", "wildcard": True},
+    }
+
+
+# ---------------------------------------------------------------- grants on sales.orders
+
+
+def test_full_grant_reads_the_table_and_the_objects(sample):
+    """finance: every column, PII approved -> whole-table LF grant plus direct S3 read."""
+    assert sample.get(LF_PERMISSIONS, "sales.orders@finance-lakeformation").inputs == {
+        "principal": f"arn:aws:iam::{ACCOUNT}:role/mesh-finance-consumer",
+        "permissions": ["SELECT"],
+        "table": {"databaseName": "mesh_sales", "name": "orders"},
+    }
+    resource = sample.get(ROLE_POLICY, "sales.orders@finance-iam")
+    assert (resource.inputs["name"], resource.inputs["role"]) == (
+        "mesh-read-sales.orders",
+        "mesh-finance-consumer",
+    )
+    assert policy(resource) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            read_table_statement("mesh_sales", "orders"),
+            LF_CREDENTIALS,
+            {
+                "Sid": "ReadObjects",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": "arn:aws:s3:::mesh-sales-orders/*",
+            },
+            {
+                "Sid": "ListBucket",
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+                "Resource": "arn:aws:s3:::mesh-sales-orders",
+            },
+            {
+                "Sid": "DecryptObjects",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                "Resource": SALES_KEY_ARN,
+            },
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("consumer", "columns"),
+    [
+        ("marketing", ["amount", "order_date", "order_id"]),
+        ("logistics", ["order_date", "order_id", "quantity", "sku"]),
+    ],
+)
+def test_column_limited_grant_is_lake_formation_only(sample, consumer, columns):
+    assert sample.get(LF_PERMISSIONS, f"sales.orders@{consumer}-lakeformation").inputs == {
+        "principal": f"arn:aws:iam::{ACCOUNT}:role/mesh-{consumer}-consumer",
+        "permissions": ["SELECT"],
+        "tableWithColumns": {
+            "databaseName": "mesh_sales",
+            "name": "orders",
+            "columnNames": columns,
+        },
+    }
+    resource = sample.get(ROLE_POLICY, f"sales.orders@{consumer}-iam")
+    assert resource.inputs["role"] == f"mesh-{consumer}-consumer"
+    assert policy(resource) == {
+        "Version": "2012-10-17",
+        "Statement": [read_table_statement("mesh_sales", "orders"), LF_CREDENTIALS],
+    }
+
+
+def test_expired_grant_produces_nothing(sample):
+    """logistics.shipments@analytics expired on 2026-10-31 (TODAY is 2026-11-25)."""
+    assert [r.name for r in sample.resources if r.name.startswith("logistics.shipments@")] == [
+        "logistics.shipments@sales",
+        "logistics.shipments@sales-iam",
+        "logistics.shipments@sales-lakeformation",
+    ]
+    analytics = f"arn:aws:iam::{ACCOUNT}:role/mesh-analytics-consumer"
+    assert [
+        r.inputs["tableWithColumns"]["name"]
+        for r in sample.by_type(LF_PERMISSIONS)
+        if r.inputs["principal"] == analytics and "tableWithColumns" in r.inputs
+    ] == ["invoices"]
+    assert "mesh-read-logistics.shipments" not in {
+        r.inputs["name"]
+        for r in sample.by_type(ROLE_POLICY)
+        if r.inputs["role"] == "mesh-analytics-consumer"
+    }
+
+
+@pytest.mark.parametrize(
+    ("today", "exists"), [(dt.date(2026, 10, 31), True), (dt.date(2026, 11, 1), False)]
+)
+def test_expires_is_the_last_day_of_access(today, exists):
+    grants = {g.name for g in run(SAMPLE, today=today).by_type(GRANT)}
+    assert ("logistics.shipments@analytics" in grants) is exists
+
+
+# ---------------------------------------------------------------- Glue tables per format
+
+
+def test_orders_table_parquet(sample):
+    table = sample.get(TABLE, "sales.orders-table")
+    assert (table.protect, table.retain_on_delete) == (True, True)
+    assert table.inputs == {
+        "name": "orders",
+        "databaseName": "mesh_sales",
+        "description": "One row per order line, as booked by the shop backend",
+        "tableType": "EXTERNAL_TABLE",
+        "parameters": {
+            "EXTERNAL": "TRUE",
+            "classification": "parquet",
+            "parquet.compression": "SNAPPY",
+            "mesh:classification": "confidential",
+            "mesh:freshness_slo_hours": "24",
+            "mesh:owner": "sales-data@example.com",
+            "mesh:pii_columns": "customer_email",
+            "mesh:retention_days": "730",
+        },
+        "partitionKeys": [{"name": "dt", "type": "string"}],
+        "storageDescriptor": {
+            "location": "s3://mesh-sales-orders/data/",
+            **PARQUET,
+            "columns": [
+                {"name": "order_id", "type": "string"},
+                {"name": "customer_id", "type": "string"},
+                {"name": "customer_email", "type": "string", "parameters": {"mesh:pii": "true"}},
+                {"name": "sku", "type": "string"},
+                {"name": "quantity", "type": "int"},
+                {"name": "amount", "type": "decimal(12,2)"},
+                {"name": "currency", "type": "string"},
+                {"name": "order_date", "type": "date"},
+            ],
+        },
+    }
+
+
+def test_returns_table_json(sample):
+    table = sample.get(TABLE, "sales.returns-table")
+    assert table.inputs["parameters"] == {
+        "EXTERNAL": "TRUE",
+        "classification": "json",
+        "mesh:classification": "internal",
+        "mesh:owner": "sales-data@example.com",
+        "mesh:retention_days": "365",
+    }
+    assert table.inputs["partitionKeys"] == [{"name": "dt", "type": "string"}]
+    assert table.inputs["storageDescriptor"] == {
+        "location": "s3://mesh-sales-returns/data/",
+        **JSON_FORMAT,
+        "columns": [
+            {"name": "return_id", "type": "string"},
+            {"name": "order_id", "type": "string"},
+            {"name": "reason", "type": "string"},
+            {"name": "refunded", "type": "boolean"},
+            {"name": "returned_at", "type": "timestamp"},
+        ],
+    }
+
+
+def test_stock_levels_table_csv(sample):
+    table = sample.get(TABLE, "logistics.stock_levels-table")
+    assert table.inputs["parameters"] == {
+        "EXTERNAL": "TRUE",
+        "classification": "csv",
+        "skip.header.line.count": "1",
+        "mesh:classification": "internal",
+        "mesh:freshness_slo_hours": "1",
+        "mesh:owner": "logistics-data@example.com",
+        "mesh:retention_days": "180",
+    }
+    assert table.inputs["partitionKeys"] == []
+    assert table.inputs["storageDescriptor"] == {
+        "location": "s3://mesh-logistics-stock-levels/data/",
+        **CSV_FORMAT,
+        "columns": [
+            {"name": "sku", "type": "string"},
+            {"name": "warehouse", "type": "string"},
+            {"name": "on_hand", "type": "int"},
+            {"name": "snapshot_at", "type": "timestamp"},
+        ],
+    }
+
+
+def test_nested_types_reach_glue_normalised(sample):
+    columns = sample.get(TABLE, "marketing.attribution-table").inputs["storageDescriptor"][
+        "columns"
+    ]
+    assert {"name": "touchpoints", "type": "array<struct<channel:string,seen_at:timestamp>>"} in (
+        columns
+    )
+
+
+# ---------------------------------------------------------------- data safety
+
+
+def test_every_stateful_resource_is_protected_and_retained(sample):
+    stateful = [r for r in sample.resources if r.type in STATEFUL]
+    assert len(stateful) == 5 + 5 + 10 + 10  # keys, databases, buckets, tables
+    assert [r.name for r in stateful if not (r.protect and r.retain_on_delete)] == []
+    assert [r.name for r in stateful if r.type == BUCKET and r.inputs["forceDestroy"]] == []
+
+
+def test_only_stateful_resources_are_protected(sample):
+    """Roles, policies and grants are re-creatable from the blueprint: protecting them would
+    block revoking access."""
+    assert {r.type for r in sample.resources if r.protect} == set(STATEFUL)
+
+
+def test_sample_counts(sample):
+    assert sample.counts() == {
+        ROLE_POLICY: 17,  # 5 producer policies + 12 grants
+        ALIAS: 5,
+        DATABASE: 5,
+        TABLE: 10,
+        ROLE: 10,
+        KEY: 5,
+        LF_PERMISSIONS: 17,  # 5 producer + 12 grants
+        LF_RESOURCE: 10,
+        BUCKET: 10,
+        LIFECYCLE: 10,
+        OWNERSHIP: 10,
+        BUCKET_POLICY: 10,
+        PUBLIC_ACCESS_BLOCK: 10,
+        ENCRYPTION: 10,
+        VERSIONING: 10,
+        PRODUCT: 10,
+        DOMAIN: 5,
+        GRANT: 12,
+    }
+
+
+def test_rename_keeps_physical_names_and_aliases_the_old_logical_name():
+    before, after = run(FIXTURES / "program/rename_before"), run(FIXTURES / "program/renamed")
+    product = after.get(PRODUCT, "sales.order_lines")
+    assert product.aliases == ["sales.orders"]
+    assert after.get(BUCKET, "sales.order_lines-bucket").inputs["bucket"] == "mesh-sales-orders"
+    table = after.get(TABLE, "sales.order_lines-table")
+    assert (table.inputs["name"], table.inputs["storageDescriptor"]["location"]) == (
+        "orders",
+        "s3://mesh-sales-orders/data/",
+    )
+    # Children inherit the component's alias when their name starts with the component's name
+    # (the engine maps "sales.order_lines-bucket" to "sales.orders-bucket"); every resource of
+    # the product is named that way, so the old URNs are all covered.
+    children = descendants(after, "sales.order_lines")
+    assert children and all(r.name.startswith("sales.order_lines") for r in children)
+
+    def old_name(name: str) -> str:
+        return name.replace("sales.order_lines", "sales.orders", 1)
+
+    renamed = {(r.type, old_name(r.name)): r for r in after.resources}
+    assert set(renamed) == {(r.type, r.name) for r in before.resources}
+    changed = {
+        (r.type, r.name, key)
+        for r in before.resources
+        for key in set(r.inputs) | set(renamed[(r.type, r.name)].inputs)
+        if r.inputs.get(key) != renamed[(r.type, r.name)].inputs.get(key)
+    }
+    # in-place tag update, and the consumer's inline policy (no data) is named after the product
+    assert changed == {
+        (BUCKET, "sales.orders-bucket", "tags"),
+        (ROLE_POLICY, "sales.orders@finance-iam", "name"),
+    }
+    assert after.get(BUCKET, "sales.order_lines-bucket").inputs["tags"]["mesh:product"] == (
+        "order_lines"
+    )
+
+
+# ---------------------------------------------------------------- decommissioning
+
+DECOMMISSION = FIXTURES / "program/decommission"
+# product -> (blueprint allows deleting its data: data: delete and date passed, grants revoked)
+DECOMMISSION_CASES = {
+    "live": (False, False),
+    "retain_past": (False, True),
+    "retain_future": (False, False),
+    "delete_future": (False, False),
+    "delete_past": (True, True),
+    "delete_today": (True, True),  # the decommission date is the first day without access
+}
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["stack-keeps", "stack-allows"])
+def decommissioned(request):
+    return request.param, run(DECOMMISSION, StackSettings(allow_data_deletion=request.param))
+
+
+@pytest.mark.parametrize("product", DECOMMISSION_CASES)
+def test_decommission_needs_both_switches_to_unprotect(decommissioned, product):
+    allow, graph = decommissioned
+    blueprint_allows, _ = DECOMMISSION_CASES[product]
+    deletable = blueprint_allows and allow
+    for type_, suffix in [(BUCKET, "bucket"), (TABLE, "table")]:
+        resource = graph.get(type_, f"ops.{product}-{suffix}")
+        assert (resource.protect, resource.retain_on_delete) == (not deletable, not deletable)
+    assert graph.get(BUCKET, f"ops.{product}-bucket").inputs["forceDestroy"] is deletable
+    # the domain key and database hold every product: never deletable through a product
+    for type_, name in [(KEY, "ops-key"), (DATABASE, "ops-database")]:
+        resource = graph.get(type_, name)
+        assert (resource.protect, resource.retain_on_delete) == (True, True)
+
+
+@pytest.mark.parametrize("product", DECOMMISSION_CASES)
+def test_decommission_revokes_grants_from_its_date(decommissioned, product):
+    _, graph = decommissioned
+    _, revoked = DECOMMISSION_CASES[product]
+    grants = {g.name for g in graph.by_type(GRANT)}
+    assert (f"ops.{product}@bi" not in grants) is revoked
+    # the data itself stays declared until the product leaves the blueprint
+    assert graph.get(PRODUCT, f"ops.{product}").parent == "ops"
+
+
+def test_decommissioned_products_stay_in_the_producer_policy(decommissioned):
+    _, graph = decommissioned
+    statements = policy(graph.get(ROLE_POLICY, "ops-producer-access"))["Statement"]
+    assert statements[1]["Resource"] == [
+        f"arn:aws:s3:::mesh-ops-{p.replace('_', '-')}" for p in sorted(DECOMMISSION_CASES)
+    ]
+
+
+# ---------------------------------------------------------------- access edge cases
+
+
+@pytest.fixture(scope="module")
+def access_graph() -> ResourceGraph:
+    return run(FIXTURES / "program/access")
+
+
+def test_omitted_columns_on_a_pii_product_is_a_column_limited_grant(access_graph):
+    assert access_graph.get(LF_PERMISSIONS, "crm.contacts@ads-lakeformation").inputs[
+        "tableWithColumns"
+    ] == {"databaseName": "mesh_crm", "name": "contacts", "columnNames": ["contact_id", "country"]}
+    assert policy(access_graph.get(ROLE_POLICY, "crm.contacts@ads-iam"))["Statement"] == [
+        read_table_statement("mesh_crm", "contacts"),
+        LF_CREDENTIALS,
+    ]
+
+
+def test_approved_pii_grant_without_columns_reads_everything(access_graph):
+    assert access_graph.get(LF_PERMISSIONS, "crm.contacts@audit-lakeformation").inputs["table"] == {
+        "databaseName": "mesh_crm",
+        "name": "contacts",
+    }
+    sids = [
+        s["Sid"]
+        for s in policy(access_graph.get(ROLE_POLICY, "crm.contacts@audit-iam"))["Statement"]
+    ]
+    assert sids == [
+        "ReadGrantedTable",
+        "LakeFormationCredentials",
+        "ReadObjects",
+        "ListBucket",
+        "DecryptObjects",
+    ]
+    readers = policy(access_graph.get(KEY, "crm-key"))["Statement"][3]
+    assert readers["Condition"]["StringEquals"]["aws:PrincipalArn"] == [
+        f"arn:aws:iam::{ACCOUNT}:role/mesh-audit-consumer"
+    ]
+
+
+def test_column_descriptions_and_pii_reach_the_catalog(access_graph):
+    assert access_graph.get(TABLE, "crm.contacts-table").inputs["storageDescriptor"]["columns"] == [
+        {"name": "contact_id", "type": "string"},
+        {
+            "name": "email",
+            "type": "string",
+            "comment": "Primary e-mail address",
+            "parameters": {"mesh:pii": "true"},
+        },
+        {"name": "country", "type": "string"},
+    ]
+
+
+def test_product_tags_cannot_override_governance_tags(access_graph):
+    assert access_graph.get(BUCKET, "crm.contacts-bucket").inputs["tags"] == {
+        "cost-center": "CC-7000",
+        "mesh:classification": "restricted",
+        "mesh:domain": "crm",
+        "mesh:owner": "crm-data",
+        "mesh:product": "contacts",
+        "team-channel": "#crm",
+    }
+
+
+# ---------------------------------------------------------------- the runtime contract
+
+
+def test_an_unmocked_invoke_fails_loudly():
+    with pytest.raises(UnmockedCall, match="aws:index/getCallerIdentity:getCallerIdentity"):
+        run_program(load(SAMPLE), StackSettings(), TODAY, program=aws.get_caller_identity)
+
+
+def _run_main(config: dict[str, str], settings: StackSettings) -> ResourceGraph:
+    """Run infra/__main__.py as `pulumi up` would (stack config, no arguments)."""
+
+    def program():
+        pulumi.runtime.set_all_config(config)
+        try:
+            runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")
+        finally:
+            pulumi.runtime.set_all_config({})
+
+    return run_program(Mesh(()), settings, TODAY, program=program)
+
+
+def test_main_reads_the_stack_config():
+    config = {
+        "mesh:prefix": "acme",
+        "mesh:account": "111122223333",
+        "aws:region": "eu-central-1",
+        "mesh:blueprints": str(FIXTURES / "program/renamed"),
+    }
+    settings = StackSettings(prefix="acme", account="111122223333", region="eu-central-1")
+    graph = _run_main(config, settings)
+    expected = run(FIXTURES / "program/renamed", settings)
+    assert [(r.type, r.name, r.inputs) for r in graph.resources] == [
+        (r.type, r.name, r.inputs) for r in expected.resources
+    ]
+    assert graph.get(BUCKET, "sales.order_lines-bucket").inputs["bucket"] == "acme-sales-orders"
+    statements = policy(graph.get(ROLE_POLICY, "sales-producer-access"))["Statement"]
+    assert statements[3]["Resource"][0] == "arn:aws:glue:eu-central-1:111122223333:catalog"
+
+
+def test_main_refuses_invalid_blueprints_with_locations():
+    config = {
+        "mesh:prefix": "acme",
+        "mesh:account": "111122223333",
+        "aws:region": "eu-central-1",
+        "mesh:blueprints": str(FIXTURES / "program/invalid"),
+    }
+    with pytest.raises(pulumi.RunError) as raised:
+        _run_main(config, StackSettings())
+    message = str(raised.value)
+    path = FIXTURES / "program/invalid/sales.yaml"
+    assert message.startswith("2 blueprint error(s); nothing was changed:\n")
+    assert f"{path}:10: E010 products[0].colour" in message
+    assert f"{path}:12: E014 products[0].schema[0].type" in message
+
+
+def test_main_refuses_names_aws_would_refuse():
+    config = {
+        "mesh:prefix": "mesh",
+        "mesh:account": "111122223333",
+        "aws:region": "eu-central-1",
+        "mesh:blueprints": str(FIXTURES / "naming/too_long"),
+    }
+    with pytest.raises(pulumi.RunError, match=r"sales_and_marketing_operations\.yaml:\d+: E033"):
+        _run_main(config, StackSettings())
+
+
+def test_main_refuses_an_invalid_prefix():
+    config = {
+        "mesh:prefix": "Acme_",
+        "mesh:account": "111122223333",
+        "aws:region": "eu-central-1",
+        "mesh:blueprints": str(SAMPLE),
+    }
+    with pytest.raises(pulumi.RunError, match="stack prefix 'Acme_' is not valid"):
+        _run_main(config, StackSettings())
