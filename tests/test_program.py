@@ -793,7 +793,7 @@ def test_column_descriptions_and_pii_reach_the_catalog(access_graph):
 def test_product_tags_cannot_override_governance_tags(access_graph):
     assert access_graph.get(BUCKET, "crm.contacts-bucket").inputs["tags"] == {
         "cost-center": "CC-7000",
-        "mesh:classification": "restricted",
+        "mesh:classification": "confidential",
         "mesh:domain": "crm",
         "mesh:owner": "crm-data",
         "mesh:product": "contacts",
