@@ -193,7 +193,11 @@ def run_program(
     mocks = mocks or DeterministicMocks(settings)
     with _lock:
         monitor = RecordingMonitor(mocks)
+        # a fresh runtime per run: no root stack, no RPCs or outputs (or their failures)
+        # left over from an earlier run in this process
         pulumi_settings.ROOT.set(None)
+        pulumi_settings.SETTINGS.rpc_manager.clear()
+        pulumi_settings.SETTINGS.outputs.clear()
         pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
         body = program or (lambda: build_mesh(mesh, settings, today))
         result: list[MeshResources] = []
