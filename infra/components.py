@@ -212,6 +212,9 @@ class DataProduct(pulumi.ComponentResource):
             tags=args.tags,
             opts=stateful,
         )
+        # The bucket's guards share its safety: removing a product must not strip a retained
+        # bucket of its encryption, public-access block, policy or lifecycle.
+        guard = stateful
         self.public_access_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",
             bucket=self.bucket.id,
@@ -219,13 +222,13 @@ class DataProduct(pulumi.ComponentResource):
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=child,
+            opts=guard,
         )
         self.ownership = aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=self.bucket.id,
             rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
+            opts=guard,
         )
         self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
@@ -239,13 +242,13 @@ class DataProduct(pulumi.ComponentResource):
                     "bucket_key_enabled": True,
                 }
             ],
-            opts=child,
+            opts=guard,
         )
         self.versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=self.bucket.id,
             versioning_configuration={"status": "Enabled"},
-            opts=child,
+            opts=guard,
         )
         self.policy = aws.s3.BucketPolicy(
             f"{name}-policy",
@@ -253,13 +256,13 @@ class DataProduct(pulumi.ComponentResource):
             policy=domain.key.arn.apply(
                 lambda key_arn: _json(docs.bucket_policy(env, args.bucket, key_arn))
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
+            opts=args.safety.opts(parent=self, depends_on=[self.public_access_block]),
         )
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=self.bucket.id,
             rules=docs.lifecycle_rules(args.retention_days),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]),
+            opts=args.safety.opts(parent=self, depends_on=[self.versioning]),
         )
         storage = docs.STORAGE_FORMATS[args.format]
         self.table = aws.glue.CatalogTable(

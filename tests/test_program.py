@@ -619,10 +619,20 @@ def test_every_stateful_resource_is_protected_and_retained(sample):
     assert [r.name for r in stateful if r.type == BUCKET and r.inputs["forceDestroy"]] == []
 
 
-def test_only_stateful_resources_are_protected(sample):
+BUCKET_GUARDS = {PUBLIC_ACCESS_BLOCK, OWNERSHIP, ENCRYPTION, VERSIONING, BUCKET_POLICY, LIFECYCLE}
+
+
+def test_bucket_guards_share_the_bucket_safety(sample):
+    """A retained bucket keeps its encryption, public-access block, policy and lifecycle."""
+    guards = [r for r in sample.resources if r.type in BUCKET_GUARDS]
+    assert len(guards) == 6 * 10
+    assert [r.name for r in guards if not (r.protect and r.retain_on_delete)] == []
+
+
+def test_only_stateful_resources_and_their_guards_are_protected(sample):
     """Roles, policies and grants are re-creatable from the blueprint: protecting them would
     block revoking access."""
-    assert {r.type for r in sample.resources if r.protect} == set(STATEFUL)
+    assert {r.type for r in sample.resources if r.protect} == set(STATEFUL) | BUCKET_GUARDS
 
 
 def test_sample_counts(sample):
@@ -709,7 +719,13 @@ def test_decommission_needs_both_switches_to_unprotect(decommissioned, product):
     allow, graph = decommissioned
     blueprint_allows, _ = DECOMMISSION_CASES[product]
     deletable = blueprint_allows and allow
-    for type_, suffix in [(BUCKET, "bucket"), (TABLE, "table")]:
+    for type_, suffix in [
+        (BUCKET, "bucket"),
+        (TABLE, "table"),
+        (ENCRYPTION, "encryption"),
+        (BUCKET_POLICY, "policy"),
+        (LIFECYCLE, "lifecycle"),
+    ]:
         resource = graph.get(type_, f"ops.{product}-{suffix}")
         assert (resource.protect, resource.retain_on_delete) == (not deletable, not deletable)
     assert graph.get(BUCKET, f"ops.{product}-bucket").inputs["forceDestroy"] is deletable
