@@ -147,6 +147,11 @@ def schema() -> None:
     emit_json(blueprint_json_schema())
 
 
+from infra.audit.cli import register as _register_audit  # noqa: E402
+
+_register_audit(app)  # mesh audit, mesh diff
+
+
 def main() -> None:
     """Console entry point: never lets a traceback reach the user unless MESH_DEBUG is set."""
     try:

@@ -55,10 +55,11 @@ PRODUCER_LF_PERMISSIONS = ["ALTER", "DELETE", "DESCRIBE", "INSERT", "SELECT"]
 CONSUMER_LF_PERMISSIONS = ["SELECT"]
 # Lake Formation vends credentials through this action; AWS accepts it only on Resource "*".
 LF_DATA_ACCESS_ACTION = "lakeformation:GetDataAccess"
+# No kms:CreateGrant: a grant created by any IAM principal of the account would hand out Decrypt
+# around this key policy's conditions (flagged by parliament's permissions-management auditor).
 KEY_ADMIN_ACTIONS = [
     "kms:CancelKeyDeletion",
     "kms:CreateAlias",
-    "kms:CreateGrant",
     "kms:DeleteAlias",
     "kms:DescribeKey",
     "kms:DisableKey",

@@ -1,0 +1,131 @@
+"""`mesh audit` and `mesh diff`: thin commands over `infra.audit.run` and `infra.audit.diff`.
+
+Registered on the main app by `register(app)` (see `infra.cli`). Heavy imports (Pulumi,
+parliament) happen inside the audit command only, so `mesh diff` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from infra import clock
+from infra.cliutil import DirArg, emit_json, load, load_valid, problem_line
+
+OutOption = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Output directory: policies/<principal>.json, access-matrix.json, report.md, "
+        "report.html.",
+    ),
+]
+
+
+def audit_command(out: OutOption, directory: DirArg = Path("blueprints")) -> None:
+    """Write every policy per principal, the effective access matrix and the report; lint every
+    policy with parliament. Exit 1 on an access difference or a lint finding of MEDIUM or higher.
+
+    Example: mesh audit blueprints --out out/audit
+    """
+    from infra.audit.run import audit, write
+    from infra.engines.recording import run_program
+    from infra.program import StackSettings
+
+    started = time.perf_counter()
+    settings = StackSettings()
+    result = load_valid(directory, settings)
+    today = clock.today()
+    t0 = time.perf_counter()
+    graph = run_program(result.mesh, settings, today)
+    timings = {"program": time.perf_counter() - t0}
+    outcome = audit(result.mesh, graph.resources, today, timings=timings)
+    t0 = time.perf_counter()
+    files = write(outcome, out)
+    outcome.timings["report"] = time.perf_counter() - t0
+
+    lint = outcome.lint
+    typer.echo(
+        f"audited {len(outcome.mesh.blueprints)} domain(s), {len(graph.resources)} resources, "
+        f"{lint.documents} policy documents, {len(outcome.effective)} effective grant(s)"
+    )
+    if outcome.differences or outcome.detail.problems:
+        typer.echo("")
+        typer.echo("!" * 78)
+        typer.echo("!!  EFFECTIVE ACCESS DIFFERS FROM DECLARED ACCESS")
+        typer.echo("!" * 78)
+    for line in outcome.failures():
+        typer.echo(f"  {line}")
+    if outcome.differences or outcome.detail.problems:
+        typer.echo("!" * 78)
+        typer.echo("")
+    elif not outcome.differences:
+        typer.echo("effective access == declared access")
+    typer.echo(
+        f"parliament: {sum(1 for f in lint.findings if f.ignored is None)} finding(s), "
+        f"{len(lint.failing)} of MEDIUM or higher, "
+        f"{sum(1 for f in lint.findings if f.ignored)} ignored with a justification"
+    )
+    report = out / "report.html"
+    typer.echo(
+        f"wrote {len(files)} files to {out} (report.html {report.stat().st_size} bytes) "
+        f"in {time.perf_counter() - started:.2f}s"
+    )
+    typer.echo("audit: " + ("PASS" if outcome.ok else "FAIL"))
+    raise typer.Exit(0 if outcome.ok else 1)
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+def _load_side(label: str, directory: Path):
+    result = load(directory)
+    if result.errors:
+        for p in result.errors:
+            typer.echo(f"{label}: {problem_line(p)}", err=True)
+        typer.echo(
+            f"{label}: {len(result.errors)} error(s) in {directory}: fix the blueprints first",
+            err=True,
+        )
+        raise typer.Exit(1)
+    return result.mesh
+
+
+def diff_command(
+    base: Annotated[
+        Path, typer.Argument(help="Blueprint directory before the change (e.g. main).")
+    ],
+    head: Annotated[Path, typer.Argument(help="Blueprint directory after the change (the PR).")],
+    format: Annotated[DiffFormat, typer.Option("--format", "-f")] = DiffFormat.text,
+) -> None:
+    """Access added, removed and changed between two blueprint trees, and schema changes that
+    break existing consumers. Exit 3 when there is new access (CI requires a reviewer).
+
+    Example: mesh diff main/blueprints blueprints --format markdown > comment.md
+    """
+    from infra.audit.diff import diff_meshes, render_markdown, render_text
+
+    base_mesh = _load_side("base", base)
+    head_mesh = _load_side("head", head)
+    result = diff_meshes(base_mesh, head_mesh, clock.today())
+    if format is DiffFormat.json:
+        emit_json(result.as_json())
+    elif format is DiffFormat.markdown:
+        sys.stdout.write(render_markdown(result))
+    else:
+        sys.stdout.write(render_text(result))
+    raise typer.Exit(result.exit_code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("audit")(audit_command)
+    app.command("diff")(diff_command)

@@ -1,0 +1,505 @@
+"""`mesh diff BASE HEAD`: the access a blueprint change adds, removes or changes, and the schema
+changes that break existing consumers. A pure comparison of two declared access models — no
+Pulumi, no AWS — so it runs in milliseconds on every pull request.
+
+Classification (key: principal + product):
+
+- **new_access** — anything that lets a principal read *more* than before: a new consumer, a
+  new product that is already shared, an expired grant renewed, more columns (including columns
+  added to the schema of a product shared without a column list), PII now included, a longer
+  expiry or none at all, write instead of read, direct S3 read instead of Lake Formation only.
+  Widening an existing grant is new access, not a change: it needs the same review as a new
+  grant (exit 3), and the entry says what it was before.
+- **removed_access** — a grant gone: consumer removed, grant expired, product removed or
+  decommissioned.
+- **changed** — the same principal keeps access to the same product, with *less* (fewer columns,
+  no PII, shorter expiry, an expiry added, no direct S3 read) or with a new approver.
+- Not reported: description or justification edits, reordering of files, products, consumers
+  or columns (columns are compared as sets), the owning producer's columns (they follow the
+  schema), anything that does not change access.
+
+A product's owning producer has write on every product of its domain by construction (its Lake
+Formation grant is a database wildcard), so a new product's producer grant is listed under
+`new_products`, not as new access; a removed product's under `removed_products`.
+
+Declared renames (`previous_names` of a product or a column) are followed: a renamed product
+is the same product, a renamed column the same column. A renamed, removed or retyped column (or
+partition key) that an existing consumer reads is reported in `breaking_schema`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.access import AccessModel, Grant, declared_access, is_decommissioned
+from infra.loader import Mesh
+from infra.spec import Product
+
+CONTRACT_KEYS = ("new_access", "removed_access", "changed")
+
+# reason code -> phrase (widening first)
+REASONS: dict[str, str] = {
+    "new_consumer": "new consumer",
+    "new_product_shared": "a new product, already shared",
+    "renewed": "expired grant renewed",
+    "recommissioned": "product no longer decommissioned",
+    "more_columns": "more columns",
+    "pii_now_included": "PII now included",
+    "more_pii_columns": "more PII columns",
+    "longer_expiry": "longer expiry",
+    "expiry_removed": "expiry removed",
+    "write_instead_of_read": "write instead of read",
+    "direct_s3_read": "direct S3 read (every column, around Lake Formation)",
+    "fewer_columns": "fewer columns",
+    "pii_removed": "PII no longer included",
+    "shorter_expiry": "shorter expiry",
+    "expiry_added": "expiry added",
+    "read_instead_of_write": "read instead of write",
+    "no_direct_s3_read": "no direct S3 read any more",
+    "approver_changed": "approver changed",
+    "consumer_removed": "consumer removed",
+    "grant_expired": "grant expired",
+    "product_removed": "product removed",
+    "product_decommissioned": "product decommissioned",
+}
+
+
+@dataclass
+class Entry:
+    grant: Grant
+    reasons: list[str]
+    details: list[str]
+    before: Grant | None = None
+
+    @property
+    def why(self) -> str:
+        return "; ".join(self.details)
+
+    def as_json(self) -> dict[str, Any]:
+        out = self.grant.as_json()
+        out["approved_by"] = self.grant.approved_by
+        out["justification"] = self.grant.justification
+        out["reasons"] = list(self.reasons)
+        out["why"] = self.why
+        if self.before is not None:
+            out["before"] = self.before.as_json()
+        return out
+
+
+@dataclass
+class Breaking:
+    product: str
+    column: str
+    change: str  # "removed" | "retyped" | "renamed"
+    before_type: str
+    after_type: str | None
+    after_name: str | None
+    consumers: list[str]
+    partition_key: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "product": self.product,
+            "column": self.column,
+            "change": self.change,
+            "partition_key": self.partition_key,
+            "before_type": self.before_type,
+            "after_type": self.after_type,
+            "after_name": self.after_name,
+            "consumers": self.consumers,
+        }
+
+    @property
+    def why(self) -> str:
+        what = "partition key" if self.partition_key else "column"
+        if self.change == "retyped":
+            tail = f"retyped {self.before_type} -> {self.after_type}"
+        elif self.change == "renamed":
+            tail = f"renamed to {self.after_name}"
+        else:
+            tail = "removed"
+        return f"{what} {self.column} of {self.product} {tail}"
+
+
+@dataclass
+class DiffResult:
+    new_access: list[Entry] = field(default_factory=list)
+    removed_access: list[Entry] = field(default_factory=list)
+    changed: list[Entry] = field(default_factory=list)
+    breaking_schema: list[Breaking] = field(default_factory=list)
+    new_products: list[Grant] = field(default_factory=list)
+    removed_products: list[Grant] = field(default_factory=list)
+    renamed_products: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 3 if self.new_access else 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "new_access": [e.as_json() for e in self.new_access],
+            "removed_access": [e.as_json() for e in self.removed_access],
+            "changed": [e.as_json() for e in self.changed],
+            "breaking_schema": [b.as_json() for b in self.breaking_schema],
+            "new_products": [g.product for g in self.new_products],
+            "removed_products": [g.product for g in self.removed_products],
+            "renamed_products": dict(self.renamed_products),
+        }
+
+
+# ------------------------------------------------------------------ renames
+
+
+def _products(mesh: Mesh) -> dict[str, Product]:
+    return {f"{bp.domain}.{p.name}": p for bp, p in mesh.products()}
+
+
+def _product_renames(base: dict[str, Product], head: dict[str, Product]) -> dict[str, str]:
+    """base product id -> head product id, for declared renames."""
+    out = {}
+    for pid, product in head.items():
+        domain = pid.split(".", 1)[0]
+        for old in product.previous_names:
+            old_id = f"{domain}.{old}"
+            if old_id in base and old_id not in head:
+                out[old_id] = pid
+    return out
+
+
+def _column_renames(product: Product) -> dict[str, str]:
+    """old column name -> current name, for declared renames."""
+    out = {}
+    for col in [*product.columns, *product.partition_keys]:
+        for old in col.previous_names:
+            out[old] = col.name
+    return out
+
+
+def _rename_grant(g: Grant, product_id: str, columns: dict[str, str]) -> Grant:
+    return Grant(
+        principal=g.principal,
+        product=product_id,
+        access=g.access,
+        columns=tuple(sorted({columns.get(c, c) for c in g.columns})),
+        pii=g.pii,
+        expires=g.expires,
+        s3_direct=g.s3_direct,
+        via=g.via,
+        justification=g.justification,
+        approved_by=g.approved_by,
+    )
+
+
+# ------------------------------------------------------------------ comparison
+
+
+def _compare(before: Grant, after: Grant, pii_columns: frozenset[str]) -> tuple[list, list]:
+    reasons, details = [], []
+
+    def add(code: str, detail: str | None = None) -> None:
+        reasons.append(code)
+        details.append(REASONS[code] + (f" ({detail})" if detail else ""))
+
+    if before.access == "read" and after.access == "write":
+        add("write_instead_of_read")
+    added = sorted(set(after.columns) - set(before.columns))
+    removed = sorted(set(before.columns) - set(after.columns))
+    if added:
+        add("more_columns", "+" + ", +".join(added))
+    if not before.pii and after.pii:
+        add("pii_now_included", ", ".join(c for c in added if c in pii_columns) or None)
+    elif before.pii and set(added) & pii_columns:
+        add("more_pii_columns", ", ".join(c for c in added if c in pii_columns))
+    if before.expires is not None and after.expires is None:
+        add("expiry_removed", f"was {before.expires.isoformat()}")
+    elif before.expires and after.expires and after.expires > before.expires:
+        add("longer_expiry", f"{before.expires.isoformat()} -> {after.expires.isoformat()}")
+    if after.s3_direct and not before.s3_direct:
+        add("direct_s3_read")
+    if before.access == "write" and after.access == "read":
+        add("read_instead_of_write")
+    if removed:
+        add("fewer_columns", "-" + ", -".join(removed))
+    if before.pii and not after.pii:
+        add("pii_removed")
+    if before.expires is None and after.expires is not None:
+        add("expiry_added", after.expires.isoformat())
+    elif before.expires and after.expires and after.expires < before.expires:
+        add("shorter_expiry", f"{before.expires.isoformat()} -> {after.expires.isoformat()}")
+    if before.s3_direct and not after.s3_direct:
+        add("no_direct_s3_read")
+    if before.approved_by != after.approved_by and after.access == "read":
+        add("approver_changed", f"{before.approved_by or 'none'} -> {after.approved_by or 'none'}")
+    return reasons, details
+
+
+def _is_widening(reasons: list[str]) -> bool:
+    narrowing_from = list(REASONS).index("fewer_columns")
+    return any(list(REASONS).index(r) < narrowing_from for r in reasons)
+
+
+def _phrase(code: str, detail: str | None = None) -> str:
+    return REASONS[code] + (f" ({detail})" if detail else "")
+
+
+def diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
+    base_products, head_products = _products(base), _products(head)
+    renames = _product_renames(base_products, head_products)
+    base_model, head_model = declared_access(base, today), declared_access(head, today)
+
+    def mapped(model: AccessModel) -> tuple[dict, dict]:
+        active, expired = {}, {}
+        for target, grants in ((active, model.grants), (expired, model.expired)):
+            for g in grants:
+                pid = renames.get(g.product, g.product)
+                cols = _column_renames(head_products[pid]) if pid in head_products else {}
+                target[(g.principal, pid)] = _rename_grant(g, pid, cols)
+        return active, expired
+
+    before, before_expired = mapped(base_model)
+    after = {(g.principal, g.product): g for g in head_model.grants}
+    after_expired = {(g.principal, g.product): g for g in head_model.expired}
+    mapped_base_ids = {renames.get(p, p) for p in base_products}
+    result = DiffResult(renamed_products=renames)
+
+    for key in sorted(set(before) | set(after), key=lambda k: (k[1], k[0])):
+        pid = key[1]
+        b, a = before.get(key), after.get(key)
+        if b is not None and a is not None:
+            if b.access == a.access == "write":
+                continue  # the owner's columns follow its schema: not an access decision
+            pii = head_products[pid].pii_columns if pid in head_products else frozenset()
+            reasons, details = _compare(b, a, pii)
+            if not reasons:
+                continue
+            entry = Entry(a, reasons, details, before=b)
+            (result.new_access if _is_widening(reasons) else result.changed).append(entry)
+        elif a is not None:  # access only in head
+            if a.access == "write" and pid not in mapped_base_ids:
+                result.new_products.append(a)
+                continue
+            if pid not in mapped_base_ids:
+                code, detail = "new_product_shared", None
+            elif key in before_expired:
+                code = "renewed"
+                detail = f"expired on {before_expired[key].expires}"
+            elif _base_decommissioned(base, renames, pid, today):
+                code, detail = "recommissioned", None
+            else:
+                code, detail = "new_consumer", None
+            reasons, details = [code], [_phrase(code, detail)]
+            if a.pii:
+                reasons.append("pii_now_included")
+                pii = head_products[pid].pii_columns
+                details.append(
+                    _phrase("pii_now_included", ", ".join(c for c in a.columns if c in pii))
+                )
+            if a.access == "write":
+                reasons.append("write_instead_of_read")
+                details.append(_phrase("write_instead_of_read"))
+            result.new_access.append(Entry(a, reasons, details, before=before_expired.get(key)))
+        elif b is not None:  # access only in base
+            if b.access == "write" and pid not in head_products:
+                result.removed_products.append(b)
+                continue
+            if pid not in head_products:
+                code = "product_removed"
+            elif is_decommissioned(head_products[pid], today):
+                code = "product_decommissioned"
+            elif key in after_expired:
+                code = "grant_expired"
+            else:
+                code = "consumer_removed"
+            result.removed_access.append(Entry(b, [code], [_phrase(code)]))
+
+    result.breaking_schema = _breaking(base, head, renames, before, after, today)
+    return result
+
+
+def _base_decommissioned(base: Mesh, renames: dict[str, str], pid: str, today: dt.date) -> bool:
+    for old, new in renames.items():
+        if new == pid:
+            pid = old
+    for bp, product in base.products():
+        if f"{bp.domain}.{product.name}" == pid:
+            return is_decommissioned(product, today)
+    return False
+
+
+def _breaking(
+    base: Mesh,
+    head: Mesh,
+    renames: dict[str, str],
+    before: dict[tuple[str, str], Grant],
+    after: dict[tuple[str, str], Grant],
+    today: dt.date,
+) -> list[Breaking]:
+    """Columns (and partition keys) an existing consumer reads that were removed, renamed or
+    retyped. "Existing" = a read grant in BASE that still gives access in HEAD."""
+    base_products = _products(base)
+    head_products = _products(head)
+    base_grants = {(g.principal, g.product): g for g in declared_access(base, today).grants}
+    found: dict[tuple[str, str, bool], Breaking] = {}
+    for (principal, old_pid), grant in sorted(base_grants.items()):
+        if grant.access != "read":
+            continue
+        pid = renames.get(old_pid, old_pid)
+        if (principal, pid) not in after or pid not in head_products:
+            continue
+        old, new = base_products[old_pid], head_products[pid]
+        col_renames = _column_renames(new)
+        new_types = {c.name: c.type for c in [*new.columns, *new.partition_keys]}
+        old_types = {c.name: c.type for c in [*old.columns, *old.partition_keys]}
+        read = [(c, False) for c in grant.columns] + [(k.name, True) for k in old.partition_keys]
+        for column, is_key in read:
+            now = col_renames.get(column, column)
+            if now not in new_types:
+                change, after_type, after_name = "removed", None, None
+            elif now != column:
+                change, after_type, after_name = "renamed", new_types[now], now
+            elif new_types[now] != old_types[column]:
+                change, after_type, after_name = "retyped", new_types[now], None
+            else:
+                continue
+            item = found.setdefault(
+                (pid, column, is_key),
+                Breaking(
+                    pid, column, change, old_types[column], after_type, after_name, [], is_key
+                ),
+            )
+            if principal not in item.consumers:
+                item.consumers.append(principal)
+    return sorted(found.values(), key=lambda b: (b.product, b.partition_key, b.column))
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def _cols(g: Grant) -> str:
+    return ", ".join(g.columns) if g.columns else "(none)"
+
+
+def _until(g: Grant) -> str:
+    return g.expires.isoformat() if g.expires else "no expiry"
+
+
+def render_text(result: DiffResult) -> str:
+    lines = []
+    sections = (
+        ("NEW ACCESS (review required)", "+", result.new_access),
+        ("REMOVED ACCESS", "-", result.removed_access),
+        ("CHANGED ACCESS", "~", result.changed),
+    )
+    for title, mark, entries in sections:
+        lines.append(f"{title}: {len(entries)}")
+        for e in entries:
+            g = e.grant
+            lines.append(
+                f"  {mark} {g.principal} -> {g.product}: {g.access} [{_cols(g)}]"
+                f"{' PII' if g.pii else ''}, {_until(g)} -- {e.why}"
+            )
+    lines.append(f"BREAKING SCHEMA CHANGES for existing consumers: {len(result.breaking_schema)}")
+    for b in result.breaking_schema:
+        lines.append(f"  ! {b.why} (read by {', '.join(b.consumers)})")
+    if result.new_products:
+        lines.append(
+            "new products (owner write only): " + ", ".join(g.product for g in result.new_products)
+        )
+    if result.removed_products:
+        lines.append("removed products: " + ", ".join(g.product for g in result.removed_products))
+    if result.renamed_products:
+        lines.append(
+            "renamed products: "
+            + ", ".join(f"{a} -> {b}" for a, b in sorted(result.renamed_products.items()))
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(entries: list[Entry]) -> list[str]:
+    lines = [
+        "| Principal | Product | Access | Columns | PII | Until | Why |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in entries:
+        g = e.grant
+        lines.append(
+            f"| `{g.principal}` | `{g.product}` | {g.access} | {_md(_cols(g))} "
+            f"| {'**yes**' if g.pii else 'no'} | {_until(g)} | {_md(e.why)} |"
+        )
+    return lines
+
+
+def render_markdown(result: DiffResult) -> str:
+    lines = ["### Data mesh access changes", ""]
+    if result.new_access:
+        lines.append(
+            f"> [!WARNING]\n> **{len(result.new_access)} new access grant(s): a data owner "
+            "must review this change.**"
+        )
+    else:
+        lines.append("No new access.")
+    lines.append("")
+    lines.append(
+        f"New: **{len(result.new_access)}** · removed: {len(result.removed_access)} · "
+        f"changed: {len(result.changed)} · breaking schema changes: "
+        f"**{len(result.breaking_schema)}**"
+    )
+    lines.append("")
+    if result.new_access:
+        lines += ["#### New access", "", *_md_table(result.new_access), ""]
+    if result.breaking_schema:
+        lines += [
+            "#### Breaking schema changes for existing consumers",
+            "",
+            "| Product | Column | Change | Consumers |",
+            "|---|---|---|---|",
+        ]
+        for b in result.breaking_schema:
+            what = {
+                "retyped": f"retyped `{b.before_type}` → `{b.after_type}`",
+                "renamed": f"renamed to `{b.after_name}`",
+                "removed": "removed",
+            }[b.change]
+            kind = " (partition key)" if b.partition_key else ""
+            lines.append(
+                f"| `{b.product}` | `{b.column}`{kind} | {what} "
+                f"| {', '.join(f'`{c}`' for c in b.consumers)} |"
+            )
+        lines.append("")
+    if result.removed_access:
+        lines += ["#### Removed access", "", *_md_table(result.removed_access), ""]
+    if result.changed:
+        lines += [
+            "#### Changed access (narrower or re-approved)",
+            "",
+            *_md_table(result.changed),
+            "",
+        ]
+    extra = []
+    if result.new_products:
+        extra.append(
+            "new products (owner write only): "
+            + ", ".join(f"`{g.product}`" for g in result.new_products)
+        )
+    if result.removed_products:
+        extra.append(
+            "removed products: " + ", ".join(f"`{g.product}`" for g in result.removed_products)
+        )
+    if result.renamed_products:
+        extra.append(
+            "renamed products: "
+            + ", ".join(f"`{a}` → `{b}`" for a, b in sorted(result.renamed_products.items()))
+        )
+    if extra:
+        lines += [f"- {x}" for x in extra] + [""]
+    lines.append(
+        "<sub>Generated by <code>mesh diff</code> from the blueprints (declared access; "
+        "run <code>mesh audit</code> for effective access).</sub>"
+    )
+    return "\n".join(lines) + "\n"

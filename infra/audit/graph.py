@@ -1,0 +1,314 @@
+"""Read the recorded resource graph as the audit sees it: roles, buckets, keys, tables, Lake
+Formation permissions and every policy document, each mapped back to mesh ids from the
+resources' own tags and names (not from the blueprint).
+
+Input is the plain-data graph of `infra.engines.recording` (`Recorded.type/name/inputs/outputs`):
+policy documents are JSON strings in the inputs, exactly what the provider receives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_SSE = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+)
+BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+KEY = "aws:kms/key:Key"
+TABLE = "aws:glue/catalogTable:CatalogTable"
+DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
+LF_PERMISSIONS = "aws:lakeformation/permissions:Permissions"
+LF_RESOURCE = "aws:lakeformation/resource:Resource"
+
+DOMAIN_TAG = "mesh:domain"
+PRODUCT_TAG = "mesh:product"
+PII_PARAMETER = "mesh:pii"
+
+DocKind = Literal["trust", "inline", "bucket", "key"]
+
+
+@dataclass(frozen=True)
+class PolicyDoc:
+    """One policy document as deployed, with where it is attached."""
+
+    id: str  # stable id: "<kind>/<logical resource name>"
+    kind: DocKind
+    resource_type: str
+    resource_name: str  # logical (Pulumi) name of the resource that carries it
+    attached_to: str  # role name, bucket name or key ARN
+    policy_name: str | None  # inline policy name
+    text: str  # the exact JSON string the provider receives
+    document: dict[str, Any]
+
+    @property
+    def is_resource_policy(self) -> bool:
+        return self.kind in ("bucket", "key")
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str  # physical
+    arn: str
+    logical: str
+    domain: str
+    kind: str  # producer | consumer (from the logical name)
+
+    @property
+    def principal(self) -> str:
+        return f"{self.domain}:{self.kind}"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    pii: bool
+
+
+@dataclass(frozen=True)
+class Table:
+    database: str
+    name: str
+    arn: str
+    bucket: str | None  # from storageDescriptor.location s3://<bucket>/...
+    columns: tuple[Column, ...]
+    partition_keys: tuple[Column, ...]
+    logical: str
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    arn: str
+    domain: str | None
+    product: str | None  # product id <domain>.<product> from tags
+    logical: str
+
+
+@dataclass(frozen=True)
+class Key:
+    arn: str
+    domain: str | None
+    logical: str
+
+
+@dataclass(frozen=True)
+class LfPermission:
+    logical: str
+    principal_arn: str
+    permissions: tuple[str, ...]
+    database: str
+    table: str | None  # None: wildcard (every table of the database)
+    columns: tuple[str, ...] | None  # None: every column
+    excluded_columns: tuple[str, ...] = ()
+
+
+@dataclass
+class MeshGraph:
+    roles: dict[str, Role] = field(default_factory=dict)  # by physical name
+    buckets: dict[str, Bucket] = field(default_factory=dict)  # by bucket name
+    keys: dict[str, Key] = field(default_factory=dict)  # by ARN
+    tables: dict[tuple[str, str], Table] = field(default_factory=dict)  # by (database, name)
+    databases: dict[str, str | None] = field(default_factory=dict)  # name -> domain
+    bucket_keys: dict[str, str] = field(default_factory=dict)  # bucket -> default KMS key ARN
+    lf_locations: set[str] = field(default_factory=set)  # registered bucket ARNs
+    lf_permissions: list[LfPermission] = field(default_factory=list)
+    documents: list[PolicyDoc] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)  # what the evaluator cannot see
+
+    def role_by_arn(self, arn: str) -> Role | None:
+        return next((r for r in self.roles.values() if r.arn == arn), None)
+
+    def identity_documents(self, role: Role) -> list[PolicyDoc]:
+        return [d for d in self.documents if d.kind == "inline" and d.attached_to == role.name]
+
+    def bucket_policies(self, bucket: str) -> list[PolicyDoc]:
+        return [d for d in self.documents if d.kind == "bucket" and d.attached_to == bucket]
+
+    def key_policies(self, key_arn: str) -> list[PolicyDoc]:
+        return [d for d in self.documents if d.kind == "key" and d.attached_to == key_arn]
+
+    def product_of_table(self, table: Table) -> str | None:
+        bucket = self.buckets.get(table.bucket or "")
+        return bucket.product if bucket else None
+
+    def tables_of(self, database: str) -> list[Table]:
+        return [t for (db, _), t in sorted(self.tables.items()) if db == database]
+
+
+def _parse(text: Any, where: str) -> dict[str, Any]:
+    if isinstance(text, dict):  # a provider that takes the document as an object
+        return text
+    try:
+        doc = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: policy is not a JSON document ({exc})") from None
+    if not isinstance(doc, dict):
+        raise TypeError(f"{where}: policy is not a JSON object")
+    return doc
+
+
+def _column(raw: dict[str, Any]) -> Column:
+    params = raw.get("parameters") or {}
+    return Column(raw["name"], raw.get("type", ""), str(params.get(PII_PARAMETER)) == "true")
+
+
+def _bucket_from_location(location: str | None) -> str | None:
+    if not location or not location.startswith("s3://"):
+        return None
+    return location[len("s3://") :].split("/", 1)[0]
+
+
+def index(resources: Iterable[Any]) -> MeshGraph:
+    """Build the audit's view from recorded resources (`Recorded` objects or look-alikes)."""
+    g = MeshGraph()
+    resources = list(resources)
+    for r in resources:
+        inputs, outputs = r.inputs, r.outputs or {}
+        tags = inputs.get("tags") or {}
+        if r.type == ROLE:
+            domain = tags.get(DOMAIN_TAG, "?")
+            kind = r.name[len(domain) + 1 :] if r.name.startswith(f"{domain}-") else r.name
+            role = Role(inputs["name"], outputs.get("arn", ""), r.name, domain, kind)
+            g.roles[role.name] = role
+            g.documents.append(
+                PolicyDoc(
+                    f"trust/{r.name}",
+                    "trust",
+                    r.type,
+                    r.name,
+                    role.name,
+                    None,
+                    inputs["assumeRolePolicy"],
+                    _parse(inputs["assumeRolePolicy"], f"{r.name} assumeRolePolicy"),
+                )
+            )
+            for i, inline in enumerate(inputs.get("inlinePolicies") or []):
+                if inline.get("policy"):
+                    g.documents.append(
+                        PolicyDoc(
+                            f"inline/{r.name}/{inline.get('name') or i}",
+                            "inline",
+                            r.type,
+                            r.name,
+                            role.name,
+                            inline.get("name"),
+                            inline["policy"],
+                            _parse(inline["policy"], f"{r.name} inlinePolicies[{i}]"),
+                        )
+                    )
+            for arn in inputs.get("managedPolicyArns") or []:
+                g.unsupported.append(f"role {role.name} has managed policy {arn} (not evaluated)")
+        elif r.type == ROLE_POLICY:
+            g.documents.append(
+                PolicyDoc(
+                    f"inline/{r.name}",
+                    "inline",
+                    r.type,
+                    r.name,
+                    inputs["role"],
+                    inputs.get("name"),
+                    inputs["policy"],
+                    _parse(inputs["policy"], r.name),
+                )
+            )
+        elif r.type == ROLE_POLICY_ATTACHMENT:
+            g.unsupported.append(
+                f"role {inputs.get('role')} has managed policy {inputs.get('policyArn')} "
+                "(not evaluated)"
+            )
+        elif r.type == BUCKET:
+            name = inputs["bucket"]
+            domain, product = tags.get(DOMAIN_TAG), tags.get(PRODUCT_TAG)
+            pid = f"{domain}.{product}" if domain and product else None
+            g.buckets[name] = Bucket(
+                name, outputs.get("arn", f"arn:aws:s3:::{name}"), domain, pid, r.name
+            )
+        elif r.type == BUCKET_POLICY:
+            g.documents.append(
+                PolicyDoc(
+                    f"bucket/{r.name}",
+                    "bucket",
+                    r.type,
+                    r.name,
+                    inputs["bucket"],
+                    None,
+                    inputs["policy"],
+                    _parse(inputs["policy"], r.name),
+                )
+            )
+        elif r.type == BUCKET_SSE:
+            for rule in inputs.get("rules") or []:
+                default = rule.get("applyServerSideEncryptionByDefault") or {}
+                if default.get("kmsMasterKeyId"):
+                    g.bucket_keys[inputs["bucket"]] = default["kmsMasterKeyId"]
+        elif r.type == KEY:
+            arn = outputs.get("arn", r.name)
+            g.keys[arn] = Key(arn, tags.get(DOMAIN_TAG), r.name)
+            if inputs.get("policy"):
+                g.documents.append(
+                    PolicyDoc(
+                        f"key/{r.name}",
+                        "key",
+                        r.type,
+                        r.name,
+                        arn,
+                        None,
+                        inputs["policy"],
+                        _parse(inputs["policy"], r.name),
+                    )
+                )
+        elif r.type == DATABASE:
+            g.databases[inputs["name"]] = tags.get(DOMAIN_TAG)
+        elif r.type == TABLE:
+            sd = inputs.get("storageDescriptor") or {}
+            table = Table(
+                inputs["databaseName"],
+                inputs["name"],
+                outputs.get("arn", ""),
+                _bucket_from_location(sd.get("location")),
+                tuple(_column(c) for c in sd.get("columns") or []),
+                tuple(_column(c) for c in inputs.get("partitionKeys") or []),
+                r.name,
+            )
+            g.tables[(table.database, table.name)] = table
+        elif r.type == LF_RESOURCE:
+            g.lf_locations.add(inputs["arn"])
+        elif r.type == LF_PERMISSIONS:
+            g.lf_permissions.extend(_lf_permissions(r.name, inputs))
+    return g
+
+
+def _lf_permissions(name: str, inputs: dict[str, Any]) -> list[LfPermission]:
+    perms = tuple(inputs.get("permissions") or ())
+    principal = inputs.get("principal", "")
+    if inputs.get("table"):
+        t = inputs["table"]
+        table = None if t.get("wildcard") else t.get("name")
+        return [LfPermission(name, principal, perms, t["databaseName"], table, None)]
+    if inputs.get("tableWithColumns"):
+        t = inputs["tableWithColumns"]
+        columns = tuple(t["columnNames"]) if t.get("columnNames") is not None else None
+        if t.get("wildcard"):
+            columns = None
+        return [
+            LfPermission(
+                name,
+                principal,
+                perms,
+                t["databaseName"],
+                t["name"],
+                columns,
+                tuple(t.get("excludedColumnNames") or ()),
+            )
+        ]
+    # database-level or data-location permissions grant no table data by themselves
+    return []

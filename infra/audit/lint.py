@@ -1,0 +1,209 @@
+"""Lint every policy document with parliament (duo-labs/parliament), including its community
+auditors (credentials exposure, permissions management, privilege escalation, ...).
+
+Everything parliament checks is parliament's: this module only feeds it the documents, turns its
+findings into data, and applies parliament's own ignore mechanism (`ignore_locations` in its
+config, matched by `parliament.cli.is_finding_filtered`) to the findings listed in
+:data:`IGNORED`, each with its written justification.
+
+Two adaptations, both because parliament lints identity policies first:
+
+- **Trust policies** have no `Resource` element (the resource is the role itself); parliament
+  reports every trust policy as MALFORMED and stops (duo-labs/parliament#229, open). They are
+  linted with the implicit resource made explicit — each statement gets `"Resource": <role ARN>`
+  — so parliament checks their actions, principals and conditions. The document written to
+  `policies/` is the exact deployed one.
+- **Resource policies** (bucket, key) are linted as they are: parliament accepts and checks the
+  `Principal` element.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from infra.audit.graph import MeshGraph, PolicyDoc
+
+with warnings.catch_warnings():  # parliament imports pkg_resources, which warns on import
+    warnings.simplefilter("ignore")
+    import parliament
+    from jsoncfg.config_classes import ConfigJSONArray
+    from parliament import analyze_policy_string, enhance_finding
+    from parliament.cli import is_finding_filtered
+
+SEVERITIES = ("MUTE", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+FAIL_AT = "MEDIUM"  # findings of this severity or higher fail the audit
+COMMUNITY_OVERRIDES = (
+    Path(parliament.__file__).parent / "community_auditors" / "config_override.yaml"
+)
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """A parliament `ignore_locations` entry (regexes, full-match, lower-cased, as parliament
+    applies them) for one issue, with the reason it is a false positive for us."""
+
+    issue: str
+    location: dict[str, str]
+    justification: str
+
+
+IGNORED: tuple[Ignore, ...] = (
+    Ignore(
+        "CREDENTIALS_EXPOSURE",
+        {"filepath": r"trust/.*", "actions": r"\['sts:assumerole'\]"},
+        "A trust policy's sts:AssumeRole says who may assume *this* role (here: principals of "
+        "this account tagged with the role's domain); the credentials-exposure auditor is "
+        "written for identity policies, where sts:AssumeRole lets the holder assume other roles.",
+    ),
+    Ignore(
+        "PERMISSIONS_MANAGEMENT_ACTIONS",
+        {"filepath": r"key/.*", "actions": r"\[('kms:(putkeypolicy|revokegrant)'(, )?)+\]"},
+        "Key administration must keep kms:PutKeyPolicy: KMS refuses a key policy that locks out "
+        "the caller (policy lockout safety check) and the deployment updates this policy "
+        "whenever a grant changes. kms:RevokeGrant only removes access. Any other permissions-"
+        "management action in a key policy (e.g. kms:CreateGrant) is still reported.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class LintFinding:
+    document: str  # PolicyDoc.id
+    issue: str
+    severity: str
+    title: str
+    detail: str
+    location: dict[str, Any]
+    ignored: str | None = None  # the justification, when ignored
+
+    @property
+    def fails(self) -> bool:
+        return self.ignored is None and SEVERITIES.index(self.severity) >= SEVERITIES.index(FAIL_AT)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "document": self.document,
+            "issue": self.issue,
+            "severity": self.severity,
+            "title": self.title,
+            "detail": self.detail,
+            "location": self.location,
+            "ignored": self.ignored,
+        }
+
+
+@dataclass
+class LintResult:
+    documents: int
+    findings: list[LintFinding]
+
+    @property
+    def failing(self) -> list[LintFinding]:
+        return [f for f in self.findings if f.fails]
+
+    def by_document(self, doc_id: str) -> list[LintFinding]:
+        return [f for f in self.findings if f.document == doc_id]
+
+
+def _configure() -> None:
+    """Parliament's config is module-global: load the community auditors' settings and our
+    ignores into it (idempotent)."""
+    parliament.override_config(str(COMMUNITY_OVERRIDES))
+    for issue in {i.issue for i in IGNORED}:
+        parliament.config[issue]["ignore_locations"] = [
+            _as_parliament_location(i.location) for i in IGNORED if i.issue == issue
+        ]
+
+
+def lintable_text(doc: PolicyDoc, role_arn: str | None) -> str:
+    """The text parliament analyses: the exact document, except that a trust policy's implicit
+    resource (the role) is made explicit (see the module docstring)."""
+    if doc.kind != "trust" or role_arn is None:
+        return doc.text
+    adapted = json.loads(doc.text)
+    statements = adapted.get("Statement")
+    for stmt in statements if isinstance(statements, list) else [statements]:
+        if isinstance(stmt, dict) and "Resource" not in stmt and "NotResource" not in stmt:
+            stmt["Resource"] = role_arn
+    return json.dumps(adapted)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _as_parliament_location(location: dict[str, str]) -> dict[str, Any]:
+    """An `ignore_locations` entry in the shape `is_finding_filtered` can match.
+
+    parliament 1.6.4 passes each value through `parliament.misc.make_list`, which only knows
+    jsoncfg nodes: a plain string (what its YAML config loader produces) becomes an empty list
+    and never matches, so ignores from a config file silently do nothing. Handing the patterns
+    over as a jsoncfg array (what make_list returns for its own nodes) lets parliament's matcher
+    apply them as documented (lower-cased regex, full match, every key must match)."""
+    entry: dict[str, Any] = {}
+    for key, pattern in location.items():
+        values = ConfigJSONArray(0, 0)
+        values._append(pattern)
+        entry[key] = values
+    return entry
+
+
+def _justification(finding: Any) -> str | None:
+    """The justification of the IGNORED entry parliament's own filter matches, if any."""
+    for ignore in IGNORED:
+        if ignore.issue != finding.issue:
+            continue
+        finding.ignore_locations = [_as_parliament_location(ignore.location)]
+        if is_finding_filtered(finding, "MUTE"):
+            return ignore.justification
+    return None
+
+
+def lint_document(doc: PolicyDoc, role_arn: str | None = None) -> list[LintFinding]:
+    _configure()
+    return list(_lint_text(lintable_text(doc, role_arn), doc.id))
+
+
+@lru_cache(maxsize=4096)
+def _lint_text(text: str, doc_id: str) -> tuple[LintFinding, ...]:
+    """Parliament's findings for one document text (deterministic for a text, an id and the
+    configuration, so cached: an audit of a slightly changed graph re-lints only what changed)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        policy = analyze_policy_string(text, filepath=doc_id, include_community_auditors=True)
+        out = []
+        for raw in policy.findings:
+            finding = enhance_finding(raw)
+            out.append(
+                LintFinding(
+                    document=doc_id,
+                    issue=finding.issue,
+                    severity=finding.severity,
+                    title=finding.title,
+                    detail=str(finding.detail or ""),
+                    location=_plain(finding.location),
+                    ignored=_justification(finding),
+                )
+            )
+    return tuple(out)
+
+
+def lint(graph: MeshGraph) -> LintResult:
+    _configure()
+    findings: list[LintFinding] = []
+    for doc in graph.documents:
+        role = graph.roles.get(doc.attached_to) if doc.kind == "trust" else None
+        findings.extend(_lint_text(lintable_text(doc, role.arn if role else None), doc.id))
+    findings.sort(key=lambda f: (-SEVERITIES.index(f.severity), f.document, f.issue))
+    return LintResult(len(graph.documents), findings)

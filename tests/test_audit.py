@@ -1,0 +1,385 @@
+"""`mesh audit`: effective access computed from the recorded resource graph equals the declared
+access on the sample mesh, a broken component output shows up as a difference, parliament finds
+nothing of MEDIUM or higher, and the output files follow the contract."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, SAMPLE, TODAY
+from typer.testing import CliRunner
+
+from infra.access import declared_access
+from infra.audit import lint as lint_mod
+from infra.audit.graph import PolicyDoc
+from infra.audit.run import audit
+from infra.cli import app
+from infra.engines.recording import run_program
+from infra.loader import load_mesh
+from infra.program import StackSettings
+
+MATRIX_GRANT_KEYS = {
+    "principal",
+    "product",
+    "access",
+    "columns",
+    "pii",
+    "expires",
+    "s3_direct",
+    "via",
+}
+PRINCIPALS = sorted(
+    f"{d}:{k}"
+    for d in ("analytics", "finance", "logistics", "marketing", "sales")
+    for k in ("consumer", "producer")
+)
+
+
+@pytest.fixture(scope="module")
+def mesh():
+    return load_mesh(SAMPLE, today=TODAY).mesh
+
+
+@pytest.fixture(scope="module")
+def resources(mesh):
+    return run_program(mesh, StackSettings(), TODAY).resources
+
+
+@pytest.fixture(scope="module")
+def result(mesh, resources):
+    return audit(mesh, resources, TODAY, generated_at="2026-11-25T00:00:00Z")
+
+
+def _mutated(resources, name: str, change) -> list:
+    """A deep copy of the graph with `change(inputs)` applied to resource `name`."""
+    out = copy.deepcopy(resources)
+    (target,) = [r for r in out if r.name == name]
+    change(target.inputs)
+    return out
+
+
+def _edit_policy(key: str, change):
+    def apply(inputs):
+        doc = json.loads(inputs[key])
+        change(doc)
+        inputs[key] = json.dumps(doc)
+
+    return apply
+
+
+def _statement(doc: dict, sid: str) -> dict:
+    return next(s for s in doc["Statement"] if s.get("Sid") == sid)
+
+
+# ---------------------------------------------------------------- the sample mesh
+
+
+def test_sample_effective_access_equals_declared(result, mesh):
+    assert result.differences == []
+    assert result.detail.problems == [] and result.detail.uncertain == []
+    declared = declared_access(mesh, TODAY)
+    assert [g.as_json() for g in result.effective] == [g.as_json() for g in declared.grants]
+    assert result.ok
+
+
+def test_effective_access_comes_from_the_resources(result):
+    """Spot-check the evidence: a column-limited grant reads through Lake Formation only, a
+    whole-table grant also through S3 with the key policy's consumer statement."""
+    by_key = {(e.principal, e.product): e for e in result.detail.grants}
+    limited = by_key[("marketing:consumer", "sales.orders")]
+    assert [p.channel for p in limited.paths] == ["lakeformation-read"]
+    assert limited.columns == ("amount", "order_date", "order_id")
+    full = by_key[("finance:consumer", "sales.orders")]
+    s3 = next(p for p in full.paths if p.channel == "s3-read")
+    assert "key/sales-key#ConsumerDecryptThroughS3" in s3.evidence
+    assert "inline/sales.orders@finance-iam#ReadObjects" in s3.evidence
+    assert full.pii and "customer_email" in full.columns
+
+
+def test_parliament_reports_nothing_of_medium_or_higher(result):
+    assert result.lint.documents == 42  # 10 trust + 17 inline + 10 bucket + 5 key
+    assert [f.as_json() for f in result.lint.failing] == []
+    ignored = {f.issue for f in result.lint.findings if f.ignored}
+    assert ignored == {"CREDENTIALS_EXPOSURE", "PERMISSIONS_MANAGEMENT_ACTIONS"}
+    assert {f.severity for f in result.lint.findings if not f.ignored} <= {"LOW", "INFO"}
+
+
+def test_ignores_are_specific_a_reintroduced_create_grant_fails(result):
+    key_doc = next(d for d in result.graph.documents if d.id == "key/sales-key")
+    doc = copy.deepcopy(key_doc.document)
+    _statement(doc, "KeyAdministration")["Action"].append("kms:CreateGrant")
+    widened = PolicyDoc(
+        key_doc.id,
+        "key",
+        key_doc.resource_type,
+        key_doc.resource_name,
+        key_doc.attached_to,
+        None,
+        json.dumps(doc),
+        doc,
+    )
+    failing = [f for f in lint_mod.lint_document(widened) if f.fails]
+    assert [f.issue for f in failing] == ["PERMISSIONS_MANAGEMENT_ACTIONS"]
+    assert "kms:creategrant" in failing[0].location["actions"]
+
+
+def test_identity_policy_with_star_action_fails_lint():
+    text = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}],
+        }
+    )
+    doc = PolicyDoc(
+        "inline/x", "inline", "aws:iam/rolePolicy:RolePolicy", "x", "r", "p", text, json.loads(text)
+    )
+    assert any(f.fails for f in lint_mod.lint_document(doc))
+
+
+def test_trust_policies_are_linted_with_their_role_as_resource(result):
+    trust = next(d for d in result.graph.documents if d.id == "trust/sales-consumer")
+    arn = result.graph.roles["mesh-sales-consumer"].arn
+    adapted = json.loads(lint_mod.lintable_text(trust, arn))
+    assert [s["Resource"] for s in adapted["Statement"]] == [arn]
+    assert "Resource" not in trust.document["Statement"][0]  # the deployed document is untouched
+    assert not any(f.issue == "MALFORMED" for f in result.lint.findings)
+
+
+# ---------------------------------------------------------------- broken components are caught
+
+
+def test_consumer_policy_widened_to_another_bucket_is_reported(mesh, resources):
+    def widen(doc):
+        stmt = _statement(doc, "ReadObjects")
+        stmt["Resource"] = [stmt["Resource"], "arn:aws:s3:::mesh-sales-customers/*"]
+
+    broken = _mutated(resources, "sales.returns@analytics-iam", _edit_policy("policy", widen))
+    outcome = audit(mesh, broken, TODAY)
+    assert [(d.kind, d.principal, d.product) for d in outcome.differences] == [
+        ("unexpected", "analytics:consumer", "sales.customers")
+    ]
+    (diff,) = outcome.differences
+    assert diff.effective["pii"] is True and diff.effective["via"] == ["s3"]
+    assert not outcome.ok
+    assert any(
+        "ACCESS MISMATCH [unexpected] analytics:consumer -> sales.customers" in line
+        for line in outcome.failures()
+    )
+
+
+def test_s3_path_around_a_column_restriction_is_reported(mesh, resources):
+    """A column-limited consumer given S3 read: the key policy still stops it (reported as a
+    problem); once the key policy lets it decrypt too, it reads every column (a mismatch)."""
+
+    def add_s3(doc):
+        doc["Statement"].append(
+            {
+                "Sid": "ReadObjects",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": "arn:aws:s3:::mesh-sales-orders/*",
+            }
+        )
+        doc["Statement"].append(
+            {"Sid": "DecryptObjects", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "*"}
+        )
+
+    broken = _mutated(resources, "sales.orders@marketing-iam", _edit_policy("policy", add_s3))
+    outcome = audit(mesh, broken, TODAY)
+    assert outcome.differences == []
+    assert len(outcome.detail.problems) == 1
+    assert (
+        "marketing:consumer: s3:GetObject on mesh-sales-orders is allowed"
+        in (outcome.detail.problems[0])
+    )
+    assert not outcome.ok
+
+    def add_reader(doc):
+        stmt = _statement(doc, "ConsumerDecryptThroughS3")
+        stmt["Condition"]["StringEquals"]["aws:PrincipalArn"].append(
+            "arn:aws:iam::123456789012:role/mesh-marketing-consumer"
+        )
+
+    broken = _mutated(broken, "sales-key", _edit_policy("policy", add_reader))
+    outcome = audit(mesh, broken, TODAY)
+    (diff,) = outcome.differences
+    assert (diff.kind, diff.principal, diff.product) == (
+        "mismatch",
+        "marketing:consumer",
+        "sales.orders",
+    )
+    assert set(diff.fields) == {"columns", "pii", "s3_direct", "via"}
+
+
+def test_lake_formation_grant_without_its_iam_side_is_missing(mesh, resources):
+    def strip(doc):
+        doc["Statement"] = [s for s in doc["Statement"] if s["Sid"] != "ReadGrantedTable"]
+
+    broken = _mutated(resources, "sales.orders@marketing-iam", _edit_policy("policy", strip))
+    outcome = audit(mesh, broken, TODAY)
+    assert [(d.kind, d.principal, d.product) for d in outcome.differences] == [
+        ("missing", "marketing:consumer", "sales.orders")
+    ]
+    assert any("IAM does not allow glue:GetTable" in p for p in outcome.detail.problems)
+
+
+def test_lake_formation_columns_are_read_from_the_permission(mesh, resources):
+    def more(inputs):
+        inputs["tableWithColumns"]["columnNames"].append("customer_email")
+
+    broken = _mutated(resources, "sales.orders@marketing-lakeformation", more)
+    (diff,) = audit(mesh, broken, TODAY).differences
+    assert diff.kind == "mismatch" and diff.fields == ("columns", "pii")
+
+
+def test_public_bucket_statement_is_reported(mesh, resources):
+    def public(doc):
+        doc["Statement"].append(
+            {
+                "Sid": "Oops",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::mesh-sales-returns/*",
+            }
+        )
+
+    broken = _mutated(resources, "sales.returns-policy", _edit_policy("policy", public))
+    outcome = audit(mesh, broken, TODAY)
+    assert any(
+        p.startswith("*: s3:GetObject on mesh-sales-returns is allowed")
+        for p in outcome.detail.problems
+    )
+    assert not outcome.ok
+
+
+def test_expired_grant_still_provisioned_is_reported(mesh):
+    """Resources deployed while the logistics.shipments grant to analytics was still valid,
+    audited after its expiry: the grant is effective but not declared any more."""
+    stale = run_program(mesh, StackSettings(), dt.date(2026, 10, 1)).resources
+    outcome = audit(mesh, stale, TODAY)
+    assert [(d.kind, d.principal, d.product, d.message) for d in outcome.differences] == [
+        (
+            "unexpected",
+            "analytics:consumer",
+            "logistics.shipments",
+            "expired on 2026-10-31 but still effective",
+        )
+    ]
+
+
+# ---------------------------------------------------------------- files (CLI as users run it)
+
+
+@pytest.fixture(scope="module")
+def audit_out(tmp_path_factory, resources):
+    """`mesh audit SAMPLE --out OUT` in-process (the program runs again, the lint is cached)."""
+    out = tmp_path_factory.mktemp("audit")
+    run = CliRunner().invoke(app, ["audit", str(SAMPLE), "--out", str(out)])
+    return run, out
+
+
+def test_cli_audit_passes_on_the_sample(audit_out):
+    run, _ = audit_out
+    assert run.exit_code == 0, run.output
+    assert "effective access == declared access" in run.stdout
+    assert "0 of MEDIUM or higher" in run.stdout
+    assert run.stdout.strip().endswith("audit: PASS")
+
+
+def test_output_layout(audit_out):
+    _, out = audit_out
+    assert sorted(p.name for p in out.iterdir()) == [
+        "access-matrix.json",
+        "policies",
+        "report.html",
+        "report.md",
+    ]
+    assert sorted(p.name for p in (out / "policies").iterdir()) == [f"{p}.json" for p in PRINCIPALS]
+
+
+def test_access_matrix_contract(audit_out, mesh):
+    _, out = audit_out
+    matrix = json.loads((out / "access-matrix.json").read_text())
+    assert list(matrix) == ["generated_at", "grants", "expired"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", matrix["generated_at"])
+    assert all(set(g) == MATRIX_GRANT_KEYS for g in matrix["grants"] + matrix["expired"])
+    keys = [(g["principal"], g["product"]) for g in matrix["grants"]]
+    assert keys == sorted(keys)
+    assert matrix["grants"] == [g.as_json() for g in declared_access(mesh, TODAY).grants]
+    assert [(g["principal"], g["product"]) for g in matrix["expired"]] == [
+        ("analytics:consumer", "logistics.shipments")
+    ]
+    producer = next(
+        g
+        for g in matrix["grants"]
+        if g["principal"] == "sales:producer" and g["product"] == "sales.orders"
+    )
+    assert producer["access"] == "write" and producer["expires"] is None
+
+
+def test_principal_file_holds_the_exact_deployed_documents(audit_out, resources):
+    _, out = audit_out
+    doc = json.loads((out / "policies" / "sales:consumer.json").read_text())
+    assert doc["principal"] == "sales:consumer"
+    assert doc["role"]["arn"] == "arn:aws:iam::123456789012:role/mesh-sales-consumer"
+    by_id = {d["id"]: d for d in doc["documents"]}
+    recorded = {r.name: r for r in resources}
+    assert by_id["trust/sales-consumer"]["document"] == json.loads(
+        recorded["sales-consumer"].inputs["assumeRolePolicy"]
+    )
+    for grant in ("logistics.shipments@sales-iam", "logistics.stock_levels@sales-iam"):
+        assert by_id[f"inline/{grant}"]["relation"] == "attached"
+        assert by_id[f"inline/{grant}"]["document"] == json.loads(recorded[grant].inputs["policy"])
+    # stock_levels is a whole-table grant: the logistics key policy names the role
+    assert by_id["key/logistics-key"]["relation"] == "names-principal"
+    assert by_id["bucket/logistics.stock_levels-policy"]["relation"] == "governs-access"
+    assert "bucket/logistics.shipments-policy" not in by_id  # column-limited: no S3 path
+    assert {p["table"] for p in doc["lakeformation_permissions"]} == {"shipments", "stock_levels"}
+
+
+def test_every_document_is_in_some_principal_file(audit_out, result):
+    _, out = audit_out
+    seen = set()
+    for path in (out / "policies").iterdir():
+        seen |= {d["id"] for d in json.loads(path.read_text())["documents"]}
+    assert seen == {d.id for d in result.graph.documents}
+
+
+def test_html_report_is_self_contained(audit_out):
+    _, out = audit_out
+    html = (out / "report.html").read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
+    assert "<script" not in html.lower() and "<link" not in html.lower()
+    assert "@import" not in html and "url(http" not in html
+    assert html.count("<svg") == 2  # topology + heatmap
+    assert "Who can read which columns of which product, until when, approved by whom" in html
+    assert "privacy-office@example.com" in html  # approver of the PII grant
+    assert "expired on 2026-10-31" in html
+
+
+def test_markdown_report_answers_the_auditor_question(audit_out):
+    _, out = audit_out
+    md = (out / "report.md").read_text()
+    assert "**PASS:" in md
+    row = next(line for line in md.splitlines() if line.startswith("| sales.orders | finance:"))
+    assert "**customer_email** (PII)" in row and "2027-09-30" in row
+    assert "privacy-office@example.com" in row and "revenue reconciliation" in row
+
+
+def test_cli_audit_requires_out(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "audit", str(SAMPLE)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert proc.returncode == 2
