@@ -40,7 +40,9 @@ def validate(
 
     Example: mesh validate blueprints --format github
     """
-    result = load(directory)
+    from infra.governance.cli import governed
+
+    result = governed(load(directory))  # + blueprint-level governance findings
     if format is ValidateFormat.json:
         emit_json(
             {
@@ -83,10 +85,14 @@ def plan(
 
     settings = StackSettings()
     result = load_valid(directory, settings)
-    graph = run_program(result.mesh, settings, clock.today())
+    from infra.governance.cli import check_plan
+
+    today = clock.today()
+    graph = run_program(result.mesh, settings, today)
+    governance = check_plan(graph, result.mesh, today)  # findings on stderr; 1 on errors
     if format is PlanFormat.json:
         sys.stdout.write(json.dumps(graph.plan_json(), indent=2, sort_keys=True) + "\n")
-        return
+        raise typer.Exit(governance)
     children: dict[str | None, list] = {}
     for r in graph.resources:
         children.setdefault(r.parent, []).append(r)
@@ -102,6 +108,7 @@ def plan(
     typer.echo(f"{len(graph.resources)} resources:")
     for type_, n in graph.counts().items():
         typer.echo(f"  {n:5d}  {type_}")
+    raise typer.Exit(governance)
 
 
 @app.command()
@@ -146,6 +153,10 @@ def schema() -> None:
 
     emit_json(blueprint_json_schema())
 
+
+from infra.governance.cli import register as _register_governance
+
+_register_governance(app)  # mesh policies
 
 from infra.audit.cli import register as _register_audit  # noqa: E402
 

@@ -141,15 +141,31 @@ class DomainPolicies(_Model):
     require_freshness_slo: bool | None = Field(
         None, description="Every product needs freshness_slo_hours"
     )
-    max_retention_days: int | None = Field(None, gt=0)
-    min_retention_days: int | None = Field(None, gt=0)
+    max_retention_days: int | None = Field(
+        None, gt=0, description="Upper bound of retention_days (within the global bounds)"
+    )
+    min_retention_days: int | None = Field(
+        None, gt=0, description="Lower bound of retention_days (within the global bounds)"
+    )
+    grant_expiry_from: Classification | None = Field(
+        None,
+        description="Grants on products of this classification or higher must expire (the "
+        "global policy starts at confidential; only a lower classification tightens it)",
+        examples=["internal"],
+    )
+    require_approval: bool | None = Field(
+        None, description="Every grant needs approved_by, not only grants that share PII"
+    )
 
 
 class PolicyException(_Model):
-    policy: str = Field(min_length=1, description="Id of the waived policy")
+    policy: str = Field(
+        min_length=1, description="Id of the waived policy (`mesh policies`)", examples=["GOV-004"]
+    )
     product: Name
     justification: Text
-    expires: dt.date
+    expires: dt.date = Field(description="Last day the exception waives the policy")
+    approved_by: Email | None = Field(None, description="Who approved the exception")
 
 
 class Blueprint(_Model):

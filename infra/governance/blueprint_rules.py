@@ -1,0 +1,234 @@
+"""Blueprint-level checks: the Mesh model against the catalogue, with file and line per finding.
+
+Fast (no Pulumi): `mesh validate` runs them on every blueprint. A line is looked up only when a
+finding is reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+from infra import access
+from infra.governance import catalogue as cat
+from infra.governance.findings import Finding, blueprint_finding
+from infra.governance.local import Effective, effective, loosening
+from infra.loader import Loc, Mesh, SourceFile
+from infra.spec import Blueprint, Classification, Consumer, Product
+
+MIN_DESCRIPTION_CHARS = 10
+PLACEHOLDERS = frozenset(
+    {
+        "-", "?", "changeme", "description", "dummy", "fixme", "n/a", "na", "nobody", "none",
+        "no-reply", "noreply", "owner", "placeholder", "tba", "tbc", "tbd", "team", "test",
+        "todo", "unknown", "xxx",
+    }
+)  # fmt: skip
+_PLACEHOLDER_START = re.compile(r"^(todo|tbd|fixme|xxx|lorem ipsum)\b", re.IGNORECASE)
+
+
+def is_placeholder(text: str) -> bool:
+    norm = text.strip().strip(".!:;").strip().lower()
+    return norm in PLACEHOLDERS or bool(_PLACEHOLDER_START.match(norm))
+
+
+def description_problem(text: str) -> str | None:
+    if is_placeholder(text):
+        return f"description {text.strip()!r} is a placeholder"
+    if len(text.strip()) < MIN_DESCRIPTION_CHARS:
+        return (
+            f"description {text.strip()!r} is too short to tell a consumer what the data is "
+            f"(at least {MIN_DESCRIPTION_CHARS} characters)"
+        )
+    return None
+
+
+def check_blueprint(
+    bp: Blueprint, src: SourceFile, domains: frozenset[str], today: dt.date
+) -> Iterator[Finding]:
+    """Every finding of one domain's blueprint; `domains` are the domains of the mesh."""
+    eff = effective(bp)
+    yield from loosening(bp, src)
+    yield from _owner(bp, src)
+    problem = description_problem(bp.description)
+    if problem:
+        yield blueprint_finding(src, ("description",), "GOV-002", f"domain {problem}")
+    for k, name in enumerate(bp.policies.allowed_consumer_domains or []):
+        if name not in domains:
+            yield blueprint_finding(
+                src,
+                ("policies", "allowed_consumer_domains", k),
+                "GOV-013",
+                f"allowed_consumer_domains names {name!r}, which is not a domain of the mesh",
+            )
+    for pi, product in enumerate(bp.products):
+        yield from _product(bp, product, src, ("products", pi), eff, domains, today)
+
+
+def _owner(bp: Blueprint, src: SourceFile) -> Iterator[Finding]:
+    if is_placeholder(bp.owner.team):
+        yield blueprint_finding(
+            src,
+            ("owner", "team"),
+            "GOV-001",
+            f"owner team {bp.owner.team!r} is a placeholder: name the team accountable for "
+            f"domain {bp.domain}",
+        )
+    if is_placeholder(bp.owner.email.split("@", 1)[0]):
+        yield blueprint_finding(
+            src,
+            ("owner", "email"),
+            "GOV-001",
+            f"owner e-mail {bp.owner.email!r} reaches nobody: give the owning team's address",
+        )
+
+
+def _product(
+    bp: Blueprint,
+    product: Product,
+    src: SourceFile,
+    at: Loc,
+    eff: Effective,
+    domains: frozenset[str],
+    today: dt.date,
+) -> Iterator[Finding]:
+    pid = access.product_id(bp.domain, product.name)
+    cls = product.classification
+    problem = description_problem(product.description)
+    if problem:
+        yield blueprint_finding(src, at + ("description",), "GOV-002", f"product {problem}", pid)
+    lo, hi = eff.retention_bounds(cls)
+    if not lo <= product.retention_days <= hi:
+        source = (
+            "the domain's bounds and the global ones"
+            if (lo, hi) != cat.RETENTION_BOUNDS[cls]
+            else "the global bounds"
+        )
+        yield blueprint_finding(
+            src,
+            at + ("retention_days",),
+            "GOV-006",
+            f"retention_days {product.retention_days} of {pid} ({cls.value}) is outside "
+            f"{lo}..{hi} days ({source})",
+            pid,
+        )
+    if product.freshness_slo_hours is None and eff.freshness_required(cls):
+        why = (
+            "the domain requires it for every product (policies.require_freshness_slo)"
+            if cls.rank < cat.FRESHNESS_SLO_FROM.rank
+            else f"it is required from {cat.FRESHNESS_SLO_FROM.value} up"
+        )
+        yield blueprint_finding(
+            src,
+            at + ("freshness_slo_hours",),
+            "GOV-007",
+            f"{pid} ({cls.value}) has no freshness_slo_hours: {why}",
+            pid,
+        )
+    active = access.active_consumers(product, today)
+    for gi, consumer in enumerate(product.consumers):
+        yield from _consumer(
+            bp, product, consumer, src, at + ("consumers", gi), eff, domains, today,
+            consumer in active,
+        )  # fmt: skip
+
+
+def _consumer(
+    bp: Blueprint,
+    product: Product,
+    consumer: Consumer,
+    src: SourceFile,
+    at: Loc,
+    eff: Effective,
+    domains: frozenset[str],
+    today: dt.date,
+    active: bool,
+) -> Iterator[Finding]:
+    pid = access.product_id(bp.domain, product.name)
+    cls = product.classification
+    grant = f"grant of {pid} to {consumer.domain}"
+    # GOV-013: the consumer is a domain of the mesh, and one the owner allows
+    if consumer.domain != bp.domain and consumer.domain not in domains:
+        yield blueprint_finding(
+            src,
+            at + ("domain",),
+            "GOV-013",
+            f"{grant}: domain {consumer.domain!r} does not exist in the mesh",
+            pid,
+        )
+    elif eff.allowed_consumers is not None and consumer.domain not in eff.allowed_consumers:
+        allowed = ", ".join(sorted(eff.allowed_consumers)) or "(none)"
+        yield blueprint_finding(
+            src,
+            at + ("domain",),
+            "GOV-013",
+            f"{grant}: {consumer.domain!r} is not in the domain's allowed_consumer_domains "
+            f"({allowed})",
+            pid,
+        )
+    # GOV-003: PII only with include_pii + approved_by (every grant, if the domain says so)
+    pii = product.pii_columns.intersection(access.readable_columns(product, consumer))
+    if pii and not (consumer.include_pii and consumer.approved_by):
+        yield blueprint_finding(
+            src,
+            at,
+            "GOV-003",
+            f"{grant} shares PII ({', '.join(sorted(pii))}) without include_pii: true and "
+            "approved_by",
+            pid,
+        )
+    elif eff.require_approval and not consumer.approved_by:
+        yield blueprint_finding(
+            src,
+            at,
+            "GOV-003",
+            f"{grant} has no approved_by: domain {bp.domain} requires approval for every grant "
+            "(policies.require_approval)",
+            pid,
+        )
+    if not active:  # an expired grant (or a decommissioned product) grants nothing
+        return
+    # GOV-004: restricted data stays in its domain
+    if cls is Classification.restricted and consumer.domain != bp.domain:
+        yield blueprint_finding(
+            src,
+            at + ("domain",),
+            "GOV-004",
+            f"{pid} is restricted and must not be shared outside domain {bp.domain} (grant to "
+            f"{consumer.domain}) without an exception",
+            pid,
+        )
+    # GOV-005: grants on sensitive data expire, within the maximum period
+    if eff.expiry_required(cls):
+        limit = eff.max_grant_days
+        source = (
+            f"domain {bp.domain} allows at most {limit} days (policies.max_grant_days)"
+            if limit < cat.MAX_GRANT_DAYS
+            else f"at most {limit} days"
+        )
+        if consumer.expires is None:
+            yield blueprint_finding(
+                src,
+                at + ("expires",),
+                "GOV-005",
+                f"{grant} ({cls.value}) has no expires: grants on {eff.grant_expiry_from.value} "
+                f"data and above must expire, {source}",
+                pid,
+            )
+        elif (consumer.expires - today).days > limit:
+            days = (consumer.expires - today).days
+            yield blueprint_finding(
+                src,
+                at + ("expires",),
+                "GOV-005",
+                f"{grant} ({cls.value}) expires on {consumer.expires.isoformat()}, {days} days "
+                f"from {today.isoformat()}: {source}",
+                pid,
+            )
+
+
+def check_mesh(mesh: Mesh, today: dt.date) -> Iterator[Finding]:
+    domains = frozenset(mesh.domains)
+    for bp in mesh.blueprints:
+        yield from check_blueprint(bp, mesh.source(bp.domain), domains, today)

@@ -1,0 +1,265 @@
+"""The catalogue of global policies and the global limits they enforce.
+
+Every limit is defined here, once: the checks, `mesh policies`, the CrossGuard pack and the docs
+read it from this module. Policy ids are stable (exceptions and external tools key on them):
+never renumber, only add.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from infra.problems import Severity
+from infra.spec import Classification
+
+
+class Level(str, Enum):
+    blueprint = "blueprint"  # the Mesh model, before any resource exists (`mesh validate`)
+    resource = "resource"  # the generated resource graph (`mesh plan`, CrossGuard)
+
+
+# ------------------------------------------------------------------------------- global limits
+
+MAX_GRANT_DAYS = 365
+"""A grant on data at or above GRANT_EXPIRY_FROM must expire within this many days of today."""
+
+GRANT_EXPIRY_FROM = Classification.confidential
+"""Grants on products of this classification or higher must carry an expiry date."""
+
+FRESHNESS_SLO_FROM = Classification.confidential
+"""Products of this classification or higher must state freshness_slo_hours."""
+
+RETENTION_BOUNDS: dict[Classification, tuple[int, int]] = {
+    Classification.public: (1, 3650),
+    Classification.internal: (30, 3650),
+    Classification.confidential: (90, 3650),
+    Classification.restricted: (90, 3650),
+}
+"""(min, max) retention_days per classification, inclusive."""
+
+RETENTION_FLOOR = min(lo for lo, _ in RETENTION_BOUNDS.values())
+RETENTION_CEILING = max(hi for _, hi in RETENTION_BOUNDS.values())
+
+MAX_EXCEPTION_DAYS = 365
+"""An exception must expire within this many days of today: no permanent waivers."""
+
+STAR_ONLY_ACTIONS = frozenset({"lakeformation:GetDataAccess"})
+"""IAM actions AWS accepts only on Resource "*": the named exception to GOV-012."""
+
+TAG_KEYS = ("mesh:domain", "mesh:product", "cost-center")
+OWNER_TAG = "mesh:owner"
+TAGGED_TYPES = frozenset(
+    {
+        "aws:s3/bucket:Bucket",
+        "aws:s3/bucketV2:BucketV2",
+        "aws:kms/key:Key",
+        "aws:iam/role:Role",
+        "aws:glue/catalogDatabase:CatalogDatabase",
+    }
+)
+
+
+# ------------------------------------------------------------------------------- the catalogue
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    name: str  # short slug, for people; the id is what exceptions and tools use
+    severity: Severity
+    levels: tuple[Level, ...]
+    description: str
+    rationale: str
+    waivable: bool = False  # may an `exceptions:` entry waive it for one product?
+    loader_codes: frozenset[str] = frozenset()  # loader codes reporting the same blueprint fault
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "severity": self.severity.value,
+            "levels": [lv.value for lv in self.levels],
+            "description": self.description,
+            "rationale": self.rationale,
+            "waivable": self.waivable,
+        }
+
+
+_B, _R = Level.blueprint, Level.resource
+_E = Severity.error
+
+CATALOGUE: tuple[Policy, ...] = (
+    Policy(
+        "GOV-001",
+        "owner-required",
+        _E,
+        (_B, _R),
+        "Every domain names an accountable owner team and e-mail (no placeholders); every "
+        "bucket, key, role, database and table carries the owner (mesh:owner).",
+        "Someone must answer for each data product: access requests, incidents and deletion "
+        "requests need an owner that can be found from the blueprint and from the AWS console.",
+    ),
+    Policy(
+        "GOV-002",
+        "description-required",
+        _E,
+        (_B, _R),
+        "Every domain and product has a meaningful description (at least 10 characters, not a "
+        "placeholder); keys, roles, databases and tables carry it.",
+        "Consumers discover products through the catalog; an undescribed product is "
+        "unfindable or, worse, misused.",
+    ),
+    Policy(
+        "GOV-003",
+        "pii-approval",
+        _E,
+        (_B, _R),
+        "PII columns are shared only with include_pii and approved_by; a domain may require "
+        "approval for every grant (policies.require_approval). Generated Lake Formation and S3 "
+        "access to PII matches an approved grant.",
+        "Sharing personal data needs a documented legal basis; the approver is who answers for it.",
+        loader_codes=frozenset({"E027", "E028"}),
+    ),
+    Policy(
+        "GOV-004",
+        "restricted-stays-in-domain",
+        _E,
+        (_B, _R),
+        "Restricted products are never shared outside their domain without an exception.",
+        "Restricted data (payroll, customer master data) is the most damaging to leak; every "
+        "cross-domain use is an explicit, expiring decision.",
+        waivable=True,
+    ),
+    Policy(
+        "GOV-005",
+        "grant-expiry",
+        _E,
+        (_B, _R),
+        f"Grants on {GRANT_EXPIRY_FROM.value} data or higher expire within {MAX_GRANT_DAYS} days "
+        "(domains may shorten: policies.max_grant_days, or extend the rule to lower "
+        "classifications: policies.grant_expiry_from); expired grants have no resources.",
+        "Access to sensitive data is reviewed at least yearly: a grant that must be renewed is "
+        "a grant that gets reviewed.",
+        waivable=True,
+    ),
+    Policy(
+        "GOV-006",
+        "retention-bounds",
+        _E,
+        (_B, _R),
+        "retention_days lies within the bounds of the product's classification (domains may "
+        "narrow them: policies.min_retention_days/max_retention_days); buckets expire objects "
+        "accordingly.",
+        "Keeping data longer than needed is a liability (data minimisation); deleting it too "
+        "early breaks consumers and audits. A retention far below the floor is usually a typo.",
+        waivable=True,
+    ),
+    Policy(
+        "GOV-007",
+        "freshness-slo",
+        _E,
+        (_B, _R),
+        f"Products classified {FRESHNESS_SLO_FROM.value} or higher state freshness_slo_hours "
+        "(domains may require it for every product: policies.require_freshness_slo).",
+        "Consumers of business-critical data need to know how stale it may be, and the owner "
+        "needs a target to be held to.",
+        waivable=True,
+    ),
+    Policy(
+        "GOV-008",
+        "encrypted",
+        _E,
+        (_R,),
+        "Every bucket has default encryption SSE-KMS with its domain's key; keys rotate.",
+        "A customer-managed key per domain puts reads under the key policy, so access can be "
+        "audited and revoked per domain.",
+    ),
+    Policy(
+        "GOV-009",
+        "not-public",
+        _E,
+        (_R,),
+        "Every bucket has a full public access block and ACLs disabled; no bucket, key or trust "
+        'policy allows Principal "*".',
+        "Nothing in the mesh is public; data leaves a domain only through grants.",
+    ),
+    Policy(
+        "GOV-010",
+        "tls-only",
+        _E,
+        (_R,),
+        "Every bucket policy denies requests without TLS (aws:SecureTransport false) on the "
+        "bucket and its objects.",
+        "Data in transit is encrypted, whatever client a consumer uses.",
+    ),
+    Policy(
+        "GOV-011",
+        "tagged",
+        _E,
+        (_R,),
+        "Buckets, keys, roles and databases carry the tags " + ", ".join(TAG_KEYS) + ".",
+        "Cost allocation and incident response find the domain and product of any resource.",
+    ),
+    Policy(
+        "GOV-012",
+        "no-wildcard-iam",
+        _E,
+        (_R,),
+        'No Allow statement on data uses "*" in an action or "*" as resource, nor NotAction/'
+        'NotResource (actions AWS accepts only on "*", such as lakeformation:GetDataAccess, '
+        'are the named exception; a key policy\'s Resource "*" means the key itself).',
+        "Wildcards grant tomorrow's actions and every account resource: least privilege must be "
+        "readable from the policy.",
+    ),
+    Policy(
+        "GOV-013",
+        "grant-target-exists",
+        _E,
+        (_B, _R),
+        "Grants go only to domains of the mesh (and, when a domain restricts them, to its "
+        "policies.allowed_consumer_domains); every provisioned grant is declared and targets a "
+        "mesh role.",
+        "A grant to an unknown principal is access nobody reviews; it may belong to a domain that "
+        "is created later by someone else.",
+        loader_codes=frozenset({"E025"}),
+    ),
+    Policy(
+        "GOV-014",
+        "tighten-only",
+        _E,
+        (_B,),
+        "Domain policies (policies:) may only tighten the global policies: a looser or "
+        "contradictory value is an error.",
+        "Federated governance: domains add rules of their own, but the mesh-wide floor holds "
+        "everywhere.",
+    ),
+)
+
+POLICIES: dict[str, Policy] = {p.id: p for p in CATALOGUE}
+WAIVABLE = frozenset(p.id for p in CATALOGUE if p.waivable)
+
+# Codes of findings about exceptions themselves: not policies, never waivable.
+EXCEPTION_ACTIVE = "GOV-X01"  # warning: every active exception is listed
+EXCEPTION_EXPIRED = "GOV-X02"  # warning: an expired exception no longer waives
+EXCEPTION_INVALID = "GOV-X03"  # error: unknown/non-waivable policy, or expiry too far ahead
+EXCEPTION_CODES: dict[str, str] = {
+    EXCEPTION_ACTIVE: "active exception (listed so reviewers see every waiver)",
+    EXCEPTION_EXPIRED: "expired exception: it no longer waives anything",
+    EXCEPTION_INVALID: "invalid exception: unknown or non-waivable policy, or expiry too far ahead",
+}
+
+
+def limits_json() -> dict:
+    """The global limits, for `mesh policies --format json` and the audit report."""
+    return {
+        "max_grant_days": MAX_GRANT_DAYS,
+        "grant_expiry_from": GRANT_EXPIRY_FROM.value,
+        "freshness_slo_from": FRESHNESS_SLO_FROM.value,
+        "retention_days": {
+            c.value: {"min": lo, "max": hi} for c, (lo, hi) in RETENTION_BOUNDS.items()
+        },
+        "max_exception_days": MAX_EXCEPTION_DAYS,
+        "star_only_actions": sorted(STAR_ONLY_ACTIONS),
+        "tags": list(TAG_KEYS),
+    }

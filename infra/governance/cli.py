@@ -1,0 +1,107 @@
+"""Governance in the CLI: `mesh policies`, and the hooks `mesh validate` and `mesh plan` call.
+
+Formatting only; the work is in `infra.governance.engine`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from infra import clock
+from infra.cliutil import emit_json
+from infra.governance import catalogue as cat
+from infra.governance.engine import govern_resources, with_governance
+from infra.governance.findings import Finding
+from infra.loader import LoadResult, Mesh
+
+
+class PoliciesFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def policies(
+    format: Annotated[PoliciesFormat, typer.Option("--format", "-f")] = PoliciesFormat.text,
+) -> None:
+    """List the global policy catalogue: id, severity, level, description, rationale, limits.
+
+    Example: mesh policies --format json | jq -r '.policies[].id'
+    """
+    if format is PoliciesFormat.json:
+        emit_json(catalogue_json())
+        return
+    for line in catalogue_lines():
+        typer.echo(line)
+
+
+def catalogue_json() -> dict:
+    return {
+        "policies": [p.as_json() for p in cat.CATALOGUE],
+        "exception_codes": [
+            {"code": code, "description": text} for code, text in cat.EXCEPTION_CODES.items()
+        ],
+        "limits": cat.limits_json(),
+    }
+
+
+def catalogue_lines(width: int = 100) -> list[str]:
+    wrap = lambda text, indent: textwrap.wrap(
+        text, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+    )
+    lines = [f"{'ID':<8} {'SEVERITY':<8} {'LEVEL':<18} {'WAIVABLE':<8} NAME"]
+    for p in cat.CATALOGUE:
+        levels = ",".join(lv.value for lv in p.levels)
+        waivable = "yes" if p.waivable else "no"
+        lines.append(f"{p.id:<8} {p.severity.value:<8} {levels:<18} {waivable:<8} {p.name}")
+        lines += wrap(p.description, "    ")
+        lines += wrap(f"Why: {p.rationale}", "    ")
+    lines.append("")
+    lines.append("Global limits (domains may only tighten them in their policies: block):")
+    lines.append(f"  grants on {cat.GRANT_EXPIRY_FROM.value}+ data expire within "
+                 f"{cat.MAX_GRANT_DAYS} days")  # fmt: skip
+    lines.append(f"  freshness_slo_hours required from {cat.FRESHNESS_SLO_FROM.value} up")
+    for c, (lo, hi) in cat.RETENTION_BOUNDS.items():
+        lines.append(f"  retention_days of {c.value} products: {lo}..{hi}")
+    lines.append(f"  exceptions expire within {cat.MAX_EXCEPTION_DAYS} days")
+    lines.append("")
+    lines.append("Exception codes (in mesh validate output):")
+    for code, text in cat.EXCEPTION_CODES.items():
+        lines.append(f"  {code}  {text}")
+    return lines
+
+
+def register(app: typer.Typer) -> None:
+    """Add the governance commands to the `mesh` app."""
+    app.command("policies")(policies)
+
+
+# ------------------------------------------------------------------------------ hooks
+
+
+def governed(result: LoadResult) -> LoadResult:
+    """For `mesh validate`: the loader's result plus the blueprint-level findings."""
+    return with_governance(result, clock.today())
+
+
+def resource_line(f: Finding) -> str:
+    waived = f" (waived by {f.waived_by})" if f.waived_by else ""
+    return f"{f.resource_type} {f.resource_name}: {f.severity.value} {f.policy} {f.message}{waived}"
+
+
+def check_plan(graph, mesh: Mesh, today: dt.date) -> int:
+    """For `mesh plan`: resource-level findings on stderr; the exit code (1 on any error)."""
+    report = govern_resources(graph, mesh, today)
+    for f in report.findings:
+        typer.echo(resource_line(f), err=True)
+    if report.findings or report.waived:
+        typer.echo(
+            f"governance: {len(report.errors)} error(s), {len(report.warnings)} warning(s), "
+            f"{len(report.waived)} waived by active exceptions, in the resource graph",
+            err=True,
+        )
+    return 1 if report.errors else 0

@@ -1,0 +1,152 @@
+"""The policy engine: one catalogue, checked at two levels, with the same exceptions.
+
+- `check_blueprints(mesh, today)`: the Mesh model (fast; `mesh validate`), findings located by
+  file and line.
+- `check_resources(graph, mesh, today)`: the generated resource graph (`mesh plan`; the CrossGuard
+  pack runs the same rules), findings located by resource type and name.
+
+Both return the findings in force: what an active exception waives is set aside (and counted on
+the exception); `govern_*` return the whole picture as a `Report`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from infra.governance import catalogue as cat
+from infra.governance.blueprint_rules import check_mesh
+from infra.governance.exceptions import ExceptionStatus, Waivers
+from infra.governance.findings import Finding, resource_finding
+from infra.governance.resource_rules import (
+    GRANT_COMPONENT,
+    Graph,
+    Res,
+    check_graph,
+    check_resource,
+    product_of,
+)
+from infra.loader import LoadResult, Mesh
+from infra.problems import Problem, Severity
+
+
+@dataclass
+class Report:
+    findings: list[Finding]  # in force: violations not waived, and notices about exceptions
+    waived: list[Finding] = field(default_factory=list)
+    exceptions: list[ExceptionStatus] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.error]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is not Severity.error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _sorted(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(set(findings), key=Finding.sort_key)
+
+
+# ------------------------------------------------------------------------------ blueprints
+
+
+def govern_blueprints(mesh: Mesh, today: dt.date) -> Report:
+    waivers = Waivers(mesh, today)
+    kept, waived = waivers.apply(check_mesh(mesh, today))
+    notices = list(waivers.findings())  # after apply: an active exception says what it waived
+    return Report(_sorted(kept + notices), _sorted(waived), waivers.statuses)
+
+
+def check_blueprints(mesh: Mesh, today: dt.date) -> list[Finding]:
+    """Blueprint-level findings in force (file + line), including the exception notices."""
+    return govern_blueprints(mesh, today).findings
+
+
+def active_exceptions(mesh: Mesh, today: dt.date) -> list[ExceptionStatus]:
+    """Every exception that waives a policy today, with the blueprint findings it waives (for
+    the audit report: who waived what, why, until when)."""
+    return [s for s in govern_blueprints(mesh, today).exceptions if s.state == "active"]
+
+
+# ------------------------------------------------------------------------------ resources
+
+
+def graph_from_recorded(resources: Iterable) -> Graph:
+    """A Graph from the recording engine's `Recorded` resources (or anything shaped like them)."""
+    items = list(resources)
+    components = {r.name: r.type for r in items if not r.custom}
+    types = {r.name: r.type for r in items}
+    return Graph(
+        Res(
+            r.type,
+            r.name,
+            r.inputs,
+            r.parent,
+            components.get(r.parent) or types.get(r.parent) if r.parent else None,
+            r.outputs,
+        )
+        for r in items
+    )
+
+
+def govern_resources(graph, mesh: Mesh | None, today: dt.date) -> Report:
+    """`graph`: a recording-engine ResourceGraph, a list of Recorded, or a Graph."""
+    if not isinstance(graph, Graph):
+        graph = graph_from_recorded(getattr(graph, "resources", graph))
+    findings: list[Finding] = []
+    for res in graph.resources:
+        product = None
+        for policy, message in check_resource(res):
+            product = product or product_of(res, graph)
+            findings.append(resource_finding(policy, res.type, res.name, message, product))
+    for policy, res, message in check_graph(graph, mesh, today):
+        pid = res.name.rpartition("@")[0] if res.type == GRANT_COMPONENT else None
+        findings.append(
+            resource_finding(policy, res.type, res.name, message, pid or product_of(res, graph))
+        )
+    waivers = Waivers(mesh, today)
+    kept, waived = waivers.apply(findings)
+    return Report(_sorted(kept), _sorted(waived), waivers.statuses)
+
+
+def check_resources(graph, mesh: Mesh | None, today: dt.date) -> list[Finding]:
+    """Resource-level findings in force (resource type + name)."""
+    return govern_resources(graph, mesh, today).findings
+
+
+# ------------------------------------------------------------------------------ validate
+
+
+def _reported_by_loader(f: Finding, loader_errors: list[Problem]) -> bool:
+    """True when the loader already reports the same fault at the same place (e.g. E025 and
+    GOV-013 for a consumer domain that does not exist): show it once."""
+    policy = cat.POLICIES.get(f.policy)
+    if policy is None or not policy.loader_codes:
+        return False
+    return any(
+        e.code in policy.loader_codes
+        and e.file == f.file
+        and (e.path == f.path or e.path.startswith((f.path + ".", f.path + "[")))
+        for e in loader_errors
+    )
+
+
+def with_governance(result: LoadResult, today: dt.date) -> LoadResult:
+    """The loader's result plus the blueprint-level findings: errors make it invalid; warnings
+    (active and expired exceptions among them) are listed with the loader's warnings."""
+    report = govern_blueprints(result.mesh, today)
+    errors, warnings = list(result.errors), list(result.warnings)
+    for f in report.findings:
+        if _reported_by_loader(f, result.errors):
+            continue
+        (errors if f.severity is Severity.error else warnings).append(f.to_problem())
+    errors.sort(key=Problem.sort_key)
+    warnings.sort(key=Problem.sort_key)
+    return LoadResult(result.mesh, errors, warnings)

@@ -1,0 +1,176 @@
+"""Exceptions: `exceptions:` entries that waive one policy for one product until a date.
+
+An exception is *active* from the day it is written up to and including its `expires` date (the
+last day it waives, like a grant's `expires`); after that it waives nothing and is reported.
+Every active exception is reported too (a warning with code GOV-X01), so a reviewer sees each
+waiver on every run; the audit report lists them through `infra.governance.active_exceptions`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from infra import access
+from infra.governance import catalogue as cat
+from infra.governance.findings import Finding, blueprint_finding
+from infra.loader import Mesh, format_path
+from infra.problems import Severity
+from infra.spec import PolicyException
+
+State = Literal["active", "expired", "invalid"]
+
+
+@dataclass
+class ExceptionStatus:
+    """One `exceptions:` entry and what it does today."""
+
+    domain: str
+    index: int  # position in the blueprint's exceptions list
+    exception: PolicyException
+    state: State
+    file: str
+    reason: str | None = None  # why it is invalid
+    waived: list[Finding] = field(default_factory=list)  # findings it waived today
+
+    @property
+    def product(self) -> str:
+        return access.product_id(self.domain, self.exception.product)
+
+    @property
+    def policy(self) -> str:
+        return self.exception.policy
+
+    @property
+    def path(self) -> str:
+        return format_path(("exceptions", self.index))
+
+    def as_json(self) -> dict:
+        e = self.exception
+        return {
+            "policy": e.policy,
+            "product": self.product,
+            "justification": e.justification,
+            "expires": e.expires.isoformat(),
+            "approved_by": e.approved_by,
+            "state": self.state,
+            "file": self.file,
+            "path": self.path,
+            "waives": [f.as_json() for f in self.waived],
+        }
+
+
+def _state(
+    exc: PolicyException, products: set[str], today: dt.date
+) -> tuple[State, str | None, tuple]:
+    """(state, reason, location of the reason) of one exception."""
+    if exc.policy not in cat.POLICIES:
+        waivable = ", ".join(sorted(cat.WAIVABLE))
+        return (
+            "invalid",
+            f"unknown policy {exc.policy!r}; waivable policies: {waivable}",
+            ("policy",),
+        )
+    if exc.policy not in cat.WAIVABLE:
+        policy = cat.POLICIES[exc.policy]
+        return "invalid", f"policy {exc.policy} ({policy.name}) cannot be waived", ("policy",)
+    if exc.product not in products:
+        return "invalid", f"product {exc.product!r} is not in this blueprint", ("product",)
+    if exc.expires < today:
+        return "expired", None, ("expires",)
+    if (exc.expires - today).days > cat.MAX_EXCEPTION_DAYS:
+        return (
+            "invalid",
+            (
+                f"expires {exc.expires.isoformat()}, more than {cat.MAX_EXCEPTION_DAYS} days after "
+                f"{today.isoformat()}: exceptions are temporary"
+            ),
+            ("expires",),
+        )
+    return "active", None, ()
+
+
+class Waivers:
+    """The exceptions of a mesh on one day; `apply` sets aside the findings they waive."""
+
+    def __init__(self, mesh: Mesh | None, today: dt.date) -> None:
+        self.mesh = mesh
+        self.today = today
+        self.statuses: list[ExceptionStatus] = []
+        self._active: dict[tuple[str, str], ExceptionStatus] = {}
+        for bp in mesh.blueprints if mesh is not None else ():
+            src = mesh.source(bp.domain)
+            products = {p.name for p in bp.products}
+            for i, exc in enumerate(bp.exceptions):
+                state, reason, _ = _state(exc, products, today)
+                status = ExceptionStatus(bp.domain, i, exc, state, src.path, reason)
+                self.statuses.append(status)
+                if state == "active":
+                    self._active.setdefault((status.product, exc.policy), status)
+
+    def apply(
+        self, findings: Iterable[Finding], record: bool = True
+    ) -> tuple[list[Finding], list[Finding]]:
+        """(kept, waived): a finding is waived by an active exception for its policy and product.
+        `record`: remember on the exception what it waived (for its notice and the audit)."""
+        kept: list[Finding] = []
+        waived: list[Finding] = []
+        for f in findings:
+            status = self._active.get((f.product, f.policy)) if f.product else None
+            if status is None:
+                kept.append(f)
+                continue
+            w = f.waive(f"{status.file} {status.path}")
+            if record:
+                status.waived.append(w)
+            waived.append(w)
+        return kept, waived
+
+    def active(self) -> list[ExceptionStatus]:
+        return [s for s in self.statuses if s.state == "active"]
+
+    def findings(self) -> Iterator[Finding]:
+        """GOV-X01 for each active exception, GOV-X02 expired, GOV-X03 invalid."""
+        if self.mesh is None:
+            return
+        for s in self.statuses:
+            src = self.mesh.source(s.domain)
+            e = s.exception
+            at = ("exceptions", s.index)
+            if s.state == "invalid":
+                products = {p.name for p in self.mesh.blueprint(s.domain).products}
+                _, reason, where = _state(e, products, self.today)
+                if where == ("product",):
+                    continue  # the loader reports it (E034)
+                yield blueprint_finding(
+                    src, at + where, cat.EXCEPTION_INVALID, f"exception: {reason}", s.product,
+                    Severity.error,
+                )  # fmt: skip
+            elif s.state == "expired":
+                yield blueprint_finding(
+                    src,
+                    at + ("expires",),
+                    cat.EXCEPTION_EXPIRED,
+                    f"exception waiving {e.policy} for {s.product} expired on "
+                    f"{e.expires.isoformat()} and no longer waives it; remove or renew it",
+                    s.product,
+                    Severity.warning,
+                )
+            else:
+                name = cat.POLICIES[e.policy].name
+                if s.waived:
+                    what = f"waives {len(s.waived)} finding(s)"
+                else:
+                    what = "waives nothing at present: remove it if it is no longer needed"
+                approved = f", approved by {e.approved_by}" if e.approved_by else ""
+                yield blueprint_finding(
+                    src,
+                    at,
+                    cat.EXCEPTION_ACTIVE,
+                    f"active exception: {e.policy} ({name}) waived for {s.product} until "
+                    f"{e.expires.isoformat()}{approved}: {e.justification} ({what})",
+                    s.product,
+                    Severity.warning,
+                )
