@@ -5,17 +5,19 @@
     mesh.paths      # the blueprint files written, one per domain
     mesh.products   # how many products in total
 
-The same arguments always give byte-identical files (a seeded ``random.Random``, no wall clock,
-no hash ordering). Every generated mesh is valid (``mesh validate`` exits 0, no warnings as long
-as the clock is before :data:`FIRST_EXPIRY` minus 30 days) and looks like the sample mesh:
+The same arguments (``today`` included) always give byte-identical files: a seeded
+``random.Random``, no hash ordering. Every generated mesh is valid for ``mesh validate`` on
+``today`` (no errors, no warnings, no governance findings: expiring grants end 31-330 days after
+``today``, sensitive products state a freshness SLO, restricted products are not shared) and
+looks like the sample mesh:
 
 - 5-12 schema columns per product from a pool of realistic columns: ids, amounts as
   ``decimal(p,s)``, dates, timestamps, ``array<..>``, ``struct<..>`` and ``map<..>`` types, and
   some PII columns (e-mail, name, address, phone);
 - a ``dt`` partition key on most products;
-- ``consumers_per_product`` grants per product to other domains, mixing every grant shape the
-  access model knows: all non-PII columns, a column-limited grant, a PII grant with approval, and
-  expiring grants (expiry dates from :data:`FIRST_EXPIRY` on);
+- ``consumers_per_product`` grants per shared product (all but the restricted ones) to other
+  domains, mixing every grant shape the access model knows: all non-PII columns, a
+  column-limited grant, a PII grant with approval, and expiring grants;
 - ``policies: {}`` and ``exceptions: []``.
 
 Building blocks, for benchmarks that need data rather than files:
@@ -38,10 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FIRST_EXPIRY", "GeneratedMesh", "blueprints", "domain_names", "generate", "render"]
+__all__ = ["GeneratedMesh", "blueprints", "domain_names", "generate", "render"]
 
-FIRST_EXPIRY = dt.date(2028, 1, 1)  # every generated expiry is on or after this day
-_EXPIRY_SPAN_DAYS = 3 * 365
+_EXPIRY_DAYS = (31, 331)  # grants expire this many days after `today` (range, end excluded)
 
 _DOMAIN_WORDS = (
     "sales", "marketing", "finance", "logistics", "billing", "support", "inventory", "pricing",
@@ -57,9 +58,10 @@ _PRODUCT_WORDS = (
 _ADJECTIVES = ("daily", "hourly", "raw", "curated", "monthly", "enriched", "snapshot", "latest")
 _TEAMS = ("data", "analytics", "platform", "insights", "eng")
 _CLASSIFICATIONS = ("public", "internal", "internal", "confidential", "confidential", "restricted")
+_SENSITIVE = ("confidential", "restricted")  # need a freshness SLO, 90+ days retention, expiry
 _FORMATS = ("parquet", "parquet", "parquet", "json", "csv")
 _RETENTION = (30, 90, 180, 365, 730, 1095, 1825, 3650)
-_FRESHNESS = (None, 1, 6, 24, 24, 48, 168)
+_FRESHNESS = (None, 1, 6, 24, 24, 48, 168)  # None: only for public and internal products
 _APPROVERS = ("privacy-office@example.com", "dpo@example.com", "legal-review@example.com")
 _WHY = (
     "revenue reconciliation", "campaign attribution", "churn model features", "capacity planning",
@@ -119,12 +121,17 @@ def domain_names(count: int) -> list[str]:
 
 
 def blueprints(
-    domains: int, products_per_domain: int, consumers_per_product: int, seed: int = 0
+    domains: int,
+    products_per_domain: int,
+    consumers_per_product: int,
+    seed: int = 0,
+    today: dt.date | None = None,
 ) -> list[dict[str, Any]]:
-    """The blueprints of a synthetic mesh as plain dicts, sorted by domain index.
+    """The blueprints of a synthetic mesh as plain dicts, in domain order.
 
-    Raises ValueError when the numbers cannot make a valid mesh (e.g. more consumers per product
-    than other domains).
+    ``today`` (default: ``infra.clock.today()``, which ``MESH_TODAY`` pins) is the day the mesh
+    is valid on. Raises ValueError when the numbers cannot make a valid mesh (e.g. more consumers
+    per product than other domains).
     """
     if domains < 1 or products_per_domain < 0 or consumers_per_product < 0:
         raise ValueError("domains must be >= 1, products and consumers >= 0")
@@ -133,17 +140,28 @@ def blueprints(
             f"{consumers_per_product} consumers per product need at least "
             f"{consumers_per_product + 1} domains, got {domains}"
         )
+    if today is None:
+        from infra import clock
+
+        today = clock.today()
     names = domain_names(domains)
     out = []
     for index, domain in enumerate(names):
         rng = random.Random(f"{seed}:{index}")  # str seeds are hashed deterministically
         others = names[:index] + names[index + 1 :]
-        out.append(_blueprint(rng, domain, others, products_per_domain, consumers_per_product))
+        out.append(
+            _blueprint(rng, domain, others, products_per_domain, consumers_per_product, today)
+        )
     return out
 
 
 def _blueprint(
-    rng: random.Random, domain: str, others: list[str], n_products: int, n_consumers: int
+    rng: random.Random,
+    domain: str,
+    others: list[str],
+    n_products: int,
+    n_consumers: int,
+    today: dt.date,
 ) -> dict[str, Any]:
     base = domain.split("_")[0]
     team = f"{base}-{rng.choice(_TEAMS)}"
@@ -154,7 +172,7 @@ def _blueprint(
         if name in used:
             name = f"{name}_{p}"
         used.add(name)
-        products.append(_product(rng, name, others, n_consumers))
+        products.append(_product(rng, name, others, n_consumers, today))
     return {
         "domain": domain,
         "description": f"Data products of the {base} domain (synthetic)",
@@ -166,7 +184,9 @@ def _blueprint(
     }
 
 
-def _product(rng: random.Random, name: str, others: list[str], n_consumers: int) -> dict[str, Any]:
+def _product(
+    rng: random.Random, name: str, others: list[str], n_consumers: int, today: dt.date
+) -> dict[str, Any]:
     picked = rng.sample(_COLUMNS, rng.randint(4, 11))
     schema: list[dict[str, Any]] = [{"name": f"{name}_id", "type": "string"}]
     for col_name, col_type, pii in picked:
@@ -174,30 +194,40 @@ def _product(rng: random.Random, name: str, others: list[str], n_consumers: int)
         if pii:
             column["pii"] = True
         schema.append(column)
+    classification = rng.choice(_CLASSIFICATIONS)
+    sensitive = classification in _SENSITIVE
     product: dict[str, Any] = {
         "name": name,
         "description": f"{name.replace('_', ' ').capitalize()}, one row per record",
-        "classification": rng.choice(_CLASSIFICATIONS),
+        "classification": classification,
         "format": rng.choice(_FORMATS),
-        "retention_days": rng.choice(_RETENTION),
+        "retention_days": rng.choice(_RETENTION[3:] if sensitive else _RETENTION[1:]),
     }
-    freshness = rng.choice(_FRESHNESS)
+    freshness = rng.choice(_FRESHNESS[1:] if sensitive else _FRESHNESS)
     if freshness is not None:
         product["freshness_slo_hours"] = freshness
     product["schema"] = schema
     if rng.random() < 0.7:
         product["partition_keys"] = [{"name": "dt", "type": "string"}]
+    shared = classification != "restricted"  # restricted data stays in its domain
     product["consumers"] = [
-        _consumer(rng, domain, schema, shape=i % 4)
-        for i, domain in enumerate(rng.sample(others, n_consumers))
+        _consumer(rng, domain, schema, i % 4, sensitive, today)
+        for i, domain in enumerate(rng.sample(others, n_consumers if shared else 0))
     ]
     return product
 
 
 def _consumer(
-    rng: random.Random, domain: str, schema: list[dict[str, Any]], shape: int
+    rng: random.Random,
+    domain: str,
+    schema: list[dict[str, Any]],
+    shape: int,
+    sensitive: bool,
+    today: dt.date,
 ) -> dict[str, Any]:
-    """shape 0: every non-PII column; 1: column-limited; 2: PII with approval; 3: expiring."""
+    """shape 0: every non-PII column; 1: column-limited; 2: PII with approval; 3: expiring.
+
+    Grants on sensitive products always expire (1, 2 and 3 do on any product)."""
     grant: dict[str, Any] = {"domain": domain}
     if shape == 1:
         public = [c["name"] for c in schema if not c.get("pii")]
@@ -205,8 +235,8 @@ def _consumer(
     elif shape == 2 and any(c.get("pii") for c in schema):
         grant["include_pii"] = True
         grant["approved_by"] = rng.choice(_APPROVERS)
-    if shape != 0:
-        grant["expires"] = FIRST_EXPIRY + dt.timedelta(days=rng.randrange(_EXPIRY_SPAN_DAYS))
+    if shape != 0 or sensitive:
+        grant["expires"] = today + dt.timedelta(days=rng.randrange(*_EXPIRY_DAYS))
     grant["justification"] = rng.choice(_WHY)
     return grant
 
@@ -268,7 +298,9 @@ def render(blueprint: dict[str, Any]) -> str:
             else:
                 lines.append(f"{lead}{key}: {_scalar(value)}")
     lines.append("policies: {}" if not blueprint.get("policies") else _block("policies", blueprint))
-    lines.append("exceptions: []" if not blueprint.get("exceptions") else _block("exceptions", blueprint))
+    lines.append(
+        "exceptions: []" if not blueprint.get("exceptions") else _block("exceptions", blueprint)
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -282,17 +314,19 @@ def generate(
     products_per_domain: int,
     consumers_per_product: int,
     seed: int = 0,
+    today: dt.date | None = None,
 ) -> GeneratedMesh:
     """Write a valid synthetic mesh, one ``<domain>.yaml`` per domain, into ``out_dir``.
 
     ``out_dir`` is created if needed; existing files of the same names are overwritten and no
-    other file is touched. The same arguments always write the same bytes.
+    other file is touched. The same arguments write the same bytes; ``today`` is the day the mesh
+    is valid on (default ``infra.clock.today()``).
     """
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     products = grants = 0
-    for bp in blueprints(domains, products_per_domain, consumers_per_product, seed):
+    for bp in blueprints(domains, products_per_domain, consumers_per_product, seed, today):
         path = directory / f"{bp['domain']}.yaml"
         path.write_text(render(bp), encoding="utf-8")
         paths.append(path)

@@ -1,0 +1,137 @@
+"""Benchmark: `mesh validate` on 1,000 domain files (10,000 products) against the 2 s goal.
+
+    python bench/validate_bench.py [--domains 1000] [--products 10] [--consumers 3] [--repeat 3]
+
+Generates a valid synthetic mesh (bench/meshgen.py) into a temporary directory, then times
+
+- `mesh validate DIR` as a subprocess, end to end: interpreter start-up, imports, loading,
+  governance checks, output and exit (the number the goal is about);
+- the same with the parallel load switched off (MESH_PARALLEL_LOAD=0);
+- `load_mesh(DIR)` in this process, parallel and serial (loading alone, imports excluded);
+- `python -c "import infra.cli"`: the fixed start-up cost inside the end-to-end number.
+
+Each number is the best of --repeat runs (the least disturbed by other work on the machine).
+Prints a table with each number's ratio to the goal; exits 1 when the end-to-end time misses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.meshgen import generate
+from infra import loader
+
+GOAL_SECONDS = 2.0
+
+
+def best_of(repeat: int, run: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def mesh_command() -> list[str]:
+    script = Path(sys.executable).parent / "mesh"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "infra.cli"]
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
+        raise SystemExit(f"{' '.join(args)} exited {done.returncode}:\n" + "\n".join(tail))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--domains", type=int, default=1000)
+    parser.add_argument("--products", type=int, default=10, help="products per domain")
+    parser.add_argument("--consumers", type=int, default=3, help="consumers per product")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", type=Path, help="generate into this directory and keep it")
+    args = parser.parse_args()
+
+    today = dt.date.fromisoformat(os.environ.get("MESH_TODAY") or dt.date.today().isoformat())
+    env = {**os.environ, "MESH_TODAY": today.isoformat()}
+    with tempfile.TemporaryDirectory(prefix="mesh-bench-") as tmp:
+        directory = args.keep or Path(tmp) / "blueprints"
+        start = time.perf_counter()
+        mesh = generate(
+            directory, args.domains, args.products, args.consumers, seed=args.seed, today=today
+        )
+        gen_seconds = time.perf_counter() - start
+        size_mib = sum(p.stat().st_size for p in mesh.paths) / 2**20
+        print(
+            f"mesh: {mesh.domains} domain files, {mesh.products} products, {mesh.grants} grants, "
+            f"{size_mib:.1f} MiB of YAML (generated in {gen_seconds:.2f} s); "
+            f"{os.cpu_count()} CPU(s); best of {args.repeat}"
+        )
+
+        cli = [*mesh_command(), "validate", str(directory)]
+        serial_env = {**env, "MESH_PARALLEL_LOAD": "0"}
+        rows: list[tuple[str, float]] = []
+        rows.append(
+            (
+                "mesh validate DIR (subprocess, end to end)",
+                best_of(args.repeat, lambda: run_cli(cli, env)),
+            )
+        )
+        rows.append(
+            (
+                "  same, serial load (MESH_PARALLEL_LOAD=0)",
+                best_of(args.repeat, lambda: run_cli(cli, serial_env)),
+            )
+        )
+        rows.append(
+            (
+                "  of which start-up: python -c 'import infra.cli'",
+                best_of(
+                    args.repeat,
+                    lambda: run_cli([sys.executable, "-c", "import infra.cli"], env),
+                ),
+            )
+        )
+
+        def load() -> None:
+            result = loader.load_mesh(directory, today=today)
+            if result.errors:
+                raise SystemExit(f"generated mesh is invalid: {result.errors[:3]}")
+
+        rows.append(("load_mesh(DIR) in process", best_of(args.repeat, load)))
+        os.environ["MESH_PARALLEL_LOAD"] = "0"
+        try:
+            rows.append(("load_mesh(DIR) in process, serial", best_of(args.repeat, load)))
+        finally:
+            del os.environ["MESH_PARALLEL_LOAD"]
+
+    width = max(len(name) for name, _ in rows)
+    print(f"{'':{width}}  {'seconds':>8}  {'/ 2 s goal':>10}")
+    for name, seconds in rows:
+        print(f"{name:{width}}  {seconds:8.3f}  {seconds / GOAL_SECONDS:10.2f}")
+    end_to_end = rows[0][1]
+    verdict = "meets" if end_to_end < GOAL_SECONDS else "MISSES"
+    print(
+        f"{verdict} the goal: {end_to_end:.2f} s end to end (ratio {end_to_end / GOAL_SECONDS:.2f})"
+    )
+    return 0 if end_to_end < GOAL_SECONDS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
