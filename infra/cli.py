@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from infra import clock
-from infra.cliutil import DirArg, emit_json, github_line, load, load_valid, problem_line
+from infra.cliutil import DirArg, emit_json, github_line, load_checked, load_valid, problem_line
 
 app = typer.Typer(
     add_completion=False,
@@ -40,9 +40,7 @@ def validate(
 
     Example: mesh validate blueprints --format github
     """
-    from infra.governance.cli import governed
-
-    result = governed(load(directory))  # + blueprint-level governance findings
+    result = load_checked(directory)  # loader + governance + physical names
     if format is ValidateFormat.json:
         emit_json(
             {
@@ -158,7 +156,7 @@ from infra.governance.cli import register as _register_governance
 
 _register_governance(app)  # mesh policies
 
-from infra.audit.cli import register as _register_audit  # noqa: E402
+from infra.audit.cli import register as _register_audit
 
 _register_audit(app)  # mesh audit, mesh diff
 

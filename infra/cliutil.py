@@ -42,15 +42,27 @@ def github_line(p: Problem) -> str:
     return f"::{level} {loc},title={p.code}::{message}"
 
 
+def load_checked(directory: Path, names=None) -> LoadResult:
+    """Everything `mesh validate` checks: the loader, the blueprint-level governance policies
+    and the physical names for the stack prefix (default `mesh`). No Pulumi import: this is the
+    path every blueprint PR runs."""
+    from infra.governance import with_governance
+    from infra.naming import DEFAULT_PREFIX, Names, check_names
+
+    result = with_governance(load(directory), clock.today())
+    if result.ok:
+        result.errors.extend(check_names(result.mesh, names or Names(DEFAULT_PREFIX)))
+    return result
+
+
 def load_valid(directory: Path, settings) -> LoadResult:
     """Load for commands that need a valid mesh: print every problem and exit 1 otherwise."""
-    from infra.program import check_names
-
-    result = load(directory)
-    errors = result.errors or check_names(result.mesh, settings.names)
-    if errors:
-        for p in errors:
+    result = load_checked(directory, settings.names)
+    if result.errors:
+        for p in result.errors:
             typer.echo(problem_line(p), err=True)
-        typer.echo(f"{len(errors)} error(s): fix the blueprints first (mesh validate)", err=True)
+        typer.echo(
+            f"{len(result.errors)} error(s): fix the blueprints first (mesh validate)", err=True
+        )
         raise typer.Exit(1)
     return result

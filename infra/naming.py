@@ -12,8 +12,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from infra.loader import Mesh
+from infra.problems import Problem
 from infra.spec import Product
 
+DEFAULT_PREFIX = "mesh"  # the stack prefix when none is configured (plan, local, validate)
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 BUCKET_MAX = 63
 ROLE_MAX = 64
@@ -145,3 +148,13 @@ def name_problems(
                     ),
                 )
             seen.setdefault(bucket, owner)
+
+
+def check_names(mesh: Mesh, names: Names) -> list[Problem]:
+    """Physical names AWS would refuse, as problems located in the blueprints."""
+    problems = []
+    products = {bp.domain: list(bp.products) for bp in mesh.blueprints}
+    for domain, index, code, message in name_problems(names, products):
+        loc = ("domain",) if index is None else ("products", index, "name")
+        problems.append(mesh.source(domain).problem(loc, code, message))
+    return problems

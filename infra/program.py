@@ -26,19 +26,16 @@ from infra.components import (
 from infra.documents import AwsEnv
 from infra.loader import Mesh
 from infra.naming import (
-    NameError_,
+    DEFAULT_PREFIX,
     Names,
     check_prefix,
     domain_logical,
     grant_logical,
-    name_problems,
     physical_product_name,
     product_logical,
 )
-from infra.problems import Problem
 from infra.spec import Blueprint, Column, DataDisposition, Product
 
-DEFAULT_PREFIX = "mesh"
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "eu-west-1"
 NO_PRODUCT_TAG = "-"  # mesh:product on domain-level resources (not a valid product name)
@@ -74,16 +71,6 @@ class StackSettings:
             allow_data_deletion=mesh.get_bool("allowDataDeletion") or False,
             blueprints=blueprints if blueprints.is_absolute() else project_dir / blueprints,
         )
-
-
-def check_names(mesh: Mesh, names: Names) -> list[Problem]:
-    """Physical names AWS would refuse, as problems located in the blueprints."""
-    problems = []
-    products = {bp.domain: list(bp.products) for bp in mesh.blueprints}
-    for domain, index, code, message in name_problems(names, products):
-        loc = ("domain",) if index is None else ("products", index, "name")
-        problems.append(mesh.source(domain).problem(loc, code, message))
-    return problems
 
 
 def _tags(bp: Blueprint, product: Product | None) -> dict[str, str]:
@@ -229,25 +216,3 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
                 opts=pulumi.ResourceOptions(parent=dp),
             )
     return MeshResources(domains, products, grants)
-
-
-def load_for_pulumi(project_dir: Path) -> MeshResources:
-    """What `pulumi up` runs: read the stack config, load and validate every blueprint, refuse
-    to declare anything when a blueprint is invalid (nothing half-applied), build the mesh."""
-    from infra import clock
-    from infra.loader import load_mesh
-
-    settings = StackSettings.from_pulumi_config(project_dir)
-    try:
-        settings.names  # noqa: B018 - validates mesh:prefix before anything is declared
-    except NameError_ as exc:
-        raise pulumi.RunError(f"{exc}; nothing was changed") from None
-    today = clock.today()
-    result = load_mesh(settings.blueprints, today=today)
-    errors = result.errors + (check_names(result.mesh, settings.names) if result.ok else [])
-    if errors:
-        lines = "\n".join(
-            f"  {p.file}:{p.line or '-'}: {p.code} {p.path} {p.message}" for p in errors
-        )
-        raise pulumi.RunError(f"{len(errors)} blueprint error(s); nothing was changed:\n{lines}")
-    return build_mesh(result.mesh, settings, today)

@@ -13,9 +13,9 @@ from conftest import FIXTURES, ROOT, SAMPLE, TODAY
 
 from infra.engines.recording import ResourceGraph, run_program
 from infra.loader import Mesh, load_mesh
-from infra.naming import NameError_, Names, check_prefix, name_problems
+from infra.naming import NameError_, Names, check_names, check_prefix, name_problems
 from infra.problems import Problem
-from infra.program import StackSettings, check_names
+from infra.program import StackSettings
 
 SNAPSHOT = FIXTURES / "naming" / "names.json"
 UPDATE_VARIABLE = "MESH_UPDATE_SNAPSHOTS"

@@ -37,4 +37,5 @@ def test_plan_json_is_one_document_with_the_contract_keys():
     graph = run_program(load_mesh(SAMPLE, today=TODAY).mesh, StackSettings(), TODAY)
     assert doc == json.loads(json.dumps(graph.plan_json()))
     protected = {r["name"] for r in doc["resources"] if r["protect"]}
-    assert "sales.orders-bucket" in protected and "sales.orders-policy" not in protected
+    assert "sales.orders-bucket" in protected and "sales.orders-policy" in protected  # a guard
+    assert "sales.orders@finance-iam" not in protected

@@ -12,12 +12,11 @@ from typing import Annotated
 
 import typer
 
-from infra import clock
 from infra.cliutil import emit_json
 from infra.governance import catalogue as cat
-from infra.governance.engine import govern_resources, with_governance
+from infra.governance.engine import govern_resources
 from infra.governance.findings import Finding
-from infra.loader import LoadResult, Mesh
+from infra.loader import Mesh
 
 
 class PoliciesFormat(str, Enum):
@@ -81,11 +80,6 @@ def register(app: typer.Typer) -> None:
 
 
 # ------------------------------------------------------------------------------ hooks
-
-
-def governed(result: LoadResult) -> LoadResult:
-    """For `mesh validate`: the loader's result plus the blueprint-level findings."""
-    return with_governance(result, clock.today())
 
 
 def resource_line(f: Finding) -> str:

@@ -1,0 +1,33 @@
+"""What `pulumi up` runs (via infra/__main__.py): the same checks as `mesh validate`, then the
+program. Sits at the top of the dependency graph, beside the CLI, because it uses governance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from infra import clock
+from infra.governance import with_governance
+from infra.loader import load_mesh
+from infra.naming import NameError_, check_names
+from infra.program import MeshResources, StackSettings, build_mesh
+
+
+def load_for_pulumi(project_dir: Path) -> MeshResources:
+    """Read the stack config, load and validate every blueprint (loader, governance, physical
+    names) and refuse to declare anything when one is invalid: nothing half-applied."""
+    settings = StackSettings.from_pulumi_config(project_dir)
+    try:
+        names = settings.names  # validates mesh:prefix before anything is declared
+    except NameError_ as exc:
+        raise pulumi.RunError(f"{exc}; nothing was changed") from None
+    today = clock.today()
+    result = with_governance(load_mesh(settings.blueprints, today=today), today)
+    errors = result.errors or check_names(result.mesh, names)
+    if errors:
+        lines = "\n".join(
+            f"  {p.file}:{p.line or '-'}: {p.code} {p.path} {p.message}" for p in errors
+        )
+        raise pulumi.RunError(f"{len(errors)} blueprint error(s); nothing was changed:\n{lines}")
+    return build_mesh(result.mesh, settings, today)
