@@ -51,6 +51,7 @@ class DomainArgs:
     env: AwsEnv
     producer_role: str
     consumer_role: str
+    lf_role: str  # the role Lake Formation uses for the domain's registered locations
     database: str
     key_alias: str
     buckets: tuple[str, ...]  # physical names of the domain's product buckets
@@ -109,7 +110,9 @@ class Domain(pulumi.ComponentResource):
             description=f"Data products of domain {args.domain}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=_json(docs.key_policy(env, args.producer_role, list(args.reader_roles))),
+            policy=_json(
+                docs.key_policy(env, args.producer_role, list(args.reader_roles), args.lf_role)
+            ),
             tags=args.tags,
             opts=stateful,
         )
@@ -142,6 +145,24 @@ class Domain(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
+        self.lf_access = aws.iam.Role(
+            f"{name}-lf-access",
+            name=args.lf_role,
+            description=f"Lake Formation data access to the products of {args.domain}",
+            assume_role_policy=_json(docs.lf_trust_policy(env)),
+            max_session_duration=3600,
+            tags=args.tags,
+            opts=child,
+        )
+        self.lf_access_policy = aws.iam.RolePolicy(
+            f"{name}-lf-access-policy",
+            name="mesh-lakeformation-data-access",
+            role=self.lf_access.name,
+            policy=self.key.arn.apply(
+                lambda key_arn: _json(docs.lf_access_policy(env, list(args.buckets), key_arn))
+            ),
+            opts=child,
+        )
         self.producer_policy = aws.iam.RolePolicy(
             f"{name}-producer-access",
             name="mesh-producer-access",
@@ -165,6 +186,7 @@ class Domain(pulumi.ComponentResource):
                 "key_arn": self.key.arn,
                 "database": self.database.name,
                 "producer_role_arn": self.producer.arn,
+                "lf_access_role_arn": self.lf_access.arn,
                 "consumer_role_arn": self.consumer.arn,
             }
         )
@@ -288,7 +310,8 @@ class DataProduct(pulumi.ComponentResource):
         self.location = aws.lakeformation.Resource(
             f"{name}-location",
             arn=self.bucket.arn,
-            use_service_linked_role=True,
+            role_arn=domain.lf_access.arn,
+            use_service_linked_role=False,
             opts=child,
         )
         self.register_outputs(

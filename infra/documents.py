@@ -106,12 +106,6 @@ class AwsEnv:
     def glue_table_arn(self, database: str, table: str) -> str:
         return f"arn:{self.partition}:glue:{self.region}:{self.account}:table/{database}/{table}"
 
-    def lf_service_role_arn(self) -> str:
-        return (
-            f"arn:{self.partition}:iam::{self.account}:role/aws-service-role/"
-            "lakeformation.amazonaws.com/AWSServiceRoleForLakeFormationDataAccess"
-        )
-
     def s3_via_service(self) -> str:
         return f"s3.{self.region}.amazonaws.com"
 
@@ -133,6 +127,57 @@ def trust_policy(env: AwsEnv, domain: str) -> dict:
             "Condition": {"StringEquals": {f"aws:PrincipalTag/{PRINCIPAL_TAG_DOMAIN}": domain}},
         }
     )
+
+
+def lf_trust_policy(env: AwsEnv) -> dict:
+    """Only Lake Formation, acting for this account, assumes a domain's data-access role."""
+    return _policy(
+        {
+            "Sid": "LakeFormationOfThisAccount",
+            "Effect": "Allow",
+            "Principal": {"Service": "lakeformation.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:SetContext", "sts:SetSourceIdentity"],
+            "Condition": {"StringEquals": {"aws:SourceAccount": env.account}},
+        }
+    )
+
+
+def lf_access_policy(env: AwsEnv, buckets: list[str], key_arn: str) -> dict:
+    """The role Lake Formation uses to vend credentials for the domain's registered locations.
+
+    Lake Formation hands these out only to principals with a Lake Formation permission on the
+    table (consumers: SELECT on their columns; the producer: INSERT/DELETE), so reads and writes
+    through it stay governed by the grants."""
+    return _policy(
+        *_storage_statements(env, buckets, key_arn, ("VendObjects", "VendBuckets", "VendDomainKey"))
+    )
+
+
+def _storage_statements(
+    env: AwsEnv, buckets: list[str], key_arn: str, sids: tuple[str, str, str]
+) -> list[dict]:
+    """Read/write on the objects of `buckets`, listing them, and use of the domain key."""
+    bucket_arns = sorted(env.bucket_arn(b) for b in buckets)
+    statements: list[dict] = []
+    if bucket_arns:
+        statements += [
+            {
+                "Sid": sids[0],
+                "Effect": "Allow",
+                "Action": PRODUCER_OBJECT_ACTIONS,
+                "Resource": [f"{a}/*" for a in bucket_arns],
+            },
+            {
+                "Sid": sids[1],
+                "Effect": "Allow",
+                "Action": PRODUCER_BUCKET_ACTIONS,
+                "Resource": bucket_arns,
+            },
+        ]
+    statements.append(
+        {"Sid": sids[2], "Effect": "Allow", "Action": PRODUCER_KMS_ACTIONS, "Resource": key_arn}
+    )
+    return statements
 
 
 def bucket_policy(env: AwsEnv, bucket: str, key_arn: str) -> dict:
@@ -173,12 +218,13 @@ def bucket_policy(env: AwsEnv, bucket: str, key_arn: str) -> dict:
     )
 
 
-def key_policy(env: AwsEnv, producer_role: str, reader_roles: list[str]) -> dict:
+def key_policy(env: AwsEnv, producer_role: str, reader_roles: list[str], lf_role: str) -> dict:
     """Least-privilege key policy of a domain key.
 
     The account administers the key but cannot use it for data; the producer encrypts and
-    decrypts through S3 only; consumers with direct S3 read decrypt through S3 only; Lake
-    Formation's data-access role decrypts for reads vended by Lake Formation. Roles are named in
+    decrypts through S3 only; consumers with direct S3 read decrypt through S3 only; the domain's
+    Lake Formation data-access role (which registers the product locations) uses the key for the
+    credentials Lake Formation vends. Roles are named in
     `aws:PrincipalArn` conditions rather than as principals, so the key policy neither needs the
     roles to exist first (KMS rejects unknown principals) nor changes when a role is recreated.
     """
@@ -208,7 +254,7 @@ def key_policy(env: AwsEnv, producer_role: str, reader_roles: list[str]) -> dict
             "Principal": root,
             "Action": PRODUCER_KMS_ACTIONS,
             "Resource": "*",
-            "Condition": {"StringEquals": {"aws:PrincipalArn": env.lf_service_role_arn()}},
+            "Condition": {"StringEquals": {"aws:PrincipalArn": env.role_arn(lf_role)}},
         },
     ]
     if reader_roles:
@@ -232,30 +278,10 @@ def key_policy(env: AwsEnv, producer_role: str, reader_roles: list[str]) -> dict
 
 def producer_policy(env: AwsEnv, database: str, buckets: list[str], key_arn: str) -> dict:
     """Producer: read and write its own products' objects and partitions, nothing else."""
-    bucket_arns = sorted(env.bucket_arn(b) for b in buckets)
-    statements: list[dict] = []
-    if bucket_arns:
-        statements += [
-            {
-                "Sid": "ReadWriteOwnObjects",
-                "Effect": "Allow",
-                "Action": PRODUCER_OBJECT_ACTIONS,
-                "Resource": [f"{a}/*" for a in bucket_arns],
-            },
-            {
-                "Sid": "ListOwnBuckets",
-                "Effect": "Allow",
-                "Action": PRODUCER_BUCKET_ACTIONS,
-                "Resource": bucket_arns,
-            },
-        ]
+    statements = _storage_statements(
+        env, buckets, key_arn, ("ReadWriteOwnObjects", "ListOwnBuckets", "UseDomainKey")
+    )
     statements += [
-        {
-            "Sid": "UseDomainKey",
-            "Effect": "Allow",
-            "Action": PRODUCER_KMS_ACTIONS,
-            "Resource": key_arn,
-        },
         {
             "Sid": "ManageOwnPartitions",
             "Effect": "Allow",

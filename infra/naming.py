@@ -16,6 +16,8 @@ from infra.loader import Mesh
 from infra.problems import Problem
 from infra.spec import Product
 
+ROLE_KINDS = ("producer", "consumer", "lf-access")  # lf-access: Lake Formation service role
+LF_ROLE_KIND = "lf-access"
 DEFAULT_PREFIX = "mesh"  # the stack prefix when none is configured (plan, local, validate)
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 BUCKET_MAX = 63
@@ -101,7 +103,7 @@ def name_problems(
     normalisation (E032: `_` becomes `-` in bucket names)."""
     seen: dict[str, str] = {}
     for domain, products in sorted(domains.items()):
-        for kind in ("producer", "consumer"):
+        for kind in ROLE_KINDS:
             role = names.role(domain, kind)
             if len(role) > ROLE_MAX:
                 yield (

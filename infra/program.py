@@ -27,6 +27,7 @@ from infra.documents import AwsEnv
 from infra.loader import Mesh
 from infra.naming import (
     DEFAULT_PREFIX,
+    LF_ROLE_KIND,
     Names,
     check_prefix,
     domain_logical,
@@ -115,6 +116,7 @@ def domain_args(mesh: Mesh, bp: Blueprint, settings: StackSettings, today: dt.da
         env=settings.env,
         producer_role=names.role(bp.domain, "producer"),
         consumer_role=names.role(bp.domain, "consumer"),
+        lf_role=names.role(bp.domain, LF_ROLE_KIND),
         database=names.database(bp.domain),
         key_alias=names.key_alias(bp.domain),
         buckets=tuple(names.bucket(bp.domain, physical_product_name(p)) for p in bp.products),

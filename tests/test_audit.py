@@ -34,11 +34,8 @@ MATRIX_GRANT_KEYS = {
     "s3_direct",
     "via",
 }
-PRINCIPALS = sorted(
-    f"{d}:{k}"
-    for d in ("analytics", "finance", "logistics", "marketing", "sales")
-    for k in ("consumer", "producer")
-)
+DOMAINS = ("analytics", "finance", "logistics", "marketing", "sales")
+PRINCIPALS = sorted(f"{d}:{k}" for d in DOMAINS for k in ("consumer", "producer"))
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +100,7 @@ def test_effective_access_comes_from_the_resources(result):
 
 
 def test_parliament_reports_nothing_of_medium_or_higher(result):
-    assert result.lint.documents == 42  # 10 trust + 17 inline + 10 bucket + 5 key
+    assert result.lint.documents == 52  # 15 trust + 22 inline + 10 bucket + 5 key
     assert [f.as_json() for f in result.lint.failing] == []
     ignored = {f.issue for f in result.lint.findings if f.ignored}
     assert ignored == {"CREDENTIALS_EXPOSURE", "PERMISSIONS_MANAGEMENT_ACTIONS"}
@@ -301,7 +298,10 @@ def test_output_layout(audit_out):
         "report.html",
         "report.md",
     ]
-    assert sorted(p.name for p in (out / "policies").iterdir()) == [f"{p}.json" for p in PRINCIPALS]
+    # one file per role: the two principals of each domain, and its Lake Formation service role
+    assert sorted(p.name for p in (out / "policies").iterdir()) == sorted(
+        [f"{p}.json" for p in PRINCIPALS] + [f"{d}:lf-access.json" for d in DOMAINS]
+    )
 
 
 def test_access_matrix_contract(audit_out, mesh):

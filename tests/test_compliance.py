@@ -229,7 +229,19 @@ def test_nobody_but_the_producer_writes_a_product(graph):
                     for r in listify(statement["Resource"])
                 ):
                     writers[bucket].add(resource.inputs["role"])
-    assert writers == {bucket: {producer} for bucket, producer in producer_of.items()}
+    # Besides the producer, only the domain's Lake Formation data-access role can write: a
+    # service role that only lakeformation.amazonaws.com (of this account) can assume, whose
+    # credentials Lake Formation vends solely to principals holding INSERT on the table (the
+    # producer's own Lake Formation permission). It is not a principal of its own.
+    lf_role_of = {b: p.replace("-producer", "-lf-access") for b, p in producer_of.items()}
+    for role in {r for r in lf_role_of.values()}:
+        trust = json.loads(graph.get(ROLE, role.removeprefix("mesh-")).inputs["assumeRolePolicy"])
+        assert [s["Principal"] for s in trust["Statement"]] == [
+            {"Service": "lakeformation.amazonaws.com"}
+        ]
+    assert writers == {
+        bucket: {producer, lf_role_of[bucket]} for bucket, producer in producer_of.items()
+    }
 
 
 def test_key_policies_delegate_data_use_only_to_named_roles(graph):
@@ -288,7 +300,7 @@ def test_grants_match_the_declared_access_model(graph, mesh):
 
 def test_every_taggable_resource_is_tagged(graph, mesh):
     tagged = [r for r in graph.resources if r.type in TAGGABLE]
-    assert len(tagged) == 10 + 5 + 10 + 5  # buckets, keys, roles, databases
+    assert len(tagged) == 10 + 5 + 15 + 5  # buckets, keys, roles, databases
     for resource in tagged:
         domain = domain_of(graph, resource)
         tags = resource.inputs["tags"]

@@ -37,10 +37,8 @@ KEY_ADMIN = [
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 ]
-LF_SERVICE_ROLE = (
-    "arn:aws:iam::111122223333:role/aws-service-role/lakeformation.amazonaws.com/"
-    "AWSServiceRoleForLakeFormationDataAccess"
-)
+LF_ROLE = "acme-sales-lf-access"
+LF_ROLE_ARN = "arn:aws:iam::111122223333:role/acme-sales-lf-access"
 GLUE_READ = ["glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable"]
 LF_CREDENTIALS = {
     "Sid": "LakeFormationCredentials",
@@ -142,13 +140,13 @@ LF_DATA_ACCESS = {
     "Principal": ROOT,
     "Action": PRODUCER_KMS,
     "Resource": "*",
-    "Condition": {"StringEquals": {"aws:PrincipalArn": LF_SERVICE_ROLE}},
+    "Condition": {"StringEquals": {"aws:PrincipalArn": LF_ROLE_ARN}},
 }
 
 
 def test_key_policy_names_readers_sorted_and_once():
     readers = ["acme-marketing-consumer", "acme-finance-consumer", "acme-marketing-consumer"]
-    assert docs.key_policy(ENV, "acme-sales-producer", readers) == {
+    assert docs.key_policy(ENV, "acme-sales-producer", readers, LF_ROLE) == {
         "Version": "2012-10-17",
         "Statement": [
             KEY_ADMINISTRATION,
@@ -175,14 +173,14 @@ def test_key_policy_names_readers_sorted_and_once():
 
 
 def test_key_policy_without_readers_has_no_consumer_statement():
-    assert docs.key_policy(ENV, "acme-sales-producer", []) == {
+    assert docs.key_policy(ENV, "acme-sales-producer", [], LF_ROLE) == {
         "Version": "2012-10-17",
         "Statement": [KEY_ADMINISTRATION, PRODUCER_USE, LF_DATA_ACCESS],
     }
 
 
 def test_key_administration_cannot_use_the_key_for_data():
-    admin = docs.key_policy(ENV, "acme-sales-producer", [])["Statement"][0]
+    admin = docs.key_policy(ENV, "acme-sales-producer", [], LF_ROLE)["Statement"][0]
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom"} & set(
         admin["Action"]
     )
@@ -357,9 +355,62 @@ def test_lifecycle_rules_follow_retention_days():
 
 def test_builders_return_fresh_documents():
     """Callers may mutate a document (e.g. to lint it) without changing the next one."""
-    first = docs.key_policy(ENV, "acme-sales-producer", [])
+    first = docs.key_policy(ENV, "acme-sales-producer", [], LF_ROLE)
     first["Statement"][0]["Action"].append("kms:Decrypt")
     assert (
         "kms:Decrypt"
-        not in docs.key_policy(ENV, "acme-sales-producer", [])["Statement"][0]["Action"]
+        not in docs.key_policy(ENV, "acme-sales-producer", [], LF_ROLE)["Statement"][0]["Action"]
     )
+
+
+def test_lf_trust_policy_admits_only_lake_formation_of_this_account():
+    assert docs.lf_trust_policy(ENV) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "LakeFormationOfThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": "lakeformation.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:SetContext", "sts:SetSourceIdentity"],
+                "Condition": {"StringEquals": {"aws:SourceAccount": "111122223333"}},
+            }
+        ],
+    }
+
+
+def test_lf_access_policy_reads_and_writes_the_domain_buckets_only():
+    key = "arn:aws:kms:eu-central-1:111122223333:key/k"
+    assert docs.lf_access_policy(ENV, ["b2", "b1"], key) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "VendObjects",
+                "Effect": "Allow",
+                "Action": [
+                    "s3:AbortMultipartUpload",
+                    "s3:DeleteObject",
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "s3:ListMultipartUploadParts",
+                    "s3:PutObject",
+                ],
+                "Resource": ["arn:aws:s3:::b1/*", "arn:aws:s3:::b2/*"],
+            },
+            {
+                "Sid": "VendBuckets",
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetBucketLocation",
+                    "s3:ListBucket",
+                    "s3:ListBucketMultipartUploads",
+                ],
+                "Resource": ["arn:aws:s3:::b1", "arn:aws:s3:::b2"],
+            },
+            {
+                "Sid": "VendDomainKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                "Resource": key,
+            },
+        ],
+    }

@@ -172,14 +172,15 @@ def test_sample_names_fit_with_the_longest_prefix():
 
 
 def test_role_length_guard():
-    """Valid prefixes and domain names cannot exceed 64 characters (20+1+31+9); the guard
+    """Valid prefixes and domain names cannot exceed 64 characters (20+1+31+9; lf-access is as long as consumer); the guard
     still reports a role name AWS would refuse, against the domain."""
     mesh = load(FIXTURES / "naming/too_long")
     products = {bp.domain: list(bp.products) for bp in mesh.blueprints}
     problems = [p for p in name_problems(Names("p" * 30), products) if p[1] is None]
     assert [(domain, code) for domain, _, code, _ in problems] == [
-        ("sales_and_marketing_operations", "E033"),
-        ("sales_and_marketing_operations", "E033"),
+        ("sales_and_marketing_operations", "E033"),  # producer
+        ("sales_and_marketing_operations", "E033"),  # consumer
+        ("sales_and_marketing_operations", "E033"),  # lf-access
     ]
     assert "is 70 characters; AWS allows 64" in problems[0][3]
 

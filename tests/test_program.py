@@ -222,7 +222,8 @@ def test_orders_bucket_configuration(sample):
     }
     assert sample.get(LF_RESOURCE, "sales.orders-location").inputs == {
         "arn": "arn:aws:s3:::mesh-sales-orders",
-        "useServiceLinkedRole": True,
+        "roleArn": "arn:aws:iam::123456789012:role/mesh-sales-lf-access",
+        "useServiceLinkedRole": False,
     }
 
 
@@ -280,8 +281,7 @@ def test_sales_key_and_alias(sample):
             "Resource": "*",
             "Condition": {
                 "StringEquals": {
-                    "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/"
-                    "lakeformation.amazonaws.com/AWSServiceRoleForLakeFormationDataAccess"
+                    "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/mesh-sales-lf-access"
                 }
             },
         },
@@ -637,11 +637,11 @@ def test_only_stateful_resources_and_their_guards_are_protected(sample):
 
 def test_sample_counts(sample):
     assert sample.counts() == {
-        ROLE_POLICY: 17,  # 5 producer policies + 12 grants
+        ROLE_POLICY: 22,  # 5 producer + 5 Lake Formation data-access policies + 12 grants
         ALIAS: 5,
         DATABASE: 5,
         TABLE: 10,
-        ROLE: 10,
+        ROLE: 15,  # producer, consumer, Lake Formation data access per domain
         KEY: 5,
         LF_PERMISSIONS: 17,  # 5 producer + 12 grants
         LF_RESOURCE: 10,
@@ -892,3 +892,30 @@ def test_main_refuses_an_invalid_prefix():
     }
     with pytest.raises(pulumi.RunError, match="stack prefix 'Acme_' is not valid"):
         _run_main(config, StackSettings())
+
+
+def test_lake_formation_data_access_role_of_a_domain(sample):
+    """Locations are registered with the domain's own data-access role (not the service-linked
+    role, which cannot use a customer-managed key unless named in the key policy)."""
+    role = sample.get(ROLE, "sales-lf-access")
+    assert role.inputs["name"] == "mesh-sales-lf-access"
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+        "Service": "lakeformation.amazonaws.com"
+    }
+    policy = json.loads(sample.get(ROLE_POLICY, "sales-lf-access-policy").inputs["policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == [
+        "VendObjects",
+        "VendBuckets",
+        "VendDomainKey",
+    ]
+    assert policy["Statement"][1]["Resource"] == [
+        "arn:aws:s3:::mesh-sales-customers",
+        "arn:aws:s3:::mesh-sales-orders",
+        "arn:aws:s3:::mesh-sales-returns",
+    ]
+    key_arn = sample.get(KEY, "sales-key").outputs["arn"]
+    assert policy["Statement"][2]["Resource"] == key_arn
+    locations = [r for r in sample.by_type(LF_RESOURCE) if r.name.startswith("sales.")]
+    assert {r.inputs["roleArn"] for r in locations} == {
+        "arn:aws:iam::123456789012:role/mesh-sales-lf-access"
+    }

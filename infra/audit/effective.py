@@ -56,9 +56,10 @@ ASSUMPTIONS = (
         "default encryption (no SSE headers)."
     ),
     (
-        "Lake Formation's data-access service-linked role is granted S3 access to registered "
-        "locations by Lake Formation itself; its IAM side is AWS-managed and not in the graph, "
-        "so a key-policy statement for it is taken as sufficient for it to decrypt."
+        "Each domain's Lake Formation data-access role (a service role only Lake Formation can "
+        "assume) is not a principal of its own: Lake Formation vends its credentials only for "
+        "the tables and columns a principal was granted, so it counts as the path that makes "
+        "those grants usable, checked for S3 read and KMS decrypt."
     ),
     "Conditions the evaluator cannot decide count as allowing (an audit over-reports).",
     (
@@ -223,7 +224,20 @@ def _lf_usable(ev: _Evaluator, role: Role, table: Table, bucket: Bucket | None) 
     if bucket.arn not in ev.g.lf_locations:
         why.append(f"bucket {bucket.name} is not registered with Lake Formation")
     key = ev.g.bucket_keys.get(bucket.name)
-    if key is not None:
+    vending_arn = ev.g.lf_locations.get(bucket.arn)
+    vending = ev.g.role_by_arn(vending_arn) if vending_arn else None
+    if vending_arn and vending is None:
+        why.append(f"bucket {bucket.name} is registered with {vending_arn}, not a mesh role")
+        return why
+    if vending is not None:  # the location's own data-access role: both IAM and key policy count
+        if not ev.iam_allows(vending, "s3:GetObject", f"{bucket.arn}/{PROBE_OBJECT}").allowed:
+            why.append(f"{vending.name} (Lake Formation data access) cannot read {bucket.name}")
+        if (
+            key is not None
+            and not ev.kms(vending, Caller(vending.arn), key, "kms:Decrypt", True).allowed
+        ):
+            why.append(f"{vending.name} (Lake Formation data access) cannot decrypt with {key}")
+    elif key is not None:  # the service-linked role: its IAM side is AWS-managed
         partition, _, account = _account_region(key)
         lf_role = Caller(f"arn:{partition}:iam::{account}:{LF_DATA_ACCESS_ROLE}")
         if not ev.kms(None, lf_role, key, "kms:Decrypt", False, identity_unknown=True).allowed:
@@ -256,7 +270,9 @@ def compute(graph: MeshGraph) -> EffectiveAccess:
         tables_by_product[bucket.product] = table
         all_columns = tuple(sorted(c.name for c in table.columns)) if table else ()
         callers: list[tuple[str, Role | None, Caller]] = [
-            (role.principal, role, Caller(role.arn)) for role in graph.roles.values()
+            (role.principal, role, Caller(role.arn))
+            for role in graph.roles.values()
+            if role.service is None  # service roles act only for their service (see _lf_usable)
         ]
         callers.append((ANONYMOUS, None, Caller(ANONYMOUS)))
         for principal, role, caller in callers:

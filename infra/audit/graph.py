@@ -59,7 +59,8 @@ class Role:
     arn: str
     logical: str
     domain: str
-    kind: str  # producer | consumer (from the logical name)
+    kind: str  # producer | consumer | lf-access (from the logical name)
+    service: str | None = None  # the AWS service trusted to assume it (a service role)
 
     @property
     def principal(self) -> str:
@@ -119,7 +120,8 @@ class MeshGraph:
     tables: dict[tuple[str, str], Table] = field(default_factory=dict)  # by (database, name)
     databases: dict[str, str | None] = field(default_factory=dict)  # name -> domain
     bucket_keys: dict[str, str] = field(default_factory=dict)  # bucket -> default KMS key ARN
-    lf_locations: set[str] = field(default_factory=set)  # registered bucket ARNs
+    # registered bucket ARN -> ARN of the role Lake Formation uses for it (None: service-linked)
+    lf_locations: dict[str, str | None] = field(default_factory=dict)
     lf_permissions: list[LfPermission] = field(default_factory=list)
     documents: list[PolicyDoc] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)  # what the evaluator cannot see
@@ -161,6 +163,17 @@ def _column(raw: dict[str, Any]) -> Column:
     return Column(raw["name"], raw.get("type", ""), str(params.get(PII_PARAMETER)) == "true")
 
 
+def _trusted_service(trust: Any) -> str | None:
+    """The service principal a trust policy admits, when it admits a service (a service role)."""
+    for statement in (trust or {}).get("Statement", []) if isinstance(trust, dict) else []:
+        principal = statement.get("Principal")
+        if statement.get("Effect") == "Allow" and isinstance(principal, dict):
+            service = principal.get("Service")
+            if service:
+                return service if isinstance(service, str) else ",".join(sorted(service))
+    return None
+
+
 def _bucket_from_location(location: str | None) -> str | None:
     if not location or not location.startswith("s3://"):
         return None
@@ -177,7 +190,15 @@ def index(resources: Iterable[Any]) -> MeshGraph:
         if r.type == ROLE:
             domain = tags.get(DOMAIN_TAG, "?")
             kind = r.name[len(domain) + 1 :] if r.name.startswith(f"{domain}-") else r.name
-            role = Role(inputs["name"], outputs.get("arn", ""), r.name, domain, kind)
+            trust = _parse(inputs["assumeRolePolicy"], f"{r.name} assumeRolePolicy")
+            role = Role(
+                inputs["name"],
+                outputs.get("arn", ""),
+                r.name,
+                domain,
+                kind,
+                _trusted_service(trust),
+            )
             g.roles[role.name] = role
             g.documents.append(
                 PolicyDoc(
@@ -281,7 +302,9 @@ def index(resources: Iterable[Any]) -> MeshGraph:
             )
             g.tables[(table.database, table.name)] = table
         elif r.type == LF_RESOURCE:
-            g.lf_locations.add(inputs["arn"])
+            g.lf_locations[inputs["arn"]] = (
+                None if inputs.get("useServiceLinkedRole") else inputs.get("roleArn")
+            )
         elif r.type == LF_PERMISSIONS:
             g.lf_permissions.extend(_lf_permissions(r.name, inputs))
     return g

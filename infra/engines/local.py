@@ -361,8 +361,9 @@ class MotoMocks(pulumi.runtime.Mocks):
 
     # -- Lake Formation
     def _lf_location(self, name: str, i: dict) -> tuple[str, dict]:
+        extra = {"RoleArn": i["roleArn"]} if i.get("roleArn") else {}
         self.aws.client("lakeformation").register_resource(
-            ResourceArn=i["arn"], UseServiceLinkedRole=bool(i.get("useServiceLinkedRole"))
+            ResourceArn=i["arn"], UseServiceLinkedRole=bool(i.get("useServiceLinkedRole")), **extra
         )
         return i["arn"], {}
 
