@@ -10,7 +10,7 @@ Speed (bench/validate_bench.py: 1,000 files, 10,000 products): the cyclic garbag
 paused while a directory loads (the node trees and models are millions of young objects and no
 cycles; its repeated scans cost more than the parsing itself), implicit scalar tags are resolved
 once per distinct scalar, plain strings skip PyYAML's constructor, and a big directory is parsed
-by two processes (see `_parse_all`).
+by two processes (see `_load_all`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import gc
 import os
 import pickle
 import re
+import select
 import signal
 import sys
 from collections.abc import Iterable, Iterator
@@ -457,10 +458,7 @@ def load_file(
     return bp, src, problems, data
 
 
-_Parsed = tuple[SourceFile, str | None, Any, Problem | None]
-
-
-def _parse(path: Path, display: str) -> _Parsed:
+def _parse(path: Path, display: str) -> tuple[SourceFile, str | None, Any, Problem | None]:
     """Read, compose and build one file: (source, text, plain data, None) or a file problem."""
     src = SourceFile(display)
     try:
@@ -496,31 +494,34 @@ def _validate(
     return bp, []
 
 
-# Parsing (read + compose + build) is most of the time of a big mesh. On Linux with two or more
-# CPUs and no other thread in the process (so fork is safe), a forked helper parses the second
-# part of the files while this process parses the first, then sends back the plain data (pickled:
+# Parsing (read + compose + build) is most of the time of a big mesh. On Linux, with no other
+# thread in the process (so fork is safe) and a CPU to spare, a forked helper parses the second
+# half of the files while this process loads the first, then sends back the plain data (pickled:
 # builtins and dates only). Validation and every check stay in this process, so the result is
 # the serial path's. Any failure of the helper falls back to parsing its share here.
 # MESH_PARALLEL_LOAD=0 turns it off.
 PARALLEL_MIN_FILES = 64
-_PARENT_SHARE = 0.45  # this process also validates the helper's share
+_PARENT_SHARE = 0.5  # this process validates its share while the helper parses and pickles
+
+_Loaded = tuple[Blueprint | None, SourceFile, list[Problem], Any]  # what load_file returns
 
 
-def _parse_all(paths: list[Path]) -> list[_Parsed]:
-    cut = int(len(paths) * _PARENT_SHARE)
+def _load_all(paths: list[Path]) -> list[_Loaded]:
+    """`load_file` of every path, in order; on two processes when `_can_fork` says so."""
     if not _can_fork(len(paths)):
-        return [_parse(p, str(p)) for p in paths]
+        return [load_file(p, str(p)) for p in paths]
+    cut = int(len(paths) * _PARENT_SHARE)
     try:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
     except OSError:
-        return [_parse(p, str(p)) for p in paths]
+        return [load_file(p, str(p)) for p in paths]
     if pid == 0:  # the helper: never returns, never runs the parent's exit handlers
         status = 1
         try:
             os.close(read_fd)
-            parsed = [_parse(p, str(p))[1:] for p in paths[cut:]]
-            payload = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+            parsed = [_parse(p, str(p)) for p in paths[cut:]]  # trees die with the helper
+            payload = pickle.dumps([x[1:] for x in parsed], protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as pipe:
                 pipe.write(payload)
             status = 0
@@ -528,26 +529,51 @@ def _parse_all(paths: list[Path]) -> list[_Parsed]:
             os._exit(status)
     os.close(write_fd)
     try:
-        mine = [_parse(p, str(p)) for p in paths[:cut]]
-        with os.fdopen(read_fd, "rb") as pipe:
-            payload = pipe.read()
+        mine = [load_file(p, str(p)) for p in paths[:cut]]
+        payload = _read_all(read_fd, timeout=_helper_timeout(len(paths)))
     except BaseException:  # e.g. Ctrl-C: do not leave the helper behind
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         raise
+    finally:
+        os.close(read_fd)
+    if payload is None:  # the helper hangs (it never should): stop it, do its share here
+        os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
     theirs: list[tuple[str | None, Any, Problem | None]] | None = None
-    if status == 0:
+    if status == 0 and payload is not None:
         try:
             theirs = pickle.loads(payload)
         except (pickle.UnpicklingError, EOFError):  # pragma: no cover - it exited 0: data whole
             theirs = None
     if theirs is None or len(theirs) != len(paths) - cut:  # the helper failed: its share here
-        return mine + [_parse(p, str(p)) for p in paths[cut:]]
-    return mine + [
-        (SourceFile(str(p), text=text), text, data, problem)
-        for p, (text, data, problem) in zip(paths[cut:], theirs, strict=True)
-    ]
+        return mine + [load_file(p, str(p)) for p in paths[cut:]]
+    for p, (text, data, problem) in zip(paths[cut:], theirs, strict=True):
+        src = SourceFile(str(p), text=text)
+        if problem is not None:
+            mine.append((None, src, [problem], None))
+        else:
+            bp, problems = _validate(src, text, data)
+            mine.append((bp, src, problems, data))
+    return mine
+
+
+def _helper_timeout(n_files: int) -> float:
+    """Seconds of silence after which the helper counts as hung: far beyond any real parse."""
+    return 30.0 + 0.05 * n_files
+
+
+def _read_all(fd: int, timeout: float) -> bytes | None:
+    """Everything until end of file, or None when nothing came for `timeout` seconds."""
+    chunks = []
+    while True:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            return None
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def _can_fork(n_files: int) -> bool:
@@ -555,9 +581,20 @@ def _can_fork(n_files: int) -> bool:
         n_files >= PARALLEL_MIN_FILES
         and os.environ.get("MESH_PARALLEL_LOAD", "1") != "0"
         and sys.platform == "linux"
-        and len(os.sched_getaffinity(0)) > 1
         and _single_threaded()
+        and _spare_cpu()
     )
+
+
+def _spare_cpu() -> bool:
+    """True when fewer tasks are running than this process may use CPUs (itself included), so
+    the helper gets a CPU of its own: on a busy machine two processes are slower than one."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            running = int(fh.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):  # pragma: no cover - no /proc
+        return False
+    return running < len(os.sched_getaffinity(0))
 
 
 def _single_threaded() -> bool:
@@ -592,11 +629,7 @@ def _load_mesh(directory: str | os.PathLike, today: dt.date | None) -> LoadResul
     valid: dict[str, Blueprint] = {}
     sources: dict[str, SourceFile] = {}
     declared: set[str] = set()  # domains named by any file, valid or not: avoids follow-on noise
-    for path, (src, text, data, problem) in zip(files, _parse_all(files), strict=True):
-        if problem is not None:
-            bp, problems = None, [problem]
-        else:
-            bp, problems = _validate(src, text, data)
+    for path, (bp, src, problems, data) in zip(files, _load_all(files), strict=True):
         errors.extend(problems)
         stem = path.stem
         declared.add(stem)
