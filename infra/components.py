@@ -92,6 +92,30 @@ class GrantArgs:
     policy_name: str
 
 
+@dataclass(frozen=True)
+class PlatformArgs:
+    lake_formation_admins: tuple[str, ...]
+
+
+class Platform(pulumi.ComponentResource):
+    """Account-level resources shared by every domain: Lake Formation settings.
+
+    New databases and tables get no default permission for IAM_ALLOWED_PRINCIPALS, so access
+    is only what Lake Formation grants: without this, every principal with Glue and S3 rights
+    would bypass column-level grants."""
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mesh:index:Platform", name, None, opts)
+        self.lake_settings = aws.lakeformation.DataLakeSettings(
+            f"{name}-lake-settings",
+            admins=list(args.lake_formation_admins),
+            create_database_default_permissions=[],
+            create_table_default_permissions=[],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})
+
+
 class Domain(pulumi.ComponentResource):
     """A domain: KMS key, Glue database, producer and consumer roles and their base access."""
 
@@ -329,12 +353,17 @@ class Grant(pulumi.ComponentResource):
         args: GrantArgs,
         product: DataProduct,
         owner: Domain,
-        consumer: Domain,
+        consumer: Domain | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
+        """`consumer` is the consuming Domain when it is declared in the same stack (its role
+        is then created first); in a per-domain stack the role is referenced by its
+        deterministic name only, so no stack ever reads another's outputs."""
         super().__init__("mesh:index:Grant", name, None, opts)
         env = args.env
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(
+            parent=self, depends_on=[consumer.consumer] if consumer is not None else None
+        )
         if args.columns is None:
             target = {"table": {"database_name": args.database, "name": product.table.name}}
         else:
@@ -347,7 +376,7 @@ class Grant(pulumi.ComponentResource):
             }
         self.permissions = aws.lakeformation.Permissions(
             f"{name}-lakeformation",
-            principal=consumer.consumer.arn,
+            principal=env.role_arn(args.consumer_role),
             permissions=docs.CONSUMER_LF_PERMISSIONS,
             **target,
             opts=child,
@@ -361,7 +390,7 @@ class Grant(pulumi.ComponentResource):
         self.policy = aws.iam.RolePolicy(
             f"{name}-iam",
             name=args.policy_name,
-            role=consumer.consumer.name,
+            role=args.consumer_role,
             policy=owner.key.arn.apply(iam_document)
             if args.bucket is not None
             else iam_document(None),

@@ -62,7 +62,8 @@ def run(
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=err, transient=False) as progress:
-            tasks = {d: progress.add_task(f"deploy {d}", total=per_domain[d]) for d in mesh.domains}
+            groups = [g for g in per_domain if g not in mesh.domains] + mesh.domains  # platform
+            tasks = {g: progress.add_task(f"deploy {g}", total=per_domain[g]) for g in groups}
             t0 = time.perf_counter()
             deployment = deploy(
                 mesh,

@@ -20,6 +20,8 @@ from infra.components import (
     DomainArgs,
     Grant,
     GrantArgs,
+    Platform,
+    PlatformArgs,
     ProductArgs,
     Safety,
 )
@@ -39,19 +41,38 @@ from infra.spec import Blueprint, Column, DataDisposition, Product
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "eu-west-1"
-NO_PRODUCT_TAG = "-"  # mesh:product on domain-level resources (not a valid product name)
+NO_PRODUCT_TAG = "-"
+SCOPE_ALL = "all"  # one stack for the whole mesh
+SCOPE_PLATFORM = "platform"  # account-level resources only; any other scope names one domain  # mesh:product on domain-level resources (not a valid product name)
 
 
 @dataclass(frozen=True)
 class StackSettings:
     """Stack configuration (Pulumi.<stack>.yaml): `mesh:prefix`, `mesh:account`, `aws:region`,
-    `mesh:allowDataDeletion` (second switch for deleting decommissioned data)."""
+    `mesh:allowDataDeletion` (second switch for deleting decommissioned data), `mesh:stack`
+    (what this stack declares: `all`, `platform` or one domain) and `mesh:lakeFormationAdmins`
+    (who administers Lake Formation; the identity running `pulumi up` must be among them)."""
 
     prefix: str = DEFAULT_PREFIX
     account: str = DEFAULT_ACCOUNT
     region: str = DEFAULT_REGION
     allow_data_deletion: bool = False
     blueprints: Path = field(default=Path("blueprints"))
+    scope: str = SCOPE_ALL
+    lake_formation_admins: tuple[str, ...] = ()
+
+    @property
+    def admins(self) -> tuple[str, ...]:
+        """Configured admins; locally (plan, emulator) a deterministic platform deployer role."""
+        return self.lake_formation_admins or (
+            self.env.role_arn(f"{self.prefix}-platform-deployer"),
+        )
+
+    def includes_platform(self) -> bool:
+        return self.scope in (SCOPE_ALL, SCOPE_PLATFORM)
+
+    def includes_domain(self, domain: str) -> bool:
+        return self.scope in (SCOPE_ALL, domain)
 
     @property
     def env(self) -> AwsEnv:
@@ -65,12 +86,22 @@ class StackSettings:
     def from_pulumi_config(cls, project_dir: Path) -> StackSettings:
         mesh = pulumi.Config("mesh")
         blueprints = Path(mesh.get("blueprints") or "blueprints")
+        scope = mesh.get("stack") or SCOPE_ALL
+        admins = mesh.get_object("lakeFormationAdmins") or []
+        if scope in (SCOPE_ALL, SCOPE_PLATFORM) and not admins:
+            raise pulumi.RunError(
+                "config mesh:lakeFormationAdmins is required for the platform: the list of IAM "
+                "ARNs that administer Lake Formation (include the identity running pulumi up), "
+                'e.g. pulumi config set --path "mesh:lakeFormationAdmins[0]" <arn>'
+            )
         return cls(
             prefix=mesh.require("prefix"),
             account=mesh.require("account"),
             region=pulumi.Config("aws").require("region"),
             allow_data_deletion=mesh.get_bool("allowDataDeletion") or False,
             blueprints=blueprints if blueprints.is_absolute() else project_dir / blueprints,
+            scope=scope,
+            lake_formation_admins=tuple(admins),
         )
 
 
@@ -183,21 +214,38 @@ def grant_args(
 
 @dataclass
 class MeshResources:
+    platform: Platform | None
     domains: dict[str, Domain]
     products: dict[str, DataProduct]
     grants: dict[str, Grant]
 
 
 def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResources:
-    """Declare every resource of the mesh. Domains first (their consumer roles are the grant
-    targets), then products under their domain, then grants under their product."""
+    """Declare the resources of the stack's scope: the platform, then domains (their consumer
+    roles are the grant targets), products under their domain, grants under their product.
+
+    A per-domain stack declares only that domain's resources, including the grants it gives;
+    other domains are referenced by deterministic names, never through stack outputs, so its
+    cost does not depend on the size of the mesh."""
+    if settings.scope not in (SCOPE_ALL, SCOPE_PLATFORM) and settings.scope not in mesh.domains:
+        raise ValueError(
+            f"stack scope {settings.scope!r} is neither 'all', 'platform' nor a domain of the mesh"
+        )
+    platform = (
+        Platform("platform", PlatformArgs(settings.admins))
+        if settings.includes_platform()
+        else None
+    )
     domains = {
         bp.domain: Domain(domain_logical(bp.domain), domain_args(mesh, bp, settings, today))
         for bp in mesh.blueprints
+        if settings.includes_domain(bp.domain)
     }
     products: dict[str, DataProduct] = {}
     grants: dict[str, Grant] = {}
     for bp, product in mesh.products():
+        if bp.domain not in domains:
+            continue
         owner = domains[bp.domain]
         pid = access.product_id(bp.domain, product.name)
         products[pid] = dp = DataProduct(
@@ -214,7 +262,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
                 grant_args(bp, product, grant, consumer.domain, settings),
                 dp,
                 owner,
-                domains[consumer.domain],
+                domains.get(consumer.domain),
                 opts=pulumi.ResourceOptions(parent=dp),
             )
-    return MeshResources(domains, products, grants)
+    return MeshResources(platform, domains, products, grants)

@@ -60,6 +60,10 @@ UNTAGGED = {
     ALIAS: (aws.kms.Alias, "KMS aliases take no tags; the key they name is tagged"),
     ROLE_POLICY: (aws.iam.RolePolicy, "an inline policy is part of its role, which is tagged"),
     LF_PERMISSIONS: (aws.lakeformation.Permissions, "a Lake Formation grant is not taggable"),
+    "aws:lakeformation/dataLakeSettings:DataLakeSettings": (
+        aws.lakeformation.DataLakeSettings,
+        "account-level Lake Formation settings are not an AWS resource that takes tags",
+    ),
     LF_RESOURCE: (
         aws.lakeformation.Resource,
         "a Lake Formation location registration is not taggable; the bucket it registers is",
@@ -71,7 +75,12 @@ UNTAGGED = {
     OWNERSHIP: (aws.s3.BucketOwnershipControls, BUCKET_CONFIGURATION),
     LIFECYCLE: (aws.s3.BucketLifecycleConfiguration, BUCKET_CONFIGURATION),
 }
-COMPONENTS = {DOMAIN, PRODUCT, GRANT}  # exist in the Pulumi state only, never in AWS
+COMPONENTS = {
+    DOMAIN,
+    PRODUCT,
+    GRANT,
+    "mesh:index:Platform",
+}  # exist in the Pulumi state only, never in AWS
 
 # The one action allowed on Resource "*": Lake Formation vends credentials through it and AWS
 # accepts no other resource for it (DESIGN.md names it as the exception).

@@ -55,7 +55,7 @@ def test_sample_mesh_verifies(deployed):
     assert result.failed_checks == []
     assert result.ok
     assert result.calls == 10 * 10 * 3  # 10 principals x 10 products x (get, list, put)
-    assert len(deployment.graph.resources) == 186
+    assert len(deployment.graph.resources) == 188
 
 
 def test_only_the_producer_writes(deployed):

@@ -655,6 +655,8 @@ def test_sample_counts(sample):
         PRODUCT: 10,
         DOMAIN: 5,
         GRANT: 12,
+        "aws:lakeformation/dataLakeSettings:DataLakeSettings": 1,
+        "mesh:index:Platform": 1,
     }
 
 
@@ -825,6 +827,9 @@ def test_an_unmocked_invoke_fails_loudly():
         run_program(load(SAMPLE), StackSettings(), TODAY, program=aws.get_caller_identity)
 
 
+DEPLOYER = "arn:aws:iam::111122223333:role/platform-deployer"
+
+
 def _run_main(config: dict[str, str], settings: StackSettings) -> ResourceGraph:
     """Run infra/__main__.py as `pulumi up` would (stack config, no arguments)."""
 
@@ -843,9 +848,15 @@ def test_main_reads_the_stack_config():
         "mesh:prefix": "acme",
         "mesh:account": "111122223333",
         "aws:region": "eu-central-1",
+        "mesh:lakeFormationAdmins": json.dumps([DEPLOYER]),
         "mesh:blueprints": str(FIXTURES / "program/renamed"),
     }
-    settings = StackSettings(prefix="acme", account="111122223333", region="eu-central-1")
+    settings = StackSettings(
+        prefix="acme",
+        account="111122223333",
+        region="eu-central-1",
+        lake_formation_admins=(DEPLOYER,),
+    )
     graph = _run_main(config, settings)
     expected = run(FIXTURES / "program/renamed", settings)
     assert [(r.type, r.name, r.inputs) for r in graph.resources] == [
@@ -856,11 +867,26 @@ def test_main_reads_the_stack_config():
     assert statements[3]["Resource"][0] == "arn:aws:glue:eu-central-1:111122223333:catalog"
 
 
+def test_main_requires_lake_formation_admins_for_the_platform():
+    config = {
+        "mesh:prefix": "acme",
+        "mesh:account": "111122223333",
+        "aws:region": "eu-central-1",
+        "mesh:blueprints": str(SAMPLE),
+    }
+    with pytest.raises(pulumi.RunError, match="config mesh:lakeFormationAdmins is required"):
+        _run_main(config, StackSettings())
+    # a domain stack declares no platform resources and needs no admins
+    graph = _run_main({**config, "mesh:stack": "sales"}, StackSettings())
+    assert graph.get("mesh:index:Domain", "sales") and not graph.by_type("mesh:index:Platform")
+
+
 def test_main_refuses_invalid_blueprints_with_locations():
     config = {
         "mesh:prefix": "acme",
         "mesh:account": "111122223333",
         "aws:region": "eu-central-1",
+        "mesh:lakeFormationAdmins": json.dumps([DEPLOYER]),
         "mesh:blueprints": str(FIXTURES / "program/invalid"),
     }
     with pytest.raises(pulumi.RunError) as raised:
@@ -877,6 +903,7 @@ def test_main_refuses_names_aws_would_refuse():
         "mesh:prefix": "mesh",
         "mesh:account": "111122223333",
         "aws:region": "eu-central-1",
+        "mesh:lakeFormationAdmins": json.dumps([DEPLOYER]),
         "mesh:blueprints": str(FIXTURES / "naming/too_long"),
     }
     with pytest.raises(pulumi.RunError, match=r"sales_and_marketing_operations\.yaml:\d+: E033"):
@@ -888,6 +915,7 @@ def test_main_refuses_an_invalid_prefix():
         "mesh:prefix": "Acme_",
         "mesh:account": "111122223333",
         "aws:region": "eu-central-1",
+        "mesh:lakeFormationAdmins": json.dumps([DEPLOYER]),
         "mesh:blueprints": str(SAMPLE),
     }
     with pytest.raises(pulumi.RunError, match="stack prefix 'Acme_' is not valid"):

@@ -175,6 +175,7 @@ class MotoMocks(pulumi.runtime.Mocks):
             "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": self._lifecycle,
             "aws:lakeformation/resource:Resource": self._lf_location,
             "aws:lakeformation/permissions:Permissions": self._lf_permissions,
+            "aws:lakeformation/dataLakeSettings:DataLakeSettings": self._lf_settings,
         }
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
@@ -366,6 +367,27 @@ class MotoMocks(pulumi.runtime.Mocks):
             ResourceArn=i["arn"], UseServiceLinkedRole=bool(i.get("useServiceLinkedRole")), **extra
         )
         return i["arn"], {}
+
+    def _lf_settings(self, name: str, i: dict) -> tuple[str, dict]:
+        def defaults(entries: list[dict] | None) -> list[dict]:
+            return [
+                {
+                    "Principal": {"DataLakePrincipalIdentifier": e["principal"]},
+                    "Permissions": list(e["permissions"]),
+                }
+                for e in entries or []
+            ]
+
+        self.aws.client("lakeformation").put_data_lake_settings(
+            DataLakeSettings={
+                "DataLakeAdmins": [{"DataLakePrincipalIdentifier": a} for a in i.get("admins", [])],
+                "CreateDatabaseDefaultPermissions": defaults(
+                    i.get("createDatabaseDefaultPermissions")
+                ),
+                "CreateTableDefaultPermissions": defaults(i.get("createTableDefaultPermissions")),
+            }
+        )
+        return f"{self.env.account}-lake-settings", {}
 
     def _lf_permissions(self, name: str, i: dict) -> tuple[str, dict]:
         self.aws.client("lakeformation").grant_permissions(

@@ -373,6 +373,30 @@ def _read_back(
     checks.append(
         Check("lakeformation", "mesh", f"{len(want_lf)} permissions as declared", want_lf == got_lf)
     )
+    held = lf.get_data_lake_settings()["DataLakeSettings"]
+    admins = sorted(a["DataLakePrincipalIdentifier"] for a in held.get("DataLakeAdmins", []))
+    checks.append(
+        Check(
+            "lakeformation",
+            "platform",
+            "data lake admins as configured",
+            admins == sorted(settings.admins),
+            f"got {admins}",
+        )
+    )
+    defaults = (
+        held.get("CreateDatabaseDefaultPermissions"),
+        held.get("CreateTableDefaultPermissions"),
+    )
+    checks.append(
+        Check(
+            "lakeformation",
+            "platform",
+            "no default permissions for IAM_ALLOWED_PRINCIPALS on new databases/tables",
+            defaults == ([], []),
+            f"got {defaults}",
+        )
+    )
     registered = {r["ResourceArn"] for r in lf.list_resources().get("ResourceInfoList", [])}
     want_locations = {env.bucket_arn(b) for b in buckets.values()}
     checks.append(

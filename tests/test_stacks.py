@@ -1,0 +1,81 @@
+"""Stack-per-domain mode: one `platform` stack plus one stack per domain equal the single stack."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.engines.recording import ResourceGraph, run_program
+from infra.loader import load_mesh
+from infra.program import StackSettings
+
+DOMAINS = ["analytics", "finance", "logistics", "marketing", "sales"]
+
+
+@pytest.fixture(scope="module")
+def mesh(sample_dir, today):
+    return load_mesh(sample_dir, today=today).mesh
+
+
+def plan(mesh, today, scope: str) -> ResourceGraph:
+    return run_program(mesh, StackSettings(scope=scope), today)
+
+
+def rows(graph: ResourceGraph) -> set[tuple]:
+    """What a resource is, independent of the stack it lives in."""
+    return {
+        (r.type, r.name, r.parent, json.dumps(r.inputs, sort_keys=True), r.protect)
+        for r in graph.resources
+    }
+
+
+def test_domain_stack_declares_exactly_that_domain(mesh, today):
+    graph = plan(mesh, today, "sales")
+    names = {r.name for r in graph.resources}
+    assert all(n == "sales" or n.startswith(("sales-", "sales.")) for n in names), names
+    assert "platform" not in names
+    assert {r.name for r in graph.by_type("mesh:index:Grant")} == {
+        "sales.orders@marketing",
+        "sales.orders@finance",
+        "sales.orders@logistics",
+        "sales.returns@analytics",
+    }
+    # the consumer role of another domain is referenced by its deterministic name
+    lf = graph.get(
+        "aws:lakeformation/permissions:Permissions", "sales.orders@marketing-lakeformation"
+    )
+    assert lf.inputs["principal"] == "arn:aws:iam::123456789012:role/mesh-marketing-consumer"
+    policy = graph.get("aws:iam/rolePolicy:RolePolicy", "sales.orders@marketing-iam")
+    assert policy.inputs["role"] == "mesh-marketing-consumer"
+    assert len(graph.resources) == 52  # 8 domain + 3 x 10 product + 4 x 3 grant + ... see below
+    assert graph.counts()["mesh:index:DataProduct"] == 3
+
+
+def test_platform_stack_holds_only_account_level_settings(mesh, today):
+    graph = plan(mesh, today, "platform")
+    assert [(r.type, r.name) for r in graph.resources] == [
+        ("mesh:index:Platform", "platform"),
+        ("aws:lakeformation/dataLakeSettings:DataLakeSettings", "platform-lake-settings"),
+    ]
+    settings = graph.resources[1].inputs
+    assert settings == {
+        "admins": ["arn:aws:iam::123456789012:role/mesh-platform-deployer"],
+        "createDatabaseDefaultPermissions": [],
+        "createTableDefaultPermissions": [],
+    }
+
+
+def test_union_of_domain_stacks_and_platform_equals_the_single_stack(mesh, today):
+    single = rows(plan(mesh, today, "all"))
+    union: set[tuple] = set()
+    for scope in ["platform", *DOMAINS]:
+        part = rows(plan(mesh, today, scope))
+        assert not (union & part), f"{scope} repeats resources of another stack"
+        union |= part
+    assert union == single
+
+
+def test_unknown_scope_is_refused(mesh, today):
+    with pytest.raises(ValueError, match="'billing' is neither 'all', 'platform' nor a domain"):
+        plan(mesh, today, "billing")
