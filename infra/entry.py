@@ -23,7 +23,8 @@ def load_for_pulumi(project_dir: Path) -> MeshResources:
     except NameError_ as exc:
         raise pulumi.RunError(f"{exc}; nothing was changed") from None
     today = clock.today()
-    result = with_governance(load_mesh(settings.blueprints, today=today), today)
+    only = None if settings.includes_platform() else settings.scope  # a domain stack
+    result = with_governance(load_mesh(settings.blueprints, today=today, only=only), today)
     errors = result.errors or check_names(result.mesh, names)
     if errors:
         lines = "\n".join(

@@ -164,13 +164,21 @@ class Mesh:
 
     blueprints: tuple[Blueprint, ...]
     sources: dict[str, SourceFile] = field(default_factory=dict, compare=False, repr=False)
+    # every domain of the mesh, also those whose blueprint was not loaded (`load_mesh(only=)`)
+    other_domains: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_domain", {b.domain: b for b in self.blueprints})
 
     @property
     def domains(self) -> list[str]:
+        """The domains whose blueprints are loaded."""
         return [b.domain for b in self.blueprints]
+
+    @property
+    def all_domains(self) -> frozenset[str]:
+        """Every domain of the mesh (what a grant may name), loaded or not."""
+        return frozenset(self.domains) | self.other_domains
 
     def blueprint(self, domain: str) -> Blueprint:
         return self._by_domain[domain]  # type: ignore[attr-defined]
@@ -605,30 +613,41 @@ def _single_threaded() -> bool:
         return False
 
 
-def load_mesh(directory: str | os.PathLike, today: dt.date | None = None) -> LoadResult:
-    """Load every blueprint under `directory`, validate each and the mesh as a whole."""
+def load_mesh(
+    directory: str | os.PathLike, today: dt.date | None = None, only: str | None = None
+) -> LoadResult:
+    """Load every blueprint under `directory`, validate each and the mesh as a whole.
+
+    `only` loads a single domain's blueprint (a per-domain stack): the other domains are known
+    by their file names only, so the cost does not grow with the mesh. Checks that need the
+    other blueprints are left to the full load every PR runs (`mesh validate`)."""
     paused = gc.isenabled()
     gc.disable()  # see the module docstring: millions of young objects, no garbage cycles
     try:
-        return _load_mesh(directory, today)
+        return _load_mesh(directory, today, only)
     finally:
         if paused:
             gc.enable()
 
 
-def _load_mesh(directory: str | os.PathLike, today: dt.date | None) -> LoadResult:
+def _load_mesh(
+    directory: str | os.PathLike, today: dt.date | None, only: str | None = None
+) -> LoadResult:
     today = today or dt.date.today()
     root = Path(directory)
     files = blueprint_files(root)
+    stems = frozenset(p.stem for p in files)
+    if only is not None:
+        files = [p for p in files if p.stem == only]
     errors: list[Problem] = []
     warnings: list[Problem] = []
     if not files:
-        errors.append(
-            Problem(str(root), None, "", "E031", f"no *.yaml blueprints in {str(root)!r}")
-        )
+        wanted = f"{only}.yaml" if only is not None else "*.yaml blueprints"
+        errors.append(Problem(str(root), None, "", "E031", f"no {wanted} in {str(root)!r}"))
     valid: dict[str, Blueprint] = {}
     sources: dict[str, SourceFile] = {}
-    declared: set[str] = set()  # domains named by any file, valid or not: avoids follow-on noise
+    # domains named by any file, valid or not: avoids follow-on noise
+    declared: set[str] = set(stems)
     for path, (bp, src, problems, data) in zip(files, _load_all(files), strict=True):
         errors.extend(problems)
         stem = path.stem
@@ -663,7 +682,7 @@ def _load_mesh(directory: str | os.PathLike, today: dt.date | None) -> LoadResul
     for domain in known:
         errors.extend(_check_blueprint(valid[domain], sources[domain], declared, known))
         warnings.extend(_expiry_warnings(valid[domain], sources[domain], today))
-    mesh = Mesh(tuple(valid[d] for d in sorted(valid)), sources)
+    mesh = Mesh(tuple(valid[d] for d in sorted(valid)), sources, frozenset(declared) - set(valid))
     errors.sort(key=Problem.sort_key)
     warnings.sort(key=Problem.sort_key)
     return LoadResult(mesh, errors, warnings)

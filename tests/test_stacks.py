@@ -79,3 +79,18 @@ def test_union_of_domain_stacks_and_platform_equals_the_single_stack(mesh, today
 def test_unknown_scope_is_refused(mesh, today):
     with pytest.raises(ValueError, match="'billing' is neither 'all', 'platform' nor a domain"):
         plan(mesh, today, "billing")
+
+
+def test_domain_stack_loads_only_its_own_blueprint(sample_dir, mesh, today):
+    """A per-domain stack parses one file; other domains are known by file name, so the cost
+    does not grow with the mesh, and the stack's resources are the same as from a full load."""
+    alone = load_mesh(sample_dir, today=today, only="sales")
+    assert alone.errors == []
+    assert alone.mesh.domains == ["sales"]
+    assert alone.mesh.all_domains == frozenset(DOMAINS)
+    assert rows(plan(alone.mesh, today, "sales")) == rows(plan(mesh, today, "sales"))
+
+
+def test_loading_a_missing_domain_is_an_error(sample_dir, today):
+    [problem] = load_mesh(sample_dir, today=today, only="billing").errors
+    assert (problem.code, problem.message) == ("E031", f"no billing.yaml in {str(sample_dir)!r}")

@@ -229,6 +229,6 @@ def _consumer(
 
 
 def check_mesh(mesh: Mesh, today: dt.date) -> Iterator[Finding]:
-    domains = frozenset(mesh.domains)
+    domains = mesh.all_domains
     for bp in mesh.blueprints:
         yield from check_blueprint(bp, mesh.source(bp.domain), domains, today)

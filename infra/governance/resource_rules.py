@@ -782,7 +782,7 @@ def grants_to_mesh_roles(
             yield policy, f"attached to role {role!r}, which is not a role of the mesh"
     if mesh is None:
         return
-    domains = set(mesh.domains)
+    domains = mesh.all_domains
     for grant in graph.of_type(GRANT_COMPONENT):
         pid, _, consumer = grant.name.rpartition("@")
         if consumer not in domains:
