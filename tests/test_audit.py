@@ -383,3 +383,8 @@ def test_cli_audit_requires_out(tmp_path):
         timeout=60,
     )
     assert proc.returncode == 2
+
+
+def test_service_roles_get_policy_files_but_are_not_access_principals(result):
+    assert result.access_principals() == PRINCIPALS
+    assert sorted(set(result.principals()) - set(PRINCIPALS)) == [f"{d}:lf-access" for d in DOMAINS]

@@ -385,7 +385,7 @@ def render_html(result: AuditResult) -> str:
     principals = sorted(
         {g.principal for g in result.effective}
         | {g.principal for g in result.declared.expired}
-        | set(result.principals()),
+        | set(result.access_principals()),
         key=lambda p: (p.split(":")[0], p),
     )
     body.append(

@@ -81,7 +81,12 @@ class AuditResult:
     # ------------------------------------------------------------- per-principal documents
 
     def principals(self) -> list[str]:
+        """Every role with a policies/<principal>.json file, service roles included."""
         return sorted(r.principal for r in self.graph.roles.values())
+
+    def access_principals(self) -> list[str]:
+        """The principals of the access model (roles people and jobs assume), not service roles."""
+        return sorted(r.principal for r in self.graph.roles.values() if r.service is None)
 
     def principal_json(self, principal: str) -> dict[str, Any]:
         role = next(r for r in self.graph.roles.values() if r.principal == principal)
