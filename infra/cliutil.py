@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -22,10 +23,14 @@ def emit_json(doc: dict) -> None:
 
 def load(directory: Path) -> LoadResult:
     try:
-        return load_mesh(directory, today=clock.today())
-    except UsageError as exc:
+        result = load_mesh(directory, today=clock.today())
+    except (UsageError, clock.ClockError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    # The loaded mesh lives until the command ends: keep the collector from rescanning its
+    # millions of objects on every later collection (0.25-0.45 s on 10,000 products).
+    gc.freeze()
+    return result
 
 
 def problem_line(p: Problem) -> str:

@@ -9,11 +9,15 @@ import datetime as dt
 import os
 
 
+class ClockError(ValueError):
+    """MESH_TODAY is set but is not a date: a usage error."""
+
+
 def today() -> dt.date:
     pinned = os.environ.get("MESH_TODAY")
     if pinned:
         try:
             return dt.date.fromisoformat(pinned)
         except ValueError:
-            raise ValueError(f"MESH_TODAY={pinned!r} is not an ISO date (YYYY-MM-DD)") from None
+            raise ClockError(f"MESH_TODAY={pinned!r} is not an ISO date (YYYY-MM-DD)") from None
     return dt.date.today()

@@ -50,7 +50,11 @@ class Classification(str, Enum):
 
     @property
     def rank(self) -> int:
-        return list(Classification).index(self)
+        """public 0 < internal 1 < confidential 2 < restricted 3."""
+        return _CLASSIFICATION_RANK[self]
+
+
+_CLASSIFICATION_RANK = {c: i for i, c in enumerate(Classification)}
 
 
 class DataFormat(str, Enum):
