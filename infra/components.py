@@ -150,33 +150,36 @@ class Domain(pulumi.ComponentResource):
             tags=args.tags,
             opts=stateful,
         )
-        trust = _json(docs.trust_policy(env, args.domain))
-        self.producer = aws.iam.Role(
-            f"{name}-producer",
-            name=args.producer_role,
-            description=f"Writes and reads the data products of {args.domain}",
-            assume_role_policy=trust,
-            max_session_duration=3600,
-            tags=args.tags,
-            opts=child,
+
+        def role(kind: str, physical: str, description: str, trust: dict) -> aws.iam.Role:
+            return aws.iam.Role(
+                f"{name}-{kind}",
+                name=physical,
+                description=description,
+                assume_role_policy=_json(trust),
+                max_session_duration=3600,
+                tags=args.tags,
+                opts=child,
+            )
+
+        people = docs.trust_policy(env, args.domain)
+        self.producer = role(
+            "producer",
+            args.producer_role,
+            f"Writes and reads the data products of {args.domain}",
+            people,
         )
-        self.consumer = aws.iam.Role(
-            f"{name}-consumer",
-            name=args.consumer_role,
-            description=f"Reads what other domains granted to {args.domain}",
-            assume_role_policy=trust,
-            max_session_duration=3600,
-            tags=args.tags,
-            opts=child,
+        self.consumer = role(
+            "consumer",
+            args.consumer_role,
+            f"Reads what other domains granted to {args.domain}",
+            people,
         )
-        self.lf_access = aws.iam.Role(
-            f"{name}-lf-access",
-            name=args.lf_role,
-            description=f"Lake Formation data access to the products of {args.domain}",
-            assume_role_policy=_json(docs.lf_trust_policy(env)),
-            max_session_duration=3600,
-            tags=args.tags,
-            opts=child,
+        self.lf_access = role(
+            "lf-access",
+            args.lf_role,
+            f"Lake Formation data access to the products of {args.domain}",
+            docs.lf_trust_policy(env),
         )
         self.lf_access_policy = aws.iam.RolePolicy(
             f"{name}-lf-access-policy",
