@@ -123,8 +123,8 @@ def declared_access(mesh: Mesh, today: dt.date) -> AccessModel:
     expired: list[Grant] = []
     for bp, product in mesh.products():
         grants.append(producer_grant(bp, product))
-        live = active_consumers(product, today)
+        live = {id(g) for g in active_consumers(product, today)}  # by identity: O(1) per grant
         for g in product.consumers:
-            (grants if g in live else expired).append(consumer_grant(bp, product, g))
+            (grants if id(g) in live else expired).append(consumer_grant(bp, product, g))
     key = lambda g: (g.principal, g.product)
     return AccessModel(tuple(sorted(grants, key=key)), tuple(sorted(expired, key=key)))

@@ -124,18 +124,26 @@ def check_resources(graph, mesh: Mesh | None, today: dt.date) -> list[Finding]:
 # ------------------------------------------------------------------------------ validate
 
 
-def _reported_by_loader(f: Finding, loader_errors: list[Problem]) -> bool:
+def _loader_index(loader_errors: list[Problem]) -> set[tuple[str, str, str]]:
+    """(file, path, code) of every loader error, for its own path and every enclosing one
+    (`products[0].consumers[1]` encloses `products[0].consumers[1].domain`): one look-up per
+    finding, however many errors (thousands of consumers naming unknown domains)."""
+    index = set()
+    for e in loader_errors:
+        index.add((e.file, e.path, e.code))
+        for i, ch in enumerate(e.path):
+            if ch in ".[" and i:
+                index.add((e.file, e.path[:i], e.code))
+    return index
+
+
+def _reported_by_loader(f: Finding, index: set[tuple[str, str, str]]) -> bool:
     """True when the loader already reports the same fault at the same place (e.g. E025 and
     GOV-013 for a consumer domain that does not exist): show it once."""
     policy = cat.POLICIES.get(f.policy)
     if policy is None or not policy.loader_codes:
         return False
-    return any(
-        e.code in policy.loader_codes
-        and e.file == f.file
-        and (e.path == f.path or e.path.startswith((f.path + ".", f.path + "[")))
-        for e in loader_errors
-    )
+    return any((f.file, f.path, code) in index for code in policy.loader_codes)
 
 
 def with_governance(result: LoadResult, today: dt.date) -> LoadResult:
@@ -143,8 +151,9 @@ def with_governance(result: LoadResult, today: dt.date) -> LoadResult:
     (active and expired exceptions among them) are listed with the loader's warnings."""
     report = govern_blueprints(result.mesh, today)
     errors, warnings = list(result.errors), list(result.warnings)
+    index = _loader_index(result.errors)
     for f in report.findings:
-        if _reported_by_loader(f, result.errors):
+        if _reported_by_loader(f, index):
             continue
         (errors if f.severity is Severity.error else warnings).append(f.to_problem())
     errors.sort(key=Problem.sort_key)
