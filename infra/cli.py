@@ -15,7 +15,15 @@ from typing import Annotated
 import typer
 
 from infra import clock
-from infra.cliutil import DirArg, emit_json, github_line, load_checked, load_valid, problem_line
+from infra.cliutil import (
+    DirArg,
+    against_base,
+    emit_json,
+    github_line,
+    load_checked,
+    load_valid,
+    problem_line,
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -35,12 +43,24 @@ class ValidateFormat(str, Enum):
 def validate(
     directory: DirArg = Path("blueprints"),
     format: Annotated[ValidateFormat, typer.Option("--format", "-f")] = ValidateFormat.text,
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            "--base",
+            exists=True,
+            file_okay=False,
+            help="Blueprint directory of the previous revision (e.g. main): also report what "
+            "the change may not do (remove a product that is not decommissioned, ...).",
+        ),
+    ] = None,
 ) -> None:
     """Check every blueprint and the mesh as a whole; report every problem at once.
 
-    Example: mesh validate blueprints --format github
+    Example: mesh validate blueprints --format github --base main/blueprints
     """
     result = load_checked(directory)  # loader + governance + physical names
+    if base is not None:
+        result = against_base(result, directory, base)  # lifecycle: nothing may be lost
     if format is ValidateFormat.json:
         emit_json(
             {

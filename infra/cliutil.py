@@ -60,6 +60,19 @@ def load_checked(directory: Path, names=None) -> LoadResult:
     return result
 
 
+def against_base(result: LoadResult, directory: Path, base: Path) -> LoadResult:
+    """`result` (HEAD = `directory`, loaded and checked) plus what changing the BASE tree into
+    it may not do: remove a product that is not properly decommissioned, remove a domain,
+    change a product's physical name (`infra.lifecycle`). The check a pull request runs."""
+    from infra.lifecycle import against_base as check
+    from infra.loader import blueprint_files
+
+    base_result = load(base)  # the loader only: the base's own findings are not this change's
+    return check(
+        result, base_result, blueprint_files(directory), blueprint_files(base), clock.today()
+    )
+
+
 def load_valid(directory: Path, settings) -> LoadResult:
     """Load for commands that need a valid mesh: print every problem and exit 1 otherwise."""
     result = load_checked(directory, settings.names)

@@ -2,7 +2,11 @@
 
 YAML is composed with libyaml (PyYAML's C composer): the node tree keeps line numbers and lets us
 refuse duplicate keys, custom tags and alias bombs ourselves, instead of trusting a constructor
-that silently overwrites duplicates. Line numbers are looked up in the node tree only when a
+that silently overwrites duplicates. Before reading, a file that is a symbolic link out of the
+directory, a FIFO or a device is refused, and one over MAX_FILE_BYTES is not read at all; an
+error message quotes at most 60 characters of a value and lists at most 20 names, so hostile
+input costs time and memory in proportion to its (bounded) size, never more (tests/
+test_hostile_input.py). Line numbers are looked up in the node tree only when a
 problem is reported, so valid input pays nothing for them: the tree is dropped once the file is
 built and composed again from the kept text on the first look-up.
 
@@ -18,11 +22,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import gc
+import itertools
 import os
 import pickle
 import re
+import reprlib
 import select
 import signal
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,9 +39,10 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from infra import reserved
 from infra.gluetypes import GlueTypeError
 from infra.problems import Problem, Severity
-from infra.spec import Blueprint, Consumer, Product
+from infra.spec import NAME_PATTERN, Blueprint, Column, Consumer, Product
 
 try:  # libyaml is in every PyYAML wheel; the pure-Python loader is a slow but correct fallback
     _BaseLoader = yaml.CSafeLoader
@@ -214,9 +222,34 @@ class LoadResult:
 # --------------------------------------------------------------------------- reading YAML
 
 
+def _check_link(path: Path) -> None:
+    """A symbolic link may point at another file of the blueprint directory, never outside it:
+    what a pull request adds must be reviewable in the directory it changes, and the checks must
+    not read (or print pieces of) files elsewhere on the machine that runs them."""
+    try:
+        target = path.resolve(strict=True)
+        inside = target.is_relative_to(path.parent.resolve(strict=True))
+    except (OSError, RuntimeError):  # dangling, a loop, no permission
+        raise _FileError("E001", "symbolic link that points to no readable file") from None
+    if not inside:
+        raise _FileError(
+            "E001",
+            f"symbolic link to {str(target)!r}, outside the blueprint directory: refused (a "
+            "blueprint must be a file of the directory under review)",
+        )
+
+
 def _read_text(path: Path) -> str:
     try:
-        with path.open("rb") as fh:
+        if path.is_symlink():
+            _check_link(path)
+        # O_NONBLOCK: a FIFO must not block the open; fstat then refuses anything but a file
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise _FileError(
+                    "E001", "not a regular file (a directory, FIFO, socket or device): refused"
+                )
             raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise _FileError("E001", f"cannot read file: {exc.strerror or exc}") from None
@@ -411,8 +444,20 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
     return sorted(info.alias or name for name, info in model.model_fields.items())
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 64
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict = 3, 6, 6
+
+
 def _short(value: Any) -> str:
-    text = repr(value)
+    """At most 60 characters of `value`'s repr, in time bounded by that length, not the value's
+    (an aliased megabyte string can sit under thousands of errors)."""
+    if isinstance(value, str):
+        text = repr(value[:64])
+    elif isinstance(value, (list, dict, tuple, set, frozenset)):
+        text = _REPR.repr(value)
+    else:
+        text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -444,15 +489,21 @@ def _problems_from_validation(src: SourceFile, exc: ValidationError) -> list[Pro
 
 
 def blueprint_files(directory: Path) -> list[Path]:
+    return _scan(directory)[0]
+
+
+def _scan(directory: Path) -> tuple[list[Path], list[Path]]:
+    """(blueprint files, hidden YAML files) of `directory`, each sorted. A hidden file (name
+    starting with '.', such as `..yaml`) is never a blueprint: it is reported (W003), not read."""
     if not directory.exists():
         raise UsageError(f"blueprint directory {str(directory)!r} does not exist")
     if not directory.is_dir():
         raise UsageError(f"{str(directory)!r} is not a directory")
-    return sorted(
-        p
-        for p in directory.iterdir()
-        if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")
-    )
+    files, hidden = [], []
+    for p in directory.iterdir():
+        if p.suffix in (".yaml", ".yml"):
+            (hidden if p.name.startswith(".") else files).append(p)
+    return sorted(files), sorted(hidden)
 
 
 def load_file(
@@ -635,12 +686,23 @@ def _load_mesh(
 ) -> LoadResult:
     today = today or dt.date.today()
     root = Path(directory)
-    files = blueprint_files(root)
+    files, hidden = _scan(root)
     stems = frozenset(p.stem for p in files)
     if only is not None:
-        files = [p for p in files if p.stem == only]
+        files, hidden = [p for p in files if p.stem == only], []
     errors: list[Problem] = []
-    warnings: list[Problem] = []
+    warnings: list[Problem] = [
+        Problem(
+            str(p),
+            None,
+            "",
+            "W003",
+            "file ignored: a name starting with '.' is hidden, not a blueprint (a blueprint is "
+            "<domain>.yaml)",
+            Severity.warning,
+        )
+        for p in hidden
+    ]
     if not files:
         wanted = f"{only}.yaml" if only is not None else "*.yaml blueprints"
         errors.append(Problem(str(root), None, "", "E031", f"no {wanted} in {str(root)!r}"))
@@ -655,7 +717,7 @@ def _load_mesh(
         named = data.get("domain") if isinstance(data, dict) else None
         if isinstance(named, str):
             declared.add(named)
-            if named != stem:
+            if named != stem and _NAME.match(named):  # an invalid name is E013 already
                 errors.append(
                     src.problem(
                         ("domain",),
@@ -680,7 +742,8 @@ def _load_mesh(
         sources[bp.domain] = src
     known = sorted(valid)
     for domain in known:
-        errors.extend(_check_blueprint(valid[domain], sources[domain], declared, known))
+        for problem in _check_blueprint(valid[domain], sources[domain], declared, known):
+            (warnings if problem.severity is Severity.warning else errors).append(problem)
         warnings.extend(_expiry_warnings(valid[domain], sources[domain], today))
     mesh = Mesh(tuple(valid[d] for d in sorted(valid)), sources, frozenset(declared) - set(valid))
     errors.sort(key=Problem.sort_key)
@@ -703,8 +766,13 @@ def _check_blueprint(
                 f"product {product.name!r} is already defined at products[{seen_products[product.name]}]",
             )
         seen_products.setdefault(product.name, pi)
+        if product.name in _RESERVED:
+            yield _reserved_problem(src, at + ("name",), "product", product.name)
         columns: dict[str, int] = {}
+        schema = {c.name: c for c in product.columns}
         for ci, col in enumerate(product.columns):
+            if col.name in _RESERVED:
+                yield _reserved_problem(src, at + ("schema", ci, "name"), "column", col.name)
             if col.name in columns:
                 yield src.problem(
                     at + ("schema", ci, "name"),
@@ -714,6 +782,10 @@ def _check_blueprint(
             columns.setdefault(col.name, ci)
         partitions: set[str] = set()
         for ki, key in enumerate(product.partition_keys):
+            if key.name in _RESERVED:
+                yield _reserved_problem(
+                    src, at + ("partition_keys", ki, "name"), "partition key", key.name
+                )
             if key.name in columns:
                 yield src.problem(
                     at + ("partition_keys", ki, "name"),
@@ -731,7 +803,7 @@ def _check_blueprint(
         consumers: dict[str, int] = {}
         for gi, consumer in enumerate(product.consumers):
             yield from _check_consumer(
-                bp, product, consumer, src, at + ("consumers", gi), domains, known
+                bp, product, schema, consumer, src, at + ("consumers", gi), domains, known
             )
             if consumer.domain in consumers:
                 yield src.problem(
@@ -750,9 +822,45 @@ def _check_blueprint(
             )
 
 
+_RESERVED = reserved.SELECT_RESERVED | reserved.DDL_RESERVED
+_NAME = re.compile(NAME_PATTERN)
+
+
+def _reserved_problem(src: SourceFile, loc: Loc, what: str, name: str) -> Problem:
+    table = " (the Glue table's name)" if what == "product" else ""
+    if reserved.reserved_in(name) == "select":
+        query = f"SELECT * FROM db.{name}" if what == "product" else f"SELECT {name} FROM t"
+        return src.problem(
+            loc,
+            "E035",
+            f"{what} name {name!r}{table} is a reserved word of Athena SQL: an unquoted query "
+            f'such as {query} fails, so every consumer would have to quote it ("{name}"); '
+            f"choose another name (e.g. {name}_value)",
+        )
+    return src.problem(
+        loc,
+        "W004",
+        f"{what} name {name!r}{table} is reserved in Athena DDL (Hive): queries work, but DDL "
+        f"written by hand (CREATE TABLE, ALTER TABLE ... ADD PARTITION) must quote it as `{name}`",
+        Severity.warning,
+    )
+
+
+def _one_of(names: Iterable[str], total: int) -> str:
+    """The first names of a list for a message, bounded however long the list (a hostile
+    blueprint can name thousands of unknown domains or columns, each one an error)."""
+    shown = list(itertools.islice(names, _MAX_LISTED))
+    more = total - len(shown)
+    return ", ".join(shown) + (f", ... ({more} more)" if more > 0 else "")
+
+
+_MAX_LISTED = 20
+
+
 def _check_consumer(
     bp: Blueprint,
     product: Product,
+    schema: dict[str, Column],
     consumer: Consumer,
     src: SourceFile,
     at: Loc,
@@ -771,9 +879,8 @@ def _check_consumer(
             at + ("domain",),
             "E025",
             f"consumer domain {consumer.domain!r} does not exist; expected one of: "
-            f"{', '.join(d for d in known if d != bp.domain) or '(no other domains)'}",
+            f"{_one_of((d for d in known if d != bp.domain), len(known) - 1) or '(no other domains)'}",
         )
-    schema = {c.name: c for c in product.columns}
     if consumer.columns is not None:
         for ci, name in enumerate(consumer.columns):
             if name not in schema:
@@ -781,7 +888,7 @@ def _check_consumer(
                     at + ("columns", ci),
                     "E026",
                     f"column {name!r} is not in the schema of {product.name!r}; expected one of: "
-                    f"{', '.join(schema)}",
+                    f"{_one_of(schema, len(schema))}",
                 )
             elif schema[name].pii and not consumer.include_pii:
                 yield src.problem(

@@ -41,10 +41,20 @@ CODES: dict[str, str] = {
     "E032": "names collide after normalisation",
     "E033": "physical name too long",
     "E034": "exception names a product that does not exist",
+    "E035": "table or column name is a reserved word of Athena SQL (queries must quote it)",
+    # against the previous tree (`mesh validate --base`, `mesh diff`): nothing may be lost
+    "E040": "product removed without a decommission block",
+    "E041": "decommissioned product removed before its decommission date",
+    "E042": "decommissioned product removed although its data is retained (data: retain)",
+    "E043": "domain blueprint removed (its key, database and roles are protected)",
+    "E044": "physical name of a product changes (its bucket and table would be replaced)",
     # warnings
     "W001": "grant expires soon",
     "W002": "grant has expired and grants nothing",
     "W003": "blueprint file ignored",
+    "W004": "table or column name is reserved in Athena DDL (hand-written DDL must quote it)",
+    "W005": "decommissioned product removed: its data is deleted if the stack allows it",
+    "W006": "base tree has blueprints that do not load: their products are not checked",
 }
 
 

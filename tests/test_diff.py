@@ -212,6 +212,9 @@ def test_description_and_justification_edits_are_not_reported(tmp_path):
         "new_products": [],
         "removed_products": [],
         "renamed_products": {},
+        "renamed_columns": {},
+        "errors": [],
+        "warnings": [],
     }
     assert result.exit_code == 0
 

@@ -24,7 +24,13 @@ Formation grant is a database wildcard), so a new product's producer grant is li
 
 Declared renames (`previous_names` of a product or a column) are followed: a renamed product
 is the same product, a renamed column the same column. A renamed, removed or retyped column (or
-partition key) that an existing consumer reads is reported in `breaking_schema`.
+partition key) that an existing consumer reads is reported in `breaking_schema`. Renames this
+change makes are listed as such: `renamed_products` and `renamed_columns`.
+
+A change that would lose data (a product removed without being properly decommissioned, a
+domain's blueprint removed, a physical name changed: `infra.lifecycle`) is listed under `errors`
+with the base or head file and line, and the exit code is 1: it blocks the merge whether or not
+it also adds access.
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.access import AccessModel, Grant, declared_access, is_decommissioned
+from infra.lifecycle import change_problems
 from infra.loader import Mesh
+from infra.problems import Problem
 from infra.spec import Product
 
 CONTRACT_KEYS = ("new_access", "removed_access", "changed")
@@ -132,9 +140,18 @@ class DiffResult:
     new_products: list[Grant] = field(default_factory=list)
     removed_products: list[Grant] = field(default_factory=list)
     renamed_products: dict[str, str] = field(default_factory=dict)
+    # head product id -> {old column name: new name}, for renames made by this change
+    renamed_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    # what the change may not do (`infra.lifecycle`): a removal that loses data, ...
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
+        """1 when the change is unsafe (it blocks the merge, new access or not), 3 when it
+        adds access (a reviewer is needed), 0 otherwise."""
+        if self.errors:
+            return 1
         return 3 if self.new_access else 0
 
     def as_json(self) -> dict[str, Any]:
@@ -146,6 +163,9 @@ class DiffResult:
             "new_products": [g.product for g in self.new_products],
             "removed_products": [g.product for g in self.removed_products],
             "renamed_products": dict(self.renamed_products),
+            "renamed_columns": {k: dict(v) for k, v in self.renamed_columns.items()},
+            "errors": [p.as_json() for p in self.errors],
+            "warnings": [p.as_json() for p in self.warnings],
         }
 
 
@@ -174,6 +194,28 @@ def _column_renames(product: Product) -> dict[str, str]:
     for col in [*product.columns, *product.partition_keys]:
         for old in col.previous_names:
             out[old] = col.name
+    return out
+
+
+def _renamed_columns(
+    base: dict[str, Product], head: dict[str, Product], renames: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """head product id -> {old: new} for the columns (and partition keys) this change renames:
+    the old name was a column in BASE, the new one was not."""
+    out: dict[str, dict[str, str]] = {}
+    for old_pid, before in base.items():
+        pid = renames.get(old_pid, old_pid)
+        after = head.get(pid)
+        if after is None:
+            continue
+        names = {c.name for c in [*before.columns, *before.partition_keys]}
+        for col in [*after.columns, *after.partition_keys]:
+            if col.name in names:
+                continue
+            for old in col.previous_names:
+                if old in names:
+                    out.setdefault(pid, {})[old] = col.name
+                    break
     return out
 
 
@@ -245,6 +287,7 @@ def _phrase(code: str, detail: str | None = None) -> str:
 
 
 def diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
+    safety = change_problems(base, head, today)  # the whole trees: locations need the sources
     base_products, head_products = _products(base), _products(head)
     renames = _product_renames(base_products, head_products)
     base_model, head_model = declared_access(base, today), declared_access(head, today)
@@ -263,6 +306,8 @@ def diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
     after_expired = {(g.principal, g.product): g for g in head_model.expired}
     mapped_base_ids = {renames.get(p, p) for p in base_products}
     result = DiffResult(renamed_products=renames)
+    result.renamed_columns = _renamed_columns(base_products, head_products, renames)
+    result.errors, result.warnings = safety
 
     for key in sorted(set(before) | set(after), key=lambda k: (k[1], k[0])):
         pid = key[1]
@@ -385,8 +430,19 @@ def _until(g: Grant) -> str:
     return g.expires.isoformat() if g.expires else "no expiry"
 
 
+def _problem_text(p: Problem) -> str:
+    where = f"{p.file}:{p.line}" if p.line else p.file
+    return f"  {where}: {p.severity.value} {p.code} {p.message}"
+
+
 def render_text(result: DiffResult) -> str:
     lines = []
+    if result.errors:
+        lines.append(f"UNSAFE CHANGE (fix before merging): {len(result.errors)} error(s)")
+        lines += [_problem_text(p) for p in result.errors]
+    if result.warnings:
+        lines.append(f"WARNINGS: {len(result.warnings)}")
+        lines += [_problem_text(p) for p in result.warnings]
     sections = (
         ("NEW ACCESS (review required)", "+", result.new_access),
         ("REMOVED ACCESS", "-", result.removed_access),
@@ -414,6 +470,15 @@ def render_text(result: DiffResult) -> str:
             "renamed products: "
             + ", ".join(f"{a} -> {b}" for a, b in sorted(result.renamed_products.items()))
         )
+    if result.renamed_columns:
+        lines.append(
+            "renamed columns: "
+            + ", ".join(
+                f"{pid}.{old} -> {new}"
+                for pid, cols in sorted(result.renamed_columns.items())
+                for old, new in sorted(cols.items())
+            )
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -437,6 +502,19 @@ def _md_table(entries: list[Entry]) -> list[str]:
 
 def render_markdown(result: DiffResult) -> str:
     lines = ["### Data mesh access changes", ""]
+    if result.errors:
+        lines.append(
+            f"> [!CAUTION]\n> **{len(result.errors)} unsafe change(s): fix before merging.**"
+        )
+        for p in result.errors:
+            where = f"{p.file}:{p.line}" if p.line else p.file
+            lines.append(f"> - `{where}` {p.code}: {_md(p.message)}")
+        lines.append("")
+    if result.warnings:
+        for p in result.warnings:
+            where = f"{p.file}:{p.line}" if p.line else p.file
+            lines.append(f"- :warning: `{where}` {p.code}: {_md(p.message)}")
+        lines.append("")
     if result.new_access:
         lines.append(
             f"> [!WARNING]\n> **{len(result.new_access)} new access grant(s): a data owner "
@@ -495,6 +573,15 @@ def render_markdown(result: DiffResult) -> str:
         extra.append(
             "renamed products: "
             + ", ".join(f"`{a}` → `{b}`" for a, b in sorted(result.renamed_products.items()))
+        )
+    if result.renamed_columns:
+        extra.append(
+            "renamed columns: "
+            + ", ".join(
+                f"`{pid}.{old}` → `{new}`"
+                for pid, cols in sorted(result.renamed_columns.items())
+                for old, new in sorted(cols.items())
+            )
         )
     if extra:
         lines += [f"- {x}" for x in extra] + [""]

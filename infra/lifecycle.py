@@ -1,0 +1,197 @@
+"""Safe change: what a revision of the blueprints may not do to the previous one.
+
+`mesh validate --base BASE_DIR` (the check a pull request runs against its base branch) and
+`mesh diff BASE HEAD` compare two trees with `change_problems`. Nothing may be lost on the way:
+
+- **E040** a product disappears without a `decommission:` block. Its bucket, key-encrypted data
+  and Glue table are protected (`pulumi up` would refuse to delete them, or, where deletion is
+  allowed, lose the data) and its consumers lose access without notice. A product renamed with
+  `previous_names` is not removed.
+- **E041** a decommissioned product disappears before its date: its grants still hold until then.
+- **E042** a decommissioned product with `data: retain` disappears after its date. Retained data
+  stays in the blueprint for good, as a tombstone: no grants, the bucket, key and table kept,
+  still owned (tags, cost centre), governed and audited, objects still expiring after
+  `retention_days`. Its resources are protected, so removing it would make `pulumi up` fail,
+  and data nobody declares is data nobody answers for. To be rid of it, switch `data` to
+  `delete` (a reviewed change, visible in the diff), then remove it.
+- **W005** a product with `data: delete` disappears after its date: allowed, and the one way
+  data is ever deleted. The next `pulumi up` deletes the bucket and table when the stack allows
+  deletion (`mesh:allowDataDeletion`, the second switch) and a `pulumi up` since the date has
+  lifted their protection; otherwise it stops at the protected resources and nothing is lost.
+- **E043** a domain's blueprint disappears: its KMS key, Glue database and roles are protected
+  and there is no decommissioning for a whole domain in the blueprints.
+- **E044** a product keeps its name but its physical name (the first of `previous_names`, else
+  the name) changes: the bucket and table would be replaced.
+
+Removal problems are located at the product's (or domain's) line in the BASE file, the place
+the removed text was; E044 at the HEAD file, where the change is. Pure model comparison: no
+Pulumi, no AWS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+
+from infra.loader import LoadResult, Mesh
+from infra.naming import physical_product_name
+from infra.problems import Problem, Severity
+from infra.spec import Blueprint, DataDisposition, Product
+
+HOW_TO_RETIRE = (
+    "to retire it, keep it in the blueprint with `decommission: {date: YYYY-MM-DD, reason: ..., "
+    "data: retain|delete}`: its grants end on the date; with data: delete it may be removed "
+    "after the date (its data is then deleted where the stack allows it); with data: retain it "
+    "stays, without grants, for good"
+)
+
+
+def change_problems(
+    base: Mesh, head: Mesh, today: dt.date, unloaded: Iterable[str] = ()
+) -> tuple[list[Problem], list[Problem]]:
+    """(errors, warnings) of going from `base` to `head`. `unloaded`: domains whose HEAD file
+    exists but did not load (its own errors say why; its products are not "removed")."""
+    skip = set(unloaded)
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    heads = {bp.domain: bp for bp in head.blueprints}
+    for bp in base.blueprints:
+        if bp.domain in skip:
+            continue
+        head_bp = heads.get(bp.domain)
+        if head_bp is None:
+            errors.append(_domain_removed(base, bp))
+            continue
+        text = base.source(bp.domain).text
+        if text is not None and head.source(bp.domain).text == text:
+            continue  # the same file on both sides: nothing removed, nothing renamed
+        matches = _by_name(head_bp)
+        for pi, product in enumerate(bp.products):
+            match = matches.get(product.name)
+            if match is None:
+                problem = _product_removed(base, bp, pi, product, today)
+                (warnings if problem.severity is Severity.warning else errors).append(problem)
+                continue
+            hi, now = match
+            before, after = physical_product_name(product), physical_product_name(now)
+            if before != after:
+                loc = ("products", hi, "previous_names" if now.previous_names else "name")
+                errors.append(
+                    head.source(bp.domain).problem(
+                        loc,
+                        "E044",
+                        f"the bucket and Glue table of {bp.domain}.{now.name} are named after "
+                        f"the product's first name {before!r}; this change makes it {after!r} "
+                        "(the first of previous_names, else the name), which would replace "
+                        f"them and their data: keep {before!r} as the first entry of "
+                        "previous_names",
+                    )
+                )
+    errors.sort(key=Problem.sort_key)
+    warnings.sort(key=Problem.sort_key)
+    return errors, warnings
+
+
+def _by_name(bp: Blueprint) -> dict[str, tuple[int, Product]]:
+    """Every name a product of HEAD answers to: its name, then its previous names (a current
+    name wins over another product's previous name)."""
+    out: dict[str, tuple[int, Product]] = {}
+    for i, p in enumerate(bp.products):
+        out.setdefault(p.name, (i, p))
+    for i, p in enumerate(bp.products):
+        for old in p.previous_names:
+            out.setdefault(old, (i, p))
+    return out
+
+
+def _product_removed(
+    base: Mesh, bp: Blueprint, index: int, product: Product, today: dt.date
+) -> Problem:
+    pid = f"{bp.domain}.{product.name}"
+    src = base.source(bp.domain)
+    at = ("products", index, "name")
+    d = product.decommission
+    if d is None:
+        return src.problem(
+            at,
+            "E040",
+            f"product {pid} is removed without a decommission block: its bucket, data and "
+            f"table are protected and its consumers would lose access without notice; "
+            f"{HOW_TO_RETIRE}. A rename is not a removal: list the old name in previous_names "
+            "of the renamed product",
+        )
+    if d.date > today:
+        return src.problem(
+            at,
+            "E041",
+            f"product {pid} is removed before its decommission date {d.date.isoformat()}: "
+            f"until then its grants hold and its data is kept; keep it in the blueprint until "
+            f"{d.date.isoformat()}"
+            + (" and remove it after that date" if d.data is DataDisposition.delete else ""),
+        )
+    if d.data is DataDisposition.retain:
+        return src.problem(
+            at,
+            "E042",
+            f"product {pid} was decommissioned on {d.date.isoformat()} with data: retain, so it "
+            "stays in the blueprint: its bucket, key and table are kept (protected; removing "
+            "it would make `pulumi up` fail) and the blueprint keeps them owned, governed and "
+            "audited. To delete the data instead, change data to delete in a reviewed change "
+            "first, then remove the product",
+        )
+    return src.problem(
+        at,
+        "W005",
+        f"product {pid} (decommissioned on {d.date.isoformat()}, data: delete) is removed: the "
+        "next `pulumi up` deletes its bucket with every object and its table if the stack "
+        "allows data deletion (mesh:allowDataDeletion) and a `pulumi up` since the date lifted "
+        "their protection; otherwise it stops at the protected resources and nothing is lost",
+        Severity.warning,
+    )
+
+
+def _domain_removed(base: Mesh, bp: Blueprint) -> Problem:
+    names = ", ".join(p.name for p in bp.products)
+    products = f" and its product(s) {names}" if names else ""
+    return base.source(bp.domain).problem(
+        ("domain",),
+        "E043",
+        f"the blueprint of domain {bp.domain!r} is removed: its KMS key, Glue database and IAM "
+        f"roles{products} are protected, and a whole domain cannot be retired from the "
+        "blueprints; keep the file and decommission its products instead",
+    )
+
+
+def against_base(
+    result: LoadResult,
+    base: LoadResult,
+    head_files: Iterable[Path],
+    base_files: Iterable[Path],
+    today: dt.date,
+) -> LoadResult:
+    """`result` (HEAD, loaded and checked) plus the problems of changing BASE into it.
+    `head_files`/`base_files`: the blueprint files of each tree, to tell a file that does not
+    load (its own errors say why) from a file that is gone."""
+    loaded_head = set(result.mesh.domains)
+    unloaded = [p.stem for p in head_files if p.stem not in loaded_head]
+    errors, warnings = change_problems(base.mesh, result.mesh, today, unloaded)
+    loaded_base = set(base.mesh.domains)
+    for path in base_files:
+        if path.stem not in loaded_base:
+            warnings.append(
+                Problem(
+                    str(path),
+                    None,
+                    "",
+                    "W006",
+                    "this blueprint of the base tree does not load, so products removed from it "
+                    "are not checked (fix the base branch)",
+                    Severity.warning,
+                )
+            )
+    return LoadResult(
+        result.mesh,
+        sorted(result.errors + errors, key=Problem.sort_key),
+        sorted(result.warnings + warnings, key=Problem.sort_key),
+    )
