@@ -16,6 +16,15 @@ from infra.audit.lint import FAIL_AT, IGNORED, SEVERITIES
 from infra.audit.run import AuditResult, principal_file_name
 
 
+def _ended_on(result, grant) -> str:
+    """When an ended grant stopped granting: its product's decommission date, or its expiry."""
+    _, product = result.mesh.product(grant.product)
+    retired = product.decommission
+    if retired is not None and retired.date <= result.today:
+        return f"decommissioned {retired.date.isoformat()}"
+    return f"expired {grant.expires.isoformat()}" if grant.expires else "-"
+
+
 def _products(result: AuditResult) -> list[svg.ProductInfo]:
     out = []
     for bp, product in result.mesh.products():
@@ -142,13 +151,13 @@ def render_markdown(result: AuditResult) -> str:
     lines += ["## Expired grants (grant nothing)", ""]
     if result.declared.expired:
         lines += [
-            "| Product | Principal | Columns | Expired on | Justification |",
+            "| Product | Principal | Columns | Ended | Justification |",
             "|---|---|---|---|---|",
         ]
         for g in result.declared.expired:
             lines.append(
                 f"| {g.product} | {g.principal} | {_md(_md_columns(g, pii[g.product]))} "
-                f"| {g.expires} | {_md(g.justification or '')} |"
+                f"| {_ended_on(result, g)} | {_md(g.justification or '')} |"
             )
     else:
         lines.append("None.")
@@ -446,15 +455,13 @@ def render_html(result: AuditResult) -> str:
                 _h(g.principal),
                 _kind_tag(g, 0, expired=True),
                 _chips(g.columns, pii.get(g.product, set())),
-                _h(g.expires),
+                _h(_ended_on(result, g)),
                 _h(g.justification or ""),
             ]
             for g in result.declared.expired
         ]
         body.append(
-            _table(
-                ["Product", "Principal", "State", "Columns", "Expired on", "Justification"], rows
-            )
+            _table(["Product", "Principal", "State", "Columns", "Ended", "Justification"], rows)
         )
     else:
         body.append("<p>None.</p>")
