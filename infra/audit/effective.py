@@ -26,16 +26,19 @@ declared grant it matches, or none when it matches nothing — which is itself a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from infra.access import AccessModel, Grant
-from infra.audit.graph import Bucket, LfPermission, MeshGraph, Role, Table
+from infra.audit.graph import Bucket, LfPermission, MeshGraph, PolicyDoc, Role, Table
 from infra.audit.iameval import (
     Caller,
     Decision,
     Evaluation,
     Request,
     StatementHit,
+    as_list,
     decide,
     evaluate,
 )
@@ -124,15 +127,178 @@ def _account_region(arn: str) -> tuple[str, str, str]:
     return parts[1], parts[3], parts[4]  # partition, region, account
 
 
+def _literal_prefix(pattern: str) -> str:
+    """The text before the first IAM wildcard: every value the pattern matches starts with it."""
+    cut = len(pattern)
+    for wildcard in ("*", "?"):
+        at = pattern.find(wildcard)
+        if at != -1:
+            cut = min(cut, at)
+    return pattern[:cut]
+
+
+def _statement_keys(stmt: Any) -> list[tuple[str | None, str]] | None:
+    """(literal action in lower case or None for any action, resource literal prefix) for every
+    request the statement may apply to; [] when it applies to none; None when it cannot be told
+    (the document is then evaluated for every request, exactly as before)."""
+    if not isinstance(stmt, Mapping):
+        return None
+    if stmt.get("Effect") not in ("Allow", "Deny"):
+        return []
+    if "Action" in stmt:
+        patterns = as_list(stmt["Action"])
+        if not all(isinstance(p, str) for p in patterns):
+            return None
+        # IAM actions compare case-insensitively (ASCII); a wildcard matches many
+        actions = {
+            p.lower() if p.isascii() and "*" not in p and "?" not in p else None for p in patterns
+        }
+    elif "NotAction" in stmt:
+        actions = {None}
+    else:
+        return []
+    if "Resource" in stmt:
+        patterns = as_list(stmt["Resource"])
+        if not all(isinstance(p, str) for p in patterns):
+            return None
+        prefixes = {_literal_prefix(p) for p in patterns}
+    elif "NotResource" in stmt:
+        prefixes = {""}
+    else:
+        return []
+    return [(a, r) for a in actions for r in prefixes]
+
+
+def _document_keys(document: Any) -> list[tuple[str | None, str]] | None:
+    if not isinstance(document, Mapping):
+        return None
+    keys: list[tuple[str | None, str]] = []
+    for stmt in as_list(document.get("Statement")):
+        found = _statement_keys(stmt)
+        if found is None:
+            return None
+        keys.extend(found)
+    return keys
+
+
+class _Candidates:
+    """The identity documents of one role that may apply to a request, in their order.
+
+    `evaluate` keeps a statement only when its Action and Resource match the request, and a
+    document none of whose statements match yields an empty `Evaluation`, which `decide` ignores:
+    so evaluating only the documents with a statement whose literal action equals the request's
+    (or whose actions have a wildcard) and one of whose resource patterns' literal prefix starts
+    the request's resource gives the same decision. A consumer role carries one document per
+    grant; without this every probe of every bucket evaluated all of them."""
+
+    def __init__(self, docs: list[PolicyDoc]) -> None:
+        self.docs = docs
+        self.always: set[int] = set()
+        # action (None: a wildcard or NotAction) -> resource literal prefix -> document indexes
+        self.keyed: dict[str | None, dict[str, set[int]]] = {}
+        for i, doc in enumerate(docs):
+            keys = _document_keys(doc.document)
+            if keys is None:
+                self.always.add(i)
+                continue
+            for action, prefix in keys:
+                self.keyed.setdefault(action, {}).setdefault(prefix, set()).add(i)
+        # the distinct prefix lengths per action: one look-up per length, not per document
+        self.lengths = {a: sorted({len(p) for p in by}) for a, by in self.keyed.items()}
+
+    def matching(self, request: Request) -> list[PolicyDoc]:
+        action, resource = request.action, request.resource
+        if not (isinstance(action, str) and action.isascii() and isinstance(resource, str)):
+            return self.docs
+        hits = set(self.always)
+        for key in (action.lower(), None):
+            by_prefix = self.keyed.get(key)
+            if not by_prefix:
+                continue
+            for n in self.lengths[key]:
+                if n > len(resource):
+                    break
+                found = by_prefix.get(resource[:n])
+                if found:
+                    hits |= found
+        if len(hits) == len(self.docs):
+            return self.docs
+        return [self.docs[i] for i in sorted(hits)]
+
+
+# request context keys whose value depends on the caller (see _Evaluator.s3 and .kms)
+_CALLER_KEYS = frozenset({"aws:PrincipalArn", "aws:PrincipalAccount", "kms:CallerAccount"})
+
+
+def _principal_shape(document: Any) -> tuple[Any, ...] | bool:
+    """The Principal/NotPrincipal elements of a resource policy, in statement order, when they
+    are all the policy lets depend on the caller; False when a condition reads a caller key or
+    the document has a shape `evaluate` may treat otherwise."""
+    if not isinstance(document, Mapping):
+        return False
+    elements = []
+    for stmt in as_list(document.get("Statement")):
+        if not isinstance(stmt, Mapping):
+            return False
+        for name in ("Principal", "NotPrincipal"):
+            if name in stmt:
+                elements.append(stmt[name])
+        condition = stmt.get("Condition")
+        if condition is None:
+            continue
+        if not isinstance(condition, Mapping):
+            return False
+        for tests in condition.values():
+            if not isinstance(tests, Mapping):
+                return False
+            if any(not isinstance(k, str) or k in _CALLER_KEYS for k in tests):
+                return False
+    return tuple(elements)
+
+
 class _Evaluator:
+    """Evaluates requests against the graph's documents, looked up by what they attach to
+    (one pass over the documents, not one per request)."""
+
     def __init__(self, graph: MeshGraph) -> None:
         self.g = graph
         self.uncertain: list[str] = []
+        self._inline: dict[str, list[PolicyDoc]] = {}
+        self._resource: dict[tuple[str, str], list[PolicyDoc]] = {}
+        for d in graph.documents:
+            if d.kind == "inline":
+                self._inline.setdefault(d.attached_to, []).append(d)
+            elif d.kind in ("bucket", "key"):
+                self._resource.setdefault((d.kind, d.attached_to), []).append(d)
+        self._candidates: dict[str, _Candidates] = {}
+        # decisions asked again return the first answer (its uncertainties are recorded once)
+        self._decisions: dict[tuple, Decision] = {}
+        self._shapes: dict[str, tuple[Any, ...] | bool] = {}
+        self._evaluations: dict[tuple, Evaluation] = {}
+        self._roles_by_arn: dict[str, Role] = {}
+        for role in graph.roles.values():
+            self._roles_by_arn.setdefault(role.arn, role)  # the first, as MeshGraph.role_by_arn
+        self._tables: dict[str, list[Table]] = {}
+        for (database, _), table in sorted(graph.tables.items()):
+            self._tables.setdefault(database, []).append(table)
+
+    def role_by_arn(self, arn: str) -> Role | None:
+        try:
+            return self._roles_by_arn.get(arn)
+        except TypeError:  # not a string: names no role
+            return None
+
+    def tables_of(self, database: str) -> list[Table]:
+        return self._tables.get(database, [])
 
     def _identity(self, role: Role | None, request: Request) -> list[Evaluation]:
         if role is None:
             return []
-        return [evaluate(d.document, d.id, request) for d in self.g.identity_documents(role)]
+        candidates = self._candidates.get(role.name)
+        if candidates is None:
+            candidates = _Candidates(self._inline.get(role.name, []))
+            self._candidates[role.name] = candidates
+        return [evaluate(d.document, d.id, request) for d in candidates.matching(request)]
 
     def _record(self, decision: Decision) -> Decision:
         self.uncertain.extend(u for u in decision.uncertain if u not in self.uncertain)
@@ -147,9 +313,34 @@ class _Evaluator:
         if caller.account:
             request.context["aws:PrincipalAccount"] = caller.account
         resource = [
-            evaluate(d.document, d.id, request, caller) for d in self.g.bucket_policies(bucket.name)
+            self._resource_policy(d, request, caller)
+            for d in self._resource.get(("bucket", bucket.name), ())
         ]
         return self._record(decide(self._identity(role, request), resource, False))
+
+    def _resource_policy(self, doc: PolicyDoc, request: Request, caller: Caller) -> Evaluation:
+        """`evaluate(doc, request, caller)`, shared by the callers it cannot tell apart.
+
+        A resource policy sees the caller only through its statements' Principal/NotPrincipal
+        (`Caller.matches`) and the condition keys naming the caller: callers that every
+        statement's principal matches the same way get the same evaluation when no condition
+        reads those keys. Every bucket is probed with every principal; most of them are named
+        by nothing in its policy."""
+        shape = self._shapes.get(doc.id)
+        if shape is None:
+            shape = self._shapes[doc.id] = _principal_shape(doc.document)
+        if shape is False:  # conditions on the caller, or a shape not understood
+            return evaluate(doc.document, doc.id, request, caller)
+        context = tuple(
+            sorted((k, str(v)) for k, v in request.context.items() if k not in _CALLER_KEYS)
+        )
+        matches = tuple(caller.matches(p) for p in shape)
+        key = (doc.id, request.action, request.resource, context, matches)
+        evaluation = self._evaluations.get(key)
+        if evaluation is None:
+            evaluation = evaluate(doc.document, doc.id, request, caller)
+            self._evaluations[key] = evaluation
+        return evaluation
 
     def kms(
         self,
@@ -160,6 +351,23 @@ class _Evaluator:
         via_s3: bool,
         identity_unknown: bool = False,
     ) -> Decision:
+        # a pure function of its arguments and the graph: asked once per Lake Formation grant
+        memo_key = ("kms", role, caller, key_arn, action, via_s3, identity_unknown)
+        decision = self._decisions.get(memo_key)
+        if decision is None:
+            decision = self._kms(role, caller, key_arn, action, via_s3, identity_unknown)
+            self._decisions[memo_key] = decision
+        return decision
+
+    def _kms(
+        self,
+        role: Role | None,
+        caller: Caller,
+        key_arn: str,
+        action: str,
+        via_s3: bool,
+        identity_unknown: bool,
+    ) -> Decision:
         _, region, _ = _account_region(key_arn)
         context: dict = {"aws:SecureTransport": "true", "aws:PrincipalArn": caller.arn}
         if caller.account:
@@ -169,7 +377,8 @@ class _Evaluator:
             context["kms:ViaService"] = f"s3.{region}.amazonaws.com"
         request = Request(action, key_arn, context)
         resource = [
-            evaluate(d.document, d.id, request, caller) for d in self.g.key_policies(key_arn)
+            evaluate(d.document, d.id, request, caller)
+            for d in self._resource.get(("key", key_arn), ())
         ]
         identity = self._identity(role, request)
         if identity_unknown:  # an AWS-managed role: its identity side is assumed to allow
@@ -179,8 +388,14 @@ class _Evaluator:
         return self._record(decide(identity, resource, True))
 
     def iam_allows(self, role: Role, action: str, resource: str) -> Decision:
-        request = Request(action, resource, {"aws:PrincipalArn": role.arn})
-        return self._record(decide(self._identity(role, request), [], False))
+        # the same few questions (GetDataAccess, the catalog ARN) for every grant of a role
+        memo_key = ("iam", role, action, resource)
+        decision = self._decisions.get(memo_key)
+        if decision is None:
+            request = Request(action, resource, {"aws:PrincipalArn": role.arn})
+            decision = self._record(decide(self._identity(role, request), [], False))
+            self._decisions[memo_key] = decision
+        return decision
 
 
 def _object_path(
@@ -225,7 +440,7 @@ def _lf_usable(ev: _Evaluator, role: Role, table: Table, bucket: Bucket | None) 
         why.append(f"bucket {bucket.name} is not registered with Lake Formation")
     key = ev.g.bucket_keys.get(bucket.name)
     vending_arn = ev.g.lf_locations.get(bucket.arn)
-    vending = ev.g.role_by_arn(vending_arn) if vending_arn else None
+    vending = ev.role_by_arn(vending_arn) if vending_arn else None
     if vending_arn and vending is None:
         why.append(f"bucket {bucket.name} is registered with {vending_arn}, not a mesh role")
         return why
@@ -245,10 +460,10 @@ def _lf_usable(ev: _Evaluator, role: Role, table: Table, bucket: Bucket | None) 
     return why
 
 
-def _lf_tables(graph: MeshGraph, perm: LfPermission) -> list[Table]:
+def _lf_tables(ev: _Evaluator, perm: LfPermission) -> list[Table]:
     if perm.table is None:
-        return graph.tables_of(perm.database)
-    table = graph.tables.get((perm.database, perm.table))
+        return ev.tables_of(perm.database)
+    table = ev.g.tables.get((perm.database, perm.table))
     return [table] if table else []
 
 
@@ -261,6 +476,12 @@ def compute(graph: MeshGraph) -> EffectiveAccess:
             table_of_bucket[table.bucket] = table
     paths: dict[tuple[str, str], list[Path]] = {}
     tables_by_product: dict[str, Table | None] = {}
+    callers: list[tuple[str, Role | None, Caller]] = [
+        (role.principal, role, Caller(role.arn))
+        for role in graph.roles.values()
+        if role.service is None  # service roles act only for their service (see _lf_usable)
+    ]
+    callers.append((ANONYMOUS, None, Caller(ANONYMOUS)))
 
     for bucket in graph.buckets.values():
         if bucket.product is None:
@@ -269,12 +490,6 @@ def compute(graph: MeshGraph) -> EffectiveAccess:
         table = table_of_bucket.get(bucket.name)
         tables_by_product[bucket.product] = table
         all_columns = tuple(sorted(c.name for c in table.columns)) if table else ()
-        callers: list[tuple[str, Role | None, Caller]] = [
-            (role.principal, role, Caller(role.arn))
-            for role in graph.roles.values()
-            if role.service is None  # service roles act only for their service (see _lf_usable)
-        ]
-        callers.append((ANONYMOUS, None, Caller(ANONYMOUS)))
         for principal, role, caller in callers:
             for write in (False, True):
                 evidence, latent = _object_path(ev, role, caller, bucket, write)
@@ -287,7 +502,7 @@ def compute(graph: MeshGraph) -> EffectiveAccess:
                     )
 
     for perm in graph.lf_permissions:
-        role = graph.role_by_arn(perm.principal_arn)
+        role = ev.role_by_arn(perm.principal_arn)
         if role is None:
             problems.append(
                 f"Lake Formation permission {perm.logical} names {perm.principal_arn}, "
@@ -295,7 +510,7 @@ def compute(graph: MeshGraph) -> EffectiveAccess:
             )
             continue
         granted = set(perm.permissions)
-        for table in _lf_tables(graph, perm):
+        for table in _lf_tables(ev, perm):
             bucket = graph.buckets.get(table.bucket or "")
             product = bucket.product if bucket else None
             if product is None:

@@ -27,7 +27,7 @@ Effect = Literal["Allow", "Deny"]
 PrincipalMatch = Literal["direct", "account"] | None
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 16)  # a large mesh has tens of thousands of patterns: no thrashing
 def _glob(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
     """IAM wildcards: `*` any run of characters (including `/` and `:`), `?` one character."""
     parts = []

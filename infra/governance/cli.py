@@ -1,6 +1,7 @@
 """Governance in the CLI: `mesh policies`, and the hooks `mesh validate` and `mesh plan` call.
 
-Formatting only; the work is in `infra.governance.engine`.
+Formatting only; the work is in `infra.governance.engine`, imported by the commands that use it
+(every `mesh` command imports this module to register `mesh policies`).
 """
 
 from __future__ import annotations
@@ -8,15 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from infra.cliutil import emit_json
-from infra.governance import catalogue as cat
-from infra.governance.engine import govern_resources
-from infra.governance.findings import Finding
-from infra.loader import Mesh
+
+if TYPE_CHECKING:
+    from infra.governance.findings import Finding
+    from infra.loader import Mesh
 
 
 class PoliciesFormat(str, Enum):
@@ -39,6 +40,8 @@ def policies(
 
 
 def catalogue_json() -> dict:
+    from infra.governance import catalogue as cat
+
     return {
         "policies": [p.as_json() for p in cat.CATALOGUE],
         "exception_codes": [
@@ -49,6 +52,8 @@ def catalogue_json() -> dict:
 
 
 def catalogue_lines(width: int = 100) -> list[str]:
+    from infra.governance import catalogue as cat
+
     wrap = lambda text, indent: textwrap.wrap(
         text, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
     )
@@ -89,6 +94,8 @@ def resource_line(f: Finding) -> str:
 
 def check_plan(graph, mesh: Mesh, today: dt.date) -> int:
     """For `mesh plan`: resource-level findings on stderr; the exit code (1 on any error)."""
+    from infra.governance.engine import govern_resources
+
     report = govern_resources(graph, mesh, today)
     for f in report.findings:
         typer.echo(resource_line(f), err=True)

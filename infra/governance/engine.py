@@ -14,21 +14,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from infra.governance import catalogue as cat
 from infra.governance.blueprint_rules import check_mesh
 from infra.governance.exceptions import ExceptionStatus, Waivers
 from infra.governance.findings import Finding, resource_finding
-from infra.governance.resource_rules import (
-    GRANT_COMPONENT,
-    Graph,
-    Res,
-    check_graph,
-    check_resource,
-    product_of,
-)
 from infra.loader import LoadResult, Mesh
 from infra.problems import Problem, Severity
+
+if TYPE_CHECKING:  # the resource rules are imported by the resource checks, not by validate
+    from infra.governance.resource_rules import Graph
 
 
 @dataclass
@@ -80,6 +76,8 @@ def active_exceptions(mesh: Mesh, today: dt.date) -> list[ExceptionStatus]:
 
 def graph_from_recorded(resources: Iterable) -> Graph:
     """A Graph from the recording engine's `Recorded` resources (or anything shaped like them)."""
+    from infra.governance.resource_rules import Graph, Res
+
     items = list(resources)
     components = {r.name: r.type for r in items if not r.custom}
     types = {r.name: r.type for r in items}
@@ -98,6 +96,14 @@ def graph_from_recorded(resources: Iterable) -> Graph:
 
 def govern_resources(graph, mesh: Mesh | None, today: dt.date) -> Report:
     """`graph`: a recording-engine ResourceGraph, a list of Recorded, or a Graph."""
+    from infra.governance.resource_rules import (
+        GRANT_COMPONENT,
+        Graph,
+        check_graph,
+        check_resource,
+        product_of,
+    )
+
     if not isinstance(graph, Graph):
         graph = graph_from_recorded(getattr(graph, "resources", graph))
     findings: list[Finding] = []
