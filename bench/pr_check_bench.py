@@ -323,8 +323,9 @@ def main() -> int:
     for products, _domains, _grants, v, d, _goal, note in results:
         if products == 200 and not note:
             print(
-                f"200 products: {v + d:.2f} s for the whole PR check vs 4.89 s (+~1 s imports) "
-                f"for AWS DSF + CDK to synthesize: {4.89 / (v + d):.0f}x faster, without imports"
+                f"200 products: {v + d:.2f} s for the whole PR check, start-up included, vs "
+                f"4.89 s (+~1 s of imports) for AWS DSF + CDK to synthesize: "
+                f"{4.89 / (v + d):.0f}x faster ({5.89 / (v + d):.0f}x counting DSF's imports)"
             )
     if not args.no_phases:
         print()
