@@ -2,7 +2,7 @@
 between sizes (issue 8: 1,000 products x 100 consumer domains under 5 s, no quadratic blow-up).
 
     python bench/audit_bench.py [--domains 10,30,100] [--products 10] [--consumers 10]
-                                [--effective 3,10,30] [--no-dense] [--repeat 3]
+                                [--effective 3,10,30] [--no-dense] [--repeat 3] [--quick]
 
 Series 1 — declared access and diff, DOMAINS x PRODUCTS per domain, each shared product granted
 to CONSUMERS other domains (at most DOMAINS - 1); every domain is a consumer domain:
@@ -264,7 +264,14 @@ def main() -> int:
     parser.add_argument("--no-dense", action="store_true", help="skip the dense row")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="series 1 at 10/30/100 domains, series 2 at 3/10, no dense row (bench/run.py --quick)",
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.effective, args.no_dense = "3,10", True
 
     today = dt.date.fromisoformat(os.environ.get("MESH_TODAY") or dt.date.today().isoformat())
     env = {**os.environ, "MESH_TODAY": today.isoformat()}
