@@ -105,7 +105,8 @@ def rename_product(draw: Draw, product: dict, products: list) -> None:
     old, product["name"] = product.get("name"), draw(NAMES)
     kind = draw(st.sampled_from(["declared", "undeclared", "reordered", "dropped"]))
     if kind == "declared":
-        product["previous_names"] = [*product.get("previous_names", []), old]
+        earlier = product.get("previous_names")
+        product["previous_names"] = [*(earlier if isinstance(earlier, list) else []), old]
     elif kind == "reordered":
         product["previous_names"] = [draw(NAMES), old]
     elif kind == "dropped":
@@ -113,7 +114,8 @@ def rename_product(draw: Draw, product: dict, products: list) -> None:
 
 
 def rename_column(draw: Draw, product: dict, products: list) -> None:
-    columns = [c for c in product.get("schema") or [] if isinstance(c, dict)]
+    schema = product.get("schema")  # a mutated blueprint may hold anything here
+    columns = [c for c in schema if isinstance(c, dict)] if isinstance(schema, list) else []
     if columns:
         column = draw(st.sampled_from(columns))
         old, column["name"] = column.get("name"), draw(NAMES)
