@@ -32,10 +32,10 @@ import pulumi_aws as aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.meshgen import generate  # noqa: E402
-from infra.engines.recording import run_program  # noqa: E402
-from infra.loader import load_mesh  # noqa: E402
-from infra.program import StackSettings  # noqa: E402
+from bench.meshgen import generate
+from infra.engines.recording import run_program
+from infra.loader import load_mesh
+from infra.program import StackSettings
 
 TODAY = dt.date(2026, 11, 25)
 PRODUCTS_PER_DOMAIN = 10
@@ -76,8 +76,9 @@ def mesh_of(products: int):
     domains = max(3, products // PRODUCTS_PER_DOMAIN)
     per_domain = max(1, products // domains)
     with tempfile.TemporaryDirectory() as tmp:
-        generate(tmp, domains=domains, products_per_domain=per_domain,
-                 consumers_per_product=CONSUMERS)
+        generate(
+            tmp, domains=domains, products_per_domain=per_domain, consumers_per_product=CONSUMERS
+        )
         return load_mesh(tmp, today=TODAY).mesh
 
 
@@ -97,24 +98,29 @@ def own_code_share(mesh, settings) -> float:
 
 def main(sizes: list[int]) -> None:
     settings = StackSettings()
-    header = (f"{'products':>8} {'resources':>9} {'program s':>9} {'floor s':>8} {'replay s':>8} "
-              f"{'÷floor':>7} {'÷replay':>7} {'cpu÷floor':>9} {'ms/res':>7} {'floor ms/res':>12}")
+    header = (
+        f"{'products':>8} {'resources':>9} {'program s':>9} {'floor s':>8} {'replay s':>8} "
+        f"{'÷floor':>7} {'÷replay':>7} {'cpu÷floor':>9} {'ms/res':>7} {'floor ms/res':>12}"
+    )
     print(header)
     for products in sizes:
         mesh = mesh_of(products)
         repeats = 3 if products <= 100 else 1
-        wall, cpu, graph = best(repeats, lambda: run_program(mesh, settings, TODAY))
+        wall, cpu, graph = best(repeats, lambda m=mesh: run_program(m, settings, TODAY))
         n = len(graph.resources)
         f_wall, f_cpu, floor = best(
-            repeats, lambda: run_program(mesh, settings, TODAY, program=floor_program(n))
+            repeats, lambda m=mesh, k=n: run_program(m, settings, TODAY, program=floor_program(k))
         )
-        r_wall, r_cpu, replay = best(
-            repeats, lambda: run_program(mesh, settings, TODAY, program=replay_program(graph))
+        r_wall, _, replay = best(
+            repeats,
+            lambda m=mesh, g=graph: run_program(m, settings, TODAY, program=replay_program(g)),
         )
         assert len(floor.resources) == len(replay.resources) == n
-        print(f"{sum(1 for _ in mesh.products()):>8} {n:>9} {wall:>9.2f} {f_wall:>8.2f} "
-              f"{r_wall:>8.2f} {wall / f_wall:>7.2f} {wall / r_wall:>7.2f} {cpu / f_cpu:>9.2f} "
-              f"{1000 * wall / n:>7.2f} {1000 * f_wall / n:>12.2f}")
+        print(
+            f"{sum(1 for _ in mesh.products()):>8} {n:>9} {wall:>9.2f} {f_wall:>8.2f} "
+            f"{r_wall:>8.2f} {wall / f_wall:>7.2f} {wall / r_wall:>7.2f} {cpu / f_cpu:>9.2f} "
+            f"{1000 * wall / n:>7.2f} {1000 * f_wall / n:>12.2f}"
+        )
     middle = sorted(sizes)[len(sizes) // 2]
     share = own_code_share(mesh_of(middle), settings)
     print(f"share of CPU time in our own code (infra/) at {middle} products: {100 * share:.1f}%")
