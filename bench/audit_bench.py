@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as dt
-import gc
 import itertools
 import math
 import os
@@ -41,7 +40,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,22 +47,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.meshgen import blueprints
 from bench.pr_check_bench import edit_domain, mesh_command, write_tree
+from bench.timing import best_of
 from infra import loader
 from infra.access import declared_access
 from infra.audit.diff import diff_meshes
 
 GOAL_SECONDS = 5.0
 GENERATED_AT = "2026-01-01T00:00:00Z"
-
-
-def best_of(repeat: int, run: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def load(directory: Path, today: dt.date) -> loader.Mesh:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as dt
-import gc
 import json
 import os
 import subprocess
@@ -41,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.meshgen import blueprints, render
+from bench.timing import best_of
 
 GOALS = {200: 0.5, 10_000: 2.0}  # products -> seconds, end to end (issue 8)
 FORBIDDEN = ("pulumi", "pulumi_aws", "pulumi_policy", "boto3", "botocore", "moto")
@@ -63,16 +63,6 @@ def goal_for(products: int) -> float:
 def mesh_command() -> list[str]:
     script = Path(sys.executable).parent / "mesh"
     return [str(script)] if script.exists() else [sys.executable, "-m", "infra.cli"]
-
-
-def best_of(repeat: int, run: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 # ------------------------------------------------------------------ the trees
