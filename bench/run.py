@@ -22,8 +22,12 @@ BENCHMARKS = [
     ("Resources per data product", "resources_bench.py", [], []),
     ("PR check: mesh validate + mesh diff", "pr_check_bench.py", [], ["--quick"]),
     ("Audit: access matrix and diff at scale", "audit_bench.py", [], ["--quick"]),
-    ("Per-domain stack plan vs mesh size", "domain_stack_bench.py", ["10", "100", "1000"],
-     ["10", "100"]),
+    (
+        "Per-domain stack plan vs mesh size",
+        "domain_stack_bench.py",
+        ["10", "100", "1000"],
+        ["10", "100"],
+    ),
     ("mesh validate on 1,000 domain files", "validate_bench.py", [], []),
 ]
 
