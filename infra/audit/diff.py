@@ -513,6 +513,37 @@ def _problem_text(p: Problem) -> str:
     return f"  {where}: {p.severity.value} {p.code} {p.message}"
 
 
+def _product_summary(result: DiffResult, name, arrow: str) -> list[str]:
+    """New, removed and renamed products, one line each (text and markdown quote names apart)."""
+    lines = []
+    if result.new_products:
+        lines.append(
+            "new products (owner write only): "
+            + ", ".join(name(g.product) for g in result.new_products)
+        )
+    if result.removed_products:
+        lines.append(
+            "removed products: " + ", ".join(name(g.product) for g in result.removed_products)
+        )
+    if result.renamed_products:
+        lines.append(
+            "renamed products: "
+            + ", ".join(
+                f"{name(a)} {arrow} {name(b)}" for a, b in sorted(result.renamed_products.items())
+            )
+        )
+    if result.renamed_columns:
+        lines.append(
+            "renamed columns: "
+            + ", ".join(
+                f"{name(f'{pid}.{old}')} {arrow} {name(new)}"
+                for pid, cols in sorted(result.renamed_columns.items())
+                for old, new in sorted(cols.items())
+            )
+        )
+    return lines
+
+
 def render_text(result: DiffResult) -> str:
     lines = []
     if result.errors:
@@ -537,26 +568,7 @@ def render_text(result: DiffResult) -> str:
     lines.append(f"BREAKING SCHEMA CHANGES for existing consumers: {len(result.breaking_schema)}")
     for b in result.breaking_schema:
         lines.append(f"  ! {b.why} (read by {', '.join(b.consumers)})")
-    if result.new_products:
-        lines.append(
-            "new products (owner write only): " + ", ".join(g.product for g in result.new_products)
-        )
-    if result.removed_products:
-        lines.append("removed products: " + ", ".join(g.product for g in result.removed_products))
-    if result.renamed_products:
-        lines.append(
-            "renamed products: "
-            + ", ".join(f"{a} -> {b}" for a, b in sorted(result.renamed_products.items()))
-        )
-    if result.renamed_columns:
-        lines.append(
-            "renamed columns: "
-            + ", ".join(
-                f"{pid}.{old} -> {new}"
-                for pid, cols in sorted(result.renamed_columns.items())
-                for old, new in sorted(cols.items())
-            )
-        )
+    lines += _product_summary(result, name=str, arrow="->")
     return "\n".join(lines) + "\n"
 
 
@@ -637,30 +649,7 @@ def render_markdown(result: DiffResult) -> str:
             *_md_table(result.changed),
             "",
         ]
-    extra = []
-    if result.new_products:
-        extra.append(
-            "new products (owner write only): "
-            + ", ".join(f"`{g.product}`" for g in result.new_products)
-        )
-    if result.removed_products:
-        extra.append(
-            "removed products: " + ", ".join(f"`{g.product}`" for g in result.removed_products)
-        )
-    if result.renamed_products:
-        extra.append(
-            "renamed products: "
-            + ", ".join(f"`{a}` → `{b}`" for a, b in sorted(result.renamed_products.items()))
-        )
-    if result.renamed_columns:
-        extra.append(
-            "renamed columns: "
-            + ", ".join(
-                f"`{pid}.{old}` → `{new}`"
-                for pid, cols in sorted(result.renamed_columns.items())
-                for old, new in sorted(cols.items())
-            )
-        )
+    extra = _product_summary(result, name=lambda n: f"`{n}`", arrow="→")
     if extra:
         lines += [f"- {x}" for x in extra] + [""]
     lines.append(
