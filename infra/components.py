@@ -86,9 +86,20 @@ class GrantArgs:
     env: AwsEnv
     consumer_role: str
     database: str
-    table: str
     columns: tuple[str, ...] | None  # None: the whole table
-    bucket: str | None  # set only when the grant covers every column (direct S3 read)
+
+
+@dataclass(frozen=True)
+class ConsumerAccessArgs:
+    """Every active grant one producing domain gives one consumer domain."""
+
+    domain: str  # the producer
+    consumer: str
+    env: AwsEnv
+    consumer_role: str
+    database: str
+    tables: tuple[str, ...]  # every granted table
+    direct_buckets: tuple[str, ...]  # buckets of the grants that cover every column
     policy_name: str
 
 
@@ -347,15 +358,14 @@ class DataProduct(pulumi.ComponentResource):
 
 
 class Grant(pulumi.ComponentResource):
-    """One domain's read access to one product: Lake Formation permission (column-level when
-    limited) and the IAM side on the consumer role; S3/KMS read only for whole-table grants."""
+    """One domain's read access to one product: the Lake Formation permission, column-level when
+    the grant is limited. Its IAM side is the pair's `ConsumerAccess` policy."""
 
     def __init__(
         self,
         name: str,
         args: GrantArgs,
         product: DataProduct,
-        owner: Domain,
         consumer: Domain | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
@@ -384,19 +394,41 @@ class Grant(pulumi.ComponentResource):
             **target,
             opts=child,
         )
+        self.register_outputs({})
 
-        def iam_document(key_arn: str | None) -> str:
+
+class ConsumerAccess(pulumi.ComponentResource):
+    """The IAM side of every grant one producing domain gives one consumer domain: one inline
+    policy on the consumer role (Glue read on the granted tables, GetDataAccess, S3/KMS read
+    only on the buckets of whole-table grants). Declared with the producer's grants, in the
+    producer's stack."""
+
+    def __init__(
+        self,
+        name: str,
+        args: ConsumerAccessArgs,
+        owner: Domain,
+        consumer: Domain | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("mesh:index:ConsumerAccess", name, None, opts)
+        env = args.env
+
+        def document(key_arn: str | None) -> str:
             return _json(
-                docs.consumer_grant_policy(env, args.database, args.table, args.bucket, key_arn)
+                docs.consumer_access_policy(
+                    env, args.database, list(args.tables), list(args.direct_buckets), key_arn
+                )
             )
 
         self.policy = aws.iam.RolePolicy(
             f"{name}-iam",
             name=args.policy_name,
             role=args.consumer_role,
-            policy=owner.key.arn.apply(iam_document)
-            if args.bucket is not None
-            else iam_document(None),
-            opts=child,
+            policy=owner.key.arn.apply(document) if args.direct_buckets else document(None),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[consumer.consumer] if consumer is not None else None,
+            ),
         )
         self.register_outputs({})

@@ -302,20 +302,34 @@ def producer_policy(env: AwsEnv, database: str, buckets: list[str], key_arn: str
     return _policy(*statements)
 
 
-def consumer_grant_policy(
-    env: AwsEnv, database: str, table: str, bucket: str | None, key_arn: str | None
+def consumer_access_policy(
+    env: AwsEnv,
+    database: str,
+    tables: list[str],
+    direct_buckets: list[str],
+    key_arn: str | None,
 ) -> dict:
-    """IAM side of one grant. `bucket`/`key_arn` only when the grant covers every column:
-    a column-limited grant must not have a path to the objects around Lake Formation."""
+    """IAM side of every grant one producing domain gives one consumer domain, as one document
+    on the consumer role: Glue read on exactly the granted tables (plus their database and the
+    catalog, which Glue's table calls also authorize), `lakeformation:GetDataAccess`, and S3/KMS
+    read only on `direct_buckets` -- the buckets of grants covering every column. A column-limited
+    grant must not have a path to the objects around Lake Formation.
+
+    One document per (producer, consumer) pair rather than per grant: one IAM resource instead of
+    one per grant, a policy that only changes in place when a product is renamed or a grant is
+    added, and room for many more grants within IAM's 10,240-character inline-policy quota per
+    role. It stays in the producer's stack, since it holds only that domain's grants."""
+    if not tables:
+        raise ValueError("a consumer access policy needs at least one granted table")
     statements: list[dict] = [
         {
-            "Sid": "ReadGrantedTable",
+            "Sid": "ReadGrantedTables",
             "Effect": "Allow",
             "Action": CONSUMER_GLUE_ACTIONS,
             "Resource": [
                 env.glue_catalog_arn(),
                 env.glue_database_arn(database),
-                env.glue_table_arn(database, table),
+                *(env.glue_table_arn(database, t) for t in sorted(set(tables))),
             ],
         },
         {
@@ -325,22 +339,22 @@ def consumer_grant_policy(
             "Resource": "*",
         },
     ]
-    if bucket is not None:
+    if direct_buckets:
         if key_arn is None:
             raise ValueError("direct S3 read needs the key ARN")
-        arn = env.bucket_arn(bucket)
+        arns = sorted({env.bucket_arn(b) for b in direct_buckets})
         statements += [
             {
                 "Sid": "ReadObjects",
                 "Effect": "Allow",
                 "Action": CONSUMER_OBJECT_ACTIONS,
-                "Resource": f"{arn}/*",
+                "Resource": [f"{a}/*" for a in arns],
             },
             {
-                "Sid": "ListBucket",
+                "Sid": "ListBuckets",
                 "Effect": "Allow",
                 "Action": CONSUMER_BUCKET_ACTIONS,
-                "Resource": arn,
+                "Resource": arns,
             },
             {
                 "Sid": "DecryptObjects",

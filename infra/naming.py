@@ -67,6 +67,11 @@ def grant_logical(domain: str, product: str, consumer: str) -> str:
     return f"{domain}.{product}@{consumer}"
 
 
+def access_logical(domain: str, consumer: str) -> str:
+    """The IAM side of every grant `domain` gives `consumer`."""
+    return f"{domain}@{consumer}"
+
+
 # ---------------------------------------------------------------- physical names
 
 
@@ -91,8 +96,9 @@ class Names:
     def key_alias(self, domain: str) -> str:
         return f"alias/{self.prefix}/{domain}"
 
-    def grant_policy(self, domain: str, product: str) -> str:
-        return f"mesh-read-{domain}.{product}"
+    def access_policy(self, domain: str) -> str:
+        """Inline policy on a consumer role holding what `domain` granted it."""
+        return f"mesh-read-{domain}"
 
 
 def name_problems(

@@ -15,6 +15,8 @@ import pulumi
 from infra import access
 from infra.components import (
     ColumnArgs,
+    ConsumerAccess,
+    ConsumerAccessArgs,
     DataProduct,
     Domain,
     DomainArgs,
@@ -31,6 +33,7 @@ from infra.naming import (
     DEFAULT_PREFIX,
     LF_ROLE_KIND,
     Names,
+    access_logical,
     check_prefix,
     domain_logical,
     grant_logical,
@@ -191,24 +194,40 @@ def product_args(
 
 def grant_args(
     bp: Blueprint,
-    product: Product,
     grant: access.Grant,
     consumer_domain: str,
     settings: StackSettings,
 ) -> GrantArgs:
     names = settings.names
-    physical = physical_product_name(product)
     return GrantArgs(
         domain=bp.domain,
-        product=product.name,
+        product=grant.product,
         consumer=consumer_domain,
         env=settings.env,
         consumer_role=names.role(consumer_domain, "consumer"),
         database=names.database(bp.domain),
-        table=names.table(physical),
         columns=None if grant.s3_direct else grant.columns,
-        bucket=names.bucket(bp.domain, physical) if grant.s3_direct else None,
-        policy_name=names.grant_policy(bp.domain, product.name),
+    )
+
+
+def consumer_access_args(
+    bp: Blueprint, consumer_domain: str, granted: list[tuple[Product, access.Grant]], settings
+) -> ConsumerAccessArgs:
+    """The IAM side of every active grant `bp`'s domain gives `consumer_domain`."""
+    names = settings.names
+    return ConsumerAccessArgs(
+        domain=bp.domain,
+        consumer=consumer_domain,
+        env=settings.env,
+        consumer_role=names.role(consumer_domain, "consumer"),
+        database=names.database(bp.domain),
+        tables=tuple(sorted(names.table(physical_product_name(p)) for p, _ in granted)),
+        direct_buckets=tuple(
+            sorted(
+                names.bucket(bp.domain, physical_product_name(p)) for p, g in granted if g.s3_direct
+            )
+        ),
+        policy_name=names.access_policy(bp.domain),
     )
 
 
@@ -218,11 +237,13 @@ class MeshResources:
     domains: dict[str, Domain]
     products: dict[str, DataProduct]
     grants: dict[str, Grant]
+    consumer_access: dict[str, ConsumerAccess]
 
 
 def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResources:
     """Declare the resources of the stack's scope: the platform, then domains (their consumer
-    roles are the grant targets), products under their domain, grants under their product.
+    roles are the grant targets), products under their domain, grants under their product, and
+    under each producing domain one IAM policy per consumer domain it grants to.
 
     A per-domain stack declares only that domain's resources, including the grants it gives;
     other domains are referenced by deterministic names, never through stack outputs, so its
@@ -243,6 +264,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
     }
     products: dict[str, DataProduct] = {}
     grants: dict[str, Grant] = {}
+    given: dict[tuple[str, str], list[tuple[Product, access.Grant]]] = {}
     for bp, product in mesh.products():
         if bp.domain not in domains:
             continue
@@ -259,10 +281,20 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
             name = grant_logical(bp.domain, product.name, consumer.domain)
             grants[name] = Grant(
                 name,
-                grant_args(bp, product, grant, consumer.domain, settings),
+                grant_args(bp, grant, consumer.domain, settings),
                 dp,
-                owner,
                 domains.get(consumer.domain),
                 opts=pulumi.ResourceOptions(parent=dp),
             )
-    return MeshResources(platform, domains, products, grants)
+            given.setdefault((bp.domain, consumer.domain), []).append((product, grant))
+    consumer_access: dict[str, ConsumerAccess] = {}
+    for (producer, consumer_domain), granted in given.items():
+        name = access_logical(producer, consumer_domain)
+        consumer_access[name] = ConsumerAccess(
+            name,
+            consumer_access_args(mesh.blueprint(producer), consumer_domain, granted, settings),
+            domains[producer],
+            domains.get(consumer_domain),
+            opts=pulumi.ResourceOptions(parent=domains[producer]),
+        )
+    return MeshResources(platform, domains, products, grants, consumer_access)

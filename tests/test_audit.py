@@ -95,12 +95,12 @@ def test_effective_access_comes_from_the_resources(result):
     full = by_key[("finance:consumer", "sales.orders")]
     s3 = next(p for p in full.paths if p.channel == "s3-read")
     assert "key/sales-key#ConsumerDecryptThroughS3" in s3.evidence
-    assert "inline/sales.orders@finance-iam#ReadObjects" in s3.evidence
+    assert "inline/sales@finance-iam#ReadObjects" in s3.evidence
     assert full.pii and "customer_email" in full.columns
 
 
 def test_parliament_reports_nothing_of_medium_or_higher(result):
-    assert result.lint.documents == 52  # 15 trust + 22 inline + 10 bucket + 5 key
+    assert result.lint.documents == 49  # 15 trust + 19 inline + 10 bucket + 5 key
     assert [f.as_json() for f in result.lint.failing] == []
     ignored = {f.issue for f in result.lint.findings if f.ignored}
     assert ignored == {"CREDENTIALS_EXPOSURE", "PERMISSIONS_MANAGEMENT_ACTIONS"}
@@ -154,9 +154,9 @@ def test_trust_policies_are_linted_with_their_role_as_resource(result):
 def test_consumer_policy_widened_to_another_bucket_is_reported(mesh, resources):
     def widen(doc):
         stmt = _statement(doc, "ReadObjects")
-        stmt["Resource"] = [stmt["Resource"], "arn:aws:s3:::mesh-sales-customers/*"]
+        stmt["Resource"] = [*stmt["Resource"], "arn:aws:s3:::mesh-sales-customers/*"]
 
-    broken = _mutated(resources, "sales.returns@analytics-iam", _edit_policy("policy", widen))
+    broken = _mutated(resources, "sales@analytics-iam", _edit_policy("policy", widen))
     outcome = audit(mesh, broken, TODAY)
     assert [(d.kind, d.principal, d.product) for d in outcome.differences] == [
         ("unexpected", "analytics:consumer", "sales.customers")
@@ -187,7 +187,7 @@ def test_s3_path_around_a_column_restriction_is_reported(mesh, resources):
             {"Sid": "DecryptObjects", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "*"}
         )
 
-    broken = _mutated(resources, "sales.orders@marketing-iam", _edit_policy("policy", add_s3))
+    broken = _mutated(resources, "sales@marketing-iam", _edit_policy("policy", add_s3))
     outcome = audit(mesh, broken, TODAY)
     assert outcome.differences == []
     assert len(outcome.detail.problems) == 1
@@ -216,14 +216,29 @@ def test_s3_path_around_a_column_restriction_is_reported(mesh, resources):
 
 def test_lake_formation_grant_without_its_iam_side_is_missing(mesh, resources):
     def strip(doc):
-        doc["Statement"] = [s for s in doc["Statement"] if s["Sid"] != "ReadGrantedTable"]
+        doc["Statement"] = [s for s in doc["Statement"] if s["Sid"] != "ReadGrantedTables"]
 
-    broken = _mutated(resources, "sales.orders@marketing-iam", _edit_policy("policy", strip))
+    broken = _mutated(resources, "sales@marketing-iam", _edit_policy("policy", strip))
     outcome = audit(mesh, broken, TODAY)
     assert [(d.kind, d.principal, d.product) for d in outcome.differences] == [
         ("missing", "marketing:consumer", "sales.orders")
     ]
     assert any("IAM does not allow glue:GetTable" in p for p in outcome.detail.problems)
+
+
+def test_a_table_dropped_from_a_pair_policy_loses_only_that_grant(mesh, resources):
+    """logistics@sales holds shipments and stock_levels: removing one table's ARN from the Glue
+    statement makes exactly that grant missing."""
+
+    def drop(doc):
+        stmt = _statement(doc, "ReadGrantedTables")
+        stmt["Resource"] = [r for r in stmt["Resource"] if not r.endswith("/shipments")]
+
+    broken = _mutated(resources, "logistics@sales-iam", _edit_policy("policy", drop))
+    outcome = audit(mesh, broken, TODAY)
+    assert [(d.kind, d.principal, d.product) for d in outcome.differences] == [
+        ("missing", "sales:consumer", "logistics.shipments")
+    ]
 
 
 def test_lake_formation_columns_are_read_from_the_permission(mesh, resources):
@@ -334,9 +349,11 @@ def test_principal_file_holds_the_exact_deployed_documents(audit_out, resources)
     assert by_id["trust/sales-consumer"]["document"] == json.loads(
         recorded["sales-consumer"].inputs["assumeRolePolicy"]
     )
-    for grant in ("logistics.shipments@sales-iam", "logistics.stock_levels@sales-iam"):
-        assert by_id[f"inline/{grant}"]["relation"] == "attached"
-        assert by_id[f"inline/{grant}"]["document"] == json.loads(recorded[grant].inputs["policy"])
+    # both logistics grants (shipments, stock_levels) are in one pair policy
+    assert by_id["inline/logistics@sales-iam"]["relation"] == "attached"
+    assert by_id["inline/logistics@sales-iam"]["document"] == json.loads(
+        recorded["logistics@sales-iam"].inputs["policy"]
+    )
     # stock_levels is a whole-table grant: the logistics key policy names the role
     assert by_id["key/logistics-key"]["relation"] == "names-principal"
     assert by_id["bucket/logistics.stock_levels-policy"]["relation"] == "governs-access"

@@ -39,6 +39,7 @@ LF_RESOURCE = "aws:lakeformation/resource:Resource"
 DOMAIN = "mesh:index:Domain"
 PRODUCT = "mesh:index:DataProduct"
 GRANT = "mesh:index:Grant"
+GLUE_TABLE = "arn:aws:glue:eu-west-1:123456789012:table"
 
 TAGGABLE = {
     BUCKET: aws.s3.Bucket,
@@ -79,6 +80,7 @@ COMPONENTS = {
     DOMAIN,
     PRODUCT,
     GRANT,
+    "mesh:index:ConsumerAccess",
     "mesh:index:Platform",
 }  # exist in the Pulumi state only, never in AWS
 
@@ -282,17 +284,45 @@ def test_grants_match_the_declared_access_model(graph, mesh):
     readers: dict[str, set[str]] = {}
     for (consumer, product), declared_grant in declared.items():
         [lf] = [r for r in graph.by_type(LF_PERMISSIONS) if r.parent == f"{product}@{consumer}"]
-        [iam] = [r for r in graph.by_type(ROLE_POLICY) if r.parent == f"{product}@{consumer}"]
-        actions = [
-            a for s in json.loads(iam.inputs["policy"])["Statement"] for a in listify(s["Action"])
+        producer, _, name = product.partition(".")
+        [iam] = [r for r in graph.by_type(ROLE_POLICY) if r.parent == f"{producer}@{consumer}"]
+        assert iam.inputs["role"] == f"mesh-{consumer}-consumer"
+        statements = json.loads(iam.inputs["policy"])["Statement"]
+        glue = [s for s in statements if s["Sid"] == "ReadGrantedTables"]
+        assert f"{GLUE_TABLE}/mesh_{producer}/{name}" in glue[0]["Resource"]
+        bucket = f"arn:aws:s3:::mesh-{producer}-{name.replace('_', '-')}"
+        direct = [
+            (a, r)
+            for s in statements
+            for a in listify(s["Action"])
+            if a.startswith("s3:")
+            for r in listify(s["Resource"])
+            if r in (bucket, f"{bucket}/*")
         ]
-        direct = [a for a in actions if a.startswith(("s3:", "kms:"))]
         if declared_grant.s3_direct:
             assert "table" in lf.inputs and direct, (product, consumer)
-            readers.setdefault(product.split(".")[0], set()).add(consumer)
+            readers.setdefault(producer, set()).add(consumer)
         else:
             assert lf.inputs["tableWithColumns"]["columnNames"] == list(declared_grant.columns)
             assert direct == [], (product, consumer)
+    # every pair policy reads only what the pair's grants give
+    for iam in graph.by_type(ROLE_POLICY):
+        if iam.parent is None or "@" not in iam.parent:
+            continue
+        producer, consumer = iam.parent.split("@")
+        for s in json.loads(iam.inputs["policy"])["Statement"]:
+            for r in listify(s["Resource"]):
+                if r.startswith(f"{GLUE_TABLE}/"):
+                    table = r.rsplit("/", 1)[1]
+                    assert (consumer, f"{producer}.{table}") in declared, r
+                if r.startswith("arn:aws:s3:::"):
+                    assert any(
+                        g.s3_direct
+                        and r.removesuffix("/*")
+                        == f"arn:aws:s3:::mesh-{p.replace('.', '-').replace('_', '-')}"
+                        for (c, p), g in declared.items()
+                        if c == consumer
+                    ), r
     for key in graph.by_type(KEY):
         statements = json.loads(key.inputs["policy"])["Statement"]
         named = [

@@ -262,7 +262,7 @@ def test_producer_policy_of_a_domain_without_products_has_no_s3_statement():
 # ---------------------------------------------------------------- consumer grant policy
 
 READ_GRANTED_TABLE = {
-    "Sid": "ReadGrantedTable",
+    "Sid": "ReadGrantedTables",
     "Effect": "Allow",
     "Action": GLUE_READ,
     "Resource": [
@@ -273,8 +273,10 @@ READ_GRANTED_TABLE = {
 }
 
 
-def test_consumer_grant_policy_with_direct_s3_read():
-    policy = docs.consumer_grant_policy(ENV, "acme_sales", "orders", "acme-sales-orders", KEY)
+def test_consumer_access_policy_with_direct_s3_read():
+    policy = docs.consumer_access_policy(
+        ENV, "acme_sales", ["orders"], ["acme-sales-orders"], KEY
+    )
     assert policy == {
         "Version": "2012-10-17",
         "Statement": [
@@ -284,13 +286,13 @@ def test_consumer_grant_policy_with_direct_s3_read():
                 "Sid": "ReadObjects",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                "Resource": "arn:aws:s3:::acme-sales-orders/*",
+                "Resource": ["arn:aws:s3:::acme-sales-orders/*"],
             },
             {
-                "Sid": "ListBucket",
+                "Sid": "ListBuckets",
                 "Effect": "Allow",
                 "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
-                "Resource": "arn:aws:s3:::acme-sales-orders",
+                "Resource": ["arn:aws:s3:::acme-sales-orders"],
             },
             {
                 "Sid": "DecryptObjects",
@@ -302,8 +304,33 @@ def test_consumer_grant_policy_with_direct_s3_read():
     }
 
 
+def test_consumer_access_policy_lists_every_granted_table_but_only_whole_table_buckets():
+    """Three grants of one producer to one consumer: Glue on all three tables (sorted, once
+    each), S3 read only on the two whole-table grants' buckets."""
+    policy = docs.consumer_access_policy(
+        ENV,
+        "acme_sales",
+        ["returns", "orders", "customers", "orders"],
+        ["acme-sales-returns", "acme-sales-orders"],
+        KEY,
+    )
+    glue, _, objects, buckets, _ = policy["Statement"]
+    assert glue["Resource"] == [
+        "arn:aws:glue:eu-central-1:111122223333:catalog",
+        "arn:aws:glue:eu-central-1:111122223333:database/acme_sales",
+        "arn:aws:glue:eu-central-1:111122223333:table/acme_sales/customers",
+        "arn:aws:glue:eu-central-1:111122223333:table/acme_sales/orders",
+        "arn:aws:glue:eu-central-1:111122223333:table/acme_sales/returns",
+    ]
+    assert objects["Resource"] == [
+        "arn:aws:s3:::acme-sales-orders/*",
+        "arn:aws:s3:::acme-sales-returns/*",
+    ]
+    assert buckets["Resource"] == ["arn:aws:s3:::acme-sales-orders", "arn:aws:s3:::acme-sales-returns"]
+
+
 def test_column_limited_grant_has_no_path_around_lake_formation():
-    policy = docs.consumer_grant_policy(ENV, "acme_sales", "orders", None, None)
+    policy = docs.consumer_access_policy(ENV, "acme_sales", ["orders"], [], None)
     assert policy == {"Version": "2012-10-17", "Statement": [READ_GRANTED_TABLE, LF_CREDENTIALS]}
     actions = [a for s in policy["Statement"] for a in _actions(s)]
     assert not [a for a in actions if a.startswith(("s3:", "kms:"))]
@@ -311,7 +338,7 @@ def test_column_limited_grant_has_no_path_around_lake_formation():
 
 def test_column_limited_grant_ignores_a_key_without_a_bucket():
     """No bucket = no direct read, even if a caller passes the key ARN."""
-    assert docs.consumer_grant_policy(ENV, "acme_sales", "orders", None, KEY) == {
+    assert docs.consumer_access_policy(ENV, "acme_sales", ["orders"], [], KEY) == {
         "Version": "2012-10-17",
         "Statement": [READ_GRANTED_TABLE, LF_CREDENTIALS],
     }
@@ -319,7 +346,12 @@ def test_column_limited_grant_ignores_a_key_without_a_bucket():
 
 def test_direct_read_without_the_key_is_refused():
     with pytest.raises(ValueError, match="direct S3 read needs the key ARN"):
-        docs.consumer_grant_policy(ENV, "acme_sales", "orders", "acme-sales-orders", None)
+        docs.consumer_access_policy(ENV, "acme_sales", ["orders"], ["acme-sales-orders"], None)
+
+
+def test_a_consumer_access_policy_without_tables_is_refused():
+    with pytest.raises(ValueError, match="at least one granted table"):
+        docs.consumer_access_policy(ENV, "acme_sales", [], [], None)
 
 
 # ---------------------------------------------------------------- trust policy, lifecycle

@@ -133,7 +133,7 @@ CASES: dict[str, tuple[list[Mutation] | Callable, list[tuple[str, str, str]]]] =
         [
             (
                 ROLE_POLICY,
-                "sales.orders@marketing-iam",
+                "sales@marketing-iam",
                 lambda r: _doc(
                     r,
                     "policy",
@@ -147,7 +147,7 @@ CASES: dict[str, tuple[list[Mutation] | Callable, list[tuple[str, str, str]]]] =
                 ),
             )
         ],
-        [("GOV-003", ROLE_POLICY, "sales.orders@marketing-iam")],
+        [("GOV-003", ROLE_POLICY, "sales@marketing-iam")],
     ),
     "restricted-table-granted": (
         [
@@ -168,8 +168,8 @@ CASES: dict[str, tuple[list[Mutation] | Callable, list[tuple[str, str, str]]]] =
             )
         ],
         [
-            ("GOV-004", ROLE_POLICY, "finance.revenue_daily@analytics-iam"),
-            ("GOV-004", ROLE_POLICY, "finance.revenue_daily@marketing-iam"),
+            ("GOV-004", ROLE_POLICY, "finance@analytics-iam"),
+            ("GOV-004", ROLE_POLICY, "finance@marketing-iam"),
         ],
     ),
     "lifecycle-too-long": (
@@ -402,8 +402,8 @@ CASES: dict[str, tuple[list[Mutation] | Callable, list[tuple[str, str, str]]]] =
         [("GOV-013", LF_PERMISSIONS, "sales.orders@marketing-lakeformation")],
     ),
     "role-policy-on-unknown-role": (
-        [(ROLE_POLICY, "sales.orders@marketing-iam", _set("role", value="intruder"))],
-        [("GOV-013", ROLE_POLICY, "sales.orders@marketing-iam")],
+        [(ROLE_POLICY, "sales@marketing-iam", _set("role", value="intruder"))],
+        [("GOV-013", ROLE_POLICY, "sales@marketing-iam")],
     ),
     "undeclared-grant": (
         _add_grant("sales.returns@finance"),

@@ -55,7 +55,7 @@ def test_sample_mesh_verifies(deployed):
     assert result.failed_checks == []
     assert result.ok
     assert result.calls == 10 * 10 * 3  # 10 principals x 10 products x (get, list, put)
-    assert len(deployment.graph.resources) == 188
+    assert len(deployment.graph.resources) == 194
 
 
 def test_only_the_producer_writes(deployed):
@@ -154,23 +154,22 @@ def test_bucket_settings_are_read_back(deployed):
     assert all(c.ok for c in result.checks)
 
 
-def _widened_grant_policy(original):
-    """A component bug: column-limited grants also get the product's bucket."""
+def _widened_access_policy(original):
+    """A component bug: column-limited grants also get their product's bucket."""
 
-    def widened(env, database, table, bucket, key_arn):
-        if bucket is None:
-            bucket = (
-                f"mesh-{database.removeprefix('mesh_').replace('_', '-')}-{table.replace('_', '-')}"
-            )
-            key_arn = "arn:aws:kms:eu-west-1:123456789012:key/any"
-        return original(env, database, table, bucket, key_arn)
+    def widened(env, database, tables, direct_buckets, key_arn):
+        domain = database.removeprefix("mesh_").replace("_", "-")
+        every = [f"mesh-{domain}-{t.replace('_', '-')}" for t in tables]
+        return original(
+            env, database, tables, every, key_arn or "arn:aws:kms:eu-west-1:123456789012:key/any"
+        )
 
     return widened
 
 
 def test_verifier_reports_a_widened_consumer_policy(monkeypatch, sample_dir):
     monkeypatch.setattr(
-        documents, "consumer_grant_policy", _widened_grant_policy(documents.consumer_grant_policy)
+        documents, "consumer_access_policy", _widened_access_policy(documents.consumer_access_policy)
     )
     result = CliRunner().invoke(app, ["up", "--local", str(sample_dir)])
     assert result.exit_code == 1, result.output

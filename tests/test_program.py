@@ -40,12 +40,14 @@ LF_RESOURCE = "aws:lakeformation/resource:Resource"
 DOMAIN = "mesh:index:Domain"
 PRODUCT = "mesh:index:DataProduct"
 GRANT = "mesh:index:Grant"
+CONSUMER_ACCESS = "mesh:index:ConsumerAccess"
 STATEFUL = (BUCKET, KEY, DATABASE, TABLE)
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 # DeterministicMocks: uuid5(NAMESPACE_URL, "kms/sales-key")
 SALES_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/4008ee13-1ee0-5649-970e-664778d32dcd"
+LOGISTICS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/b8faed4f-f010-547e-94b0-835a718d47b9"
 ROOT_PRINCIPAL = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
 GLUE = f"arn:aws:glue:{REGION}:{ACCOUNT}"
 PRODUCER_KMS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
@@ -108,15 +110,15 @@ def policy(resource) -> dict:
     return json.loads(resource.inputs["policy"])
 
 
-def read_table_statement(database: str, table: str) -> dict:
+def read_table_statement(database: str, *tables: str) -> dict:
     return {
-        "Sid": "ReadGrantedTable",
+        "Sid": "ReadGrantedTables",
         "Effect": "Allow",
         "Action": ["glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable"],
         "Resource": [
             f"{GLUE}:catalog",
             f"{GLUE}:database/{database}",
-            f"{GLUE}:table/{database}/{table}",
+            *(f"{GLUE}:table/{database}/{table}" for table in tables),
         ],
     }
 
@@ -429,11 +431,14 @@ def test_full_grant_reads_the_table_and_the_objects(sample):
         "permissions": ["SELECT"],
         "table": {"databaseName": "mesh_sales", "name": "orders"},
     }
-    resource = sample.get(ROLE_POLICY, "sales.orders@finance-iam")
-    assert (resource.inputs["name"], resource.inputs["role"]) == (
-        "mesh-read-sales.orders",
+    # the IAM side: one policy per (producer, consumer) pair, under the producing domain
+    resource = sample.get(ROLE_POLICY, "sales@finance-iam")
+    assert (resource.inputs["name"], resource.inputs["role"], resource.parent) == (
+        "mesh-read-sales",
         "mesh-finance-consumer",
+        "sales@finance",
     )
+    assert sample.get(CONSUMER_ACCESS, "sales@finance").parent == "sales"
     assert policy(resource) == {
         "Version": "2012-10-17",
         "Statement": [
@@ -443,13 +448,13 @@ def test_full_grant_reads_the_table_and_the_objects(sample):
                 "Sid": "ReadObjects",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                "Resource": "arn:aws:s3:::mesh-sales-orders/*",
+                "Resource": ["arn:aws:s3:::mesh-sales-orders/*"],
             },
             {
-                "Sid": "ListBucket",
+                "Sid": "ListBuckets",
                 "Effect": "Allow",
                 "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
-                "Resource": "arn:aws:s3:::mesh-sales-orders",
+                "Resource": ["arn:aws:s3:::mesh-sales-orders"],
             },
             {
                 "Sid": "DecryptObjects",
@@ -478,7 +483,7 @@ def test_column_limited_grant_is_lake_formation_only(sample, consumer, columns):
             "columnNames": columns,
         },
     }
-    resource = sample.get(ROLE_POLICY, f"sales.orders@{consumer}-iam")
+    resource = sample.get(ROLE_POLICY, f"sales@{consumer}-iam")
     assert resource.inputs["role"] == f"mesh-{consumer}-consumer"
     assert policy(resource) == {
         "Version": "2012-10-17",
@@ -490,7 +495,6 @@ def test_expired_grant_produces_nothing(sample):
     """logistics.shipments@analytics expired on 2026-10-31 (TODAY is 2026-11-25)."""
     assert [r.name for r in sample.resources if r.name.startswith("logistics.shipments@")] == [
         "logistics.shipments@sales",
-        "logistics.shipments@sales-iam",
         "logistics.shipments@sales-lakeformation",
     ]
     analytics = f"arn:aws:iam::{ACCOUNT}:role/mesh-analytics-consumer"
@@ -499,10 +503,75 @@ def test_expired_grant_produces_nothing(sample):
         for r in sample.by_type(LF_PERMISSIONS)
         if r.inputs["principal"] == analytics and "tableWithColumns" in r.inputs
     ] == ["invoices"]
-    assert "mesh-read-logistics.shipments" not in {
+    assert "mesh-read-logistics" not in {
         r.inputs["name"]
         for r in sample.by_type(ROLE_POLICY)
         if r.inputs["role"] == "mesh-analytics-consumer"
+    }
+
+
+def test_a_pair_policy_holds_every_grant_of_the_pair_and_s3_only_for_whole_tables(sample):
+    """logistics gives sales shipments (some columns: Lake Formation only) and stock_levels
+    (every column: direct S3 read): one policy, Glue on both tables, S3 and KMS on one bucket."""
+    resource = sample.get(ROLE_POLICY, "logistics@sales-iam")
+    assert (resource.inputs["name"], resource.inputs["role"]) == (
+        "mesh-read-logistics",
+        "mesh-sales-consumer",
+    )
+    assert policy(resource) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            read_table_statement("mesh_logistics", "shipments", "stock_levels"),
+            LF_CREDENTIALS,
+            {
+                "Sid": "ReadObjects",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": ["arn:aws:s3:::mesh-logistics-stock-levels/*"],
+            },
+            {
+                "Sid": "ListBuckets",
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+                "Resource": ["arn:aws:s3:::mesh-logistics-stock-levels"],
+            },
+            {
+                "Sid": "DecryptObjects",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                "Resource": LOGISTICS_KEY_ARN,
+            },
+        ],
+    }
+
+
+def test_one_consumer_access_per_pair_with_an_active_grant(sample):
+    """12 active grants between 9 (producer, consumer) pairs; one inline policy on each consumer
+    role per producing domain, named after it."""
+    pairs = {
+        (r.parent, r.inputs["role"], r.inputs["name"])
+        for r in sample.by_type(ROLE_POLICY)
+        if r.inputs["name"].startswith("mesh-read-")
+    }
+    assert pairs == {
+        (f"{p}@{c}", f"mesh-{c}-consumer", f"mesh-read-{p}")
+        for p, c in [
+            ("finance", "analytics"),
+            ("finance", "marketing"),
+            ("logistics", "sales"),
+            ("marketing", "analytics"),
+            ("marketing", "finance"),
+            ("sales", "analytics"),
+            ("sales", "finance"),
+            ("sales", "logistics"),
+            ("sales", "marketing"),
+        ]
+    }
+    assert {r.parent for r in sample.by_type(CONSUMER_ACCESS)} == {
+        "finance",
+        "logistics",
+        "marketing",
+        "sales",
     }
 
 
@@ -637,7 +706,7 @@ def test_only_stateful_resources_and_their_guards_are_protected(sample):
 
 def test_sample_counts(sample):
     assert sample.counts() == {
-        ROLE_POLICY: 22,  # 5 producer + 5 Lake Formation data-access policies + 12 grants
+        ROLE_POLICY: 19,  # 5 producer + 5 Lake Formation data-access + 9 (producer, consumer) pairs
         ALIAS: 5,
         DATABASE: 5,
         TABLE: 10,
@@ -655,6 +724,7 @@ def test_sample_counts(sample):
         PRODUCT: 10,
         DOMAIN: 5,
         GRANT: 12,
+        CONSUMER_ACCESS: 9,
         "aws:lakeformation/dataLakeSettings:DataLakeSettings": 1,
         "mesh:index:Platform": 1,
     }
@@ -687,11 +757,8 @@ def test_rename_keeps_physical_names_and_aliases_the_old_logical_name():
         for key in set(r.inputs) | set(renamed[(r.type, r.name)].inputs)
         if r.inputs.get(key) != renamed[(r.type, r.name)].inputs.get(key)
     }
-    # in-place tag update, and the consumer's inline policy (no data) is named after the product
-    assert changed == {
-        (BUCKET, "sales.orders-bucket", "tags"),
-        (ROLE_POLICY, "sales.orders@finance-iam", "name"),
-    }
+    # an in-place tag update only: the consumer's policy is named after the producing domain
+    assert changed == {(BUCKET, "sales.orders-bucket", "tags")}
     assert after.get(BUCKET, "sales.order_lines-bucket").inputs["tags"]["mesh:product"] == (
         "order_lines"
     )
@@ -767,7 +834,7 @@ def test_omitted_columns_on_a_pii_product_is_a_column_limited_grant(access_graph
     assert access_graph.get(LF_PERMISSIONS, "crm.contacts@ads-lakeformation").inputs[
         "tableWithColumns"
     ] == {"databaseName": "mesh_crm", "name": "contacts", "columnNames": ["contact_id", "country"]}
-    assert policy(access_graph.get(ROLE_POLICY, "crm.contacts@ads-iam"))["Statement"] == [
+    assert policy(access_graph.get(ROLE_POLICY, "crm@ads-iam"))["Statement"] == [
         read_table_statement("mesh_crm", "contacts"),
         LF_CREDENTIALS,
     ]
@@ -780,13 +847,13 @@ def test_approved_pii_grant_without_columns_reads_everything(access_graph):
     }
     sids = [
         s["Sid"]
-        for s in policy(access_graph.get(ROLE_POLICY, "crm.contacts@audit-iam"))["Statement"]
+        for s in policy(access_graph.get(ROLE_POLICY, "crm@audit-iam"))["Statement"]
     ]
     assert sids == [
-        "ReadGrantedTable",
+        "ReadGrantedTables",
         "LakeFormationCredentials",
         "ReadObjects",
-        "ListBucket",
+        "ListBuckets",
         "DecryptObjects",
     ]
     readers = policy(access_graph.get(KEY, "crm-key"))["Statement"][3]

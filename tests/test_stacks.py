@@ -33,7 +33,7 @@ def rows(graph: ResourceGraph) -> set[tuple]:
 def test_domain_stack_declares_exactly_that_domain(mesh, today):
     graph = plan(mesh, today, "sales")
     names = {r.name for r in graph.resources}
-    assert all(n == "sales" or n.startswith(("sales-", "sales.")) for n in names), names
+    assert all(n == "sales" or n.startswith(("sales-", "sales.", "sales@")) for n in names), names
     assert "platform" not in names
     assert {r.name for r in graph.by_type("mesh:index:Grant")} == {
         "sales.orders@marketing",
@@ -46,9 +46,17 @@ def test_domain_stack_declares_exactly_that_domain(mesh, today):
         "aws:lakeformation/permissions:Permissions", "sales.orders@marketing-lakeformation"
     )
     assert lf.inputs["principal"] == "arn:aws:iam::123456789012:role/mesh-marketing-consumer"
-    policy = graph.get("aws:iam/rolePolicy:RolePolicy", "sales.orders@marketing-iam")
+    # as is the IAM side of what sales grants marketing, declared in the sales stack
+    policy = graph.get("aws:iam/rolePolicy:RolePolicy", "sales@marketing-iam")
     assert policy.inputs["role"] == "mesh-marketing-consumer"
-    assert len(graph.resources) == 52  # 8 domain + 3 x 10 product + 4 x 3 grant + ... see below
+    assert {r.name for r in graph.by_type("mesh:index:ConsumerAccess")} == {
+        "sales@analytics",
+        "sales@finance",
+        "sales@logistics",
+        "sales@marketing",
+    }
+    # 10 domain + 3 x 10 product + 4 x 2 grant + 4 x 2 consumer access (component + resource)
+    assert len(graph.resources) == 56
     assert graph.counts()["mesh:index:DataProduct"] == 3
 
 

@@ -610,9 +610,12 @@ def _declared(mesh: Mesh, pid: str, consumer: str):
 
 @graph_rule("GOV-003")
 def pii_grants(graph: Graph, mesh: Mesh | None, today: dt.date) -> Iterator[tuple[Res, str]]:
+    """PII readable by another domain without an approved include_pii grant: through a Lake
+    Formation permission (its columns) or through an IAM policy reading the product's bucket
+    (every column), whichever component the policy sits in."""
     if mesh is None:
         return
-    for res in graph.of_type(LF_PERMISSIONS, ROLE_POLICY):
+    for res in graph.of_type(LF_PERMISSIONS):
         grant = _grant_of(graph, res)
         if grant is None:
             continue
@@ -620,24 +623,43 @@ def pii_grants(graph: Graph, mesh: Mesh | None, today: dt.date) -> Iterator[tupl
         _, product, declared = _declared(mesh, pid, consumer)
         if product is None or not product.pii_columns:
             continue
-        if res.type == LF_PERMISSIONS:
-            target = _lf_target(res)
-            columns = set(target[2]) if target and target[2] is not None else None
-        else:
-            own = _product_bucket(graph, pid)
-            bucket = graph.bucket_name(own) if own is not None else None
-            columns = None if bucket and bucket in _s3_reads(res.get("policy")) else set()
+        target = _lf_target(res)
+        columns = set(target[2]) if target and target[2] is not None else None
         readable = {c.name for c in product.columns} if columns is None else columns
-        pii = product.pii_columns & readable
-        if pii and not (declared and declared.include_pii and declared.approved_by):
-            via = "Lake Formation" if res.type == LF_PERMISSIONS else "direct S3 read"
-            yield (
-                res,
-                (
-                    f"{via} gives {consumer} PII of {pid} ({', '.join(sorted(pii))}) without an "
-                    "approved include_pii grant in the blueprint"
-                ),
+        yield from _unapproved_pii(res, "Lake Formation", pid, product, declared, consumer, readable)
+    for res in graph.of_type(ROLE_POLICY):
+        role = graph.role(res.get("role"))
+        consumer = (tags_of(role) or {}).get("mesh:domain") if role else None
+        if consumer is None:
+            continue
+        for name in sorted(_s3_reads(res.get("policy"))):
+            bucket = graph.bucket(name)
+            tags = (tags_of(bucket) or {}) if bucket is not None else {}
+            owner, product_name = tags.get("mesh:domain"), tags.get("mesh:product")
+            if not owner or not product_name or owner == consumer:
+                continue
+            pid = f"{owner}.{product_name}"
+            _, product, declared = _declared(mesh, pid, consumer)
+            if product is None or not product.pii_columns:
+                continue
+            readable = {c.name for c in product.columns}
+            yield from _unapproved_pii(
+                res, "direct S3 read", pid, product, declared, consumer, readable
             )
+
+
+def _unapproved_pii(
+    res: Res, via: str, pid: str, product, declared, consumer: str, readable: set[str]
+) -> Iterator[tuple[Res, str]]:
+    pii = product.pii_columns & readable
+    if pii and not (declared and declared.include_pii and declared.approved_by):
+        yield (
+            res,
+            (
+                f"{via} gives {consumer} PII of {pid} ({', '.join(sorted(pii))}) without an "
+                "approved include_pii grant in the blueprint"
+            ),
+        )
 
 
 def _product_bucket(graph: Graph, pid: str) -> Res | None:
