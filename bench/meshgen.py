@@ -16,7 +16,9 @@ looks like the sample mesh:
   some PII columns (e-mail, name, address, phone);
 - a ``dt`` partition key on most products;
 - ``consumers_per_product`` grants per shared product (all but the restricted ones) to other
-  domains, mixing every grant shape the access model knows: all non-PII columns, a
+  domains among the producer's ``NEIGHBOURS`` (6, or ``consumers_per_product`` if more) next
+  domains: a domain reads from a handful of others, as in a real mesh, which keeps every
+  consumer role within IAM's inline-policy quota (E036) at any mesh size, mixing every grant shape the access model knows: all non-PII columns, a
   column-limited grant, a PII grant with approval, and expiring grants;
 - ``policies: {}`` and ``exceptions: []``.
 
@@ -55,6 +57,7 @@ _PRODUCT_WORDS = (
     "suppliers", "employees", "transactions", "forecasts", "reviews", "subscriptions", "devices",
     "carts",
 )  # fmt: skip
+NEIGHBOURS = 6  # consumers of a domain's products are drawn from its next 6 domains
 _ADJECTIVES = ("daily", "hourly", "raw", "curated", "monthly", "enriched", "snapshot", "latest")
 _TEAMS = ("data", "analytics", "platform", "insights", "eng")
 _CLASSIFICATIONS = ("public", "internal", "internal", "confidential", "confidential", "restricted")
@@ -145,10 +148,14 @@ def blueprints(
 
         today = clock.today()
     names = domain_names(domains)
+    reach = max(consumers_per_product, NEIGHBOURS)
     out = []
     for index, domain in enumerate(names):
         rng = random.Random(f"{seed}:{index}")  # str seeds are hashed deterministically
-        others = names[:index] + names[index + 1 :]
+        if domains - 1 <= reach:
+            others = names[:index] + names[index + 1 :]
+        else:  # the next `reach` domains, wrapping around
+            others = [names[(index + k) % domains] for k in range(1, reach + 1)]
         out.append(
             _blueprint(rng, domain, others, products_per_domain, consumers_per_product, today)
         )

@@ -9,10 +9,13 @@ only), runs the Pulumi program under the recording mocks and counts the AWS reso
 component resources `mesh:index:*` are logical groupings, not AWS resources):
 
 - per product: the DataProduct component's subtree, grants excluded;
-- per grant: one Grant component's subtree;
+- per grant: one Grant component's subtree (the Lake Formation permission);
+- per (producer, consumer) pair: one ConsumerAccess component's subtree, the IAM side of every
+  grant the producing domain gives that consumer domain (shared by all those grants);
 - domain-level: the producing Domain component's own resources, shared by all its products;
 - account-level: the Platform component (once per account);
-- the job's total (a domain whose first product this is) and each further product's cost.
+- the job's total (a domain whose first product this is) and each further product's cost, when
+  its grants go to domains this domain already grants to, and when they go to new ones.
 
 Counts are given as Pulumi/provider resources and as CloudFormation resources, since DSF's 17 are
 CloudFormation resources: in CloudFormation the S3 bucket's encryption, versioning, lifecycle,
@@ -40,6 +43,7 @@ DSF_PER_PRODUCT = 17
 GOAL = 12
 PRODUCT_COMPONENT = "mesh:index:DataProduct"
 GRANT_COMPONENT = "mesh:index:Grant"
+ACCESS_COMPONENT = "mesh:index:ConsumerAccess"
 DOMAIN_COMPONENT = "mesh:index:Domain"
 PLATFORM_COMPONENT = "mesh:index:Platform"
 
@@ -100,9 +104,10 @@ WHY: dict[str, str] = {
         "rights on every table of its database"
     ),
     ROLE_POLICY: (
-        "grant: the consumer role's IAM side (Glue read on the granted ARNs, GetDataAccess; "
-        "S3 + KMS read only for whole-table grants) / domain: producer's own-bucket read-write "
-        "and the LF data-access role's read, least privilege"
+        "pair: the consumer role's IAM side of every grant from this domain (Glue read on the "
+        "granted table ARNs, GetDataAccess; S3 + KMS read only on whole-table grants' buckets) "
+        "/ domain: producer's own-bucket read-write and the LF data-access role's read, least "
+        "privilege"
     ),
     "aws:kms/key:Key": (
         "customer-managed key per domain, rotation on; its policy lets only the producer and "
@@ -230,22 +235,28 @@ def main() -> int:
     product = next(r for r in resources if r.type == PRODUCT_COMPONENT)
     domain = next(r for r in resources if r.type == DOMAIN_COMPONENT and r.name == "sales")
     grants = [r for r in resources if r.type == GRANT_COMPONENT]
+    pairs = [r for r in resources if r.type == ACCESS_COMPONENT]
     platform = [r for r in resources if r.type == PLATFORM_COMPONENT]
     per_product = subtree(resources, product.name, {GRANT_COMPONENT})
     per_grant = {g.name: subtree(resources, g.name, set()) for g in grants}
-    domain_level = subtree(resources, domain.name, {PRODUCT_COMPONENT})
+    per_pair = {a.name: subtree(resources, a.name, set()) for a in pairs}
+    domain_level = subtree(resources, domain.name, {PRODUCT_COMPONENT, ACCESS_COMPONENT})
     account_level = [r for p in platform for r in subtree(resources, p.name, set())]
     own_roles = {r.inputs.get("name") for r in domain_level if r.type == "aws:iam/role:Role"}
-    assert by_type[product.parent] == DOMAIN_COMPONENT and len(per_grant) == 2
+    assert by_type[product.parent] == DOMAIN_COMPONENT and len(per_grant) == len(per_pair) == 2
 
     grant_counts = [len(v) for v in per_grant.values()]
     grant_cfn = [cfn_count(v, own_roles) for v in per_grant.values()]
+    pair_counts = [len(v) for v in per_pair.values()]
+    pair_cfn = [cfn_count(v, own_roles) for v in per_pair.values()]
     product_cfn = cfn_count(per_product, own_roles)
     domain_cfn = cfn_count(domain_level, own_roles)
     marginal = len(per_product) + sum(grant_counts)
     marginal_cfn = product_cfn + sum(grant_cfn)
-    job = marginal + len(domain_level)
-    job_cfn = marginal_cfn + domain_cfn
+    new_pairs = marginal + sum(pair_counts)
+    new_pairs_cfn = marginal_cfn + sum(pair_cfn)
+    job = new_pairs + len(domain_level)
+    job_cfn = new_pairs_cfn + domain_cfn
 
     def types(items: list[Any]) -> str:
         return ", ".join(
@@ -258,35 +269,45 @@ def main() -> int:
         "(2 columns: LF only); recorded with the Pulumi program under recording mocks"
     )
     print()
-    print(f"{'':44} {'AWS (provider)':>14} {'CloudFormation':>14}")
+    print(f"{'':48} {'AWS (provider)':>14} {'CloudFormation':>14}")
     rows = [
         ("per product (DataProduct subtree)", len(per_product), product_cfn, per_product),
         *(
             (f"per grant ({name})", len(v), cfn_count(v, own_roles), v)
             for name, v in per_grant.items()
         ),
+        *(
+            (f"per domain pair ({name})", len(v), cfn_count(v, own_roles), v)
+            for name, v in per_pair.items()
+        ),
         ("domain-level, shared (sales Domain)", len(domain_level), domain_cfn, domain_level),
     ]
     for label, n, cfn, items in rows:
-        print(f"{label:44} {n:14d} {cfn:14d}   {types(items)}")
+        print(f"{label:48} {n:14d} {cfn:14d}   {types(items)}")
     print(
-        f"{'account-level, once per account (Platform)':44} {len(account_level):14d} "
+        f"{'account-level, once per account (Platform)':48} {len(account_level):14d} "
         f"{len(account_level):14d}   {types(account_level)}"
     )
     print()
-    print(f"{'the job, first product of a domain':44} {job:14d} {job_cfn:14d}")
-    print(f"{'each further product with two grants':44} {marginal:14d} {marginal_cfn:14d}")
-    print(f"{'AWS DSF, per product, same job':44} {'':14} {DSF_PER_PRODUCT:14d}")
+    print(f"{'the job, first product of a domain':48} {job:14d} {job_cfn:14d}")
+    print(
+        f"{'further product, two grants to known consumers':48} {marginal:14d} {marginal_cfn:14d}"
+    )
+    print(
+        f"{'further product, two grants to new consumers':48} {new_pairs:14d} {new_pairs_cfn:14d}"
+    )
+    print(f"{'AWS DSF, per product, same job':48} {'':14} {DSF_PER_PRODUCT:14d}")
     print(
         f"ratio to DSF (CloudFormation): job {job_cfn / DSF_PER_PRODUCT:.2f}, further product "
         f"{marginal_cfn / DSF_PER_PRODUCT:.2f}; issue goal <= {GOAL} per product: "
-        f"{marginal} provider / {marginal_cfn} CloudFormation resources per further product, "
+        f"{marginal} provider / {marginal_cfn} CloudFormation resources per further product "
+        f"({new_pairs} / {new_pairs_cfn} when both consumers are new to the domain), "
         f"{job} / {job_cfn} for the job"
     )
     print()
     print("why each resource type earns its place (the control it carries):")
     seen = Counter(r.type for r in [*per_product, *domain_level, *account_level])
-    for g in per_grant.values():
+    for g in [*per_grant.values(), *per_pair.values()]:
         seen.update(r.type for r in g)
     missing = sorted(t for t in seen if t not in WHY)
     for type_, n in sorted(seen.items(), key=lambda kv: (-kv[1], kv[0])):

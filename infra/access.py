@@ -81,9 +81,25 @@ def is_decommissioned(product: Product, today: dt.date) -> bool:
     return product.decommission is not None and product.decommission.date <= today
 
 
+def covers_every_column(product: Product, grants: list[Consumer]) -> list[bool]:
+    """For each grant of `product`: does it cover every schema column (then it is a Lake
+    Formation grant plus direct S3 read, DESIGN)? Computed once per product."""
+    pii = product.pii_columns
+    every: set[str] | None = None
+    out = []
+    for grant in grants:
+        if grant.columns is None:
+            out.append(grant.include_pii or not pii)
+        else:
+            if every is None:
+                every = {c.name for c in product.columns}
+            out.append(set(grant.columns) == every)
+    return out
+
+
 def consumer_grant(bp: Blueprint, product: Product, grant: Consumer) -> Grant:
     columns = readable_columns(product, grant)
-    full = set(columns) == {c.name for c in product.columns}
+    [full] = covers_every_column(product, [grant])
     return Grant(
         principal=consumer(grant.domain),
         product=product_id(bp.domain, product.name),

@@ -25,7 +25,7 @@ def load_for_pulumi(project_dir: Path) -> MeshResources:
     today = clock.today()
     only = None if settings.includes_platform() else settings.scope  # a domain stack
     result = with_governance(load_mesh(settings.blueprints, today=today, only=only), today)
-    errors = result.errors or check_names(result.mesh, names)
+    errors = result.errors or check_names(result.mesh, names, today)
     if errors:
         lines = "\n".join(
             f"  {p.file}:{p.line or '-'}: {p.code} {p.path} {p.message}" for p in errors

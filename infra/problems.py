@@ -42,6 +42,7 @@ CODES: dict[str, str] = {
     "E033": "physical name too long",
     "E034": "exception names a product that does not exist",
     "E035": "table or column name is a reserved word of Athena SQL (queries must quote it)",
+    "E036": "a consumer role's inline IAM policies would exceed IAM's size quota",
     # against the previous tree (`mesh validate --base`, `mesh diff`): nothing may be lost
     "E040": "product removed without a decommission block",
     "E041": "decommissioned product removed before its decommission date",

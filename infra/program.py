@@ -35,6 +35,7 @@ from infra.naming import (
     Names,
     access_logical,
     check_prefix,
+    consumer_access,
     domain_logical,
     grant_logical,
     physical_product_name,
@@ -211,23 +212,24 @@ def grant_args(
 
 
 def consumer_access_args(
-    bp: Blueprint, consumer_domain: str, granted: list[tuple[Product, access.Grant]], settings
+    producer: str,
+    consumer_domain: str,
+    tables: list[str],
+    direct_buckets: list[str],
+    settings: StackSettings,
 ) -> ConsumerAccessArgs:
-    """The IAM side of every active grant `bp`'s domain gives `consumer_domain`."""
+    """The IAM side of every active grant `producer` gives `consumer_domain`
+    (`infra.naming.consumer_access`, which also sizes it against IAM's quota)."""
     names = settings.names
     return ConsumerAccessArgs(
-        domain=bp.domain,
+        domain=producer,
         consumer=consumer_domain,
         env=settings.env,
         consumer_role=names.role(consumer_domain, "consumer"),
-        database=names.database(bp.domain),
-        tables=tuple(sorted(names.table(physical_product_name(p)) for p, _ in granted)),
-        direct_buckets=tuple(
-            sorted(
-                names.bucket(bp.domain, physical_product_name(p)) for p, g in granted if g.s3_direct
-            )
-        ),
-        policy_name=names.access_policy(bp.domain),
+        database=names.database(producer),
+        tables=tuple(sorted(tables)),
+        direct_buckets=tuple(sorted(direct_buckets)),
+        policy_name=names.access_policy(producer),
     )
 
 
@@ -264,7 +266,6 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
     }
     products: dict[str, DataProduct] = {}
     grants: dict[str, Grant] = {}
-    given: dict[tuple[str, str], list[tuple[Product, access.Grant]]] = {}
     for bp, product in mesh.products():
         if bp.domain not in domains:
             continue
@@ -286,15 +287,18 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
                 domains.get(consumer.domain),
                 opts=pulumi.ResourceOptions(parent=dp),
             )
-            given.setdefault((bp.domain, consumer.domain), []).append((product, grant))
-    consumer_access: dict[str, ConsumerAccess] = {}
-    for (producer, consumer_domain), granted in given.items():
+    policies: dict[str, ConsumerAccess] = {}
+    for (producer, consumer_domain), (tables, buckets) in consumer_access(
+        mesh, settings.names, today
+    ).items():
+        if producer not in domains:
+            continue
         name = access_logical(producer, consumer_domain)
-        consumer_access[name] = ConsumerAccess(
+        policies[name] = ConsumerAccess(
             name,
-            consumer_access_args(mesh.blueprint(producer), consumer_domain, granted, settings),
+            consumer_access_args(producer, consumer_domain, tables, buckets, settings),
             domains[producer],
             domains.get(consumer_domain),
             opts=pulumi.ResourceOptions(parent=domains[producer]),
         )
-    return MeshResources(platform, domains, products, grants, consumer_access)
+    return MeshResources(platform, domains, products, grants, policies)

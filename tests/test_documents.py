@@ -274,9 +274,7 @@ READ_GRANTED_TABLE = {
 
 
 def test_consumer_access_policy_with_direct_s3_read():
-    policy = docs.consumer_access_policy(
-        ENV, "acme_sales", ["orders"], ["acme-sales-orders"], KEY
-    )
+    policy = docs.consumer_access_policy(ENV, "acme_sales", ["orders"], ["acme-sales-orders"], KEY)
     assert policy == {
         "Version": "2012-10-17",
         "Statement": [
@@ -326,7 +324,10 @@ def test_consumer_access_policy_lists_every_granted_table_but_only_whole_table_b
         "arn:aws:s3:::acme-sales-orders/*",
         "arn:aws:s3:::acme-sales-returns/*",
     ]
-    assert buckets["Resource"] == ["arn:aws:s3:::acme-sales-orders", "arn:aws:s3:::acme-sales-returns"]
+    assert buckets["Resource"] == [
+        "arn:aws:s3:::acme-sales-orders",
+        "arn:aws:s3:::acme-sales-returns",
+    ]
 
 
 def test_column_limited_grant_has_no_path_around_lake_formation():

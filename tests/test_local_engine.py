@@ -169,7 +169,9 @@ def _widened_access_policy(original):
 
 def test_verifier_reports_a_widened_consumer_policy(monkeypatch, sample_dir):
     monkeypatch.setattr(
-        documents, "consumer_access_policy", _widened_access_policy(documents.consumer_access_policy)
+        documents,
+        "consumer_access_policy",
+        _widened_access_policy(documents.consumer_access_policy),
     )
     result = CliRunner().invoke(app, ["up", "--local", str(sample_dir)])
     assert result.exit_code == 1, result.output

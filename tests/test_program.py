@@ -845,10 +845,7 @@ def test_approved_pii_grant_without_columns_reads_everything(access_graph):
         "databaseName": "mesh_crm",
         "name": "contacts",
     }
-    sids = [
-        s["Sid"]
-        for s in policy(access_graph.get(ROLE_POLICY, "crm@audit-iam"))["Statement"]
-    ]
+    sids = [s["Sid"] for s in policy(access_graph.get(ROLE_POLICY, "crm@audit-iam"))["Statement"]]
     assert sids == [
         "ReadGrantedTables",
         "LakeFormationCredentials",

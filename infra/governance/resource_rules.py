@@ -626,7 +626,9 @@ def pii_grants(graph: Graph, mesh: Mesh | None, today: dt.date) -> Iterator[tupl
         target = _lf_target(res)
         columns = set(target[2]) if target and target[2] is not None else None
         readable = {c.name for c in product.columns} if columns is None else columns
-        yield from _unapproved_pii(res, "Lake Formation", pid, product, declared, consumer, readable)
+        yield from _unapproved_pii(
+            res, "Lake Formation", pid, product, declared, consumer, readable
+        )
     for res in graph.of_type(ROLE_POLICY):
         role = graph.role(res.get("role"))
         consumer = (tags_of(role) or {}).get("mesh:domain") if role else None
