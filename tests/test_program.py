@@ -123,6 +123,30 @@ def read_table_statement(database: str, *tables: str) -> dict:
     }
 
 
+def direct_read_statements(buckets: list[str], key_arn: str) -> list[dict]:
+    """What a consumer policy adds for whole-table grants: objects, listing, decrypting."""
+    return [
+        {
+            "Sid": "ReadObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": [f"arn:aws:s3:::{b}/*" for b in buckets],
+        },
+        {
+            "Sid": "ListBuckets",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{b}" for b in buckets],
+        },
+        {
+            "Sid": "DecryptObjects",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:DescribeKey"],
+            "Resource": key_arn,
+        },
+    ]
+
+
 def descendants(graph: ResourceGraph, name: str) -> list:
     out, frontier = [], {name}
     while frontier:
@@ -444,24 +468,7 @@ def test_full_grant_reads_the_table_and_the_objects(sample):
         "Statement": [
             read_table_statement("mesh_sales", "orders"),
             LF_CREDENTIALS,
-            {
-                "Sid": "ReadObjects",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                "Resource": ["arn:aws:s3:::mesh-sales-orders/*"],
-            },
-            {
-                "Sid": "ListBuckets",
-                "Effect": "Allow",
-                "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
-                "Resource": ["arn:aws:s3:::mesh-sales-orders"],
-            },
-            {
-                "Sid": "DecryptObjects",
-                "Effect": "Allow",
-                "Action": ["kms:Decrypt", "kms:DescribeKey"],
-                "Resource": SALES_KEY_ARN,
-            },
+            *direct_read_statements(["mesh-sales-orders"], SALES_KEY_ARN),
         ],
     }
 
@@ -523,24 +530,7 @@ def test_a_pair_policy_holds_every_grant_of_the_pair_and_s3_only_for_whole_table
         "Statement": [
             read_table_statement("mesh_logistics", "shipments", "stock_levels"),
             LF_CREDENTIALS,
-            {
-                "Sid": "ReadObjects",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                "Resource": ["arn:aws:s3:::mesh-logistics-stock-levels/*"],
-            },
-            {
-                "Sid": "ListBuckets",
-                "Effect": "Allow",
-                "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
-                "Resource": ["arn:aws:s3:::mesh-logistics-stock-levels"],
-            },
-            {
-                "Sid": "DecryptObjects",
-                "Effect": "Allow",
-                "Action": ["kms:Decrypt", "kms:DescribeKey"],
-                "Resource": LOGISTICS_KEY_ARN,
-            },
+            *direct_read_statements(["mesh-logistics-stock-levels"], LOGISTICS_KEY_ARN),
         ],
     }
 
