@@ -24,6 +24,7 @@ from infra.cliutil import (
     load_valid,
     problem_line,
 )
+from infra.loader import SharedFiles
 
 app = typer.Typer(
     add_completion=False,
@@ -58,9 +59,10 @@ def validate(
 
     Example: mesh validate blueprints --format github --base main/blueprints
     """
-    result = load_checked(directory)  # loader + governance + physical names
+    shared = SharedFiles() if base is not None else None  # files of both trees parsed once
+    result = load_checked(directory, shared=shared)  # loader + governance + physical names
     if base is not None:
-        result = against_base(result, directory, base)  # lifecycle: nothing may be lost
+        result = against_base(result, directory, base, shared)  # lifecycle: nothing may be lost
     if format is ValidateFormat.json:
         emit_json(
             {

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from infra import clock
-from infra.loader import LoadResult, UsageError, load_mesh
+from infra.loader import LoadResult, SharedFiles, UsageError, load_mesh
 from infra.problems import Problem
 
 DirArg = Annotated[Path, typer.Argument(help="Directory of blueprint YAML files.")]
@@ -21,9 +21,11 @@ def emit_json(doc: dict) -> None:
     sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n")
 
 
-def load(directory: Path) -> LoadResult:
+def load(directory: Path, shared: SharedFiles | None = None) -> LoadResult:
+    """Load a tree; `shared`: the per-file results of the other tree this command loads (BASE
+    and HEAD), so files identical in both are parsed once (`infra.loader.SharedFiles`)."""
     try:
-        result = load_mesh(directory, today=clock.today())
+        result = load_mesh(directory, today=clock.today(), shared=shared)
     except (UsageError, clock.ClockError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -47,27 +49,30 @@ def github_line(p: Problem) -> str:
     return f"::{level} {loc},title={p.code}::{message}"
 
 
-def load_checked(directory: Path, names=None) -> LoadResult:
+def load_checked(directory: Path, names=None, shared: SharedFiles | None = None) -> LoadResult:
     """Everything `mesh validate` checks: the loader, the blueprint-level governance policies
     and the physical names for the stack prefix (default `mesh`). No Pulumi import: this is the
     path every blueprint PR runs."""
     from infra.governance import with_governance
     from infra.naming import DEFAULT_PREFIX, Names, check_names
 
-    result = with_governance(load(directory), clock.today())
+    result = with_governance(load(directory, shared), clock.today())
     if result.ok:
         result.errors.extend(check_names(result.mesh, names or Names(DEFAULT_PREFIX)))
     return result
 
 
-def against_base(result: LoadResult, directory: Path, base: Path) -> LoadResult:
+def against_base(
+    result: LoadResult, directory: Path, base: Path, shared: SharedFiles | None = None
+) -> LoadResult:
     """`result` (HEAD = `directory`, loaded and checked) plus what changing the BASE tree into
     it may not do: remove a product that is not properly decommissioned, remove a domain,
     change a product's physical name (`infra.lifecycle`). The check a pull request runs."""
     from infra.lifecycle import against_base as check
     from infra.loader import blueprint_files
 
-    base_result = load(base)  # the loader only: the base's own findings are not this change's
+    # the loader only: the base's own findings are not this change's
+    base_result = load(base, shared)
     return check(
         result, base_result, blueprint_files(directory), blueprint_files(base), clock.today()
     )

@@ -31,8 +31,8 @@ import select
 import signal
 import stat
 import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -519,9 +519,18 @@ def load_file(
 
 def _parse(path: Path, display: str) -> tuple[SourceFile, str | None, Any, Problem | None]:
     """Read, compose and build one file: (source, text, plain data, None) or a file problem."""
-    src = SourceFile(display)
     try:
         text = _read_text(path)
+    except _FileError as exc:
+        problem = Problem(display, exc.line, "", exc.code, exc.message)
+        return SourceFile(display), None, None, problem
+    return _parse_text(text, display)
+
+
+def _parse_text(text: str, display: str) -> tuple[SourceFile, str | None, Any, Problem | None]:
+    """Compose and build the text of one file: (source, text, plain data, None) or a problem."""
+    src = SourceFile(display)
+    try:
         src.root = _compose(text)
         if src.root is None:
             raise _FileError(
@@ -553,34 +562,159 @@ def _validate(
     return bp, []
 
 
-# Parsing (read + compose + build) is most of the time of a big mesh. On Linux, with no other
-# thread in the process (so fork is safe) and a CPU to spare, a forked helper parses the second
-# half of the files while this process loads the first, then sends back the plain data (pickled:
-# builtins and dates only). Validation and every check stay in this process, so the result is
-# the serial path's. Any failure of the helper falls back to parsing its share here.
-# MESH_PARALLEL_LOAD=0 turns it off.
-PARALLEL_MIN_FILES = 64
-_PARENT_SHARE = 0.5  # this process validates its share while the helper parses and pickles
-
 _Loaded = tuple[Blueprint | None, SourceFile, list[Problem], Any]  # what load_file returns
+_Key = tuple[str, str]  # (file name, text)
 
 
-def _load_all(paths: list[Path]) -> list[_Loaded]:
-    """`load_file` of every path, in order; on two processes when `_can_fork` says so."""
-    if not _can_fork(len(paths)):
-        return [load_file(p, str(p)) for p in paths]
-    cut = int(len(paths) * _PARENT_SHARE)
+class SharedFiles:
+    """Per-file results shared by the loads of one command, keyed by content.
+
+    What loading one file yields — the blueprint model, the plain data and the file's own
+    problems (YAML, types, unknown keys, ...: everything `load_file` reports) — is a pure function
+    of its name and text; only the path the problems name depends on the directory. So when
+    `mesh diff` or `mesh validate --base` loads BASE and HEAD with the same `SharedFiles`, a file
+    whose name and text are the same in both trees (all but the few a pull request touches) is
+    parsed and validated once; the second tree gets the same model and data (nothing mutates
+    them) and the problems with its own path. Each tree gets its own `SourceFile`s.
+
+    The checks of a valid blueprint against its tree (`_check_blueprint`: E022-E030, E034,
+    E035/W004; `_expiry_warnings`: W001/W002) also read the tree's domains (every domain a file
+    names, and the valid ones, listed in E025's message) and the date: they are reused only when
+    those are the same too, which they are unless the change adds or removes a domain. What
+    compares files (E020, E021) runs on each tree.
+
+    Content is compared, never modification times: the key holds the decoded text, so a
+    lookup costs a hash of the text and, on a hit, one comparison of equal strings.
+    """
+
+    def __init__(self) -> None:
+        self._results: dict[_Key, tuple[str, Blueprint | None, list[Problem], Any, str]] = {}
+        # (key, context) -> (display, problems) of `_load_mesh`'s checks of a valid blueprint;
+        # a context numbers what else they depend on: the tree's domains and the date
+        self._checks: dict[tuple[_Key, int], tuple[str, list[Problem]]] = {}
+        self._contexts: dict[tuple[frozenset[str], tuple[str, ...], dt.date], int] = {}
+        self.parsed = 0  # files parsed and validated (the others were reused)
+        self.reused = 0
+        self.checked = 0  # valid blueprints checked against their tree (the others reused)
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def _put(self, key: _Key, display: str, loaded: _Loaded) -> None:
+        bp, _src, problems, data = loaded
+        self.parsed += 1
+        self._results[key] = (display, bp, problems, data, key[1])
+
+    def _get(self, key: _Key, display: str) -> _Loaded | None:
+        found = self._results.get(key)
+        if found is None:
+            return None
+        first, bp, problems, data, text = found
+        self.reused += 1
+        # a fresh source per tree (a source drops its text once a line is looked up); the
+        # node tree of an invalid file is composed again from the text when a line is needed
+        src = SourceFile(display, text=text) if data is not None else SourceFile(display)
+        return bp, src, _moved(problems, first, display), data
+
+    def _context(self, declared: set[str], known: list[str], today: dt.date) -> int:
+        """A number for what `_check_blueprint` and `_expiry_warnings` read besides the file."""
+        key = (frozenset(declared), tuple(known), today)
+        return self._contexts.setdefault(key, len(self._contexts))
+
+    def _checked(
+        self, key: _Key, context: int, display: str, run: Callable[[], list[Problem]]
+    ) -> list[Problem]:
+        found = self._checks.get((key, context))
+        if found is None:
+            self.checked += 1
+            problems = run()
+            self._checks[(key, context)] = (display, problems)
+            return problems
+        first, problems = found
+        return _moved(problems, first, display)
+
+
+def _moved(problems: list[Problem], first: str, display: str) -> list[Problem]:
+    """`problems` of the file `first`, found again in the byte-identical file `display`."""
+    if display == first:
+        return list(problems)
+    return [replace(p, file=display) for p in problems]
+
+
+# Parsing (compose + build) is most of the time of a big mesh. On Linux, with no other thread in
+# the process (so fork is safe) and a CPU to spare, a forked helper parses the last files while
+# this process loads (parses and validates) the first ones, then sends back the plain data
+# (pickled: builtins and dates only). The texts are read here before the fork, so the helper
+# has them without reading or sending them. Validation and every check stay in this process, so
+# the result is the serial path's. Any failure of the helper falls back to parsing its share
+# here. MESH_PARALLEL_LOAD=0 turns it off.
+PARALLEL_MIN_FILES = 64
+# this process validates its share while the helper parses and pickles, then the helper's
+_PARENT_SHARE = 0.5
+
+
+def _load_all(
+    paths: list[Path], shared: SharedFiles | None = None
+) -> list[tuple[_Loaded, _Key | None]]:
+    """`load_file` of every path, in order, with its key in `shared` (None when the file could
+    not be read): each distinct (name, text) is parsed once (see `SharedFiles`), on two
+    processes when `_can_fork` says so."""
+    shared = SharedFiles() if shared is None else shared
+    out: list[_Loaded | None] = [None] * len(paths)
+    keys: list[_Key | None] = [None] * len(paths)
+    todo: dict[_Key, list[int]] = {}  # not parsed yet: key -> indices into paths
+    for i, path in enumerate(paths):
+        display = str(path)
+        try:
+            text = _read_text(path)
+        except _FileError as exc:  # refused before parsing: nothing to share
+            problem = Problem(display, exc.line, "", exc.code, exc.message)
+            out[i] = (None, SourceFile(display), [problem], None)
+            continue
+        key = keys[i] = (path.name, text)
+        if key in todo:
+            todo[key].append(i)
+        else:
+            out[i] = shared._get(key, display)
+            if out[i] is None:
+                todo[key] = [i]
+    new = list(todo)
+    first = [str(paths[todo[k][0]]) for k in new]
+    for key, display, loaded in zip(new, first, _load_texts(new, first), strict=True):
+        shared._put(key, display, loaded)
+        indices = todo[key]
+        out[indices[0]] = loaded
+        for i in indices[1:]:
+            out[i] = shared._get(key, str(paths[i]))
+    return list(zip(out, keys, strict=True))  # type: ignore[arg-type]
+
+
+def _load_one(text: str, display: str) -> _Loaded:
+    src, text_kept, data, problem = _parse_text(text, display)
+    if problem is not None:
+        return None, src, [problem], None
+    bp, problems = _validate(src, text_kept, data)
+    return bp, src, problems, data
+
+
+def _load_texts(keys: list[_Key], displays: list[str]) -> list[_Loaded]:
+    """`_load_one` of every (name, text) key, in order; on two processes when `_can_fork`."""
+    texts = [text for _, text in keys]
+    if not _can_fork(len(keys)):
+        return [_load_one(t, d) for t, d in zip(texts, displays, strict=True)]
+    cut = int(len(keys) * _PARENT_SHARE)
     try:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
     except OSError:
-        return [load_file(p, str(p)) for p in paths]
+        return [_load_one(t, d) for t, d in zip(texts, displays, strict=True)]
     if pid == 0:  # the helper: never returns, never runs the parent's exit handlers
         status = 1
         try:
             os.close(read_fd)
-            parsed = [_parse(p, str(p)) for p in paths[cut:]]  # trees die with the helper
-            payload = pickle.dumps([x[1:] for x in parsed], protocol=pickle.HIGHEST_PROTOCOL)
+            # (data, problem) of each file; node trees die with the helper
+            parsed = [_parse_text(t, d)[2:] for t, d in zip(texts[cut:], displays[cut:])]
+            payload = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as pipe:
                 pipe.write(payload)
             status = 0
@@ -588,8 +722,8 @@ def _load_all(paths: list[Path]) -> list[_Loaded]:
             os._exit(status)
     os.close(write_fd)
     try:
-        mine = [load_file(p, str(p)) for p in paths[:cut]]
-        payload = _read_all(read_fd, timeout=_helper_timeout(len(paths)))
+        mine = [_load_one(t, d) for t, d in zip(texts[:cut], displays[:cut], strict=True)]
+        payload = _read_all(read_fd, timeout=_helper_timeout(len(keys)))
     except BaseException:  # e.g. Ctrl-C: do not leave the helper behind
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
@@ -599,19 +733,20 @@ def _load_all(paths: list[Path]) -> list[_Loaded]:
     if payload is None:  # the helper hangs (it never should): stop it, do its share here
         os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
-    theirs: list[tuple[str | None, Any, Problem | None]] | None = None
+    theirs: list[tuple[Any, Problem | None]] | None = None
     if status == 0 and payload is not None:
         try:
             theirs = pickle.loads(payload)
         except (pickle.UnpicklingError, EOFError):  # pragma: no cover - it exited 0: data whole
             theirs = None
-    if theirs is None or len(theirs) != len(paths) - cut:  # the helper failed: its share here
-        return mine + [load_file(p, str(p)) for p in paths[cut:]]
-    for p, (text, data, problem) in zip(paths[cut:], theirs, strict=True):
-        src = SourceFile(str(p), text=text)
+    rest = list(zip(texts[cut:], displays[cut:], strict=True))
+    if theirs is None or len(theirs) != len(rest):  # the helper failed: its share here
+        return mine + [_load_one(t, d) for t, d in rest]
+    for (text, display), (data, problem) in zip(rest, theirs, strict=True):
         if problem is not None:
-            mine.append((None, src, [problem], None))
+            mine.append((None, SourceFile(display), [problem], None))
         else:
+            src = SourceFile(display, text=text)
             bp, problems = _validate(src, text, data)
             mine.append((bp, src, problems, data))
     return mine
@@ -665,24 +800,33 @@ def _single_threaded() -> bool:
 
 
 def load_mesh(
-    directory: str | os.PathLike, today: dt.date | None = None, only: str | None = None
+    directory: str | os.PathLike,
+    today: dt.date | None = None,
+    only: str | None = None,
+    shared: SharedFiles | None = None,
 ) -> LoadResult:
     """Load every blueprint under `directory`, validate each and the mesh as a whole.
 
     `only` loads a single domain's blueprint (a per-domain stack): the other domains are known
     by their file names only, so the cost does not grow with the mesh. Checks that need the
-    other blueprints are left to the full load every PR runs (`mesh validate`)."""
+    other blueprints are left to the full load every PR runs (`mesh validate`).
+
+    `shared`: per-file results of another tree loaded by the same command (`SharedFiles`): its
+    files that are byte-identical here are not parsed again. The result is the same either way."""
     paused = gc.isenabled()
     gc.disable()  # see the module docstring: millions of young objects, no garbage cycles
     try:
-        return _load_mesh(directory, today, only)
+        return _load_mesh(directory, today, only, shared)
     finally:
         if paused:
             gc.enable()
 
 
 def _load_mesh(
-    directory: str | os.PathLike, today: dt.date | None, only: str | None = None
+    directory: str | os.PathLike,
+    today: dt.date | None,
+    only: str | None = None,
+    shared: SharedFiles | None = None,
 ) -> LoadResult:
     today = today or dt.date.today()
     root = Path(directory)
@@ -706,11 +850,14 @@ def _load_mesh(
     if not files:
         wanted = f"{only}.yaml" if only is not None else "*.yaml blueprints"
         errors.append(Problem(str(root), None, "", "E031", f"no {wanted} in {str(root)!r}"))
+    shared = SharedFiles() if shared is None else shared
     valid: dict[str, Blueprint] = {}
     sources: dict[str, SourceFile] = {}
+    keys: dict[str, _Key] = {}
     # domains named by any file, valid or not: avoids follow-on noise
     declared: set[str] = set(stems)
-    for path, (bp, src, problems, data) in zip(files, _load_all(files), strict=True):
+    loaded = _load_all(files, shared)
+    for path, ((bp, src, problems, data), key) in zip(files, loaded, strict=True):
         errors.extend(problems)
         stem = path.stem
         declared.add(stem)
@@ -740,11 +887,20 @@ def _load_mesh(
             continue
         valid[bp.domain] = bp
         sources[bp.domain] = src
+        keys[bp.domain] = key  # type: ignore[assignment]  # read, so it has a key
     known = sorted(valid)
+    context = shared._context(declared, known, today)
     for domain in known:
-        for problem in _check_blueprint(valid[domain], sources[domain], declared, known):
+        bp, src = valid[domain], sources[domain]
+
+        def check(bp: Blueprint = bp, src: SourceFile = src) -> list[Problem]:
+            return [
+                *_check_blueprint(bp, src, declared, known),
+                *_expiry_warnings(bp, src, today),
+            ]
+
+        for problem in shared._checked(keys[domain], context, src.path, check):
             (warnings if problem.severity is Severity.warning else errors).append(problem)
-        warnings.extend(_expiry_warnings(valid[domain], sources[domain], today))
     mesh = Mesh(tuple(valid[d] for d in sorted(valid)), sources, frozenset(declared) - set(valid))
     errors.sort(key=Problem.sort_key)
     warnings.sort(key=Problem.sort_key)

@@ -16,6 +16,7 @@ import typer
 
 from infra import clock
 from infra.cliutil import DirArg, emit_json, load, load_valid, problem_line
+from infra.loader import SharedFiles
 
 OutOption = Annotated[
     Path,
@@ -87,8 +88,8 @@ class DiffFormat(str, Enum):
     markdown = "markdown"
 
 
-def _load_side(label: str, directory: Path):
-    result = load(directory)
+def _load_side(label: str, directory: Path, shared: SharedFiles):
+    result = load(directory, shared)
     if result.errors:
         for p in result.errors:
             typer.echo(f"{label}: {problem_line(p)}", err=True)
@@ -114,8 +115,9 @@ def diff_command(
     """
     from infra.audit.diff import diff_meshes, render_markdown, render_text
 
-    base_mesh = _load_side("base", base)
-    head_mesh = _load_side("head", head)
+    shared = SharedFiles()  # a file identical in both trees is parsed and validated once
+    base_mesh = _load_side("base", base, shared)
+    head_mesh = _load_side("head", head, shared)
     result = diff_meshes(base_mesh, head_mesh, clock.today())
     if format is DiffFormat.json:
         emit_json(result.as_json())
