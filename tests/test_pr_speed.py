@@ -265,3 +265,92 @@ def test_commands_give_the_unshared_output(tmp_path, monkeypatch, serial, base, 
     shared = _run(*args)
     _never_shared(monkeypatch)
     assert _run(*args) == shared
+
+
+# --------------------------------------------------------------------------- the parallel load
+# The helper sends its results in chunks as it parses; this process validates them as they come.
+
+
+@pytest.fixture
+def forked(monkeypatch):
+    monkeypatch.setattr(loader, "_can_fork", lambda n_files: True)
+    monkeypatch.setattr(loader, "_PARENT_SHARE", 0.25)  # 4 files: 1 here, 3 in the helper
+    monkeypatch.setattr(loader, "_CHUNK_FILES", 1)  # one chunk per file
+
+
+@pytest.mark.parametrize("case", ["many_errors", "e025_consumer_domain_unknown/invalid"])
+def test_chunked_parallel_load_gives_the_serial_result(monkeypatch, forked, case):
+    path = VALIDATE / case
+    monkeypatch.setenv("MESH_PARALLEL_LOAD", "0")
+    serial = load_mesh(path, today=TODAY)
+    monkeypatch.delenv("MESH_PARALLEL_LOAD")
+    here = _count_loaded_here(monkeypatch)
+    assert _summary(load_mesh(path, today=TODAY)) == _summary(serial)
+    assert len(here) == len(list(path.glob("*.yaml"))) // 4  # the helper parsed the others
+
+
+def test_a_helper_that_fails_midway_leaves_the_rest_to_this_process(monkeypatch, forked):
+    path = VALIDATE / "many_errors"
+    serial = load_mesh(path, today=TODAY)
+    real, calls = loader.pickle.dumps, []
+
+    def second_chunk_fails(*args, **kwargs):  # only the helper pickles
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the helper cannot pickle")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loader.pickle, "dumps", second_chunk_fails)
+    here = _count_loaded_here(monkeypatch)
+    assert _summary(load_mesh(path, today=TODAY)) == _summary(serial)
+    assert len(here) == 1 + 2  # its own file, and the two the helper did not send
+
+
+def _count_loaded_here(monkeypatch) -> list[str]:
+    """Files loaded whole in this process (the helper only parses)."""
+    calls: list[str] = []
+    real = loader._load_one
+
+    def counting(text, display):
+        calls.append(display)
+        return real(text, display)
+
+    monkeypatch.setattr(loader, "_load_one", counting)
+    return calls
+
+
+def test_a_helper_that_hangs_midway_is_stopped(monkeypatch, forked):
+    import time
+
+    path = VALIDATE / "many_errors"
+    serial = load_mesh(path, today=TODAY)
+    real, calls = loader.pickle.dumps, []
+
+    def second_chunk_hangs(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            time.sleep(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loader.pickle, "dumps", second_chunk_hangs)
+    monkeypatch.setattr(loader, "_helper_timeout", lambda n_files: 0.5)
+    here = _count_loaded_here(monkeypatch)
+    start = time.monotonic()
+    result = load_mesh(path, today=TODAY)
+    assert time.monotonic() - start < 30
+    assert _summary(result) == _summary(serial)
+    assert len(here) == 1 + 2
+
+
+def test_the_helper_does_not_wait_for_this_process(monkeypatch):
+    """The pipe holds several chunks: this process reads it only between two of its files."""
+    import fcntl
+    import os
+
+    read_fd, write_fd = os.pipe()
+    try:
+        loader._widen(write_fd)
+        assert fcntl.fcntl(write_fd, fcntl.F_GETPIPE_SZ) >= 1 << 20
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
