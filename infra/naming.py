@@ -216,6 +216,7 @@ class PolicySizer:
     def __init__(self, env: AwsEnv, key_arn: str) -> None:
         self.env, self.key_arn = env, key_arn
         self._frames: dict[tuple[int, bool], int] = {}
+        self._bucket_arn = len(env.bucket_arn(""))
 
     def _frame(self, database: str, direct: bool) -> int:
         frame = self._frames.get((len(database), direct))
@@ -230,16 +231,17 @@ class PolicySizer:
         return frame
 
     def _table(self, database: str, table: str) -> int:
-        return len(self.env.glue_table_arn(database, table)) + 2
+        return len(self.env.glue_table_arn(database, "")) + len(table) + 2
 
     def _bucket(self, bucket: str) -> int:
         """`"arn"` in the bucket list and `"arn/*"` in the object list."""
-        return 2 * (len(self.env.bucket_arn(bucket)) + 2) + 2
+        return 2 * (self._bucket_arn + len(bucket) + 2) + 2
 
     def size(self, database: str, tables: list[str], buckets: list[str]) -> int:
         unique_tables, unique_buckets = set(tables), set(buckets)
         n = self._frame(database, bool(unique_buckets))
-        n += sum(self._table(database, t) for t in unique_tables) + len(unique_tables) - 1
+        table_arn = len(self.env.glue_table_arn(database, ""))  # + the table name
+        n += sum(map(len, unique_tables)) + (table_arn + 3) * len(unique_tables) - 1
         if unique_buckets:  # one comma more in each of the two lists per further bucket
             n += sum(self._bucket(b) for b in unique_buckets) + 2 * (len(unique_buckets) - 1)
         return n

@@ -8,6 +8,7 @@ Pulumi or AWS.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from enum import Enum
 from typing import Annotated
 
@@ -130,8 +131,10 @@ class Product(_Model):
     def columns(self) -> list[Column]:
         return self.schema_
 
-    @property
+    @functools.cached_property
     def pii_columns(self) -> frozenset[str]:
+        """Computed once per (frozen) product: access, governance and names ask for it per
+        grant. Pydantic compares and dumps fields only, so the cache changes neither."""
         return frozenset(c.name for c in self.schema_ if c.pii)
 
 

@@ -15,7 +15,15 @@ from typing import Annotated
 import typer
 
 from infra import clock
-from infra.cliutil import DirArg, emit_json, load, load_valid, problem_line
+from infra.cliutil import (
+    DirArg,
+    against_base,
+    emit_json,
+    load,
+    load_checked,
+    load_valid,
+    problem_line,
+)
 from infra.loader import SharedFiles
 
 OutOption = Annotated[
@@ -107,24 +115,43 @@ def diff_command(
     ],
     head: Annotated[Path, typer.Argument(help="Blueprint directory after the change (the PR).")],
     format: Annotated[DiffFormat, typer.Option("--format", "-f")] = DiffFormat.text,
+    validate: Annotated[
+        bool,
+        typer.Option(
+            "--validate",
+            help="Also run every check of `mesh validate HEAD --base BASE` (governance, "
+            "physical names, IAM quotas) and report its errors and warnings here: the whole PR "
+            "check in one process. Access changes are computed once HEAD is valid.",
+        ),
+    ] = False,
 ) -> None:
     """Access added, removed and changed between two blueprint trees, and schema changes that
-    break existing consumers. Exit 3 when there is new access (CI requires a reviewer).
+    break existing consumers. Exit 3 when there is new access (CI requires a reviewer), 1 when
+    the change is unsafe (or, with --validate, HEAD is invalid).
 
-    Example: mesh diff main/blueprints blueprints --format markdown > comment.md
+    Example: mesh diff main/blueprints blueprints --validate --format markdown > comment.md
     """
-    from infra.audit.diff import diff_meshes, render_markdown, render_text
+    from infra.audit.diff import DiffResult, diff_meshes, render_markdown, render_text
 
     shared = SharedFiles()  # a file identical in both trees is parsed and validated once
-    base_mesh = _load_side("base", base, shared)
-    head_mesh = _load_side("head", head, shared)
-    result = diff_meshes(base_mesh, head_mesh, clock.today())
+    checked = None
+    if validate:  # exactly `mesh validate HEAD --base BASE`
+        checked = against_base(load_checked(head, shared=shared), head, base, shared)
+    computed = checked is None or not checked.errors
+    if not computed:
+        result = DiffResult(errors=checked.errors, warnings=checked.warnings)
+    else:
+        base_mesh = _load_side("base", base, shared)
+        head_mesh = checked.mesh if checked is not None else _load_side("head", head, shared)
+        result = diff_meshes(base_mesh, head_mesh, clock.today())
+        if checked is not None:  # its lifecycle findings are among validate's
+            result.errors, result.warnings = checked.errors, checked.warnings
     if format is DiffFormat.json:
         emit_json(result.as_json())
     elif format is DiffFormat.markdown:
-        sys.stdout.write(render_markdown(result))
+        sys.stdout.write(render_markdown(result, computed))
     else:
-        sys.stdout.write(render_text(result))
+        sys.stdout.write(render_text(result, computed))
     raise typer.Exit(result.exit_code)
 
 

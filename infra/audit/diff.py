@@ -544,7 +544,11 @@ def _product_summary(result: DiffResult, name, arrow: str) -> list[str]:
     return lines
 
 
-def render_text(result: DiffResult) -> str:
+NOT_COMPUTED = "Access changes are computed once the blueprints are valid."
+
+
+def render_text(result: DiffResult, computed: bool = True) -> str:
+    """`computed` False: HEAD did not validate (`mesh diff --validate`), only its problems."""
     lines = []
     if result.errors:
         lines.append(f"UNSAFE CHANGE (fix before merging): {len(result.errors)} error(s)")
@@ -552,6 +556,8 @@ def render_text(result: DiffResult) -> str:
     if result.warnings:
         lines.append(f"WARNINGS: {len(result.warnings)}")
         lines += [_problem_text(p) for p in result.warnings]
+    if not computed:
+        return "\n".join([*lines, NOT_COMPUTED]) + "\n"
     sections = (
         ("NEW ACCESS (review required)", "+", result.new_access),
         ("REMOVED ACCESS", "-", result.removed_access),
@@ -590,7 +596,8 @@ def _md_table(entries: list[Entry]) -> list[str]:
     return lines
 
 
-def render_markdown(result: DiffResult) -> str:
+def render_markdown(result: DiffResult, computed: bool = True) -> str:
+    """`computed` False: HEAD did not validate (`mesh diff --validate`), only its problems."""
     lines = ["### Data mesh access changes", ""]
     if result.errors:
         lines.append(
@@ -605,6 +612,8 @@ def render_markdown(result: DiffResult) -> str:
             where = f"{p.file}:{p.line}" if p.line else p.file
             lines.append(f"- :warning: `{where}` {p.code}: {_md(p.message)}")
         lines.append("")
+    if not computed:
+        return "\n".join([*lines, NOT_COMPUTED]) + "\n"
     if result.new_access:
         lines.append(
             f"> [!WARNING]\n> **{len(result.new_access)} new access grant(s): a data owner "
