@@ -16,10 +16,11 @@ looks like the sample mesh:
   some PII columns (e-mail, name, address, phone);
 - a ``dt`` partition key on most products;
 - ``consumers_per_product`` grants per shared product (all but the restricted ones) to other
-  domains among the producer's ``NEIGHBOURS`` (6, or ``consumers_per_product`` if more) next
-  domains: a domain reads from a handful of others, as in a real mesh, which keeps every
-  consumer role within IAM's inline-policy quota (E036) at any mesh size, mixing every grant shape the access model knows: all non-PII columns, a
-  column-limited grant, a PII grant with approval, and expiring grants;
+  domains among the producer's ``NEIGHBOURS`` (4, or ``consumers_per_product`` if more) next
+  domains (a domain reads from a handful of others, as in a real mesh, which keeps every
+  consumer role below IAM's inline-policy quota and its W007 warning at any mesh size), mixing
+  every grant shape the access model knows: all non-PII columns, a column-limited grant, a PII
+  grant with approval, and expiring grants;
 - ``policies: {}`` and ``exceptions: []``.
 
 Building blocks, for benchmarks that need data rather than files:
@@ -57,7 +58,7 @@ _PRODUCT_WORDS = (
     "suppliers", "employees", "transactions", "forecasts", "reviews", "subscriptions", "devices",
     "carts",
 )  # fmt: skip
-NEIGHBOURS = 6  # consumers of a domain's products are drawn from its next 6 domains
+NEIGHBOURS = 4  # consumers of a domain's products are drawn from its next 4 domains
 _ADJECTIVES = ("daily", "hourly", "raw", "curated", "monthly", "enriched", "snapshot", "latest")
 _TEAMS = ("data", "analytics", "platform", "insights", "eng")
 _CLASSIFICATIONS = ("public", "internal", "internal", "confidential", "confidential", "restricted")

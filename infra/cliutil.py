@@ -12,7 +12,7 @@ import typer
 
 from infra import clock
 from infra.loader import LoadResult, SharedFiles, UsageError, load_mesh
-from infra.problems import Problem
+from infra.problems import Problem, Severity
 
 DirArg = Annotated[Path, typer.Argument(help="Directory of blueprint YAML files.")]
 
@@ -58,7 +58,8 @@ def load_checked(directory: Path, names=None, shared: SharedFiles | None = None)
 
     result = with_governance(load(directory, shared), clock.today())
     if result.ok:
-        result.errors.extend(check_names(result.mesh, names or Names(DEFAULT_PREFIX)))
+        for p in check_names(result.mesh, names or Names(DEFAULT_PREFIX)):
+            (result.errors if p.severity is Severity.error else result.warnings).append(p)
     return result
 
 

@@ -11,6 +11,7 @@ from infra import clock
 from infra.governance import with_governance
 from infra.loader import load_mesh
 from infra.naming import NameError_, check_names
+from infra.problems import Severity
 from infra.program import MeshResources, StackSettings, build_mesh
 
 
@@ -25,10 +26,15 @@ def load_for_pulumi(project_dir: Path) -> MeshResources:
     today = clock.today()
     only = None if settings.includes_platform() else settings.scope  # a domain stack
     result = with_governance(load_mesh(settings.blueprints, today=today, only=only), today)
-    errors = result.errors or check_names(result.mesh, names, today)
+    problems = result.errors or check_names(result.mesh, names, today)
+    errors = [p for p in problems if p.severity is Severity.error]
     if errors:
-        lines = "\n".join(
-            f"  {p.file}:{p.line or '-'}: {p.code} {p.path} {p.message}" for p in errors
-        )
+        lines = "\n".join(f"  {_where(p)} {p.code} {p.path} {p.message}" for p in errors)
         raise pulumi.RunError(f"{len(errors)} blueprint error(s); nothing was changed:\n{lines}")
+    for p in [*result.warnings, *problems]:  # expiring grants, near quotas (W001, W007, ...)
+        pulumi.log.warn(f"{_where(p)} {p.code} {p.path} {p.message}")
     return build_mesh(result.mesh, settings, today)
+
+
+def _where(p) -> str:
+    return f"{p.file}:{p.line or '-'}:"

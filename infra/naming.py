@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from infra import access, clock
 from infra.documents import AwsEnv, consumer_access_policy
 from infra.loader import Mesh
-from infra.problems import Problem
+from infra.problems import Problem, Severity
 from infra.spec import Product
 
 ROLE_KINDS = ("producer", "consumer", "lf-access")  # lf-access: Lake Formation service role
@@ -35,6 +35,7 @@ BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
 # IAM: characters of inline policy one role may carry, all its inline policies together
 # (whitespace is not counted). A consumer role carries one policy per producing domain.
 ROLE_INLINE_POLICY_MAX = 10_240
+ROLE_INLINE_POLICY_WARN = 9_216  # 90 %: W007, before a PR that adds a grant fails with E036
 # Policy sizes are computed without the stack: the longest ARNs any stack would produce (the
 # longest commercial region name; a KMS key id is always a 36-character UUID).
 SIZING_ENV = AwsEnv(account="0" * 12, region="ap-southeast-5")
@@ -171,7 +172,7 @@ def name_problems(
 
 def check_names(mesh: Mesh, names: Names, today: dt.date | None = None) -> list[Problem]:
     """Physical names AWS would refuse, and consumer roles whose inline policies IAM would
-    refuse (E036), as problems located in the blueprints."""
+    refuse (E036) or nearly (W007, a warning), as problems located in the blueprints."""
     problems = []
     products = {bp.domain: list(bp.products) for bp in mesh.blueprints}
     for domain, index, code, message in name_problems(names, products):
@@ -263,18 +264,32 @@ def _policy_quota_problems(mesh: Mesh, names: Names, today: dt.date) -> Iterator
     loaded = set(mesh.domains)  # a domain stack loads one blueprint: report what it can locate
     for consumer, by_producer in sorted(consumer_policy_sizes(mesh, names, today).items()):
         total = sum(by_producer.values())
-        if total <= ROLE_INLINE_POLICY_MAX or consumer not in loaded:
+        if total < ROLE_INLINE_POLICY_WARN or consumer not in loaded:
             continue
         largest = sorted(by_producer.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-        yield mesh.source(consumer).problem(
-            ("domain",),
-            "E036",
-            (
-                f"the grants to {consumer} need {total:,} characters of inline IAM policy on role "
-                f"{names.role(consumer, 'consumer')!r}; AWS allows {ROLE_INLINE_POLICY_MAX:,} "
-                f"per role: {len(by_producer)} producing domain(s) grant it, the largest "
-                + ", ".join(f"{p} ({n:,})" for p, n in largest)
-                + ". Fewer grants to this domain, or column lists on whole-table grants (they "
-                "drop the S3 statements), bring it under the limit"
-            ),
+        role = names.role(consumer, "consumer")
+        sources = f"{len(by_producer)} producing domain(s) grant it, the largest " + ", ".join(
+            f"{p} ({n:,})" for p, n in largest
         )
+        if total > ROLE_INLINE_POLICY_MAX:
+            yield mesh.source(consumer).problem(
+                ("domain",),
+                "E036",
+                (
+                    f"the grants to {consumer} need {total:,} characters of inline IAM policy on "
+                    f"role {role!r}; AWS allows {ROLE_INLINE_POLICY_MAX:,} per role: {sources}. "
+                    "Fewer grants to this domain, or column lists on whole-table grants (they "
+                    "drop the S3 statements), bring it under the limit"
+                ),
+            )
+        else:
+            yield mesh.source(consumer).problem(
+                ("domain",),
+                "W007",
+                (
+                    f"the grants to {consumer} need {total:,} of the {ROLE_INLINE_POLICY_MAX:,} "
+                    f"characters of inline IAM policy AWS allows on role {role!r}: {sources}. "
+                    "A few more grants to this domain will be refused (E036)"
+                ),
+                Severity.warning,
+            )

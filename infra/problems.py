@@ -56,6 +56,7 @@ CODES: dict[str, str] = {
     "W004": "table or column name is reserved in Athena DDL (hand-written DDL must quote it)",
     "W005": "decommissioned product removed: its data is deleted if the stack allows it",
     "W006": "base tree has blueprints that do not load: their products are not checked",
+    "W007": "a consumer role's inline IAM policies are near IAM's size quota (90 % or more)",
 }
 
 

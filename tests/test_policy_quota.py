@@ -18,6 +18,7 @@ from infra.engines.recording import run_program
 from infra.loader import load_mesh
 from infra.naming import (
     ROLE_INLINE_POLICY_MAX,
+    ROLE_INLINE_POLICY_WARN,
     SIZING_ENV,
     SIZING_KEY_ARN,
     Names,
@@ -120,7 +121,13 @@ def test_quota_boundary_is_exact(tmp_path):
     assert 50 <= limit <= 80  # one pair policy holds this many whole-table grants
     at = load_mesh(_mesh(tmp_path / "at", limit), today=TODAY).mesh
     assert consumer_policy_sizes(at, NAMES, TODAY)["hub"]["shop"] <= ROLE_INLINE_POLICY_MAX
-    assert check_names(at, NAMES, TODAY) == []
+    [near] = check_names(at, NAMES, TODAY)  # within the quota, but not by much
+    assert (near.code, near.severity.value, Path(near.file).name, near.line) == (
+        "W007",
+        "warning",
+        "hub.yaml",
+        1,
+    )
     over = load_mesh(_mesh(tmp_path / "over", limit + 1), today=TODAY).mesh
     [problem] = check_names(over, NAMES, TODAY)
     assert (problem.code, Path(problem.file).name, problem.line, problem.path) == (
@@ -135,6 +142,29 @@ def test_quota_boundary_is_exact(tmp_path):
         f"'mesh-hub-consumer'; AWS allows 10,240 per role: 1 producing domain(s) grant it, "
         f"the largest shop ({size:,})."
     )
+
+
+def test_warning_starts_at_ninety_percent(tmp_path):
+    sizes = {
+        n: consumer_policy_sizes(
+            load_mesh(_mesh(tmp_path / f"n{n}", n), today=TODAY).mesh, NAMES, TODAY
+        )["hub"]["shop"]
+        for n in range(40, 66)
+    }
+    for n, size in sizes.items():
+        mesh = load_mesh(tmp_path / f"n{n}", today=TODAY).mesh
+        codes = [p.code for p in check_names(mesh, NAMES, TODAY)]
+        assert codes == (["W007"] if size >= ROLE_INLINE_POLICY_WARN else []), (n, size)
+    assert min(sizes.values()) < ROLE_INLINE_POLICY_WARN <= max(sizes.values())
+
+
+def test_validate_warns_near_the_quota_and_still_passes(tmp_path):
+    directory = _mesh(tmp_path / "mesh", 62)
+    result = CliRunner().invoke(app, ["validate", str(directory), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is True and doc["errors"] == []
+    assert [(w["code"], Path(w["file"]).name) for w in doc["warnings"]] == [("W007", "hub.yaml")]
 
 
 def test_validate_refuses_a_consumer_over_the_quota(tmp_path):

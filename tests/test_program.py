@@ -935,6 +935,27 @@ def test_main_requires_lake_formation_admins_for_the_platform():
     assert graph.get("mesh:index:Domain", "sales") and not graph.by_type("mesh:index:Platform")
 
 
+def test_main_logs_warnings_and_deploys(monkeypatch):
+    """Warnings do not stop `pulumi up`; they reach its log (the sample's expired grant)."""
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: logged.append(message))
+    config = {
+        "mesh:prefix": "mesh",
+        "mesh:account": "123456789012",
+        "aws:region": "eu-west-1",
+        "mesh:lakeFormationAdmins": json.dumps([DEPLOYER]),
+        "mesh:blueprints": str(SAMPLE),
+    }
+    graph = _run_main(config, StackSettings(lake_formation_admins=(DEPLOYER,)))
+    assert len(graph.by_type(PRODUCT)) == 10
+    expired = (
+        f"{SAMPLE / 'logistics.yaml'}:28: W002 products[0].consumers[1].expires grant of "
+        "logistics.shipments to analytics expired on 2026-10-31 and grants nothing; remove it "
+        "or renew it"
+    )
+    assert logged == [expired]
+
+
 def test_main_refuses_invalid_blueprints_with_locations():
     config = {
         "mesh:prefix": "acme",
