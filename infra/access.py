@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
+from infra.gcpause import gc_paused
 from infra.loader import Mesh
 from infra.spec import Blueprint, Consumer, Product
 
@@ -58,6 +59,7 @@ class AccessModel:
     grants: tuple[Grant, ...]  # active: producers' write + unexpired consumer reads
     expired: tuple[Grant, ...]  # consumer grants past their expiry (or revoked by decommission)
 
+    @gc_paused
     def matrix_json(self, generated_at: str) -> dict:
         return {
             "generated_at": generated_at,
@@ -98,20 +100,44 @@ def covers_every_column(product: Product, grants: list[Consumer]) -> list[bool]:
 
 
 def consumer_grant(bp: Blueprint, product: Product, grant: Consumer) -> Grant:
-    columns = readable_columns(product, grant)
-    [full] = covers_every_column(product, [grant])
-    return Grant(
-        principal=consumer(grant.domain),
-        product=product_id(bp.domain, product.name),
-        access="read",
-        columns=columns,
-        pii=bool(product.pii_columns.intersection(columns)),
-        expires=grant.expires,
-        s3_direct=full,
-        via=("lakeformation", "s3") if full else ("lakeformation",),
-        justification=grant.justification,
-        approved_by=grant.approved_by,
-    )
+    [one] = consumer_grants(bp, product, [grant])
+    return one
+
+
+def consumer_grants(bp: Blueprint, product: Product, grants: list[Consumer]) -> list[Grant]:
+    """The declared access of each of `grants` (consumers of `product`); what every grant of a
+    product shares (its id, its sorted columns with or without PII) is computed once."""
+    pid = product_id(bp.domain, product.name)
+    pii = product.pii_columns
+    every: tuple[str, ...] | None = None
+    non_pii: tuple[str, ...] | None = None
+    out = []
+    for grant, full in zip(grants, covers_every_column(product, grants)):
+        if grant.columns is not None:
+            columns = tuple(sorted(set(grant.columns)))
+        elif grant.include_pii:
+            if every is None:
+                every = readable_columns(product, grant)
+            columns = every
+        else:
+            if non_pii is None:
+                non_pii = readable_columns(product, grant)
+            columns = non_pii
+        out.append(
+            Grant(
+                principal=consumer(grant.domain),
+                product=pid,
+                access="read",
+                columns=columns,
+                pii=not pii.isdisjoint(columns),
+                expires=grant.expires,
+                s3_direct=full,
+                via=("lakeformation", "s3") if full else ("lakeformation",),
+                justification=grant.justification,
+                approved_by=grant.approved_by,
+            )
+        )
+    return out
 
 
 def producer_grant(bp: Blueprint, product: Product) -> Grant:
@@ -134,13 +160,14 @@ def active_consumers(product: Product, today: dt.date) -> list[Consumer]:
     return [g for g in product.consumers if not is_expired(g, today)]
 
 
+@gc_paused
 def declared_access(mesh: Mesh, today: dt.date) -> AccessModel:
     grants: list[Grant] = []
     expired: list[Grant] = []
     for bp, product in mesh.products():
         grants.append(producer_grant(bp, product))
         live = {id(g) for g in active_consumers(product, today)}  # by identity: O(1) per grant
-        for g in product.consumers:
-            (grants if id(g) in live else expired).append(consumer_grant(bp, product, g))
+        for g, declared in zip(product.consumers, consumer_grants(bp, product, product.consumers)):
+            (grants if id(g) in live else expired).append(declared)
     key = lambda g: (g.principal, g.product)
     return AccessModel(tuple(sorted(grants, key=key)), tuple(sorted(expired, key=key)))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import gc
 import itertools
 import os
 import pickle
@@ -41,6 +40,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from infra import reserved
+from infra.gcpause import gc_paused
 from infra.gluetypes import GlueTypeError
 from infra.problems import Problem, Severity
 from infra.spec import NAME_PATTERN, Blueprint, Column, Consumer, Product
@@ -861,6 +861,7 @@ def _single_threaded() -> bool:
         return False
 
 
+@gc_paused  # see the module docstring: millions of young objects, no garbage cycles
 def load_mesh(
     directory: str | os.PathLike,
     today: dt.date | None = None,
@@ -875,13 +876,7 @@ def load_mesh(
 
     `shared`: per-file results of another tree loaded by the same command (`SharedFiles`): its
     files that are byte-identical here are not parsed again. The result is the same either way."""
-    paused = gc.isenabled()
-    gc.disable()  # see the module docstring: millions of young objects, no garbage cycles
-    try:
-        return _load_mesh(directory, today, only, shared)
-    finally:
-        if paused:
-            gc.enable()
+    return _load_mesh(directory, today, only, shared)
 
 
 def _load_mesh(

@@ -36,11 +36,11 @@ it also adds access.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from dataclasses import dataclass, field
 from typing import Any
 
 from infra.access import AccessModel, Grant, declared_access, is_decommissioned
+from infra.gcpause import gc_paused
 from infra.lifecycle import change_problems
 from infra.loader import Mesh
 from infra.problems import Problem
@@ -309,6 +309,7 @@ def _changed_domains(base: Mesh, head: Mesh) -> tuple[Mesh, Mesh]:
     return keep(base), keep(head)
 
 
+@gc_paused
 def diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
     """Linear in the size of the change: domains whose blueprint text is unchanged are skipped;
     in the others each side's declared access is computed once, per-product facts (column
@@ -317,13 +318,7 @@ def diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
     The cyclic garbage collector is paused meanwhile, as the loader does: grants and entries
     are many young objects without cycles, and with two loaded meshes in memory its repeated
     full scans cost a third of a large diff."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        return _diff_meshes(base, head, today)
-    finally:
-        if paused:
-            gc.enable()
+    return _diff_meshes(base, head, today)
 
 
 def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
