@@ -74,6 +74,13 @@ def readable_columns(product: Product, grant: Consumer) -> tuple[str, ...]:
     return tuple(sorted(c.name for c in product.columns if grant.include_pii or not c.pii))
 
 
+def readable_pii(product: Product, grant: Consumer) -> frozenset[str]:
+    """The PII columns among `readable_columns(product, grant)`, without sorting anything."""
+    if grant.columns is not None:
+        return product.pii_columns.intersection(grant.columns)
+    return product.pii_columns if grant.include_pii else frozenset()
+
+
 def is_expired(grant: Consumer, today: dt.date) -> bool:
     """`expires` is the last day of access."""
     return grant.expires is not None and grant.expires < today

@@ -168,7 +168,7 @@ def _consumer(
             pid,
         )
     # GOV-003: PII only with include_pii + approved_by (every grant, if the domain says so)
-    pii = product.pii_columns.intersection(access.readable_columns(product, consumer))
+    pii = access.readable_pii(product, consumer)
     if pii and not (consumer.include_pii and consumer.approved_by):
         yield blueprint_finding(
             src,
