@@ -12,6 +12,21 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "blueprints"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TODAY = dt.date(2026, 11, 25)  # the fixed clock of every test
+# (BASE, HEAD) fixture trees the PR-check commands are compared on: additions, removals,
+# invalid trees, renames, decommissioning, and a tree against itself
+DIFF_PAIRS = [
+    ("diff/base", "diff/head_pr"),
+    ("diff/base", "diff/head_benign"),
+    ("diff/head_pr", "diff/base"),
+    ("validate/many_errors", "validate/many_errors"),
+    (
+        "validate/e025_consumer_domain_unknown/valid",
+        "validate/e025_consumer_domain_unknown/invalid",
+    ),
+    ("program/rename_before", "program/renamed"),
+    ("program/access", "program/decommission"),
+    ("lifecycle/base", "lifecycle/base"),
+]
 
 for _key, _value in {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, SAMPLE, TODAY
+from conftest import DIFF_PAIRS, FIXTURES, SAMPLE, TODAY
 from typer.testing import CliRunner
 
 from infra.audit.diff import NOT_COMPUTED
@@ -23,19 +23,6 @@ ACCESS_KEYS = (
     "renamed_products",
     "renamed_columns",
 )
-PAIRS = [
-    ("diff/base", "diff/head_pr"),
-    ("diff/base", "diff/head_benign"),
-    ("diff/head_pr", "diff/base"),
-    ("validate/many_errors", "validate/many_errors"),
-    (
-        "validate/e025_consumer_domain_unknown/valid",
-        "validate/e025_consumer_domain_unknown/invalid",
-    ),
-    ("program/rename_before", "program/renamed"),
-    ("program/access", "program/decommission"),
-    ("lifecycle/base", "lifecycle/base"),
-]
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -48,7 +35,7 @@ def _copy(src: Path, dst: Path) -> Path:
     return dst
 
 
-@pytest.mark.parametrize(("base", "head"), PAIRS)
+@pytest.mark.parametrize(("base", "head"), DIFF_PAIRS)
 def test_one_process_check_equals_validate_then_diff(tmp_path, base, head):
     base_dir = _copy(FIXTURES / base, tmp_path / "base")
     head_dir = _copy(FIXTURES / head, tmp_path / "head")

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, SAMPLE, TODAY
+from conftest import DIFF_PAIRS, FIXTURES, SAMPLE, TODAY
 from typer.testing import CliRunner
 
 from infra import loader
@@ -232,21 +232,7 @@ def _run(*args: str):
     return done.exit_code, done.output
 
 
-PAIRS = [
-    ("diff/base", "diff/head_pr"),
-    ("diff/base", "diff/head_benign"),
-    ("diff/head_pr", "diff/base"),
-    ("validate/many_errors", "validate/many_errors"),
-    (
-        "validate/e025_consumer_domain_unknown/valid",
-        "validate/e025_consumer_domain_unknown/invalid",
-    ),
-    ("program/rename_before", "program/renamed"),
-    ("program/access", "program/decommission"),
-]
-
-
-@pytest.mark.parametrize(("base", "head"), PAIRS)
+@pytest.mark.parametrize(("base", "head"), DIFF_PAIRS)
 @pytest.mark.parametrize(
     "command",
     [
