@@ -195,6 +195,7 @@ def product_args(
 
 def grant_args(
     bp: Blueprint,
+    product: Product,
     grant: access.Grant,
     consumer_domain: str,
     settings: StackSettings,
@@ -202,7 +203,7 @@ def grant_args(
     names = settings.names
     return GrantArgs(
         domain=bp.domain,
-        product=grant.product,
+        product=product.name,
         consumer=consumer_domain,
         env=settings.env,
         consumer_role=names.role(consumer_domain, "consumer"),
@@ -282,7 +283,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
             name = grant_logical(bp.domain, product.name, consumer.domain)
             grants[name] = Grant(
                 name,
-                grant_args(bp, grant, consumer.domain, settings),
+                grant_args(bp, product, grant, consumer.domain, settings),
                 dp,
                 domains.get(consumer.domain),
                 opts=pulumi.ResourceOptions(parent=dp),
