@@ -490,6 +490,32 @@ def test_an_exception_waives_resource_findings_until_its_expiry(sample):
     ]
 
 
+def test_an_exception_waives_findings_on_a_policy_shared_by_several_grants(sample):
+    """A consumer policy holds every grant of its producing domain: a finding on it belongs to
+    the product whose bucket it reads, so that product's exception waives it."""
+    mesh, resources = sample
+    bad = mutate(resources, CASES["restricted-bucket-readable"][0])
+    exception = PolicyException(
+        policy="GOV-004",
+        product="revenue_daily",
+        justification="board reporting for one quarter",
+        expires=dt.date(2027, 2, 28),
+    )
+    waived = _with_exception(mesh, "finance", exception)
+    report = govern_resources(bad, waived, dt.date(2027, 2, 28))
+    assert report.findings == []
+    assert [(f.policy, f.resource_name, f.product) for f in report.waived] == [
+        ("GOV-004", "finance@analytics-iam", "finance.revenue_daily"),
+        ("GOV-004", "finance@marketing-iam", "finance.revenue_daily"),
+    ]
+    # another product's exception does not cover it
+    other = exception.model_copy(update={"product": "invoices"})
+    assert found(bad, _with_exception(mesh, "finance", other), dt.date(2027, 2, 28)) == [
+        ("GOV-004", ROLE_POLICY, "finance@analytics-iam"),
+        ("GOV-004", ROLE_POLICY, "finance@marketing-iam"),
+    ]
+
+
 def test_non_waivable_policies_ignore_exceptions(sample):
     mesh, resources = sample
     bad = mutate(resources, CASES["key-rotation-off"][0])

@@ -200,8 +200,10 @@ def stack_validation(policy_id: str, context: Context) -> Callable:
         graph = Graph(res_from_stack(r) for r in resources)
         urns = {(r.resource_type, r.name): r.urn for r in resources}
         findings = [
-            resource_finding(pid, res.type, res.name, message, product_of(res, graph))
-            for pid, res, message in check_graph(graph, context.mesh, context.today, [policy_id])
+            resource_finding(pid, res.type, res.name, message, product)
+            for pid, res, message, product in check_graph(
+                graph, context.mesh, context.today, [policy_id]
+            )
         ]
         kept, _ = waivers.apply(findings, record=False)
         for f in kept:

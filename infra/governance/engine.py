@@ -97,7 +97,6 @@ def graph_from_recorded(resources: Iterable) -> Graph:
 def govern_resources(graph, mesh: Mesh | None, today: dt.date) -> Report:
     """`graph`: a recording-engine ResourceGraph, a list of Recorded, or a Graph."""
     from infra.governance.resource_rules import (
-        GRANT_COMPONENT,
         Graph,
         check_graph,
         check_resource,
@@ -112,11 +111,8 @@ def govern_resources(graph, mesh: Mesh | None, today: dt.date) -> Report:
         for policy, message in check_resource(res):
             product = product or product_of(res, graph)
             findings.append(resource_finding(policy, res.type, res.name, message, product))
-    for policy, res, message in check_graph(graph, mesh, today):
-        pid = res.name.rpartition("@")[0] if res.type == GRANT_COMPONENT else None
-        findings.append(
-            resource_finding(policy, res.type, res.name, message, pid or product_of(res, graph))
-        )
+    for policy, res, message, product in check_graph(graph, mesh, today):
+        findings.append(resource_finding(policy, res.type, res.name, message, product))
     waivers = Waivers(mesh, today)
     kept, waived = waivers.apply(findings)
     return Report(_sorted(kept), _sorted(waived), waivers.statuses)

@@ -548,7 +548,12 @@ def product_of(res: Res, graph: Graph | None = None) -> str | None:
 
 # ------------------------------------------------------------------------------ graph rules
 
-GraphRule = Callable[[Graph, "Mesh | None", dt.date], Iterator[tuple[Res, str]]]
+# A graph rule yields (resource, message), or (resource, message, product id) when the finding
+# belongs to a product the resource's place in the graph does not tell (a consumer policy holds
+# the grants of several products): exceptions are per product.
+GraphRule = Callable[
+    [Graph, "Mesh | None", dt.date], Iterator[tuple[Res, str] | tuple[Res, str, str]]
+]
 GRAPH_RULES: dict[str, list[GraphRule]] = {}
 
 
@@ -645,9 +650,10 @@ def pii_grants(graph: Graph, mesh: Mesh | None, today: dt.date) -> Iterator[tupl
             if product is None or not product.pii_columns:
                 continue
             readable = {c.name for c in product.columns}
-            yield from _unapproved_pii(
+            for found in _unapproved_pii(
                 res, "direct S3 read", pid, product, declared, consumer, readable
-            )
+            ):
+                yield (*found, pid)
 
 
 def _unapproved_pii(
@@ -706,7 +712,8 @@ def restricted_in_domain(
             if tags.get("mesh:classification") == "restricted" and owner and owner != grantee:
                 yield (
                     policy,
-                    (f"restricted bucket {name} of domain {owner} is readable by domain {grantee}"),
+                    f"restricted bucket {name} of domain {owner} is readable by domain {grantee}",
+                    f"{owner}.{tags.get('mesh:product')}",
                 )
 
 
@@ -817,9 +824,11 @@ def grants_to_mesh_roles(
 
 def check_graph(
     graph: Graph, mesh: Mesh | None, today: dt.date, policies: Iterable[str] | None = None
-) -> Iterator[tuple[str, Res, str]]:
-    """(policy id, resource, message) for every graph rule violated."""
+) -> Iterator[tuple[str, Res, str, str | None]]:
+    """(policy id, resource, message, product id or None) for every graph rule violated; the
+    product is the rule's own attribution, else the resource's (`product_of`)."""
     for policy in policies if policies is not None else GRAPH_RULES:
         for rule in GRAPH_RULES.get(policy, ()):
-            for res, message in rule(graph, mesh, today):
-                yield policy, res, message
+            for res, message, *attributed in rule(graph, mesh, today):
+                product = attributed[0] if attributed else product_of(res, graph)
+                yield policy, res, message, product
