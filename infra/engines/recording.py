@@ -24,6 +24,7 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from infra.gcpause import gc_paused
 from infra.loader import Mesh
 from infra.program import MeshResources, StackSettings, build_mesh
 
@@ -182,6 +183,7 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+@gc_paused  # the SDK's tasks and Outputs: 2.5x faster and linear at 15,000 resources, +8 % RSS
 def run_program(
     mesh: Mesh,
     settings: StackSettings,
