@@ -670,11 +670,6 @@ def _unapproved_pii(
         )
 
 
-def _product_bucket(graph: Graph, pid: str) -> Res | None:
-    """The bucket of a product: the bucket child of its DataProduct component."""
-    return next(iter(graph.children(pid, *BUCKET_TYPES)), None)
-
-
 @graph_rule("GOV-004")
 def restricted_in_domain(
     graph: Graph, mesh: Mesh | None, today: dt.date
