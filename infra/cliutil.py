@@ -36,9 +36,8 @@ def load(directory: Path, shared: SharedFiles | None = None) -> LoadResult:
 
 
 def problem_line(p: Problem) -> str:
-    where = f"{p.file}:{p.line}" if p.line else p.file
     path = f" {p.path}:" if p.path else ""
-    return f"{where}: {p.severity.value} {p.code}{path} {p.message}"
+    return f"{p.where}: {p.severity.value} {p.code}{path} {p.message}"
 
 
 def github_line(p: Problem) -> str:

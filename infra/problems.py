@@ -76,3 +76,8 @@ class Problem:
 
     def sort_key(self) -> tuple:
         return (self.file, self.line or 0, self.path, self.code)
+
+    @property
+    def where(self) -> str:
+        """`file:line`, or the file alone when the problem has no line."""
+        return f"{self.file}:{self.line}" if self.line else self.file

@@ -504,8 +504,7 @@ def _until(g: Grant) -> str:
 
 
 def _problem_text(p: Problem) -> str:
-    where = f"{p.file}:{p.line}" if p.line else p.file
-    return f"  {where}: {p.severity.value} {p.code} {p.message}"
+    return f"  {p.where}: {p.severity.value} {p.code} {p.message}"
 
 
 def _product_summary(result: DiffResult, name, arrow: str) -> list[str]:
@@ -599,13 +598,11 @@ def render_markdown(result: DiffResult, computed: bool = True) -> str:
             f"> [!CAUTION]\n> **{len(result.errors)} unsafe change(s): fix before merging.**"
         )
         for p in result.errors:
-            where = f"{p.file}:{p.line}" if p.line else p.file
-            lines.append(f"> - `{where}` {p.code}: {_md(p.message)}")
+            lines.append(f"> - `{p.where}` {p.code}: {_md(p.message)}")
         lines.append("")
     if result.warnings:
         for p in result.warnings:
-            where = f"{p.file}:{p.line}" if p.line else p.file
-            lines.append(f"- :warning: `{where}` {p.code}: {_md(p.message)}")
+            lines.append(f"- :warning: `{p.where}` {p.code}: {_md(p.message)}")
         lines.append("")
     if not computed:
         return "\n".join([*lines, NOT_COMPUTED]) + "\n"
