@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.access import AccessModel, Grant, declared_access, is_decommissioned
+from infra.audit.markdown import md_cell, until_text
 from infra.gcpause import gc_paused
 from infra.lifecycle import change_problems
 from infra.loader import Mesh
@@ -499,10 +500,6 @@ def _cols(g: Grant) -> str:
     return ", ".join(g.columns) if g.columns else "(none)"
 
 
-def _until(g: Grant) -> str:
-    return g.expires.isoformat() if g.expires else "no expiry"
-
-
 def _problem_text(p: Problem) -> str:
     return f"  {p.where}: {p.severity.value} {p.code} {p.message}"
 
@@ -563,17 +560,13 @@ def render_text(result: DiffResult, computed: bool = True) -> str:
             g = e.grant
             lines.append(
                 f"  {mark} {g.principal} -> {g.product}: {g.access} [{_cols(g)}]"
-                f"{' PII' if g.pii else ''}, {_until(g)} -- {e.why}"
+                f"{' PII' if g.pii else ''}, {until_text(g)} -- {e.why}"
             )
     lines.append(f"BREAKING SCHEMA CHANGES for existing consumers: {len(result.breaking_schema)}")
     for b in result.breaking_schema:
         lines.append(f"  ! {b.why} (read by {', '.join(b.consumers)})")
     lines += _product_summary(result, name=str, arrow="->")
     return "\n".join(lines) + "\n"
-
-
-def _md(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _md_table(entries: list[Entry]) -> list[str]:
@@ -584,8 +577,8 @@ def _md_table(entries: list[Entry]) -> list[str]:
     for e in entries:
         g = e.grant
         lines.append(
-            f"| `{g.principal}` | `{g.product}` | {g.access} | {_md(_cols(g))} "
-            f"| {'**yes**' if g.pii else 'no'} | {_until(g)} | {_md(e.why)} |"
+            f"| `{g.principal}` | `{g.product}` | {g.access} | {md_cell(_cols(g))} "
+            f"| {'**yes**' if g.pii else 'no'} | {until_text(g)} | {md_cell(e.why)} |"
         )
     return lines
 
@@ -598,11 +591,11 @@ def render_markdown(result: DiffResult, computed: bool = True) -> str:
             f"> [!CAUTION]\n> **{len(result.errors)} unsafe change(s): fix before merging.**"
         )
         for p in result.errors:
-            lines.append(f"> - `{p.where}` {p.code}: {_md(p.message)}")
+            lines.append(f"> - `{p.where}` {p.code}: {md_cell(p.message)}")
         lines.append("")
     if result.warnings:
         for p in result.warnings:
-            lines.append(f"- :warning: `{p.where}` {p.code}: {_md(p.message)}")
+            lines.append(f"- :warning: `{p.where}` {p.code}: {md_cell(p.message)}")
         lines.append("")
     if not computed:
         return "\n".join([*lines, NOT_COMPUTED]) + "\n"

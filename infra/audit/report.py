@@ -13,6 +13,7 @@ from infra.access import Grant
 from infra.audit import svg
 from infra.audit.effective import ASSUMPTIONS
 from infra.audit.lint import FAIL_AT, IGNORED, SEVERITIES
+from infra.audit.markdown import md_cell, until_text
 from infra.audit.run import AuditResult, principal_file_name
 
 
@@ -43,10 +44,6 @@ def _products(result: AuditResult) -> list[svg.ProductInfo]:
 
 def _pii_columns(result: AuditResult) -> dict[str, set[str]]:
     return {f"{bp.domain}.{p.name}": set(p.pii_columns) for bp, p in result.mesh.products()}
-
-
-def _until(g: Grant) -> str:
-    return g.expires.isoformat() if g.expires else "no expiry"
 
 
 def _summary(result: AuditResult) -> str:
@@ -92,10 +89,6 @@ def _read_rows(result: AuditResult) -> list[Grant]:
 # ------------------------------------------------------------------ markdown
 
 
-def _md(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def _md_columns(g: Grant, pii: set[str]) -> str:
     return ", ".join(f"**{c}** (PII)" if c in pii else c for c in g.columns) or "(none)"
 
@@ -113,7 +106,7 @@ def render_markdown(result: AuditResult) -> str:
         "",
     ]
     for line in result.failures():
-        lines.append(f"- {_md(line)}")
+        lines.append(f"- {md_cell(line)}")
     if result.failures():
         lines.append("")
 
@@ -125,7 +118,7 @@ def render_markdown(result: AuditResult) -> str:
         ]
         for d in result.differences:
             lines.append(
-                f"| **{d.kind.upper()}** | {d.principal} | {d.product} | {_md(d.message)} |"
+                f"| **{d.kind.upper()}** | {d.principal} | {d.product} | {md_cell(d.message)} |"
             )
     else:
         lines.append(
@@ -142,9 +135,9 @@ def render_markdown(result: AuditResult) -> str:
     ]
     for g in _read_rows(result):
         lines.append(
-            f"| {g.product} | {g.principal} | {g.access} | {_md(_md_columns(g, pii[g.product]))} "
-            f"| {', '.join(g.via)} | {_until(g)} | {_md(g.approved_by or '')} "
-            f"| {_md(g.justification or ('owning producer' if g.access == 'write' else ''))} |"
+            f"| {g.product} | {g.principal} | {g.access} | {md_cell(_md_columns(g, pii[g.product]))} "
+            f"| {', '.join(g.via)} | {until_text(g)} | {md_cell(g.approved_by or '')} "
+            f"| {md_cell(g.justification or ('owning producer' if g.access == 'write' else ''))} |"
         )
     lines.append("")
 
@@ -156,8 +149,8 @@ def render_markdown(result: AuditResult) -> str:
         ]
         for g in result.declared.expired:
             lines.append(
-                f"| {g.product} | {g.principal} | {_md(_md_columns(g, pii[g.product]))} "
-                f"| {_ended_on(result, g)} | {_md(g.justification or '')} |"
+                f"| {g.product} | {g.principal} | {md_cell(_md_columns(g, pii[g.product]))} "
+                f"| {_ended_on(result, g)} | {md_cell(g.justification or '')} |"
             )
     else:
         lines.append("None.")
@@ -171,8 +164,8 @@ def render_markdown(result: AuditResult) -> str:
         ]
         for e in result.exceptions:
             lines.append(
-                f"| {_md(e.get('policy'))} | {_md(e.get('product'))} | {_md(e.get('expires'))} "
-                f"| {_md(e.get('approved_by') or '')} | {_md(e.get('justification'))} |"
+                f"| {md_cell(e.get('policy'))} | {md_cell(e.get('product'))} | {md_cell(e.get('expires'))} "
+                f"| {md_cell(e.get('approved_by') or '')} | {md_cell(e.get('justification'))} |"
             )
     else:
         lines.append("None.")
@@ -191,7 +184,7 @@ def render_markdown(result: AuditResult) -> str:
     if groups:
         lines += ["| Severity | Issue | Detail | Documents |", "|---|---|---|---|"]
         for sev, issue, detail, docs in groups:
-            lines.append(f"| {sev} | {issue} | {_md(detail)} | {_md(', '.join(docs))} |")
+            lines.append(f"| {sev} | {issue} | {md_cell(detail)} | {md_cell(', '.join(docs))} |")
         lines.append("")
     if any(f.ignored for f in result.lint.findings):
         lines += ["Ignored findings (parliament `ignore_locations`), with their justification:", ""]
@@ -426,7 +419,7 @@ def render_html(result: AuditResult) -> str:
                 _kind_tag(g, totals.get(g.product, 0)),
                 _chips(g.columns, pii.get(g.product, set())),
                 f'<span class="nowrap">{_h(", ".join(g.via))}</span>',
-                f'<span class="nowrap">{_h(_until(g))}</span>',
+                f'<span class="nowrap">{_h(until_text(g))}</span>',
                 _h(g.approved_by or ""),
                 _h(g.justification or ("owning producer" if g.access == "write" else "")),
             ]
