@@ -13,32 +13,32 @@ from fnmatch import fnmatchcase
 import pulumi_aws as aws
 import pytest
 from conftest import SAMPLE, TODAY
+from resource_types import (
+    ALIAS,
+    BUCKET,
+    BUCKET_POLICY,
+    DATABASE,
+    DOMAIN,
+    ENCRYPTION,
+    GRANT,
+    KEY,
+    LF_PERMISSIONS,
+    LF_RESOURCE,
+    LIFECYCLE,
+    OWNERSHIP,
+    PRODUCT,
+    PUBLIC_ACCESS_BLOCK,
+    ROLE,
+    ROLE_POLICY,
+    TABLE,
+    VERSIONING,
+)
 
 from infra import access
 from infra.engines.recording import Recorded, ResourceGraph, run_program
 from infra.loader import load_mesh
 from infra.program import StackSettings
 
-BUCKET = "aws:s3/bucket:Bucket"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-ENCRYPTION = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-)
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-KEY = "aws:kms/key:Key"
-ALIAS = "aws:kms/alias:Alias"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
-TABLE = "aws:glue/catalogTable:CatalogTable"
-LF_PERMISSIONS = "aws:lakeformation/permissions:Permissions"
-LF_RESOURCE = "aws:lakeformation/resource:Resource"
-DOMAIN = "mesh:index:Domain"
-PRODUCT = "mesh:index:DataProduct"
-GRANT = "mesh:index:Grant"
 GLUE_TABLE = "arn:aws:glue:eu-west-1:123456789012:table"
 
 TAGGABLE = {

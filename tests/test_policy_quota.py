@@ -10,6 +10,7 @@ import yaml
 from conftest import SAMPLE, TODAY
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from resource_types import ROLE_POLICY
 from typer.testing import CliRunner
 
 from infra.cli import app
@@ -29,7 +30,6 @@ from infra.naming import (
 )
 from infra.program import StackSettings
 
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 NAMES = Names("mesh")
 
 

@@ -15,32 +15,32 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 from conftest import FIXTURES, ROOT, SAMPLE, TODAY
+from resource_types import (
+    ALIAS,
+    BUCKET,
+    BUCKET_POLICY,
+    CONSUMER_ACCESS,
+    DATABASE,
+    DOMAIN,
+    ENCRYPTION,
+    GRANT,
+    KEY,
+    LF_PERMISSIONS,
+    LF_RESOURCE,
+    LIFECYCLE,
+    OWNERSHIP,
+    PRODUCT,
+    PUBLIC_ACCESS_BLOCK,
+    ROLE,
+    ROLE_POLICY,
+    TABLE,
+    VERSIONING,
+)
 
 from infra.engines.recording import ResourceGraph, UnmockedCall, run_program
 from infra.loader import Mesh, load_mesh
 from infra.program import StackSettings
 
-BUCKET = "aws:s3/bucket:Bucket"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-ENCRYPTION = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-)
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-KEY = "aws:kms/key:Key"
-ALIAS = "aws:kms/alias:Alias"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
-TABLE = "aws:glue/catalogTable:CatalogTable"
-LF_PERMISSIONS = "aws:lakeformation/permissions:Permissions"
-LF_RESOURCE = "aws:lakeformation/resource:Resource"
-DOMAIN = "mesh:index:Domain"
-PRODUCT = "mesh:index:DataProduct"
-GRANT = "mesh:index:Grant"
-CONSUMER_ACCESS = "mesh:index:ConsumerAccess"
 STATEFUL = (BUCKET, KEY, DATABASE, TABLE)
 
 ACCOUNT = "123456789012"

@@ -1,0 +1,23 @@
+"""Pulumi type tokens of the resources the program declares, as the tests spell them."""
+
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+ENCRYPTION = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+)
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+KEY = "aws:kms/key:Key"
+ALIAS = "aws:kms/alias:Alias"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
+TABLE = "aws:glue/catalogTable:CatalogTable"
+LF_PERMISSIONS = "aws:lakeformation/permissions:Permissions"
+LF_RESOURCE = "aws:lakeformation/resource:Resource"
+DOMAIN = "mesh:index:Domain"
+PRODUCT = "mesh:index:DataProduct"
+GRANT = "mesh:index:Grant"
+CONSUMER_ACCESS = "mesh:index:ConsumerAccess"
