@@ -40,6 +40,9 @@ class Grant:
     via: tuple[str, ...]
     justification: str | None = None
     approved_by: str | None = None
+    # every schema column: a whole-table Lake Formation grant (not in the matrix: it is
+    # `columns` == the product's columns)
+    whole_table: bool = False
 
     def as_json(self) -> dict:
         return {
@@ -91,8 +94,8 @@ def is_decommissioned(product: Product, today: dt.date) -> bool:
 
 
 def covers_every_column(product: Product, grants: list[Consumer]) -> list[bool]:
-    """For each grant of `product`: does it cover every schema column (then it is a Lake
-    Formation grant plus direct S3 read, DESIGN)? Computed once per product."""
+    """For each grant of `product`: does it cover every schema column (then it is a whole-table
+    Lake Formation grant, and may opt into direct S3 read, DESIGN)? Computed once per product."""
     pii = product.pii_columns
     every: set[str] | None = None
     out = []
@@ -138,10 +141,13 @@ def consumer_grants(bp: Blueprint, product: Product, grants: list[Consumer]) -> 
                 columns=columns,
                 pii=not pii.isdisjoint(columns),
                 expires=grant.expires,
-                s3_direct=full,
-                via=("lakeformation", "s3") if full else ("lakeformation",),
+                # direct S3 read only when opted in *and* every column is granted: a
+                # column-limited grant never gets a path to the objects (refused as E037)
+                s3_direct=grant.s3_direct and full,
+                via=("lakeformation", "s3") if grant.s3_direct and full else ("lakeformation",),
                 justification=grant.justification,
                 approved_by=grant.approved_by,
+                whole_table=full,
             )
         )
     return out
@@ -157,6 +163,7 @@ def producer_grant(bp: Blueprint, product: Product) -> Grant:
         expires=None,
         s3_direct=True,
         via=("lakeformation", "s3"),
+        whole_table=True,
     )
 
 

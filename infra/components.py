@@ -1,4 +1,4 @@
-"""Pulumi components: Domain, DataProduct, Grant.
+"""Pulumi components: Platform, Domain, DataProduct, Grant.
 
 Each takes a small typed args object (built from the blueprint model in `infra.program`), creates
 its children with `parent=self` and names derived from its own name, and registers its outputs
@@ -14,9 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import documents as docs
-from infra.documents import AwsEnv
-
-STATEFUL_DEFAULT = True  # buckets, keys, databases and tables are protected unless told otherwise
+from infra.documents import AwsEnv, DirectRead
 
 
 def _json(doc: dict) -> str:
@@ -55,8 +53,10 @@ class DomainArgs:
     database: str
     key_alias: str
     buckets: tuple[str, ...]  # physical names of the domain's product buckets
-    reader_roles: tuple[str, ...]  # consumer roles with direct S3 read on any of its products
+    database_prefix: str  # every mesh database name starts with it (the consumer's catalog scope)
     tags: dict[str, str]
+    # (bucket, readers) of the domain's products whose grants opt into direct S3 read
+    direct_readers: tuple[tuple[str, DirectRead], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,31 +76,15 @@ class ProductArgs:
     tags: dict[str, str]
     safety: Safety = field(default_factory=Safety)
     aliases: tuple[str, ...] = ()  # previous logical names (declared renames)
+    direct_readers: tuple[DirectRead, ...] = ()  # opted-in whole-table grants (bucket policy)
 
 
 @dataclass(frozen=True)
 class GrantArgs:
-    domain: str
-    product: str
-    consumer: str
     env: AwsEnv
     consumer_role: str
     database: str
     columns: tuple[str, ...] | None  # None: the whole table
-
-
-@dataclass(frozen=True)
-class ConsumerAccessArgs:
-    """Every active grant one producing domain gives one consumer domain."""
-
-    domain: str  # the producer
-    consumer: str
-    env: AwsEnv
-    consumer_role: str
-    database: str
-    tables: tuple[str, ...]  # every granted table
-    direct_buckets: tuple[str, ...]  # buckets of the grants that cover every column
-    policy_name: str
 
 
 @dataclass(frozen=True)
@@ -128,7 +112,12 @@ class Platform(pulumi.ComponentResource):
 
 
 class Domain(pulumi.ComponentResource):
-    """A domain: KMS key, Glue database, producer and consumer roles and their base access."""
+    """A domain: producer and consumer roles, the Lake Formation data-access role, then (in
+    `provision_storage`) its KMS key, Glue database and the roles' access.
+
+    Two steps because the key policy names the consumer roles of other domains that opted into
+    direct S3 read (KMS refuses a principal that does not exist): `infra.program.build_mesh`
+    creates every domain's roles first, then each domain's storage, which depends on them."""
 
     key: aws.kms.Key
     database: aws.glue.CatalogDatabase
@@ -137,30 +126,9 @@ class Domain(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DomainArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mesh:index:Domain", name, None, opts)
+        self._name, self.args = name, args
         env = args.env
         child = pulumi.ResourceOptions(parent=self)
-        stateful = Safety().opts(parent=self)
-        self.key = aws.kms.Key(
-            f"{name}-key",
-            description=f"Data products of domain {args.domain}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=_json(
-                docs.key_policy(env, args.producer_role, list(args.reader_roles), args.lf_role)
-            ),
-            tags=args.tags,
-            opts=stateful,
-        )
-        self.key_alias = aws.kms.Alias(
-            f"{name}-key-alias", name=args.key_alias, target_key_id=self.key.key_id, opts=child
-        )
-        self.database = aws.glue.CatalogDatabase(
-            f"{name}-database",
-            name=args.database,
-            description=args.description,
-            tags=args.tags,
-            opts=stateful,
-        )
 
         def role(kind: str, physical: str, description: str, trust: dict) -> aws.iam.Role:
             return aws.iam.Role(
@@ -191,6 +159,45 @@ class Domain(pulumi.ComponentResource):
             args.lf_role,
             f"Lake Formation data access to the products of {args.domain}",
             docs.lf_trust_policy(env),
+        )
+        self.consumer_policy = aws.iam.RolePolicy(
+            f"{name}-consumer-access",
+            name="mesh-consumer-access",
+            role=self.consumer.name,
+            policy=_json(docs.consumer_policy(env, args.database_prefix)),
+            opts=child,
+        )
+
+    def provision_storage(
+        self, readers: list[pulumi.Resource], lake_settings: pulumi.Resource | None
+    ) -> None:
+        """The key (after the direct readers' roles: `readers`), the database (after the Lake
+        Formation settings that take IAM_ALLOWED_PRINCIPALS off new tables, `lake_settings`,
+        when the platform is in the same stack), the roles' policies; then the outputs."""
+        name, args, env = self._name, self.args, self.args.env
+        child = pulumi.ResourceOptions(parent=self)
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description=f"Data products of domain {args.domain}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=_json(
+                docs.key_policy(env, args.producer_role, args.lf_role, args.direct_readers)
+            ),
+            tags=args.tags,
+            opts=Safety().opts(parent=self, depends_on=readers or None),
+        )
+        self.key_alias = aws.kms.Alias(
+            f"{name}-key-alias", name=args.key_alias, target_key_id=self.key.key_id, opts=child
+        )
+        self.database = aws.glue.CatalogDatabase(
+            f"{name}-database",
+            name=args.database,
+            description=args.description,
+            tags=args.tags,
+            opts=Safety().opts(
+                parent=self, depends_on=[lake_settings] if lake_settings is not None else None
+            ),
         )
         self.lf_access_policy = aws.iam.RolePolicy(
             f"{name}-lf-access-policy",
@@ -253,8 +260,11 @@ class DataProduct(pulumi.ComponentResource):
         name: str,
         args: ProductArgs,
         domain: Domain,
+        readers: list[pulumi.Resource] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
+        """`readers`: the consumer roles of this stack the bucket policy names (S3 refuses a
+        principal that does not exist)."""
         aliases = [pulumi.Alias(name=old) for old in args.aliases]
         super().__init__(
             "mesh:index:DataProduct",
@@ -314,9 +324,13 @@ class DataProduct(pulumi.ComponentResource):
             f"{name}-policy",
             bucket=self.bucket.id,
             policy=domain.key.arn.apply(
-                lambda key_arn: _json(docs.bucket_policy(env, args.bucket, key_arn))
+                lambda key_arn: _json(
+                    docs.bucket_policy(env, args.bucket, key_arn, args.direct_readers)
+                )
             ),
-            opts=args.safety.opts(parent=self, depends_on=[self.public_access_block]),
+            opts=args.safety.opts(
+                parent=self, depends_on=[self.public_access_block, *(readers or ())]
+            ),
         )
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
@@ -333,7 +347,7 @@ class DataProduct(pulumi.ComponentResource):
             table_type="EXTERNAL_TABLE",
             parameters={"EXTERNAL": "TRUE", **storage["table_parameters"], **args.table_parameters},
             storage_descriptor={
-                "location": f"s3://{args.bucket}/data/",
+                "location": f"s3://{args.bucket}/{docs.TABLE_PREFIX}",
                 "input_format": storage["input_format"],
                 "output_format": storage["output_format"],
                 "ser_de_info": {
@@ -358,8 +372,10 @@ class DataProduct(pulumi.ComponentResource):
 
 
 class Grant(pulumi.ComponentResource):
-    """One domain's read access to one product: the Lake Formation permission, column-level when
-    the grant is limited. Its IAM side is the pair's `ConsumerAccess` policy."""
+    """One domain's read access to one product: its Lake Formation permission, column-level
+    when the grant is limited. Nothing else: the consumer role's identity policy is the same
+    for every grant (`Domain.consumer_policy`), and a direct S3 opt-in is in the product's
+    bucket policy and the domain's key policy."""
 
     def __init__(
         self,
@@ -371,11 +387,18 @@ class Grant(pulumi.ComponentResource):
     ):
         """`consumer` is the consuming Domain when it is declared in the same stack (its role
         is then created first); in a per-domain stack the role is referenced by its
-        deterministic name only, so no stack ever reads another's outputs."""
+        deterministic name only, so no stack ever reads another's outputs.
+
+        Lake Formation permissions cannot be updated in place: a changed grant is a
+        replacement, and deleting the old permission revokes what it named even when the new
+        one names it too. So the old one is deleted first (`delete_before_replace`): a moment
+        without the grant rather than a grant that loses its columns for good."""
         super().__init__("mesh:index:Grant", name, None, opts)
         env = args.env
         child = pulumi.ResourceOptions(
-            parent=self, depends_on=[consumer.consumer] if consumer is not None else None
+            parent=self,
+            depends_on=[consumer.consumer] if consumer is not None else None,
+            delete_before_replace=True,
         )
         if args.columns is None:
             target = {"table": {"database_name": args.database, "name": product.table.name}}
@@ -393,42 +416,5 @@ class Grant(pulumi.ComponentResource):
             permissions=docs.CONSUMER_LF_PERMISSIONS,
             **target,
             opts=child,
-        )
-        self.register_outputs({})
-
-
-class ConsumerAccess(pulumi.ComponentResource):
-    """The IAM side of every grant one producing domain gives one consumer domain: one inline
-    policy on the consumer role (Glue read on the granted tables, GetDataAccess, S3/KMS read
-    only on the buckets of whole-table grants). Declared with the producer's grants, in the
-    producer's stack."""
-
-    def __init__(
-        self,
-        name: str,
-        args: ConsumerAccessArgs,
-        owner: Domain,
-        consumer: Domain | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ):
-        super().__init__("mesh:index:ConsumerAccess", name, None, opts)
-        env = args.env
-
-        def document(key_arn: str | None) -> str:
-            return _json(
-                docs.consumer_access_policy(
-                    env, args.database, list(args.tables), list(args.direct_buckets), key_arn
-                )
-            )
-
-        self.policy = aws.iam.RolePolicy(
-            f"{name}-iam",
-            name=args.policy_name,
-            role=args.consumer_role,
-            policy=owner.key.arn.apply(document) if args.direct_buckets else document(None),
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[consumer.consumer] if consumer is not None else None,
-            ),
         )
         self.register_outputs({})

@@ -9,6 +9,7 @@ ARN (a random id chosen by AWS) is passed in.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from dataclasses import dataclass
 
 from infra.spec import DataFormat
@@ -17,6 +18,7 @@ POLICY_VERSION = "2012-10-17"
 NONCURRENT_VERSION_DAYS = 30  # how long overwritten/deleted object versions stay recoverable
 ABORT_MULTIPART_DAYS = 7
 PRINCIPAL_TAG_DOMAIN = "mesh-domain"  # session tag a human/CI principal needs to assume a role
+TABLE_PREFIX = "data/"  # every product's table location is s3://<bucket>/data/
 
 # Actions each principal kind needs, and nothing more.
 PRODUCER_OBJECT_ACTIONS = [
@@ -28,7 +30,9 @@ PRODUCER_OBJECT_ACTIONS = [
     "s3:PutObject",
 ]
 PRODUCER_BUCKET_ACTIONS = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"]
-PRODUCER_KMS_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+# S3 encrypts with the domain key through kms:GenerateDataKey and decrypts through kms:Decrypt;
+# nothing calls kms:Encrypt on the key directly, so nobody gets it.
+PRODUCER_KMS_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
 PRODUCER_GLUE_ACTIONS = [
     "glue:BatchCreatePartition",
     "glue:BatchDeletePartition",
@@ -41,15 +45,22 @@ PRODUCER_GLUE_ACTIONS = [
     "glue:GetTables",
     "glue:UpdatePartition",
 ]
+# Catalog metadata a consumer reads through Lake Formation: the catalogue's CATALOG_READ_ACTIONS
+# (the actions GOV-012 lets be account-wide, because Lake Formation permissions gate them).
 CONSUMER_GLUE_ACTIONS = [
+    "glue:BatchGetPartition",
     "glue:GetDatabase",
+    "glue:GetDatabases",
     "glue:GetPartition",
     "glue:GetPartitions",
     "glue:GetTable",
+    "glue:GetTables",
 ]
+# Direct S3 read (a producer-side opt-in of whole-table grants): objects and listing under the
+# table location, decryption through S3.
 CONSUMER_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]
-CONSUMER_BUCKET_ACTIONS = ["s3:GetBucketLocation", "s3:ListBucket"]
-CONSUMER_KMS_ACTIONS = ["kms:Decrypt", "kms:DescribeKey"]
+CONSUMER_BUCKET_ACTIONS = ["s3:ListBucket"]
+CONSUMER_KMS_ACTIONS = ["kms:Decrypt"]
 # Lake Formation permissions: the producer owns every table of its database; consumers select.
 PRODUCER_LF_PERMISSIONS = ["ALTER", "DELETE", "DESCRIBE", "INSERT", "SELECT"]
 CONSUMER_LF_PERMISSIONS = ["SELECT"]
@@ -109,6 +120,38 @@ class AwsEnv:
     def s3_via_service(self) -> str:
         return f"s3.{self.region}.amazonaws.com"
 
+    def lakeformation_arn(self, resource: str = "*") -> str:
+        return f"arn:{self.partition}:lakeformation:{self.region}:{self.account}:{resource}"
+
+
+@dataclass(frozen=True)
+class DirectRead:
+    """Consumer roles that may read one product's objects directly from S3 (the opt-in of a
+    whole-table grant), up to and including `until` (None: no expiry)."""
+
+    roles: tuple[str, ...]  # role ARNs
+    until: dt.date | None = None
+
+    @property
+    def sid_suffix(self) -> str:
+        return "" if self.until is None else f"Until{self.until:%Y%m%d}"
+
+    def condition(self) -> dict:
+        """Access ends at the end of `until` even when nobody deploys (aws:CurrentTime)."""
+        if self.until is None:
+            return {}
+        end = self.until + dt.timedelta(days=1)
+        return {"DateLessThan": {"aws:CurrentTime": f"{end.isoformat()}T00:00:00Z"}}
+
+
+def _direct_groups(readers: tuple[DirectRead, ...] | list[DirectRead]) -> list[DirectRead]:
+    """One group per expiry date (no expiry first, then by date), each with its sorted roles."""
+    by_until: dict[dt.date | None, set[str]] = {}
+    for r in readers:
+        by_until.setdefault(r.until, set()).update(r.roles)
+    order = sorted(by_until, key=lambda d: (d is not None, d or dt.date.min))
+    return [DirectRead(tuple(sorted(by_until[d])), d) for d in order]
+
 
 def _policy(*statements: dict) -> dict:
     # deep copy: statements hold the module's action lists, which a caller editing the returned
@@ -117,27 +160,46 @@ def _policy(*statements: dict) -> dict:
 
 
 def trust_policy(env: AwsEnv, domain: str) -> dict:
-    """Principals of this account may assume a domain role only when tagged with that domain."""
+    """Principals of this account may assume a domain role only when tagged with that domain;
+    a session tag they pass may only be that same domain tag (no other tag can ride along into
+    the session and satisfy someone else's tag condition)."""
+    root = {"AWS": env.root_arn()}
+    tag = f"aws:PrincipalTag/{PRINCIPAL_TAG_DOMAIN}"
     return _policy(
         {
             "Sid": "AssumeFromDomainPrincipals",
             "Effect": "Allow",
-            "Principal": {"AWS": env.root_arn()},
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
-            "Condition": {"StringEquals": {f"aws:PrincipalTag/{PRINCIPAL_TAG_DOMAIN}": domain}},
-        }
+            "Principal": root,
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {tag: domain}},
+        },
+        {
+            "Sid": "TagSessionWithTheDomainOnly",
+            "Effect": "Allow",
+            "Principal": root,
+            "Action": "sts:TagSession",
+            "Condition": {
+                "StringEquals": {tag: domain, f"aws:RequestTag/{PRINCIPAL_TAG_DOMAIN}": domain},
+                "ForAllValues:StringEquals": {"aws:TagKeys": [PRINCIPAL_TAG_DOMAIN]},
+            },
+        },
     )
 
 
 def lf_trust_policy(env: AwsEnv) -> dict:
-    """Only Lake Formation, acting for this account, assumes a domain's data-access role."""
+    """Only Lake Formation, acting for this account and region, assumes a domain's data-access
+    role (aws:SourceAccount and aws:SourceArn: no confused deputy). Only sts:AssumeRole: the
+    role is never used with IAM Identity Center (sts:SetContext) or source identities."""
     return _policy(
         {
             "Sid": "LakeFormationOfThisAccount",
             "Effect": "Allow",
             "Principal": {"Service": "lakeformation.amazonaws.com"},
-            "Action": ["sts:AssumeRole", "sts:SetContext", "sts:SetSourceIdentity"],
-            "Condition": {"StringEquals": {"aws:SourceAccount": env.account}},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": env.account},
+                "ArnLike": {"aws:SourceArn": env.lakeformation_arn()},
+            },
         }
     )
 
@@ -180,11 +242,22 @@ def _storage_statements(
     return statements
 
 
-def bucket_policy(env: AwsEnv, bucket: str, key_arn: str) -> dict:
-    """TLS only; objects only encrypted with the domain key (requests that name another key or
-    another kind of encryption are refused; requests naming none get the bucket default)."""
+def bucket_policy(
+    env: AwsEnv, bucket: str, key_arn: str, direct: tuple[DirectRead, ...] | list[DirectRead] = ()
+) -> dict:
+    """TLS only; objects only encrypted with the domain key (requests that name another key, SSE-C
+    or another kind of encryption are refused; requests naming none get the bucket default);
+    and the product's opted-in direct readers (`direct`).
+
+    Direct S3 read is granted here, where the data lives, not on the consumer role: its cost
+    grows with the product's opted-in grants and the producing domain's stack holds it. Each
+    reader reads and lists only under the table location (`data/`); a grant that expires gets a
+    `DateLessThan aws:CurrentTime` condition, so access ends on the day even without a deploy.
+    Roles are named as principals: S3 grants through a bucket policy only to a principal it
+    names (a statement naming the account would only delegate to IAM, and consumer roles have
+    no S3 permission of their own)."""
     arn = env.bucket_arn(bucket)
-    return _policy(
+    statements: list[dict] = [
         {
             "Sid": "DenyInsecureTransport",
             "Effect": "Deny",
@@ -215,19 +288,58 @@ def bucket_policy(env: AwsEnv, bucket: str, key_arn: str) -> dict:
                 "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
             },
         },
-    )
+        {
+            "Sid": "DenyCustomerProvidedKeys",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"{arn}/*",
+            "Condition": {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}},
+        },
+    ]
+    for group in _direct_groups(direct):
+        until = group.condition()
+        principal = {"AWS": list(group.roles)}
+        statements += [
+            {
+                "Sid": f"DirectReadObjects{group.sid_suffix}",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": CONSUMER_OBJECT_ACTIONS,
+                "Resource": f"{arn}/{TABLE_PREFIX}*",
+                **({"Condition": until} if until else {}),
+            },
+            {
+                "Sid": f"DirectListTable{group.sid_suffix}",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": CONSUMER_BUCKET_ACTIONS,
+                "Resource": arn,
+                "Condition": {"StringLike": {"s3:prefix": [f"{TABLE_PREFIX}*"]}, **until},
+            },
+        ]
+    return _policy(*statements)
 
 
-def key_policy(env: AwsEnv, producer_role: str, reader_roles: list[str], lf_role: str) -> dict:
+def key_policy(
+    env: AwsEnv,
+    producer_role: str,
+    lf_role: str,
+    direct: tuple[tuple[str, DirectRead], ...] | list[tuple[str, DirectRead]] = (),
+) -> dict:
     """Least-privilege key policy of a domain key.
 
     The account administers the key but cannot use it for data; the producer encrypts and
-    decrypts through S3 only; consumers with direct S3 read decrypt through S3 only; the domain's
-    Lake Formation data-access role (which registers the product locations) uses the key for the
-    credentials Lake Formation vends. Roles are named in
-    `aws:PrincipalArn` conditions rather than as principals, so the key policy neither needs the
-    roles to exist first (KMS rejects unknown principals) nor changes when a role is recreated.
-    """
+    decrypts through S3 only; the domain's Lake Formation data-access role (which registers the
+    product locations) uses the key through S3 only, for the credentials Lake Formation vends.
+    Those two roles are named in `aws:PrincipalArn` conditions rather than as principals, so the
+    key policy neither needs them to exist first (KMS rejects unknown principals) nor changes
+    when a role is recreated; their identity policies allow the same actions.
+
+    `direct`: (bucket, readers) of the products whose grants opt into direct S3 read. Consumer
+    roles have no KMS permission of their own, so the key policy names them as principals: each
+    may decrypt through S3 only, only objects of the buckets it was granted (the S3 encryption
+    context), and only until its grant expires."""
     root = {"AWS": env.root_arn()}
     via_s3 = {"kms:ViaService": env.s3_via_service()}
     statements = [
@@ -254,22 +366,27 @@ def key_policy(env: AwsEnv, producer_role: str, reader_roles: list[str], lf_role
             "Principal": root,
             "Action": PRODUCER_KMS_ACTIONS,
             "Resource": "*",
-            "Condition": {"StringEquals": {"aws:PrincipalArn": env.role_arn(lf_role)}},
+            "Condition": {"StringEquals": {**via_s3, "aws:PrincipalArn": env.role_arn(lf_role)}},
         },
     ]
-    if reader_roles:
+    by_bucket: dict[str, list[DirectRead]] = {}
+    for bucket, readers in direct:
+        by_bucket.setdefault(bucket, []).append(readers)
+    for n, (bucket, group) in enumerate(
+        ((b, g) for b in sorted(by_bucket) for g in _direct_groups(by_bucket[b])), start=1
+    ):
+        arn = env.bucket_arn(bucket)
         statements.append(
             {
-                "Sid": "ConsumerDecryptThroughS3",
+                "Sid": f"DirectReadDecrypt{n}",
                 "Effect": "Allow",
-                "Principal": root,
+                "Principal": {"AWS": list(group.roles)},
                 "Action": CONSUMER_KMS_ACTIONS,
                 "Resource": "*",
                 "Condition": {
-                    "StringEquals": {
-                        **via_s3,
-                        "aws:PrincipalArn": sorted(env.role_arn(r) for r in set(reader_roles)),
-                    }
+                    "StringEquals": via_s3,
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": [arn, f"{arn}/*"]},
+                    **group.condition(),
                 },
             }
         )
@@ -302,34 +419,25 @@ def producer_policy(env: AwsEnv, database: str, buckets: list[str], key_arn: str
     return _policy(*statements)
 
 
-def consumer_access_policy(
-    env: AwsEnv,
-    database: str,
-    tables: list[str],
-    direct_buckets: list[str],
-    key_arn: str | None,
-) -> dict:
-    """IAM side of every grant one producing domain gives one consumer domain, as one document
-    on the consumer role: Glue read on exactly the granted tables (plus their database and the
-    catalog, which Glue's table calls also authorize), `lakeformation:GetDataAccess`, and S3/KMS
-    read only on `direct_buckets` -- the buckets of grants covering every column. A column-limited
-    grant must not have a path to the objects around Lake Formation.
+def consumer_policy(env: AwsEnv, database_prefix: str) -> dict:
+    """The whole identity policy of a domain's consumer role: read the mesh's catalog and ask
+    Lake Formation for credentials. Nothing in it depends on what the domain is granted, so it
+    has the same size whether the domain reads 1 table or 10,000.
 
-    One document per (producer, consumer) pair rather than per grant: one IAM resource instead of
-    one per grant, a policy that only changes in place when a product is renamed or a grant is
-    added, and room for many more grants within IAM's 10,240-character inline-policy quota per
-    role. It stays in the producer's stack, since it holds only that domain's grants."""
-    if not tables:
-        raise ValueError("a consumer access policy needs at least one granted table")
-    statements: list[dict] = [
+    Lake Formation is the gate: it answers Glue's catalog calls only for the tables and columns
+    a principal holds a permission on, and vends credentials only for those; consumers need no
+    S3 or KMS permission at all. The catalog actions are scoped to the mesh's databases (every
+    name starting with `database_prefix`), the named case of GOV-012. Direct S3 read, where a
+    grant opts into it, is granted by the product's bucket and key policies instead."""
+    return _policy(
         {
-            "Sid": "ReadGrantedTables",
+            "Sid": "ReadMeshCatalog",
             "Effect": "Allow",
             "Action": CONSUMER_GLUE_ACTIONS,
             "Resource": [
                 env.glue_catalog_arn(),
-                env.glue_database_arn(database),
-                *(env.glue_table_arn(database, t) for t in sorted(set(tables))),
+                env.glue_database_arn(f"{database_prefix}*"),
+                env.glue_table_arn(f"{database_prefix}*", "*"),
             ],
         },
         {
@@ -338,32 +446,7 @@ def consumer_access_policy(
             "Action": LF_DATA_ACCESS_ACTION,
             "Resource": "*",
         },
-    ]
-    if direct_buckets:
-        if key_arn is None:
-            raise ValueError("direct S3 read needs the key ARN")
-        arns = sorted({env.bucket_arn(b) for b in direct_buckets})
-        statements += [
-            {
-                "Sid": "ReadObjects",
-                "Effect": "Allow",
-                "Action": CONSUMER_OBJECT_ACTIONS,
-                "Resource": [f"{a}/*" for a in arns],
-            },
-            {
-                "Sid": "ListBuckets",
-                "Effect": "Allow",
-                "Action": CONSUMER_BUCKET_ACTIONS,
-                "Resource": arns,
-            },
-            {
-                "Sid": "DecryptObjects",
-                "Effect": "Allow",
-                "Action": CONSUMER_KMS_ACTIONS,
-                "Resource": key_arn,
-            },
-        ]
-    return _policy(*statements)
+    )
 
 
 def lifecycle_rules(retention_days: int) -> list[dict]:

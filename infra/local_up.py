@@ -96,11 +96,12 @@ def run(
         aws.stop()
 
 
-def _cell_text(cell) -> str:
+def _cell_text(cell, direct: bool = False) -> str:
     label = ops_label(cell.actual)
+    mark = "[cyan]*[/cyan]" if direct else ""
     if not cell.ok:
-        return f"[bold red]{label}≠{ops_label(cell.expected)}[/bold red]"
-    return f"[green]{label}[/green]" if cell.actual else "[dim]-[/dim]"
+        return f"[bold red]{label}≠{ops_label(cell.expected)}[/bold red]{mark}"
+    return (f"[green]{label}[/green]" if cell.actual else "[dim]-[/dim]") + mark
 
 
 def render(v: Verification, console: Console) -> None:
@@ -110,7 +111,9 @@ def render(v: Verification, console: Console) -> None:
         table = Table(
             title="S3 access enforced by the emulator",
             caption="cell = producer / consumer role of the column's domain; "
-            "R GetObject, L ListBucket, W PutObject; red: allowed≠expected",
+            "R GetObject, L ListBucket, W PutObject; red: allowed≠expected; "
+            "* direct read granted by the bucket policy: moto grants nothing through "
+            "bucket-policy Allow statements, the evaluator proves it (checks 'evaluator')",
         )
         table.add_column("product", style="bold", no_wrap=True)
         for d in domains:
@@ -118,7 +121,7 @@ def render(v: Verification, console: Console) -> None:
         for product in v.products:
             row = [
                 f"{_cell_text(by_key[(f'{d}:producer', product)])} / "
-                f"{_cell_text(by_key[(f'{d}:consumer', product)])}"
+                f"{_cell_text(by_key[(f'{d}:consumer', product)], (f'{d}:consumer', product) in v.direct)}"
                 for d in domains
             ]
             table.add_row(product, *row)

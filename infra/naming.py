@@ -9,15 +9,13 @@ logical name (carried by aliases) but never the bucket, so it can never turn int
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from infra import access, clock
-from infra.documents import AwsEnv, consumer_access_policy
+from infra import clock
 from infra.loader import Mesh
-from infra.problems import Problem, Severity
+from infra.problems import Problem
 from infra.spec import Product
 
 ROLE_KINDS = ("producer", "consumer", "lf-access")  # lf-access: Lake Formation service role
@@ -32,14 +30,6 @@ GLUE_NAME_MAX = 255
 BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
-# IAM: characters of inline policy one role may carry, all its inline policies together
-# (whitespace is not counted). A consumer role carries one policy per producing domain.
-ROLE_INLINE_POLICY_MAX = 10_240
-ROLE_INLINE_POLICY_WARN = 9_216  # 90 %: W007, before a PR that adds a grant fails with E036
-# Policy sizes are computed without the stack: the longest ARNs any stack would produce (the
-# longest commercial region name; a KMS key id is always a 36-character UUID).
-SIZING_ENV = AwsEnv(account="0" * 12, region="ap-southeast-5")
-SIZING_KEY_ARN = f"arn:aws:kms:{SIZING_ENV.region}:{SIZING_ENV.account}:key/{'0' * 36}"
 
 
 class NameError_(ValueError):
@@ -79,11 +69,6 @@ def grant_logical(domain: str, product: str, consumer: str) -> str:
     return f"{domain}.{product}@{consumer}"
 
 
-def access_logical(domain: str, consumer: str) -> str:
-    """The IAM side of every grant `domain` gives `consumer`."""
-    return f"{domain}@{consumer}"
-
-
 # ---------------------------------------------------------------- physical names
 
 
@@ -108,9 +93,9 @@ class Names:
     def key_alias(self, domain: str) -> str:
         return f"alias/{self.prefix}/{domain}"
 
-    def access_policy(self, domain: str) -> str:
-        """Inline policy on a consumer role holding what `domain` granted it."""
-        return f"mesh-read-{domain}"
+    def database_prefix(self) -> str:
+        """What every Glue database name of this prefix starts with (`database` of any domain)."""
+        return self.database("")
 
 
 def name_problems(
@@ -171,125 +156,15 @@ def name_problems(
 
 
 def check_names(mesh: Mesh, names: Names, today: dt.date | None = None) -> list[Problem]:
-    """Physical names AWS would refuse, and consumer roles whose inline policies IAM would
-    refuse (E036) or nearly (W007, a warning), as problems located in the blueprints."""
+    """Physical names AWS would refuse, and generated documents AWS would refuse for their size
+    (`infra.quotas`: errors, and W007 warnings from 90 %), as problems located in the
+    blueprints."""
+    from infra.quotas import quota_problems
+
     problems = []
     products = {bp.domain: list(bp.products) for bp in mesh.blueprints}
     for domain, index, code, message in name_problems(names, products):
         loc = ("domain",) if index is None else ("products", index, "name")
         problems.append(mesh.source(domain).problem(loc, code, message))
-    problems += _policy_quota_problems(mesh, names, today or clock.today())
+    problems += quota_problems(mesh, names, today or clock.today())
     return problems
-
-
-def consumer_access(
-    mesh: Mesh, names: Names, today: dt.date
-) -> dict[tuple[str, str], tuple[list[str], list[str]]]:
-    """(producer, consumer) -> (granted tables, buckets of whole-table grants): what each
-    consumer-access policy holds, for every active grant of the loaded blueprints."""
-    pairs: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
-    for bp, product in mesh.products():
-        physical = physical_product_name(product)
-        active = access.active_consumers(product, today)
-        for consumer, whole in zip(active, access.covers_every_column(product, active)):
-            tables, buckets = pairs.setdefault((bp.domain, consumer.domain), ([], []))
-            tables.append(names.table(physical))
-            if whole:
-                buckets.append(names.bucket(bp.domain, physical))
-    return pairs
-
-
-def policy_size(document: dict) -> int:
-    """Characters IAM counts against its quotas: the JSON without whitespace."""
-    return len(json.dumps(document, separators=(",", ":")))
-
-
-class PolicySizer:
-    """Exact size of `consumer_access_policy` documents without building each one.
-
-    The builder's layout is fixed: a frame (statements, actions, the catalog and database ARNs)
-    plus one JSON string per table ARN and two per direct bucket (`arn` and `arn/*`), separated
-    by commas. The frame depends on the database name's length only; it is measured once per
-    length from a one-table document built by the builder itself. Names are plain ASCII, so a
-    JSON string is its text plus two quotes. `tests/test_policy_quota.py` checks the result
-    against the builder."""
-
-    def __init__(self, env: AwsEnv, key_arn: str) -> None:
-        self.env, self.key_arn = env, key_arn
-        self._frames: dict[tuple[int, bool], int] = {}
-        self._bucket_arn = len(env.bucket_arn(""))
-
-    def _frame(self, database: str, direct: bool) -> int:
-        frame = self._frames.get((len(database), direct))
-        if frame is None:
-            one_table = consumer_access_policy(
-                self.env, database, ["t"], ["b"] if direct else [], self.key_arn if direct else None
-            )
-            frame = policy_size(one_table) - self._table(database, "t")
-            if direct:
-                frame -= self._bucket("b")
-            self._frames[(len(database), direct)] = frame
-        return frame
-
-    def _table(self, database: str, table: str) -> int:
-        return len(self.env.glue_table_arn(database, "")) + len(table) + 2
-
-    def _bucket(self, bucket: str) -> int:
-        """`"arn"` in the bucket list and `"arn/*"` in the object list."""
-        return 2 * (self._bucket_arn + len(bucket) + 2) + 2
-
-    def size(self, database: str, tables: list[str], buckets: list[str]) -> int:
-        unique_tables, unique_buckets = set(tables), set(buckets)
-        n = self._frame(database, bool(unique_buckets))
-        table_arn = len(self.env.glue_table_arn(database, ""))  # + the table name
-        n += sum(map(len, unique_tables)) + (table_arn + 3) * len(unique_tables) - 1
-        if unique_buckets:  # one comma more in each of the two lists per further bucket
-            n += sum(self._bucket(b) for b in unique_buckets) + 2 * (len(unique_buckets) - 1)
-        return n
-
-
-def consumer_policy_sizes(mesh: Mesh, names: Names, today: dt.date) -> dict[str, dict[str, int]]:
-    """consumer domain -> {producer domain: characters of the policy it puts on the consumer
-    role}, sized with the longest ARNs any stack would produce."""
-    sizer = PolicySizer(SIZING_ENV, SIZING_KEY_ARN)
-    sizes: dict[str, dict[str, int]] = {}
-    for (producer, consumer), (tables, buckets) in consumer_access(mesh, names, today).items():
-        sizes.setdefault(consumer, {})[producer] = sizer.size(
-            names.database(producer), tables, buckets
-        )
-    return sizes
-
-
-def _policy_quota_problems(mesh: Mesh, names: Names, today: dt.date) -> Iterator[Problem]:
-    loaded = set(mesh.domains)  # a domain stack loads one blueprint: report what it can locate
-    for consumer, by_producer in sorted(consumer_policy_sizes(mesh, names, today).items()):
-        total = sum(by_producer.values())
-        if total < ROLE_INLINE_POLICY_WARN or consumer not in loaded:
-            continue
-        largest = sorted(by_producer.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-        role = names.role(consumer, "consumer")
-        sources = f"{len(by_producer)} producing domain(s) grant it, the largest " + ", ".join(
-            f"{p} ({n:,})" for p, n in largest
-        )
-        if total > ROLE_INLINE_POLICY_MAX:
-            yield mesh.source(consumer).problem(
-                ("domain",),
-                "E036",
-                (
-                    f"the grants to {consumer} need {total:,} characters of inline IAM policy on "
-                    f"role {role!r}; AWS allows {ROLE_INLINE_POLICY_MAX:,} per role: {sources}. "
-                    "Fewer grants to this domain, or column lists on whole-table grants (they "
-                    "drop the S3 statements), bring it under the limit"
-                ),
-            )
-        else:
-            yield mesh.source(consumer).problem(
-                ("domain",),
-                "W007",
-                (
-                    f"the grants to {consumer} need {total:,} of the {ROLE_INLINE_POLICY_MAX:,} "
-                    f"characters of inline IAM policy AWS allows on role {role!r}: {sources}. "
-                    "A few more grants to this domain will be refused (E036)"
-                ),
-                Severity.warning,
-            )

@@ -15,8 +15,6 @@ import pulumi
 from infra import access
 from infra.components import (
     ColumnArgs,
-    ConsumerAccess,
-    ConsumerAccessArgs,
     DataProduct,
     Domain,
     DomainArgs,
@@ -27,15 +25,13 @@ from infra.components import (
     ProductArgs,
     Safety,
 )
-from infra.documents import AwsEnv
+from infra.documents import AwsEnv, DirectRead
 from infra.loader import Mesh
 from infra.naming import (
     DEFAULT_PREFIX,
     LF_ROLE_KIND,
     Names,
-    access_logical,
     check_prefix,
-    consumer_access,
     domain_logical,
     grant_logical,
     physical_product_name,
@@ -137,14 +133,28 @@ def _deletable(product: Product, settings: StackSettings, today: dt.date) -> boo
     )
 
 
-def domain_args(mesh: Mesh, bp: Blueprint, settings: StackSettings, today: dt.date) -> DomainArgs:
+def direct_readers(
+    bp: Blueprint, product: Product, settings: StackSettings, today: dt.date
+) -> tuple[DirectRead, ...]:
+    """The active grants of `product` that opt into direct S3 read (and cover every column),
+    as the role ARNs its bucket and key policies name, with the grants' expiry."""
+    names, env = settings.names, settings.env
+    active = access.active_consumers(product, today)
+    return tuple(
+        DirectRead((env.role_arn(names.role(c.domain, "consumer")),), c.expires)
+        for c, g in zip(active, access.consumer_grants(bp, product, active))
+        if g.s3_direct
+    )
+
+
+def domain_args(
+    bp: Blueprint,
+    settings: StackSettings,
+    readers: dict[str, tuple[DirectRead, ...]],
+) -> DomainArgs:
+    """`readers`: product name -> its direct readers (`direct_readers`), for the key policy."""
     names = settings.names
-    readers = {
-        names.role(g.domain, "consumer")
-        for product in bp.products
-        for g in access.active_consumers(product, today)
-        if access.consumer_grant(bp, product, g).s3_direct
-    }
+    buckets = {p.name: names.bucket(bp.domain, physical_product_name(p)) for p in bp.products}
     return DomainArgs(
         domain=bp.domain,
         description=bp.description,
@@ -154,14 +164,19 @@ def domain_args(mesh: Mesh, bp: Blueprint, settings: StackSettings, today: dt.da
         lf_role=names.role(bp.domain, LF_ROLE_KIND),
         database=names.database(bp.domain),
         key_alias=names.key_alias(bp.domain),
-        buckets=tuple(names.bucket(bp.domain, physical_product_name(p)) for p in bp.products),
-        reader_roles=tuple(sorted(readers)),
+        buckets=tuple(buckets.values()),
+        database_prefix=names.database_prefix(),
         tags=_tags(bp, None),
+        direct_readers=tuple((buckets[p], r) for p, group in readers.items() for r in group),
     )
 
 
 def product_args(
-    bp: Blueprint, product: Product, settings: StackSettings, today: dt.date
+    bp: Blueprint,
+    product: Product,
+    settings: StackSettings,
+    today: dt.date,
+    readers: tuple[DirectRead, ...] = (),
 ) -> ProductArgs:
     names = settings.names
     physical = physical_product_name(product)
@@ -190,47 +205,19 @@ def product_args(
         tags=_tags(bp, product),
         safety=Safety(deletable=_deletable(product, settings, today)),
         aliases=tuple(product_logical(bp.domain, old) for old in product.previous_names),
+        direct_readers=readers,
     )
 
 
 def grant_args(
-    bp: Blueprint,
-    product: Product,
-    grant: access.Grant,
-    consumer_domain: str,
-    settings: StackSettings,
+    bp: Blueprint, grant: access.Grant, consumer_domain: str, settings: StackSettings
 ) -> GrantArgs:
     names = settings.names
     return GrantArgs(
-        domain=bp.domain,
-        product=product.name,
-        consumer=consumer_domain,
         env=settings.env,
         consumer_role=names.role(consumer_domain, "consumer"),
         database=names.database(bp.domain),
-        columns=None if grant.s3_direct else grant.columns,
-    )
-
-
-def consumer_access_args(
-    producer: str,
-    consumer_domain: str,
-    tables: list[str],
-    direct_buckets: list[str],
-    settings: StackSettings,
-) -> ConsumerAccessArgs:
-    """The IAM side of every active grant `producer` gives `consumer_domain`
-    (`infra.naming.consumer_access`, which also sizes it against IAM's quota)."""
-    names = settings.names
-    return ConsumerAccessArgs(
-        domain=producer,
-        consumer=consumer_domain,
-        env=settings.env,
-        consumer_role=names.role(consumer_domain, "consumer"),
-        database=names.database(producer),
-        tables=tuple(sorted(tables)),
-        direct_buckets=tuple(sorted(direct_buckets)),
-        policy_name=names.access_policy(producer),
+        columns=None if grant.whole_table else grant.columns,
     )
 
 
@@ -240,13 +227,12 @@ class MeshResources:
     domains: dict[str, Domain]
     products: dict[str, DataProduct]
     grants: dict[str, Grant]
-    consumer_access: dict[str, ConsumerAccess]
 
 
 def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResources:
-    """Declare the resources of the stack's scope: the platform, then domains (their consumer
-    roles are the grant targets), products under their domain, grants under their product, and
-    under each producing domain one IAM policy per consumer domain it grants to.
+    """Declare the resources of the stack's scope: the platform, then every domain's roles (the
+    grant targets), then each domain's storage (its key policy names the consumer roles that
+    read its products directly), products under their domain and grants under their product.
 
     A per-domain stack declares only that domain's resources, including the grants it gives;
     other domains are referenced by deterministic names, never through stack outputs, so its
@@ -260,46 +246,52 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
         if settings.includes_platform()
         else None
     )
-    domains = {
-        bp.domain: Domain(domain_logical(bp.domain), domain_args(mesh, bp, settings, today))
-        for bp in mesh.blueprints
-        if settings.includes_domain(bp.domain)
+    lake_settings = platform.lake_settings if platform is not None else None
+    included = [bp for bp in mesh.blueprints if settings.includes_domain(bp.domain)]
+    readers = {
+        bp.domain: {p.name: direct_readers(bp, p, settings, today) for p in bp.products}
+        for bp in included
     }
+    domains = {
+        bp.domain: Domain(domain_logical(bp.domain), domain_args(bp, settings, readers[bp.domain]))
+        for bp in included
+    }
+    consumer_roles = {
+        settings.env.role_arn(settings.names.role(d, "consumer")): dom.consumer
+        for d, dom in domains.items()
+    }
+
+    def in_stack(group: tuple[DirectRead, ...]) -> list[pulumi.Resource]:
+        """The consumer roles of this stack that `group` names (the others are referenced by
+        name: their stacks create them)."""
+        arns = sorted({r for g in group for r in g.roles if r in consumer_roles})
+        return [consumer_roles[arn] for arn in arns]
+
+    for bp in included:
+        every = tuple(r for group in readers[bp.domain].values() for r in group)
+        domains[bp.domain].provision_storage(in_stack(every), lake_settings)
     products: dict[str, DataProduct] = {}
     grants: dict[str, Grant] = {}
-    for bp, product in mesh.products():
-        if bp.domain not in domains:
-            continue
+    for bp in included:
         owner = domains[bp.domain]
-        pid = access.product_id(bp.domain, product.name)
-        products[pid] = dp = DataProduct(
-            product_logical(bp.domain, product.name),
-            product_args(bp, product, settings, today),
-            owner,
-            opts=pulumi.ResourceOptions(parent=owner),
-        )
-        for consumer in access.active_consumers(product, today):
-            grant = access.consumer_grant(bp, product, consumer)
-            name = grant_logical(bp.domain, product.name, consumer.domain)
-            grants[name] = Grant(
-                name,
-                grant_args(bp, product, grant, consumer.domain, settings),
-                dp,
-                domains.get(consumer.domain),
-                opts=pulumi.ResourceOptions(parent=dp),
+        for product in bp.products:
+            pid = access.product_id(bp.domain, product.name)
+            group = readers[bp.domain][product.name]
+            products[pid] = dp = DataProduct(
+                product_logical(bp.domain, product.name),
+                product_args(bp, product, settings, today, group),
+                owner,
+                in_stack(group),
+                opts=pulumi.ResourceOptions(parent=owner),
             )
-    policies: dict[str, ConsumerAccess] = {}
-    for (producer, consumer_domain), (tables, buckets) in consumer_access(
-        mesh, settings.names, today
-    ).items():
-        if producer not in domains:
-            continue
-        name = access_logical(producer, consumer_domain)
-        policies[name] = ConsumerAccess(
-            name,
-            consumer_access_args(producer, consumer_domain, tables, buckets, settings),
-            domains[producer],
-            domains.get(consumer_domain),
-            opts=pulumi.ResourceOptions(parent=domains[producer]),
-        )
-    return MeshResources(platform, domains, products, grants, policies)
+            active = access.active_consumers(product, today)
+            for consumer, grant in zip(active, access.consumer_grants(bp, product, active)):
+                name = grant_logical(bp.domain, product.name, consumer.domain)
+                grants[name] = Grant(
+                    name,
+                    grant_args(bp, grant, consumer.domain, settings),
+                    dp,
+                    domains.get(consumer.domain),
+                    opts=pulumi.ResourceOptions(parent=dp),
+                )
+    return MeshResources(platform, domains, products, grants)

@@ -97,6 +97,13 @@ class Consumer(_Model):
     approved_by: Email | None = Field(None, description="Who approved sharing PII")
     expires: dt.date | None = Field(None, description="Last day of access (ISO date)")
     justification: Text = Field(description="Why this domain needs the data")
+    s3_direct: bool = Field(
+        False,
+        description="Also let the consumer role read the product's files directly from S3 "
+        "(for engines that do not use Lake Formation): the product's bucket and key policies "
+        "name the role. Only for grants of every column (PII included only with approval); "
+        "default: read through Lake Formation only",
+    )
 
 
 class Decommission(_Model):

@@ -72,18 +72,29 @@ def test_grants_computed_together_equal_grants_one_by_one():
             "products": [],
         }
     )
-    grants = [consumer(), consumer(), consumer(include_pii=True, approved_by="p@example.com")]
-    a, b, c = access.consumer_grants(bp, PRODUCT, grants)
+    approved = {"include_pii": True, "approved_by": "p@example.com"}
+    grants = [
+        consumer(),
+        consumer(),
+        consumer(**approved),
+        consumer(**approved, s3_direct=True),
+        consumer(s3_direct=True),  # not every column (E037 at validate): no S3 path either
+    ]
+    a, b, c, d, e = access.consumer_grants(bp, PRODUCT, grants)
     assert a == b == access.consumer_grant(bp, PRODUCT, grants[0])
-    assert (a.columns, a.pii, a.s3_direct, a.via) == (
+    assert (a.columns, a.pii, a.s3_direct, a.via, a.whole_table) == (
         ("amount", "order_id"),
         False,
         False,
         ("lakeformation",),
+        False,
     )
-    assert (c.columns, c.pii, c.s3_direct, c.via) == (
+    assert (c.columns, c.pii, c.s3_direct, c.via, c.whole_table) == (
         ("amount", "email", "order_id", "phone"),
         True,
+        False,  # every column, but read through Lake Formation only unless opted in
+        ("lakeformation",),
         True,
-        ("lakeformation", "s3"),
     )
+    assert (d.s3_direct, d.via, d.whole_table) == (True, ("lakeformation", "s3"), True)
+    assert (e.s3_direct, e.via, e.whole_table) == (False, ("lakeformation",), False)

@@ -86,21 +86,27 @@ def test_sample_effective_access_equals_declared(result, mesh):
 
 
 def test_effective_access_comes_from_the_resources(result):
-    """Spot-check the evidence: a column-limited grant reads through Lake Formation only, a
-    whole-table grant also through S3 with the key policy's consumer statement."""
+    """Spot-check the evidence: column-limited and whole-table grants read through Lake
+    Formation only; the one opted-in direct read through the product's bucket policy and the
+    domain's key policy, which name the reader."""
     by_key = {(e.principal, e.product): e for e in result.detail.grants}
     limited = by_key[("marketing:consumer", "sales.orders")]
     assert [p.channel for p in limited.paths] == ["lakeformation-read"]
     assert limited.columns == ("amount", "order_date", "order_id")
     full = by_key[("finance:consumer", "sales.orders")]
-    s3 = next(p for p in full.paths if p.channel == "s3-read")
-    assert "key/sales-key#ConsumerDecryptThroughS3" in s3.evidence
-    assert "inline/sales@finance-iam#ReadObjects" in s3.evidence
+    assert [p.channel for p in full.paths] == ["lakeformation-read"]
     assert full.pii and "customer_email" in full.columns
+    direct = by_key[("analytics:consumer", "finance.revenue_daily")]
+    assert [p.channel for p in direct.paths] == ["s3-read", "lakeformation-read"]
+    s3 = direct.paths[0]
+    assert s3.evidence == (
+        "bucket/finance.revenue_daily-policy#DirectReadObjects",
+        "key/finance-key#DirectReadDecrypt1",
+    )
 
 
 def test_parliament_reports_nothing_of_medium_or_higher(result):
-    assert result.lint.documents == 49  # 15 trust + 19 inline + 10 bucket + 5 key
+    assert result.lint.documents == 45  # 15 trust + 15 inline + 10 bucket + 5 key
     assert [f.as_json() for f in result.lint.failing] == []
     ignored = {f.issue for f in result.lint.findings if f.ignored}
     assert ignored == {"CREDENTIALS_EXPOSURE", "PERMISSIONS_MANAGEMENT_ACTIONS"}
@@ -143,7 +149,7 @@ def test_trust_policies_are_linted_with_their_role_as_resource(result):
     trust = next(d for d in result.graph.documents if d.id == "trust/sales-consumer")
     arn = result.graph.roles["mesh-sales-consumer"].arn
     adapted = json.loads(lint_mod.lintable_text(trust, arn))
-    assert [s["Resource"] for s in adapted["Statement"]] == [arn]
+    assert [s["Resource"] for s in adapted["Statement"]] == [arn, arn]
     assert "Resource" not in trust.document["Statement"][0]  # the deployed document is untouched
     assert not any(f.issue == "MALFORMED" for f in result.lint.findings)
 
@@ -151,43 +157,70 @@ def test_trust_policies_are_linted_with_their_role_as_resource(result):
 # ---------------------------------------------------------------- broken components are caught
 
 
-def test_consumer_policy_widened_to_another_bucket_is_reported(mesh, resources):
-    def widen(doc):
-        stmt = _statement(doc, "ReadObjects")
-        stmt["Resource"] = [*stmt["Resource"], "arn:aws:s3:::mesh-sales-customers/*"]
+MARKETING_ROLE = "arn:aws:iam::123456789012:role/mesh-marketing-consumer"
 
-    broken = _mutated(resources, "sales@analytics-iam", _edit_policy("policy", widen))
+
+def _name_reader(sid: str, arn: str = MARKETING_ROLE):
+    """Add `arn` to the principals of statement `sid` of a bucket or key policy."""
+
+    def change(doc):
+        _statement(doc, sid)["Principal"]["AWS"].append(arn)
+
+    return change
+
+
+def _add_direct_read(bucket: str, arn: str = MARKETING_ROLE):
+    def change(doc):
+        doc["Statement"].append(
+            {
+                "Sid": "Sneaky",
+                "Effect": "Allow",
+                "Principal": {"AWS": [arn]},
+                "Action": ["s3:GetObject"],
+                "Resource": f"arn:aws:s3:::{bucket}/data/*",
+            }
+        )
+
+    return change
+
+
+def test_a_reader_added_to_a_bucket_and_key_policy_is_reported(mesh, resources):
+    """marketing reads finance.revenue_daily through Lake Formation; named in the bucket policy
+    alone, only the key policy stops it (a problem); named in both, it reads the files: its
+    effective grant no longer matches the declared one."""
+    broken = _mutated(
+        resources,
+        "finance.revenue_daily-policy",
+        _edit_policy("policy", _name_reader("DirectReadObjects")),
+    )
     outcome = audit(mesh, broken, TODAY)
-    assert [(d.kind, d.principal, d.product) for d in outcome.differences] == [
-        ("unexpected", "analytics:consumer", "sales.customers")
+    assert outcome.differences == []
+    assert [p.split(" is allowed")[0] for p in outcome.detail.problems] == [
+        "marketing:consumer: s3:GetObject on mesh-finance-revenue-daily"
     ]
-    (diff,) = outcome.differences
-    assert diff.effective["pii"] is True and diff.effective["via"] == ["s3"]
     assert not outcome.ok
+    broken = _mutated(
+        broken, "finance-key", _edit_policy("policy", _name_reader("DirectReadDecrypt1"))
+    )
+    outcome = audit(mesh, broken, TODAY)
+    assert [(d.kind, d.principal, d.product, d.fields) for d in outcome.differences] == [
+        ("mismatch", "marketing:consumer", "finance.revenue_daily", ("s3_direct", "via"))
+    ]
     assert any(
-        "ACCESS MISMATCH [unexpected] analytics:consumer -> sales.customers" in line
+        "ACCESS MISMATCH [mismatch] marketing:consumer -> finance.revenue_daily" in line
         for line in outcome.failures()
     )
 
 
 def test_s3_path_around_a_column_restriction_is_reported(mesh, resources):
-    """A column-limited consumer given S3 read: the key policy still stops it (reported as a
-    problem); once the key policy lets it decrypt too, it reads every column (a mismatch)."""
-
-    def add_s3(doc):
-        doc["Statement"].append(
-            {
-                "Sid": "ReadObjects",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject"],
-                "Resource": "arn:aws:s3:::mesh-sales-orders/*",
-            }
-        )
-        doc["Statement"].append(
-            {"Sid": "DecryptObjects", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "*"}
-        )
-
-    broken = _mutated(resources, "sales@marketing-iam", _edit_policy("policy", add_s3))
+    """A column-limited consumer named in the product's bucket policy: the key policy still
+    stops it (reported as a problem); once the key policy lets it decrypt too, it reads every
+    column (a mismatch)."""
+    broken = _mutated(
+        resources,
+        "sales.orders-policy",
+        _edit_policy("policy", _add_direct_read("mesh-sales-orders")),
+    )
     outcome = audit(mesh, broken, TODAY)
     assert outcome.differences == []
     assert len(outcome.detail.problems) == 1
@@ -197,13 +230,18 @@ def test_s3_path_around_a_column_restriction_is_reported(mesh, resources):
     )
     assert not outcome.ok
 
-    def add_reader(doc):
-        stmt = _statement(doc, "ConsumerDecryptThroughS3")
-        stmt["Condition"]["StringEquals"]["aws:PrincipalArn"].append(
-            "arn:aws:iam::123456789012:role/mesh-marketing-consumer"
+    def add_decrypt(doc):
+        doc["Statement"].append(
+            {
+                "Sid": "SneakyDecrypt",
+                "Effect": "Allow",
+                "Principal": {"AWS": [MARKETING_ROLE]},
+                "Action": ["kms:Decrypt"],
+                "Resource": "*",
+            }
         )
 
-    broken = _mutated(broken, "sales-key", _edit_policy("policy", add_reader))
+    broken = _mutated(broken, "sales-key", _edit_policy("policy", add_decrypt))
     outcome = audit(mesh, broken, TODAY)
     (diff,) = outcome.differences
     assert (diff.kind, diff.principal, diff.product) == (
@@ -214,30 +252,32 @@ def test_s3_path_around_a_column_restriction_is_reported(mesh, resources):
     assert set(diff.fields) == {"columns", "pii", "s3_direct", "via"}
 
 
-def test_lake_formation_grant_without_its_iam_side_is_missing(mesh, resources):
+def test_a_consumer_role_without_catalog_read_loses_every_lake_formation_grant(mesh, resources):
     def strip(doc):
-        doc["Statement"] = [s for s in doc["Statement"] if s["Sid"] != "ReadGrantedTables"]
+        doc["Statement"] = [s for s in doc["Statement"] if s["Sid"] != "ReadMeshCatalog"]
 
-    broken = _mutated(resources, "sales@marketing-iam", _edit_policy("policy", strip))
+    broken = _mutated(resources, "marketing-consumer-access", _edit_policy("policy", strip))
     outcome = audit(mesh, broken, TODAY)
     assert [(d.kind, d.principal, d.product) for d in outcome.differences] == [
-        ("missing", "marketing:consumer", "sales.orders")
+        ("missing", "marketing:consumer", "finance.revenue_daily"),
+        ("missing", "marketing:consumer", "sales.orders"),
     ]
     assert any("IAM does not allow glue:GetTable" in p for p in outcome.detail.problems)
 
 
-def test_a_table_dropped_from_a_pair_policy_loses_only_that_grant(mesh, resources):
-    """logistics@sales holds shipments and stock_levels: removing one table's ARN from the Glue
-    statement makes exactly that grant missing."""
+def test_catalog_read_scoped_to_another_prefix_is_not_enough(mesh, resources):
+    """The consumer policy reads the mesh's databases by prefix: a prefix that does not cover
+    them makes sales' grants unusable, exactly those."""
 
-    def drop(doc):
-        stmt = _statement(doc, "ReadGrantedTables")
-        stmt["Resource"] = [r for r in stmt["Resource"] if not r.endswith("/shipments")]
+    def narrow(doc):
+        stmt = _statement(doc, "ReadMeshCatalog")
+        stmt["Resource"] = [r.replace("mesh_*", "other_*") for r in stmt["Resource"]]
 
-    broken = _mutated(resources, "logistics@sales-iam", _edit_policy("policy", drop))
+    broken = _mutated(resources, "sales-consumer-access", _edit_policy("policy", narrow))
     outcome = audit(mesh, broken, TODAY)
     assert [(d.kind, d.principal, d.product) for d in outcome.differences] == [
-        ("missing", "sales:consumer", "logistics.shipments")
+        ("missing", "sales:consumer", "logistics.shipments"),
+        ("missing", "sales:consumer", "logistics.stock_levels"),
     ]
 
 
@@ -349,16 +389,24 @@ def test_principal_file_holds_the_exact_deployed_documents(audit_out, resources)
     assert by_id["trust/sales-consumer"]["document"] == json.loads(
         recorded["sales-consumer"].inputs["assumeRolePolicy"]
     )
-    # both logistics grants (shipments, stock_levels) are in one pair policy
-    assert by_id["inline/logistics@sales-iam"]["relation"] == "attached"
-    assert by_id["inline/logistics@sales-iam"]["document"] == json.loads(
-        recorded["logistics@sales-iam"].inputs["policy"]
+    # the one constant policy of the role; both logistics grants are Lake Formation only
+    assert sorted(by_id) == ["inline/sales-consumer-access", "trust/sales-consumer"]
+    assert by_id["inline/sales-consumer-access"]["document"] == json.loads(
+        recorded["sales-consumer-access"].inputs["policy"]
     )
-    # stock_levels is a whole-table grant: the logistics key policy names the role
-    assert by_id["key/logistics-key"]["relation"] == "names-principal"
-    assert by_id["bucket/logistics.stock_levels-policy"]["relation"] == "governs-access"
-    assert "bucket/logistics.shipments-policy" not in by_id  # column-limited: no S3 path
     assert {p["table"] for p in doc["lakeformation_permissions"]} == {"shipments", "stock_levels"}
+
+
+def test_principal_file_of_a_direct_reader_holds_the_bucket_and_key_policy(audit_out):
+    _, out = audit_out
+    doc = json.loads((out / "policies" / "analytics:consumer.json").read_text())
+    relations = {d["id"]: d["relation"] for d in doc["documents"]}
+    assert relations == {
+        "trust/analytics-consumer": "attached",
+        "inline/analytics-consumer-access": "attached",
+        "bucket/finance.revenue_daily-policy": "names-principal",
+        "key/finance-key": "names-principal",
+    }
 
 
 def test_every_document_is_in_some_principal_file(audit_out, result):

@@ -80,7 +80,6 @@ COMPONENTS = {
     DOMAIN,
     PRODUCT,
     GRANT,
-    "mesh:index:ConsumerAccess",
     "mesh:index:Platform",
 }  # exist in the Pulumi state only, never in AWS
 
@@ -186,7 +185,24 @@ def test_every_bucket_blocks_public_access(graph):
         assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
 
 
-def test_every_bucket_is_tls_only_and_its_policy_grants_nothing(graph):
+def direct_readers(mesh) -> dict[str, set[str]]:
+    """bucket -> consumer role ARNs of the active grants that opt into direct S3 read."""
+    out: dict[str, set[str]] = {}
+    for g in access.declared_access(mesh, TODAY).grants:
+        if g.access == "read" and g.s3_direct:
+            bucket = f"mesh-{g.product.replace('.', '-').replace('_', '-')}"
+            role = f"arn:aws:iam::123456789012:role/mesh-{g.principal.split(':')[0]}-consumer"
+            out.setdefault(bucket, set()).add(role)
+    return out
+
+
+def test_every_bucket_is_tls_only_and_grants_only_its_direct_readers(graph, mesh):
+    """A bucket policy denies plain HTTP, and allows nothing but reading (and listing) the
+    table location for the consumer roles of grants that opt into direct S3 read."""
+    readers = direct_readers(mesh)
+    assert readers == {
+        "mesh-finance-revenue-daily": {"arn:aws:iam::123456789012:role/mesh-analytics-consumer"}
+    }
     for bucket in graph.by_type(BUCKET):
         name = bucket.inputs["bucket"]
         arn = f"arn:aws:s3:::{name}"
@@ -200,7 +216,18 @@ def test_every_bucket_is_tls_only_and_its_policy_grants_nothing(graph):
             "Resource": [arn, f"{arn}/*"],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         } in statements, name
-        assert [s for s in statements if s["Effect"] != "Deny"] == [], name
+        allows = [s for s in statements if s["Effect"] != "Deny"]
+        named = {r for s in allows for r in s["Principal"]["AWS"]}
+        assert named == readers.get(name, set()), name
+        for s in allows:
+            assert set(listify(s["Action"])) <= {
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:ListBucket",
+            }
+            assert listify(s["Resource"]) in ([f"{arn}/data/*"], [arn]), name
+            if listify(s["Resource"]) == [arn]:
+                assert s["Condition"]["StringLike"] == {"s3:prefix": ["data/*"]}
 
 
 # ---------------------------------------------------------------- IAM
@@ -255,21 +282,47 @@ def test_nobody_but_the_producer_writes_a_product(graph):
     }
 
 
-def test_key_policies_delegate_data_use_only_to_named_roles(graph):
+def test_key_policies_let_only_named_roles_use_the_key_through_s3(graph, mesh):
     """In a key policy Resource "*" means the key itself; that is not a wildcard. Statements
-    that use the key for data must name the roles (aws:PrincipalArn)."""
+    that use the key for data name their roles (the producer and the Lake Formation role in
+    aws:PrincipalArn, direct readers as principals, each limited to its bucket), through S3
+    only."""
     data_actions = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom"}
+    readers = direct_readers(mesh)
+    root = {"AWS": "arn:aws:iam::123456789012:root"}
     for key in graph.by_type(KEY):
+        named: set[str] = set()
         for statement in json.loads(key.inputs["policy"])["Statement"]:
             assert statement["Effect"] == "Allow"
-            assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
-            if data_actions & set(listify(statement["Action"])):
+            if not data_actions & set(listify(statement["Action"])):
+                assert statement["Principal"] == root, key.name
+                continue
+            assert statement["Condition"]["StringEquals"]["kms:ViaService"] == (
+                "s3.eu-west-1.amazonaws.com"
+            ), key.name
+            if statement["Principal"] == root:
                 assert "aws:PrincipalArn" in statement["Condition"]["StringEquals"], key.name
+            else:
+                assert listify(statement["Action"]) == ["kms:Decrypt"], key.name
+                [bucket, objects] = statement["Condition"]["StringLike"][
+                    "kms:EncryptionContext:aws:s3:arn"
+                ]
+                assert objects == f"{bucket}/*"
+                assert (
+                    set(statement["Principal"]["AWS"])
+                    == readers[bucket.removeprefix("arn:aws:s3:::")]
+                )
+                named |= set(statement["Principal"]["AWS"])
+        domain = key.inputs["tags"]["mesh:domain"]
+        assert named == {
+            r for b, roles in readers.items() if b.startswith(f"mesh-{domain}-") for r in roles
+        }, key.name
 
 
 def test_grants_match_the_declared_access_model(graph, mesh):
-    """Every active grant of the access model is provisioned once, and nothing else is; a
-    column-limited grant gets no S3 or KMS permission and its role is no key reader."""
+    """Every active grant of the access model is provisioned once, as one Lake Formation
+    permission (whole table or exactly its columns), and nothing else is; no consumer role's
+    identity policy names a table, a bucket or a key."""
     declared = {
         (g.principal.split(":")[0], g.product): g
         for g in access.declared_access(mesh, TODAY).grants
@@ -280,58 +333,23 @@ def test_grants_match_the_declared_access_model(graph, mesh):
         product, consumer = grant.name.split("@")
         provisioned[(consumer, product)] = grant
     assert set(provisioned) == set(declared)
-
-    readers: dict[str, set[str]] = {}
     for (consumer, product), declared_grant in declared.items():
         [lf] = [r for r in graph.by_type(LF_PERMISSIONS) if r.parent == f"{product}@{consumer}"]
         producer, _, name = product.partition(".")
-        [iam] = [r for r in graph.by_type(ROLE_POLICY) if r.parent == f"{producer}@{consumer}"]
-        assert iam.inputs["role"] == f"mesh-{consumer}-consumer"
-        statements = json.loads(iam.inputs["policy"])["Statement"]
-        glue = [s for s in statements if s["Sid"] == "ReadGrantedTables"]
-        assert f"{GLUE_TABLE}/mesh_{producer}/{name}" in glue[0]["Resource"]
-        bucket = f"arn:aws:s3:::mesh-{producer}-{name.replace('_', '-')}"
-        direct = [
-            (a, r)
-            for s in statements
-            for a in listify(s["Action"])
-            if a.startswith("s3:")
-            for r in listify(s["Resource"])
-            if r in (bucket, f"{bucket}/*")
-        ]
-        if declared_grant.s3_direct:
-            assert "table" in lf.inputs and direct, (product, consumer)
-            readers.setdefault(producer, set()).add(consumer)
+        assert lf.inputs["principal"] == f"arn:aws:iam::123456789012:role/mesh-{consumer}-consumer"
+        if declared_grant.whole_table:
+            assert lf.inputs["table"] == {"databaseName": f"mesh_{producer}", "name": name}
         else:
             assert lf.inputs["tableWithColumns"]["columnNames"] == list(declared_grant.columns)
-            assert direct == [], (product, consumer)
-    # every pair policy reads only what the pair's grants give
-    for iam in graph.by_type(ROLE_POLICY):
-        if iam.parent is None or "@" not in iam.parent:
+        assert [r.name for r in graph.resources if r.parent == f"{product}@{consumer}"] == [lf.name]
+    for resource, document in role_policies(graph):
+        if not resource.inputs["role"].endswith("-consumer"):
             continue
-        producer, consumer = iam.parent.split("@")
-        for s in json.loads(iam.inputs["policy"])["Statement"]:
-            for r in listify(s["Resource"]):
-                if r.startswith(f"{GLUE_TABLE}/"):
-                    table = r.rsplit("/", 1)[1]
-                    assert (consumer, f"{producer}.{table}") in declared, r
-                if r.startswith("arn:aws:s3:::"):
-                    assert any(
-                        g.s3_direct
-                        and r.removesuffix("/*")
-                        == f"arn:aws:s3:::mesh-{p.replace('.', '-').replace('_', '-')}"
-                        for (c, p), g in declared.items()
-                        if c == consumer
-                    ), r
-    for key in graph.by_type(KEY):
-        statements = json.loads(key.inputs["policy"])["Statement"]
-        named = [
-            arn.rsplit("/mesh-", 1)[1].removesuffix("-consumer")
-            for s in statements
-            if s["Sid"] == "ConsumerDecryptThroughS3"
-            for arn in s["Condition"]["StringEquals"]["aws:PrincipalArn"]
-        ]
-        assert set(named) == readers.get(domain_of(graph, key), set()), key.name
+        for statement in document["Statement"]:
+            for arn in listify(statement["Resource"]):
+                assert not arn.startswith(("arn:aws:s3:", "arn:aws:kms:")), resource.name
+                if arn.startswith(GLUE_TABLE):
+                    assert arn == f"{GLUE_TABLE}/mesh_*/*", resource.name
 
 
 # ---------------------------------------------------------------- tags

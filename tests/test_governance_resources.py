@@ -80,6 +80,7 @@ def _set(*path, value) -> Callable[[Recorded], None]:
 DELETE = object()
 SSE_T, LIFECYCLE_T = SSE[0], LIFECYCLE[0]
 ORDERS_BUCKET = "arn:aws:s3:::mesh-sales-orders"
+MARKETING_CONSUMER = "arn:aws:iam::123456789012:role/mesh-marketing-consumer"
 
 
 def _remove(resources: list[Recorded], type_: str, name: str) -> None:
@@ -132,8 +133,32 @@ CASES: dict[str, tuple[list[Mutation] | Callable, list[tuple[str, str, str]]]] =
     "pii-through-s3-around-columns": (
         [
             (
+                BUCKET_POLICY,
+                "sales.orders-policy",
+                lambda r: _doc(
+                    r,
+                    "policy",
+                    _add_statement(
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": [MARKETING_CONSUMER]},
+                            "Action": "s3:GetObject",
+                            "Resource": f"{ORDERS_BUCKET}/data/*",
+                        }
+                    ),
+                ),
+            )
+        ],
+        [
+            ("GOV-003", BUCKET_POLICY, "sales.orders-policy"),
+            ("GOV-013", BUCKET_POLICY, "sales.orders-policy"),  # no grant opts into it
+        ],
+    ),
+    "pii-through-a-consumer-identity-policy": (
+        [
+            (
                 ROLE_POLICY,
-                "sales@marketing-iam",
+                "marketing-consumer-access",
                 lambda r: _doc(
                     r,
                     "policy",
@@ -147,7 +172,10 @@ CASES: dict[str, tuple[list[Mutation] | Callable, list[tuple[str, str, str]]]] =
                 ),
             )
         ],
-        [("GOV-003", ROLE_POLICY, "sales@marketing-iam")],
+        [
+            ("GOV-003", ROLE_POLICY, "marketing-consumer-access"),
+            ("GOV-013", ROLE_POLICY, "marketing-consumer-access"),
+        ],
     ),
     "restricted-table-granted": (
         [
@@ -167,10 +195,7 @@ CASES: dict[str, tuple[list[Mutation] | Callable, list[tuple[str, str, str]]]] =
                 _set("tags", "mesh:classification", value="restricted"),
             )
         ],
-        [
-            ("GOV-004", ROLE_POLICY, "finance@analytics-iam"),
-            ("GOV-004", ROLE_POLICY, "finance@marketing-iam"),
-        ],
+        [("GOV-004", BUCKET_POLICY, "finance.revenue_daily-policy")],
     ),
     "lifecycle-too-long": (
         [
@@ -289,7 +314,10 @@ CASES: dict[str, tuple[list[Mutation] | Callable, list[tuple[str, str, str]]]] =
                 ),
             )
         ],
-        [("GOV-009", BUCKET_POLICY, "sales.orders-policy")],
+        [
+            ("GOV-009", BUCKET_POLICY, "sales.orders-policy"),
+            ("GOV-013", BUCKET_POLICY, "sales.orders-policy"),  # "*" is not a mesh role
+        ],
     ),
     "public-trust-policy": (
         [
@@ -356,8 +384,28 @@ CASES: dict[str, tuple[list[Mutation] | Callable, list[tuple[str, str, str]]]] =
                     _add_statement(
                         {
                             "Effect": "Allow",
-                            "Action": ["glue:GetTable", "lakeformation:GetDataAccess"],
+                            "Action": ["glue:DeleteTable", "lakeformation:GetDataAccess"],
                             "Resource": "*",
+                        }
+                    ),
+                ),
+            )
+        ],
+        [("GOV-012", ROLE_POLICY, "sales-producer-access")],
+    ),
+    "data-by-wildcard": (
+        [
+            (
+                ROLE_POLICY,
+                "sales-producer-access",
+                lambda r: _doc(
+                    r,
+                    "policy",
+                    _add_statement(
+                        {
+                            "Effect": "Allow",
+                            "Action": "s3:GetObject",
+                            "Resource": "arn:aws:s3:::mesh-sales-*/*",
                         }
                     ),
                 ),
@@ -402,8 +450,8 @@ CASES: dict[str, tuple[list[Mutation] | Callable, list[tuple[str, str, str]]]] =
         [("GOV-013", LF_PERMISSIONS, "sales.orders@marketing-lakeformation")],
     ),
     "role-policy-on-unknown-role": (
-        [(ROLE_POLICY, "sales@marketing-iam", _set("role", value="intruder"))],
-        [("GOV-013", ROLE_POLICY, "sales@marketing-iam")],
+        [(ROLE_POLICY, "marketing-consumer-access", _set("role", value="intruder"))],
+        [("GOV-013", ROLE_POLICY, "marketing-consumer-access")],
     ),
     "undeclared-grant": (
         _add_grant("sales.returns@finance"),
@@ -490,9 +538,9 @@ def test_an_exception_waives_resource_findings_until_its_expiry(sample):
     ]
 
 
-def test_an_exception_waives_findings_on_a_policy_shared_by_several_grants(sample):
-    """A consumer policy holds every grant of its producing domain: a finding on it belongs to
-    the product whose bucket it reads, so that product's exception waives it."""
+def test_an_exception_waives_a_direct_read_finding_of_its_product(sample):
+    """A finding on a bucket policy belongs to the product of the bucket: that product's
+    exception waives it, another product's does not."""
     mesh, resources = sample
     bad = mutate(resources, CASES["restricted-bucket-readable"][0])
     exception = PolicyException(
@@ -505,15 +553,27 @@ def test_an_exception_waives_findings_on_a_policy_shared_by_several_grants(sampl
     report = govern_resources(bad, waived, dt.date(2027, 2, 28))
     assert report.findings == []
     assert [(f.policy, f.resource_name, f.product) for f in report.waived] == [
-        ("GOV-004", "finance@analytics-iam", "finance.revenue_daily"),
-        ("GOV-004", "finance@marketing-iam", "finance.revenue_daily"),
+        ("GOV-004", "finance.revenue_daily-policy", "finance.revenue_daily"),
     ]
-    # another product's exception does not cover it
     other = exception.model_copy(update={"product": "invoices"})
     assert found(bad, _with_exception(mesh, "finance", other), dt.date(2027, 2, 28)) == [
-        ("GOV-004", ROLE_POLICY, "finance@analytics-iam"),
-        ("GOV-004", ROLE_POLICY, "finance@marketing-iam"),
+        ("GOV-004", BUCKET_POLICY, "finance.revenue_daily-policy"),
     ]
+
+
+def test_the_consumer_policy_is_not_a_wildcard_on_data(sample):
+    """The consumer role reads the catalog by database prefix and asks for credentials on "*":
+    both are the named cases of GOV-012. The same prefix on an S3 or KMS action is not."""
+    mesh, resources = sample
+    assert found(resources, mesh) == []
+    bad = copy.deepcopy(resources)
+
+    def widen(doc):
+        statement = doc["Statement"][0]
+        statement["Action"] = [*statement["Action"], "glue:DeleteTable"]
+
+    _doc(_find(bad, ROLE_POLICY, "marketing-consumer-access"), "policy", widen)
+    assert found(bad, mesh) == [("GOV-012", ROLE_POLICY, "marketing-consumer-access")]
 
 
 def test_non_waivable_policies_ignore_exceptions(sample):

@@ -55,7 +55,7 @@ def test_sample_mesh_verifies(deployed):
     assert result.failed_checks == []
     assert result.ok
     assert result.calls == 10 * 10 * 3  # 10 principals x 10 products x (get, list, put)
-    assert len(deployment.graph.resources) == 194
+    assert len(deployment.graph.resources) == 181
 
 
 def test_only_the_producer_writes(deployed):
@@ -75,11 +75,31 @@ def test_column_limited_consumer_has_no_direct_s3_read(deployed):
     assert cell(result, "analytics:consumer", "finance.invoices").actual == NONE
 
 
-def test_full_grants_read_directly(deployed):
+def test_no_consumer_reads_s3_in_the_emulator(deployed):
+    """Consumers read through Lake Formation; their roles have no S3 permission, so the
+    emulator (which enforces identity policies) denies every S3 call of every consumer."""
     _, _, result, _, _ = deployed
-    assert cell(result, "finance:consumer", "sales.orders").actual == READ  # PII approved
-    assert cell(result, "analytics:consumer", "sales.returns").actual == READ
-    assert cell(result, "sales:consumer", "logistics.stock_levels").actual == READ
+    consumers = [c for c in result.cells if c.principal.endswith(":consumer")]
+    assert len(consumers) == 5 * 10
+    assert {c.actual for c in consumers} == {NONE}
+    assert cell(result, "finance:consumer", "sales.orders").expected == NONE  # whole table, PII
+
+
+def test_an_opted_in_direct_read_is_proven_by_the_evaluator(deployed):
+    """analytics opted into direct S3 read of finance.revenue_daily: the bucket and key
+    policies name its role, which moto does not grant through (it applies a bucket policy's
+    Deny, never its Allow). The evaluator, run on the graph as deployed, proves the read."""
+    _, _, result, _, _ = deployed
+    assert result.direct == {("analytics:consumer", "finance.revenue_daily")}
+    assert cell(result, "analytics:consumer", "finance.revenue_daily").actual == NONE
+    evaluated = {(c.subject, c.what): c.ok for c in result.checks if c.kind == "evaluator"}
+    assert evaluated == {
+        (
+            "analytics:consumer -> finance.revenue_daily",
+            "direct S3 read through the bucket and key policies",
+        ): True,
+        ("mesh", "effective access == declared access (22 grants)"): True,
+    }
 
 
 def test_expired_grant_reads_nothing(deployed):
@@ -151,34 +171,40 @@ def test_bucket_settings_are_read_back(deployed):
     assert len(kinds["glue"]) == 20  # columns + partition keys per product
     assert len(kinds["bucket"]) == 70  # 7 settings per product
     assert len(kinds["kms"]) == 10  # rotation + key policy per domain
+    assert len(kinds["evaluator"]) == 2  # the one direct read, the whole access model
     assert all(c.ok for c in result.checks)
 
 
-def _widened_access_policy(original):
-    """A component bug: column-limited grants also get their product's bucket."""
+def _widened_consumer_policy(original):
+    """A component bug: consumer roles also get S3 read on every mesh bucket."""
 
-    def widened(env, database, tables, direct_buckets, key_arn):
-        domain = database.removeprefix("mesh_").replace("_", "-")
-        every = [f"mesh-{domain}-{t.replace('_', '-')}" for t in tables]
-        return original(
-            env, database, tables, every, key_arn or "arn:aws:kms:eu-west-1:123456789012:key/any"
+    def widened(env, database_prefix):
+        policy = original(env, database_prefix)
+        policy["Statement"].append(
+            {
+                "Sid": "Oops",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": ["arn:aws:s3:::mesh-*", "arn:aws:s3:::mesh-*/*"],
+            }
         )
+        return policy
 
     return widened
 
 
 def test_verifier_reports_a_widened_consumer_policy(monkeypatch, sample_dir):
     monkeypatch.setattr(
-        documents,
-        "consumer_access_policy",
-        _widened_access_policy(documents.consumer_access_policy),
+        documents, "consumer_policy", _widened_consumer_policy(documents.consumer_policy)
     )
     result = CliRunner().invoke(app, ["up", "--local", str(sample_dir)])
     assert result.exit_code == 1, result.output
+    output = " ".join(result.output.split())
     assert (
         "MISMATCH marketing:consumer on sales.orders: emulator allowed RL, access model says -"
-        in (" ".join(result.output.split()))
+        in output
     )
+    assert "FAILED evaluator mesh: effective access == declared access" in output
     assert "Traceback" not in result.output
 
 

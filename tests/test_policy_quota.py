@@ -1,90 +1,120 @@
-"""IAM's inline-policy quota on consumer roles (E036): sized exactly as deployed, refused at
-validate time instead of half-way through `pulumi up`."""
+"""AWS's size quotas on every generated policy (`infra.quotas`): sized exactly as deployed,
+refused at validate time (file and line) instead of half-way through `pulumi up`, with a
+warning from 90 %; and a consumer role whose identity policy never grows with its grants."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import SAMPLE, TODAY
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from resource_types import ROLE_POLICY
+from resource_types import BUCKET_POLICY, KEY, ROLE, ROLE_POLICY
 from typer.testing import CliRunner
 
+from infra import documents as docs
 from infra.cli import app
-from infra.documents import consumer_access_policy
 from infra.engines.recording import run_program
 from infra.loader import load_mesh
-from infra.naming import (
-    ROLE_INLINE_POLICY_MAX,
-    ROLE_INLINE_POLICY_WARN,
+from infra.naming import Names, check_names
+from infra.program import StackSettings
+from infra.quotas import (
+    QUOTAS,
     SIZING_ENV,
     SIZING_KEY_ARN,
-    Names,
-    PolicySizer,
-    check_names,
-    consumer_policy_sizes,
-    policy_size,
+    Sizer,
+    document_sizes,
+    iam_size,
+    quota_problems,
+    sent_size,
 )
-from infra.program import StackSettings
 
 NAMES = Names("mesh")
 
 
-def test_sizes_are_those_of_the_deployed_policies():
-    """Recorded with the sizing account and region, every pair policy has exactly the size the
-    quota check computed (the recording mocks' key ids are UUIDs, as AWS's)."""
+def _deployed_sizes(graph) -> dict[tuple[str, str], int]:
+    """(kind, subject) -> size of every recorded document, measured as AWS counts it."""
+    out: dict[tuple[str, str], int] = {}
+    for r in graph.by_type(ROLE_POLICY):
+        key = ("role", f"role {r.inputs['role']!r}")
+        out[key] = out.get(key, 0) + iam_size(json.loads(r.inputs["policy"]))
+    for r in graph.by_type(ROLE):
+        trust = json.loads(r.inputs["assumeRolePolicy"])
+        out[("trust", f"trust policy of {r.inputs['name']!r}")] = iam_size(trust)
+    for r in graph.by_type(BUCKET_POLICY):
+        out[("bucket", f"bucket policy of {r.inputs['bucket']!r}")] = len(r.inputs["policy"])
+    for r in graph.by_type(KEY):
+        domain = r.inputs["tags"]["mesh:domain"]
+        out[("key", f"key policy of domain {domain}")] = len(r.inputs["policy"])
+    return out
+
+
+def test_sizes_are_those_of_the_deployed_documents():
+    """Recorded with the sizing account and region, every role's inline policies, every trust,
+    bucket and key policy has exactly the size the quota check computed (the recording mocks'
+    key ids are UUIDs, as AWS's)."""
     mesh = load_mesh(SAMPLE, today=TODAY).mesh
     settings = StackSettings(account=SIZING_ENV.account, region=SIZING_ENV.region)
-    graph = run_program(mesh, settings, TODAY)
-    deployed: dict[str, dict[str, int]] = {}
-    for r in graph.by_type(ROLE_POLICY):
-        if r.parent and "@" in r.parent:
-            producer, consumer = r.parent.split("@")
-            deployed.setdefault(consumer, {})[producer] = policy_size(
-                json.loads(r.inputs["policy"])
-            )
-    assert consumer_policy_sizes(mesh, NAMES, TODAY) == deployed
-    assert sum(len(v) for v in deployed.values()) == 9
+    deployed = _deployed_sizes(run_program(mesh, settings, TODAY))
+    sized = {(s.kind, s.subject): s.size for s in document_sizes(mesh, NAMES, TODAY)}
+    assert sized == deployed
+    assert len(sized) == 15 + 15 + 10 + 5  # role totals, trust policies, buckets, keys
 
 
 NAME = st.from_regex(r"[a-z][a-z0-9_]{1,30}", fullmatch=True)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
-    database=NAME,
-    tables=st.lists(NAME, min_size=1, max_size=12),
-    direct=st.lists(st.integers(min_value=0, max_value=11), max_size=12),
+    domain=NAME,
+    other=NAME,
+    product=NAME,
+    prefix=st.from_regex(r"[a-z][a-z0-9]{0,9}", fullmatch=True),
 )
-def test_sizer_equals_the_builder(database, tables, direct):
-    """The sizer's arithmetic gives the builder's exact size, for any names and any mix of
-    whole-table (direct) and column-limited grants, duplicates included."""
-    buckets = [f"mesh-{database}-{tables[i % len(tables)]}".replace("_", "-") for i in direct]
-    built = consumer_access_policy(
-        SIZING_ENV, database, tables, buckets, SIZING_KEY_ARN if buckets else None
+def test_memoised_sizes_equal_the_builders(domain, other, product, prefix):
+    """The sizer memoises on name lengths: for any names, what it returns for one name is what
+    the builder gives for another of the same length (and for the name itself)."""
+    names = Names(prefix)
+    sizer = Sizer(names)
+    bucket = names.bucket(domain, product)
+    same_length = "x" * len(bucket)
+    assert sizer.bucket(same_length, ()) == sent_size(
+        docs.bucket_policy(SIZING_ENV, same_length, SIZING_KEY_ARN)
     )
-    sizer = PolicySizer(SIZING_ENV, SIZING_KEY_ARN)
-    assert sizer.size(database, tables, buckets) == policy_size(built)
+    assert sizer.bucket(bucket, ()) == sent_size(
+        docs.bucket_policy(SIZING_ENV, bucket, SIZING_KEY_ARN)
+    )
+    for d in (domain, "y" * len(domain)):
+        assert sizer.trust(d) == iam_size(docs.trust_policy(SIZING_ENV, d))
+        assert sizer.key(d, []) == sent_size(
+            docs.key_policy(SIZING_ENV, names.role(d, "producer"), names.role(d, "lf-access"))
+        )
+    assert sizer.consumer() == iam_size(docs.consumer_policy(SIZING_ENV, names.database_prefix()))
+    readers = (docs.DirectRead((SIZING_ENV.role_arn(names.role(other, "consumer")),), TODAY),)
+    assert sizer.bucket(bucket, readers) == sent_size(
+        docs.bucket_policy(SIZING_ENV, bucket, SIZING_KEY_ARN, readers)
+    )
 
 
-def test_size_ignores_whitespace():
-    assert policy_size({"a": [1, 2], "b": "x y"}) == len('{"a":[1,2],"b":"x y"}')
+def test_iam_size_ignores_whitespace():
+    assert iam_size({"a": [1, 2], "b": "x y"}) == len('{"a":[1,2],"b":"x y"}')
 
 
 def _blueprint(domain: str, products: list[dict]) -> dict:
     return {
         "domain": domain,
         "description": f"The {domain} domain",
-        "owner": {"team": f"{domain}-data", "email": f"{domain}@example.com"},
+        "owner": {"team": f"{domain}-data".replace("_", "-"), "email": f"{domain}@example.com"},
         "cost_center": "CC-1",
         "products": products,
     }
 
 
-def _product(name: str, consumer: str) -> dict:
+def _product(name: str, consumers: list[str] = (), s3_direct: bool = False) -> dict:
     return {
         "name": name,
         "description": "One row per item sold in the web shop",
@@ -92,96 +122,144 @@ def _product(name: str, consumer: str) -> dict:
         "format": "parquet",
         "retention_days": 365,
         "schema": [{"name": "id", "type": "string"}],
-        "consumers": [{"domain": consumer, "justification": "reporting"}],
+        "consumers": [
+            {
+                "domain": c,
+                "justification": "reporting",
+                **({"s3_direct": True} if s3_direct else {}),
+            }
+            for c in consumers
+        ],
     }
 
 
-def _mesh(directory: Path, products: int) -> Path:
-    """`shop` grants `products` whole tables to `hub` (each adds a Glue table ARN and the
-    bucket's two ARNs to hub's one policy from shop)."""
-    directory.mkdir()
-    shop = _blueprint("shop", [_product(f"table_{i:04d}", "hub") for i in range(products)])
-    for bp in (shop, _blueprint("hub", [])):
+def _write(directory: Path, *bps: dict) -> Path:
+    directory.mkdir(parents=True)
+    for bp in bps:
         (directory / f"{bp['domain']}.yaml").write_text(yaml.safe_dump(bp, sort_keys=False))
     return directory
 
 
-def _largest_under_quota(tmp_path: Path) -> int:
-    """The most whole-table grants shop can give hub within the quota."""
-    n = 1
-    while True:
-        mesh = load_mesh(_mesh(tmp_path / f"probe{n}", n + 1), today=TODAY).mesh
-        if consumer_policy_sizes(mesh, NAMES, TODAY)["hub"]["shop"] > ROLE_INLINE_POLICY_MAX:
-            return n
-        n += 1
+def _hub(directory: Path, producers: int) -> Path:
+    """`producers` domains, each granting one whole table to `hub`."""
+    bps = [_blueprint(f"shop_{i:04d}", [_product("sales", ["hub"])]) for i in range(producers)]
+    return _write(directory, _blueprint("hub", []), *bps)
 
 
-def test_quota_boundary_is_exact(tmp_path):
-    limit = _largest_under_quota(tmp_path)
-    assert 50 <= limit <= 80  # one pair policy holds this many whole-table grants
-    at = load_mesh(_mesh(tmp_path / "at", limit), today=TODAY).mesh
-    assert consumer_policy_sizes(at, NAMES, TODAY)["hub"]["shop"] <= ROLE_INLINE_POLICY_MAX
-    [near] = check_names(at, NAMES, TODAY)  # within the quota, but not by much
-    assert (near.code, near.severity.value, Path(near.file).name, near.line) == (
-        "W007",
-        "warning",
-        "hub.yaml",
-        1,
+def test_a_consumer_role_policy_does_not_grow_with_its_grants(tmp_path):
+    """The hub's consumer role carries the same document, byte for byte, whether 5 or 60
+    domains grant it a whole table; the grants are Lake Formation permissions only."""
+    policies = {}
+    for n in (5, 60):
+        loaded = load_mesh(_hub(tmp_path / f"hub{n}", n), today=TODAY)
+        assert loaded.errors == []
+        mesh = loaded.mesh
+        graph = run_program(mesh, StackSettings(), TODAY)
+        [policy] = [
+            r for r in graph.by_type(ROLE_POLICY) if r.inputs["role"] == "mesh-hub-consumer"
+        ]
+        policies[n] = policy.inputs["policy"]
+        grants = [
+            r for r in graph.by_type("aws:lakeformation/permissions:Permissions")
+            if r.inputs["principal"].endswith(":role/mesh-hub-consumer")
+        ]  # fmt: skip
+        assert len(grants) == n
+        assert check_names(mesh, NAMES, TODAY) == []
+    assert policies[5] == policies[60]
+
+
+def _quota_at(size: int) -> dict:
+    return {kind: dataclasses.replace(q, limit=size) for kind, q in QUOTAS.items()}
+
+
+def _sized(mesh, kind: str, subject: str) -> int:
+    [size] = [
+        s.size for s in document_sizes(mesh, NAMES, TODAY) if (s.kind, s.subject) == (kind, subject)
+    ]
+    return size
+
+
+@pytest.mark.parametrize(
+    "kind, subject, code, loc",
+    [
+        ("role", "role 'mesh-shop-producer'", "E036", ("shop.yaml", 1, "domain")),
+        ("role", "role 'mesh-hub-consumer'", "E036", ("hub.yaml", 1, "domain")),
+        ("trust", "trust policy of 'mesh-shop-lf-access'", "E045", ("shop.yaml", 1, "domain")),
+        (
+            "bucket",
+            "bucket policy of 'mesh-shop-sales'",
+            "E038",
+            ("shop.yaml", 8, "products[0].name"),
+        ),
+        ("key", "key policy of domain shop", "E039", ("shop.yaml", 1, "domain")),
+    ],
+)
+def test_every_quota_at_its_exact_boundary(tmp_path, kind, subject, code, loc):
+    """One character under the quota passes (with the 90 % warning), at the quota and over it
+    is the quota's error, located at the blueprint object the document belongs to."""
+    directory = _write(
+        tmp_path / "mesh",
+        _blueprint("hub", []),
+        _blueprint("shop", [_product("sales", ["hub"], s3_direct=True)]),
     )
-    over = load_mesh(_mesh(tmp_path / "over", limit + 1), today=TODAY).mesh
-    [problem] = check_names(over, NAMES, TODAY)
-    assert (problem.code, Path(problem.file).name, problem.line, problem.path) == (
-        "E036",
-        "hub.yaml",
-        1,
-        "domain",
-    )
-    size = consumer_policy_sizes(over, NAMES, TODAY)["hub"]["shop"]
-    assert problem.message.startswith(
-        f"the grants to hub need {size:,} characters of inline IAM policy on role "
-        f"'mesh-hub-consumer'; AWS allows 10,240 per role: 1 producing domain(s) grant it, "
-        f"the largest shop ({size:,})."
-    )
+    mesh = load_mesh(directory, today=TODAY).mesh
+    size = _sized(mesh, kind, subject)
+
+    def found(limit: int) -> list[tuple]:
+        quotas = {**QUOTAS, kind: dataclasses.replace(QUOTAS[kind], limit=limit)}
+        return [
+            (p.code, Path(p.file).name, p.line, p.path)
+            for p in quota_problems(mesh, NAMES, TODAY, quotas)
+            if subject in p.message
+        ]
+
+    assert found(size + 1) == [("W007", *loc)]
+    assert found(size) == [(code, *loc)]
+    assert found(size - 1) == [(code, *loc)]
+    assert found(int(size / 0.9) + 2) == []  # below 90 %: nothing
 
 
-def test_warning_starts_at_ninety_percent(tmp_path):
-    sizes = {
-        n: consumer_policy_sizes(
-            load_mesh(_mesh(tmp_path / f"n{n}", n), today=TODAY).mesh, NAMES, TODAY
-        )["hub"]["shop"]
-        for n in range(40, 66)
-    }
-    for n, size in sizes.items():
-        mesh = load_mesh(tmp_path / f"n{n}", today=TODAY).mesh
-        codes = [p.code for p in check_names(mesh, NAMES, TODAY)]
-        assert codes == (["W007"] if size >= ROLE_INLINE_POLICY_WARN else []), (n, size)
-    assert min(sizes.values()) < ROLE_INLINE_POLICY_WARN <= max(sizes.values())
-
-
-def test_validate_warns_near_the_quota_and_still_passes(tmp_path):
-    directory = _mesh(tmp_path / "mesh", 62)
-    result = CliRunner().invoke(app, ["validate", str(directory), "--format", "json"])
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
-    assert doc["ok"] is True and doc["errors"] == []
-    assert [(w["code"], Path(w["file"]).name) for w in doc["warnings"]] == [("W007", "hub.yaml")]
-
-
-def test_validate_refuses_a_consumer_over_the_quota(tmp_path):
-    directory = _mesh(tmp_path / "mesh", 90)
+def test_a_producer_role_over_the_iam_quota_is_refused_at_the_domain(tmp_path):
+    """The producer and data-access roles grow with the domain's products (two ARNs per
+    bucket): real quota, through the CLI."""
+    products = [_product(f"table_{i:04d}") for i in range(140)]
+    directory = _write(tmp_path / "mesh", _blueprint("shop", products))
     result = CliRunner().invoke(app, ["validate", str(directory), "--format", "json"])
     assert result.exit_code == 1, result.output
     doc = json.loads(result.stdout)
-    assert [(e["code"], Path(e["file"]).name, e["line"]) for e in doc["errors"]] == [
-        ("E036", "hub.yaml", 1)
+    assert {(e["code"], Path(e["file"]).name, e["line"], e["path"]) for e in doc["errors"]} == {
+        ("E036", "shop.yaml", 1, "domain")
+    }
+    messages = sorted(e["message"] for e in doc["errors"])
+    assert [m.split(" needs ")[0] for m in messages] == [
+        "the role 'mesh-shop-lf-access'",
+        "the role 'mesh-shop-producer'",
     ]
+    assert all(
+        "characters of inline IAM policy (whitespace not counted); AWS allows 10,240" in m
+        for m in messages
+    )
 
 
-def test_expired_grants_do_not_count(tmp_path):
-    directory = _mesh(tmp_path / "mesh", 90)
-    shop = yaml.safe_load((directory / "shop.yaml").read_text())
-    for product in shop["products"][:60]:
-        product["consumers"][0]["expires"] = "2026-01-31"
-    (directory / "shop.yaml").write_text(yaml.safe_dump(shop, sort_keys=False))
+def test_direct_readers_over_the_bucket_quota_are_refused_at_the_product(tmp_path):
+    """Every opted-in reader is named in the product's bucket policy: 20 KB hold about 150 of
+    them. Grants through Lake Formation alone cost nothing, however many."""
+    readers = [f"team_{i:04d}" for i in range(200)]
+    bps = [_blueprint(r, []) for r in readers]
+    shop = _blueprint("shop", [_product("sales", readers, s3_direct=True), _product("lf", readers)])
+    directory = _write(tmp_path / "mesh", shop, *bps)
+    result = CliRunner().invoke(app, ["validate", str(directory), "--format", "json"])
+    doc = json.loads(result.stdout)
+    codes = sorted((e["code"], Path(e["file"]).name, e["path"]) for e in doc["errors"])
+    assert codes == [("E038", "shop.yaml", "products[0].name")], codes
+    assert result.exit_code == 1
+
+
+def test_expired_direct_grants_do_not_count(tmp_path):
+    readers = [f"team_{i:04d}" for i in range(200)]
+    shop = _blueprint("shop", [_product("sales", readers, s3_direct=True)])
+    for consumer in shop["products"][0]["consumers"][:150]:
+        consumer["expires"] = "2026-01-31"
+    directory = _write(tmp_path / "mesh", shop, *[_blueprint(r, []) for r in readers])
     mesh = load_mesh(directory, today=TODAY).mesh
     assert [p.code for p in check_names(mesh, NAMES, TODAY)] == []

@@ -19,7 +19,6 @@ from resource_types import (
     ALIAS,
     BUCKET,
     BUCKET_POLICY,
-    CONSUMER_ACCESS,
     DATABASE,
     DOMAIN,
     ENCRYPTION,
@@ -50,7 +49,8 @@ SALES_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/4008ee13-1ee0-5649-970e-664
 LOGISTICS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/b8faed4f-f010-547e-94b0-835a718d47b9"
 ROOT_PRINCIPAL = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
 GLUE = f"arn:aws:glue:{REGION}:{ACCOUNT}"
-PRODUCER_KMS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+PRODUCER_KMS = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
+VIA_S3 = f"s3.{REGION}.amazonaws.com"
 SALES_TAGS = {
     "cost-center": "CC-1001",
     "mesh:domain": "sales",
@@ -110,39 +110,59 @@ def policy(resource) -> dict:
     return json.loads(resource.inputs["policy"])
 
 
-def read_table_statement(database: str, *tables: str) -> dict:
-    return {
-        "Sid": "ReadGrantedTables",
-        "Effect": "Allow",
-        "Action": ["glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable"],
-        "Resource": [
-            f"{GLUE}:catalog",
-            f"{GLUE}:database/{database}",
-            *(f"{GLUE}:table/{database}/{table}" for table in tables),
-        ],
-    }
+def consumer_policy_of(graph: ResourceGraph, domain: str) -> dict:
+    resource = graph.get(ROLE_POLICY, f"{domain}-consumer-access")
+    assert (resource.inputs["name"], resource.inputs["role"], resource.parent) == (
+        "mesh-consumer-access",
+        f"mesh-{domain}-consumer",
+        domain,
+    )
+    return policy(resource)
 
 
-def direct_read_statements(buckets: list[str], key_arn: str) -> list[dict]:
-    """What a consumer policy adds for whole-table grants: objects, listing, decrypting."""
+CONSUMER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "ReadMeshCatalog",
+            "Effect": "Allow",
+            "Action": [
+                "glue:BatchGetPartition",
+                "glue:GetDatabase",
+                "glue:GetDatabases",
+                "glue:GetPartition",
+                "glue:GetPartitions",
+                "glue:GetTable",
+                "glue:GetTables",
+            ],
+            "Resource": [f"{GLUE}:catalog", f"{GLUE}:database/mesh_*", f"{GLUE}:table/mesh_*/*"],
+        },
+        LF_CREDENTIALS,
+    ],
+}
+
+
+def direct_read_statements(bucket: str, roles: list[str], suffix: str = "", until=None) -> list:
+    """What a bucket policy adds for the direct readers of one expiry group."""
+    arn = f"arn:aws:s3:::{bucket}"
+    principal = {"AWS": [f"arn:aws:iam::{ACCOUNT}:role/{r}" for r in roles]}
+    date = {"DateLessThan": {"aws:CurrentTime": until}} if until else {}
     return [
         {
-            "Sid": "ReadObjects",
+            "Sid": f"DirectReadObjects{suffix}",
             "Effect": "Allow",
+            "Principal": principal,
             "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-            "Resource": [f"arn:aws:s3:::{b}/*" for b in buckets],
+            "Resource": f"{arn}/data/*",
+            **({"Condition": date} if date else {}),
         },
         {
-            "Sid": "ListBuckets",
+            "Sid": f"DirectListTable{suffix}",
             "Effect": "Allow",
-            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
-            "Resource": [f"arn:aws:s3:::{b}" for b in buckets],
-        },
-        {
-            "Sid": "DecryptObjects",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:DescribeKey"],
-            "Resource": key_arn,
+            "Principal": principal,
+            "Action": ["s3:ListBucket"],
+            "Resource": arn,
+            "Condition": {"StringLike": {"s3:prefix": ["data/*"]}, **date},
         },
     ]
 
@@ -214,8 +234,37 @@ def test_orders_bucket_policy(sample):
                     "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
                 },
             },
+            {
+                "Sid": "DenyCustomerProvidedKeys",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::mesh-sales-orders/*",
+                "Condition": {
+                    "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}
+                },
+            },
         ],
     }
+
+
+def test_a_bucket_policy_names_the_direct_readers_of_its_product(sample):
+    """analytics opted into direct S3 read of finance.revenue_daily (every column, no
+    expiry); marketing reads it through Lake Formation only."""
+    statements = policy(sample.get(BUCKET_POLICY, "finance.revenue_daily-policy"))["Statement"]
+    assert [s["Sid"] for s in statements[:4]] == [
+        "DenyInsecureTransport",
+        "DenyOtherEncryption",
+        "DenyOtherKmsKeys",
+        "DenyCustomerProvidedKeys",
+    ]
+    assert statements[4:] == direct_read_statements(
+        "mesh-finance-revenue-daily", ["mesh-analytics-consumer"]
+    )
+    finance_roles = {
+        r.name for r in sample.by_type(ROLE) if r.inputs["name"] == "mesh-analytics-consumer"
+    }
+    assert finance_roles == {"analytics-consumer"}
 
 
 def test_orders_bucket_configuration(sample):
@@ -307,28 +356,12 @@ def test_sales_key_and_alias(sample):
             "Resource": "*",
             "Condition": {
                 "StringEquals": {
-                    "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/mesh-sales-lf-access"
-                }
-            },
-        },
-        {
-            # finance reads all of sales.orders, analytics all of sales.returns; marketing and
-            # logistics have column-limited grants on sales.orders and must not decrypt
-            "Sid": "ConsumerDecryptThroughS3",
-            "Effect": "Allow",
-            "Principal": ROOT_PRINCIPAL,
-            "Action": ["kms:Decrypt", "kms:DescribeKey"],
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {
                     "kms:ViaService": via_s3,
-                    "aws:PrincipalArn": [
-                        f"arn:aws:iam::{ACCOUNT}:role/mesh-analytics-consumer",
-                        f"arn:aws:iam::{ACCOUNT}:role/mesh-finance-consumer",
-                    ],
+                    "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/mesh-sales-lf-access",
                 }
             },
         },
+        # no consumer of sales opts into direct S3 read: the key names no consumer role
     ]
     assert sample.get(ALIAS, "sales-key-alias").inputs == {
         "name": "alias/mesh/sales",
@@ -342,6 +375,33 @@ def test_domain_without_readers_has_no_consumer_key_statement(sample):
     assert sids == ["KeyAdministration", "ProducerUseThroughS3", "LakeFormationDataAccess"]
 
 
+def test_the_key_of_a_direct_read_product_names_its_readers(sample):
+    """finance's key lets analytics decrypt through S3, and only revenue_daily's objects."""
+    statements = policy(sample.get(KEY, "finance-key"))["Statement"]
+    arn = "arn:aws:s3:::mesh-finance-revenue-daily"
+    assert statements[3:] == [
+        {
+            "Sid": "DirectReadDecrypt1",
+            "Effect": "Allow",
+            "Principal": {"AWS": [f"arn:aws:iam::{ACCOUNT}:role/mesh-analytics-consumer"]},
+            "Action": ["kms:Decrypt"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:ViaService": VIA_S3},
+                "StringLike": {"kms:EncryptionContext:aws:s3:arn": [arn, f"{arn}/*"]},
+            },
+        }
+    ]
+    # KMS refuses a principal that does not exist yet: the key waits for the reader's role
+    assert sample.get(KEY, "finance-key").depends_on == ["analytics-consumer"]
+    assert sample.get(BUCKET_POLICY, "finance.revenue_daily-policy").depends_on == [
+        "analytics-consumer",
+        "finance-key",
+        "finance.revenue_daily-bucket",
+        "finance.revenue_daily-public-access-block",
+    ]
+
+
 def test_sales_database_and_roles(sample):
     database = sample.get(DATABASE, "sales-database")
     assert database.inputs == {
@@ -349,18 +409,9 @@ def test_sales_database_and_roles(sample):
         "description": "Orders, customers and returns of the web shop",
         "tags": SALES_TAGS,
     }
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AssumeFromDomainPrincipals",
-                "Effect": "Allow",
-                "Principal": ROOT_PRINCIPAL,
-                "Action": ["sts:AssumeRole", "sts:TagSession"],
-                "Condition": {"StringEquals": {"aws:PrincipalTag/mesh-domain": "sales"}},
-            }
-        ],
-    }
+    from infra.documents import AwsEnv, trust_policy
+
+    trust = trust_policy(AwsEnv(ACCOUNT, REGION), "sales")  # asserted whole: test_documents.py
     for kind, description in [
         ("producer", "Writes and reads the data products of sales"),
         ("consumer", "Reads what other domains granted to sales"),
@@ -448,29 +499,19 @@ def test_sales_producer_policy(sample):
 # ---------------------------------------------------------------- grants on sales.orders
 
 
-def test_full_grant_reads_the_table_and_the_objects(sample):
-    """finance: every column, PII approved -> whole-table LF grant plus direct S3 read."""
+def test_full_grant_is_a_whole_table_lake_formation_permission_only(sample):
+    """finance: every column, PII approved -> a whole-table LF grant; no S3 read (not opted
+    in), and nothing on finance's consumer role but its constant policy."""
     assert sample.get(LF_PERMISSIONS, "sales.orders@finance-lakeformation").inputs == {
         "principal": f"arn:aws:iam::{ACCOUNT}:role/mesh-finance-consumer",
         "permissions": ["SELECT"],
         "table": {"databaseName": "mesh_sales", "name": "orders"},
     }
-    # the IAM side: one policy per (producer, consumer) pair, under the producing domain
-    resource = sample.get(ROLE_POLICY, "sales@finance-iam")
-    assert (resource.inputs["name"], resource.inputs["role"], resource.parent) == (
-        "mesh-read-sales",
-        "mesh-finance-consumer",
-        "sales@finance",
+    assert consumer_policy_of(sample, "finance") == CONSUMER_POLICY
+    assert (
+        "mesh-finance-consumer"
+        not in sample.get(BUCKET_POLICY, "sales.orders-policy").inputs["policy"]
     )
-    assert sample.get(CONSUMER_ACCESS, "sales@finance").parent == "sales"
-    assert policy(resource) == {
-        "Version": "2012-10-17",
-        "Statement": [
-            read_table_statement("mesh_sales", "orders"),
-            LF_CREDENTIALS,
-            *direct_read_statements(["mesh-sales-orders"], SALES_KEY_ARN),
-        ],
-    }
 
 
 @pytest.mark.parametrize(
@@ -490,12 +531,15 @@ def test_column_limited_grant_is_lake_formation_only(sample, consumer, columns):
             "columnNames": columns,
         },
     }
-    resource = sample.get(ROLE_POLICY, f"sales@{consumer}-iam")
-    assert resource.inputs["role"] == f"mesh-{consumer}-consumer"
-    assert policy(resource) == {
-        "Version": "2012-10-17",
-        "Statement": [read_table_statement("mesh_sales", "orders"), LF_CREDENTIALS],
-    }
+    assert consumer_policy_of(sample, consumer) == CONSUMER_POLICY
+
+
+def test_lake_formation_grants_are_deleted_before_they_are_replaced(sample):
+    """Deleting a replaced LF permission revokes what it named; deleting it first keeps the new
+    one whole."""
+    grants = [r for r in sample.by_type(LF_PERMISSIONS) if "@" in r.name]
+    assert len(grants) == 12
+    assert all(r.delete_before_replace for r in grants)
 
 
 def test_expired_grant_produces_nothing(sample):
@@ -510,59 +554,19 @@ def test_expired_grant_produces_nothing(sample):
         for r in sample.by_type(LF_PERMISSIONS)
         if r.inputs["principal"] == analytics and "tableWithColumns" in r.inputs
     ] == ["invoices"]
-    assert "mesh-read-logistics" not in {
-        r.inputs["name"]
-        for r in sample.by_type(ROLE_POLICY)
-        if r.inputs["role"] == "mesh-analytics-consumer"
-    }
 
 
-def test_a_pair_policy_holds_every_grant_of_the_pair_and_s3_only_for_whole_tables(sample):
-    """logistics gives sales shipments (some columns: Lake Formation only) and stock_levels
-    (every column: direct S3 read): one policy, Glue on both tables, S3 and KMS on one bucket."""
-    resource = sample.get(ROLE_POLICY, "logistics@sales-iam")
-    assert (resource.inputs["name"], resource.inputs["role"]) == (
-        "mesh-read-logistics",
-        "mesh-sales-consumer",
-    )
-    assert policy(resource) == {
-        "Version": "2012-10-17",
-        "Statement": [
-            read_table_statement("mesh_logistics", "shipments", "stock_levels"),
-            LF_CREDENTIALS,
-            *direct_read_statements(["mesh-logistics-stock-levels"], LOGISTICS_KEY_ARN),
-        ],
-    }
-
-
-def test_one_consumer_access_per_pair_with_an_active_grant(sample):
-    """12 active grants between 9 (producer, consumer) pairs; one inline policy on each consumer
-    role per producing domain, named after it."""
-    pairs = {
-        (r.parent, r.inputs["role"], r.inputs["name"])
-        for r in sample.by_type(ROLE_POLICY)
-        if r.inputs["name"].startswith("mesh-read-")
-    }
-    assert pairs == {
-        (f"{p}@{c}", f"mesh-{c}-consumer", f"mesh-read-{p}")
-        for p, c in [
-            ("finance", "analytics"),
-            ("finance", "marketing"),
-            ("logistics", "sales"),
-            ("marketing", "analytics"),
-            ("marketing", "finance"),
-            ("sales", "analytics"),
-            ("sales", "finance"),
-            ("sales", "logistics"),
-            ("sales", "marketing"),
-        ]
-    }
-    assert {r.parent for r in sample.by_type(CONSUMER_ACCESS)} == {
-        "finance",
-        "logistics",
-        "marketing",
-        "sales",
-    }
+def test_every_consumer_role_carries_the_same_one_policy(sample):
+    """One inline policy per consumer role, the same document whatever the domain is granted
+    (analytics: five grants, sales: one, logistics: none)."""
+    consumer_policies = [
+        r for r in sample.by_type(ROLE_POLICY) if r.inputs["role"].endswith("-consumer")
+    ]
+    assert sorted((r.parent, r.inputs["name"]) for r in consumer_policies) == [
+        (d, "mesh-consumer-access")
+        for d in ("analytics", "finance", "logistics", "marketing", "sales")
+    ]
+    assert {r.inputs["policy"] for r in consumer_policies} == {json.dumps(CONSUMER_POLICY)}
 
 
 @pytest.mark.parametrize(
@@ -696,7 +700,7 @@ def test_only_stateful_resources_and_their_guards_are_protected(sample):
 
 def test_sample_counts(sample):
     assert sample.counts() == {
-        ROLE_POLICY: 19,  # 5 producer + 5 Lake Formation data-access + 9 (producer, consumer) pairs
+        ROLE_POLICY: 15,  # producer, consumer and Lake Formation data access per domain
         ALIAS: 5,
         DATABASE: 5,
         TABLE: 10,
@@ -714,7 +718,6 @@ def test_sample_counts(sample):
         PRODUCT: 10,
         DOMAIN: 5,
         GRANT: 12,
-        CONSUMER_ACCESS: 9,
         "aws:lakeformation/dataLakeSettings:DataLakeSettings": 1,
         "mesh:index:Platform": 1,
     }
@@ -824,29 +827,30 @@ def test_omitted_columns_on_a_pii_product_is_a_column_limited_grant(access_graph
     assert access_graph.get(LF_PERMISSIONS, "crm.contacts@ads-lakeformation").inputs[
         "tableWithColumns"
     ] == {"databaseName": "mesh_crm", "name": "contacts", "columnNames": ["contact_id", "country"]}
-    assert policy(access_graph.get(ROLE_POLICY, "crm@ads-iam"))["Statement"] == [
-        read_table_statement("mesh_crm", "contacts"),
-        LF_CREDENTIALS,
-    ]
+    assert consumer_policy_of(access_graph, "ads") == CONSUMER_POLICY
+    assert (
+        "mesh-ads-consumer"
+        not in access_graph.get(BUCKET_POLICY, "crm.contacts-policy").inputs["policy"]
+    )
 
 
 def test_approved_pii_grant_without_columns_reads_everything(access_graph):
+    """audit: every column, PII approved, opted into direct S3 read until its expiry."""
     assert access_graph.get(LF_PERMISSIONS, "crm.contacts@audit-lakeformation").inputs["table"] == {
         "databaseName": "mesh_crm",
         "name": "contacts",
     }
-    sids = [s["Sid"] for s in policy(access_graph.get(ROLE_POLICY, "crm@audit-iam"))["Statement"]]
-    assert sids == [
-        "ReadGrantedTables",
-        "LakeFormationCredentials",
-        "ReadObjects",
-        "ListBuckets",
-        "DecryptObjects",
-    ]
-    readers = policy(access_graph.get(KEY, "crm-key"))["Statement"][3]
-    assert readers["Condition"]["StringEquals"]["aws:PrincipalArn"] == [
-        f"arn:aws:iam::{ACCOUNT}:role/mesh-audit-consumer"
-    ]
+    assert consumer_policy_of(access_graph, "audit") == CONSUMER_POLICY
+    bucket = policy(access_graph.get(BUCKET_POLICY, "crm.contacts-policy"))["Statement"]
+    assert bucket[4:] == direct_read_statements(
+        "mesh-crm-contacts",
+        ["mesh-audit-consumer"],
+        "Until20270630",
+        "2027-07-01T00:00:00Z",
+    )
+    [readers] = policy(access_graph.get(KEY, "crm-key"))["Statement"][3:]
+    assert readers["Principal"] == {"AWS": [f"arn:aws:iam::{ACCOUNT}:role/mesh-audit-consumer"]}
+    assert readers["Condition"]["DateLessThan"] == {"aws:CurrentTime": "2027-07-01T00:00:00Z"}
 
 
 def test_column_descriptions_and_pii_reach_the_catalog(access_graph):
@@ -1022,3 +1026,14 @@ def test_lake_formation_data_access_role_of_a_domain(sample):
     assert {r.inputs["roleArn"] for r in locations} == {
         "arn:aws:iam::123456789012:role/mesh-sales-lf-access"
     }
+
+
+def test_catalog_waits_for_the_lake_formation_settings(sample):
+    """Issue 13: databases are created after the settings that stop new databases and tables
+    from granting IAM_ALLOWED_PRINCIPALS, and tables after their database; otherwise a fresh
+    stack briefly lets a column-limited consumer with Glue access read every column."""
+    for database in sample.by_type(DATABASE):
+        assert "platform-lake-settings" in database.depends_on, database.name
+    for table in sample.by_type(TABLE):
+        domain = table.name.split(".", 1)[0]
+        assert f"{domain}-database" in table.depends_on, table.name

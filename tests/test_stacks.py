@@ -46,18 +46,23 @@ def test_domain_stack_declares_exactly_that_domain(mesh, today):
         "aws:lakeformation/permissions:Permissions", "sales.orders@marketing-lakeformation"
     )
     assert lf.inputs["principal"] == "arn:aws:iam::123456789012:role/mesh-marketing-consumer"
-    # as is the IAM side of what sales grants marketing, declared in the sales stack
-    policy = graph.get("aws:iam/rolePolicy:RolePolicy", "sales@marketing-iam")
-    assert policy.inputs["role"] == "mesh-marketing-consumer"
-    assert {r.name for r in graph.by_type("mesh:index:ConsumerAccess")} == {
-        "sales@analytics",
-        "sales@finance",
-        "sales@logistics",
-        "sales@marketing",
-    }
-    # 10 domain + 3 x 10 product + 4 x 2 grant + 4 x 2 consumer access (component + resource)
-    assert len(graph.resources) == 56
+    # nothing in the sales stack touches another domain's role: a grant is its LF permission
+    roles = {r.inputs["role"] for r in graph.by_type("aws:iam/rolePolicy:RolePolicy")}
+    assert roles == {"mesh-sales-consumer", "mesh-sales-lf-access", "mesh-sales-producer"}
+    # 11 domain + 3 x 10 product + 4 x 2 grant (component + resource)
+    assert len(graph.resources) == 49
     assert graph.counts()["mesh:index:DataProduct"] == 3
+
+
+def test_a_domain_stack_names_direct_readers_of_other_stacks_by_arn(mesh, today):
+    """finance's key and bucket policy name analytics' consumer role (a direct read opt-in):
+    by its deterministic ARN, without waiting for a role the finance stack does not create."""
+    graph = plan(mesh, today, "finance")
+    key = graph.get("aws:kms/key:Key", "finance-key")
+    assert "arn:aws:iam::123456789012:role/mesh-analytics-consumer" in key.inputs["policy"]
+    assert key.depends_on == []
+    bucket_policy = graph.get("aws:s3/bucketPolicy:BucketPolicy", "finance.revenue_daily-policy")
+    assert "analytics-consumer" not in bucket_policy.depends_on
 
 
 def test_platform_stack_holds_only_account_level_settings(mesh, today):

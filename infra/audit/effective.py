@@ -26,6 +26,7 @@ declared grant it matches, or none when it matches nothing — which is itself a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -260,8 +261,9 @@ class _Evaluator:
     """Evaluates requests against the graph's documents, looked up by what they attach to
     (one pass over the documents, not one per request)."""
 
-    def __init__(self, graph: MeshGraph) -> None:
+    def __init__(self, graph: MeshGraph, now: str) -> None:
         self.g = graph
+        self.now = now  # aws:CurrentTime of every request
         self.uncertain: list[str] = []
         self._inline: dict[str, list[PolicyDoc]] = {}
         self._resource: dict[tuple[str, str], list[PolicyDoc]] = {}
@@ -308,7 +310,11 @@ class _Evaluator:
         request = Request(
             action,
             f"{bucket.arn}/{PROBE_OBJECT}",
-            {"aws:SecureTransport": "true", "aws:PrincipalArn": caller.arn},
+            {
+                "aws:SecureTransport": "true",
+                "aws:PrincipalArn": caller.arn,
+                "aws:CurrentTime": self.now,
+            },
         )
         if caller.account:
             request.context["aws:PrincipalAccount"] = caller.account
@@ -348,9 +354,12 @@ class _Evaluator:
         caller: Caller,
         key_arn: str,
         action: str,
-        via_s3: bool,
+        via_s3: str | None,
         identity_unknown: bool = False,
     ) -> Decision:
+        """`via_s3`: the ARN of the bucket whose objects S3 en- or decrypts (kms:ViaService and
+        the S3 encryption context, which is the bucket's ARN with S3 Bucket Keys); None when
+        the key is used directly."""
         # a pure function of its arguments and the graph: asked once per Lake Formation grant
         memo_key = ("kms", role, caller, key_arn, action, via_s3, identity_unknown)
         decision = self._decisions.get(memo_key)
@@ -365,16 +374,21 @@ class _Evaluator:
         caller: Caller,
         key_arn: str,
         action: str,
-        via_s3: bool,
+        via_s3: str | None,
         identity_unknown: bool,
     ) -> Decision:
         _, region, _ = _account_region(key_arn)
-        context: dict = {"aws:SecureTransport": "true", "aws:PrincipalArn": caller.arn}
+        context: dict = {
+            "aws:SecureTransport": "true",
+            "aws:PrincipalArn": caller.arn,
+            "aws:CurrentTime": self.now,
+        }
         if caller.account:
             context["aws:PrincipalAccount"] = caller.account
             context["kms:CallerAccount"] = caller.account
         if via_s3:
             context["kms:ViaService"] = f"s3.{region}.amazonaws.com"
+            context["kms:EncryptionContext:aws:s3:arn"] = via_s3
         request = Request(action, key_arn, context)
         resource = [
             evaluate(d.document, d.id, request, caller)
@@ -392,7 +406,9 @@ class _Evaluator:
         memo_key = ("iam", role, action, resource)
         decision = self._decisions.get(memo_key)
         if decision is None:
-            request = Request(action, resource, {"aws:PrincipalArn": role.arn})
+            request = Request(
+                action, resource, {"aws:PrincipalArn": role.arn, "aws:CurrentTime": self.now}
+            )
             decision = self._record(decide(self._identity(role, request), [], False))
             self._decisions[memo_key] = decision
         return decision
@@ -411,7 +427,7 @@ def _object_path(
     if key is None:
         return tuple(s3.evidence), None
     kms_action = "kms:GenerateDataKey" if write else "kms:Decrypt"
-    kms = ev.kms(role, caller, key, kms_action, True)
+    kms = ev.kms(role, caller, key, kms_action, bucket.arn)
     if not kms.allowed:
         return None, (
             f"{action} on {bucket.name} is allowed ({', '.join(s3.evidence)}) but {kms_action} "
@@ -449,13 +465,13 @@ def _lf_usable(ev: _Evaluator, role: Role, table: Table, bucket: Bucket | None) 
             why.append(f"{vending.name} (Lake Formation data access) cannot read {bucket.name}")
         if (
             key is not None
-            and not ev.kms(vending, Caller(vending.arn), key, "kms:Decrypt", True).allowed
+            and not ev.kms(vending, Caller(vending.arn), key, "kms:Decrypt", bucket.arn).allowed
         ):
             why.append(f"{vending.name} (Lake Formation data access) cannot decrypt with {key}")
     elif key is not None:  # the service-linked role: its IAM side is AWS-managed
         partition, _, account = _account_region(key)
         lf_role = Caller(f"arn:{partition}:iam::{account}:{LF_DATA_ACCESS_ROLE}")
-        if not ev.kms(None, lf_role, key, "kms:Decrypt", False, identity_unknown=True).allowed:
+        if not ev.kms(None, lf_role, key, "kms:Decrypt", None, identity_unknown=True).allowed:
             why.append(f"key policy of {key} does not let Lake Formation decrypt")
     return why
 
@@ -467,8 +483,10 @@ def _lf_tables(ev: _Evaluator, perm: LfPermission) -> list[Table]:
     return [table] if table else []
 
 
-def compute(graph: MeshGraph) -> EffectiveAccess:
-    ev = _Evaluator(graph)
+def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
+    """Who reaches which product on `today` (noon UTC is the request time: statements that
+    end with a grant's expiry, `DateLessThan aws:CurrentTime`, still hold on its last day)."""
+    ev = _Evaluator(graph, f"{today.isoformat()}T12:00:00Z")
     problems: list[str] = list(graph.unsupported)
     table_of_bucket: dict[str, Table] = {}
     for table in graph.tables.values():

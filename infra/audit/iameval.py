@@ -13,6 +13,7 @@ report can say so.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -136,6 +137,32 @@ def _bool_eq(pattern: str, value: str) -> bool:
     return str(pattern).lower() == str(value).lower()
 
 
+def _instant(text: str) -> dt.datetime | None:
+    """An IAM date value: ISO 8601 (`2027-07-01T00:00:00Z`, a date alone) or epoch seconds."""
+    try:
+        if text.isdigit():
+            return dt.datetime.fromtimestamp(int(text), dt.UTC)
+        value = dt.datetime.fromisoformat(text)
+    except (ValueError, OverflowError):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _date_compare(op: str):
+    def matcher(pattern: str, value: str) -> bool:
+        limit, now = _instant(pattern), _instant(value)
+        if limit is None or now is None:
+            raise _Undecidable
+        return {"lt": now < limit, "le": now <= limit, "gt": now > limit, "ge": now >= limit,
+                "eq": now == limit}[op]  # fmt: skip
+
+    return matcher
+
+
+class _Undecidable(Exception):
+    """A condition value the evaluator cannot read (e.g. a date it cannot parse)."""
+
+
 # operator -> (matcher, negated)
 _OPERATORS: dict[str, tuple[Any, bool]] = {
     "StringEquals": (_string_eq, False),
@@ -149,6 +176,12 @@ _OPERATORS: dict[str, tuple[Any, bool]] = {
     "ArnNotEquals": (_string_like, True),
     "ArnNotLike": (_string_like, True),
     "Bool": (_bool_eq, False),
+    "DateEquals": (_date_compare("eq"), False),
+    "DateNotEquals": (_date_compare("eq"), True),
+    "DateLessThan": (_date_compare("lt"), False),
+    "DateLessThanEquals": (_date_compare("le"), False),
+    "DateGreaterThan": (_date_compare("gt"), False),
+    "DateGreaterThanEquals": (_date_compare("ge"), False),
 }
 
 
@@ -178,11 +211,14 @@ def _condition_holds(block: Mapping[str, Any], context: Mapping[str, Any]) -> bo
                 return False
             values = [str(v) for v in as_list(context[key])]
             patterns = [str(p) for p in as_list(expected)]
-            if qualifier == "ForAllValues":
-                ok = all(any(matcher(p, v) for p in patterns) != negated for v in values)
-            else:  # single-valued keys and ForAnyValue
-                hit = any(matcher(p, v) for p in patterns for v in values)
-                ok = (not hit) if negated else hit
+            try:
+                if qualifier == "ForAllValues":
+                    ok = all(any(matcher(p, v) for p in patterns) != negated for v in values)
+                else:  # single-valued keys and ForAnyValue
+                    hit = any(matcher(p, v) for p in patterns for v in values)
+                    ok = (not hit) if negated else hit
+            except _Undecidable:
+                return None
             if not ok:
                 return False
     return True

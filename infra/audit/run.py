@@ -193,7 +193,7 @@ def audit(
     start = time.perf_counter()
     graph = index(resources)
     declared = declared_access(mesh, today)
-    detail = compute(graph)
+    detail = compute(graph, today)
     effective = annotate(detail, declared)
     differences = compare(effective, declared)
     t["effective_access"] = time.perf_counter() - start

@@ -50,6 +50,10 @@ class Recorded:
     custom: bool
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    # logical names of what it waits for: explicit depends_on and the resources whose outputs
+    # its inputs use (the engine's `dependencies`), sorted
+    depends_on: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
     def as_plan_json(self) -> dict:
         return {
@@ -155,6 +159,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             custom=bool(request.custom),
             id=registration.id if registration else None,
             outputs=_plain(registration.state) if registration else {},
+            depends_on=sorted({_urn_name(u) for u in request.dependencies}),
+            delete_before_replace=bool(request.deleteBeforeReplace),
         )
         self.recorded.append(rec)
         return response

@@ -1,13 +1,21 @@
 """Verify a deployed mesh against the declared access model, as enforced by the emulator.
 
-Two kinds of evidence, kept apart in the result:
+Three kinds of evidence, kept apart in the result:
 
 * enforced — real S3 data-plane calls (GetObject, ListBucket, PutObject) made with each domain
-  role's own session credentials while moto checks every request against IAM;
+  role's own session credentials while moto checks every request against IAM. moto grants only
+  through identity policies (it applies a bucket policy's Deny statements, never its Allow
+  statements), so what it proves is: nobody but the owning producer writes a product, and no
+  consumer reads one through S3 at all — not even the grants that opt into direct read, which
+  the bucket and key policies grant;
+* evaluated — the audit's effective-access evaluator run on the graph as deployed (moto's real
+  ARNs and key ids): every declared grant, the opted-in direct reads through the bucket and key
+  policies included, is effective exactly as declared, and nothing else is;
 * read back — configuration read from the emulator and compared with what was declared: Glue
-  tables and columns, Lake Formation permissions and locations, bucket encryption/public access/
-  versioning/ownership/lifecycle/policy, KMS key rotation and key policy. moto stores these but
-  does not enforce Lake Formation, KMS key policies or conditional bucket-policy statements.
+  tables and columns, Lake Formation permissions (exactly the declared grants) and locations,
+  bucket encryption/public access/versioning/ownership/lifecycle/policy, KMS key rotation and
+  key policy. moto stores these but does not enforce Lake Formation, KMS key policies or
+  conditional bucket-policy statements.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from infra.engines.local import LocalAws, enforced_bucket_policy
 from infra.engines.recording import ResourceGraph
 from infra.loader import Mesh
 from infra.naming import physical_product_name
-from infra.program import StackSettings
+from infra.program import StackSettings, direct_readers
 
 PROBE_KEY = "data/_mesh_verify/probe.json"
 OPERATIONS = ("read", "list", "write")  # s3:GetObject, s3:ListBucket, s3:PutObject
@@ -60,6 +68,9 @@ class Verification:
     cells: list[Cell] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     calls: int = 0
+    # (principal, product) reading directly through the bucket policy: moto denies these
+    # calls; the evaluator proves them (checks of kind "evaluator")
+    direct: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def mismatches(self) -> list[Cell]:
@@ -75,14 +86,17 @@ class Verification:
 
 
 def expected_s3(model: access.AccessModel) -> dict[tuple[str, str], frozenset[str]]:
-    """What the access model allows on each product's storage, per principal."""
-    out: dict[tuple[str, str], frozenset[str]] = {}
-    for g in model.grants:
-        if g.access == "write":
-            out[(g.principal, g.product)] = frozenset(OPERATIONS)
-        elif g.s3_direct:
-            out[(g.principal, g.product)] = frozenset({"read", "list"})
-    return out
+    """What the emulator must allow on each product's storage, per principal: the producers'
+    read, list and write. Direct reads opted into by a grant are granted by the bucket policy,
+    which moto does not grant through: they are proven by the evaluator (`declared_direct`)."""
+    return {
+        (g.principal, g.product): frozenset(OPERATIONS) for g in model.grants if g.access == "write"
+    }
+
+
+def declared_direct(model: access.AccessModel) -> set[tuple[str, str]]:
+    """(principal, product) of every active consumer grant with direct S3 read."""
+    return {(g.principal, g.product) for g in model.grants if g.access == "read" and g.s3_direct}
 
 
 def _denied(exc: ClientError) -> bool:
@@ -119,7 +133,7 @@ def verify(
     names = settings.names
     products = [access.product_id(bp.domain, p.name) for bp, p in mesh.products()]
     principals = [p for d in mesh.domains for p in (access.producer(d), access.consumer(d))]
-    result = Verification(principals=principals, products=products)
+    result = Verification(principals=principals, products=products, direct=declared_direct(model))
     buckets = {
         access.product_id(bp.domain, p.name): names.bucket(bp.domain, physical_product_name(p))
         for bp, p in mesh.products()
@@ -128,7 +142,8 @@ def verify(
         domain: graph.get("aws:kms/key:Key", f"{domain}-key").outputs["arn"]
         for domain in mesh.domains
     }
-    result.checks += _read_back(mesh, settings, aws, graph, buckets, key_arns, model)
+    result.checks += _read_back(mesh, settings, aws, graph, buckets, key_arns, model, today)
+    result.checks += _evaluated(graph, model, today)
 
     # Data plane: seed one object per product as the platform (IAM not yet enforced), take one
     # session per role, then let moto enforce IAM on every request.
@@ -176,6 +191,41 @@ def verify(
     return result
 
 
+def _evaluated(graph: ResourceGraph, model: access.AccessModel, today: dt.date) -> list[Check]:
+    """The audit's effective-access evaluator on the deployed graph: one check per declared
+    direct read (the path moto cannot show), and one for the whole access model."""
+    from infra.audit.effective import annotate, compare, compute
+    from infra.audit.graph import index
+
+    detail = compute(index(graph.resources), today)
+    effective = annotate(detail, model)
+    direct = {(g.principal, g.product) for g in effective if g.access == "read" and g.s3_direct}
+    checks = [
+        Check(
+            "evaluator",
+            f"{principal} -> {product}",
+            "direct S3 read through the bucket and key policies",
+            (principal, product) in direct,
+            "" if (principal, product) in direct else "not effective in the deployed policies",
+        )
+        for principal, product in sorted(declared_direct(model))
+    ]
+    differences = compare(effective, model)
+    checks.append(
+        Check(
+            "evaluator",
+            "mesh",
+            f"effective access == declared access ({len(effective)} grants)",
+            not differences and not detail.problems,
+            "; ".join(
+                [f"{d.kind} {d.principal} -> {d.product}: {d.message}" for d in differences]
+                + detail.problems
+            ),
+        )
+    )
+    return checks
+
+
 def _read_back(
     mesh: Mesh,
     settings: StackSettings,
@@ -184,6 +234,7 @@ def _read_back(
     buckets: dict[str, str],
     key_arns: dict[str, str],
     model: access.AccessModel,
+    today: dt.date,
 ) -> list[Check]:
     names, env = settings.names, settings.env
     checks: list[Check] = []
@@ -273,7 +324,9 @@ def _read_back(
                 "aws:s3/bucketPolicy:BucketPolicy", f"{bp.domain}.{product.name}-policy"
             ).inputs["policy"]
         )
-        expected_doc = docs.bucket_policy(env, bucket, key_arn)
+        expected_doc = docs.bucket_policy(
+            env, bucket, key_arn, direct_readers(bp, product, settings, today)
+        )
         checks.append(
             Check(
                 "bucket",
@@ -329,7 +382,7 @@ def _read_back(
         db = names.database(owner)
         if g.access == "read":
             table = names.table(physical_product_name(product))
-            cols = None if g.s3_direct else g.columns
+            cols = None if g.whole_table else g.columns
             want_lf.add((role_arn, db, table, cols, tuple(sorted(docs.CONSUMER_LF_PERMISSIONS))))
     got_lf = set()
     token = None

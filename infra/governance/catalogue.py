@@ -47,6 +47,24 @@ MAX_EXCEPTION_DAYS = 365
 STAR_ONLY_ACTIONS = frozenset({"lakeformation:GetDataAccess"})
 """IAM actions AWS accepts only on Resource "*": the named exception to GOV-012."""
 
+CATALOG_READ_ACTIONS = frozenset(
+    {
+        "glue:BatchGetPartition",
+        "glue:GetDatabase",
+        "glue:GetDatabases",
+        "glue:GetPartition",
+        "glue:GetPartitions",
+        "glue:GetTable",
+        "glue:GetTables",
+    }
+)
+"""Catalog-metadata reads GOV-012 lets be account-wide (wildcard databases and tables, or "*").
+Lake Formation answers them only for the tables and columns a principal holds a permission on,
+so Lake Formation, not IAM, is the fine-grained gate; scoping them per table in IAM is what made
+consumer roles grow with every grant (IAM's 10,240-character quota capped a consumer at about 21
+producing domains). Data is never account-wide: S3 object and bucket actions name their bucket
+literally, KMS actions their key."""
+
 TAG_KEYS = ("mesh:domain", "mesh:product", "cost-center")
 OWNER_TAG = "mesh:owner"
 TAGGED_TYPES = frozenset(
@@ -206,11 +224,15 @@ CATALOGUE: tuple[Policy, ...] = (
         "no-wildcard-iam",
         _E,
         (_R,),
-        'No Allow statement on data uses "*" in an action or "*" as resource, nor NotAction/'
-        'NotResource (actions AWS accepts only on "*", such as lakeformation:GetDataAccess, '
-        'are the named exception; a key policy\'s Resource "*" means the key itself).',
+        'No Allow statement uses "*" in an action, NotAction or NotResource; none uses "*" as '
+        "resource except for actions AWS accepts only there (lakeformation:GetDataAccess) and "
+        "the catalog-metadata reads Lake Formation gates ("
+        + ", ".join(sorted(CATALOG_READ_ACTIONS))
+        + "), which may name databases and tables by wildcard; S3 actions name their bucket and "
+        'KMS actions their key literally (a key policy\'s Resource "*" means the key itself).',
         "Wildcards grant tomorrow's actions and every account resource: least privilege must be "
-        "readable from the policy.",
+        "readable from the policy. Catalog metadata is the one exception, because Lake "
+        "Formation, not IAM, decides which tables and columns a principal sees and reads.",
     ),
     Policy(
         "GOV-013",
@@ -261,5 +283,6 @@ def limits_json() -> dict:
         },
         "max_exception_days": MAX_EXCEPTION_DAYS,
         "star_only_actions": sorted(STAR_ONLY_ACTIONS),
+        "catalog_read_actions": sorted(CATALOG_READ_ACTIONS),
         "tags": list(TAG_KEYS),
     }

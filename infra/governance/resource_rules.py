@@ -364,6 +364,29 @@ def tagged(res: Res) -> Iterator[str]:
         yield f"missing tag(s): {', '.join(missing)}"
 
 
+_GLUE_DATABASE = re.compile(r"^arn:[^:]+:glue:[^:]*:[^:]*:(?:database|table)/([^/]*)")
+
+
+def _wild(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+def _data_wildcards(actions: list[str], resources: list[str]) -> list[str]:
+    """Resources named by wildcard where GOV-012 wants them literal: the bucket of an S3 action
+    (the object key after it may be a pattern), the key of a KMS action, the database of a
+    Glue action other than the catalog reads Lake Formation gates (a table pattern inside a
+    literal database, a domain's own tables, is fine)."""
+    out = []
+    lowered = [a.lower() for a in actions]
+    if any(a.startswith("s3:") for a in lowered):
+        out += [r for r in resources if (m := _S3_ARN.match(r)) and _wild(m.group(1))]
+    if any(a.startswith("kms:") for a in lowered):
+        out += [r for r in resources if r.startswith("arn:") and _wild(r)]
+    if {a for a in actions if a.lower().startswith("glue:")} - cat.CATALOG_READ_ACTIONS:
+        out += [r for r in resources if (m := _GLUE_DATABASE.match(r)) and _wild(m.group(1))]
+    return out
+
+
 def _wildcards(value: Any, what: str, resource_star_ok: bool) -> Iterator[str]:
     doc = parse_document(value)
     if doc is None:
@@ -386,11 +409,18 @@ def _wildcards(value: Any, what: str, resource_star_ok: bool) -> Iterator[str]:
             continue
         resources = [r for r in as_list(s.get("Resource")) if isinstance(r, str)]
         star = [r for r in resources if r == "*" or _ALL_RESOURCES_ARN.match(r)]
-        if star and not (actions and set(actions) <= cat.STAR_ONLY_ACTIONS):
-            others = sorted(set(actions) - cat.STAR_ONLY_ACTIONS)
+        named = cat.STAR_ONLY_ACTIONS | cat.CATALOG_READ_ACTIONS
+        if star and not (actions and set(actions) <= named):
+            others = sorted(set(actions) - named)
             yield (
                 f"{what} statement {sid} allows {', '.join(others) or 'its actions'} on "
                 f"resource {star[0]!r}"
+            )
+        if wild_data := _data_wildcards(actions, resources):
+            yield (
+                f"{what} statement {sid} names by wildcard what must be literal (the bucket of "
+                "an S3 action, the key of a KMS action, the database of a Glue action other "
+                f"than a catalog read): {', '.join(map(repr, wild_data))}"
             )
 
 
@@ -594,6 +624,56 @@ def _s3_reads(policy: Any) -> set[str]:
     return buckets
 
 
+def _bucket_policy_readers(policy: Any, bucket: str) -> set[str]:
+    """Principal ARNs an S3 bucket policy lets read the objects of `bucket` (Allow statements
+    with an object-read action on one of its objects; their conditions are not evaluated, so a
+    reader that only a condition limits still counts: a rule must over-report)."""
+    doc = parse_document(policy)
+    readers: set[str] = set()
+    if not isinstance(doc, dict):
+        return readers
+    for s in statements(doc):
+        if s.get("Effect") != "Allow":
+            continue
+        if not any(isinstance(a, str) and _S3_READ.match(a) for a in as_list(s.get("Action"))):
+            continue
+        if not any(
+            (ref := _bucket_of_arn(r)) and ref[0] == bucket and ref[1]
+            for r in as_list(s.get("Resource"))
+        ):
+            continue
+        principal = s.get("Principal")
+        values = principal.get("AWS") if isinstance(principal, Mapping) else principal
+        readers.update(v for v in as_list(values) if isinstance(v, str))
+    return readers
+
+
+def direct_readers(graph: Graph) -> Iterator[tuple[Res, str | None, str, str]]:
+    """(granting resource, reader's domain or None, reader, bucket) for every way a principal
+    may read a bucket's objects directly from S3: an identity policy of a mesh role, or the
+    bucket's own policy naming a principal. `reader` is the role name or principal ARN; the
+    domain is the role's mesh:domain tag (None: not a mesh role)."""
+    for res in graph.of_type(ROLE_POLICY):
+        role = graph.role(res.get("role"))
+        domain = (tags_of(role) or {}).get("mesh:domain") if role else None
+        for name in sorted(_s3_reads(res.get("policy"))):
+            yield res, domain, str(res.get("role")), name
+    for res in graph.of_type(BUCKET_POLICY):
+        bucket = res.get("bucket")
+        if not (known(bucket) and isinstance(bucket, str)):
+            continue
+        for arn in sorted(_bucket_policy_readers(res.get("policy"), bucket)):
+            role = graph.role(arn) if arn.startswith("arn:") else None
+            domain = (tags_of(role) or {}).get("mesh:domain") if role else None
+            yield res, domain, arn, bucket
+
+
+def _owner_of_bucket(graph: Graph, name: str) -> tuple[str | None, str | None, Mapping]:
+    bucket = graph.bucket(name)
+    tags = (tags_of(bucket) or {}) if bucket is not None else {}
+    return tags.get("mesh:domain"), tags.get("mesh:product"), tags
+
+
 def _grant_of(graph: Graph, res: Res) -> tuple[str, str] | None:
     grant = res if res.type == GRANT_COMPONENT else graph.ancestor(res, GRANT_COMPONENT)
     if grant is None:
@@ -634,26 +714,19 @@ def pii_grants(graph: Graph, mesh: Mesh | None, today: dt.date) -> Iterator[tupl
         yield from _unapproved_pii(
             res, "Lake Formation", pid, product, declared, consumer, readable
         )
-    for res in graph.of_type(ROLE_POLICY):
-        role = graph.role(res.get("role"))
-        consumer = (tags_of(role) or {}).get("mesh:domain") if role else None
-        if consumer is None:
+    for res, consumer, _, name in direct_readers(graph):
+        owner, product_name, _ = _owner_of_bucket(graph, name)
+        if consumer is None or not owner or not product_name or owner == consumer:
             continue
-        for name in sorted(_s3_reads(res.get("policy"))):
-            bucket = graph.bucket(name)
-            tags = (tags_of(bucket) or {}) if bucket is not None else {}
-            owner, product_name = tags.get("mesh:domain"), tags.get("mesh:product")
-            if not owner or not product_name or owner == consumer:
-                continue
-            pid = f"{owner}.{product_name}"
-            _, product, declared = _declared(mesh, pid, consumer)
-            if product is None or not product.pii_columns:
-                continue
-            readable = {c.name for c in product.columns}
-            for found in _unapproved_pii(
-                res, "direct S3 read", pid, product, declared, consumer, readable
-            ):
-                yield (*found, pid)
+        pid = f"{owner}.{product_name}"
+        _, product, declared = _declared(mesh, pid, consumer)
+        if product is None or not product.pii_columns:
+            continue
+        readable = {c.name for c in product.columns}
+        for found in _unapproved_pii(
+            res, "direct S3 read", pid, product, declared, consumer, readable
+        ):
+            yield (*found, pid)
 
 
 def _unapproved_pii(
@@ -695,21 +768,16 @@ def restricted_in_domain(
                         f"to domain {grantee}"
                     ),
                 )
-    for policy in graph.of_type(ROLE_POLICY):
-        role = graph.role(policy.get("role"))
-        grantee = (tags_of(role) or {}).get("mesh:domain") if role else None
-        if grantee is None:
+    for res, grantee, _, name in direct_readers(graph):
+        owner, product_name, tags = _owner_of_bucket(graph, name)
+        if grantee is None or not owner or owner == grantee:
             continue
-        for name in sorted(_s3_reads(policy.get("policy"))):
-            bucket = graph.bucket(name)
-            tags = (tags_of(bucket) or {}) if bucket else {}
-            owner = tags.get("mesh:domain")
-            if tags.get("mesh:classification") == "restricted" and owner and owner != grantee:
-                yield (
-                    policy,
-                    f"restricted bucket {name} of domain {owner} is readable by domain {grantee}",
-                    f"{owner}.{tags.get('mesh:product')}",
-                )
+        if tags.get("mesh:classification") == "restricted":
+            yield (
+                res,
+                f"restricted bucket {name} of domain {owner} is readable by domain {grantee}",
+                f"{owner}.{product_name}",
+            )
 
 
 @graph_rule("GOV-005")
@@ -806,6 +874,40 @@ def grants_to_mesh_roles(
         role = policy.get("role")
         if known(role) and isinstance(role, str) and graph.role(role) is None:
             yield policy, f"attached to role {role!r}, which is not a role of the mesh"
+    for res, domain, reader, name in direct_readers(graph):
+        owner, product_name, _ = _owner_of_bucket(graph, name)
+        if domain is None and res.type == BUCKET_POLICY:
+            yield (
+                res,
+                f"bucket policy of {name} lets {reader}, which is not a role of the mesh, read its objects",
+            )
+            continue
+        if domain is None or not owner or domain == owner:
+            continue  # a domain's own roles read its own buckets
+        pid = f"{owner}.{product_name}"
+        if res.type != BUCKET_POLICY:
+            yield (
+                res,
+                (
+                    f"identity policy of {reader} reads {name} ({pid}): direct S3 read is granted by "
+                    "the product's bucket policy only, for grants that opt into it"
+                ),
+                pid,
+            )
+            continue
+        if mesh is None:
+            continue
+        _, product, declared = _declared(mesh, pid, domain)
+        live = declared is not None and declared in access.active_consumers(product, today)
+        if not (live and declared.s3_direct):
+            yield (
+                res,
+                (
+                    f"bucket policy of {name} lets {reader} read {pid} directly, but {domain} has no "
+                    "active grant of it with s3_direct"
+                ),
+                pid,
+            )
     if mesh is None:
         return
     domains = mesh.all_domains

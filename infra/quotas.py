@@ -1,0 +1,223 @@
+"""AWS size quotas of every generated policy document, budgeted before anything is deployed.
+
+`pulumi up` would otherwise fail half-way through a deployment when a document grows past what
+AWS accepts. Each document is sized exactly as the builders in `infra.documents` produce it, with
+the longest ARNs any stack could give it (`SIZING_ENV`: the longest commercial region name, a
+12-digit account, a KMS key id is always a 36-character UUID), so a mesh that passes here fits in
+every stack. What AWS counts:
+
+- IAM: the characters of all inline policies of one role together, whitespace not counted
+  (10,240); a role's trust policy alone, whitespace not counted (2,048);
+- S3: a bucket policy as sent, 20 KB; KMS: a key policy as sent, 32 KB.
+
+A document at or over its quota is an error (at the blueprint object it belongs to: the domain
+for its roles and key, the product for its bucket); one at 90 % or more is warning W007, so the
+change after next does not come as a surprise. "At the quota" fails too, one character of margin.
+
+What grows with what, in the Lake-Formation-gated access model: a consumer role's identity policy
+is constant (`documents.consumer_policy`); a producer and a data-access role grow with the
+domain's products; a bucket policy grows with the product's direct-read grants, a key policy
+with the domain's. Grants through Lake Formation cost no policy space at all.
+
+Sizing is memoised on the lengths of the names a document holds: names are plain ASCII, each a
+JSON string of its own, so two documents built from names of the same lengths have the same size.
+`tests/test_policy_quota.py` checks that property against the builders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from infra import access
+from infra import documents as docs
+from infra.documents import AwsEnv, DirectRead
+from infra.loader import Mesh
+from infra.problems import Problem, Severity
+
+SIZING_ENV = AwsEnv(account="0" * 12, region="ap-southeast-5")
+SIZING_KEY_ARN = f"arn:aws:kms:{SIZING_ENV.region}:{SIZING_ENV.account}:key/{'0' * 36}"
+WARN_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class Quota:
+    code: str  # the error when a document reaches it
+    limit: int
+    unit: str  # what AWS counts
+
+    @property
+    def warn_at(self) -> int:
+        return int(self.limit * WARN_SHARE)
+
+
+QUOTAS: dict[str, Quota] = {
+    "role": Quota("E036", 10_240, "characters of inline IAM policy (whitespace not counted)"),
+    "trust": Quota("E045", 2_048, "characters of trust policy (whitespace not counted)"),
+    "bucket": Quota("E038", 20_480, "bytes of bucket policy"),
+    "key": Quota("E039", 32_768, "bytes of key policy"),
+}
+
+
+def iam_size(document: dict) -> int:
+    """Characters IAM counts against its quotas: the JSON without whitespace."""
+    return len(json.dumps(document, separators=(",", ":")))
+
+
+def sent_size(document: dict) -> int:
+    """Bytes of a resource policy as the components send it (`components._json`)."""
+    return len(json.dumps(document, sort_keys=False).encode())
+
+
+@dataclass(frozen=True)
+class Sized:
+    """One document's size against its quota, and where it belongs in the blueprints."""
+
+    kind: str  # a key of QUOTAS
+    domain: str
+    product_index: int | None  # the product a bucket policy belongs to
+    subject: str  # what the document is, for the message
+    size: int
+
+
+class Sizer:
+    """Exact sizes of the documents of a mesh, memoised on name lengths (see the docstring)."""
+
+    def __init__(self, names, env: AwsEnv = SIZING_ENV, key_arn: str = SIZING_KEY_ARN) -> None:
+        self.names, self.env, self.key_arn = names, env, key_arn
+        self._memo: dict[tuple, int] = {}
+
+    def _memo_size(self, key: tuple, build) -> int:
+        size = self._memo.get(key)
+        if size is None:
+            size = self._memo[key] = build()
+        return size
+
+    def trust(self, domain: str) -> int:
+        return self._memo_size(
+            ("trust", len(domain)), lambda: iam_size(docs.trust_policy(self.env, domain))
+        )
+
+    def lf_trust(self) -> int:
+        return self._memo_size(("lf-trust",), lambda: iam_size(docs.lf_trust_policy(self.env)))
+
+    def consumer(self) -> int:
+        prefix = self.names.database_prefix()
+        return self._memo_size(
+            ("consumer", len(prefix)),
+            lambda: iam_size(docs.consumer_policy(self.env, prefix)),
+        )
+
+    def producer(self, domain: str, buckets: list[str]) -> int:
+        database = self.names.database(domain)
+        return iam_size(docs.producer_policy(self.env, database, buckets, self.key_arn))
+
+    def lf_access(self, buckets: list[str]) -> int:
+        return iam_size(docs.lf_access_policy(self.env, buckets, self.key_arn))
+
+    def bucket(self, bucket: str, readers: tuple[DirectRead, ...]) -> int:
+        if readers:
+            return sent_size(docs.bucket_policy(self.env, bucket, self.key_arn, readers))
+        return self._memo_size(
+            ("bucket", len(bucket)),
+            lambda: sent_size(docs.bucket_policy(self.env, bucket, self.key_arn)),
+        )
+
+    def key(self, domain: str, readers: list[tuple[str, DirectRead]]) -> int:
+        producer = self.names.role(domain, "producer")
+        lf_role = self.names.role(domain, "lf-access")
+        if readers:
+            return sent_size(docs.key_policy(self.env, producer, lf_role, readers))
+        return self._memo_size(
+            ("key", len(producer), len(lf_role)),
+            lambda: sent_size(docs.key_policy(self.env, producer, lf_role)),
+        )
+
+
+def direct_readers(mesh: Mesh, names, env: AwsEnv, today: dt.date) -> dict:
+    """(domain, product name) -> the product's `DirectRead`s (as `program.direct_readers`)."""
+    out: dict[tuple[str, str], tuple[DirectRead, ...]] = {}
+    for bp, product in mesh.products():
+        active = access.active_consumers(product, today)
+        out[(bp.domain, product.name)] = tuple(
+            DirectRead((env.role_arn(names.role(c.domain, "consumer")),), c.expires)
+            for c, g in zip(active, access.consumer_grants(bp, product, active))
+            if g.s3_direct
+        )
+    return out
+
+
+def document_sizes(mesh: Mesh, names, today: dt.date, sizer: Sizer | None = None) -> list[Sized]:
+    """Every generated document of the loaded blueprints, sized."""
+    from infra.naming import LF_ROLE_KIND, physical_product_name
+
+    sizer = sizer or Sizer(names)
+    readers = direct_readers(mesh, names, sizer.env, today)
+    out: list[Sized] = []
+    for bp in mesh.blueprints:
+        d = bp.domain
+        buckets = [names.bucket(d, physical_product_name(p)) for p in bp.products]
+        roles = {kind: names.role(d, kind) for kind in ("producer", "consumer", LF_ROLE_KIND)}
+        out += [
+            Sized("role", d, None, f"role {roles['producer']!r}", sizer.producer(d, buckets)),
+            Sized("role", d, None, f"role {roles['consumer']!r}", sizer.consumer()),
+            Sized("role", d, None, f"role {roles[LF_ROLE_KIND]!r}", sizer.lf_access(buckets)),
+            Sized("trust", d, None, f"trust policy of {roles['producer']!r}", sizer.trust(d)),
+            Sized("trust", d, None, f"trust policy of {roles['consumer']!r}", sizer.trust(d)),
+            Sized("trust", d, None, f"trust policy of {roles[LF_ROLE_KIND]!r}", sizer.lf_trust()),
+        ]
+        key_readers = []
+        for i, (product, bucket) in enumerate(zip(bp.products, buckets)):
+            group = readers[(d, product.name)]
+            key_readers += [(bucket, r) for r in group]
+            out.append(
+                Sized("bucket", d, i, f"bucket policy of {bucket!r}", sizer.bucket(bucket, group))
+            )
+        out.append(Sized("key", d, None, f"key policy of domain {d}", sizer.key(d, key_readers)))
+    return out
+
+
+_ADVICE = {
+    "role": "a domain's producer and data-access roles grow with its products (each adds its "
+    "bucket's ARNs): split the domain, or shorten product names",
+    "trust": "shorten the domain name",
+    "bucket": "each direct-read grant adds its role to this bucket policy: fewer grants with "
+    "s3_direct (read through Lake Formation needs no policy space)",
+    "key": "each direct-read grant adds a statement to the domain's key policy: fewer grants "
+    "with s3_direct (read through Lake Formation needs no policy space)",
+}
+
+
+def quota_problems(
+    mesh: Mesh,
+    names,
+    today: dt.date,
+    quotas: dict[str, Quota] | None = None,
+    sizer: Sizer | None = None,
+) -> Iterator[Problem]:
+    """An error for every document at or over its quota, W007 from 90 %."""
+    quotas = quotas or QUOTAS
+    for s in document_sizes(mesh, names, today, sizer):
+        quota = quotas[s.kind]
+        if s.size < quota.warn_at:
+            continue
+        src = mesh.source(s.domain)
+        loc = ("domain",) if s.product_index is None else ("products", s.product_index, "name")
+        share = f"{s.size:,} of the {quota.limit:,} {quota.unit} AWS allows"
+        if s.size >= quota.limit:
+            yield src.problem(
+                loc,
+                quota.code,
+                f"the {s.subject} needs {s.size:,} {quota.unit}; AWS allows {quota.limit:,} "
+                f"(and this check keeps one character of margin): {_ADVICE[s.kind]}",
+            )
+        else:
+            yield src.problem(
+                loc,
+                "W007",
+                f"the {s.subject} needs {share}: a few more will be refused "
+                f"({quota.code}); {_ADVICE[s.kind]}",
+                Severity.warning,
+            )
