@@ -183,7 +183,7 @@ def effective_series(
     def effective() -> None:
         graph = index(resources)
         declared = declared_access(mesh, today)
-        detail = compute(graph)
+        detail = compute(graph, today)
         effective = annotate(detail, declared)
         outcome["graph"], outcome["detail"] = graph, detail
         outcome["differences"] = compare(effective, declared)

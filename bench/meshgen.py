@@ -15,12 +15,19 @@ looks like the sample mesh:
   ``decimal(p,s)``, dates, timestamps, ``array<..>``, ``struct<..>`` and ``map<..>`` types, and
   some PII columns (e-mail, name, address, phone);
 - a ``dt`` partition key on most products;
-- ``consumers_per_product`` grants per shared product (all but the restricted ones) to other
-  domains among the producer's ``NEIGHBOURS`` (4, or ``consumers_per_product`` if more) next
-  domains (a domain reads from a handful of others, as in a real mesh, which keeps every
-  consumer role below IAM's inline-policy quota and its W007 warning at any mesh size), mixing
-  every grant shape the access model knows: all non-PII columns, a column-limited grant, a PII
-  grant with approval, and expiring grants;
+- ``consumers_per_product`` grants per shared product (all but the restricted ones), mixing every
+  grant shape the access model knows: all non-PII columns, a column-limited grant, a PII grant
+  with approval, expiring grants, and whole-table grants that opt into direct S3 read. Who
+  consumes is the ``fan_in`` mode:
+
+  - ``uniform`` (the default): consumers drawn uniformly from the whole mesh, so a popular
+    domain may read from hundreds of others — the hard case for anything that grows per
+    consumer (it once hid the consumer-role quota: drawing from 4 neighbouring domains kept
+    every consumer under it);
+  - ``hub``: the same, and the first domain (``hub``) additionally consumes a whole-table grant
+    of one product of every other domain: one consumer of the whole mesh;
+  - ``neighbours``: consumers drawn from the producer's next ``NEIGHBOURS`` domains only (the
+    generator of earlier releases, kept to compare with their numbers);
 - ``policies: {}`` and ``exceptions: []``.
 
 Building blocks, for benchmarks that need data rather than files:
@@ -29,11 +36,13 @@ Building blocks, for benchmarks that need data rather than files:
 - :func:`render` turns one such dict into YAML text in the sample mesh's style;
 - :func:`generate` writes them all to a directory.
 
-Run as a script to write a mesh: ``python bench/meshgen.py OUT_DIR [DOMAINS] [PRODUCTS] [CONSUMERS]``.
+Run as a script to write a mesh:
+``python bench/meshgen.py OUT_DIR [DOMAINS] [PRODUCTS] [CONSUMERS] [--fan-in=uniform|hub|neighbours]``.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import datetime as dt
 import json
 import random
@@ -58,7 +67,9 @@ _PRODUCT_WORDS = (
     "suppliers", "employees", "transactions", "forecasts", "reviews", "subscriptions", "devices",
     "carts",
 )  # fmt: skip
-NEIGHBOURS = 4  # consumers of a domain's products are drawn from its next 4 domains
+NEIGHBOURS = 4  # fan_in="neighbours": consumers are drawn from the producer's next 4 domains
+FAN_IN = ("uniform", "hub", "neighbours")
+HUB = "hub"  # fan_in="hub": the name of the first domain, which consumes from all the others
 _ADJECTIVES = ("daily", "hourly", "raw", "curated", "monthly", "enriched", "snapshot", "latest")
 _TEAMS = ("data", "analytics", "platform", "insights", "eng")
 _CLASSIFICATIONS = ("public", "internal", "internal", "confidential", "confidential", "restricted")
@@ -115,13 +126,17 @@ class GeneratedMesh:
     grants: int
 
 
-def domain_names(count: int) -> list[str]:
-    """``count`` distinct, valid domain names: ``sales``, ``marketing``, ... then ``sales_0026``."""
+def domain_names(count: int, fan_in: str = "uniform") -> list[str]:
+    """``count`` distinct, valid domain names: ``sales``, ``marketing``, ... then ``sales_0026``
+    (the first is ``hub`` in the hub mode)."""
     words = len(_DOMAIN_WORDS)
-    return [
+    names = [
         _DOMAIN_WORDS[i] if count <= words else f"{_DOMAIN_WORDS[i % words]}_{i:04d}"
         for i in range(count)
     ]
+    if fan_in == "hub":
+        names[0] = HUB
+    return names
 
 
 def blueprints(
@@ -130,6 +145,7 @@ def blueprints(
     consumers_per_product: int,
     seed: int = 0,
     today: dt.date | None = None,
+    fan_in: str = "uniform",
 ) -> list[dict[str, Any]]:
     """The blueprints of a synthetic mesh as plain dicts, in domain order.
 
@@ -139,6 +155,8 @@ def blueprints(
     """
     if domains < 1 or products_per_domain < 0 or consumers_per_product < 0:
         raise ValueError("domains must be >= 1, products and consumers >= 0")
+    if fan_in not in FAN_IN:
+        raise ValueError(f"fan_in must be one of {', '.join(FAN_IN)}, got {fan_in!r}")
     if consumers_per_product > domains - 1:
         raise ValueError(
             f"{consumers_per_product} consumers per product need at least "
@@ -148,29 +166,50 @@ def blueprints(
         from infra import clock
 
         today = clock.today()
-    names = domain_names(domains)
+    names = domain_names(domains, fan_in)
     reach = max(consumers_per_product, NEIGHBOURS)
     out = []
     for index, domain in enumerate(names):
         rng = random.Random(f"{seed}:{index}")  # str seeds are hashed deterministically
-        if domains - 1 <= reach:
-            others = names[:index] + names[index + 1 :]
-        else:  # the next `reach` domains, wrapping around
-            others = [names[(index + k) % domains] for k in range(1, reach + 1)]
+        if fan_in == "neighbours" and domains - 1 > reach:  # the next domains, wrapping around
+            others: _Others = [names[(index + k) % domains] for k in range(1, reach + 1)]
+        else:  # the whole mesh but the producer itself, without building a list per domain
+            others = _AllBut(names, index)
+        hub = fan_in == "hub" and index > 0
         out.append(
-            _blueprint(rng, domain, others, products_per_domain, consumers_per_product, today)
+            _blueprint(rng, domain, others, products_per_domain, consumers_per_product, today, hub)
         )
     return out
+
+
+class _AllBut(collections.abc.Sequence):
+    """Every name but the one at `index`, as a sequence `random.sample` can draw from."""
+
+    def __init__(self, names: list[str], index: int) -> None:
+        self.names, self.index = names, index
+
+    def __len__(self) -> int:
+        return len(self.names) - 1
+
+    def __getitem__(self, i: int) -> str:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self.names[i if i < self.index else i + 1]
+
+
+_Others = list[str] | _AllBut
 
 
 def _blueprint(
     rng: random.Random,
     domain: str,
-    others: list[str],
+    others: _Others,
     n_products: int,
     n_consumers: int,
     today: dt.date,
+    to_hub: bool = False,
 ) -> dict[str, Any]:
+    """`to_hub`: the first product that may be shared also gives the hub a whole-table grant."""
     base = domain.split("_")[0]
     team = f"{base}-{rng.choice(_TEAMS)}"
     products = []
@@ -180,7 +219,17 @@ def _blueprint(
         if name in used:
             name = f"{name}_{p}"
         used.add(name)
-        products.append(_product(rng, name, others, n_consumers, today))
+        product = _product(rng, name, others, n_consumers, today)
+        if to_hub and product["classification"] != "restricted":
+            product["consumers"] = [c for c in product["consumers"] if c["domain"] != HUB] + [
+                _hub_grant(product, today)
+            ]
+            to_hub = False
+        products.append(product)
+    if to_hub and products:  # every product restricted: the first one is shared after all
+        first = products[0]
+        first["classification"] = "confidential"  # still sensitive: SLO, retention, expiry
+        first["consumers"] = [_hub_grant(first, today)]
     return {
         "domain": domain,
         "description": f"Data products of the {base} domain (synthetic)",
@@ -192,8 +241,19 @@ def _blueprint(
     }
 
 
+def _hub_grant(product: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """Every column (PII with approval), expiring like any grant on sensitive data."""
+    grant: dict[str, Any] = {"domain": HUB}
+    if any(c.get("pii") for c in product["schema"]):
+        grant["include_pii"] = True
+        grant["approved_by"] = _APPROVERS[0]
+    grant["expires"] = today + dt.timedelta(days=_EXPIRY_DAYS[1] - 1)
+    grant["justification"] = "company-wide data science platform"
+    return grant
+
+
 def _product(
-    rng: random.Random, name: str, others: list[str], n_consumers: int, today: dt.date
+    rng: random.Random, name: str, others: _Others, n_consumers: int, today: dt.date
 ) -> dict[str, Any]:
     picked = rng.sample(_COLUMNS, rng.randint(4, 11))
     schema: list[dict[str, Any]] = [{"name": f"{name}_id", "type": "string"}]
@@ -235,17 +295,23 @@ def _consumer(
 ) -> dict[str, Any]:
     """shape 0: every non-PII column; 1: column-limited; 2: PII with approval; 3: expiring.
 
-    Grants on sensitive products always expire (1, 2 and 3 do on any product)."""
+    Grants on sensitive products always expire (1, 2 and 3 do on any product). One in five of
+    the grants that cover every column (2, and 0 on a product without PII) also opts into
+    direct S3 read."""
     grant: dict[str, Any] = {"domain": domain}
+    pii = any(c.get("pii") for c in schema)
     if shape == 1:
         public = [c["name"] for c in schema if not c.get("pii")]
         grant["columns"] = sorted(rng.sample(public, rng.randint(1, len(public))))
-    elif shape == 2 and any(c.get("pii") for c in schema):
+    elif shape == 2 and pii:
         grant["include_pii"] = True
         grant["approved_by"] = rng.choice(_APPROVERS)
     if shape != 0 or sensitive:
         grant["expires"] = today + dt.timedelta(days=rng.randrange(*_EXPIRY_DAYS))
     grant["justification"] = rng.choice(_WHY)
+    whole = (shape == 2 and pii) or (shape in (0, 3) and not pii)
+    if whole and rng.random() < 0.2:
+        grant["s3_direct"] = True
     return grant
 
 
@@ -323,6 +389,7 @@ def generate(
     consumers_per_product: int,
     seed: int = 0,
     today: dt.date | None = None,
+    fan_in: str = "uniform",
 ) -> GeneratedMesh:
     """Write a valid synthetic mesh, one ``<domain>.yaml`` per domain, into ``out_dir``.
 
@@ -334,7 +401,7 @@ def generate(
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     products = grants = 0
-    for bp in blueprints(domains, products_per_domain, consumers_per_product, seed, today):
+    for bp in blueprints(domains, products_per_domain, consumers_per_product, seed, today, fan_in):
         path = directory / f"{bp['domain']}.yaml"
         path.write_text(render(bp), encoding="utf-8")
         paths.append(path)
@@ -345,10 +412,16 @@ def generate(
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    fan_in = "uniform"
+    if args and args[-1].startswith("--fan-in="):
+        fan_in = args.pop().split("=", 1)[1]
     if not 1 <= len(args) <= 4:
-        sys.exit("usage: python bench/meshgen.py OUT_DIR [DOMAINS=10] [PRODUCTS=5] [CONSUMERS=3]")
+        sys.exit(
+            "usage: python bench/meshgen.py OUT_DIR [DOMAINS=10] [PRODUCTS=5] [CONSUMERS=3] "
+            f"[--fan-in={'|'.join(FAN_IN)}]"
+        )
     numbers = [int(a) for a in args[1:]] + [10, 5, 3][len(args) - 1 :]
-    result = generate(args[0], *numbers)
+    result = generate(args[0], *numbers, fan_in=fan_in)
     print(
         f"wrote {result.domains} domain(s), {result.products} product(s), {result.grants} "
         f"grant(s) to {result.directory}"

@@ -4,18 +4,18 @@ producer role, two Lake Formation grants", against AWS DSF's 17 CloudFormation r
     python bench/resources_bench.py
 
 Writes a mesh of one producing domain (`sales`) with one product granted to two consumer domains
-(one whole-table grant: Lake Formation + direct S3 read; one column-limited grant: Lake Formation
-only), runs the Pulumi program under the recording mocks and counts the AWS resources (Pulumi
-component resources `mesh:index:*` are logical groupings, not AWS resources):
+(one whole-table grant that opts into direct S3 read: a Lake Formation permission plus two
+statements in the product's bucket policy and one in the domain's key policy; one column-limited
+grant: Lake Formation only), runs the Pulumi program under the recording mocks and counts the AWS
+resources (Pulumi component resources `mesh:index:*` are logical groupings, not AWS resources):
 
 - per product: the DataProduct component's subtree, grants excluded;
-- per grant: one Grant component's subtree (the Lake Formation permission);
-- per (producer, consumer) pair: one ConsumerAccess component's subtree, the IAM side of every
-  grant the producing domain gives that consumer domain (shared by all those grants);
-- domain-level: the producing Domain component's own resources, shared by all its products;
+- per grant: one Grant component's subtree (the Lake Formation permission: a grant costs no IAM
+  resource, the consumer role's one policy is the same whatever it is granted);
+- domain-level: the producing Domain component's own resources, shared by all its products
+  (each consumer domain has the same, its constant consumer policy included);
 - account-level: the Platform component (once per account);
-- the job's total (a domain whose first product this is) and each further product's cost, when
-  its grants go to domains this domain already grants to, and when they go to new ones.
+- the job's total (a domain whose first product this is) and each further product's cost.
 
 Counts are given as Pulumi/provider resources and as CloudFormation resources, since DSF's 17 are
 CloudFormation resources: in CloudFormation the S3 bucket's encryption, versioning, lifecycle,
@@ -43,7 +43,6 @@ DSF_PER_PRODUCT = 17
 GOAL = 12
 PRODUCT_COMPONENT = "mesh:index:DataProduct"
 GRANT_COMPONENT = "mesh:index:Grant"
-ACCESS_COMPONENT = "mesh:index:ConsumerAccess"
 DOMAIN_COMPONENT = "mesh:index:Domain"
 PLATFORM_COMPONENT = "mesh:index:Platform"
 
@@ -84,8 +83,9 @@ WHY: dict[str, str] = {
         "overwritten or deleted objects stay recoverable (bad job, ransomware)"
     ),
     "aws:s3/bucketPolicy:BucketPolicy": (
-        "TLS only; PutObject only with SSE-KMS and the domain's key (no unencrypted or "
-        "foreign-key objects)"
+        "TLS only; PutObject only with SSE-KMS and the domain's key (no unencrypted, SSE-C or "
+        "foreign-key objects); direct read of the table location for opted-in grants, until "
+        "they expire"
     ),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (
         "retention_days enforced (objects expire), old versions and incomplete uploads cleaned: "
@@ -104,14 +104,14 @@ WHY: dict[str, str] = {
         "rights on every table of its database"
     ),
     ROLE_POLICY: (
-        "pair: the consumer role's IAM side of every grant from this domain (Glue read on the "
-        "granted table ARNs, GetDataAccess; S3 + KMS read only on whole-table grants' buckets) "
-        "/ domain: producer's own-bucket read-write and the LF data-access role's read, least "
-        "privilege"
+        "producer's own-bucket read-write, the LF data-access role's vending rights, and the "
+        "consumer role's one constant policy (catalog read of the mesh, GetDataAccess: Lake "
+        "Formation is the gate), least privilege"
     ),
     "aws:kms/key:Key": (
-        "customer-managed key per domain, rotation on; its policy lets only the producer and "
-        "whole-table readers (through S3) and the LF data-access role use it; protected"
+        "customer-managed key per domain, rotation on; its policy lets only the producer, the "
+        "LF data-access role and opted-in direct readers (each its bucket only) use it, through "
+        "S3 only; protected"
     ),
     "aws:kms/alias:Alias": (
         "a stable, readable name for the key (audit trails, key replacement); operability, "
@@ -133,8 +133,8 @@ WHY: dict[str, str] = {
 
 
 def job_mesh(directory: Path) -> None:
-    """sales.orders (5 columns, one PII) granted to marketing (whole table) and finance
-    (two columns); marketing and finance own no product."""
+    """sales.orders (5 columns, one PII) granted to marketing (every column, approved, direct
+    S3 read) and finance (two columns); marketing and finance own no product."""
     producer = {
         "domain": "sales",
         "description": "Orders of the web shop",
@@ -156,7 +156,13 @@ def job_mesh(directory: Path) -> None:
                 ],
                 "partition_keys": [{"name": "dt", "type": "string"}],
                 "consumers": [
-                    {"domain": "marketing", "justification": "campaign attribution"},
+                    {
+                        "domain": "marketing",
+                        "include_pii": True,
+                        "approved_by": "privacy-office@example.com",
+                        "justification": "campaign attribution",
+                        "s3_direct": True,
+                    },
                     {
                         "domain": "finance",
                         "columns": ["amount", "order_id"],
@@ -235,28 +241,22 @@ def main() -> int:
     product = next(r for r in resources if r.type == PRODUCT_COMPONENT)
     domain = next(r for r in resources if r.type == DOMAIN_COMPONENT and r.name == "sales")
     grants = [r for r in resources if r.type == GRANT_COMPONENT]
-    pairs = [r for r in resources if r.type == ACCESS_COMPONENT]
     platform = [r for r in resources if r.type == PLATFORM_COMPONENT]
     per_product = subtree(resources, product.name, {GRANT_COMPONENT})
     per_grant = {g.name: subtree(resources, g.name, set()) for g in grants}
-    per_pair = {a.name: subtree(resources, a.name, set()) for a in pairs}
-    domain_level = subtree(resources, domain.name, {PRODUCT_COMPONENT, ACCESS_COMPONENT})
+    domain_level = subtree(resources, domain.name, {PRODUCT_COMPONENT})
     account_level = [r for p in platform for r in subtree(resources, p.name, set())]
     own_roles = {r.inputs.get("name") for r in domain_level if r.type == "aws:iam/role:Role"}
-    assert by_type[product.parent] == DOMAIN_COMPONENT and len(per_grant) == len(per_pair) == 2
+    assert by_type[product.parent] == DOMAIN_COMPONENT and len(per_grant) == 2
 
     grant_counts = [len(v) for v in per_grant.values()]
     grant_cfn = [cfn_count(v, own_roles) for v in per_grant.values()]
-    pair_counts = [len(v) for v in per_pair.values()]
-    pair_cfn = [cfn_count(v, own_roles) for v in per_pair.values()]
     product_cfn = cfn_count(per_product, own_roles)
     domain_cfn = cfn_count(domain_level, own_roles)
     marginal = len(per_product) + sum(grant_counts)
     marginal_cfn = product_cfn + sum(grant_cfn)
-    new_pairs = marginal + sum(pair_counts)
-    new_pairs_cfn = marginal_cfn + sum(pair_cfn)
-    job = new_pairs + len(domain_level)
-    job_cfn = new_pairs_cfn + domain_cfn
+    job = marginal + len(domain_level)
+    job_cfn = marginal_cfn + domain_cfn
 
     def types(items: list[Any]) -> str:
         return ", ".join(
@@ -265,8 +265,9 @@ def main() -> int:
 
     print('job: "one encrypted bucket, catalog entry, producer role, two Lake Formation grants"')
     print(
-        "mesh: sales.orders granted to marketing (whole table: LF + direct S3) and finance "
-        "(2 columns: LF only); recorded with the Pulumi program under recording mocks"
+        "mesh: sales.orders granted to marketing (whole table: LF, and direct S3 read through "
+        "the bucket and key policies) and finance (2 columns: LF only); recorded with the Pulumi "
+        "program under recording mocks"
     )
     print()
     print(f"{'':48} {'AWS (provider)':>14} {'CloudFormation':>14}")
@@ -275,10 +276,6 @@ def main() -> int:
         *(
             (f"per grant ({name})", len(v), cfn_count(v, own_roles), v)
             for name, v in per_grant.items()
-        ),
-        *(
-            (f"per domain pair ({name})", len(v), cfn_count(v, own_roles), v)
-            for name, v in per_pair.items()
         ),
         ("domain-level, shared (sales Domain)", len(domain_level), domain_cfn, domain_level),
     ]
@@ -290,24 +287,18 @@ def main() -> int:
     )
     print()
     print(f"{'the job, first product of a domain':48} {job:14d} {job_cfn:14d}")
-    print(
-        f"{'further product, two grants to known consumers':48} {marginal:14d} {marginal_cfn:14d}"
-    )
-    print(
-        f"{'further product, two grants to new consumers':48} {new_pairs:14d} {new_pairs_cfn:14d}"
-    )
+    print(f"{'further product, two grants':48} {marginal:14d} {marginal_cfn:14d}")
     print(f"{'AWS DSF, per product, same job':48} {'':14} {DSF_PER_PRODUCT:14d}")
     print(
         f"ratio to DSF (CloudFormation): job {job_cfn / DSF_PER_PRODUCT:.2f}, further product "
         f"{marginal_cfn / DSF_PER_PRODUCT:.2f}; issue goal <= {GOAL} per product: "
-        f"{marginal} provider / {marginal_cfn} CloudFormation resources per further product "
-        f"({new_pairs} / {new_pairs_cfn} when both consumers are new to the domain), "
+        f"{marginal} provider / {marginal_cfn} CloudFormation resources per further product, "
         f"{job} / {job_cfn} for the job"
     )
     print()
     print("why each resource type earns its place (the control it carries):")
     seen = Counter(r.type for r in [*per_product, *domain_level, *account_level])
-    for g in [*per_grant.values(), *per_pair.values()]:
+    for g in per_grant.values():
         seen.update(r.type for r in g)
     missing = sorted(t for t in seen if t not in WHY)
     for type_, n in sorted(seen.items(), key=lambda kv: (-kv[1], kv[0])):

@@ -21,6 +21,7 @@ BENCHMARKS = [
     ("Plan: program vs Pulumi SDK floor", "plan_bench.py", ["10", "100", "1000"], ["10", "100"]),
     ("Resources per data product", "resources_bench.py", [], []),
     ("PR check: mesh validate + mesh diff", "pr_check_bench.py", [], ["--quick"]),
+    ("Fan-in: uniform consumers, a hub, validate vs YAML", "fan_in_bench.py", [], ["--quick"]),
     ("Audit: access matrix and diff at scale", "audit_bench.py", [], ["--quick"]),
     (
         "Per-domain stack plan vs mesh size",
@@ -49,6 +50,7 @@ def main(argv: list[str]) -> int:
             failed.append(script)
     if failed:
         print(f"\nbenchmarks that failed or missed a goal: {', '.join(failed)}")
+        return 1
     return 0
 
 

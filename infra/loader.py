@@ -1115,6 +1115,34 @@ def _check_consumer(
             "E028",
             "include_pii: true needs approved_by (the e-mail of whoever approved sharing PII)",
         )
+    if consumer.s3_direct and not _every_column(product, schema, consumer):
+        missing = sorted(set(schema) - set(access_readable(product, consumer)))
+        yield src.problem(
+            at + ("s3_direct",),
+            "E037",
+            f"s3_direct needs a grant of every column of {product.name!r}: direct S3 read "
+            "exposes whole files, which is the path around a column restriction; this grant "
+            f"does not cover {_one_of(missing, len(missing))}"
+            + (
+                " (PII columns need include_pii: true and approved_by)"
+                if product.pii_columns & set(missing)
+                else ""
+            )
+            + ". Drop s3_direct (read through Lake Formation) or grant every column",
+        )
+
+
+def _every_column(product: Product, schema: dict[str, Column], consumer: Consumer) -> bool:
+    if consumer.columns is None:
+        return consumer.include_pii or not product.pii_columns
+    return set(consumer.columns) >= set(schema)
+
+
+def access_readable(product: Product, consumer: Consumer) -> list[str]:
+    """The columns a grant reads, as the access model counts them (without importing it)."""
+    if consumer.columns is not None:
+        return list(consumer.columns)
+    return [c.name for c in product.columns if consumer.include_pii or not c.pii]
 
 
 def _expiry_warnings(bp: Blueprint, src: SourceFile, today: dt.date) -> Iterator[Problem]:

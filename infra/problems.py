@@ -42,13 +42,17 @@ CODES: dict[str, str] = {
     "E033": "physical name too long",
     "E034": "exception names a product that does not exist",
     "E035": "table or column name is a reserved word of Athena SQL (queries must quote it)",
-    "E036": "a consumer role's inline IAM policies would exceed IAM's size quota",
+    "E036": "a role's inline IAM policies would reach IAM's size quota (10,240 characters)",
+    "E037": "s3_direct on a grant that does not cover every column (the path around it)",
+    "E038": "a bucket policy would reach S3's size quota (20 KB)",
+    "E039": "a key policy would reach KMS's size quota (32 KB)",
     # against the previous tree (`mesh validate --base`, `mesh diff`): nothing may be lost
     "E040": "product removed without a decommission block",
     "E041": "decommissioned product removed before its decommission date",
     "E042": "decommissioned product removed although its data is retained (data: retain)",
     "E043": "domain blueprint removed (its key, database and roles are protected)",
     "E044": "physical name of a product changes (its bucket and table would be replaced)",
+    "E045": "a trust policy would reach IAM's size quota (2,048 characters)",
     # warnings
     "W001": "grant expires soon",
     "W002": "grant has expired and grants nothing",
@@ -56,7 +60,7 @@ CODES: dict[str, str] = {
     "W004": "table or column name is reserved in Athena DDL (hand-written DDL must quote it)",
     "W005": "decommissioned product removed: its data is deleted if the stack allows it",
     "W006": "base tree has blueprints that do not load: their products are not checked",
-    "W007": "a consumer role's inline IAM policies are near IAM's size quota (90 % or more)",
+    "W007": "a generated policy is near its AWS size quota (90 % or more)",
 }
 
 

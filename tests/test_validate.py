@@ -55,6 +55,11 @@ EXPECTED: dict[str, list[tuple[str, str, int | None, str]]] = {
     "e030_consumer_listed_twice": [("E030", "sales.yaml", 19, "products[0].consumers[1].domain")],
     "e031_no_blueprints": [("E031", "invalid", None, "")],  # README, notes.txt, .hidden.yaml only
     "e034_exception_unknown_product": [("E034", "sales.yaml", 18, "exceptions[0].product")],
+    # direct S3 read of a column-limited grant, and of one that omits the PII columns
+    "e037_s3_direct_on_column_limited_grant": [
+        ("E037", "sales.yaml", 19, "products[0].consumers[0].s3_direct"),
+        ("E037", "sales.yaml", 31, "products[1].consumers[0].s3_direct"),
+    ],
     # ------------------------------------------------------------------ the model
     "e010_unknown_keys": [
         ("E010", "sales.yaml", 3, "owner.slack"),
@@ -130,6 +135,7 @@ MESSAGE_HINTS = {
     "e026_consumer_column_not_in_schema": "expected one of: order_id, customer_email, amount",
     "e027_pii_shared_without_include_pii": "include_pii",
     "e028_include_pii_without_approval": "approved_by",
+    "e037_s3_direct_on_column_limited_grant": "path around a column restriction",
     "file_duplicate_key": "first defined on line 8",
     "file_alias_bomb": "alias bomb",
     "file_python_tag": "python/object/apply:os.system",
@@ -159,7 +165,7 @@ def test_every_error_code_in_the_fixtures_is_a_known_code():
     assert codes <= set(CODES)
     # every rule of the issue has its fixture (E032/E033 are the naming checks of `mesh plan`)
     assert {f"E0{n:02d}" for n in [1, 2, 3, 4, 5, 10, 11, 12, 13, 14]} <= codes
-    assert {f"E0{n}" for n in [20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 34]} <= codes
+    assert {f"E0{n}" for n in [20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 34, 37]} <= codes
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -1,0 +1,205 @@
+"""Benchmark: access at organisation scale, the hard cases of the fan-in issue (issue 12).
+
+    python bench/fan_in_bench.py [--quick] [--repeat 3]
+
+1. **Uniform fan-in**: 1,000 domains x 10 products, each shared product granted to 2 domains
+   drawn uniformly from the whole mesh (`bench/meshgen.py`, fan_in="uniform"): `mesh validate`
+   must report no quota error or warning (E036/W007), and the widest consumer reads from
+   hundreds of producing domains.
+2. **Hub**: one domain consuming a whole-table grant from each of 500 other domains
+   (fan_in="hub", one product each): validates, plans, audits (effective == declared), and the
+   hub's consumer-role identity policy is byte-for-byte the one it has with 5 producing domains.
+3. **Validate vs parsing**: `mesh validate` on the uniform 10,000-product mesh against a plain
+   `yaml.load(CSafeLoader)` of the same files, both subprocesses, start-up included (goal: ratio
+   <= 1.0).
+4. **PR check**: `mesh diff BASE HEAD --validate` on the uniform mesh at 200 and 10,000 products,
+   HEAD adding one grant (goals: <= 0.25 s and <= 1 s, start-up included).
+
+Numbers are best of --repeat; ratios are to the goals. Exits 1 when a goal is missed or a check
+fails (bench/run.py reports it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as dt
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.meshgen import HUB, blueprints, generate, render
+from bench.timing import best_of
+
+VALIDATE_RATIO_GOAL = 1.0
+PR_GOALS = {200: 0.25, 10_000: 1.0}
+YAML_LOAD = (
+    "import pathlib, sys, yaml\n"
+    "for p in sorted(pathlib.Path(sys.argv[1]).glob('*.yaml')):\n"
+    "    yaml.load(p.read_text(encoding='utf-8'), Loader=yaml.CSafeLoader)\n"
+)
+
+
+def mesh_command() -> list[str]:
+    script = Path(sys.executable).parent / "mesh"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "infra.cli"]
+
+
+def run(args: list[str], env: dict, expect: int | None = 0) -> subprocess.CompletedProcess:
+    done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    if expect is not None and done.returncode != expect:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-8:]
+        raise SystemExit(f"{' '.join(args)} exited {done.returncode}:\n" + "\n".join(tail))
+    return done
+
+
+def consumer_policy(plan: dict, role: str) -> str:
+    [policy] = [
+        r["inputs"]["policy"]
+        for r in plan["resources"]
+        if r["type"] == "aws:iam/rolePolicy:RolePolicy" and r["inputs"]["role"] == role
+    ]
+    return policy
+
+
+def uniform(tmp: Path, env: dict, domains: int) -> tuple[bool, Path]:
+    directory = tmp / f"uniform-{domains}"
+    mesh = generate(directory, domains, 10, 2, today=dt.date.fromisoformat(env["MESH_TODAY"]))
+    done = run([*mesh_command(), "validate", str(directory), "--format", "json"], env, None)
+    doc = json.loads(done.stdout)
+    quota = [p for p in doc["errors"] + doc["warnings"] if p["code"] in ("E036", "W007")]
+    producers_of: dict[str, set[str]] = collections.defaultdict(set)
+    for bp in blueprints(domains, 10, 2, today=dt.date.fromisoformat(env["MESH_TODAY"])):
+        for product in bp["products"]:
+            for grant in product["consumers"]:
+                producers_of[grant["domain"]].add(bp["domain"])
+    widest = max(producers_of.items(), key=lambda kv: len(kv[1]))
+    print(
+        f"1. uniform fan-in: {mesh.domains} domains, {mesh.products} products, {mesh.grants} "
+        f"grants drawn from the whole mesh; mesh validate exit {done.returncode}, "
+        f"{len(doc['errors'])} error(s), {len(doc['warnings'])} warning(s), E036/W007: "
+        f"{len(quota)}; widest consumer {widest[0]} reads from {len(widest[1])} producing domains"
+    )
+    return done.returncode == 0 and not quota, directory
+
+
+def hub(tmp: Path, env: dict, producers: int, audit: bool) -> bool:
+    today = dt.date.fromisoformat(env["MESH_TODAY"])
+    sizes, hashes, ok = {}, {}, True
+    for n in (5, producers):
+        directory = tmp / f"hub-{n}"
+        generate(directory, n + 1, 1, 0, today=today, fan_in="hub")
+        run([*mesh_command(), "validate", str(directory)], env)
+        start = time.perf_counter()
+        plan = json.loads(
+            run([*mesh_command(), "plan", str(directory), "--format", "json"], env).stdout
+        )
+        plan_s = time.perf_counter() - start
+        policy = consumer_policy(plan, f"mesh-{HUB}-consumer")
+        sizes[n], hashes[n] = len(policy), hashlib.sha256(policy.encode()).hexdigest()[:16]
+        grants = [
+            r for r in plan["resources"]
+            if r["type"] == "aws:lakeformation/permissions:Permissions"
+            and r["inputs"]["principal"].endswith(f"/mesh-{HUB}-consumer")
+        ]  # fmt: skip
+        line = (
+            f"   {n:4d} producing domains: {len(grants)} grants to {HUB} "
+            f"({sum('table' in g['inputs'] for g in grants)} whole-table); plan {plan_s:.1f} s, "
+            f"{len(plan['resources'])} resources; {HUB}'s consumer role policy {sizes[n]} bytes "
+            f"(sha256 {hashes[n]})"
+        )
+        ok &= len(grants) == n
+        if audit and n == producers:
+            start = time.perf_counter()
+            done = run(
+                [*mesh_command(), "audit", str(directory), "--out", str(tmp / "audit")], env, None
+            )
+            same = "effective access == declared access" in done.stdout
+            line += (
+                f"; mesh audit exit {done.returncode} in {time.perf_counter() - start:.1f} s, "
+                + ("effective == declared" if same else "EFFECTIVE != DECLARED")
+            )
+            ok &= done.returncode == 0 and same
+        print(line)
+    same = hashes[5] == hashes[producers]
+    print(
+        f"   the hub's consumer-role identity policy with {producers} producers is "
+        + ("byte-for-byte the one with 5" if same else "NOT the one with 5")
+    )
+    return ok and same
+
+
+def validate_vs_yaml(directory: Path, env: dict, repeat: int) -> bool:
+    validate = best_of(repeat, lambda: run([*mesh_command(), "validate", str(directory)], env))
+    yaml_load = best_of(repeat, lambda: run([sys.executable, "-c", YAML_LOAD, str(directory)], env))
+    ratio = validate / yaml_load
+    print(
+        f"3. mesh validate {validate:.2f} s vs yaml.load(CSafeLoader) of the same files "
+        f"{yaml_load:.2f} s (both subprocesses, start-up included): ratio {ratio:.2f} "
+        f"(goal <= {VALIDATE_RATIO_GOAL})"
+    )
+    return ratio <= VALIDATE_RATIO_GOAL
+
+
+def pr_check(tmp: Path, env: dict, domains: int, repeat: int) -> bool:
+    today = dt.date.fromisoformat(env["MESH_TODAY"])
+    bps = blueprints(domains, 10, 2, today=today)
+    base, head = tmp / f"pr-{domains}-base", tmp / f"pr-{domains}-head"
+    for directory in (base, head):
+        directory.mkdir()
+        for bp in bps:
+            (directory / f"{bp['domain']}.yaml").write_text(render(bp), encoding="utf-8")
+    edited = bps[len(bps) // 2]
+    product = next(p for p in edited["products"] if p["classification"] in ("public", "internal"))
+    taken = {c["domain"] for c in product["consumers"]} | {edited["domain"]}
+    newcomer = next(b["domain"] for b in bps if b["domain"] not in taken)
+    product["consumers"].append({"domain": newcomer, "justification": "a new dashboard"})
+    (head / f"{edited['domain']}.yaml").write_text(render(edited), encoding="utf-8")
+    args = [*mesh_command(), "diff", str(base), str(head), "--validate", "--format", "json"]
+    done = run(args, env, 3)
+    new = json.loads(done.stdout)["new_access"]
+    assert [(g["principal"], g["product"]) for g in new] == [
+        (f"{newcomer}:consumer", f"{edited['domain']}.{product['name']}")
+    ], new
+    seconds = best_of(repeat, lambda: run(args, env, 3))
+    products = sum(len(b["products"]) for b in bps)
+    goal = PR_GOALS[products]
+    print(
+        f"4. mesh diff --validate, {products} products (HEAD adds one grant): {seconds:.3f} s, "
+        f"goal {goal} s, ratio {seconds / goal:.2f}"
+    )
+    return seconds <= goal
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="smaller meshes, no hub audit")
+    args = parser.parse_args()
+    today = os.environ.get("MESH_TODAY") or dt.date.today().isoformat()
+    env = {**os.environ, "MESH_TODAY": today}
+    print(f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f}; best of {args.repeat}")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="mesh-fan-in-") as name:
+        tmp = Path(name)
+        ok, directory = uniform(tmp, env, 100 if args.quick else 1000)
+        results.append(ok)
+        print("2. hub")
+        results.append(hub(tmp, env, 50 if args.quick else 500, audit=not args.quick))
+        results.append(validate_vs_yaml(directory, env, args.repeat))
+        for domains in (20,) if args.quick else (20, 1000):
+            results.append(pr_check(tmp, env, domains, args.repeat))
+    print("all goals met" if all(results) else "A GOAL OR CHECK FAILED")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
