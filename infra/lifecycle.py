@@ -22,6 +22,14 @@
   and there is no decommissioning for a whole domain in the blueprints.
 - **E044** a product keeps its name but its physical name (the first of `previous_names`, else
   the name) changes: the bucket and table would be replaced.
+- **E051** a declared rename claims a name that already existed: a product's (or column's)
+  `previous_names` names a product (column) of BASE, but its new name was one in BASE too. A
+  rename is accepted only when the new name is new; otherwise the diff would carry the old one's
+  grants over to it (combined with dropping `pii: true`, a way to read PII unnoticed). The
+  loader already refuses an old name that is still in use (E050).
+- **E052** a decommission date this change adds or brings forward lies less than
+  `DECOMMISSION_NOTICE_DAYS` (30) days ahead: consumers get notice, and grants never end
+  retroactively.
 
 Removal problems are located at the product's (or domain's) line in the BASE file, the place
 the removed text was; E044 at the HEAD file, where the change is. Pure model comparison: no
@@ -34,6 +42,7 @@ import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
+from infra.governance.catalogue import DECOMMISSION_NOTICE_DAYS
 from infra.loader import LoadResult, Mesh
 from infra.naming import physical_product_name
 from infra.problems import Problem, Severity
@@ -67,6 +76,8 @@ def change_problems(
         if text is not None and head.source(bp.domain).text == text:
             continue  # the same file on both sides: nothing removed, nothing renamed
         matches = _by_name(head_bp)
+        errors += _rename_claims(base, head, bp, head_bp)
+        errors += _decommission_notice(head, bp, head_bp, matches, today)
         for pi, product in enumerate(bp.products):
             match = matches.get(product.name)
             if match is None:
@@ -91,6 +102,83 @@ def change_problems(
     errors.sort(key=Problem.sort_key)
     warnings.sort(key=Problem.sort_key)
     return errors, warnings
+
+
+def _rename_claims(base: Mesh, head: Mesh, bp: Blueprint, head_bp: Blueprint) -> list[Problem]:
+    """E051: renames (`previous_names`) of HEAD whose new name already existed in BASE."""
+    out = []
+    src = head.source(bp.domain)
+    before = {p.name: p for p in bp.products}
+    for hi, product in enumerate(head_bp.products):
+        for k, old in enumerate(product.previous_names):
+            if old in before and product.name in before and old != product.name:
+                out.append(
+                    src.problem(
+                        ("products", hi, "previous_names", k),
+                        "E051",
+                        f"{bp.domain}.{product.name} claims to be {bp.domain}.{old} renamed, but "
+                        f"{product.name!r} was already a product before this change: a rename "
+                        "must give a new name (move the data of one product into the other "
+                        "with a decommission instead)",
+                    )
+                )
+        old_product = next(
+            (before[n] for n in (product.name, *product.previous_names) if n in before), None
+        )
+        if old_product is None:
+            continue
+        old_columns = {c.name for c in [*old_product.columns, *old_product.partition_keys]}
+        parts = [("schema", product.columns), ("partition_keys", product.partition_keys)]
+        for part, columns in parts:
+            for ci, col in enumerate(columns):
+                for k, old in enumerate(col.previous_names):
+                    if old in old_columns and col.name in old_columns and old != col.name:
+                        out.append(
+                            src.problem(
+                                ("products", hi, part, ci, "previous_names", k),
+                                "E051",
+                                f"column {col.name!r} of {bp.domain}.{product.name} claims to "
+                                f"be {old!r} renamed, but {col.name!r} was already a column "
+                                "before this change: a rename must give a new name, or grants "
+                                f"of {old!r} would be carried over to it",
+                            )
+                        )
+    return out
+
+
+def _decommission_notice(
+    head: Mesh,
+    bp: Blueprint,
+    head_bp: Blueprint,
+    matches: dict[str, tuple[int, Product]],
+    today: dt.date,
+) -> list[Problem]:
+    """E052: decommission dates this change adds or brings forward, with too little notice."""
+    out = []
+    earliest = today + dt.timedelta(days=DECOMMISSION_NOTICE_DAYS)
+    before = {p.name: p for p in bp.products}
+    for hi, product in enumerate(head_bp.products):
+        d = product.decommission
+        if d is None:
+            continue
+        old = next(
+            (before[n] for n in (product.name, *product.previous_names) if n in before), None
+        )
+        if old is None:  # a new product: nobody consumes it yet
+            continue
+        was = old.decommission.date if old.decommission is not None else None
+        if (was is None or d.date < was) and d.date < earliest:
+            out.append(
+                head.source(bp.domain).problem(
+                    ("products", hi, "decommission", "date"),
+                    "E052",
+                    f"{bp.domain}.{product.name} would be decommissioned on "
+                    f"{d.date.isoformat()}, {(d.date - today).days} day(s) after this change: "
+                    f"consumers get at least {DECOMMISSION_NOTICE_DAYS} days of notice, so the "
+                    f"earliest date is {earliest.isoformat()}",
+                )
+            )
+    return out
 
 
 def _by_name(bp: Blueprint) -> dict[str, tuple[int, Product]]:

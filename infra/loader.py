@@ -39,7 +39,7 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from infra import reserved
+from infra import reserved, tags
 from infra.gcpause import gc_paused
 from infra.gluetypes import GlueTypeError
 from infra.problems import Problem, Severity
@@ -969,7 +969,35 @@ def _check_blueprint(
 ) -> Iterator[Problem]:
     """Checks across one blueprint and the mesh. `domains` holds every domain any file names
     (valid or not, to avoid follow-on errors); `known` the valid ones (to suggest)."""
+    if bp.domain in STACK_SCOPES:
+        yield src.problem(
+            ("domain",),
+            "E047",
+            f"domain name {bp.domain!r} is a stack scope (mesh:stack: all, platform or a domain "
+            "name): a stack of this name would be ambiguous; choose another name",
+        )
     seen_products: dict[str, int] = {}
+    current_products = {p.name for p in bp.products}
+    old_product_names: dict[str, int] = {}
+    for pi, product in enumerate(bp.products):
+        for k, old in enumerate(product.previous_names):
+            loc = ("products", pi, "previous_names", k)
+            if old in current_products:
+                yield src.problem(
+                    loc,
+                    "E050",
+                    f"previous_names of {product.name!r} names {old!r}, which is still a product "
+                    "of this domain: a rename's old name must be gone (otherwise its grants "
+                    "could be carried over to the wrong product)",
+                )
+            elif old in old_product_names and old_product_names[old] != pi:
+                yield src.problem(
+                    loc,
+                    "E050",
+                    f"{old!r} is already a previous name of products[{old_product_names[old]}]: "
+                    "two products cannot both have been it",
+                )
+            old_product_names.setdefault(old, pi)
     for pi, product in enumerate(bp.products):
         at: Loc = ("products", pi)
         if product.name in seen_products:
@@ -993,8 +1021,31 @@ def _check_blueprint(
                     f"column {col.name!r} is already defined at schema[{columns[col.name]}]",
                 )
             columns.setdefault(col.name, ci)
+        yield from _check_tags(product, src, at)
+        yield from _check_renamed_columns(product, src, at)
+        for ci, col in enumerate(product.columns):
+            yield from _check_comment(col, src, at + ("schema", ci))
         partitions: set[str] = set()
         for ki, key in enumerate(product.partition_keys):
+            yield from _check_comment(key, src, at + ("partition_keys", ki))
+            if key.pii:
+                yield src.problem(
+                    at + ("partition_keys", ki, "pii"),
+                    "E046",
+                    f"partition key {key.name!r} of {product.name!r} is marked PII: partition "
+                    "values are S3 object key segments, readable by every consumer of the "
+                    "product whatever columns it is granted; partition by a non-personal "
+                    "value (a date, a region) and keep the PII in a schema column",
+                )
+            elif _looks_personal(key.name):
+                yield src.problem(
+                    at + ("partition_keys", ki, "name"),
+                    "W008",
+                    f"partition key {key.name!r} of {product.name!r} looks like personal data: "
+                    "partition values are readable by every consumer, whatever columns it is "
+                    "granted; if it is personal, partition by something else",
+                    Severity.warning,
+                )
             if key.name in _RESERVED:
                 yield _reserved_problem(
                     src, at + ("partition_keys", ki, "name"), "partition key", key.name
@@ -1037,6 +1088,87 @@ def _check_blueprint(
 
 _RESERVED = reserved.SELECT_RESERVED | reserved.DDL_RESERVED
 _NAME = re.compile(NAME_PATTERN)
+STACK_SCOPES = frozenset({"all", "platform"})  # mesh:stack values that are not a domain
+GLUE_COMMENT_MAX = 255  # characters of a Glue column comment
+# name parts of a partition key that suggest it identifies a person (W008)
+_PERSONAL_PARTS = frozenset(
+    {
+        "email", "mail", "phone", "mobile", "ssn", "passport", "birth", "birthday", "dob",
+        "address", "ip", "iban", "card", "name", "firstname", "lastname", "surname", "customer",
+        "user", "person", "employee", "patient", "member", "citizen", "national", "tax",
+    }
+)  # fmt: skip
+
+
+def _looks_personal(name: str) -> bool:
+    return not _PERSONAL_PARTS.isdisjoint(name.split("_"))
+
+
+def _check_tags(product: Product, src: SourceFile, at: Loc) -> Iterator[Problem]:
+    """A product's own tags as AWS takes them, on top of the mesh's governance tags."""
+    for key, value in product.tags.items():
+        if key.lower().startswith(tags.RESERVED_PREFIX):
+            yield src.problem(
+                at + ("tags", key),
+                "E048",
+                f"tag key {_short(key)} starts with {tags.RESERVED_PREFIX!r}, which AWS reserves "
+                "for its own tags: rename the tag",
+            )
+        if len(value) > tags.MAX_VALUE:
+            yield src.problem(
+                at + ("tags", key),
+                "E048",
+                f"tag {_short(key)} has a value of {len(value)} characters; AWS allows "
+                f"{tags.MAX_VALUE}",
+            )
+    total = len(set(product.tags) | set(tags.GOVERNANCE))
+    if total > tags.MAX_TAGS:
+        yield src.problem(
+            at + ("tags",),
+            "E048",
+            f"{product.name!r} would carry {total} tags ({len(product.tags)} of its own and the "
+            f"mesh's {len(tags.GOVERNANCE)}: {', '.join(tags.GOVERNANCE)}); AWS allows "
+            f"{tags.MAX_TAGS} per resource",
+        )
+
+
+def _check_comment(col: Column, src: SourceFile, at: Loc) -> Iterator[Problem]:
+    if col.description is not None and len(col.description) > GLUE_COMMENT_MAX:
+        yield src.problem(
+            at + ("description",),
+            "E048",
+            f"the description of {col.name!r} is {len(col.description)} characters; Glue "
+            f"takes column comments of at most {GLUE_COMMENT_MAX}",
+        )
+
+
+def _check_renamed_columns(product: Product, src: SourceFile, at: Loc) -> Iterator[Problem]:
+    """A column's previous name may not be a current column (or partition key) of the product,
+    nor another column's previous name: a rename claimed for a name still in use would map
+    existing grants onto another column."""
+    columns = [("schema", i, c) for i, c in enumerate(product.columns)]
+    columns += [("partition_keys", i, c) for i, c in enumerate(product.partition_keys)]
+    current = {c.name for _, _, c in columns}
+    claimed: dict[str, str] = {}
+    for part, i, col in columns:
+        for k, old in enumerate(col.previous_names):
+            loc = at + (part, i, "previous_names", k)
+            if old in current:
+                yield src.problem(
+                    loc,
+                    "E050",
+                    f"previous_names of column {col.name!r} names {old!r}, which is still a "
+                    f"column of {product.name!r}: a rename's old name must be gone (otherwise "
+                    "grants of one column would be carried over to another)",
+                )
+            elif old in claimed and claimed[old] != col.name:
+                yield src.problem(
+                    loc,
+                    "E050",
+                    f"{old!r} is already a previous name of column {claimed[old]!r}: two columns "
+                    "cannot both have been it",
+                )
+            claimed.setdefault(old, col.name)
 
 
 def _reserved_problem(src: SourceFile, loc: Loc, what: str, name: str) -> Problem:
@@ -1095,8 +1227,17 @@ def _check_consumer(
             f"{_one_of((d for d in known if d != bp.domain), len(known) - 1) or '(no other domains)'}",
         )
     if consumer.columns is not None:
+        keys = {k.name for k in product.partition_keys}
         for ci, name in enumerate(consumer.columns):
-            if name not in schema:
+            if name in keys:
+                yield src.problem(
+                    at + ("columns", ci),
+                    "E026",
+                    f"{name!r} is a partition key of {product.name!r}: every grant reads the "
+                    "partition keys (their values are in the object keys); list schema "
+                    f"columns only: {_one_of(schema, len(schema))}",
+                )
+            elif name not in schema:
                 yield src.problem(
                     at + ("columns", ci),
                     "E026",

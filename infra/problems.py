@@ -53,6 +53,12 @@ CODES: dict[str, str] = {
     "E043": "domain blueprint removed (its key, database and roles are protected)",
     "E044": "physical name of a product changes (its bucket and table would be replaced)",
     "E045": "a trust policy would reach IAM's size quota (2,048 characters)",
+    "E046": "a partition key is marked PII (partition values are readable by every consumer)",
+    "E047": "a domain is named like a stack scope (all, platform)",
+    "E048": "a value AWS would refuse (tag key, value or count; Glue column comment length)",
+    "E050": "a previous name is still in use (a column's or product's rename claims a current name)",
+    "E051": "a rename gives a name that already existed before the change",
+    "E052": "a decommission date with less notice than the platform requires",
     # warnings
     "W001": "grant expires soon",
     "W002": "grant has expired and grants nothing",
@@ -61,6 +67,7 @@ CODES: dict[str, str] = {
     "W005": "decommissioned product removed: its data is deleted if the stack allows it",
     "W006": "base tree has blueprints that do not load: their products are not checked",
     "W007": "a generated policy is near its AWS size quota (90 % or more)",
+    "W008": "a partition key's name suggests personal data (partition values are readable by all)",
 }
 
 

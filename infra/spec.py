@@ -91,7 +91,10 @@ class Column(_Model):
 class Consumer(_Model):
     domain: Name = Field(description="Consuming domain (must exist in the mesh)")
     columns: list[ColumnName] | None = Field(
-        None, description="Readable columns; omitted = every non-PII column (all if include_pii)"
+        None,
+        min_length=1,
+        description="Readable columns; omitted = every non-PII column (all if include_pii); "
+        "partition keys are readable with every grant and not listed",
     )
     include_pii: bool = Field(False, description="Share PII columns; needs approved_by")
     approved_by: Email | None = Field(None, description="Who approved sharing PII")

@@ -215,6 +215,7 @@ def test_description_and_justification_edits_are_not_reported(tmp_path):
         "renamed_columns": {},
         "errors": [],
         "warnings": [],
+        "review_required": [],
     }
     assert result.exit_code == 0
 

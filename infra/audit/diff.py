@@ -45,6 +45,7 @@ from infra.gcpause import gc_paused
 from infra.lifecycle import change_problems
 from infra.loader import Mesh
 from infra.problems import Problem
+from infra.review import ReviewItem, review_changes
 from infra.spec import Product
 
 CONTRACT_KEYS = ("new_access", "removed_access", "changed")
@@ -147,14 +148,16 @@ class DiffResult:
     # what the change may not do (`infra.lifecycle`): a removal that loses data, ...
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    # what needs a reviewer although it adds no access (`infra.review`)
+    review_required: list[ReviewItem] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
         """1 when the change is unsafe (it blocks the merge, new access or not), 3 when it
-        adds access (a reviewer is needed), 0 otherwise."""
+        adds access or needs review for another reason, 0 otherwise."""
         if self.errors:
             return 1
-        return 3 if self.new_access else 0
+        return 3 if self.new_access or self.review_required else 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -168,6 +171,7 @@ class DiffResult:
             "renamed_columns": {k: dict(v) for k, v in self.renamed_columns.items()},
             "errors": [p.as_json() for p in self.errors],
             "warnings": [p.as_json() for p in self.warnings],
+            "review_required": [r.as_json() for r in self.review_required],
         }
 
 
@@ -324,6 +328,7 @@ def diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
 
 def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
     safety = change_problems(base, head, today)  # the whole trees: locations need the sources
+    review = review_changes(base, head)
     base, head = _changed_domains(base, head)
     base_products, head_products = _products(base), _products(head)
     renames = _product_renames(base_products, head_products)
@@ -355,7 +360,7 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
     old_ids: dict[str, str] = {}  # head id -> base id of a renamed product (first rename wins)
     for old, new in renames.items():
         old_ids.setdefault(new, old)
-    result = DiffResult(renamed_products=renames)
+    result = DiffResult(renamed_products=renames, review_required=review)
     result.renamed_columns = _renamed_columns(base_products, head_products, renames)
     result.errors, result.warnings = safety
 
@@ -562,6 +567,9 @@ def render_text(result: DiffResult, computed: bool = True) -> str:
                 f"  {mark} {g.principal} -> {g.product}: {g.access} [{_cols(g)}]"
                 f"{' PII' if g.pii else ''}, {until_text(g)} -- {e.why}"
             )
+    lines.append(f"REVIEW REQUIRED (no new access): {len(result.review_required)}")
+    for r in result.review_required:
+        lines.append(f"  ? {r.where}: {r.change} {r.product or r.domain} -- {r.reason}")
     lines.append(f"BREAKING SCHEMA CHANGES for existing consumers: {len(result.breaking_schema)}")
     for b in result.breaking_schema:
         lines.append(f"  ! {b.why} (read by {', '.join(b.consumers)})")
@@ -606,6 +614,17 @@ def render_markdown(result: DiffResult, computed: bool = True) -> str:
         )
     else:
         lines.append("No new access.")
+    if result.review_required:
+        lines.append("")
+        lines.append(
+            f"> [!IMPORTANT]\n> **{len(result.review_required)} change(s) need review** "
+            "although they add no access:"
+        )
+        for r in result.review_required:
+            lines.append(
+                f"> - `{md_cell(r.where)}` {r.change}: {md_cell(r.product or r.domain)}: "
+                f"{md_cell(r.reason)}"
+            )
     lines.append("")
     lines.append(
         f"New: **{len(result.new_access)}** · removed: {len(result.removed_access)} · "

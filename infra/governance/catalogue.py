@@ -44,6 +44,11 @@ RETENTION_CEILING = max(hi for _, hi in RETENTION_BOUNDS.values())
 MAX_EXCEPTION_DAYS = 365
 """An exception must expire within this many days of today: no permanent waivers."""
 
+DECOMMISSION_NOTICE_DAYS = 30
+"""A decommission date a change adds (or brings forward) lies at least this many days after the
+day of the change: consumers get notice, and grants never end retroactively (E052)."""
+"""An exception must expire within this many days of today: no permanent waivers."""
+
 STAR_ONLY_ACTIONS = frozenset({"lakeformation:GetDataAccess"})
 """IAM actions AWS accepts only on Resource "*": the named exception to GOV-012."""
 
@@ -282,6 +287,7 @@ def limits_json() -> dict:
             c.value: {"min": lo, "max": hi} for c, (lo, hi) in RETENTION_BOUNDS.items()
         },
         "max_exception_days": MAX_EXCEPTION_DAYS,
+        "decommission_notice_days": DECOMMISSION_NOTICE_DAYS,
         "star_only_actions": sorted(STAR_ONLY_ACTIONS),
         "catalog_read_actions": sorted(CATALOG_READ_ACTIONS),
         "tags": list(TAG_KEYS),

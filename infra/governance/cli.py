@@ -72,6 +72,10 @@ def catalogue_lines(width: int = 100) -> list[str]:
     for c, (lo, hi) in cat.RETENTION_BOUNDS.items():
         lines.append(f"  retention_days of {c.value} products: {lo}..{hi}")
     lines.append(f"  exceptions expire within {cat.MAX_EXCEPTION_DAYS} days")
+    lines.append(
+        f"  a decommission date a change adds or brings forward lies at least "
+        f"{cat.DECOMMISSION_NOTICE_DAYS} days ahead"
+    )
     lines.append("")
     lines.append("Exception codes (in mesh validate output):")
     for code, text in cat.EXCEPTION_CODES.items():
