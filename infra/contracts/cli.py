@@ -122,7 +122,9 @@ def export_command(
             )
         if not findings:
             name = Path(src.path).name
-            files.append((out / f"{bp.domain}.{p.name}.odcs.yaml", odcs.contract_yaml(contract, name)))
+            files.append(
+                (out / f"{bp.domain}.{p.name}.odcs.yaml", odcs.contract_yaml(contract, name))
+            )
     if failed:
         typer.echo("no contract written: fix the blueprints first", err=True)
         raise typer.Exit(1)
@@ -160,7 +162,9 @@ def import_command(
     ] = None,
     schema: Annotated[
         str | None,
-        typer.Option("--schema", help="The schema object to import, when the contract has several."),
+        typer.Option(
+            "--schema", help="The schema object to import, when the contract has several."
+        ),
     ] = None,
     prefix: PrefixOption = None,
     account: AccountOption = None,
@@ -191,21 +195,33 @@ def import_command(
             f"domain {domain[:60]!r} is not a domain name (2-31 lower-case letters, digits, _): "
             "pass --domain"
         )
-    from infra.loader import blueprint_files, load_file
+    from infra.loader import _read_text, blueprint_files, load_file
 
     target = next((p for p in blueprint_files(into) if p.stem == domain), None)
     if target is None:
         outcome.fail(
-            [_problem(str(into), "C007", f"no blueprint {domain}.yaml in {str(into)!r}: create "
-                      f"it first (domain, description, owner, cost_center), then import")]
+            [
+                _problem(
+                    str(into),
+                    "C007",
+                    f"no blueprint {domain}.yaml in {str(into)!r}: create "
+                    f"it first (domain, description, owner, cost_center), then import",
+                )
+            ]
         )
-    bp, src, problems, _data = load_file(target)
+    bp, _src, problems, _data = load_file(target)
     if bp is None:
         outcome.fail(
-            [*problems, _problem(str(target), "C007", f"{target.name} is not valid: fix it "
-                                 "first (mesh validate), then import")]
+            [
+                *problems,
+                _problem(
+                    str(target),
+                    "C007",
+                    f"{target.name} is not valid: fix it first (mesh validate), then import",
+                ),
+            ]
         )
-    text = target.read_text(encoding="utf-8").removeprefix("\ufeff")
+    text = _read_text(target)  # accepted by load_file: the same checks pass
     importer = odcs.ContractImport(parsed, domain, settings.names, name=name, schema=schema)
     product_name = importer.select()
     existing = next((p for p in bp.products if p.name == product_name), None)
@@ -218,15 +234,23 @@ def import_command(
     edited = edit.put_product(text, result.product)
     if edited.reformatted:
         outcome.warnings.append(
-            _problem(str(target), "CW05", f"{target.name}'s indentation is not one ruamel.yaml "
-                     "reproduces: the file is re-indented (comments are kept)", warning=True)
+            _problem(
+                str(target),
+                "CW05",
+                f"{target.name}'s indentation is not one ruamel.yaml "
+                "reproduces: the file is re-indented (comments are kept)",
+                warning=True,
+            )
         )
-    new_bp, checked = _validate(into, target, edited.text, domain)
-    index = next(i for i, p in enumerate(new_bp.products) if p.name == product_name) if new_bp else None
+    new_bp, checked, notes = _validate(into, target, edited.text, domain)
     if checked:
-        outcome.fail([*checked, _problem(str(target), "C008", _c008(checked, index, result))])
+        outcome.fail([*checked, _problem(str(target), "C008", _c008(checked, result))])
+    index = next(i for i, p in enumerate(new_bp.products) if p.name == product_name)
+    outcome.warnings += [w for w in notes if w.path.startswith(f"products[{index}]")]
     product = new_bp.products[index]
-    exported = odcs.export_contract(new_bp, product, settings.names, settings.account, clock.today())
+    exported = odcs.export_contract(
+        new_bp, product, settings.names, settings.account, clock.today()
+    )
     outcome.warnings += odcs.dropped(parsed, exported, result)
     if edited.action != "unchanged":
         try:
@@ -245,7 +269,7 @@ def _problem(file: str, code: str, message: str, warning: bool = False):
 def _validate(into: Path, target: Path, text: str, domain: str):
     """`mesh validate` (loader, governance, physical names) of the blueprint directory with the
     new text in place of `target`, in a temporary copy. Returns (new blueprint or None, the
-    errors located in the target file, renamed to it)."""
+    errors located in the target file, renamed to it, and its warnings)."""
     from dataclasses import replace
 
     from infra.cliutil import load_checked
@@ -263,8 +287,9 @@ def _validate(into: Path, target: Path, text: str, domain: str):
         others = [p for p in result.errors if p.file != mine]
         if others and not errors:  # the rest of the mesh is broken: not this import's doing
             errors = [replace(p, file=str(into / Path(p.file).name)) for p in others]
+        notes = [replace(p, file=str(target)) for p in result.warnings if p.file == mine]
         new_bp = None if errors else result.mesh.blueprint(domain)
-    return new_bp, errors
+    return new_bp, errors, notes
 
 
 _HINTS = {
@@ -278,7 +303,7 @@ _HINTS = {
 }
 
 
-def _c008(problems, index, result) -> str:
+def _c008(problems, result) -> str:
     """What to change in the contract so that the imported blueprint passes mesh validate."""
     from infra.loader import format_path
 
@@ -304,6 +329,18 @@ def _c008(problems, index, result) -> str:
     )
 
 
+def _tidy(warnings: list) -> list:
+    """Warnings in file order; a schema finding (CW03) about a field that a warning already
+    reports as dropped or changed is left out."""
+    handled = [w.path for w in warnings if w.code in ("CW01", "CW02") and w.path]
+
+    def covered(path: str) -> bool:
+        return any(path == h or path.startswith((h + ".", h + "[")) for h in handled)
+
+    kept = [w for w in warnings if not (w.code == "CW03" and w.path and covered(w.path))]
+    return sorted(kept, key=lambda w: (w.file, w.line or 0, w.path, w.code))
+
+
 class _Outcome:
     """Collects the import's problems; prints them and exits (1 on errors, else 0)."""
 
@@ -314,6 +351,7 @@ class _Outcome:
     def _shown(self):
         from infra.contracts.odcs import MAX_WARNINGS
 
+        self.warnings = _tidy(self.warnings)
         return self.warnings[:MAX_WARNINGS], len(self.warnings) - MAX_WARNINGS
 
     def fail(self, errors: list) -> None:

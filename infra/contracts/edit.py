@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from infra.spec import Blueprint, Column, Consumer, Product
 
@@ -75,7 +76,11 @@ def put_product(text: str, product: Product) -> Edited:
     index = None
     if isinstance(products, list):
         index = next(
-            (i for i, p in enumerate(products) if isinstance(p, dict) and p.get("name") == product.name),
+            (
+                i
+                for i, p in enumerate(products)
+                if isinstance(p, dict) and p.get("name") == product.name
+            ),
             None,
         )
     if index is not None:
@@ -130,6 +135,8 @@ def _value(value: Any) -> Any:
         return _to_yaml(value, sibling=None)
     if isinstance(value, dict):
         return CommentedMap((k, _value(v)) for k, v in value.items())
+    if isinstance(value, str) and "\n" in value:
+        return LiteralScalarString(value)  # a multi-line query or implementation: a | block
     if isinstance(value, (list, tuple)):
         seq = CommentedSeq(_value(v) for v in value)
         if all(not isinstance(v, (dict, list, BaseModel)) for v in value):
@@ -147,7 +154,9 @@ def _to_yaml(model: BaseModel, sibling: Any) -> CommentedMap:
         if _is_default(info, value):
             continue
         node[info.alias or name] = _value(value)
-    flow = sibling.fa.flow_style() if isinstance(sibling, CommentedMap) else isinstance(model, _FLOW)
+    flow = (
+        sibling.fa.flow_style() if isinstance(sibling, CommentedMap) else isinstance(model, _FLOW)
+    )
     if flow:
         node.fa.set_flow_style()
     else:

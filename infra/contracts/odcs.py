@@ -164,8 +164,12 @@ def _odcs():
 
 @functools.cache
 def json_schema() -> dict:
-    """The ODCS JSON Schema shipped with the `open-data-contract-standard` package."""
-    return json.loads(_odcs().OpenDataContractStandard.json_schema())
+    """The ODCS JSON Schema shipped with the `open-data-contract-standard` package (read as
+    its `OpenDataContractStandard.json_schema()` does, without the deprecated resource API)."""
+    import importlib.resources
+
+    package = _odcs().__package__
+    return json.loads(importlib.resources.files(package).joinpath("schema.json").read_text())
 
 
 @functools.cache
@@ -468,6 +472,13 @@ def parse_contract(text: str, display: str) -> ContractFile:
     model_input = copy.deepcopy({k: v for k, v in raw.items() if k in known})
     if isinstance(model_input.get("description"), str):  # a plain description: its purpose
         model_input["description"] = {"purpose": model_input["description"]}
+    if isinstance(model_input.get("team"), str):  # a team named, nothing more
+        model_input["team"] = {"name": model_input["team"]}
+    if isinstance(model_input.get("servers"), dict):  # servers keyed by name (DCS habit)
+        model_input["servers"] = [
+            {"server": str(k), **v} if isinstance(v, dict) else v
+            for k, v in model_input["servers"].items()
+        ]
     model = _validate_model(model_input, src)
     for loc, message in schema_errors(raw):
         if "'map' is a required property" in message:
@@ -822,7 +833,7 @@ class ContractImport:
             self.origins[("quality", len(quality))] = loc
             quality.append({"column": column_path, **entry} if column_path else entry)
         if quality:
-            product["quality"] = quality
+            product["quality"] = _in_existing_order(quality, existing)
         elif existing is not None and existing.quality and not self.mesh:
             product["quality"] = [q.model_dump(exclude_none=True) for q in existing.quality]
             kept.append("quality")
@@ -915,8 +926,8 @@ class ContractImport:
                 self.warn(
                     nested[0],
                     "CW02",
-                    f"{format_path(nested[0])} is PII: a Glue column is "
-                    f"PII as a whole, so column {name!r} is marked pii: true",
+                    "a nested field is PII, and a Glue column is PII as a whole: column "
+                    f"{name!r} is marked pii: true",
                 )
         for here, p, _r in self._walk(prop, raw, loc):
             value = p.get("classification")
@@ -1139,6 +1150,8 @@ class ContractImport:
             kind = _SLA_SYNONYMS.get(str(sla.get("property") or "").strip().lower())
             if kind is None:
                 continue  # availability, timeOfAvailability, ...: dropped, the diff says so
+            if sla.get("property") != kind:
+                self.consumed.add(loc + ("property",))  # a synonym (ly, freshness, ...)
             hours = _hours(sla.get("value"), sla.get("unit"))
             if hours is None:
                 self.error(
@@ -1259,6 +1272,29 @@ class ContractImport:
         return extras
 
 
+def _in_existing_order(quality: list[dict], existing: Product | None) -> list[dict]:
+    """The rules in the existing product's order when they are the same rules: a contract groups
+    rules by the property they check, so their order in the blueprint is not in it."""
+    if existing is None or len(existing.quality) != len(quality):
+        return quality
+    try:
+        new = [QualityRule.model_validate(q) for q in quality]
+    except ValidationError:
+        return quality  # reported when the product is validated
+
+    def key(rule: QualityRule) -> str:
+        return json.dumps(rule.model_dump(mode="json", exclude_none=True), sort_keys=True)
+
+    by_key: dict[str, list[dict]] = {}
+    for rule, entry in zip(new, quality, strict=True):
+        by_key.setdefault(key(rule), []).append(entry)
+    if sorted(by_key) != sorted({key(r) for r in existing.quality}) or sorted(
+        map(key, new)
+    ) != sorted(map(key, existing.quality)):
+        return quality
+    return [by_key[key(rule)].pop() for rule in existing.quality]
+
+
 def _aliases(model: type[BaseModel]) -> set[str]:
     return {info.alias for info in model.model_fields.values() if info.alias}
 
@@ -1359,10 +1395,14 @@ class _Differ:
             want = ident(item) if isinstance(item, dict) else None
             match = None
             for j, other in enumerate(b):
-                if j not in used and isinstance(other, dict) and want is not None:
-                    if ident(other) == want:
-                        match = j
-                        break
+                if (
+                    j not in used
+                    and isinstance(other, dict)
+                    and want is not None
+                    and ident(other) == want
+                ):
+                    match = j
+                    break
             if match is None and key == "servers" and isinstance(item, dict):
                 match = next(
                     (
@@ -1427,6 +1467,8 @@ def _why(loc: Loc, code: str) -> str:
             return _WHY_COLUMN_DEFAULT
         return _WHY_PROPERTY.get(leaf, _WHY_COLUMN_DEFAULT)
     if top == "schema" and len(loc) > 2:
+        if leaf == "description":
+            return "the product has one description: description.purpose is kept"
         if leaf in ("name", "physicalName"):
             return "the table is named after the product (physicalName: the Glue table)"
         return "a schema object carries a name, a description, properties and quality rules"

@@ -341,14 +341,18 @@ def glue_type(prop: dict, depth: int = 0) -> Mapped:
     if nested is not None:
         built, nested_consumed = nested
         consumed += nested_consumed
-        if from_physical is not None and split_glue(from_physical)[0] in ("array", "map", "struct"):
-            if from_physical != built:
-                raise TypeMappingError(
-                    ("physicalType",),
-                    f"physicalType {from_physical!r} does not match the nested definitions of "
-                    f"the property ({built!r}): fix one of the two",
-                )
-        if from_physical is None or split_glue(from_physical)[0] in ("array", "map", "struct"):
+        complex_physical = from_physical is not None and split_glue(from_physical)[0] in (
+            "array",
+            "map",
+            "struct",
+        )
+        if complex_physical and from_physical != built:
+            raise TypeMappingError(
+                ("physicalType",),
+                f"physicalType {from_physical!r} does not match the nested definitions of "
+                f"the property ({built!r}): fix one of the two",
+            )
+        if from_physical is None or complex_physical:
             return Mapped(built, consumed)
     if from_physical is not None:
         if from_physical == "decimal(10,0)" and precision is not None and "(" not in physical:
