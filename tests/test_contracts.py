@@ -1567,3 +1567,21 @@ def test_a_liberal_reading_of_common_deviations(tmp_path):
         "csv",
         365,
     )
+
+
+def test_a_field_dropped_from_many_properties_is_one_terminal_line(tmp_path):
+    into = copy_of(SAMPLE, tmp_path)
+    contract = yaml.safe_load((ODCS / "order_lines.odcs.yaml").read_text())
+    for prop in contract["schema"][0]["properties"]:
+        prop["required"] = True
+        prop.pop("primaryKey", None)
+        prop.pop("primaryKeyPosition", None)
+    path = tmp_path / "c.odcs.yaml"
+    path.write_text(yaml.safe_dump(contract, sort_keys=False))
+    run = mesh(["contract", "import", str(path), "--into", str(into)])
+    assert run.exit_code == 0
+    lines = [line for line in run.stderr.splitlines() if ".required: dropped" in line]
+    assert len(lines) == 1
+    assert lines[0].endswith("True (and 6 more like it: schema[*].properties[*].required)")
+    code, out = import_json(path, copy_of(SAMPLE, tmp_path, "again"))
+    assert sum(w["path"].endswith(".required") for w in out["warnings"]) == 7

@@ -225,7 +225,7 @@ def import_command(
     importer = odcs.ContractImport(parsed, domain, settings.names, name=name, schema=schema)
     product_name = importer.select()
     existing = next((p for p in bp.products if p.name == product_name), None)
-    result = importer.run(product_name, existing) if product_name else importer._result(None, "")
+    result = importer.run(product_name, existing) if product_name else importer.failed()
     outcome.warnings += result.warnings
     if result.product is None:
         outcome.fail(result.errors)
@@ -341,18 +341,39 @@ def _tidy(warnings: list) -> list:
     return sorted(kept, key=lambda w: (w.file, w.line or 0, w.path, w.code))
 
 
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def _pattern(path: str) -> str:
+    return _INDEX.sub("[*]", path)
+
+
+def _grouped(warnings: list) -> list:
+    """Warnings for a terminal: one line for a field dropped the same way from many siblings
+    (`required: true` of 300 columns), with how many more; JSON output lists every one."""
+
+    def key(w) -> tuple:
+        return (w.code, _pattern(w.path), w.message) if w.code in ("CW01", "CW02") else (id(w),)
+
+    groups: dict[tuple, list] = {}
+    for w in warnings:
+        groups.setdefault(key(w), []).append(w)
+    out = []
+    for w in warnings:
+        alike = groups[key(w)]
+        if len(alike) <= 3:
+            out.append((w, 0))
+        elif w is alike[0]:
+            out.append((w, len(alike) - 1))
+    return out
+
+
 class _Outcome:
     """Collects the import's problems; prints them and exits (1 on errors, else 0)."""
 
     def __init__(self, format: ImportFormat) -> None:
         self.format = format
         self.warnings: list = []
-
-    def _shown(self):
-        from infra.contracts.odcs import MAX_WARNINGS
-
-        self.warnings = _tidy(self.warnings)
-        return self.warnings[:MAX_WARNINGS], len(self.warnings) - MAX_WARNINGS
 
     def fail(self, errors: list) -> None:
         self._emit(False, None, None, None, errors)
@@ -363,7 +384,9 @@ class _Outcome:
         raise typer.Exit(0)
 
     def _emit(self, ok: bool, action, product, file, errors: list) -> None:
-        warnings, more = self._shown()
+        from infra.contracts.odcs import MAX_WARNINGS
+
+        self.warnings = _tidy(self.warnings)
         if self.format is ImportFormat.json:
             emit_json(
                 {
@@ -376,10 +399,14 @@ class _Outcome:
                 }
             )
             return
-        for p in errors + warnings:
+        for p in errors:
             typer.echo(problem_line(p), err=True)
-        if more > 0:
-            typer.echo(f"... and {more} more warning(s)", err=True)
+        lines = _grouped(self.warnings)
+        for p, alike in lines[:MAX_WARNINGS]:
+            tail = f" (and {alike} more like it: {_pattern(p.path)})" if alike else ""
+            typer.echo(problem_line(p) + tail, err=True)
+        if len(lines) > MAX_WARNINGS:
+            typer.echo(f"... and {len(lines) - MAX_WARNINGS} more warning line(s)", err=True)
         if ok:
             typer.echo(f"{action} {product} in {file} ({len(self.warnings)} warning(s))")
         else:

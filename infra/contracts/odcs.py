@@ -390,10 +390,6 @@ def _camel(snake: str) -> str:
     return head + "".join(w[:1].upper() + w[1:] for w in rest)
 
 
-def _snake(camel: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), camel)
-
-
 # =============================================================== reading a contract
 
 
@@ -863,6 +859,10 @@ class ContractImport:
                 self.error(origin, "C006", f"{what}: {err['msg']} (got {short(err['input'])})")
             return self._result(None, name)
         return self._result(built, name)
+
+    def failed(self) -> ImportResult:
+        """The result when `select` found nothing to import (its errors say why)."""
+        return self._result(None, "")
 
     def _result(self, product: Product | None, name: str) -> ImportResult:
         return ImportResult(
@@ -1391,18 +1391,14 @@ class _Differ:
                 j += 1
             return
         used: set[int] = set()
+        by_ident: dict[Any, list[int]] = {}  # identity -> unused positions in b, in order
+        for j, other in enumerate(b):
+            if isinstance(other, dict):
+                by_ident.setdefault(_hashable(ident(other)), []).append(j)
         for i, item in enumerate(a):
-            want = ident(item) if isinstance(item, dict) else None
-            match = None
-            for j, other in enumerate(b):
-                if (
-                    j not in used
-                    and isinstance(other, dict)
-                    and want is not None
-                    and ident(other) == want
-                ):
-                    match = j
-                    break
+            want = _hashable(ident(item)) if isinstance(item, dict) else None
+            candidates = by_ident.get(want, []) if want is not None else []
+            match = candidates.pop(0) if candidates else None
             if match is None and key == "servers" and isinstance(item, dict):
                 match = next(
                     (
@@ -1414,10 +1410,21 @@ class _Differ:
                 )
             if match is not None:
                 used.add(match)
+                for positions in by_ident.values():
+                    if match in positions:
+                        positions.remove(match)
             self.node(item, b[match] if match is not None else None, loc + (i,))
 
 
 _MISSING = object()
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
 
 
 def _empty(value: Any) -> bool:

@@ -17,7 +17,6 @@ The README's "Data contracts (ODCS)" table is this module in prose.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,16 +171,6 @@ def split_glue(glue: str) -> tuple[str, list]:
                 return kind, _split_top(inner)
             return kind, [tuple(f.split(":", 1)) for f in _split_top(inner)]
     return glue, []
-
-
-def struct_field(glue: str, name: str) -> str | None:
-    """The type of field `name` of a struct type (through arrays of structs), or None."""
-    kind, parts = split_glue(glue)
-    if kind == "array":
-        return struct_field(parts[0], name)
-    if kind == "struct":
-        return dict(parts).get(name)
-    return None
 
 
 # ----------------------------------------------------------------- export
@@ -521,25 +510,3 @@ def check_glue(glue: str, loc: Loc) -> str:
         return normalize_glue_type(glue)
     except GlueTypeError as exc:
         raise TypeMappingError(loc, str(exc)) from None
-
-
-def walk_properties(props: list[dict], at: Loc = ()) -> Iterator[tuple[Loc, dict]]:
-    """Every property under `props`, nested ones included (depth first, in order), with its
-    location relative to the list's owner: `properties[i]`, `...items`, `...map.value`."""
-    for i, prop in enumerate(props or []):
-        here = at + ("properties", i)
-        yield here, prop
-        yield from _walk_children(prop, here)
-
-
-def _walk_children(prop: dict, here: Loc) -> Iterator[tuple[Loc, dict]]:
-    yield from walk_properties(prop.get("properties") or [], here)
-    if isinstance(prop.get("items"), dict):
-        yield here + ("items",), prop["items"]
-        yield from _walk_children(prop["items"], here + ("items",))
-    definition = prop.get("map")
-    if isinstance(definition, dict):
-        for side in ("key", "value"):
-            if isinstance(definition.get(side), dict):
-                yield here + ("map", side), definition[side]
-                yield from _walk_children(definition[side], here + ("map", side))
