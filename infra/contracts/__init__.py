@@ -4,7 +4,8 @@
 - `odcs`: the mapping both ways, on the maintained ODCS pydantic models
   (`open-data-contract-standard`) and the JSON Schema that package ships.
 - `edit`: comment-preserving, atomic update of a domain blueprint (ruamel.yaml).
-- `cli`: `mesh contract export|import`, registered on the main app by `register(app)`.
+- `commands`: what the two commands do (reading, checking, printing, exit codes).
+- `cli`: the typer options of `mesh contract export|import`, registered by `register(app)`.
 
 Only `cli` is imported by `infra.cli`; it imports the others (and ODCS, ruamel, jsonschema) inside
 its commands, so `mesh validate` and `mesh diff` start as fast as before.
