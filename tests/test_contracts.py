@@ -1587,3 +1587,37 @@ def test_a_field_dropped_from_many_properties_is_one_terminal_line(tmp_path):
     code, out = import_json(path, copy_of(SAMPLE, tmp_path, "again"))
     assert code == 0
     assert sum(w["path"].endswith(".required") for w in out["warnings"]) == 7  # JSON: every one
+
+
+def test_sla_values_the_blueprint_cannot_take_are_errors_at_the_sla(tmp_path):
+    into = copy_of(SAMPLE, tmp_path)
+    contract = yaml.safe_load((ODCS / "order_lines.odcs.yaml").read_text())
+    contract["slaProperties"] = [
+        {"property": "latency", "value": 2, "unit": "y"},
+        {"property": "retention", "value": "soon", "unit": "d"},
+    ]
+    path = tmp_path / "c.odcs.yaml"
+    path.write_text(yaml.safe_dump(contract, sort_keys=False))
+    code, out = import_json(path, into)
+    assert code == 1
+    assert [(e["code"], e["path"], e["message"]) for e in out["errors"]] == [
+        (
+            "C006",
+            "slaProperties[1].value",
+            (
+                "retention 'soon' 'd' is not a duration: expected a positive number and a unit "
+                "(h, d, w, y, ...) or an ISO 8601 duration (PT4H)"
+            ),
+        )
+    ]
+    contract["slaProperties"][1]["value"] = 30
+    path.write_text(yaml.safe_dump(contract, sort_keys=False))
+    code, out = import_json(path, into)
+    assert code == 1
+    assert [(e["code"], e["path"], e["message"]) for e in out["errors"]] == [
+        (
+            "C006",
+            "slaProperties[0].value",
+            "freshness_slo_hours: Input should be less than or equal to 8760 (got 17520)",
+        )
+    ]

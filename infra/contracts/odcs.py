@@ -1145,6 +1145,7 @@ class ContractImport:
 
     def _sla(self, existing: Product | None, kept: list[str]) -> tuple[int | None, int | None]:
         found: dict[str, tuple[float, Loc]] = {}
+        unreadable: set[str] = set()
         for i, sla in enumerate(self.typed.get("slaProperties") or []):
             loc = ("slaProperties", i)
             kind = _SLA_SYNONYMS.get(str(sla.get("property") or "").strip().lower())
@@ -1161,6 +1162,7 @@ class ContractImport:
                     f"{short(sla.get('unit'))} is not a duration: expected a positive "
                     "number and a unit (h, d, w, y, ...) or an ISO 8601 duration (PT4H)",
                 )
+                unreadable.add(kind)
                 continue
             if kind in found:
                 continue  # a second latency: the diff reports it
@@ -1173,7 +1175,7 @@ class ContractImport:
         elif existing is not None:
             retention = existing.retention_days
             kept.append("retention_days")
-        else:
+        elif "retention" not in unreadable:  # else C006 says what is wrong with it
             self.error(
                 ("slaProperties",),
                 "C005",
