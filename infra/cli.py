@@ -182,6 +182,10 @@ from infra.audit.cli import register as _register_audit
 
 _register_audit(app)  # mesh audit, mesh diff
 
+from infra.contracts.cli import register as _register_contracts
+
+_register_contracts(app)  # mesh contract export|import
+
 
 def main() -> None:
     """Console entry point: never lets a traceback reach the user unless MESH_DEBUG is set."""

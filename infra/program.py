@@ -37,7 +37,7 @@ from infra.naming import (
     physical_product_name,
     product_logical,
 )
-from infra.spec import Blueprint, Column, DataDisposition, Product
+from infra.spec import Blueprint, Column, DataDisposition, Product, quality_json
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "eu-west-1"
@@ -189,6 +189,8 @@ def product_args(
         params["mesh:freshness_slo_hours"] = str(product.freshness_slo_hours)
     if product.pii_columns:
         params["mesh:pii_columns"] = ",".join(sorted(product.pii_columns))
+    if product.quality:  # compact JSON, at most GLUE_PARAMETER_MAX characters (spec checks)
+        params["mesh:quality"] = quality_json(product.quality)
     return ProductArgs(
         domain=bp.domain,
         product=product.name,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from infra.gluetypes import normalize_glue_type
 
@@ -119,6 +120,61 @@ class Decommission(_Model):
     )
 
 
+QUALITY_COLUMN_PATTERN = r"^[a-z_][a-z0-9_]{0,127}(\.[a-z_][a-z0-9_]{0,127}){0,15}$"
+GLUE_PARAMETER_MAX = 512_000  # characters of one Glue table parameter value (AWS quota)
+
+
+class QualityRule(_Model):
+    """A data-quality rule of the product: one ODCS v3 `quality` entry, key for key (camelCase,
+    as in the standard), plus `column`. Stored and provisioned (Glue table parameter
+    `mesh:quality`), never executed here: datacontract-cli runs them."""
+
+    column: str | None = Field(
+        None,
+        pattern=QUALITY_COLUMN_PATTERN,
+        description="Column the rule checks (a.b: field b of struct column a); omitted = the table",
+        examples=["customer_email"],
+    )
+    id: str | None = Field(None, max_length=256)
+    name: str | None = Field(None, max_length=256)
+    description: str | None = Field(None, max_length=8192)
+    type: str | None = Field(
+        None, max_length=64, description="text | library | sql | custom", examples=["library"]
+    )
+    dimension: str | None = Field(None, max_length=64, examples=["completeness"])
+    method: str | None = Field(None, max_length=256)
+    severity: str | None = Field(None, max_length=64, examples=["error"])
+    businessImpact: str | None = Field(None, max_length=256)
+    schedule: str | None = Field(None, max_length=256)
+    scheduler: str | None = Field(None, max_length=256)
+    unit: str | None = Field(None, max_length=64, examples=["rows", "percent"])
+    metric: str | None = Field(None, max_length=64, examples=["nullValues", "rowCount"])
+    rule: str | None = Field(None, max_length=256, description="Deprecated in ODCS: use metric")
+    arguments: dict[str, Any] | None = None
+    mustBe: Any = None
+    mustNotBe: Any = None
+    mustBeGreaterThan: int | float | None = None
+    mustBeGreaterOrEqualTo: int | float | None = None
+    mustBeLessThan: int | float | None = None
+    mustBeLessOrEqualTo: int | float | None = None
+    mustBeBetween: list[int | float] | None = Field(None, min_length=2, max_length=2)
+    mustNotBeBetween: list[int | float] | None = Field(None, min_length=2, max_length=2)
+    query: str | None = Field(None, max_length=65_536, description="SQL (type: sql)")
+    engine: str | None = Field(None, max_length=256, examples=["soda", "great-expectations"])
+    implementation: str | dict[str, Any] | None = None
+    tags: list[str] | None = None
+    customProperties: list[dict[str, Any]] | None = None
+    authoritativeDefinitions: list[dict[str, Any]] | None = None
+
+
+def quality_json(rules: list[QualityRule]) -> str:
+    """Compact JSON of quality rules (ASCII only, so characters = bytes): the Glue table
+    parameter `mesh:quality`."""
+    return json.dumps(
+        [r.model_dump(mode="json", exclude_none=True) for r in rules], separators=(",", ":")
+    )
+
+
 class Product(_Model):
     name: Name
     description: Text
@@ -128,6 +184,12 @@ class Product(_Model):
     freshness_slo_hours: int | None = Field(None, gt=0, le=8760)
     schema_: list[Column] = Field(alias="schema", min_length=1, max_length=1000)
     partition_keys: list[Column] = Field(default_factory=list, max_length=20)
+    quality: list[QualityRule] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Data-quality rules (ODCS v3 quality entries; `mesh contract import` fills "
+        "it from a contract); carried into the Glue table parameter mesh:quality, not executed",
+    )
     consumers: list[Consumer] = Field(default_factory=list)
     tags: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/=+\-@ ]{1,64}$")], Text] = Field(
         default_factory=dict, description="Extra tags on every resource of the product"
@@ -136,6 +198,26 @@ class Product(_Model):
         default_factory=list, description="Earlier names of this product (a declared rename)"
     )
     decommission: Decommission | None = None
+
+    @field_validator("quality")
+    @classmethod
+    def _quality_fits(cls, rules: list[QualityRule], info: ValidationInfo) -> list[QualityRule]:
+        if not rules:
+            return rules
+        if "schema_" in info.data:  # else the schema is invalid, reported on its own
+            names = {c.name for c in [*info.data["schema_"], *info.data.get("partition_keys", [])]}
+            for i, rule in enumerate(rules):
+                if rule.column is not None and rule.column.split(".")[0] not in names:
+                    raise ValueError(
+                        f"quality[{i}].column {rule.column!r} is not a column of the product"
+                    )
+        size = len(quality_json(rules))
+        if size > GLUE_PARAMETER_MAX:
+            raise ValueError(
+                f"the quality rules take {size:,} characters as JSON; the Glue table parameter "
+                f"mesh:quality holds at most {GLUE_PARAMETER_MAX:,}"
+            )
+        return rules
 
     @property
     def columns(self) -> list[Column]:

@@ -1,0 +1,110 @@
+"""`mesh contract export` and `mesh contract import`: the typer commands, over
+`infra.contracts.commands`.
+
+Registered on the main app by `register(app)` (see `infra.cli`). This module holds the options
+only: the work, the ODCS models, ruamel.yaml, jsonschema and the Pulumi program's settings are
+imported when a contract command runs, so the other commands start as fast as before.
+
+Exit codes: 0 ok, 1 invalid contract or blueprint (nothing is written), 2 usage error.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from infra.cliutil import DirArg
+
+contract_app = typer.Typer(
+    name="contract",
+    help="ODCS v3 data contracts: export each product as a contract, import a contract into its "
+    "domain's blueprint.",
+    no_args_is_help=True,
+)
+
+PrefixOption = Annotated[
+    str | None,
+    typer.Option(
+        "--prefix", help="Stack name prefix of the physical names (default: the stack's, mesh)."
+    ),
+]
+AccountOption = Annotated[
+    str | None,
+    typer.Option(
+        "--account",
+        help="AWS account of the Glue server when the blueprint names none (default: the "
+        "stack's, 123456789012).",
+    ),
+]
+
+
+@contract_app.command("export")
+def export_command(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory for <domain>.<product>.odcs.yaml files.")
+    ],
+    directory: DirArg = Path("blueprints"),
+    product: Annotated[
+        str | None,
+        typer.Option("--product", "-p", help="Only this product (DOMAIN.PRODUCT)."),
+    ] = None,
+    prefix: PrefixOption = None,
+    account: AccountOption = None,
+) -> None:
+    """Write one ODCS v3 contract per product; every contract is checked against the ODCS JSON
+    Schema before anything is written.
+
+    Example: mesh contract export blueprints --out contracts --product sales.orders
+    """
+    from infra.contracts.commands import export_contracts
+
+    export_contracts(out, directory, product, prefix, account)
+
+
+class ImportFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@contract_app.command("import")
+def import_command(
+    contract: Annotated[Path, typer.Argument(help="ODCS v3 contract (YAML).")],
+    domain: Annotated[
+        str | None,
+        typer.Option("--domain", "-d", help="Domain to import into (default: the contract's)."),
+    ] = None,
+    into: Annotated[
+        Path, typer.Option("--into", help="Blueprint directory holding <domain>.yaml.")
+    ] = Path("blueprints"),
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Product name (default: the schema object's name)."),
+    ] = None,
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema", help="The schema object to import, when the contract has several."
+        ),
+    ] = None,
+    prefix: PrefixOption = None,
+    account: AccountOption = None,
+    format: Annotated[ImportFormat, typer.Option("--format", "-f")] = ImportFormat.text,
+) -> None:
+    """Create or update a product in its domain's blueprint from an ODCS v3 contract, keeping
+    the blueprint's comments and layout. What the blueprint cannot hold is listed as warnings
+    (stderr); the blueprint is written only when the import succeeds and passes mesh validate.
+
+    Example: mesh contract import contracts/sales.orders.odcs.yaml --domain sales
+    """
+    from infra.contracts.commands import import_contract
+
+    import_contract(
+        contract, domain, into, name, schema, prefix, account, format is ImportFormat.json
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(contract_app, name="contract")
