@@ -44,6 +44,7 @@ from infra.loader import (
 )
 from infra.naming import Names, physical_product_name
 from infra.problems import Problem, Severity
+from infra.documents import TABLE_PREFIX  # the Glue table's location in the product bucket
 from infra.spec import (
     COLUMN_PATTERN,
     NAME_PATTERN,
@@ -58,7 +59,7 @@ from infra.spec import (
 API_VERSION = "v3.2.0"  # what export writes: the version of the ODCS package's models and schema
 CONTRACT_VERSION = "1.0.0"  # the blueprint does not version contracts
 VENDOR = "mesh"  # custom properties of this vendor carry blueprint fields ODCS has no place for
-TABLE_PREFIX = "data/"  # the Glue table's location in the product bucket (infra.components)
+
 MAX_WARNINGS = 500  # printed per import; the rest are counted
 
 # Stable codes of `mesh contract`, beside the loader's E001-E004 for reading the file.
