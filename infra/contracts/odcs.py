@@ -35,6 +35,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from infra.contracts import types as T
+from infra.documents import TABLE_PREFIX  # the Glue table's location in the product bucket
 from infra.loader import (
     SourceFile,
     _FileError,
@@ -44,7 +45,6 @@ from infra.loader import (
 )
 from infra.naming import Names, physical_product_name
 from infra.problems import Problem, Severity
-from infra.documents import TABLE_PREFIX  # the Glue table's location in the product bucket
 from infra.spec import (
     COLUMN_PATTERN,
     NAME_PATTERN,
