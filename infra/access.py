@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
+from infra.documents import DirectRead
 from infra.gcpause import gc_paused
 from infra.loader import Mesh
 from infra.spec import Blueprint, Consumer, Product
@@ -167,11 +168,34 @@ def producer_grant(bp: Blueprint, product: Product) -> Grant:
     )
 
 
-def active_consumers(product: Product, today: dt.date) -> list[Consumer]:
-    """The consumer grants of a product that give access today."""
+def active_consumers(
+    product: Product, today: dt.date, revoked: frozenset[str] = frozenset()
+) -> list[Consumer]:
+    """The consumer grants of a product that give access today: not expired, the product not
+    decommissioned, and not `revoked` (consumer domains whose grant an exception allowed until
+    it expired: `Mesh.revoked_of`)."""
     if is_decommissioned(product, today):
         return []
-    return [g for g in product.consumers if not is_expired(g, today)]
+    return [g for g in product.consumers if not is_expired(g, today) and g.domain not in revoked]
+
+
+def active_grants(mesh: Mesh, bp: Blueprint, product: Product, today: dt.date) -> list[Consumer]:
+    """`active_consumers` of a product of the mesh, its governance revocations applied."""
+    return active_consumers(product, today, mesh.revoked_of(bp.domain, product.name))
+
+
+def direct_readers(
+    mesh: Mesh, bp: Blueprint, product: Product, role_arn, today: dt.date
+) -> tuple[DirectRead, ...]:
+    """The active grants of `product` that opt into direct S3 read (and cover every column),
+    as the consumer role ARNs its bucket and key policies name (`role_arn(domain)`), each with
+    its grant's expiry."""
+    active = active_grants(mesh, bp, product, today)
+    return tuple(
+        DirectRead((role_arn(c.domain),), c.expires)
+        for c, g in zip(active, consumer_grants(bp, product, active))
+        if g.s3_direct
+    )
 
 
 @gc_paused
@@ -180,7 +204,7 @@ def declared_access(mesh: Mesh, today: dt.date) -> AccessModel:
     expired: list[Grant] = []
     for bp, product in mesh.products():
         grants.append(producer_grant(bp, product))
-        live = {id(g) for g in active_consumers(product, today)}  # by identity: O(1) per grant
+        live = {id(g) for g in active_grants(mesh, bp, product, today)}  # by identity: O(1)
         for g, declared in zip(product.consumers, consumer_grants(bp, product, product.consumers)):
             (grants if id(g) in live else expired).append(declared)
     key = lambda g: (g.principal, g.product)

@@ -8,11 +8,13 @@ from pathlib import Path
 import pulumi
 
 from infra import clock
+from infra.cliutil import project_name_problems
 from infra.governance import with_governance
 from infra.loader import load_mesh
-from infra.naming import NameError_, check_names
+from infra.naming import NameError_
 from infra.problems import Severity
 from infra.program import MeshResources, StackSettings, build_mesh
+from infra.textsafe import one_line
 
 
 def load_for_pulumi(project_dir: Path) -> MeshResources:
@@ -25,16 +27,22 @@ def load_for_pulumi(project_dir: Path) -> MeshResources:
         raise pulumi.RunError(f"{exc}; nothing was changed") from None
     today = clock.today()
     only = None if settings.includes_platform() else settings.scope  # a domain stack
-    result = with_governance(load_mesh(settings.blueprints, today=today, only=only), today)
-    problems = result.errors or check_names(result.mesh, names, today)
+    result = with_governance(
+        load_mesh(settings.blueprints, today=today, only=only), today, deploying=True
+    )
+    problems = result.errors or project_name_problems(result.mesh, settings.blueprints, names)
     errors = [p for p in problems if p.severity is Severity.error]
     if errors:
-        lines = "\n".join(f"  {_where(p)} {p.code} {p.path} {p.message}" for p in errors)
+        lines = "\n".join(f"  {_line(p)}" for p in errors)
         raise pulumi.RunError(f"{len(errors)} blueprint error(s); nothing was changed:\n{lines}")
     for p in [*result.warnings, *problems]:  # expiring grants, near quotas (W001, W007, ...)
-        pulumi.log.warn(f"{_where(p)} {p.code} {p.path} {p.message}")
+        pulumi.log.warn(_line(p))
     return build_mesh(result.mesh, settings, today)
 
 
 def _where(p) -> str:
     return f"{p.file}:{p.line or '-'}:"
+
+
+def _line(p) -> str:
+    return one_line(f"{_where(p)} {p.code} {p.path} {p.message}")

@@ -175,6 +175,9 @@ class Mesh:
     sources: dict[str, SourceFile] = field(default_factory=dict, compare=False, repr=False)
     # every domain of the mesh, also those whose blueprint was not loaded (`load_mesh(only=)`)
     other_domains: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    # (domain, product, consumer domain) of grants governance revoked: an exception that
+    # allowed them has expired (`infra.governance.engine.with_governance`)
+    revoked: frozenset[tuple[str, str, str]] = field(default=frozenset(), compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_domain", {b.domain: b for b in self.blueprints})
@@ -207,6 +210,12 @@ class Mesh:
 
     def source(self, domain: str) -> SourceFile:
         return self.sources.get(domain) or SourceFile(f"{domain}.yaml")
+
+    def revoked_of(self, domain: str, product: str) -> frozenset[str]:
+        """The consumer domains whose grant of `domain.product` governance revoked."""
+        if not self.revoked:
+            return frozenset()
+        return frozenset(c for d, p, c in self.revoked if (d, p) == (domain, product))
 
 
 @dataclass

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from infra import clock
 from infra.loader import Mesh
@@ -38,7 +39,7 @@ class NameError_(ValueError):
 
 def check_prefix(prefix: str) -> str:
     if (
-        not PREFIX_PATTERN.match(prefix)
+        not PREFIX_PATTERN.fullmatch(prefix)  # `$` of match() would let a final newline in
         or prefix.endswith("-")
         or prefix.startswith(BUCKET_RESERVED_PREFIXES)
     ):
@@ -153,6 +154,66 @@ def name_problems(
                     ),
                 )
             seen.setdefault(bucket, owner)
+
+
+def stack_prefixes(project_dir: Path) -> dict[str, str]:
+    """prefix -> stack config file, for every `Pulumi.<stack>.yaml` of the project that sets
+    `mesh:prefix` (the stacks that deploy these blueprints)."""
+    import yaml
+
+    out: dict[str, str] = {}
+    for path in sorted(project_dir.glob("Pulumi.*.yaml")):
+        try:
+            if path.stat().st_size > 1 << 20:
+                continue
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        config = doc.get("config") if isinstance(doc, dict) else None
+        prefix = config.get("mesh:prefix") if isinstance(config, dict) else None
+        if isinstance(prefix, str):
+            out.setdefault(prefix, path.name)
+    return out
+
+
+def cross_prefix_problems(mesh: Mesh, prefixes: dict[str, str]) -> list[Problem]:
+    """E049: a bucket or Glue database one stack would create under its prefix that another
+    stack of the project (another prefix) creates for another domain or product: prefix
+    `mesh-dev` with domain `sales` and prefix `mesh` with domain `dev_sales` both give bucket
+    `mesh-dev-sales-orders` and database `mesh_dev_sales`. Names are never changed to avoid it
+    (existing stacks keep theirs); the second one is refused."""
+    owners: dict[
+        tuple[str, str], tuple[str, str, str]
+    ] = {}  # (kind, name) -> (prefix, owner, file)
+    problems = []
+    for prefix, config in sorted(prefixes.items()):
+        names = Names(prefix)
+        for bp in mesh.blueprints:
+            items = [("database", names.database(bp.domain), bp.domain, ("domain",))]
+            items += [
+                (
+                    "bucket",
+                    names.bucket(bp.domain, physical_product_name(p)),
+                    f"{bp.domain}.{p.name}",
+                    ("products", i, "name"),
+                )
+                for i, p in enumerate(bp.products)
+            ]
+            for kind, name, owner, loc in items:
+                first = owners.setdefault((kind, name), (prefix, owner, config))
+                if first[0] != prefix and first[1] != owner:
+                    problems.append(
+                        mesh.source(bp.domain).problem(
+                            loc,
+                            "E049",
+                            f"{kind} {name!r} of {owner} in the stacks with prefix {prefix!r} "
+                            f"({config}) is the {kind} of {first[1]} in the stacks with prefix "
+                            f"{first[0]!r} ({first[2]}): rename the domain or product (names are "
+                            "joined with '-' and '_' becomes '-'), or use prefixes that do not "
+                            "extend one another",
+                        )
+                    )
+    return problems
 
 
 def check_names(mesh: Mesh, names: Names, today: dt.date | None = None) -> list[Problem]:

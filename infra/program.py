@@ -56,7 +56,9 @@ class StackSettings:
     prefix: str = DEFAULT_PREFIX
     account: str = DEFAULT_ACCOUNT
     region: str = DEFAULT_REGION
-    allow_data_deletion: bool = False
+    # the stack's switch for deleting decommissioned data: every domain (True), none (False),
+    # or the domains named (mesh:allowDataDeletion: [sales, ...])
+    allow_data_deletion: bool | frozenset[str] = False
     blueprints: Path = field(default=Path("blueprints"))
     scope: str = SCOPE_ALL
     lake_formation_admins: tuple[str, ...] = ()
@@ -67,6 +69,11 @@ class StackSettings:
         return self.lake_formation_admins or (
             self.env.role_arn(f"{self.prefix}-platform-deployer"),
         )
+
+    def allows_deletion(self, domain: str) -> bool:
+        if isinstance(self.allow_data_deletion, frozenset):
+            return domain in self.allow_data_deletion
+        return bool(self.allow_data_deletion)
 
     def includes_platform(self) -> bool:
         return self.scope in (SCOPE_ALL, SCOPE_PLATFORM)
@@ -98,11 +105,25 @@ class StackSettings:
             prefix=mesh.require("prefix"),
             account=mesh.require("account"),
             region=pulumi.Config("aws").require("region"),
-            allow_data_deletion=mesh.get_bool("allowDataDeletion") or False,
+            allow_data_deletion=_deletion_switch(mesh.get_object("allowDataDeletion")),
             blueprints=blueprints if blueprints.is_absolute() else project_dir / blueprints,
             scope=scope,
             lake_formation_admins=tuple(admins),
         )
+
+
+def _deletion_switch(value: object) -> bool | frozenset[str]:
+    """`mesh:allowDataDeletion`: true, false (the default) or a list of domain names."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list) and all(isinstance(d, str) for d in value):
+        return frozenset(value)
+    raise pulumi.RunError(
+        f"config mesh:allowDataDeletion is {value!r}: expected true, false or a list of domain "
+        'names, e.g. pulumi config set --path "mesh:allowDataDeletion[0]" sales'
+    )
 
 
 def _tags(bp: Blueprint, product: Product | None) -> dict[str, str]:
@@ -123,27 +144,23 @@ def _column(c: Column) -> ColumnArgs:
     return ColumnArgs(name=c.name, type=c.type, pii=c.pii, comment=c.description)
 
 
-def _deletable(product: Product, settings: StackSettings, today: dt.date) -> bool:
+def _deletable(domain: str, product: Product, settings: StackSettings, today: dt.date) -> bool:
     d = product.decommission
     return (
         d is not None
         and d.data is DataDisposition.delete
         and d.date <= today
-        and settings.allow_data_deletion
+        and settings.allows_deletion(domain)
     )
 
 
 def direct_readers(
-    bp: Blueprint, product: Product, settings: StackSettings, today: dt.date
+    mesh: Mesh, bp: Blueprint, product: Product, settings: StackSettings, today: dt.date
 ) -> tuple[DirectRead, ...]:
-    """The active grants of `product` that opt into direct S3 read (and cover every column),
-    as the role ARNs its bucket and key policies name, with the grants' expiry."""
+    """`access.direct_readers` with this stack's role ARNs."""
     names, env = settings.names, settings.env
-    active = access.active_consumers(product, today)
-    return tuple(
-        DirectRead((env.role_arn(names.role(c.domain, "consumer")),), c.expires)
-        for c, g in zip(active, access.consumer_grants(bp, product, active))
-        if g.s3_direct
+    return access.direct_readers(
+        mesh, bp, product, lambda d: env.role_arn(names.role(d, "consumer")), today
     )
 
 
@@ -205,7 +222,7 @@ def product_args(
         partition_keys=tuple(_column(c) for c in product.partition_keys),
         table_parameters=params,
         tags=_tags(bp, product),
-        safety=Safety(deletable=_deletable(product, settings, today)),
+        safety=Safety(deletable=_deletable(bp.domain, product, settings, today)),
         aliases=tuple(product_logical(bp.domain, old) for old in product.previous_names),
         direct_readers=readers,
     )
@@ -251,7 +268,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
     lake_settings = platform.lake_settings if platform is not None else None
     included = [bp for bp in mesh.blueprints if settings.includes_domain(bp.domain)]
     readers = {
-        bp.domain: {p.name: direct_readers(bp, p, settings, today) for p in bp.products}
+        bp.domain: {p.name: direct_readers(mesh, bp, p, settings, today) for p in bp.products}
         for bp in included
     }
     domains = {
@@ -286,7 +303,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
                 in_stack(group),
                 opts=pulumi.ResourceOptions(parent=owner),
             )
-            active = access.active_consumers(product, today)
+            active = access.active_grants(mesh, bp, product, today)
             for consumer, grant in zip(active, access.consumer_grants(bp, product, active)):
                 name = grant_logical(bp.domain, product.name, consumer.domain)
                 grants[name] = Grant(

@@ -136,25 +136,12 @@ class Sizer:
         )
 
 
-def direct_readers(mesh: Mesh, names, env: AwsEnv, today: dt.date) -> dict:
-    """(domain, product name) -> the product's `DirectRead`s (as `program.direct_readers`)."""
-    out: dict[tuple[str, str], tuple[DirectRead, ...]] = {}
-    for bp, product in mesh.products():
-        active = access.active_consumers(product, today)
-        out[(bp.domain, product.name)] = tuple(
-            DirectRead((env.role_arn(names.role(c.domain, "consumer")),), c.expires)
-            for c, g in zip(active, access.consumer_grants(bp, product, active))
-            if g.s3_direct
-        )
-    return out
-
-
 def document_sizes(mesh: Mesh, names, today: dt.date, sizer: Sizer | None = None) -> list[Sized]:
     """Every generated document of the loaded blueprints, sized."""
     from infra.naming import LF_ROLE_KIND, physical_product_name
 
     sizer = sizer or Sizer(names)
-    readers = direct_readers(mesh, names, sizer.env, today)
+    role_arn = lambda d: sizer.env.role_arn(names.role(d, "consumer"))
     out: list[Sized] = []
     for bp in mesh.blueprints:
         d = bp.domain
@@ -170,7 +157,7 @@ def document_sizes(mesh: Mesh, names, today: dt.date, sizer: Sizer | None = None
         ]
         key_readers = []
         for i, (product, bucket) in enumerate(zip(bp.products, buckets)):
-            group = readers[(d, product.name)]
+            group = access.direct_readers(mesh, bp, product, role_arn, today)
             key_readers += [(bucket, r) for r in group]
             out.append(
                 Sized("bucket", d, i, f"bucket policy of {bucket!r}", sizer.bucket(bucket, group))

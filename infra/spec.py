@@ -265,6 +265,13 @@ class PolicyException(_Model):
     justification: Text
     expires: dt.date = Field(description="Last day the exception waives the policy")
     approved_by: Email | None = Field(None, description="Who approved the exception")
+    retention_days: int | None = Field(
+        None,
+        gt=0,
+        description="GOV-006 only: the retention_days below the classification's floor this "
+        "exception allows, exactly (without it, an exception cannot waive a retention below "
+        "the floor: a shorter retention deletes data)",
+    )
 
 
 class Blueprint(_Model):

@@ -144,10 +144,10 @@ def test_audit_shows_expired_grants_as_expired(tmp_path):
 
     section = md.split("## Expired grants (grant nothing)")[1].split("\n## ")[0]
     assert (
-        "| shop.orders | bi:consumer | amount, order_date, order_id | expired 2026-10-31 |"
+        "| shop.orders | bi:consumer | amount, order\\_date, order\\_id | expired 2026-10-31 |"
         in section
     )
-    assert "| shop.carts | crm:consumer | cart_id, items | decommissioned 2026-11-01 |" in section
+    assert "| shop.carts | crm:consumer | cart\\_id, items | decommissioned 2026-11-01 |" in section
     assert "crm:consumer" not in section.split("shop.carts")[0]  # crm's orders grant is live
     assert "<h2>Expired grants</h2>" in html and "2026-10-31" in html
 
@@ -157,7 +157,7 @@ def test_audit_on_a_later_day_moves_the_grant_to_expired(tmp_path):
     assert ("crm:consumer", "shop.orders") not in _pairs(matrix["grants"])
     assert ("crm:consumer", "shop.orders") in _pairs(matrix["expired"])
     section = md.split("## Expired grants (grant nothing)")[1].split("\n## ")[0]
-    assert "| shop.orders | crm:consumer | amount, order_id | expired 2026-12-10 |" in section
+    assert "| shop.orders | crm:consumer | amount, order\\_id | expired 2026-12-10 |" in section
 
 
 # ------------------------------------------------------------------ retiring products
@@ -344,7 +344,7 @@ def test_diff_blocks_an_unsafe_removal_with_exit_1(tmp_path):
 
     md = mesh("diff", str(BASE), str(head), "--format", "markdown")
     assert md.exit_code == 1
-    assert "> [!CAUTION]" in md.stdout and f"`{SHOP}:{LINE['orders']}` E040" in md.stdout
+    assert "> [!CAUTION]" in md.stdout and f"<code>{SHOP}:{LINE['orders']}</code> E040" in md.stdout
 
 
 def test_diff_exit_1_wins_over_new_access(tmp_path):
@@ -399,8 +399,12 @@ def test_diff_shows_product_and_column_renames(tmp_path):
     assert "renamed products: shop.orders -> shop.order_lines" in text
     assert "renamed columns: shop.order_lines.amount -> gross_amount" in text
     md = mesh("diff", str(BASE), str(head), "--format", "markdown").stdout
-    assert "renamed products: `shop.orders` → `shop.order_lines`" in md
-    assert "renamed columns: `shop.order_lines.amount` → `gross_amount`" in md
+    assert (
+        "renamed products: <code>shop.orders</code> → <code>shop.order_lines</code>" in md
+    )
+    assert (
+        "renamed columns: <code>shop.order_lines.amount</code> → <code>gross_amount</code>" in md
+    )
 
 
 def test_a_rename_is_shown_once_not_on_every_later_change(tmp_path):

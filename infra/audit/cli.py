@@ -25,6 +25,7 @@ from infra.cliutil import (
     problem_line,
 )
 from infra.loader import SharedFiles
+from infra.textsafe import one_line
 
 OutOption = Annotated[
     Path,
@@ -70,7 +71,7 @@ def audit_command(out: OutOption, directory: DirArg = Path("blueprints")) -> Non
         typer.echo("!!  EFFECTIVE ACCESS DIFFERS FROM DECLARED ACCESS")
         typer.echo("!" * 78)
     for line in outcome.failures():
-        typer.echo(f"  {line}")
+        typer.echo(f"  {one_line(line)}")
     if outcome.differences or outcome.detail.problems:
         typer.echo("!" * 78)
         typer.echo("")

@@ -35,6 +35,7 @@ it also adds access.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,7 @@ from infra.loader import Mesh
 from infra.problems import Problem
 from infra.review import ReviewItem, review_changes
 from infra.spec import Product
+from infra.textsafe import md_code, one_line
 
 CONTRACT_KEYS = ("new_access", "removed_access", "changed")
 
@@ -309,7 +311,10 @@ def _changed_domains(base: Mesh, head: Mesh) -> tuple[Mesh, Mesh]:
         return base, head
 
     def keep(mesh: Mesh) -> Mesh:
-        return Mesh(tuple(bp for bp in mesh.blueprints if bp.domain not in same))
+        return Mesh(
+            tuple(bp for bp in mesh.blueprints if bp.domain not in same),
+            revoked=frozenset(r for r in mesh.revoked if r[0] not in same),
+        )
 
     return keep(base), keep(head)
 
@@ -326,7 +331,20 @@ def diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
     return _diff_meshes(base, head, today)
 
 
+def _governed(mesh: Mesh, today: dt.date) -> Mesh:
+    """`mesh` with its governance revocations (grants an expired exception allowed), as
+    `with_governance` gives them, so both sides of a diff are compared as deployed: a lapsed
+    exception is not this change's doing. Only a mesh with exceptions can have any."""
+    if mesh.revoked or not any(bp.exceptions for bp in mesh.blueprints):
+        return mesh
+    from infra.governance.engine import govern_blueprints, revocations
+
+    revoked = revocations(mesh, govern_blueprints(mesh, today).findings)
+    return dataclasses.replace(mesh, revoked=revoked) if revoked else mesh
+
+
 def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
+    base, head = _governed(base, today), _governed(head, today)
     safety = change_problems(base, head, today)  # the whole trees: locations need the sources
     review = review_changes(base, head)
     base, head = _changed_domains(base, head)
@@ -506,7 +524,7 @@ def _cols(g: Grant) -> str:
 
 
 def _problem_text(p: Problem) -> str:
-    return f"  {p.where}: {p.severity.value} {p.code} {p.message}"
+    return one_line(f"  {p.where}: {p.severity.value} {p.code} {p.message}")
 
 
 def _product_summary(result: DiffResult, name, arrow: str) -> list[str]:
@@ -564,16 +582,18 @@ def render_text(result: DiffResult, computed: bool = True) -> str:
         for e in entries:
             g = e.grant
             lines.append(
-                f"  {mark} {g.principal} -> {g.product}: {g.access} [{_cols(g)}]"
-                f"{' PII' if g.pii else ''}, {until_text(g)} -- {e.why}"
+                one_line(
+                    f"  {mark} {g.principal} -> {g.product}: {g.access} [{_cols(g)}]"
+                    f"{' PII' if g.pii else ''}, {until_text(g)} -- {e.why}"
+                )
             )
     lines.append(f"REVIEW REQUIRED (no new access): {len(result.review_required)}")
     for r in result.review_required:
-        lines.append(f"  ? {r.where}: {r.change} {r.product or r.domain} -- {r.reason}")
+        lines.append(one_line(f"  ? {r.where}: {r.change} {r.product or r.domain} -- {r.reason}"))
     lines.append(f"BREAKING SCHEMA CHANGES for existing consumers: {len(result.breaking_schema)}")
     for b in result.breaking_schema:
-        lines.append(f"  ! {b.why} (read by {', '.join(b.consumers)})")
-    lines += _product_summary(result, name=str, arrow="->")
+        lines.append(one_line(f"  ! {b.why} (read by {', '.join(b.consumers)})"))
+    lines += [one_line(line) for line in _product_summary(result, name=str, arrow="->")]
     return "\n".join(lines) + "\n"
 
 
@@ -585,8 +605,8 @@ def _md_table(entries: list[Entry]) -> list[str]:
     for e in entries:
         g = e.grant
         lines.append(
-            f"| `{g.principal}` | `{g.product}` | {g.access} | {md_cell(_cols(g))} "
-            f"| {'**yes**' if g.pii else 'no'} | {until_text(g)} | {md_cell(e.why)} |"
+            f"| {md_code(g.principal)} | {md_code(g.product)} | {g.access} | {md_cell(_cols(g))} "
+            f"| {'**yes**' if g.pii else 'no'} | {md_cell(until_text(g))} | {md_cell(e.why)} |"
         )
     return lines
 
@@ -599,11 +619,11 @@ def render_markdown(result: DiffResult, computed: bool = True) -> str:
             f"> [!CAUTION]\n> **{len(result.errors)} unsafe change(s): fix before merging.**"
         )
         for p in result.errors:
-            lines.append(f"> - `{p.where}` {p.code}: {md_cell(p.message)}")
+            lines.append(f"> - {md_code(p.where)} {md_cell(p.code)}: {md_cell(p.message)}")
         lines.append("")
     if result.warnings:
         for p in result.warnings:
-            lines.append(f"- :warning: `{p.where}` {p.code}: {md_cell(p.message)}")
+            lines.append(f"- :warning: {md_code(p.where)} {md_cell(p.code)}: {md_cell(p.message)}")
         lines.append("")
     if not computed:
         return "\n".join([*lines, NOT_COMPUTED]) + "\n"
@@ -622,7 +642,7 @@ def render_markdown(result: DiffResult, computed: bool = True) -> str:
         )
         for r in result.review_required:
             lines.append(
-                f"> - `{md_cell(r.where)}` {r.change}: {md_cell(r.product or r.domain)}: "
+                f"> - {md_code(r.where)} {r.change}: {md_cell(r.product or r.domain)}: "
                 f"{md_cell(r.reason)}"
             )
     lines.append("")
@@ -643,14 +663,14 @@ def render_markdown(result: DiffResult, computed: bool = True) -> str:
         ]
         for b in result.breaking_schema:
             what = {
-                "retyped": f"retyped `{b.before_type}` → `{b.after_type}`",
-                "renamed": f"renamed to `{b.after_name}`",
+                "retyped": f"retyped {md_code(b.before_type)} → {md_code(b.after_type)}",
+                "renamed": f"renamed to {md_code(b.after_name)}",
                 "removed": "removed",
             }[b.change]
             kind = " (partition key)" if b.partition_key else ""
             lines.append(
-                f"| `{b.product}` | `{b.column}`{kind} | {what} "
-                f"| {', '.join(f'`{c}`' for c in b.consumers)} |"
+                f"| {md_code(b.product)} | {md_code(b.column)}{kind} | {what} "
+                f"| {', '.join(md_code(c) for c in b.consumers)} |"
             )
         lines.append("")
     if result.removed_access:
@@ -662,7 +682,7 @@ def render_markdown(result: DiffResult, computed: bool = True) -> str:
             *_md_table(result.changed),
             "",
         ]
-    extra = _product_summary(result, name=lambda n: f"`{n}`", arrow="→")
+    extra = _product_summary(result, name=md_code, arrow="→")
     if extra:
         lines += [f"- {x}" for x in extra] + [""]
     lines.append(

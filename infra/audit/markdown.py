@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from infra.access import Grant
+from infra.textsafe import md_text
 
 
 def md_cell(text: object) -> str:
-    """`text` safe inside a Markdown table cell: no column break, one line."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """`text` safe inside a Markdown table cell (or a list item): literal, one line, no HTML,
+    no column break (`infra.textsafe.md_text`)."""
+    return md_text(text)
 
 
 def until_text(g: Grant) -> str:

@@ -90,7 +90,11 @@ def _read_rows(result: AuditResult) -> list[Grant]:
 
 
 def _md_columns(g: Grant, pii: set[str]) -> str:
-    return ", ".join(f"**{c}** (PII)" if c in pii else c for c in g.columns) or "(none)"
+    """Markdown (each name escaped, PII in bold): not to be escaped again."""
+    return (
+        ", ".join(f"**{md_cell(c)}** (PII)" if c in pii else md_cell(c) for c in g.columns)
+        or "(none)"
+    )
 
 
 def render_markdown(result: AuditResult) -> str:
@@ -135,7 +139,7 @@ def render_markdown(result: AuditResult) -> str:
     ]
     for g in _read_rows(result):
         lines.append(
-            f"| {g.product} | {g.principal} | {g.access} | {md_cell(_md_columns(g, pii[g.product]))} "
+            f"| {g.product} | {g.principal} | {g.access} | {_md_columns(g, pii[g.product])} "
             f"| {', '.join(g.via)} | {until_text(g)} | {md_cell(g.approved_by or '')} "
             f"| {md_cell(g.justification or ('owning producer' if g.access == 'write' else ''))} |"
         )
@@ -149,7 +153,7 @@ def render_markdown(result: AuditResult) -> str:
         ]
         for g in result.declared.expired:
             lines.append(
-                f"| {g.product} | {g.principal} | {md_cell(_md_columns(g, pii[g.product]))} "
+                f"| {g.product} | {g.principal} | {_md_columns(g, pii[g.product])} "
                 f"| {_ended_on(result, g)} | {md_cell(g.justification or '')} |"
             )
     else:

@@ -325,7 +325,7 @@ def _read_back(
             ).inputs["policy"]
         )
         expected_doc = docs.bucket_policy(
-            env, bucket, key_arn, direct_readers(bp, product, settings, today)
+            env, bucket, key_arn, direct_readers(mesh, bp, product, settings, today)
         )
         checks.append(
             Check(

@@ -175,7 +175,8 @@ CATALOGUE: tuple[Policy, ...] = (
         "narrow them: policies.min_retention_days/max_retention_days); buckets expire objects "
         "accordingly.",
         "Keeping data longer than needed is a liability (data minimisation); deleting it too "
-        "early breaks consumers and audits. A retention far below the floor is usually a typo.",
+        "early breaks consumers and audits. A retention far below the floor is usually a typo; "
+        "an exception waives one below the floor only when it names it (retention_days).",
         waivable=True,
     ),
     Policy(
@@ -264,6 +265,7 @@ CATALOGUE: tuple[Policy, ...] = (
 )
 
 POLICIES: dict[str, Policy] = {p.id: p for p in CATALOGUE}
+RETENTION_POLICY = "GOV-006"  # below the floor, its exceptions must name the retention
 WAIVABLE = frozenset(p.id for p in CATALOGUE if p.waivable)
 
 # Codes of findings about exceptions themselves: not policies, never waivable.

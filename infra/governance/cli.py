@@ -92,8 +92,12 @@ def register(app: typer.Typer) -> None:
 
 
 def resource_line(f: Finding) -> str:
+    from infra.textsafe import one_line
+
     waived = f" (waived by {f.waived_by})" if f.waived_by else ""
-    return f"{f.resource_type} {f.resource_name}: {f.severity.value} {f.policy} {f.message}{waived}"
+    return one_line(
+        f"{f.resource_type} {f.resource_name}: {f.severity.value} {f.policy} {f.message}{waived}"
+    )
 
 
 def check_plan(graph, mesh: Mesh, today: dt.date) -> int:

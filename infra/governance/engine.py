@@ -11,6 +11,7 @@ the exception); `govern_*` return the whole picture as a `Report`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -148,16 +149,70 @@ def _reported_by_loader(f: Finding, index: set[tuple[str, str, str]]) -> bool:
     return any((f.file, f.path, code) in index for code in policy.loader_codes)
 
 
-def with_governance(result: LoadResult, today: dt.date) -> LoadResult:
+# waivable policies whose blueprint findings sit on one grant: when the exception that allowed
+# the grant expires, the grant is revoked (not provisioned) instead of blocking the mesh
+GRANT_SCOPED = frozenset({"GOV-004", "GOV-005"})
+
+
+def _grant_of(f: Finding) -> tuple[int, int] | None:
+    """(product index, consumer index) of a finding located in a consumer grant."""
+    loc = f.loc
+    if len(loc) >= 4 and loc[0] == "products" and loc[2] == "consumers":
+        return loc[1], loc[3]
+    return None
+
+
+def revocations(mesh: Mesh, findings: Iterable[Finding]) -> frozenset[tuple[str, str, str]]:
+    """(domain, product, consumer domain) of the grants an expired exception allowed: its
+    findings are back (`Finding.expired_waiver`) and the grant grants nothing any more."""
+    by_file = {mesh.source(bp.domain).path: bp for bp in mesh.blueprints}
+    out = set()
+    for f in findings:
+        if f.expired_waiver is None or f.policy not in GRANT_SCOPED:
+            continue
+        at, bp = _grant_of(f), by_file.get(str(f.file))
+        if at is None or bp is None:
+            continue
+        product = bp.products[at[0]]
+        out.add((bp.domain, product.name, product.consumers[at[1]].domain))
+    return frozenset(out)
+
+
+def _lapsed(f: Finding, deploying: bool) -> Problem:
+    """A finding an expired exception brought back. Validating, it is the error it always was;
+    deploying (`pulumi up`, `mesh plan`, `mesh audit`, `mesh up --local`) it is a warning, so
+    one domain's lapsed waiver does not stop every deployment (and with it every revocation):
+    a grant it allowed is revoked, a product-level finding waits for its domain to fix it."""
+    grant = f.policy in GRANT_SCOPED and _grant_of(f) is not None
+    effect = (
+        "the grant is revoked (not provisioned) until the exception is renewed"
+        if grant
+        else "fix the blueprint or renew the exception"
+    )
+    p = f.to_problem()
+    message = f"{p.message} -- the exception that waived it ({f.expired_waiver}) lapsed: {effect}"
+    severity = Severity.warning if deploying else p.severity
+    return Problem(p.file, p.line, p.path, p.code, message, severity)
+
+
+def with_governance(result: LoadResult, today: dt.date, deploying: bool = False) -> LoadResult:
     """The loader's result plus the blueprint-level findings: errors make it invalid; warnings
-    (active and expired exceptions among them) are listed with the loader's warnings."""
+    (active and expired exceptions among them) are listed with the loader's warnings.
+
+    The mesh comes back with its revocations (`Mesh.revoked`). `deploying`: findings that only
+    an expired exception brought back are warnings (see `_lapsed`)."""
     report = govern_blueprints(result.mesh, today)
     errors, warnings = list(result.errors), list(result.warnings)
     index = _loader_index(result.errors)
     for f in report.findings:
         if _reported_by_loader(f, index):
             continue
-        (errors if f.severity is Severity.error else warnings).append(f.to_problem())
+        problem = _lapsed(f, deploying) if f.expired_waiver else f.to_problem()
+        (errors if problem.severity is Severity.error else warnings).append(problem)
     errors.sort(key=Problem.sort_key)
     warnings.sort(key=Problem.sort_key)
-    return LoadResult(result.mesh, errors, warnings)
+    mesh = result.mesh
+    revoked = revocations(mesh, report.findings)
+    if revoked:
+        mesh = dataclasses.replace(mesh, revoked=revoked)
+    return LoadResult(mesh, errors, warnings)

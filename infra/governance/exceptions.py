@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from infra import access
@@ -21,6 +21,16 @@ from infra.problems import Severity
 from infra.spec import PolicyException
 
 State = Literal["active", "expired", "invalid"]
+
+
+def floor_breach(mesh: Mesh, product_id: str) -> int | None:
+    """The product's retention_days when it lies below its classification's global floor."""
+    try:
+        _, product = mesh.product(product_id)
+    except KeyError:
+        return None
+    floor = cat.RETENTION_BOUNDS[product.classification][0]
+    return product.retention_days if product.retention_days < floor else None
 
 
 @dataclass
@@ -100,6 +110,7 @@ class Waivers:
         self.today = today
         self.statuses: list[ExceptionStatus] = []
         self._active: dict[tuple[str, str], ExceptionStatus] = {}
+        self._expired: dict[tuple[str, str], ExceptionStatus] = {}
         for bp in mesh.blueprints if mesh is not None else ():
             src = mesh.source(bp.domain)
             products = {p.name for p in bp.products}
@@ -109,17 +120,32 @@ class Waivers:
                 self.statuses.append(status)
                 if state == "active":
                     self._active.setdefault((status.product, exc.policy), status)
+                elif state == "expired":
+                    self._expired.setdefault((status.product, exc.policy), status)
 
     def apply(
         self, findings: Iterable[Finding], record: bool = True
     ) -> tuple[list[Finding], list[Finding]]:
         """(kept, waived): a finding is waived by an active exception for its policy and product.
+        A kept finding that an expired exception waived until its expiry says so
+        (`Finding.expired_waiver`): time brought it back, not a change.
         `record`: remember on the exception what it waived (for its notice and the audit)."""
         kept: list[Finding] = []
         waived: list[Finding] = []
         for f in findings:
             status = self._active.get((f.product, f.policy)) if f.product else None
+            if status is not None and not self._covers(status, f):
+                status = None
             if status is None:
+                lapsed = self._expired.get((f.product, f.policy)) if f.product else None
+                if lapsed is not None:
+                    f = replace(
+                        f,
+                        expired_waiver=(
+                            f"{lapsed.file} {lapsed.path}, expired on "
+                            f"{lapsed.exception.expires.isoformat()}"
+                        ),
+                    )
                 kept.append(f)
                 continue
             w = f.waive(f"{status.file} {status.path}")
@@ -128,8 +154,14 @@ class Waivers:
             waived.append(w)
         return kept, waived
 
-    def active(self) -> list[ExceptionStatus]:
-        return [s for s in self.statuses if s.state == "active"]
+    def _covers(self, status: ExceptionStatus, f: Finding) -> bool:
+        """A GOV-006 finding of a retention below the classification's floor is waived only by
+        an exception that names that retention (`retention_days`): a short retention deletes
+        data, so the waiver must say how short."""
+        if f.policy != cat.RETENTION_POLICY or self.mesh is None:
+            return True
+        below = floor_breach(self.mesh, status.product)
+        return below is None or status.exception.retention_days == below
 
     def findings(self) -> Iterator[Finding]:
         """GOV-X01 for each active exception, GOV-X02 expired, GOV-X03 invalid."""
@@ -165,6 +197,15 @@ class Waivers:
                 else:
                     what = "waives nothing at present: remove it if it is no longer needed"
                 approved = f", approved by {e.approved_by}" if e.approved_by else ""
+                below = (
+                    floor_breach(self.mesh, s.product) if e.policy == cat.RETENTION_POLICY else None
+                )
+                if below is not None and e.retention_days != below:
+                    what += (
+                        f"; it does not waive retention_days {below}, below the "
+                        f"classification's floor: that needs retention_days: {below} in the "
+                        "exception"
+                    )
                 yield blueprint_finding(
                     src,
                     at,

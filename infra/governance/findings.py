@@ -24,6 +24,9 @@ class Finding:
     resource_type: str | None = None
     resource_name: str | None = None
     waived_by: str | None = None  # "<file>:<line>" of the exception that waives it
+    # the exception that waived it until it expired: what time, not a change, brought back
+    expired_waiver: str | None = None
+    loc: tuple = ()  # blueprint findings: the field's location (the `path`, unformatted)
 
     @property
     def location(self) -> str:
@@ -74,7 +77,10 @@ def blueprint_finding(
     """A finding located at a blueprint field (file and line from the YAML node tree)."""
     severity = severity or POLICIES[policy].severity
     p = src.problem(loc, policy, message, severity)
-    return Finding(policy, severity, message, Level.blueprint, product, p.file, p.line, p.path)
+    return Finding(
+        policy, severity, message, Level.blueprint, product, p.file, p.line, p.path,
+        loc=tuple(loc),
+    )  # fmt: skip
 
 
 def resource_finding(

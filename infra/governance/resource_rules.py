@@ -786,13 +786,15 @@ def no_expired_grants(graph: Graph, mesh: Mesh | None, today: dt.date) -> Iterat
         return
     for grant in graph.of_type(GRANT_COMPONENT):
         pid, _, consumer = grant.name.rpartition("@")
-        _, product, declared = _declared(mesh, pid, consumer)
+        bp, product, declared = _declared(mesh, pid, consumer)
         if declared is None:
             continue  # GOV-013
-        if declared in access.active_consumers(product, today):
+        if declared in access.active_grants(mesh, bp, product, today):
             continue
         if access.is_decommissioned(product, today):
             why = f"{pid} was decommissioned on {product.decommission.date.isoformat()}"
+        elif consumer in mesh.revoked_of(bp.domain, product.name):
+            why = "the exception that allowed it has expired (revoked)"
         else:
             why = f"it expired on {declared.expires.isoformat()}"
         yield grant, f"grant of {pid} to {consumer} is still provisioned but {why}"
@@ -897,8 +899,8 @@ def grants_to_mesh_roles(
             continue
         if mesh is None:
             continue
-        _, product, declared = _declared(mesh, pid, domain)
-        live = declared is not None and declared in access.active_consumers(product, today)
+        bp, product, declared = _declared(mesh, pid, domain)
+        live = declared is not None and declared in access.active_grants(mesh, bp, product, today)
         if not (live and declared.s3_direct):
             yield (
                 res,
