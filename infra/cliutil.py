@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -132,15 +133,16 @@ def _scoped(result: LoadResult, directory: Path, base: Path, shared) -> LoadResu
     its identical files parsed once (`shared`)."""
     base_checked = load_checked(base, shared=shared)
 
-    def key(p: Problem) -> tuple:
-        return (Path(p.file).name, p.path, p.code, p.message)
+    def key(p: Problem, tree: Path) -> tuple:
+        """What identifies an error in either tree: messages may name files of their tree."""
+        return (Path(p.file).name, p.path, p.code, p.message.replace(f"{tree}{os.sep}", ""))
 
-    before = {key(p) for p in base_checked.errors}
+    before = {key(p, base) for p in base_checked.errors}
     errors, moved = [], []
     for p in result.errors:
         name = Path(p.file).name
         governance = p.code.startswith("GOV-")
-        if governance and key(p) in before and _same_file(directory / name, base / name):
+        if governance and key(p, directory) in before and _same_file(directory / name, base / name):
             moved.append(
                 dataclasses.replace(p, message=p.message + PRE_EXISTING, severity=Severity.warning)
             )

@@ -399,12 +399,8 @@ def test_diff_shows_product_and_column_renames(tmp_path):
     assert "renamed products: shop.orders -> shop.order_lines" in text
     assert "renamed columns: shop.order_lines.amount -> gross_amount" in text
     md = mesh("diff", str(BASE), str(head), "--format", "markdown").stdout
-    assert (
-        "renamed products: <code>shop.orders</code> → <code>shop.order_lines</code>" in md
-    )
-    assert (
-        "renamed columns: <code>shop.order_lines.amount</code> → <code>gross_amount</code>" in md
-    )
+    assert "renamed products: <code>shop.orders</code> → <code>shop.order_lines</code>" in md
+    assert "renamed columns: <code>shop.order_lines.amount</code> → <code>gross_amount</code>" in md
 
 
 def test_a_rename_is_shown_once_not_on_every_later_change(tmp_path):

@@ -29,7 +29,7 @@ def test_plan_json_is_one_document_with_the_contract_keys():
     assert [
         set(r)
         for r in doc["resources"]
-        if set(r) != {"type", "name", "parent", "inputs", "protect"}
+        if set(r) != {"type", "name", "parent", "inputs", "protect", "depends_on"}
     ] == []
     assert doc["counts"] == dict(Counter(r["type"] for r in doc["resources"]))
     assert sum(doc["counts"].values()) == len(doc["resources"]) == 181
@@ -38,4 +38,7 @@ def test_plan_json_is_one_document_with_the_contract_keys():
     assert doc == json.loads(json.dumps(graph.plan_json()))
     protected = {r["name"] for r in doc["resources"] if r["protect"]}
     assert "sales.orders-bucket" in protected and "sales.orders-policy" in protected  # a guard
+    # creation order a reviewer can check: the catalog after the Lake Formation settings
+    by_name = {r["name"]: r for r in doc["resources"]}
+    assert "platform-lake-settings" in by_name["sales-database"]["depends_on"]
     assert "sales@finance-iam" not in protected

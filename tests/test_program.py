@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import runpy
 
 import pulumi
@@ -989,16 +990,38 @@ def test_main_refuses_names_aws_would_refuse():
         _run_main(config, StackSettings())
 
 
-def test_main_refuses_an_invalid_prefix():
+@pytest.mark.parametrize("prefix", ["Acme_", "acme\n", "acme\r", "acme\x00"])
+def test_main_refuses_an_invalid_prefix(prefix):
+    """Including control characters (a final newline passed the old pattern's `$`)."""
     config = {
-        "mesh:prefix": "Acme_",
+        "mesh:prefix": prefix,
         "mesh:account": "111122223333",
         "aws:region": "eu-central-1",
         "mesh:lakeFormationAdmins": json.dumps([DEPLOYER]),
         "mesh:blueprints": str(SAMPLE),
     }
-    with pytest.raises(pulumi.RunError, match="stack prefix 'Acme_' is not valid"):
+    with pytest.raises(pulumi.RunError, match=re.escape(f"stack prefix {prefix!r} is not valid")):
         _run_main(config, StackSettings())
+
+
+@pytest.mark.parametrize(
+    ("switch", "deletable"),
+    [("true", {"shop": True, "ops": True}), ('["ops"]', {"shop": False, "ops": True}),
+     ("false", {"shop": False, "ops": False})],
+)  # fmt: skip
+def test_the_deletion_switch_may_name_domains(switch, deletable):
+    """mesh:allowDataDeletion: true, false, or the domains whose decommissioned data may go."""
+    from infra.program import _deletion_switch
+
+    settings = StackSettings(allow_data_deletion=_deletion_switch(json.loads(switch)))
+    assert {d: settings.allows_deletion(d) for d in ("shop", "ops")} == deletable
+
+
+def test_a_deletion_switch_of_another_type_is_refused():
+    from infra.program import _deletion_switch
+
+    with pytest.raises(pulumi.RunError, match="expected true, false or a list of domain names"):
+        _deletion_switch("yes")
 
 
 def test_lake_formation_data_access_role_of_a_domain(sample):

@@ -65,6 +65,7 @@ REASONS: dict[str, str] = {
     "expiry_removed": "expiry removed",
     "write_instead_of_read": "write instead of read",
     "direct_s3_read": "direct S3 read (every column, around Lake Formation)",
+    "more_partition_keys": "more partition keys (readable with every grant)",
     "fewer_columns": "fewer columns",
     "pii_removed": "PII no longer included",
     "shorter_expiry": "shorter expiry",
@@ -382,14 +383,20 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
     result.renamed_columns = _renamed_columns(base_products, head_products, renames)
     result.errors, result.warnings = safety
 
+    new_keys = _new_partition_keys(base_products, head_products, renames, renames_of)
     for key in sorted(set(before) | set(after), key=lambda k: (k[1], k[0])):
         pid = key[1]
         b, a = before.get(key), after.get(key)
         if b is not None and a is not None:
-            if b == a or b.access == a.access == "write":
-                continue  # unchanged; the owner's columns follow its schema: not a decision
+            if b.access == a.access == "write":
+                continue  # the owner's columns follow its schema: not a decision
+            if b == a and not new_keys.get(pid):
+                continue  # unchanged
             pii = head_products[pid].pii_columns if pid in head_products else frozenset()
             reasons, details = _compare(b, a, pii)
+            if new_keys.get(pid):  # every grant reads the partition keys
+                reasons.insert(0, "more_partition_keys")
+                details.insert(0, _phrase("more_partition_keys", "+" + ", +".join(new_keys[pid])))
             if not reasons:
                 continue
             entry = Entry(a, reasons, details, before=b)
@@ -436,6 +443,28 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
         base_products, head_products, renames, base_model.grants, after, renames_of
     )
     return result
+
+
+def _new_partition_keys(
+    base_products: dict[str, Product],
+    head_products: dict[str, Product],
+    renames: dict[str, str],
+    renames_of,
+) -> dict[str, list[str]]:
+    """head product id -> partition keys it did not have in BASE (after declared renames):
+    every grant of the product reads them, their values being in the object keys."""
+    out: dict[str, list[str]] = {}
+    for old_pid, old in base_products.items():
+        pid = renames.get(old_pid, old_pid)
+        new = head_products.get(pid)
+        if new is None:
+            continue
+        cols = renames_of(pid)
+        had = {cols.get(k.name, k.name) for k in old.partition_keys}
+        added = sorted(k.name for k in new.partition_keys if k.name not in had)
+        if added:
+            out[pid] = added
+    return out
 
 
 def _base_decommissioned(

@@ -62,6 +62,7 @@ class Recorded:
             "parent": self.parent,
             "inputs": self.inputs,
             "protect": self.protect,
+            "depends_on": self.depends_on,  # what it is created after (not its parent)
         }
 
 
