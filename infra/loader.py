@@ -31,6 +31,7 @@ import signal
 import stat
 import struct
 import sys
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -119,15 +120,21 @@ def format_path(loc: Iterable[str | int]) -> str:
 
 @dataclass(slots=True)
 class SourceFile:
-    """One blueprint file: its display path and composed node tree (for line look-ups).
+    """One blueprint file: its display path and where each of its values is (for line look-ups).
 
-    A valid file keeps its ``text`` instead of its tree (a tree is ~30 objects per line of YAML);
-    :meth:`tree` composes it again the first time a line is looked up.
+    A parsed file keeps its plain ``data`` and the ``lines`` its parse recorded (`_Builder`:
+    the line of every mapping key and sequence item, in document order), not its node tree (~30
+    objects per line of YAML): a line is found by walking the data, so reporting an error never
+    parses the file again. Without them (a file refused before it was built), the node tree is
+    composed from ``text`` on the first look-up.
     """
 
     path: str
     root: yaml.Node | None = None
     text: str | None = field(default=None, repr=False)
+    data: Any = field(default=None, repr=False)
+    lines: array | None = field(default=None, repr=False)  # see `_Builder.lines`
+    _positions: dict[int, Any] | None = field(default=None, repr=False)
 
     def tree(self) -> yaml.Node | None:
         if self.root is None and self.text is not None:
@@ -139,6 +146,10 @@ class SourceFile:
         return self.root
 
     def line_of(self, loc: Loc) -> int | None:
+        if self.lines is not None:
+            if self._positions is None:
+                self._positions = _positions(self.data)
+            return _recorded_line(self.data, self.lines, self._positions, loc)
         node = self.tree()
         if node is None:
             return None
@@ -165,6 +176,49 @@ class SourceFile:
         self, loc: Loc, code: str, message: str, severity: Severity = Severity.error
     ) -> Problem:
         return Problem(self.path, self.line_of(loc), format_path(loc), code, message, severity)
+
+
+def _positions(data: Any) -> dict[int, Any]:
+    """id(container) -> where each of its keys (a dict) or items (a list) is in the recorded
+    lines: built once per file, on its first located problem (the error path only). The
+    builder gives every occurrence its own container, aliases included, so ids are unique."""
+    out: dict[int, Any] = {}
+    at = 0
+
+    def walk(node: Any) -> None:
+        nonlocal at
+        if type(node) is dict:
+            keys: dict[str, int] = {}
+            out[id(node)] = keys
+            for key, value in node.items():
+                at += 1
+                keys[key] = at
+                walk(value)
+        elif type(node) is list:
+            items: list[int] = []
+            out[id(node)] = items
+            for value in node:
+                at += 1
+                items.append(at)
+                walk(value)
+
+    walk(data)
+    return out
+
+
+def _recorded_line(data: Any, lines: array, positions: dict[int, Any], loc: Loc) -> int:
+    """`SourceFile.line_of` from the recorded lines: the line of the deepest key or item of
+    `loc` that exists (the mapping's own line for a missing key), as the node tree gives it."""
+    line = lines[0] + 1  # the document's first node
+    node = data
+    for part in loc:
+        in_dict = type(node) is dict and isinstance(part, str) and part in node
+        in_list = type(node) is list and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_dict or in_list):
+            return line
+        line = lines[positions[id(node)][part]] + 1
+        node = node[part]
+    return line
 
 
 @dataclass(frozen=True)
@@ -311,10 +365,19 @@ def _compose(text: str) -> yaml.Node | None:
 
 
 class _Builder:
-    """Turns a node tree into plain Python values, refusing what a blueprint never needs."""
+    """Turns a node tree into plain Python values, refusing what a blueprint never needs.
+
+    `lines` records, in the order values are built, the (0-based) line of the document's node,
+    then of every mapping key and sequence item: `_recorded_line` finds a field's line from them
+    and the plain data, so the tree can be dropped."""
 
     def __init__(self) -> None:
         self.nodes = 0
+        self.lines = array("I")
+
+    def document(self, root: yaml.Node) -> Any:
+        self.lines.append(root.start_mark.line)
+        return self.build(root)
 
     def build(self, node: yaml.Node, depth: int = 0) -> Any:
         self.nodes += 1
@@ -362,7 +425,9 @@ class _Builder:
                 )
             depth += 1
             items = []
+            record = self.lines.append
             for item in node.value:
+                record(item.start_mark.line)
                 if (
                     type(item) is _Scalar
                     and item.tag == _STR_TAG
@@ -383,7 +448,9 @@ class _Builder:
                 )
             out: dict[str, Any] = {}
             depth += 1
+            record = self.lines.append
             for key, value in node.value:
+                record(key.start_mark.line)
                 if type(key) is not yaml.ScalarNode:
                     raise _FileError(
                         "E004", "mapping keys must be plain strings", key.start_mark.line + 1
@@ -546,9 +613,12 @@ def _parse_text(text: str, display: str) -> tuple[SourceFile, str | None, Any, P
             raise _FileError(
                 "E005", "blueprint is empty: expected a mapping with domain, products, ...", 1
             )
-        data = _Builder().build(src.root)
+        builder = _Builder()
+        data = builder.document(src.root)
     except _FileError as exc:
         return src, None, None, Problem(src.path, exc.line, "", exc.code, exc.message)
+    # lines come from the data and the recorded lines from now on: the tree can go
+    src.root, src.data, src.lines = None, data, builder.lines
     return src, text, data, None
 
 
@@ -611,19 +681,22 @@ class SharedFiles:
         return len(self._results)
 
     def _put(self, key: _Key, display: str, loaded: _Loaded) -> None:
-        bp, _src, problems, data = loaded
+        bp, src, problems, data = loaded
         self.parsed += 1
-        self._results[key] = (display, bp, problems, data, key[1])
+        self._results[key] = (display, bp, problems, data, key[1], src.lines)
 
     def _get(self, key: _Key, display: str) -> _Loaded | None:
         found = self._results.get(key)
         if found is None:
             return None
-        first, bp, problems, data, text = found
+        first, bp, problems, data, text, lines = found
         self.reused += 1
-        # a fresh source per tree (a source drops its text once a line is looked up); the
-        # node tree of an invalid file is composed again from the text when a line is needed
-        src = SourceFile(display, text=text) if data is not None else SourceFile(display)
+        # a fresh source per tree, locating lines from the same data and recorded lines
+        src = (
+            SourceFile(display, text=text, data=data, lines=lines)
+            if data is not None
+            else SourceFile(display)
+        )
         return bp, src, _moved(problems, first, display), data
 
     def _context(self, declared: set[str], known: list[str], today: dt.date) -> int:
@@ -762,14 +835,15 @@ _PIPE_BYTES = 1 << 20
 
 
 def _helper(texts: list[str], displays: list[str], fd: int) -> None:
-    """The forked helper: (data, problem) of each text, in pickled chunks on `fd` as they are
-    parsed, so the parent validates them while the helper parses the rest."""
+    """The forked helper: (data, lines, problem) of each text, in pickled chunks on `fd` as
+    they are parsed, so the parent validates them while the helper parses the rest."""
     with os.fdopen(fd, "wb") as pipe:
         for start in range(0, len(texts), _CHUNK_FILES):
-            # node trees die here: only the plain data goes to the parent
+            # node trees die here: the plain data and its recorded lines go to the parent
             parsed = [
-                _parse_text(t, d)[2:]
+                (src.data, src.lines, problem)
                 for t, d in zip(texts[start : start + _CHUNK_FILES], displays[start:])
+                for src, _text, _data, problem in (_parse_text(t, d),)
             ]
             payload = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
             pipe.write(_FRAME.pack(len(payload)) + payload)
@@ -817,11 +891,11 @@ def _receive(
                     os.kill(pid, signal.SIGKILL)
                     break
                 pos = start + size
-                for (text, display), (data, problem) in zip(rest[done:], chunk):
+                for (text, display), (data, lines, problem) in zip(rest[done:], chunk):
                     if problem is not None:
                         out.append((None, SourceFile(display), [problem], None))
                     else:
-                        src = SourceFile(display, text=text)
+                        src = SourceFile(display, text=text, data=data, lines=lines)
                         bp, problems = _validate(src, text, data)
                         out.append((bp, src, problems, data))
                 done += len(chunk)
