@@ -6,14 +6,13 @@ import datetime as dt
 import os
 from pathlib import Path
 
-import pytest
-
 # Hypothesis imports these on first use; a module imported after a test has caught a
 # RecursionError (the hostile-input tests provoke some) can fail to compile on CPython 3.11
 # ("AST constructor recursion depth mismatch", pytest rewrites Hypothesis's modules), so they
 # are imported before any test runs.
-import hypothesis.internal.charmap  # noqa: F401, E402
-import hypothesis.strategies._internal.regex  # noqa: F401, E402
+import hypothesis.internal.charmap
+import hypothesis.strategies._internal.regex  # noqa: F401
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "blueprints"
