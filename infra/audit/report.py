@@ -12,9 +12,10 @@ from html import escape
 from infra.access import Grant
 from infra.audit import svg
 from infra.audit.effective import ASSUMPTIONS
+from infra.audit.layout import principal_file_name
 from infra.audit.lint import FAIL_AT, IGNORED, SEVERITIES
 from infra.audit.markdown import md_cell, until_text
-from infra.audit.run import AuditResult, principal_file_name
+from infra.audit.run import AuditResult
 
 
 def _ended_on(result, grant) -> str:
@@ -201,8 +202,9 @@ def render_markdown(result: AuditResult) -> str:
         "",
         "## Files",
         "",
-        f"- `policies/<principal>.json`: {len(result.principals())} files "
-        f"(e.g. `policies/{principal_file_name(result.principals()[0])}`)"
+        f"- `policies/<domain>.<kind>.json`: {len(result.principals())} files "
+        f"(e.g. `policies/{principal_file_name(result.principals()[0])}`), "
+        "`policies/index.json` maps every principal id to its file"
         if result.principals()
         else "- `policies/`: no principals",
         "- `access-matrix.json`: the effective access matrix (contract format)",
@@ -515,8 +517,9 @@ def render_html(result: AuditResult) -> str:
     body.extend(f"<li>Undecided condition: {_h(u)}</li>" for u in result.detail.uncertain)
     body.append("</ul>")
     body.append(
-        '<p class="note">Every policy document per principal: <code>policies/&lt;principal&gt;.json'
-        "</code>; the matrix: <code>access-matrix.json</code>.</p>"
+        '<p class="note">Every policy document per principal: <code>policies/&lt;domain&gt;.'
+        "&lt;kind&gt;.json</code> (<code>policies/index.json</code> maps principal ids to files); "
+        "the matrix: <code>access-matrix.json</code>.</p>"
     )
 
     return (
