@@ -19,7 +19,8 @@ _ESCAPES = (
 
 def md_cell(text: object) -> str:
     """`text` safe inside a Markdown table cell (and a list item): one line, no column break,
-    no HTML tag or entity, no link or image; it renders as the same characters."""
+    no HTML tag or entity, no `[..](..)` link or image; it renders as the same characters. (A
+    bare URL stays text here, and GitHub's renderer still autolinks it.)"""
     out = " ".join(str(text).splitlines())  # \n, \r\n, \r, and the Unicode line breaks
     for char, escaped in _ESCAPES:
         out = out.replace(char, escaped)

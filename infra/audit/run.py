@@ -12,7 +12,8 @@ Output layout (`mesh audit DIR --out OUT`, file names in `infra.audit.layout`):
                                         `grants` is the EFFECTIVE access, `expired` the declared
                                         grants past their expiry)
     OUT/report.md                       the same findings as text (PR/CI friendly)
-    OUT/report.html                     self-contained: inline CSS and SVG, no script, no link
+    OUT/report.html                     self-contained: inline CSS and SVG, one inline script
+                                        that only filters the grant table, no external reference
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from infra.audit.layout import (
     principal_file_name,
 )
 from infra.audit.lint import LintFinding, LintResult, lint
+from infra.audit.report import build, render_html, render_markdown
 from infra.loader import Mesh
 
 _ARN_STRING = re.compile(r'"(arn:[^"\\]+)"')  # a JSON string holding an ARN (no escapes)
@@ -314,14 +316,15 @@ def write(result: AuditResult, out: Path, timings: dict[str, float] | None = Non
     matrix = out / MATRIX_FILE
     matrix.write_text(json.dumps(result.matrix_json(), indent=2) + "\n")
     t["files"] = time.perf_counter() - start
-    from infra.audit.report import render_html, render_markdown
-
+    start = time.perf_counter()
+    report = build(result)  # one view model for both reports
+    t["report_model"] = time.perf_counter() - start
     start = time.perf_counter()
     md = out / REPORT_MD
-    md.write_text(render_markdown(result), encoding="utf-8")
+    md.write_text(render_markdown(result, report), encoding="utf-8")
     t["report_md"] = time.perf_counter() - start
     start = time.perf_counter()
     html = out / REPORT_HTML
-    html.write_text(render_html(result), encoding="utf-8")
+    html.write_text(render_html(result, report), encoding="utf-8")
     t["report_html"] = time.perf_counter() - start
     return [*written, index_file, matrix, md, html]
