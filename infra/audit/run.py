@@ -40,6 +40,7 @@ from infra.audit.layout import (
 )
 from infra.audit.lint import LintFinding, LintResult, lint
 from infra.audit.report import build, render_html, render_markdown
+from infra.gcpause import gc_paused
 from infra.loader import Mesh
 
 _ARN_STRING = re.compile(r'"(arn:[^"\\]+)"')  # a JSON string holding an ARN (no escapes)
@@ -295,6 +296,7 @@ def audit(
     )
 
 
+@gc_paused  # thousands of small dicts per report, over the heap of the recorded graph
 def write(result: AuditResult, out: Path, timings: dict[str, float] | None = None) -> list[Path]:
     """Write every output file; returns their paths. `timings` (if given) receives the seconds
     spent on the policy files and matrix (`files`) and on each report (`report_md`,
