@@ -348,7 +348,7 @@ def build(result: AuditResult) -> Report:
     for g in result.declared.expired:
         expired_rows.append(row_of(g, "expired"))
         info = products.get(g.product)
-        if info is not None and g.product in products:
+        if info is not None:
             info.expired += 1
         ended.append(
             info.retired
