@@ -3,7 +3,7 @@ numbers equal the tables, and the page holds at 100 domains (linear size, a doma
 
 from __future__ import annotations
 
-import copy
+import datetime as dt
 import json
 import re
 import shutil
@@ -313,25 +313,21 @@ def test_markdown_aggregates_per_domain_then_details(tmp_path):
 
 
 def test_a_difference_is_counted_shown_and_marked_in_the_grant_table():
-    """A consumer policy widened to another bucket: one unexpected grant. The header, the
-    differences table, the domain table and the grant row all say so."""
+    """Resources deployed while analytics' grant on logistics.shipments was valid, audited
+    after its expiry: one unexpected grant. The header, the differences table, the grant row
+    and report.md all say so."""
     mesh = load_mesh(SAMPLE, today=TODAY).mesh
-    resources = copy.deepcopy(run_program(mesh, StackSettings(), TODAY).resources)
-    (target,) = [r for r in resources if r.name == "sales@analytics-iam"]
-    doc = json.loads(target.inputs["policy"])
-    stmt = next(s for s in doc["Statement"] if s.get("Sid") == "ReadObjects")
-    stmt["Resource"] = [*stmt["Resource"], "arn:aws:s3:::mesh-sales-customers/*"]
-    target.inputs["policy"] = json.dumps(doc)
-    result = audit(mesh, resources, TODAY)
+    stale = run_program(mesh, StackSettings(), dt.date(2026, 10, 1)).resources
+    result = audit(mesh, stale, TODAY)
     assert [(d.principal, d.product) for d in result.differences] == [
-        ("analytics:consumer", "sales.customers")
+        ("analytics:consumer", "logistics.shipments")
     ]
     html, md = render_html(result), render_markdown(result)
     assert cards(html)["differences"] == 1 == body_rows(section(html, "differences"))
     assert '<div class="banner fail" id="verdict">FAIL: 1 ACCESS DIFFERENCE(S)' in html
     (row,) = [r for r in grant_rows(html) if 'class="diff"' in r]
-    assert 'data-product="sales.customers"' in row and "DIFFERS" in row
+    assert 'data-product="logistics.shipments"' in row and "DIFFERS" in row
     assert 'data-principal="analytics:consumer"' in row
     assert md_count(md, "access differences") == 1
     (diff,) = md_rows(md_section(md, "Effective vs declared access"))
-    assert diff.startswith("| **UNEXPECTED** | analytics:consumer | sales.customers |")
+    assert diff.startswith("| **UNEXPECTED** | analytics:consumer | logistics.shipments |")
