@@ -2,10 +2,11 @@
 mesh size: the domain -> domain matrix (small meshes) and one star per domain (the domains it
 reads from, the domains that read from it).
 
-Plain strings, no scripts, no style attributes (the report's stylesheet sets the font; its
-Content-Security-Policy admits no inline style). Every number is printed as text on the picture (no
-fact lives only in a hover title). Each function returns `markupsafe.Markup`: every piece of
-text in it is escaped here, so the template can insert it as it is.
+Plain strings, no scripts, no style attributes: sizes and colours are classes of the report's
+stylesheet (`svg .nd`, `svg text.n`, ...; its Content-Security-Policy admits no inline style).
+Every number is printed as text on the picture (no fact lives only in a hover title). Each
+function returns `markupsafe.Markup`: every piece of text in it is escaped here, so the
+template can insert it as it is.
 """
 
 from __future__ import annotations
@@ -57,9 +58,17 @@ def _e(text: object) -> str:
     return escape(str(text), quote=True)
 
 
-def _text(x: float, y: float, text: object, size: float = 12, **attrs: object) -> str:
+def _n(v: float) -> str:
+    """A coordinate: an integer when it is one (a report holds thousands of them)."""
+    return f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}"
+
+
+def _text(x: float, y: float, text: object, cls: str = "", **attrs: object) -> str:
+    """A text element; size, colour and alignment come from the report's stylesheet through
+    `cls` (see report.css, `svg text.*`)."""
     extra = "".join(f' {k.replace("_", "-")}="{_e(v)}"' for k, v in attrs.items())
-    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}"{extra}>{_e(text)}</text>'
+    klass = f' class="{cls}"' if cls else ""
+    return f'<text{klass} x="{_n(x)}" y="{_n(y)}"{extra}>{_e(text)}</text>'
 
 
 def _svg(width: float, height: float, label: str, body: str) -> Markup:
@@ -80,68 +89,36 @@ def domain_matrix(domains: list[str], edges: list[Edge]) -> Markup:
     col = {d: i for i, d in enumerate(domains)}
     width = max(label_w + cell_w * len(domains) + 20, label_w + 460)  # the legend's width
     height = top + cell_h * len(domains) + 34
-    parts = [
-        _text(label_w - 10, top - 8, "from ↓ / to →", 11, fill="#555", text_anchor="end"),
-    ]
+    parts = [_text(label_w - 10, top - 8, "from ↓ / to →", "hd end")]
     for d, i in col.items():
         x = label_w + i * cell_w + cell_w / 2
-        parts.append(
-            _text(x, top - 8, d, 12, fill="#333", transform=f"rotate(-50 {x:.1f} {top - 8})")
-        )
+        parts.append(_text(x, top - 8, d, transform=f"rotate(-50 {_n(x)} {_n(top - 8)})"))
         y = top + i * cell_h
-        parts.append(_text(label_w - 10, y + cell_h / 2 + 4, d, 12, fill="#333", text_anchor="end"))
+        parts.append(_text(label_w - 10, y + cell_h / 2 + 4, d, "end"))
         parts.append(
-            f'<rect x="{label_w}" y="{y}" width="{cell_w * len(domains)}" height="{cell_h}" '
-            f'fill="{"#f6f7f9" if i % 2 else "#fff"}"/>'
+            f'<rect x="{_n(label_w)}" y="{_n(y)}" width="{cell_w * len(domains)}" '
+            f'height="{cell_h}" fill="{"#f6f7f9" if i % 2 else "#fff"}"/>'
         )
     for e in edges:
         if e.source not in col or e.target not in col:
             continue
         x, y = label_w + col[e.target] * cell_w, top + col[e.source] * cell_h
-        fill = PII_COLOUR if e.pii else READ_COLOUR
         parts.append(
-            f'<rect x="{x + 2}" y="{y + 2}" width="{cell_w - 4}" height="{cell_h - 4}" rx="4" '
-            f'fill="{fill}"/>'
+            f'<rect class="r{" p" if e.pii else ""}" x="{_n(x + 2)}" y="{_n(y + 2)}" '
+            f'width="{cell_w - 4}" height="{cell_h - 4}" rx="4"/>'
         )
         if e.pii:
-            parts.append(
-                _text(
-                    x + cell_w / 2,
-                    y + 15,
-                    e.grants,
-                    12,
-                    fill="#fff",
-                    text_anchor="middle",
-                    font_weight="bold",
-                )
-            )
-            parts.append(
-                _text(
-                    x + cell_w / 2, y + 27, f"{e.pii} PII", 9.5, fill="#fff", text_anchor="middle"
-                )
-            )
+            parts.append(_text(x + cell_w / 2, y + 15, e.grants, "w c"))
+            parts.append(_text(x + cell_w / 2, y + 27, f"{e.pii} PII", "w c s"))
         else:
-            parts.append(
-                _text(
-                    x + cell_w / 2,
-                    y + cell_h / 2 + 4,
-                    e.grants,
-                    12,
-                    fill="#fff",
-                    text_anchor="middle",
-                    font_weight="bold",
-                )
-            )
+            parts.append(_text(x + cell_w / 2, y + cell_h / 2 + 4, e.grants, "w c"))
     ly = height - 14
+    parts.append(f'<rect class="r" x="{_n(label_w)}" y="{_n(ly - 10)}" width="14" height="14"/>')
+    parts.append(_text(label_w + 20, ly + 1, "consumer grants, no PII"))
     parts.append(
-        f'<rect x="{label_w}" y="{ly - 10}" width="14" height="14" rx="3" fill="{READ_COLOUR}"/>'
+        f'<rect class="r p" x="{_n(label_w + 200)}" y="{_n(ly - 10)}" width="14" height="14"/>'
     )
-    parts.append(_text(label_w + 20, ly + 1, "consumer grants, no PII", 12, fill="#333"))
-    parts.append(
-        f'<rect x="{label_w + 200}" y="{ly - 10}" width="14" height="14" rx="3" '
-        f'fill="{PII_COLOUR}"/>'
-    )
-    parts.append(_text(label_w + 220, ly + 1, "some include PII (count below)", 12, fill="#333"))
+    parts.append(_text(label_w + 220, ly + 1, "some include PII (count below)"))
     return _svg(width, height, "Domain to domain grants", "".join(parts))
 
 
@@ -157,74 +134,36 @@ def domain_star(domain: str, products: int, sources: list[Edge], targets: list[E
     height = 24 + rows * row_h + 10
     mid_y = 24 + rows * row_h / 2
     parts = [
-        _text(left_x, 14, f"reads from {len(sources)} domain(s)", 11, fill="#555"),
-        _text(
-            right_x + node_w,
-            14,
-            f"read by {len(targets)} domain(s)",
-            11,
-            fill="#555",
-            text_anchor="end",
-        ),
+        _text(left_x, 14, f"reads from {len(sources)} domain(s)", "hd"),
+        _text(right_x + node_w, 14, f"read by {len(targets)} domain(s)", "hd end"),
     ]
 
     def column(edges: list[Edge], x: float, left: bool) -> None:
         top = 24 + (rows - len(edges)) * row_h / 2
         for i, e in enumerate(edges):
             y = top + i * row_h + row_h / 2
-            colour = PII_COLOUR if e.pii else READ_COLOUR
-            stroke = 1.5 + min(e.grants, 10) * 0.7
+            pii = " p" if e.pii else ""
             x1 = x + node_w if left else x
             x2 = mid_x if left else mid_x + mid_w
             cx = (x1 + x2) / 2
+            width_ = 1.5 + min(e.grants, 10) * 0.7
             parts.append(
-                f'<path d="M{x1:.1f},{y:.1f} C{cx:.1f},{y:.1f} {cx:.1f},{mid_y:.1f} '
-                f'{x2:.1f},{mid_y:.1f}" fill="none" stroke="{colour}" stroke-width="{stroke:.1f}" '
-                f'stroke-opacity="0.7"/>'
+                f'<path class="ed{pii}" d="M{_n(x1)},{_n(y)} C{_n(cx)},{_n(y)} {_n(cx)},'
+                f'{_n(mid_y)} {_n(x2)},{_n(mid_y)}" stroke-width="{width_:.1f}"/>'
             )
             parts.append(
-                f'<rect x="{x:.1f}" y="{y - node_h / 2:.1f}" width="{node_w}" height="{node_h}" '
-                f'rx="12" fill="#fff" stroke="{colour}" stroke-width="1.5"/>'
+                f'<rect class="nd{pii}" x="{_n(x)}" y="{_n(y - node_h / 2)}" width="{node_w}" '
+                f'height="{node_h}" rx="12"/>'
             )
-            other = e.source if left else e.target
-            parts.append(_text(x + 10, y + 4, other, 12, fill="#222"))
-            parts.append(
-                _text(
-                    x + node_w - 10,
-                    y + 4,
-                    e.label,
-                    11,
-                    fill=PII_COLOUR if e.pii else "#444",
-                    text_anchor="end",
-                    font_weight="bold" if e.pii else "normal",
-                )
-            )
+            parts.append(_text(x + 10, y + 4, e.source if left else e.target))
+            parts.append(_text(x + node_w - 10, y + 4, e.label, f"n end{pii}"))
 
     column(sources, left_x, True)
     column(targets, right_x, False)
     parts.append(
-        f'<rect x="{mid_x:.1f}" y="{mid_y - 22:.1f}" width="{mid_w}" height="44" rx="10" '
-        'fill="#eef3fb" stroke="#1f5fa8" stroke-width="2"/>'
+        f'<rect class="mid" x="{_n(mid_x)}" y="{_n(mid_y - 22)}" width="{mid_w}" height="44" '
+        'rx="10"/>'
     )
-    parts.append(
-        _text(
-            mid_x + mid_w / 2,
-            mid_y - 3,
-            domain,
-            13,
-            fill="#1d2330",
-            text_anchor="middle",
-            font_weight="bold",
-        )
-    )
-    parts.append(
-        _text(
-            mid_x + mid_w / 2,
-            mid_y + 13,
-            f"{products} product(s)",
-            11,
-            fill="#555",
-            text_anchor="middle",
-        )
-    )
+    parts.append(_text(mid_x + mid_w / 2, mid_y - 3, domain, "b c"))
+    parts.append(_text(mid_x + mid_w / 2, mid_y + 13, f"{products} product(s)", "hd c"))
     return _svg(width, height, f"Grants to and from {domain}", "".join(parts))
