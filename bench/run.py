@@ -1,6 +1,6 @@
 """Run every benchmark and print their tables, one after the other.
 
-    python bench/run.py            # the sizes the issues ask for (about 10 minutes on 2 cores)
+    python bench/run.py            # the sizes the issues ask for (about 15 minutes on 2 cores)
     python bench/run.py --quick    # smaller sizes, a couple of minutes
 
 Each benchmark is its own script (run it alone to repeat one); they print ratios measured in one
@@ -23,6 +23,7 @@ BENCHMARKS = [
     ("PR check: mesh validate + mesh diff", "pr_check_bench.py", [], ["--quick"]),
     ("Fan-in: uniform consumers, a hub, validate vs YAML", "fan_in_bench.py", [], ["--quick"]),
     ("Audit: access matrix and diff at scale", "audit_bench.py", [], ["--quick"]),
+    ("Audit report: time and size at 10 / 100 / 200 domains", "report_bench.py", [], ["--quick"]),
     (
         "Per-domain stack plan vs mesh size",
         "domain_stack_bench.py",

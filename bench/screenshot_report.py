@@ -1,12 +1,16 @@
-"""Render the audit report in headless Chromium and save a screenshot; print the report's size
-and generation time.
+"""Render the audit report in headless Chromium and save screenshots of its main views; print the
+report's size and generation time, and any console error.
 
-    python bench/screenshot_report.py [BLUEPRINT_DIR] [--out report.png] [--width 1400]
-                                      [--height 2000] [--report existing/report.html]
+    python bench/screenshot_report.py [BLUEPRINT_DIR] [--out shots/report] [--width 1400]
+                                      [--height 1000] [--report existing/report.html]
+                                      [--domain sales] [--pdf]
 
-Without --report it first runs `mesh audit BLUEPRINT_DIR --out <tmp>` (timed). Needs Debian's
-`chromium` package (apt-get install -y chromium); it is not a test dependency, so CI never
-needs a browser. Exit 2 when no Chromium is found.
+Without --report it first runs `mesh audit BLUEPRINT_DIR --out <tmp>` (timed). Writes
+`<out>-top.png` (verdict, counts, explanations), `<out>-domains.png` (the domain view),
+`<out>-domain.png` (one domain's section, opened as a reader who clicks it: --domain, default the
+domain with most grants), `<out>-grants.png` (the grant table filtered to that domain) and, with --pdf,
+`<out>.pdf` (the print version). Needs a Chromium binary (Debian: apt-get install -y chromium);
+exit 2 when none is found, 1 on a console error.
 """
 
 from __future__ import annotations
@@ -21,47 +25,56 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+sys.path.insert(0, str(ROOT))
+
+from bench.chromium import Browser, find_browser
+
+TOP = "(el => el.getBoundingClientRect().top + window.scrollY)"
 
 
-def find_browser() -> str | None:
-    for name in BROWSERS:
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-def screenshot(browser: str, html: Path, png: Path, width: int, height: int) -> None:
-    profile = tempfile.mkdtemp(prefix="mesh-chromium-")
-    try:
-        cmd = [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            f"--screenshot={png}",
-            f"--window-size={width},{height}",
-            html.resolve().as_uri(),
-        ]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+def shoot(
+    browser: str, html: Path, out: Path, width: int, height: int, domain: str | None, pdf: bool
+) -> int:
+    with Browser(browser) as b:
+        page = b.open(html, width, height)
+        print(f"page height: {page.evaluate('document.documentElement.scrollHeight')} px")
+        shots = [page.screenshot(out.with_name(out.name + "-top.png"))]
+        y = page.evaluate(f"{TOP}(document.getElementById('domains'))")
+        shots.append(page.screenshot(out.with_name(out.name + "-domains.png"), y=y))
+        if domain is None:  # the domain with most rows in the grant table
+            domain = page.evaluate(
+                "Array.from(document.querySelectorAll('#grants tbody'))"
+                ".sort((a, b) => b.rows.length - a.rows.length)[0].id.slice(7)"
+            )
+        page.evaluate(f"location.hash = '#domain-{domain}'")
+        y = page.evaluate(f"{TOP}(document.getElementById('domain-{domain}'))")
+        shots.append(page.screenshot(out.with_name(out.name + "-domain.png"), y=y))
+        page.evaluate(f"document.querySelector('a[data-filter-domain=\"{domain}\"]').click()")
+        count = page.evaluate("document.getElementById('grant-count').value")
+        y = page.evaluate(f"{TOP}(document.getElementById('grant-table'))")
+        shots.append(page.screenshot(out.with_name(out.name + "-grants.png"), y=y))
+        page.evaluate("document.getElementById('grant-filter').reset()")
+        for shot in shots:
+            print(f"screenshot: {shot}")
+        print(f"filter on {domain}: {count}")
+        if pdf:
+            started = time.perf_counter()
+            page.pdf(out.with_name(out.name + ".pdf"))
+            print(f"pdf: {out.with_name(out.name + '.pdf')} ({time.perf_counter() - started:.1f}s)")
+        for error in b.errors:
+            print(f"CONSOLE ERROR: {error}")
+        return 1 if b.errors else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("blueprints", nargs="?", default=str(ROOT / "blueprints"))
-    parser.add_argument("--out", default="report.png", help="PNG to write")
+    parser.add_argument("--out", default="report", help="path prefix of the PNG and PDF files")
     parser.add_argument("--report", help="an existing report.html (skips the audit)")
+    parser.add_argument("--domain", help="the domain to drill into (default: most grants)")
+    parser.add_argument("--pdf", action="store_true", help="also print it to <out>.pdf")
     parser.add_argument("--width", type=int, default=1400)
-    parser.add_argument("--height", type=int, default=2000)
+    parser.add_argument("--height", type=int, default=1000)
     args = parser.parse_args(argv)
 
     browser = find_browser()
@@ -87,11 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         html = out / "report.html"
     size = html.stat().st_size
     print(f"report.html: {size} bytes ({size / 1024:.1f} KiB) at {html}")
-    png = Path(args.out).resolve()
     started = time.perf_counter()
-    screenshot(browser, html, png, args.width, args.height)
-    print(f"screenshot: {png} ({time.perf_counter() - started:.2f}s)")
-    return 0
+    out = Path(args.out).resolve()
+    code = shoot(browser, html, out, args.width, args.height, args.domain, args.pdf)
+    print(f"browser: {time.perf_counter() - started:.2f}s")
+    return code
 
 
 if __name__ == "__main__":

@@ -353,10 +353,48 @@ def test_output_layout(audit_out):
         "report.html",
         "report.md",
     ]
-    # one file per role: the two principals of each domain, and its Lake Formation service role
-    assert sorted(p.name for p in (out / "policies").iterdir()) == sorted(
-        [f"{p}.json" for p in PRINCIPALS] + [f"{d}:lf-access.json" for d in DOMAINS]
+    # one file per role: the two principals of each domain, and its Lake Formation service role,
+    # named <domain>.<kind>.json (no ':' in a file name), and the index
+    names = sorted(p.name for p in (out / "policies").iterdir())
+    assert names == sorted(
+        [f"{d}.{k}.json" for d in DOMAINS for k in ("consumer", "producer", "lf-access")]
+        + ["index.json"]
     )
+    assert not [n for n in names if ":" in n]
+
+
+def test_policy_index_maps_every_principal_to_its_file(audit_out, result):
+    _, out = audit_out
+    index = json.loads((out / "policies" / "index.json").read_text())
+    assert list(index) == ["principals"]
+    assert index["principals"] == {p: p.replace(":", ".") + ".json" for p in result.principals()}
+    assert index["principals"]["sales:consumer"] == "sales.consumer.json"
+    assert index["principals"]["sales:lf-access"] == "sales.lf-access.json"
+    for principal, name in index["principals"].items():  # each file holds its principal
+        assert json.loads((out / "policies" / name).read_text())["principal"] == principal
+
+
+def test_a_rerun_removes_old_style_and_stale_policy_files(tmp_path, result):
+    from infra.audit.run import write
+
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "sales:consumer.json").write_text("{}")  # the name before 2026-12
+    (policies / "gone.consumer.json").write_text("{}")  # a domain that no longer exists
+    write(result, tmp_path)
+    names = {p.name for p in policies.iterdir()}
+    assert "sales:consumer.json" not in names and "gone.consumer.json" not in names
+    assert "sales.consumer.json" in names
+
+
+@pytest.mark.parametrize(
+    "principal", ["sales", "sales:", ":consumer", "../x:consumer", "a/b:consumer", "s:c:d"]
+)
+def test_principal_file_names_refuse_what_is_not_a_principal_id(principal):
+    from infra.audit.layout import principal_file_name
+
+    with pytest.raises(ValueError, match="<domain>:<kind>"):
+        principal_file_name(principal)
 
 
 def test_access_matrix_contract(audit_out, mesh):
@@ -381,7 +419,7 @@ def test_access_matrix_contract(audit_out, mesh):
 
 def test_principal_file_holds_the_exact_deployed_documents(audit_out, resources):
     _, out = audit_out
-    doc = json.loads((out / "policies" / "sales:consumer.json").read_text())
+    doc = json.loads((out / "policies" / "sales.consumer.json").read_text())
     assert doc["principal"] == "sales:consumer"
     assert doc["role"]["arn"] == "arn:aws:iam::123456789012:role/mesh-sales-consumer"
     by_id = {d["id"]: d for d in doc["documents"]}
@@ -399,7 +437,7 @@ def test_principal_file_holds_the_exact_deployed_documents(audit_out, resources)
 
 def test_principal_file_of_a_direct_reader_holds_the_bucket_and_key_policy(audit_out):
     _, out = audit_out
-    doc = json.loads((out / "policies" / "analytics:consumer.json").read_text())
+    doc = json.loads((out / "policies" / "analytics.consumer.json").read_text())
     relations = {d["id"]: d["relation"] for d in doc["documents"]}
     assert relations == {
         "trust/analytics-consumer": "attached",
@@ -412,7 +450,7 @@ def test_principal_file_of_a_direct_reader_holds_the_bucket_and_key_policy(audit
 def test_every_document_is_in_some_principal_file(audit_out, result):
     _, out = audit_out
     seen = set()
-    for path in (out / "policies").iterdir():
+    for path in (out / "policies").glob("*.*.json"):
         seen |= {d["id"] for d in json.loads(path.read_text())["documents"]}
     assert seen == {d.id for d in result.graph.documents}
 
@@ -421,12 +459,16 @@ def test_html_report_is_self_contained(audit_out):
     _, out = audit_out
     html = (out / "report.html").read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
-    assert "<script" not in html.lower() and "<link" not in html.lower()
-    assert "@import" not in html and "url(http" not in html
-    assert html.count("<svg") == 2  # topology + heatmap
+    assert "<link" not in html.lower() and " src=" not in html.lower()
+    assert "@import" not in html and "url(" not in html
+    # one script, the filter of the grant table; a policy that lets nothing else load or run
+    assert html.lower().count("<script") == 1
+    assert "default-src 'none'" in html and "unsafe-inline" not in html
+    assert html.count("<svg") == 1 + len(DOMAINS)  # the domain matrix + one star per domain
     assert "Who can read which columns of which product, until when, approved by whom" in html
     assert "privacy-office@example.com" in html  # approver of the PII grant
-    assert "expired on 2026-10-31" in html
+    expired = html.split('<section id="expired">')[1].split("</section>")[0]
+    assert "logistics.shipments" in expired and "expired 2026-10-31" in expired
 
 
 def test_markdown_report_answers_the_auditor_question(audit_out):

@@ -32,8 +32,8 @@ OutOption = Annotated[
     typer.Option(
         "--out",
         "-o",
-        help="Output directory: policies/<principal>.json, access-matrix.json, report.md, "
-        "report.html.",
+        help="Output directory: policies/<domain>.<kind>.json and policies/index.json, "
+        "access-matrix.json, report.md, report.html.",
     ),
 ]
 
@@ -57,7 +57,7 @@ def audit_command(out: OutOption, directory: DirArg = Path("blueprints")) -> Non
     timings = {"program": time.perf_counter() - t0}
     outcome = audit(result.mesh, graph.resources, today, timings=timings)
     t0 = time.perf_counter()
-    files = write(outcome, out)
+    files = write(outcome, out, outcome.timings)
     outcome.timings["report"] = time.perf_counter() - t0
 
     lint = outcome.lint
@@ -86,6 +86,12 @@ def audit_command(out: OutOption, directory: DirArg = Path("blueprints")) -> Non
     typer.echo(
         f"wrote {len(files)} files to {out} (report.html {report.stat().st_size} bytes) "
         f"in {time.perf_counter() - started:.2f}s"
+    )
+    t = outcome.timings
+    typer.echo(
+        f"time: program {t['program']:.2f}s, effective access {t['effective_access']:.2f}s, "
+        f"lint {t['lint']:.2f}s, report {t['report']:.2f}s (policy files {t['files']:.2f}s, "
+        f"report.md {t['report_md']:.2f}s, report.html {t['report_html']:.2f}s)"
     )
     typer.echo("audit: " + ("PASS" if outcome.ok else "FAIL"))
     raise typer.Exit(0 if outcome.ok else 1)

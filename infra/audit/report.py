@@ -1,58 +1,211 @@
 """report.md and report.html from an `AuditResult`. Formatting only: no audit logic here.
 
-The HTML is self-contained (inline CSS and SVG, no script, no external reference) so it can be
-attached to a CI run or mailed to an auditor and still render.
+`build(result)` turns the audit into a plain view model (`Report`) once; `render_html` fills the
+Jinja2 template `templates/report.html.j2` with it (autoescaped), `render_markdown` writes it as
+Markdown (every cell through `md_cell`). Everything is linear in grants + domains + principals:
+no picture or table is principals x products.
+
+The HTML is one self-contained file (inline CSS and SVG, one small inline script that only
+filters the grant table, no external reference) so it can be attached to a CI run or mailed to
+an auditor and still render; without the script every row is there, and it prints.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from html import escape
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
 
 from infra.access import Grant
 from infra.audit import svg
 from infra.audit.effective import ASSUMPTIONS
+from infra.audit.layout import MATRIX_FILE, POLICIES_DIR, POLICY_INDEX, principal_href
 from infra.audit.lint import FAIL_AT, IGNORED, SEVERITIES
 from infra.audit.markdown import md_cell, until_text
-from infra.audit.run import AuditResult, principal_file_name
+
+if TYPE_CHECKING:
+    from infra.audit.run import AuditResult
+
+EXPIRING_DAYS = 30  # "expiring soon": the grant's last day is at most this many days ahead
+MATRIX_MAX_DOMAINS = 30  # above this the domain matrix is not drawn (the tables carry it)
+COLLAPSE_ABOVE = 12  # more domains: the per-domain sections show one at a time (drill-down)
+BANNER_LINES = 50
+
+TAG_LABELS = {
+    "write": "write",
+    "full": "every column",
+    "limited": "some columns",
+    "pii": "incl. PII",
+    "expired": "expired",
+}
 
 
-def _ended_on(result, grant) -> str:
-    """When an ended grant stopped granting: its product's decommission date, or its expiry."""
-    _, product = result.mesh.product(grant.product)
-    retired = product.decommission
-    if retired is not None and retired.date <= result.today:
-        return f"decommissioned {retired.date.isoformat()}"
-    return f"expired {grant.expires.isoformat()}" if grant.expires else "-"
+# ------------------------------------------------------------------ the view model
 
 
-def _products(result: AuditResult) -> list[svg.ProductInfo]:
-    out = []
-    for bp, product in result.mesh.products():
-        out.append(
-            svg.ProductInfo(
-                id=f"{bp.domain}.{product.name}",
-                domain=bp.domain,
-                name=product.name,
-                classification=product.classification.value,
-                columns=len(product.columns),
-                pii_columns=len(product.pii_columns),
-            )
-        )
-    return out
+@dataclass(frozen=True)
+class Col:
+    name: str
+    pii: bool
 
 
-def _pii_columns(result: AuditResult) -> dict[str, set[str]]:
-    return {f"{bp.domain}.{p.name}": set(p.pii_columns) for bp, p in result.mesh.products()}
+@dataclass(frozen=True)
+class GrantRow:
+    domain: str  # the product's (producing) domain
+    product: str  # product id
+    principal: str
+    access: str
+    kind: str  # write | full | limited | pii | expired
+    columns: tuple[Col, ...]
+    total_columns: int
+    pii: bool
+    via: str
+    until: str
+    days_left: int | None  # days from the audit's clock to the last day of access
+    approved_by: str
+    justification: str
+    differs: bool
+
+    @property
+    def kind_label(self) -> str:
+        return TAG_LABELS[self.kind]
+
+    @property
+    def kind_title(self) -> str:
+        return svg.KINDS[self.kind][0]
 
 
-def _summary(result: AuditResult) -> str:
-    n_products = sum(1 for _ in result.mesh.products())
-    return (
-        f"{len(result.mesh.blueprints)} domains, {n_products} products, "
-        f"{len(result.graph.documents)} policy documents, {len(result.effective)} effective "
-        f"grants, {len(result.declared.expired)} expired"
-    )
+@dataclass
+class ProductRow:
+    id: str
+    name: str
+    classification: str
+    columns: int
+    pii_columns: tuple[str, ...]
+    retired: str | None  # "decommissioned <date>" once the date has come
+    readers: list[GrantRow] = field(default_factory=list)  # active consumer grants
+    expired: int = 0
+
+
+@dataclass(frozen=True)
+class PrincipalRow:
+    id: str
+    kind: str
+    role: str
+    arn: str
+    href: str
+    file: str
+    documents: int
+    grants: int
+    lint: int  # findings not ignored, over its documents
+    service: str | None
+
+
+@dataclass
+class DomainRow:
+    name: str
+    owner: str
+    email: str
+    description: str
+    products: list[ProductRow]
+    sources: list[svg.Edge]  # domains it reads from
+    targets: list[svg.Edge]  # domains that read its products
+    principals: list[PrincipalRow]
+    rows: list[GrantRow]  # effective grants on its products (its part of the grant table)
+    differences: int
+    star: Markup = field(default_factory=Markup)
+
+    @property
+    def grants_given(self) -> int:
+        return sum(e.grants for e in self.targets)
+
+    @property
+    def pii_given(self) -> int:
+        return sum(e.pii for e in self.targets)
+
+    @property
+    def grants_received(self) -> int:
+        return sum(e.grants for e in self.sources)
+
+    @property
+    def expiring(self) -> int:
+        return sum(e.expiring for e in self.targets)
+
+    @property
+    def pii_products(self) -> int:
+        return sum(1 for p in self.products if p.pii_columns)
+
+
+@dataclass(frozen=True)
+class LintGroup:
+    severity: str
+    issue: str
+    detail: str
+    findings: int
+    documents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IgnoredGroup:
+    issue: str
+    findings: int
+    justification: str
+
+
+@dataclass
+class Counts:
+    """The header's numbers. Each equals the length of a table on the page (tests check it)."""
+
+    domains: int
+    products: int
+    effective: int  # every effective grant = writes + consumer
+    writes: int  # producers' write grants, one per product
+    consumer: int  # consumer (read) grants between domains
+    pii: int  # consumer grants that include PII
+    expiring: int  # consumer grants whose last day is within EXPIRING_DAYS
+    expired: int  # declared grants past their expiry (grant nothing)
+    differences: int
+    problems: int
+    lint_by_severity: dict[str, int]  # findings not ignored
+    lint_findings: int
+    lint_failing: int
+    lint_ignored: int
+    documents: int
+    principals: int
+
+
+@dataclass
+class Report:
+    generated_at: str
+    today: str
+    ok: bool
+    verdict: str
+    failures: list[str]
+    counts: Counts
+    expiring_days: int
+    differences: list[dict[str, str]]
+    expiring: list[GrantRow]
+    domains: list[DomainRow]
+    edges: list[svg.Edge]
+    matrix: Markup | None
+    collapsed: bool
+    expired: list[GrantRow]
+    expired_ended: list[str]
+    exceptions: list[dict[str, str]]
+    exceptions_source: str
+    lint_groups: list[LintGroup]
+    ignored: list[IgnoredGroup]
+    assumptions: list[str]
+    uncertain: list[str]
+    approvers: list[str]
+    files: dict[str, str]
+
+    @property
+    def grant_rows(self) -> int:
+        return sum(len(d.rows) for d in self.domains)
 
 
 def _verdict(result: AuditResult) -> str:
@@ -73,459 +226,550 @@ def _verdict(result: AuditResult) -> str:
     return "FAIL: " + "; ".join(parts) + "."
 
 
-def _severity_counts(result: AuditResult) -> str:
-    counts = Counter(f.severity for f in result.lint.findings if f.ignored is None)
-    ignored = sum(1 for f in result.lint.findings if f.ignored)
-    shown = [f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s]]
-    return (", ".join(shown) or "no findings") + (
-        f"; {ignored} ignored with a justification" if ignored else ""
+def _domain_of(product_id: str) -> str:
+    return product_id.partition(".")[0]
+
+
+def _lint_groups(result: AuditResult) -> list[LintGroup]:
+    """Findings not ignored, grouped by (severity, issue, detail): one row per distinct finding
+    with how often it occurs and the documents it occurs in."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    docs: dict[tuple[str, str, str], dict[str, None]] = {}
+    for f in result.lint.findings:
+        if f.ignored is None:
+            key = (f.severity, f.issue, f.detail or f.title)
+            counts[key] += 1
+            docs.setdefault(key, {})[f.document] = None
+    return [LintGroup(*key, counts[key], tuple(docs[key])) for key in counts]
+
+
+def _ignored_groups(result: AuditResult) -> list[IgnoredGroup]:
+    n = Counter(f.ignored for f in result.lint.findings if f.ignored)
+    return [
+        IgnoredGroup(i.issue, n[i.justification], i.justification)
+        for i in IGNORED
+        if n[i.justification]
+    ]
+
+
+def build(result: AuditResult) -> Report:
+    """The view model of both reports, in one pass over grants, products and principals."""
+    today = result.today
+    products: dict[str, ProductRow] = {}
+    domains: dict[str, DomainRow] = {}
+    for bp in result.mesh.blueprints:
+        rows = []
+        for p in bp.products:
+            retired = p.decommission
+            row = ProductRow(
+                id=f"{bp.domain}.{p.name}",
+                name=p.name,
+                classification=p.classification.value,
+                columns=len(p.columns),
+                pii_columns=tuple(c.name for c in p.columns if c.pii),
+                retired=(
+                    f"decommissioned {retired.date.isoformat()}"
+                    if retired is not None and retired.date <= today
+                    else None
+                ),
+            )
+            products[row.id] = row
+            rows.append(row)
+        domains[bp.domain] = DomainRow(
+            bp.domain, bp.owner.team, bp.owner.email, bp.description, rows, [], [], [], [], 0
+        )
+
+    flagged = {(d.principal, d.product) for d in result.differences}
+    pii_of = {pid: frozenset(p.pii_columns) for pid, p in products.items()}
+
+    @cache
+    def cols(product: str, columns: tuple[str, ...]) -> tuple[Col, ...]:
+        pii = pii_of.get(product, frozenset())
+        return tuple(Col(c, c in pii) for c in columns)
+
+    def row_of(g: Grant, kind: str | None = None) -> GrantRow:
+        info = products.get(g.product)
+        total = info.columns if info else len(g.columns)
+        days = (g.expires - today).days if g.expires else None
+        return GrantRow(
+            domain=_domain_of(g.product),
+            product=g.product,
+            principal=g.principal,
+            access=g.access,
+            kind=kind or svg.kind_of(g, total),
+            columns=cols(g.product, g.columns),
+            total_columns=total,
+            pii=g.pii,
+            via=", ".join(g.via),
+            until=until_text(g),
+            days_left=days,
+            approved_by=g.approved_by or "",
+            justification=g.justification or ("owning producer" if g.access == "write" else ""),
+            differs=(g.principal, g.product) in flagged,
+        )
+
+    # (source domain, target domain) -> [grants, pii, expiring]
+    pairs: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    expiring: list[GrantRow] = []
+    ordered = sorted(result.effective, key=lambda g: (g.product, g.access != "write", g.principal))
+    for g in ordered:
+        row = row_of(g)
+        owner = domains.get(row.domain)
+        if owner is None:  # a product the blueprints do not know (a difference)
+            owner = domains[row.domain] = DomainRow(
+                row.domain, "?", "", "(not in the blueprints)", [], [], [], [], [], 0
+            )
+        owner.rows.append(row)
+        if g.access != "read":
+            continue
+        if g.product in products:
+            products[g.product].readers.append(row)
+        soon = row.days_left is not None and 0 <= row.days_left <= EXPIRING_DAYS
+        pair = pairs[(row.domain, g.principal.partition(":")[0])]
+        pair[0] += 1
+        pair[1] += g.pii
+        pair[2] += soon
+        if soon:
+            expiring.append(row)
+    expiring.sort(key=lambda r: (r.days_left, r.product, r.principal))
+
+    edges = [svg.Edge(s, t, *n) for (s, t), n in sorted(pairs.items())]
+    for e in edges:
+        if e.source in domains:
+            domains[e.source].targets.append(e)
+        if e.target in domains:
+            domains[e.target].sources.append(e)
+    for d in result.differences:
+        for name in {_domain_of(d.product), d.principal.partition(":")[0]}:
+            if name in domains:
+                domains[name].differences += 1
+
+    expired_rows, ended = [], []
+    for g in result.declared.expired:
+        expired_rows.append(row_of(g, "expired"))
+        info = products.get(g.product)
+        if info is not None:
+            info.expired += 1
+        ended.append(
+            info.retired
+            if info is not None and info.retired
+            else (f"expired {g.expires.isoformat()}" if g.expires else "-")
+        )
+
+    lint_per_doc = Counter(f.document for f in result.lint.findings if f.ignored is None)
+    principals = result.principals()
+    for principal in principals:
+        role_domain, _, kind = principal.partition(":")
+        role = result.role_of(principal)
+        docs = result.principal_documents(principal)
+        row = PrincipalRow(
+            id=principal,
+            kind=kind,
+            role=role.name,
+            arn=role.arn,
+            href=principal_href(principal),
+            file=principal_href(principal).rsplit("/", 1)[1],
+            documents=len(docs),
+            grants=len(result.principal_grants(principal)),
+            lint=sum(lint_per_doc[doc.id] for doc, _ in docs),
+            service=role.service,
+        )
+        if role_domain in domains:
+            domains[role_domain].principals.append(row)
+
+    ordered_domains = list(domains.values())
+    for d in ordered_domains:
+        d.star = svg.domain_star(d.name, len(d.products), d.sources, d.targets)
+    names = [d.name for d in ordered_domains]
+
+    lint_groups = _lint_groups(result)
+    by_severity = Counter(f.severity for f in result.lint.findings if f.ignored is None)
+    reads = [g for g in result.effective if g.access == "read"]
+    counts = Counts(
+        domains=len(result.mesh.blueprints),
+        products=len(products),
+        effective=len(result.effective),
+        writes=sum(1 for g in result.effective if g.access == "write"),
+        consumer=len(reads),
+        pii=sum(1 for g in reads if g.pii),
+        expiring=len(expiring),
+        expired=len(result.declared.expired),
+        differences=len(result.differences),
+        problems=len(result.detail.problems),
+        lint_by_severity={s: by_severity[s] for s in reversed(SEVERITIES) if by_severity[s]},
+        lint_findings=sum(by_severity.values()),
+        lint_failing=len(result.lint.failing),
+        lint_ignored=sum(1 for f in result.lint.findings if f.ignored),
+        documents=result.lint.documents,
+        principals=len(principals),
+    )
+    approvers = sorted({r.approved_by for d in ordered_domains for r in d.rows if r.approved_by})
+    return Report(
+        generated_at=result.generated_at,
+        today=today.isoformat(),
+        ok=result.ok,
+        verdict=_verdict(result),
+        failures=result.failures(),
+        counts=counts,
+        expiring_days=EXPIRING_DAYS,
+        differences=[
+            {
+                "kind": d.kind.upper(),
+                "principal": d.principal,
+                "product": d.product,
+                "message": d.message,
+            }
+            for d in result.differences
+        ],
+        expiring=expiring,
+        domains=ordered_domains,
+        edges=edges,
+        matrix=svg.domain_matrix(names, edges) if len(names) <= MATRIX_MAX_DOMAINS else None,
+        collapsed=len(names) > COLLAPSE_ABOVE,
+        expired=expired_rows,
+        expired_ended=ended,
+        exceptions=[
+            {
+                "policy": str(e.get("policy") or ""),
+                "product": str(e.get("product") or ""),
+                "expires": str(e.get("expires") or ""),
+                "approved_by": str(e.get("approved_by") or ""),
+                "justification": str(e.get("justification") or ""),
+                "waives": str(len(e.get("waives") or [])),
+            }
+            for e in result.exceptions
+        ],
+        exceptions_source=result.exceptions_source,
+        lint_groups=lint_groups,
+        ignored=_ignored_groups(result),
+        assumptions=list(ASSUMPTIONS),
+        uncertain=list(result.detail.uncertain),
+        approvers=approvers,
+        files={
+            "policies": POLICIES_DIR,
+            "index": f"{POLICIES_DIR}/{POLICY_INDEX}",
+            "matrix": MATRIX_FILE,
+        },
     )
 
 
-def _read_rows(result: AuditResult) -> list[Grant]:
-    return sorted(result.effective, key=lambda g: (g.product, g.access != "write", g.principal))
+# ------------------------------------------------------------------ html
+
+
+@lru_cache(maxsize=1)
+def _template() -> tuple[Any, dict[str, Any]]:
+    """The template and its static parts: the stylesheet and the script, inserted as they are,
+    each allowed by the page's Content-Security-Policy through its SHA-256 (nothing else may
+    load or run, whatever a blueprint says)."""
+    import base64
+    import hashlib
+    from importlib.resources import files
+
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(
+        loader=PackageLoader("infra.audit", "templates"),
+        autoescape=True,  # every {{ }} is HTML-escaped, attributes included
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    static: dict[str, Any] = {}
+    for name, ext in (("css", "css"), ("js", "js")):
+        text = (files("infra.audit") / "templates" / f"report.{ext}").read_text(encoding="utf-8")
+        digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
+        static[name] = Markup(text)
+        static[f"{name}_hash"] = f"sha256-{digest}"
+    return env.get_template("report.html.j2"), static
+
+
+def render_html(result: AuditResult, report: Report | None = None) -> str:
+    template, static = _template()
+    return template.render(r=report or build(result), fail_at=FAIL_AT, **static)
 
 
 # ------------------------------------------------------------------ markdown
 
 
-def _md_columns(g: Grant, pii: set[str]) -> str:
-    """Markdown (each name escaped, PII in bold): not to be escaped again."""
-    return (
-        ", ".join(f"**{md_cell(c)}** (PII)" if c in pii else md_cell(c) for c in g.columns)
+class _Links(str):
+    """A Markdown cell built here, already escaped where it holds blueprint text (links from
+    validated principal ids, `layout.principal_file_name`, or `_md_columns`): not escaped again."""
+
+
+def _md_columns(row: GrantRow) -> _Links:
+    """The columns, each name escaped, PII ones in bold."""
+    return _Links(
+        ", ".join(f"**{md_cell(c.name)}** (PII)" if c.pii else md_cell(c.name) for c in row.columns)
         or "(none)"
     )
 
 
-def render_markdown(result: AuditResult) -> str:
-    pii = _pii_columns(result)
+def _md_table(head: list[str], rows: list[list[object]]) -> list[str]:
+    """A Markdown table; every cell but `_Links` goes through `md_cell` (blueprint text is
+    untrusted)."""
+    return [
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *(
+            "| " + " | ".join(c if isinstance(c, _Links) else md_cell(c) for c in cells) + " |"
+            for cells in rows
+        ),
+    ]
+
+
+def render_markdown(result: AuditResult, report: Report | None = None) -> str:
+    r = report or build(result)
+    c = r.counts
     lines = [
         "# Mesh access audit",
         "",
-        f"Generated {result.generated_at} · clock {result.today.isoformat()} · {_summary(result)}",
+        (
+            f"Generated {md_cell(r.generated_at)} · clock {r.today} · {c.domains} domains, "
+            f"{c.products} products, {c.documents} policy documents, {c.effective} effective grants "
+            f"({c.writes} producer write + {c.consumer} consumer), {c.expired} expired"
+        ),
         "",
         "## Verdict",
         "",
-        f"**{_verdict(result)}**",
+        f"**{md_cell(r.verdict)}**",
         "",
     ]
-    for line in result.failures():
-        lines.append(f"- {md_cell(line)}")
-    if result.failures():
+    lines += [f"- {md_cell(line)}" for line in r.failures[:BANNER_LINES]]
+    if len(r.failures) > BANNER_LINES:
+        lines.append(f"- … and {len(r.failures) - BANNER_LINES} more")
+    if r.failures:
         lines.append("")
 
+    lines += ["## Counts", ""]
+    lines += _md_table(
+        ["What", "Number", "Where"],
+        [
+            ["domains", c.domains, "Domains"],
+            ["products", c.products, "Domains"],
+            ["effective grants", c.effective, "Who can read which columns (every row)"],
+            ["… producer write grants (one per product)", c.writes, "rows with access `write`"],
+            ["… consumer grants (read, between domains)", c.consumer, "rows with access `read`"],
+            ["consumer grants including PII", c.pii, "Domain → domain (PII column)"],
+            [
+                f"consumer grants ending within {r.expiring_days} days",
+                c.expiring,
+                "Expiring soon",
+            ],
+            ["expired grants (grant nothing)", c.expired, "Expired grants"],
+            ["access differences", c.differences, "Effective vs declared access"],
+            ["policy documents linted", c.documents, "Policy lint"],
+            ["lint findings (not ignored)", c.lint_findings, "Policy lint (Findings column)"],
+            [f"… of {FAIL_AT} or higher (fail the audit)", c.lint_failing, "Policy lint"],
+            ["lint findings ignored with a justification", c.lint_ignored, "Policy lint"],
+        ],
+    )
+    lines += [
+        "",
+        (
+            "*Effective grants* are every access the generated resources give, computed from IAM, "
+            "bucket and key policies and Lake Formation permissions: each producer's write access "
+            "to its own products plus the *consumer grants*, read access one domain granted "
+            "another. Expired grants are declared but give no access, so they count in neither."
+        ),
+        "",
+    ]
+
     lines += ["## Effective vs declared access", ""]
-    if result.differences:
-        lines += [
-            "| Kind | Principal | Product | What differs |",
-            "|---|---|---|---|",
-        ]
-        for d in result.differences:
-            lines.append(
-                f"| **{d.kind.upper()}** | {d.principal} | {d.product} | {md_cell(d.message)} |"
-            )
+    if r.differences:
+        lines += _md_table(
+            ["Kind", "Principal", "Product", "What differs"],
+            [
+                [f"**{d['kind']}**", d["principal"], d["product"], d["message"]]
+                for d in r.differences
+            ],
+        )
     else:
         lines.append(
-            f"Identical: all {len(result.effective)} grants computed from IAM, bucket and key "
-            "policies and Lake Formation permissions match the blueprints."
+            f"Identical: all {c.effective} grants computed from IAM, bucket and key policies and "
+            "Lake Formation permissions match the blueprints."
         )
+    lines.append("")
+
+    lines += [f"## Expiring soon (last day within {r.expiring_days} days of {r.today})", ""]
+    if r.expiring:
+        lines += _md_table(
+            [
+                "Until",
+                "Days left",
+                "Product",
+                "Principal",
+                "Columns",
+                "Approved by",
+                "Justification",
+            ],
+            [
+                [
+                    g.until,
+                    g.days_left,
+                    g.product,
+                    g.principal,
+                    len(g.columns),
+                    g.approved_by,
+                    g.justification,
+                ]
+                for g in r.expiring
+            ],
+        )
+    else:
+        lines.append("None.")
+    lines.append("")
+
+    lines += ["## Domains", ""]
+    lines += _md_table(
+        [
+            "Domain",
+            "Owner",
+            "Products",
+            "With PII",
+            "Grants given",
+            "PII given",
+            f"Ending ≤ {r.expiring_days} d",
+            "Grants received",
+            "Policy files",
+        ],
+        [
+            [
+                d.name,
+                d.owner,
+                len(d.products),
+                d.pii_products,
+                d.grants_given,
+                d.pii_given,
+                d.expiring,
+                d.grants_received,
+                _Links(" · ".join(f"[{p.kind}]({p.href})" for p in d.principals)),
+            ]
+            for d in r.domains
+        ],
+    )
+    lines += ["", "## Domain → domain", ""]
+    if r.edges:
+        lines += _md_table(
+            [
+                "From (products of)",
+                "To (consumer role of)",
+                "Grants",
+                "Incl. PII",
+                f"Ending ≤ {r.expiring_days} d",
+            ],
+            [[e.source, e.target, e.grants, e.pii, e.expiring] for e in r.edges],
+        )
+    else:
+        lines.append("No consumer grants.")
     lines.append("")
 
     lines += [
         "## Who can read which columns of which product, until when, approved by whom",
         "",
-        "| Product | Principal | Access | Columns | Via | Until | Approved by | Justification |",
-        "|---|---|---|---|---|---|---|---|",
     ]
-    for g in _read_rows(result):
-        lines.append(
-            f"| {g.product} | {g.principal} | {g.access} | {_md_columns(g, pii[g.product])} "
-            f"| {', '.join(g.via)} | {until_text(g)} | {md_cell(g.approved_by or '')} "
-            f"| {md_cell(g.justification or ('owning producer' if g.access == 'write' else ''))} |"
-        )
+    lines += _md_table(
+        [
+            "Product",
+            "Principal",
+            "Access",
+            "Columns",
+            "Via",
+            "Until",
+            "Approved by",
+            "Justification",
+        ],
+        [
+            [
+                g.product,
+                g.principal,
+                g.access,
+                _md_columns(g),
+                g.via,
+                g.until,
+                g.approved_by,
+                g.justification,
+            ]
+            for d in r.domains
+            for g in d.rows
+        ],
+    )
     lines.append("")
 
     lines += ["## Expired grants (grant nothing)", ""]
-    if result.declared.expired:
-        lines += [
-            "| Product | Principal | Columns | Ended | Justification |",
-            "|---|---|---|---|---|",
-        ]
-        for g in result.declared.expired:
-            lines.append(
-                f"| {g.product} | {g.principal} | {_md_columns(g, pii[g.product])} "
-                f"| {_ended_on(result, g)} | {md_cell(g.justification or '')} |"
-            )
+    if r.expired:
+        lines += _md_table(
+            ["Product", "Principal", "Columns", "Ended", "Justification"],
+            [
+                [g.product, g.principal, _md_columns(g), ended, g.justification]
+                for g, ended in zip(r.expired, r.expired_ended, strict=True)
+            ],
+        )
     else:
         lines.append("None.")
     lines.append("")
 
-    lines += [f"## Active governance exceptions (from {result.exceptions_source})", ""]
-    if result.exceptions:
-        lines += [
-            "| Policy | Product | Until | Approved by | Justification |",
-            "|---|---|---|---|---|",
-        ]
-        for e in result.exceptions:
-            lines.append(
-                f"| {md_cell(e.get('policy'))} | {md_cell(e.get('product'))} | {md_cell(e.get('expires'))} "
-                f"| {md_cell(e.get('approved_by') or '')} | {md_cell(e.get('justification'))} |"
-            )
+    lines += [f"## Active governance exceptions (from {md_cell(r.exceptions_source)})", ""]
+    if r.exceptions:
+        lines += _md_table(
+            ["Policy", "Product", "Until", "Approved by", "Justification"],
+            [
+                [e["policy"], e["product"], e["expires"], e["approved_by"], e["justification"]]
+                for e in r.exceptions
+            ],
+        )
     else:
         lines.append("None.")
     lines.append("")
 
+    severities = ", ".join(f"{n} {s}" for s, n in c.lint_by_severity.items()) or "no findings"
     lines += [
         "## Policy lint (parliament, community auditors included)",
         "",
         (
-            f"{result.lint.documents} documents linted: {_severity_counts(result)}. "
-            f"Findings of {FAIL_AT} or higher fail the audit."
+            f"{c.documents} documents linted: {c.lint_findings} finding(s) ({severities}), "
+            f"{c.lint_failing} of {FAIL_AT} or higher (they fail the audit); {c.lint_ignored} "
+            "ignored with a justification."
         ),
         "",
     ]
-    groups = _lint_groups(result)
-    if groups:
-        lines += ["| Severity | Issue | Detail | Documents |", "|---|---|---|---|"]
-        for sev, issue, detail, docs in groups:
-            lines.append(f"| {sev} | {issue} | {md_cell(detail)} | {md_cell(', '.join(docs))} |")
+    if r.lint_groups:
+        lines += _md_table(
+            ["Severity", "Issue", "Detail", "Findings", "Documents"],
+            [
+                [
+                    g.severity,
+                    g.issue,
+                    g.detail,
+                    g.findings,
+                    ", ".join(g.documents[:10])
+                    + (f" … and {len(g.documents) - 10} more" if len(g.documents) > 10 else ""),
+                ]
+                for g in r.lint_groups
+            ],
+        )
         lines.append("")
-    if any(f.ignored for f in result.lint.findings):
+    if r.ignored:
         lines += ["Ignored findings (parliament `ignore_locations`), with their justification:", ""]
-        for ignore in IGNORED:
-            n = sum(1 for f in result.lint.findings if f.ignored == ignore.justification)
-            if n:
-                lines.append(f"- `{ignore.issue}` × {n}: {ignore.justification}")
+        lines += _md_table(
+            ["Issue", "Findings", "Justification"],
+            [[i.issue, i.findings, i.justification] for i in r.ignored],
+        )
         lines.append("")
 
     lines += ["## How effective access is computed", ""]
-    lines += [f"- {a}" for a in ASSUMPTIONS]
-    lines += [f"- Undecided condition: {u}" for u in result.detail.uncertain]
+    lines += [f"- {md_cell(a)}" for a in r.assumptions]
+    lines += [f"- Undecided condition: {md_cell(u)}" for u in r.uncertain]
     lines += [
         "",
         "## Files",
         "",
-        f"- `policies/<principal>.json`: {len(result.principals())} files "
-        f"(e.g. `policies/{principal_file_name(result.principals()[0])}`)"
-        if result.principals()
-        else "- `policies/`: no principals",
-        "- `access-matrix.json`: the effective access matrix (contract format)",
-        "- `report.html`: this report with the topology and heatmap pictures",
+        (
+            f"- `{POLICIES_DIR}/<domain>.<kind>.json`: {c.principals} files, one per role (principal "
+            f"`sales:consumer` → `{POLICIES_DIR}/sales.consumer.json`); "
+            f"`{POLICIES_DIR}/{POLICY_INDEX}` maps every principal id to its file"
+        ),
+        f"- `{MATRIX_FILE}`: the effective access matrix (contract format)",
+        "- `report.html`: this report with the domain pictures and a filter on the grant table",
         "",
     ]
     return "\n".join(lines)
-
-
-# ------------------------------------------------------------------ html
-
-CSS = """
-:root{--ok:#2e8540;--bad:#c62828;--ink:#1d2330;--mute:#5b6475;--line:#dde1e8}
-*{box-sizing:border-box}
-body{margin:0;background:#f6f7f9;color:var(--ink);
- font:14px/1.45 -apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif}
-main{max-width:1340px;margin:0 auto;padding:24px 28px 60px}
-h1{font-size:26px;margin:0 0 4px}
-h2{font-size:19px;margin:34px 0 10px;padding-bottom:6px;border-bottom:2px solid var(--line)}
-.meta{color:var(--mute);margin-bottom:16px}
-.banner{padding:14px 18px;border-radius:8px;font-size:16px;font-weight:600;color:#fff}
-.banner.pass{background:var(--ok)}
-.banner.fail{background:var(--bad);font-size:18px}
-.banner ul{margin:8px 0 0 0;padding-left:20px;font-weight:500;font-size:14px}
-.cards{display:flex;gap:12px;margin:16px 0 0;flex-wrap:wrap}
-.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 16px;
- min-width:150px}
-.card b{display:block;font-size:22px}
-.card span{color:var(--mute);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.figure{background:#fff;border:1px solid var(--line);border-radius:8px;padding:12px;
- overflow-x:auto}
-.figure svg{display:block;max-width:100%;height:auto}
-.note{color:var(--mute);font-size:13px;margin:6px 0 0}
-table{border-collapse:collapse;width:100%;background:#fff;border:1px solid var(--line);
- font-size:13px}
-th,td{padding:7px 9px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-th{background:#eef1f5;font-weight:600;white-space:nowrap}
-tr:nth-child(even) td{background:#fafbfc}
-.nowrap{white-space:nowrap}
-.chip{display:inline-block;margin:1px 3px 1px 0;padding:0 6px;border-radius:10px;
- background:#eef1f5;font:12px/18px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
-.chip.pii{background:#fde7e7;color:#a31515;font-weight:600}
-.tag{white-space:nowrap;display:inline-block;padding:0 7px;border-radius:10px;font-size:12px;font-weight:600;
- color:#fff}
-.tag.write{background:#1f5fa8}.tag.full{background:#2e8540}.tag.limited{background:#b98500}
-.tag.pii{background:#c62828}.tag.expired{background:#8a8a8a}
-.sev{font-weight:700}.sev.HIGH,.sev.CRITICAL,.sev.MEDIUM{color:var(--bad)}
-.sev.LOW,.sev.INFO{color:var(--mute)}
-.diff td{background:#fff4f4 !important}
-code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
-"""
-
-
-def _h(text: object) -> str:
-    return escape(str(text), quote=True)
-
-
-def _chips(columns: tuple[str, ...] | list[str], pii: set[str]) -> str:
-    if not columns:
-        return '<span class="note">(none)</span>'
-    return "".join(
-        f'<span class="chip{" pii" if c in pii else ""}">{_h(c)}{" · PII" if c in pii else ""}'
-        "</span>"
-        for c in columns
-    )
-
-
-TAG_LABELS = {
-    "write": "write",
-    "full": "every column",
-    "limited": "some columns",
-    "pii": "incl. PII",
-    "expired": "expired",
-}
-
-
-def _kind_tag(g: Grant, total: int, expired: bool = False) -> str:
-    kind = "expired" if expired else svg.kind_of(g, total)
-    return (
-        f'<span class="tag {kind}" title="{_h(svg.KINDS[kind][0])}">{_h(TAG_LABELS[kind])}</span>'
-    )
-
-
-def _lint_groups(result: AuditResult) -> list[tuple[str, str, str, list[str]]]:
-    """Findings not ignored, grouped by (severity, issue, detail): one row per distinct
-    finding with the documents it occurs in."""
-    groups: dict[tuple[str, str, str], list[str]] = {}
-    for f in result.lint.findings:
-        if f.ignored is None:
-            docs = groups.setdefault((f.severity, f.issue, f.detail or f.title), [])
-            if f.document not in docs:
-                docs.append(f.document)
-    return [(sev, issue, detail, docs) for (sev, issue, detail), docs in groups.items()]
-
-
-def _table(head: list[str], rows: list[list[str]], row_class: str = "") -> str:
-    cls = f' class="{row_class}"' if row_class else ""
-    return (
-        "<table><thead><tr>"
-        + "".join(f"<th>{h}</th>" for h in head)
-        + "</tr></thead><tbody>"
-        + "".join(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-        + "</tbody></table>"
-    )
-
-
-def render_html(result: AuditResult) -> str:
-    products = _products(result)
-    totals = {p.id: p.columns for p in products}
-    pii = _pii_columns(result)
-    domains = [bp.domain for bp in result.mesh.blueprints]
-    owners = {bp.domain: bp.owner.team for bp in result.mesh.blueprints}
-    body: list[str] = []
-
-    body.append("<h1>Mesh access audit</h1>")
-    body.append(
-        f'<div class="meta">Generated {_h(result.generated_at)} · clock '
-        f"{_h(result.today.isoformat())} · {_h(_summary(result))}</div>"
-    )
-    failures = result.failures()
-    banner_items = "".join(f"<li>{_h(line)}</li>" for line in failures[:50])
-    more = f"<li>… and {len(failures) - 50} more</li>" if len(failures) > 50 else ""
-    body.append(
-        f'<div class="banner {"pass" if result.ok else "fail"}">{_h(_verdict(result))}'
-        + (f"<ul>{banner_items}{more}</ul>" if failures else "")
-        + "</div>"
-    )
-    reads = [g for g in result.effective if g.access == "read"]
-    cards = [
-        (len(domains), "domains"),
-        (len(products), "products"),
-        (len(reads), "consumer grants"),
-        (sum(1 for g in reads if g.pii), "PII grants"),
-        (len(result.declared.expired), "expired grants"),
-        (len(result.differences), "access differences"),
-        (len(result.lint.failing), f"lint ≥ {FAIL_AT}"),
-    ]
-    body.append(
-        '<div class="cards">'
-        + "".join(
-            f'<div class="card"><b>{n}</b><span>{_h(label)}</span></div>' for n, label in cards
-        )
-        + "</div>"
-    )
-
-    body.append("<h2>Effective vs declared access</h2>")
-    if result.differences:
-        rows = [
-            [f"<b>{_h(d.kind.upper())}</b>", _h(d.principal), _h(d.product), _h(d.message)]
-            for d in result.differences
-        ]
-        body.append(_table(["Kind", "Principal", "Product", "What differs"], rows, "diff"))
-    else:
-        body.append(
-            f"<p>Identical: all {len(result.effective)} grants computed from IAM role policies, "
-            "bucket policies, key policies and Lake Formation permissions match the "
-            "blueprints.</p>"
-        )
-
-    flagged = frozenset((d.principal, d.product) for d in result.differences)
-    body.append("<h2>Mesh topology</h2>")
-    body.append(
-        '<div class="figure">'
-        + svg.topology(
-            domains,
-            owners,
-            products,
-            result.effective,
-            list(result.declared.expired),
-            flagged=flagged,
-        )
-        + "</div>"
-    )
-    body.append(
-        '<p class="note">Each edge is a consumer grant (effective access). Thick red edges '
-        "include PII; dashed amber edges are limited to some columns (Lake Formation only, no "
-        "direct S3 read); grey dotted edges are expired grants; a black dashed halo marks "
-        "access that differs from the blueprints. Hover for details.</p>"
-    )
-
-    body.append("<h2>Access heatmap</h2>")
-    principals = sorted(
-        {g.principal for g in result.effective}
-        | {g.principal for g in result.declared.expired}
-        | set(result.access_principals()),
-        key=lambda p: (p.split(":")[0], p),
-    )
-    body.append(
-        '<div class="figure">'
-        + svg.heatmap(
-            principals,
-            products,
-            result.effective,
-            list(result.declared.expired),
-            domains,
-            flagged=flagged,
-        )
-        + "</div>"
-    )
-    body.append(
-        '<p class="note">Cell text: readable columns / all columns; W = write; a black frame '
-        "marks a difference between effective and declared access.</p>"
-    )
-
-    body.append(
-        "<h2>Who can read which columns of which product, until when, approved by whom</h2>"
-    )
-    rows = []
-    for g in _read_rows(result):
-        rows.append(
-            [
-                f"<b>{_h(g.product)}</b>",
-                _h(g.principal),
-                _kind_tag(g, totals.get(g.product, 0)),
-                _chips(g.columns, pii.get(g.product, set())),
-                f'<span class="nowrap">{_h(", ".join(g.via))}</span>',
-                f'<span class="nowrap">{_h(until_text(g))}</span>',
-                _h(g.approved_by or ""),
-                _h(g.justification or ("owning producer" if g.access == "write" else "")),
-            ]
-        )
-    body.append(
-        _table(
-            [
-                "Product",
-                "Principal",
-                "Access",
-                "Columns",
-                "Via",
-                "Until",
-                "Approved by",
-                "Justification",
-            ],
-            rows,
-        )
-    )
-
-    body.append("<h2>Expired grants</h2>")
-    if result.declared.expired:
-        rows = [
-            [
-                _h(g.product),
-                _h(g.principal),
-                _kind_tag(g, 0, expired=True),
-                _chips(g.columns, pii.get(g.product, set())),
-                _h(_ended_on(result, g)),
-                _h(g.justification or ""),
-            ]
-            for g in result.declared.expired
-        ]
-        body.append(
-            _table(["Product", "Principal", "State", "Columns", "Ended", "Justification"], rows)
-        )
-    else:
-        body.append("<p>None.</p>")
-
-    body.append("<h2>Active governance exceptions</h2>")
-    if result.exceptions:
-        rows = [
-            [
-                _h(e.get("policy")),
-                _h(e.get("product")),
-                _h(e.get("expires")),
-                _h(e.get("approved_by") or ""),
-                _h(e.get("justification")),
-                str(len(e.get("waives") or [])),
-            ]
-            for e in result.exceptions
-        ]
-        body.append(
-            _table(["Policy", "Product", "Until", "Approved by", "Justification", "Waives"], rows)
-        )
-    else:
-        body.append("<p>None.</p>")
-    body.append(f'<p class="note">Source: {_h(result.exceptions_source)}.</p>')
-
-    body.append("<h2>Policy lint (parliament)</h2>")
-    body.append(
-        f"<p>{result.lint.documents} documents linted with parliament and its community "
-        f"auditors: {_h(_severity_counts(result))}. Findings of {FAIL_AT} or higher fail the "
-        "audit.</p>"
-    )
-    groups = _lint_groups(result)
-    if groups:
-        rows = [
-            [
-                f'<span class="sev {_h(sev)}">{_h(sev)}</span>',
-                _h(issue),
-                _h(detail),
-                str(len(docs)),
-                " ".join(f"<code>{_h(d)}</code>" for d in docs),
-            ]
-            for sev, issue, detail, docs in groups
-        ]
-        body.append(_table(["Severity", "Issue", "Detail", "Count", "Documents"], rows))
-    ignored_rows = []
-    for ignore in IGNORED:
-        n = sum(1 for f in result.lint.findings if f.ignored == ignore.justification)
-        if n:
-            ignored_rows.append([_h(ignore.issue), str(n), _h(ignore.justification)])
-    if ignored_rows:
-        body.append(
-            '<p class="note">Ignored through parliament\'s <code>ignore_locations</code>, '
-            "each with its justification:</p>"
-        )
-        body.append(_table(["Issue", "Findings", "Justification"], ignored_rows))
-
-    body.append("<h2>How effective access is computed</h2><ul>")
-    body.extend(f"<li>{_h(a)}</li>" for a in ASSUMPTIONS)
-    body.extend(f"<li>Undecided condition: {_h(u)}</li>" for u in result.detail.uncertain)
-    body.append("</ul>")
-    body.append(
-        '<p class="note">Every policy document per principal: <code>policies/&lt;principal&gt;.json'
-        "</code>; the matrix: <code>access-matrix.json</code>.</p>"
-    )
-
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Mesh access audit · {_h(result.today.isoformat())}</title>"
-        f"<style>{CSS}</style></head><body><main>" + "\n".join(body) + "</main></body></html>\n"
-    )

@@ -1,41 +1,49 @@
 """The audit facade: run the program under recording mocks, read the resource graph, compute the
 effective access, compare it with the declared access, lint every policy, and write OUT/.
 
-Output layout (`mesh audit DIR --out OUT`):
+Output layout (`mesh audit DIR --out OUT`, file names in `infra.audit.layout`):
 
-    OUT/policies/<principal>.json   one file per principal id, named literally after it:
-                                    `sales:producer.json`, `sales:consumer.json` (a `:` is a
-                                    valid file-name character on Linux and macOS)
-    OUT/access-matrix.json          {"generated_at", "grants", "expired"} (contract format;
-                                    `grants` is the EFFECTIVE access, `expired` the declared
-                                    grants past their expiry)
-    OUT/report.md                   the same findings as text (PR/CI friendly)
-    OUT/report.html                 self-contained: inline CSS and SVG, no script, no link
+    OUT/policies/<domain>.<kind>.json   one file per role: `sales.producer.json`,
+                                        `sales.consumer.json`, `sales.lf-access.json` (no `:`
+                                        in a file name; before 2026-12 they were named
+                                        `sales:consumer.json`)
+    OUT/policies/index.json             {"principals": {"sales:consumer": "sales.consumer.json"}}
+    OUT/access-matrix.json              {"generated_at", "grants", "expired"} (contract format;
+                                        `grants` is the EFFECTIVE access, `expired` the declared
+                                        grants past their expiry)
+    OUT/report.md                       the same findings as text (PR/CI friendly)
+    OUT/report.html                     self-contained: inline CSS and SVG, one inline script
+                                        that only filters the grant table, no external reference
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from infra.access import AccessModel, Grant, declared_access
 from infra.audit.effective import Difference, EffectiveAccess, annotate, compare, compute
-from infra.audit.graph import MeshGraph, PolicyDoc, index
-from infra.audit.lint import LintResult, lint
+from infra.audit.graph import LfPermission, MeshGraph, PolicyDoc, Role, index
+from infra.audit.layout import (
+    MATRIX_FILE,
+    POLICIES_DIR,
+    POLICY_INDEX,
+    REPORT_HTML,
+    REPORT_MD,
+    principal_file_name,
+)
+from infra.audit.lint import LintFinding, LintResult, lint
+from infra.audit.report import build, render_html, render_markdown
+from infra.gcpause import gc_paused
 from infra.loader import Mesh
 
-MATRIX_FILE = "access-matrix.json"
-POLICIES_DIR = "policies"
-REPORT_MD = "report.md"
-REPORT_HTML = "report.html"
-
-
-def principal_file_name(principal: str) -> str:
-    """`<principal>.json`, literally (DESIGN.md): `sales:consumer.json`."""
-    return f"{principal}.json"
+_ARN_STRING = re.compile(r'"(arn:[^"\\]+)"')  # a JSON string holding an ARN (no escapes)
 
 
 @dataclass
@@ -88,29 +96,57 @@ class AuditResult:
         """The principals of the access model (roles people and jobs assume), not service roles."""
         return sorted(r.principal for r in self.graph.roles.values() if r.service is None)
 
-    def principal_json(self, principal: str) -> dict[str, Any]:
-        role = next(r for r in self.graph.roles.values() if r.principal == principal)
-        grants = [g for g in self.effective if g.principal == principal]
-        reached = {g.product for g in grants if g.s3_direct or g.access == "write"}
-        buckets = {b.name for b in self.graph.buckets.values() if b.product in reached}
+    @cached_property
+    def _by_principal(self) -> _PrincipalIndex:
+        return _PrincipalIndex.build(self)
+
+    def principal_documents(self, principal: str) -> list[tuple[PolicyDoc, str]]:
+        """Every document that concerns `principal`, in graph order, with its relation (see
+        `_relation`). Linear in what it returns: candidates come from indexes built once."""
+        ix = self._by_principal
+        role = ix.roles[principal]
+        reached = {
+            g.product for g in ix.grants.get(principal, ()) if g.s3_direct or g.access == "write"
+        }
+        buckets = {b for product in reached for b in ix.buckets_of_product.get(product, ())}
         keys = {self.graph.bucket_keys[b] for b in buckets if b in self.graph.bucket_keys}
-        docs: list[dict[str, Any]] = []
-        for doc in self.graph.documents:
+        candidates = set(ix.attached.get(role.name, ())) | set(ix.naming.get(role.arn, ()))
+        for name in buckets:
+            candidates.update(ix.governing.get(("bucket", name), ()))
+        for arn in keys:
+            candidates.update(ix.governing.get(("key", arn), ()))
+        out = []
+        for position in sorted(candidates):
+            doc = self.graph.documents[position]
             relation = _relation(doc, role.name, role.arn, buckets, keys)
-            if relation is None:
-                continue
-            docs.append(
-                {
-                    "id": doc.id,
-                    "kind": doc.kind,
-                    "relation": relation,
-                    "resource": {"type": doc.resource_type, "name": doc.resource_name},
-                    "attached_to": doc.attached_to,
-                    "policy_name": doc.policy_name,
-                    "document": doc.document,
-                    "lint": [f.as_json() for f in self.lint.by_document(doc.id)],
-                }
-            )
+            if relation is not None:
+                out.append((doc, relation))
+        return out
+
+    def role_of(self, principal: str) -> Role:
+        return self._by_principal.roles[principal]
+
+    def lint_of(self, doc_id: str) -> list[LintFinding]:
+        return self._by_principal.lint.get(doc_id, [])
+
+    def principal_grants(self, principal: str) -> list[Grant]:
+        return self._by_principal.grants.get(principal, [])
+
+    def principal_json(self, principal: str) -> dict[str, Any]:
+        role = self._by_principal.roles[principal]
+        docs = [
+            {
+                "id": doc.id,
+                "kind": doc.kind,
+                "relation": relation,
+                "resource": {"type": doc.resource_type, "name": doc.resource_name},
+                "attached_to": doc.attached_to,
+                "policy_name": doc.policy_name,
+                "document": doc.document,
+                "lint": [f.as_json() for f in self.lint_of(doc.id)],
+            }
+            for doc, relation in self.principal_documents(principal)
+        ]
         lf = [
             {
                 "resource": p.logical,
@@ -119,16 +155,58 @@ class AuditResult:
                 "table": p.table,
                 "columns": list(p.columns) if p.columns is not None else None,
             }
-            for p in self.graph.lf_permissions
-            if p.principal_arn == role.arn
+            for p in self._by_principal.lf.get(role.arn, ())
         ]
         return {
             "principal": principal,
             "role": {"name": role.name, "arn": role.arn},
             "documents": docs,
             "lakeformation_permissions": lf,
-            "effective_access": [g.as_json() for g in grants],
+            "effective_access": [g.as_json() for g in self.principal_grants(principal)],
         }
+
+    def policy_index(self) -> dict[str, Any]:
+        """policies/index.json: principal id -> its file name in policies/."""
+        return {"principals": {p: principal_file_name(p) for p in self.principals()}}
+
+
+@dataclass
+class _PrincipalIndex:
+    """What `principal_json` looks up, indexed once per audit (was a scan of every document,
+    grant and bucket per principal: principals x documents)."""
+
+    roles: dict[str, Role]
+    grants: dict[str, list[Grant]]
+    buckets_of_product: dict[str, list[str]]
+    attached: dict[str, list[int]]  # role name -> positions of its trust and inline documents
+    naming: dict[str, list[int]]  # ARN -> positions of the documents holding it as a string
+    governing: dict[tuple[str, str], list[int]]  # ("bucket", name) / ("key", arn) -> positions
+    lf: dict[str, list[LfPermission]]  # principal ARN -> its Lake Formation permissions
+    lint: dict[str, list[LintFinding]]  # document id -> its findings
+
+    @classmethod
+    def build(cls, result: AuditResult) -> _PrincipalIndex:
+        graph = result.graph
+        ix = cls({}, {}, {}, {}, {}, {}, {}, {})
+        for role in graph.roles.values():
+            ix.roles[role.principal] = role
+        for g in result.effective:
+            ix.grants.setdefault(g.principal, []).append(g)
+        for bucket in graph.buckets.values():
+            if bucket.product is not None:
+                ix.buckets_of_product.setdefault(bucket.product, []).append(bucket.name)
+        for position, doc in enumerate(graph.documents):
+            if doc.kind in ("trust", "inline"):
+                ix.attached.setdefault(doc.attached_to, []).append(position)
+            else:
+                ix.governing.setdefault((doc.kind, doc.attached_to), []).append(position)
+            for arn in set(_ARN_STRING.findall(doc.text)):
+                ix.naming.setdefault(arn, []).append(position)
+        for perm in graph.lf_permissions:
+            ix.lf.setdefault(perm.principal_arn, []).append(perm)
+        for finding in result.lint.findings:
+            ix.lint.setdefault(finding.document, []).append(finding)
+        return ix
 
 
 def _relation(
@@ -187,8 +265,6 @@ def audit(
     timings: dict[str, float] | None = None,
 ) -> AuditResult:
     """Audit a recorded resource graph (`ResourceGraph.resources`) against the mesh."""
-    import time
-
     t = {} if timings is None else dict(timings)
     start = time.perf_counter()
     graph = index(resources)
@@ -220,24 +296,37 @@ def audit(
     )
 
 
-def write(result: AuditResult, out: Path) -> list[Path]:
-    """Write every output file; returns their paths."""
-    from infra.audit.report import render_html, render_markdown
-
+@gc_paused  # thousands of small dicts per report, over the heap of the recorded graph
+def write(result: AuditResult, out: Path, timings: dict[str, float] | None = None) -> list[Path]:
+    """Write every output file; returns their paths. `timings` (if given) receives the seconds
+    spent on the policy files and matrix (`files`) and on each report (`report_md`,
+    `report_html`)."""
+    t = timings if timings is not None else {}
+    start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     policies = out / POLICIES_DIR
     policies.mkdir(exist_ok=True)
-    for stale in policies.glob("*.json"):  # a principal that no longer exists
+    for stale in policies.glob("*.json"):  # a principal that no longer exists, an old-style name
         stale.unlink()
     written = []
     for principal in result.principals():
         path = policies / principal_file_name(principal)
         path.write_text(json.dumps(result.principal_json(principal), indent=2) + "\n")
         written.append(path)
+    index_file = policies / POLICY_INDEX
+    index_file.write_text(json.dumps(result.policy_index(), indent=2) + "\n")
     matrix = out / MATRIX_FILE
     matrix.write_text(json.dumps(result.matrix_json(), indent=2) + "\n")
+    t["files"] = time.perf_counter() - start
+    start = time.perf_counter()
+    report = build(result)  # one view model for both reports
+    t["report_model"] = time.perf_counter() - start
+    start = time.perf_counter()
     md = out / REPORT_MD
-    md.write_text(render_markdown(result))
+    md.write_text(render_markdown(result, report), encoding="utf-8")
+    t["report_md"] = time.perf_counter() - start
+    start = time.perf_counter()
     html = out / REPORT_HTML
-    html.write_text(render_html(result))
-    return [*written, matrix, md, html]
+    html.write_text(render_html(result, report), encoding="utf-8")
+    t["report_html"] = time.perf_counter() - start
+    return [*written, index_file, matrix, md, html]
