@@ -134,10 +134,14 @@ def lintable_text(doc: PolicyDoc, role_arn: str | None) -> str:
 
 
 def _plain(value: Any) -> Any:
+    """A finding's location as JSON data. parliament collects actions and resources in sets,
+    so their order changes between runs: lists of strings are sorted, for the same output on
+    every run."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
-        return [_plain(v) for v in value]
+        items = [_plain(v) for v in value]
+        return sorted(items) if all(isinstance(v, str) for v in items) else items
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
