@@ -10,9 +10,11 @@ for its reader:
   code points, so text cannot render reversed in front of a reviewer ("Trojan source").
 - **a GitHub annotation** (`annotation_property`, `annotation_message`): GitHub's own escapes
   for workflow command properties and messages (`%`, CR, LF, and `:` `,` in properties).
-- **Markdown** (`md_text`, `md_code`): one line; `|` cannot end a table cell; no raw HTML (`<`,
-  `&`; so no `<!--` hiding the rest of a PR comment, no `<img>` pixel); no backtick closing a
-  code span; no link, image or emphasis syntax; no `@mention` pinging people.
+- **Markdown** (`md_text`, `md_code`): one line (line breaks become spaces); `|` cannot end a
+  table cell; no raw HTML (`<`, `&`; so no `<!--` hiding the rest of a PR comment, no `<img>`
+  pixel); no backtick opening a code span; no link or image; no `@mention` pinging people.
+  Emphasis (`*`, `_`) is left alone: it can only make text bold or italic, and escaping it would
+  clutter every name with an underscore.
 """
 
 from __future__ import annotations
@@ -52,17 +54,17 @@ def annotation_message(text: object) -> str:
     return one_line(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-# the ASCII punctuation Markdown gives a meaning to inline (code, emphasis, links and images,
-# strikethrough, table cells); a backslash makes each literal. Block syntax (#, -, >, 1.) only
+# the ASCII punctuation that lets inline text escape its place in Markdown (a code span, a link
+# or an image, a table cell); a backslash makes each literal. Block syntax (#, -, >, 1.) only
 # counts at the start of a line, and `md_text` output is never at the start of one.
+_MD_PUNCTUATION = re.compile(r"([\\`\[\]|])")
 # a GitHub @mention: an @ not after a word character (an e-mail address is not one)
 _MENTION = re.compile(r"(?<![\w.+-])@")
-_MD_PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
 
 
 def md_text(text: object) -> str:
     """`text` inline in Markdown (a table cell, a list item): literal, one line, no HTML."""
-    out = one_line(text)
+    out = _CONTROL.sub(_codepoint, _BIDI.sub(_codepoint, " ".join(str(text).splitlines())))
     out = out.replace("&", "&amp;").replace("<", "&lt;")
     out = _MD_PUNCTUATION.sub(r"\\\1", out)
     return _MENTION.sub("@\u200b", out)

@@ -476,7 +476,7 @@ def test_markdown_report_answers_the_auditor_question(audit_out):
     md = (out / "report.md").read_text()
     assert "**PASS:" in md
     row = next(line for line in md.splitlines() if line.startswith("| sales.orders | finance:"))
-    assert "**customer\\_email** (PII)" in row and "2027-09-30" in row
+    assert "**customer_email** (PII)" in row and "2027-09-30" in row
     assert "privacy-office@example.com" in row and "revenue reconciliation" in row
 
 

@@ -408,7 +408,7 @@ def test_cli_markdown_is_a_pr_comment():
     assert "**2 new access grant(s): a data owner must review this change.**" in md
     assert (
         "| <code>crm:consumer</code> | <code>shop.orders</code> | read | "
-        "amount, order\\_date, order\\_id, sku |" in md
+        "amount, order_date, order_id, sku |" in md
     )
     assert "#### Breaking schema changes for existing consumers" in md
 
