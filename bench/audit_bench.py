@@ -7,8 +7,8 @@ between sizes (issue 8: 1,000 products x 100 consumer domains under 5 s, no quad
 Series 1 — declared access and diff, DOMAINS x PRODUCTS per domain, each shared product granted
 to CONSUMERS other domains (at most DOMAINS - 1); every domain is a consumer domain:
 
-- `declared matrix`: `infra.access.declared_access` + `AccessModel.matrix_json` (in process);
-- `diff, 1 domain`: `infra.audit.diff.diff_meshes` on a HEAD where one domain is edited (a PR);
+- `declared matrix`: `infra.model.access.declared_access` + `AccessModel.matrix_json` (in process);
+- `diff, 1 domain`: `infra.diff.access_diff.diff_meshes` on a HEAD where one domain is edited (a PR);
 - `diff, all domains`: the same with every domain edited (the worst case: nothing is skipped);
 - `mesh diff` (subprocess): `mesh diff BASE HEAD --format json`, end to end (interpreter
   start-up and loading both trees included), HEAD with every domain edited;
@@ -21,7 +21,7 @@ Series 2 — the EFFECTIVE matrix from the recorded resource graph (what `mesh a
 at the --effective domain counts: the Pulumi program under recording mocks (reported apart: it
 is the Pulumi SDK's cost, ~3-4 ms per resource), then the audit's own work — index the graph,
 probe every principal against every bucket and every Lake Formation grant, compare with the
-declared access (`infra.audit.run.audit` minus parliament).
+declared access (`infra.audit.audit.audit` minus parliament).
 
 Growth: for each number, time ratio / size ratio between consecutive sizes and the exponent
 log(time ratio) / log(size ratio): ~1 is linear, ~2 quadratic. Size = grants (rows of the
@@ -48,9 +48,9 @@ sys.path.insert(0, str(ROOT))
 from bench.meshgen import blueprints
 from bench.pr_check_bench import edit_domain, mesh_command, write_tree
 from bench.timing import best_of
-from infra import loader
-from infra.access import declared_access
-from infra.audit.diff import diff_meshes
+from infra.blueprints import load as loader
+from infra.diff.access_diff import diff_meshes
+from infra.model.access import declared_access
 
 GOAL_SECONDS = 5.0
 GENERATED_AT = "2026-01-01T00:00:00Z"
@@ -167,9 +167,9 @@ def effective_series(
     tmp: Path, domains: int, per_domain: int, consumers: int, today: dt.date, args
 ) -> dict:
     from infra.audit.effective import annotate, compare, compute
-    from infra.audit.graph import index
+    from infra.audit.view import index
     from infra.engines.recording import run_program
-    from infra.program import StackSettings
+    from infra.provision.program import StackSettings
 
     directory = tmp / f"effective-{domains}"
     write_tree(directory, blueprints(domains, per_domain, consumers, seed=args.seed, today=today))

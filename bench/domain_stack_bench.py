@@ -19,10 +19,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.meshgen import generate
+from infra.blueprints.load import load_mesh
 from infra.engines.recording import run_program
-from infra.governance import with_governance
-from infra.loader import load_mesh
-from infra.program import StackSettings
+from infra.governance.evaluate import with_governance
+from infra.provision.program import StackSettings
 
 TODAY = dt.date(2026, 11, 25)
 

@@ -33,9 +33,9 @@ import pulumi_aws as aws
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.meshgen import generate
+from infra.blueprints.load import load_mesh
 from infra.engines.recording import run_program
-from infra.loader import load_mesh
-from infra.program import StackSettings
+from infra.provision.program import StackSettings
 
 TODAY = dt.date(2026, 11, 25)
 PRODUCTS_PER_DOMAIN = 10

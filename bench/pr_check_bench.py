@@ -174,10 +174,10 @@ def check_diff(done: subprocess.CompletedProcess, edits: dict[str, str]) -> None
 
 def phases(base: Path, head: Path, today: dt.date, repeat: int) -> list[tuple[str, float]]:
     """The two commands' work, phase by phase, in this process (imports already paid)."""
-    from infra import loader
-    from infra.audit.diff import diff_meshes
-    from infra.governance import with_governance
-    from infra.naming import DEFAULT_PREFIX, Names, check_names
+    from infra.blueprints import load as loader
+    from infra.diff.access_diff import diff_meshes
+    from infra.governance.evaluate import with_governance
+    from infra.provision.names import DEFAULT_PREFIX, Names, check_names
 
     def load(directory: Path):
         result = loader.load_mesh(directory, today=today)
@@ -236,8 +236,8 @@ def startup(env: dict[str, str], repeat: int) -> list[tuple[str, float]]:
 
     return [
         ("python -c pass", best_of(repeat, python("pass"))),
-        ("python -c 'import infra.spec' (pydantic models)", best_of(repeat, python("import infra.spec"))),
-        ("python -c 'import infra.loader'", best_of(repeat, python("import infra.loader"))),
+        ("python -c 'import infra.model.spec' (pydantic models)", best_of(repeat, python("import infra.model.spec"))),
+        ("python -c 'import infra.blueprints.load'", best_of(repeat, python("import infra.blueprints.load"))),
         ("python -c 'import infra.cli' (every mesh command)", best_of(repeat, python("import infra.cli"))),
         ("mesh --help", best_of(repeat, lambda: run([*mesh_command(), "--help"], env, 0))),
     ]  # fmt: skip

@@ -11,7 +11,7 @@ PRODUCTS products, CONSUMERS grants per shared product:
 - `program`: the Pulumi program under recording mocks (`run_program`);
 - `effective`: index the graph, compute the effective access, compare with the declared one;
 - `lint`: parliament over every policy document;
-- `report`: `infra.audit.run.write` — policy files + index + access matrix (`files`), the view
+- `report`: `infra.audit.audit.write` — policy files + index + access matrix (`files`), the view
   model (`model`), report.md (`md`), report.html (`html`); best of --repeat.
 
 Then per size: grants (rows of the grant table), principals x products (what the old heatmap
@@ -47,10 +47,10 @@ def one(domains: int, products: int, consumers: int, repeat: int) -> dict:
     """Audit one generated mesh in this process; the numbers as a dict."""
     from bench.meshgen import generate
     from bench.timing import best_of
-    from infra.audit.run import audit, write
+    from infra.audit.audit import audit, write
+    from infra.blueprints.load import load_mesh
     from infra.engines.recording import run_program
-    from infra.loader import load_mesh
-    from infra.program import StackSettings
+    from infra.provision.program import StackSettings
 
     with tempfile.TemporaryDirectory(prefix="mesh-reportbench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -152,7 +152,7 @@ def main() -> int:
             f"{r['report']:7.3f} {r['max_rss_mb']:10.0f} {'PASS' if r['ok'] else 'FAIL':>5}"
         )
     print()
-    print("the report step (infra.audit.run.write), seconds and bytes")
+    print("the report step (infra.audit.audit.write), seconds and bytes")
     print(
         f"{'domains':>7} {'grants':>6} {'files':>6} {'model':>6} {'md':>6} {'html':>6} "
         f"{'report':>7} {'ms/1k grants':>12} {'report.html':>11} {'B/grant':>7} "

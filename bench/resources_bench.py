@@ -225,9 +225,9 @@ def short(type_: str) -> str:
 
 
 def main() -> int:
+    from infra.blueprints.load import load_mesh
     from infra.engines.recording import run_program
-    from infra.loader import load_mesh
-    from infra.program import StackSettings
+    from infra.provision.program import StackSettings
 
     today = dt.date.fromisoformat(os.environ.get("MESH_TODAY") or dt.date.today().isoformat())
     with tempfile.TemporaryDirectory(prefix="mesh-resources-") as tmp:

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.meshgen import generate
 from bench.timing import best_of
-from infra import loader
+from infra.blueprints import load as loader
 
 GOAL_SECONDS = 2.0
 
@@ -48,7 +48,7 @@ def mesh_command() -> list[str]:
 def _load_checked() -> Callable[[Path], object] | None:
     """What `mesh validate` runs in process, if this version of the CLI has it."""
     try:
-        from infra.cliutil import load_checked
+        from infra.cli.common import load_checked
     except ImportError:
         return None
     return load_checked

@@ -1,6 +1,6 @@
 """Pulumi entry point (`Pulumi.yaml` main: infra/): load the blueprints, declare the mesh.
 
-No logic here: loading and validation live in infra.loader, resources in infra.program.
+No logic here: loading and validation live in infra.blueprints.load, resources in infra.provision.program.
 """
 
 import sys
@@ -10,6 +10,6 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:  # `pulumi up` runs this file without installing the package
     sys.path.insert(0, str(PROJECT_DIR))
 
-from infra.entry import load_for_pulumi
+from infra.provision.entry import load_for_pulumi
 
 load_for_pulumi(PROJECT_DIR)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from infra.access import declared_access
+from infra.audit.audit import AuditResult
 from infra.audit.effective import EffectiveAccess
-from infra.audit.graph import MeshGraph, Role
 from infra.audit.lint import LintResult
-from infra.audit.run import AuditResult
-from infra.loader import Mesh, load_mesh
+from infra.audit.view import MeshGraph, Role
+from infra.blueprints.load import Mesh, load_mesh
+from infra.model.access import declared_access
 
 ACCOUNT = "123456789012"
 GENERATED_AT = "2026-11-25T00:00:00Z"

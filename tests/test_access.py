@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra import access
-from infra.spec import Consumer, Product
+from infra.model import access
+from infra.model.spec import Consumer, Product
 
 PRODUCT = Product.model_validate(
     {
@@ -61,7 +61,7 @@ def test_readable_columns_pii_and_whole_table(grant, columns, pii, whole):
 
 def test_grants_computed_together_equal_grants_one_by_one():
     """consumer_grants computes what a product's grants share once; each grant is the same."""
-    from infra.spec import Blueprint
+    from infra.model.spec import Blueprint
 
     bp = Blueprint.model_validate(
         {

@@ -15,14 +15,14 @@ import pytest
 from conftest import ROOT, SAMPLE, TODAY
 from typer.testing import CliRunner
 
-from infra.access import declared_access
 from infra.audit import lint as lint_mod
-from infra.audit.graph import PolicyDoc
-from infra.audit.run import audit
+from infra.audit.audit import audit
+from infra.audit.view import PolicyDoc
+from infra.blueprints.load import load_mesh
 from infra.cli import app
 from infra.engines.recording import run_program
-from infra.loader import load_mesh
-from infra.program import StackSettings
+from infra.model.access import declared_access
+from infra.provision.program import StackSettings
 
 MATRIX_GRANT_KEYS = {
     "principal",
@@ -375,7 +375,7 @@ def test_policy_index_maps_every_principal_to_its_file(audit_out, result):
 
 
 def test_a_rerun_removes_old_style_and_stale_policy_files(tmp_path, result):
-    from infra.audit.run import write
+    from infra.audit.audit import write
 
     policies = tmp_path / "policies"
     policies.mkdir()

@@ -34,10 +34,10 @@ from resource_types import (
     VERSIONING,
 )
 
-from infra import access
+from infra.blueprints.load import load_mesh
 from infra.engines.recording import Recorded, ResourceGraph, run_program
-from infra.loader import load_mesh
-from infra.program import StackSettings
+from infra.model import access
+from infra.provision.program import StackSettings
 
 GLUE_TABLE = "arn:aws:glue:eu-west-1:123456789012:table"
 

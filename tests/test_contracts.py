@@ -19,13 +19,13 @@ import yaml
 from conftest import FIXTURES, ROOT, SAMPLE, TODAY
 from typer.testing import CliRunner
 
+from infra.blueprints.load import load_mesh
 from infra.cli import app
 from infra.contracts import odcs
 from infra.contracts import types as T
-from infra.loader import load_mesh
-from infra.naming import Names
-from infra.program import StackSettings, product_args
-from infra.spec import GLUE_PARAMETER_MAX, Product, QualityRule, quality_json
+from infra.model.spec import GLUE_PARAMETER_MAX, Product, QualityRule, quality_json
+from infra.provision.names import Names
+from infra.provision.program import StackSettings, product_args
 
 ODCS = FIXTURES / "odcs"
 MESH = ODCS / "mesh"  # a blueprint mesh whose products use every blueprint field

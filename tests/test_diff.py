@@ -21,10 +21,10 @@ import yaml
 from conftest import FIXTURES, ROOT, TODAY
 from typer.testing import CliRunner
 
-from infra.access import Grant
-from infra.audit.diff import _compare, _is_widening, diff_meshes
+from infra.blueprints.load import load_mesh
 from infra.cli import app
-from infra.loader import load_mesh
+from infra.diff.access_diff import _compare, _is_widening, diff_meshes
+from infra.model.access import Grant
 
 BASE = FIXTURES / "diff" / "base"
 CONTRACT_ENTRY_KEYS = {"principal", "product", "access", "columns", "pii", "expires"}
@@ -441,8 +441,8 @@ def test_diff_does_not_load_pulumi():
     """Pure model comparison: importing and running it must not pull in the Pulumi engine."""
     code = (
         "import sys, datetime as dt\n"
-        "from infra.loader import load_mesh\n"
-        "from infra.audit.diff import diff_meshes\n"
+        "from infra.blueprints.load import load_mesh\n"
+        "from infra.diff.access_diff import diff_meshes\n"
         f"m = load_mesh({str(BASE)!r}, today=dt.date(2026, 11, 25)).mesh\n"
         "diff_meshes(m, m, dt.date(2026, 11, 25))\n"
         "print(sorted(x for x in sys.modules if x.split('.')[0] in ('pulumi', 'pulumi_aws')))\n"

@@ -2,7 +2,7 @@
 review, unsafe (blocked), a breaking schema change, or none of those — decided here, field by
 field, through the PR check (`mesh diff BASE HEAD --validate --format json`).
 
-`FIELDS` must name every field the pydantic models of `infra.spec` define
+`FIELDS` must name every field the pydantic models of `infra.model.spec` define
 (`test_every_field_is_classified`): a field added to the format fails this module until someone
 decides what changing it means, and writes the mutation that shows it.
 """
@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from infra.cli import app
-from infra.spec import Blueprint, QualityRule
+from infra.model.spec import Blueprint, QualityRule
 
 OPAQUE = {QualityRule}  # carried as a whole: its keys are ODCS's, not access decisions
 DAY = dt.timedelta(days=1)

@@ -11,8 +11,8 @@ import pytest
 from conftest import DIFF_PAIRS, FIXTURES, SAMPLE, TODAY
 from typer.testing import CliRunner
 
-from infra.audit.diff import NOT_COMPUTED
 from infra.cli import app
+from infra.diff.access_diff import NOT_COMPUTED
 
 ACCESS_KEYS = (
     "new_access",

@@ -1,13 +1,13 @@
 """The pure policy builders: every document asserted whole, for an account and region that are
 not the defaults (so nothing can be hard-coded), with literal action lists (so a widened constant
-in infra.documents fails here instead of passing by construction)."""
+in infra.provision.documents fails here instead of passing by construction)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from infra import documents as docs
-from infra.documents import AwsEnv, DirectRead
+from infra.provision import documents as docs
+from infra.provision.documents import AwsEnv, DirectRead
 
 ENV = AwsEnv(account="111122223333", region="eu-central-1")
 KEY = "arn:aws:kms:eu-central-1:111122223333:key/0d7e1a52-0000-4000-8000-000000000001"

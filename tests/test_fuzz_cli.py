@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from infra.cli import app
-from infra.problems import CODES
+from infra.errors import CODES
 
 BASE = FIXTURES / "lifecycle" / "base"
 SEEDS = {p.name: p.read_bytes() for p in sorted(BASE.glob("*.yaml"))}

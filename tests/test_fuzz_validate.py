@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from infra.blueprints.load import LoadResult, load_mesh
 from infra.cli import app
-from infra.loader import LoadResult, load_mesh
-from infra.problems import CODES
+from infra.errors import CODES
 
 LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 SEEDS = {p.name: p.read_bytes() for p in sorted(SAMPLE.glob("*.yaml"))}

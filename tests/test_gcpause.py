@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from infra.gcpause import gc_paused
+from infra.util.gcpause import gc_paused
 
 
 @gc_paused

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infra.gluetypes import MAX_DEPTH, PRIMITIVES, GlueTypeError, normalize_glue_type
+from infra.model.gluetypes import MAX_DEPTH, PRIMITIVES, GlueTypeError, normalize_glue_type
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,12 @@ import datetime as dt
 import pytest
 from conftest import FIXTURES, TODAY
 
-from infra.governance import active_exceptions, check_blueprints, govern_blueprints
+from infra.blueprints.load import load_mesh
+from infra.errors import Severity
+from infra.governance.evaluate import active_exceptions, check_blueprints, govern_blueprints
 from infra.governance import catalogue as cat
-from infra.governance.engine import with_governance
-from infra.governance.local import effective
-from infra.loader import load_mesh
-from infra.problems import Severity
+from infra.governance.domain_limits import effective
+from infra.governance.evaluate import with_governance
 
 CASES = FIXTURES / "governance" / "blueprint"
 

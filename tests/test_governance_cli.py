@@ -10,9 +10,9 @@ from test_governance_resources import CASES, mutate, sample_graph
 from typer.testing import CliRunner
 
 from infra.cli import app
+from infra.cli.policies import check_plan
 from infra.engines import recording
 from infra.governance import catalogue as cat
-from infra.governance.cli import check_plan
 
 CASES_DIR = FIXTURES / "governance" / "blueprint"
 PROBLEM_KEYS = {"file", "line", "path", "code", "message"}

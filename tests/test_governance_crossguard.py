@@ -24,7 +24,7 @@ from test_governance_resources import CASES, mutate, sample_graph
 
 from infra.engines.recording import Recorded
 from infra.governance import catalogue as cat
-from infra.governance import check_resources
+from infra.governance.evaluate import check_resources
 from infra.governance.crossguard import (
     Context,
     load_context,

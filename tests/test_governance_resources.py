@@ -12,9 +12,10 @@ from collections.abc import Callable
 import pytest
 from conftest import SAMPLE, TODAY
 
+from infra.blueprints.load import Mesh, load_mesh
 from infra.engines.recording import Recorded, run_program
 from infra.governance import catalogue as cat
-from infra.governance import check_resources, govern_resources
+from infra.governance.evaluate import check_resources, govern_resources
 from infra.governance.resource_rules import (
     BUCKET,
     BUCKET_POLICY,
@@ -29,9 +30,8 @@ from infra.governance.resource_rules import (
     SSE,
     TABLE,
 )
-from infra.loader import Mesh, load_mesh
-from infra.program import StackSettings
-from infra.spec import PolicyException
+from infra.model.spec import PolicyException
+from infra.provision.program import StackSettings
 
 
 @functools.cache

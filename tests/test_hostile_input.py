@@ -22,8 +22,8 @@ import pytest
 from conftest import FIXTURES, ROOT, TODAY
 from typer.testing import CliRunner
 
+from infra.blueprints.load import MAX_FILE_BYTES, MAX_NODES
 from infra.cli import app
-from infra.loader import MAX_FILE_BYTES, MAX_NODES
 
 HOSTILE = FIXTURES / "hostile"
 LOCATED = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): error (?P<code>E\d{3}) ", re.MULTILINE)

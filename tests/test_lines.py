@@ -10,7 +10,7 @@ from conftest import FIXTURES, SAMPLE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infra import loader
+from infra.blueprints import load as loader
 
 
 def paths(data, prefix=()):

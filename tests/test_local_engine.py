@@ -9,13 +9,13 @@ import pulumi_aws as aws
 import pytest
 from typer.testing import CliRunner
 
-from infra import documents
+from infra.blueprints.load import load_mesh
 from infra.cli import app
-from infra.engines.local import LocalAws, MotoMocks, UnsupportedResource, deploy
+from infra.engines.moto import LocalAws, MotoMocks, UnsupportedResource, deploy
 from infra.engines.recording import run_program
 from infra.engines.verify import verify
-from infra.loader import load_mesh
-from infra.program import StackSettings
+from infra.provision import documents
+from infra.provision.program import StackSettings
 
 SETTINGS = StackSettings()
 ALL = frozenset({"read", "list", "write"})

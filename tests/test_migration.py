@@ -10,9 +10,9 @@ import json
 import pytest
 from conftest import FIXTURES, SAMPLE, TODAY
 
+from infra.blueprints.load import load_mesh
 from infra.engines.recording import run_program
-from infra.loader import load_mesh
-from infra.program import StackSettings
+from infra.provision.program import StackSettings
 
 OLD = json.loads((FIXTURES / "migration/plan-6c5e14c.json").read_text())["resources"]
 

@@ -11,11 +11,11 @@ import sys
 import pytest
 from conftest import FIXTURES, ROOT, SAMPLE, TODAY
 
+from infra.blueprints.load import Mesh, load_mesh
 from infra.engines.recording import ResourceGraph, run_program
-from infra.loader import Mesh, load_mesh
-from infra.naming import NameError_, Names, check_names, check_prefix, name_problems
-from infra.problems import Problem
-from infra.program import StackSettings
+from infra.errors import Problem
+from infra.provision.names import NameError_, Names, check_names, check_prefix, name_problems
+from infra.provision.program import StackSettings
 
 SNAPSHOT = FIXTURES / "naming" / "names.json"
 UPDATE_VARIABLE = "MESH_UPDATE_SNAPSHOTS"

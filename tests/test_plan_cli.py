@@ -9,9 +9,9 @@ from collections import Counter
 
 from conftest import ROOT, SAMPLE, TODAY
 
+from infra.blueprints.load import load_mesh
 from infra.engines.recording import run_program
-from infra.loader import load_mesh
-from infra.program import StackSettings
+from infra.provision.program import StackSettings
 
 
 def test_plan_json_is_one_document_with_the_contract_keys():

@@ -1,4 +1,4 @@
-"""AWS's size quotas on every generated policy (`infra.quotas`): sized exactly as deployed,
+"""AWS's size quotas on every generated policy (`infra.provision.quotas`): sized exactly as deployed,
 refused at validate time (file and line) instead of half-way through `pulumi up`, with a
 warning from 90 %; and a consumer role whose identity policy never grows with its grants."""
 
@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 from resource_types import BUCKET_POLICY, KEY, ROLE, ROLE_POLICY
 from typer.testing import CliRunner
 
-from infra import documents as docs
+from infra.blueprints.load import load_mesh
 from infra.cli import app
 from infra.engines.recording import run_program
-from infra.loader import load_mesh
-from infra.naming import Names, check_names
-from infra.program import StackSettings
-from infra.quotas import (
+from infra.provision import documents as docs
+from infra.provision.names import Names, check_names
+from infra.provision.program import StackSettings
+from infra.provision.quotas import (
     QUOTAS,
     SIZING_ENV,
     SIZING_KEY_ARN,

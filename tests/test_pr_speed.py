@@ -1,5 +1,5 @@
 """The PR check loads two trees (BASE and HEAD) in one process: `mesh diff` and `mesh validate
---base`. Files byte-identical in both are parsed and validated once (`infra.loader.SharedFiles`),
+--base`. Files byte-identical in both are parsed and validated once (`infra.blueprints.load.SharedFiles`),
 and their tree-level checks reused when both trees have the same domains on the same day. The
 result must be exactly the result of loading each tree on its own: same errors and warnings
 (code, file, line, path, message), same models, same line look-ups.
@@ -15,9 +15,9 @@ import pytest
 from conftest import DIFF_PAIRS, FIXTURES, SAMPLE, TODAY
 from typer.testing import CliRunner
 
-from infra import loader
+from infra.blueprints import load as loader
+from infra.blueprints.load import SharedFiles, load_mesh
 from infra.cli import app
-from infra.loader import SharedFiles, load_mesh
 
 VALIDATE = FIXTURES / "validate"
 

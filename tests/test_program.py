@@ -37,9 +37,9 @@ from resource_types import (
     VERSIONING,
 )
 
+from infra.blueprints.load import Mesh, load_mesh
 from infra.engines.recording import ResourceGraph, UnmockedCall, run_program
-from infra.loader import Mesh, load_mesh
-from infra.program import StackSettings
+from infra.provision.program import StackSettings
 
 STATEFUL = (BUCKET, KEY, DATABASE, TABLE)
 
@@ -410,7 +410,7 @@ def test_sales_database_and_roles(sample):
         "description": "Orders, customers and returns of the web shop",
         "tags": SALES_TAGS,
     }
-    from infra.documents import AwsEnv, trust_policy
+    from infra.provision.documents import AwsEnv, trust_policy
 
     trust = trust_policy(AwsEnv(ACCOUNT, REGION), "sales")  # asserted whole: test_documents.py
     for kind, description in [
@@ -1011,14 +1011,14 @@ def test_main_refuses_an_invalid_prefix(prefix):
 )  # fmt: skip
 def test_the_deletion_switch_may_name_domains(switch, deletable):
     """mesh:allowDataDeletion: true, false, or the domains whose decommissioned data may go."""
-    from infra.program import _deletion_switch
+    from infra.provision.program import _deletion_switch
 
     settings = StackSettings(allow_data_deletion=_deletion_switch(json.loads(switch)))
     assert {d: settings.allows_deletion(d) for d in ("shop", "ops")} == deletable
 
 
 def test_a_deletion_switch_of_another_type_is_refused():
-    from infra.program import _deletion_switch
+    from infra.provision.program import _deletion_switch
 
     with pytest.raises(pulumi.RunError, match="expected true, false or a list of domain names"):
         _deletion_switch("yes")

@@ -18,13 +18,13 @@ from report_fixtures import declared_only, generated_mesh
 from typer.testing import CliRunner
 
 import infra.audit
+from infra.audit.audit import audit
 from infra.audit.markdown import md_cell
 from infra.audit.report import render_html, render_markdown
-from infra.audit.run import audit
+from infra.blueprints.load import load_mesh
 from infra.cli import app
 from infra.engines.recording import run_program
-from infra.loader import load_mesh
-from infra.program import StackSettings
+from infra.provision.program import StackSettings
 
 # ---------------------------------------------------------------- Markdown cells
 

@@ -22,10 +22,10 @@ from conftest import ROOT, TODAY
 from report_fixtures import declared_only, generated_mesh
 
 from bench.chromium import Browser, find_browser
+from infra.audit.audit import audit, write
 from infra.audit.report import build, render_html
-from infra.audit.run import audit, write
 from infra.engines.recording import run_program
-from infra.program import StackSettings
+from infra.provision.program import StackSettings
 
 BROWSER = find_browser()
 pytestmark = pytest.mark.skipif(

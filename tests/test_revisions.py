@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
+from infra.blueprints.load import load_mesh
 from infra.engines.recording import ResourceGraph, run_program
-from infra.loader import load_mesh
-from infra.program import StackSettings
+from infra.provision.program import StackSettings
 
 TODAY = dt.date(2026, 11, 25)
 PHYSICAL_INPUTS = ("bucket", "name", "databaseName")

@@ -1,4 +1,4 @@
-from infra.loader import load_mesh
+from infra.blueprints.load import load_mesh
 
 
 def test_sample_mesh_is_valid(sample_dir, today):

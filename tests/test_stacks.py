@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from infra.blueprints.load import load_mesh
 from infra.engines.recording import ResourceGraph, run_program
-from infra.loader import load_mesh
-from infra.program import StackSettings
+from infra.provision.program import StackSettings
 
 DOMAINS = ["analytics", "finance", "logistics", "marketing", "sales"]
 

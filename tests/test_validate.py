@@ -19,10 +19,10 @@ import yaml
 from conftest import FIXTURES, ROOT, TODAY
 from typer.testing import CliRunner
 
-from infra import loader
+from infra.blueprints import load as loader
+from infra.blueprints.load import MAX_FILE_BYTES, UsageError, load_mesh
 from infra.cli import app
-from infra.loader import MAX_FILE_BYTES, UsageError, load_mesh
-from infra.problems import CODES
+from infra.errors import CODES
 
 VALIDATE = FIXTURES / "validate"
 

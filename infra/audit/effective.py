@@ -31,8 +31,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.access import AccessModel, Grant
-from infra.audit.graph import Bucket, LfPermission, MeshGraph, PolicyDoc, Role, Table
 from infra.audit.iameval import (
     Caller,
     Decision,
@@ -43,6 +41,8 @@ from infra.audit.iameval import (
     decide,
     evaluate,
 )
+from infra.audit.view import Bucket, LfPermission, MeshGraph, PolicyDoc, Role, Table
+from infra.model.access import AccessModel, Grant
 
 PROBE_OBJECT = "data/audit-probe"  # an object key under the table location
 LF_DATA_ACCESS_ROLE = (
@@ -593,7 +593,7 @@ _COMPARED = ("access", "columns", "pii", "s3_direct", "via")
 
 
 def annotate(effective: EffectiveAccess, declared: AccessModel) -> list[Grant]:
-    """Effective grants as `infra.access.Grant`s, with expiry/justification/approver copied
+    """Effective grants as `infra.model.access.Grant`s, with expiry/justification/approver copied
     from the declared grant they correspond to (active first, then expired)."""
     active = {(g.principal, g.product): g for g in declared.grants}
     expired = {(g.principal, g.product): g for g in declared.expired}

@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from infra.audit.graph import MeshGraph, PolicyDoc
+from infra.audit.view import MeshGraph, PolicyDoc
 
 with warnings.catch_warnings():  # parliament imports pkg_resources, which warns on import
     warnings.simplefilter("ignore")

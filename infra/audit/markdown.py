@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from infra.access import Grant
-from infra.textsafe import md_text
+from infra.model.access import Grant
+from infra.util.textsafe import md_text
 
 
 def md_cell(text: object) -> str:
     """`text` safe inside a Markdown table cell (or a list item): literal, one line, no HTML,
-    no column break (`infra.textsafe.md_text`)."""
+    no column break (`infra.util.textsafe.md_text`)."""
     return md_text(text)
 
 

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from infra.access import Grant
 from infra.audit import svg
 from infra.audit.effective import ASSUMPTIONS
 from infra.audit.layout import MATRIX_FILE, POLICIES_DIR, POLICY_INDEX, principal_href
 from infra.audit.lint import FAIL_AT, IGNORED, SEVERITIES
 from infra.audit.markdown import md_cell, until_text
+from infra.model.access import Grant
 
 if TYPE_CHECKING:
-    from infra.audit.run import AuditResult
+    from infra.audit.audit import AuditResult
 
 EXPIRING_DAYS = 30  # "expiring soon": the grant's last day is at most this many days ahead
 MATRIX_MAX_DOMAINS = 30  # above this the domain matrix is not drawn (the tables carry it)

@@ -16,7 +16,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from infra.access import Grant
+from infra.model.access import Grant
 
 # kind -> (label, colour): the grant tags of the report and the pictures' edges
 KINDS: dict[str, tuple[str, str]] = {

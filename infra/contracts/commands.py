@@ -1,5 +1,5 @@
 """The work of `mesh contract export` and `mesh contract import` (the typer commands in
-`infra.contracts.cli` only parse options and call these). Imported when a contract command runs.
+`infra.cli.contract` only parse options and call these). Imported when a contract command runs.
 
 Exit codes: 0 ok, 1 invalid contract or blueprint (nothing is written), 2 usage error.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import typer
 
-from infra import clock
-from infra.cliutil import emit_json, load_valid, problem_line
+from infra.cli.common import emit_json, load_valid, problem_line
+from infra.util import clock
 
 _PRODUCT_ID = re.compile(r"^([a-z][a-z0-9_]{1,30})\.([a-z][a-z0-9_]{1,30})$")
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -27,8 +27,8 @@ def _usage(message: str) -> typer.Exit:
 
 
 def _settings(prefix: str | None, account: str | None):
-    from infra.naming import NameError_
-    from infra.program import StackSettings
+    from infra.provision.names import NameError_
+    from infra.provision.program import StackSettings
 
     settings = StackSettings(
         prefix=prefix if prefix is not None else StackSettings.prefix,
@@ -96,7 +96,7 @@ def export_contracts(
 
 
 def _path(loc) -> str:
-    from infra.loader import format_path
+    from infra.blueprints.load import format_path
 
     return format_path(loc)
 
@@ -132,7 +132,7 @@ def import_contract(
             f"domain {domain[:60]!r} is not a domain name (2-31 lower-case letters, digits, _): "
             "pass --domain"
         )
-    from infra.loader import _read_text, blueprint_files, load_file
+    from infra.blueprints.load import _read_text, blueprint_files, load_file
 
     target = next((p for p in blueprint_files(into) if p.stem == domain), None)
     if target is None:
@@ -198,7 +198,7 @@ def import_contract(
 
 
 def _problem(file: str, code: str, message: str, warning: bool = False):
-    from infra.problems import Problem, Severity
+    from infra.errors import Problem, Severity
 
     return Problem(file, None, "", code, message, Severity.warning if warning else Severity.error)
 
@@ -209,8 +209,8 @@ def _validate(into: Path, target: Path, text: str, domain: str):
     errors located in the target file, renamed to it, and its warnings)."""
     from dataclasses import replace
 
-    from infra.cliutil import load_checked
-    from infra.loader import blueprint_files
+    from infra.blueprints.load import blueprint_files
+    from infra.cli.common import load_checked
 
     with tempfile.TemporaryDirectory(prefix="mesh-contract-") as tmp:
         root = Path(tmp)
@@ -242,7 +242,7 @@ _HINTS = {
 
 def _c008(problems, result) -> str:
     """What to change in the contract so that the imported blueprint passes mesh validate."""
-    from infra.loader import format_path
+    from infra.blueprints.load import format_path
 
     wanted = []
     for p in problems:

@@ -1,7 +1,7 @@
 """Put a product into a domain blueprint, keeping the file's comments and layout (ruamel.yaml).
 
 The blueprint is parsed with ruamel's round-trip loader only after the project's own loader
-accepted it (size, encoding, tags, aliases: `infra.loader`). The product is merged into the YAML
+accepted it (size, encoding, tags, aliases: `infra.blueprints.load`). The product is merged into the YAML
 node by node, guided by the pydantic models: a node whose value does not change is left alone
 (its comments, quotes and flow style with it); a changed scalar is replaced in place; new keys go
 where the model's field order puts them; new list entries copy the flow style of their siblings;
@@ -27,7 +27,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from infra.spec import Blueprint, Column, Consumer, Product
+from infra.model.spec import Blueprint, Column, Consumer, Product
 
 # (mapping, sequence, offset) layouts tried in turn; the sample blueprints use the first
 _LAYOUTS = [(2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (4, 2, 0), (2, 4, 0), (3, 3, 0)]

@@ -34,18 +34,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from infra.contracts import types as T
-from infra.documents import TABLE_PREFIX  # the Glue table's location in the product bucket
-from infra.loader import (
+from infra.blueprints.load import (
     SourceFile,
     _FileError,
     _parse_text,
     _read_text,
     format_path,
 )
-from infra.naming import Names, physical_product_name
-from infra.problems import Problem, Severity
-from infra.spec import (
+from infra.contracts import types as T
+from infra.errors import Problem, Severity
+from infra.model.spec import (
     COLUMN_PATTERN,
     NAME_PATTERN,
     Blueprint,
@@ -55,6 +53,10 @@ from infra.spec import (
     Product,
     QualityRule,
 )
+from infra.provision.documents import (
+    TABLE_PREFIX,  # the Glue table's location in the product bucket
+)
+from infra.provision.names import Names, physical_product_name
 
 API_VERSION = "v3.2.0"  # what export writes: the version of the ODCS package's models and schema
 CONTRACT_VERSION = "1.0.0"  # the blueprint does not version contracts

@@ -1,7 +1,7 @@
 """Glue column types <-> ODCS v3 logical and physical types.
 
 Export (`odcs_type`): every Glue type has one ODCS rendering: `logicalType`, the Glue type as
-`physicalType` (normalised, as `infra.gluetypes` spells it), `logicalTypeOptions` where the
+`physicalType` (normalised, as `infra.model.gluetypes` spells it), `logicalTypeOptions` where the
 standard has a word for the detail (string length, integer and float width), and the element
 types of `array`, `map` and `struct` as `items`, `map.key`/`map.value` and `properties`.
 
@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.gluetypes import PRIMITIVES, GlueTypeError, normalize_glue_type
+from infra.model.gluetypes import PRIMITIVES, GlueTypeError, normalize_glue_type
 
 Loc = tuple[str | int, ...]
 

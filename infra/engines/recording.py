@@ -24,9 +24,9 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.gcpause import gc_paused
-from infra.loader import Mesh
-from infra.program import MeshResources, StackSettings, build_mesh
+from infra.blueprints.load import Mesh
+from infra.provision.program import MeshResources, StackSettings, build_mesh
+from infra.util.gcpause import gc_paused
 
 PROJECT = "mesh"
 STACK = "local"
@@ -133,7 +133,7 @@ class DeterministicMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
         raise UnmockedCall(
             f"the program called {args.token}, which no mock provides: the mesh program must not "
-            "depend on invokes (build documents with infra.documents instead)"
+            "depend on invokes (build documents with infra.provision.documents instead)"
         )
 
 

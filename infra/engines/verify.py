@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
-from infra import access
-from infra import documents as docs
-from infra.engines.local import LocalAws, enforced_bucket_policy
+from infra.blueprints.load import Mesh
+from infra.engines.moto import LocalAws, enforced_bucket_policy
 from infra.engines.recording import ResourceGraph
-from infra.loader import Mesh
-from infra.naming import physical_product_name
-from infra.program import StackSettings, direct_readers
+from infra.model import access
+from infra.provision import documents as docs
+from infra.provision.names import physical_product_name
+from infra.provision.program import StackSettings, direct_readers
 
 PROBE_KEY = "data/_mesh_verify/probe.json"
 OPERATIONS = ("read", "list", "write")  # s3:GetObject, s3:ListBucket, s3:PutObject
@@ -195,7 +195,7 @@ def _evaluated(graph: ResourceGraph, model: access.AccessModel, today: dt.date) 
     """The audit's effective-access evaluator on the deployed graph: one check per declared
     direct read (the path moto cannot show), and one for the whole access model."""
     from infra.audit.effective import annotate, compare, compute
-    from infra.audit.graph import index
+    from infra.audit.view import index
 
     detail = compute(index(graph.resources), today)
     effective = annotate(detail, model)

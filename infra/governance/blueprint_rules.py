@@ -10,12 +10,12 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
-from infra import access
+from infra.blueprints.load import Loc, Mesh, SourceFile
 from infra.governance import catalogue as cat
+from infra.governance.domain_limits import Effective, effective, loosening
 from infra.governance.findings import Finding, blueprint_finding
-from infra.governance.local import Effective, effective, loosening
-from infra.loader import Loc, Mesh, SourceFile
-from infra.spec import Blueprint, Classification, Consumer, Product
+from infra.model import access
+from infra.model.spec import Blueprint, Classification, Consumer, Product
 
 MIN_DESCRIPTION_CHARS = 10
 PLACEHOLDERS = frozenset(

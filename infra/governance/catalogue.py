@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from infra.problems import Severity
-from infra.spec import Classification
+from infra.errors import Severity
+from infra.model.spec import Classification
 
 
 class Level(str, Enum):

@@ -46,9 +46,9 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
-from infra import clock
+from infra.blueprints.load import Mesh, UsageError, load_mesh
+from infra.errors import Severity
 from infra.governance import catalogue as cat
-from infra.governance.exceptions import Waivers
 from infra.governance.findings import resource_finding
 from infra.governance.resource_rules import (
     GRAPH_RULES,
@@ -60,8 +60,8 @@ from infra.governance.resource_rules import (
     check_resource,
     product_of,
 )
-from infra.loader import Mesh, UsageError, load_mesh
-from infra.problems import Severity
+from infra.governance.waivers import Waivers
+from infra.util import clock
 
 PACK_NAME = "mesh-governance"
 STACK_TYPE = "pulumi:pulumi:Stack"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from infra.blueprints.load import Loc, SourceFile
+from infra.errors import Problem, Severity
 from infra.governance.catalogue import POLICIES, Level
-from infra.loader import Loc, SourceFile
-from infra.problems import Problem, Severity
 
 
 @dataclass(frozen=True, slots=True)

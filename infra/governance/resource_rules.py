@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra import access
+from infra.blueprints.load import Mesh
 from infra.governance import catalogue as cat
 from infra.governance.blueprint_rules import description_problem
-from infra.loader import Mesh
-from infra.spec import Classification
+from infra.model import access
+from infra.model.spec import Classification
 
 
 class _Unknown:

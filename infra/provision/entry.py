@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pulumi
 
-from infra import clock
-from infra.cliutil import project_name_problems
-from infra.governance import with_governance
-from infra.loader import load_mesh
-from infra.naming import NameError_
-from infra.problems import Severity
-from infra.program import MeshResources, StackSettings, build_mesh
-from infra.textsafe import one_line
+from infra.blueprints.load import load_mesh
+from infra.cli.common import project_name_problems
+from infra.errors import Severity
+from infra.governance.evaluate import with_governance
+from infra.provision.names import NameError_
+from infra.provision.program import MeshResources, StackSettings, build_mesh
+from infra.util import clock
+from infra.util.textsafe import one_line
 
 
 def load_for_pulumi(project_dir: Path) -> MeshResources:

@@ -12,10 +12,10 @@ from typing import Annotated
 
 import typer
 
-from infra import clock
-from infra.loader import LoadResult, SharedFiles, UsageError, load_mesh
-from infra.problems import Problem, Severity
-from infra.textsafe import annotation_message, annotation_property, one_line
+from infra.blueprints.load import LoadResult, SharedFiles, UsageError, load_mesh
+from infra.errors import Problem, Severity
+from infra.util import clock
+from infra.util.textsafe import annotation_message, annotation_property, one_line
 
 DirArg = Annotated[Path, typer.Argument(help="Directory of blueprint YAML files.")]
 
@@ -26,7 +26,7 @@ def emit_json(doc: dict) -> None:
 
 def load(directory: Path, shared: SharedFiles | None = None) -> LoadResult:
     """Load a tree; `shared`: the per-file results of the other tree this command loads (BASE
-    and HEAD), so files identical in both are parsed once (`infra.loader.SharedFiles`)."""
+    and HEAD), so files identical in both are parsed once (`infra.blueprints.load.SharedFiles`)."""
     try:
         result = load_mesh(directory, today=clock.today(), shared=shared)
     except (UsageError, clock.ClockError) as exc:
@@ -39,7 +39,7 @@ def load(directory: Path, shared: SharedFiles | None = None) -> LoadResult:
 
 
 def problem_line(p: Problem) -> str:
-    """One line of a log, whatever the blueprint text in it (`infra.textsafe.one_line`)."""
+    """One line of a log, whatever the blueprint text in it (`infra.util.textsafe.one_line`)."""
     path = f" {p.path}:" if p.path else ""
     return one_line(f"{p.where}: {p.severity.value} {p.code}{path} {p.message}")
 
@@ -57,8 +57,8 @@ def load_checked(
     """Everything `mesh validate` checks: the loader, the blueprint-level governance policies
     and the physical names for the stack prefix (default `mesh`). No Pulumi import: this is the
     path every blueprint PR runs. `deploying`: for the commands that deploy or plan
-    (`infra.governance.engine.with_governance`)."""
-    from infra.governance import with_governance
+    (`infra.governance.evaluate.with_governance`)."""
+    from infra.governance.evaluate import with_governance
 
     result = with_governance(load(directory, shared), clock.today(), deploying)
     if result.ok:
@@ -72,7 +72,7 @@ def project_name_problems(mesh, directory: Path, names=None) -> list:
     every prefix the project's stack configs set (`Pulumi.*.yaml` beside the blueprint
     directory; `mesh` when there are none), and names two of the project's stacks would share
     (E049)."""
-    from infra.naming import (
+    from infra.provision.names import (
         DEFAULT_PREFIX,
         Names,
         check_names,
@@ -105,9 +105,9 @@ def against_base(
 ) -> LoadResult:
     """`result` (HEAD = `directory`, loaded and checked) plus what changing the BASE tree into
     it may not do: remove a product that is not properly decommissioned, remove a domain,
-    change a product's physical name (`infra.lifecycle`). The check a pull request runs."""
-    from infra.lifecycle import against_base as check
-    from infra.loader import blueprint_files
+    change a product's physical name (`infra.governance.change_safety`). The check a pull request runs."""
+    from infra.blueprints.load import blueprint_files
+    from infra.governance.change_safety import against_base as check
 
     # the loader only: the base's own findings are not this change's
     base_result = load(base, shared)

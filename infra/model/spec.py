@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from infra.gluetypes import normalize_glue_type
+from infra.model.gluetypes import normalize_glue_type
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{1,30}$"
 COLUMN_PATTERN = r"^[a-z_][a-z0-9_]{0,127}$"

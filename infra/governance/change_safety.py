@@ -42,11 +42,11 @@ import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
+from infra.blueprints.load import LoadResult, Mesh
+from infra.errors import Problem, Severity
 from infra.governance.catalogue import DECOMMISSION_NOTICE_DAYS
-from infra.loader import LoadResult, Mesh
-from infra.naming import physical_product_name
-from infra.problems import Problem, Severity
-from infra.spec import Blueprint, DataDisposition, Product
+from infra.model.spec import Blueprint, DataDisposition, Product
+from infra.provision.names import physical_product_name
 
 HOW_TO_RETIRE = (
     "to retire it, keep it in the blueprint with `decommission: {date: YYYY-MM-DD, reason: ..., "

@@ -28,7 +28,7 @@ partition key) that an existing consumer reads is reported in `breaking_schema`.
 change makes are listed as such: `renamed_products` and `renamed_columns`.
 
 A change that would lose data (a product removed without being properly decommissioned, a
-domain's blueprint removed, a physical name changed: `infra.lifecycle`) is listed under `errors`
+domain's blueprint removed, a physical name changed: `infra.governance.change_safety`) is listed under `errors`
 with the base or head file and line, and the exit code is 1: it blocks the merge whether or not
 it also adds access.
 """
@@ -40,15 +40,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.access import AccessModel, Grant, declared_access, is_decommissioned
 from infra.audit.markdown import md_cell, until_text
-from infra.gcpause import gc_paused
-from infra.lifecycle import change_problems
-from infra.loader import Mesh
-from infra.problems import Problem
-from infra.review import ReviewItem, review_changes
-from infra.spec import Product
-from infra.textsafe import md_code, one_line
+from infra.blueprints.load import Mesh
+from infra.errors import Problem
+from infra.governance.change_safety import change_problems
+from infra.governance.review import ReviewItem, review_changes
+from infra.model.access import AccessModel, Grant, declared_access, is_decommissioned
+from infra.model.spec import Product
+from infra.util.gcpause import gc_paused
+from infra.util.textsafe import md_code, one_line
 
 CONTRACT_KEYS = ("new_access", "removed_access", "changed")
 
@@ -148,10 +148,10 @@ class DiffResult:
     renamed_products: dict[str, str] = field(default_factory=dict)
     # head product id -> {old column name: new name}, for renames made by this change
     renamed_columns: dict[str, dict[str, str]] = field(default_factory=dict)
-    # what the change may not do (`infra.lifecycle`): a removal that loses data, ...
+    # what the change may not do (`infra.governance.change_safety`): a removal that loses data, ...
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
-    # what needs a reviewer although it adds no access (`infra.review`)
+    # what needs a reviewer although it adds no access (`infra.governance.review`)
     review_required: list[ReviewItem] = field(default_factory=list)
 
     @property
@@ -338,7 +338,7 @@ def _governed(mesh: Mesh, today: dt.date) -> Mesh:
     exception is not this change's doing. Only a mesh with exceptions can have any."""
     if mesh.revoked or not any(bp.exceptions for bp in mesh.blueprints):
         return mesh
-    from infra.governance.engine import govern_blueprints, revocations
+    from infra.governance.evaluate import govern_blueprints, revocations
 
     revoked = revocations(mesh, govern_blueprints(mesh, today).findings)
     return dataclasses.replace(mesh, revoked=revoked) if revoked else mesh

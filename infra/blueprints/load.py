@@ -40,11 +40,11 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from infra import reserved, tags
-from infra.gcpause import gc_paused
-from infra.gluetypes import GlueTypeError
-from infra.problems import Problem, Severity
-from infra.spec import NAME_PATTERN, Blueprint, Column, Consumer, Product
+from infra.errors import Problem, Severity
+from infra.model import reserved, tags
+from infra.model.gluetypes import GlueTypeError
+from infra.model.spec import NAME_PATTERN, Blueprint, Column, Consumer, Product
+from infra.util.gcpause import gc_paused
 
 try:  # libyaml is in every PyYAML wheel; the pure-Python loader is a slow but correct fallback
     _BaseLoader = yaml.CSafeLoader
@@ -230,7 +230,7 @@ class Mesh:
     # every domain of the mesh, also those whose blueprint was not loaded (`load_mesh(only=)`)
     other_domains: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     # (domain, product, consumer domain) of grants governance revoked: an exception that
-    # allowed them has expired (`infra.governance.engine.with_governance`)
+    # allowed them has expired (`infra.governance.evaluate.with_governance`)
     revoked: frozenset[tuple[str, str, str]] = field(default=frozenset(), compare=False)
 
     def __post_init__(self) -> None:

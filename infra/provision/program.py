@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pulumi
 
-from infra import access
-from infra.components import (
+from infra.blueprints.load import Mesh
+from infra.model import access
+from infra.model.spec import Blueprint, Column, DataDisposition, Product, quality_json
+from infra.provision.components import (
     ColumnArgs,
     DataProduct,
     Domain,
@@ -25,9 +27,8 @@ from infra.components import (
     ProductArgs,
     Safety,
 )
-from infra.documents import AwsEnv, DirectRead
-from infra.loader import Mesh
-from infra.naming import (
+from infra.provision.documents import AwsEnv, DirectRead
+from infra.provision.names import (
     DEFAULT_PREFIX,
     LF_ROLE_KIND,
     Names,
@@ -37,7 +38,6 @@ from infra.naming import (
     physical_product_name,
     product_logical,
 )
-from infra.spec import Blueprint, Column, DataDisposition, Product, quality_json
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "eu-west-1"

@@ -27,9 +27,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from infra.access import AccessModel, Grant, declared_access
 from infra.audit.effective import Difference, EffectiveAccess, annotate, compare, compute
-from infra.audit.graph import LfPermission, MeshGraph, PolicyDoc, Role, index
 from infra.audit.layout import (
     MATRIX_FILE,
     POLICIES_DIR,
@@ -40,8 +38,10 @@ from infra.audit.layout import (
 )
 from infra.audit.lint import LintFinding, LintResult, lint
 from infra.audit.report import build, render_html, render_markdown
-from infra.gcpause import gc_paused
-from infra.loader import Mesh
+from infra.audit.view import LfPermission, MeshGraph, PolicyDoc, Role, index
+from infra.blueprints.load import Mesh
+from infra.model.access import AccessModel, Grant, declared_access
+from infra.util.gcpause import gc_paused
 
 _ARN_STRING = re.compile(r'"(arn:[^"\\]+)"')  # a JSON string holding an ARN (no escapes)
 
@@ -230,7 +230,7 @@ def active_exceptions(mesh: Mesh, today: dt.date) -> tuple[list[dict[str, Any]],
     """Active governance exceptions, from `infra.governance` when it provides them, else read
     from the blueprints (an exception is active up to and including its `expires` date)."""
     try:
-        from infra.governance import active_exceptions as governance_active  # type: ignore
+        from infra.governance.evaluate import active_exceptions as governance_active  # type: ignore
     except ImportError:
         governance_active = None
     if governance_active is not None:

@@ -12,7 +12,7 @@ import copy
 import datetime as dt
 from dataclasses import dataclass
 
-from infra.spec import DataFormat
+from infra.model.spec import DataFormat
 
 POLICY_VERSION = "2012-10-17"
 NONCURRENT_VERSION_DAYS = 30  # how long overwritten/deleted object versions stay recoverable

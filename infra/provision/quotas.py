@@ -1,7 +1,7 @@
 """AWS size quotas of every generated policy document, budgeted before anything is deployed.
 
 `pulumi up` would otherwise fail half-way through a deployment when a document grows past what
-AWS accepts. Each document is sized exactly as the builders in `infra.documents` produce it, with
+AWS accepts. Each document is sized exactly as the builders in `infra.provision.documents` produce it, with
 the longest ARNs any stack could give it (`SIZING_ENV`: the longest commercial region name, a
 12-digit account, a KMS key id is always a 36-character UUID), so a mesh that passes here fits in
 every stack. What AWS counts:
@@ -31,11 +31,11 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from infra import access
-from infra import documents as docs
-from infra.documents import AwsEnv, DirectRead
-from infra.loader import Mesh
-from infra.problems import Problem, Severity
+from infra.blueprints.load import Mesh
+from infra.errors import Problem, Severity
+from infra.model import access
+from infra.provision import documents as docs
+from infra.provision.documents import AwsEnv, DirectRead
 
 SIZING_ENV = AwsEnv(account="0" * 12, region="ap-southeast-5")
 SIZING_KEY_ARN = f"arn:aws:kms:{SIZING_ENV.region}:{SIZING_ENV.account}:key/{'0' * 36}"
@@ -138,7 +138,7 @@ class Sizer:
 
 def document_sizes(mesh: Mesh, names, today: dt.date, sizer: Sizer | None = None) -> list[Sized]:
     """Every generated document of the loaded blueprints, sized."""
-    from infra.naming import LF_ROLE_KIND, physical_product_name
+    from infra.provision.names import LF_ROLE_KIND, physical_product_name
 
     sizer = sizer or Sizer(names)
     role_arn = lambda d: sizer.env.role_arn(names.role(d, "consumer"))

@@ -1,8 +1,8 @@
 """Pulumi components: Platform, Domain, DataProduct, Grant.
 
-Each takes a small typed args object (built from the blueprint model in `infra.program`), creates
+Each takes a small typed args object (built from the blueprint model in `infra.provision.program`), creates
 its children with `parent=self` and names derived from its own name, and registers its outputs
-last. Every policy document comes from `infra.documents`. Components never import boto3.
+last. Every policy document comes from `infra.provision.documents`. Components never import boto3.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from infra import documents as docs
-from infra.documents import AwsEnv, DirectRead
+from infra.provision import documents as docs
+from infra.provision.documents import AwsEnv, DirectRead
 
 
 def _json(doc: dict) -> str:
@@ -116,7 +116,7 @@ class Domain(pulumi.ComponentResource):
     `provision_storage`) its KMS key, Glue database and the roles' access.
 
     Two steps because the key policy names the consumer roles of other domains that opted into
-    direct S3 read (KMS refuses a principal that does not exist): `infra.program.build_mesh`
+    direct S3 read (KMS refuses a principal that does not exist): `infra.provision.program.build_mesh`
     creates every domain's roles first, then each domain's storage, which depends on them."""
 
     key: aws.kms.Key

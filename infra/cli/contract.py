@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from infra.cliutil import DirArg
+from infra.cli.common import DirArg
 
 contract_app = typer.Typer(
     name="contract",

@@ -1,4 +1,4 @@
-"""`mesh audit` and `mesh diff`: thin commands over `infra.audit.run` and `infra.audit.diff`.
+"""`mesh audit` and `mesh diff`: thin commands over `infra.audit.audit` and `infra.diff.access_diff`.
 
 Registered on the main app by `register(app)` (see `infra.cli`). Heavy imports (Pulumi,
 parliament) happen inside the audit command only, so `mesh diff` stays fast.
@@ -14,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-from infra import clock
-from infra.cliutil import (
+from infra.blueprints.load import SharedFiles
+from infra.cli.common import (
     DirArg,
     against_base,
     emit_json,
@@ -24,8 +24,8 @@ from infra.cliutil import (
     load_valid,
     problem_line,
 )
-from infra.loader import SharedFiles
-from infra.textsafe import one_line
+from infra.util import clock
+from infra.util.textsafe import one_line
 
 OutOption = Annotated[
     Path,
@@ -44,9 +44,9 @@ def audit_command(out: OutOption, directory: DirArg = Path("blueprints")) -> Non
 
     Example: mesh audit blueprints --out out/audit
     """
-    from infra.audit.run import audit, write
+    from infra.audit.audit import audit, write
     from infra.engines.recording import run_program
-    from infra.program import StackSettings
+    from infra.provision.program import StackSettings
 
     started = time.perf_counter()
     settings = StackSettings()
@@ -138,7 +138,7 @@ def diff_command(
 
     Example: mesh diff main/blueprints blueprints --validate --format markdown > comment.md
     """
-    from infra.audit.diff import DiffResult, diff_meshes, render_markdown, render_text
+    from infra.diff.access_diff import DiffResult, diff_meshes, render_markdown, render_text
 
     shared = SharedFiles()  # a file identical in both trees is parsed and validated once
     checked = None

@@ -11,10 +11,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from infra.documents import DirectRead
-from infra.gcpause import gc_paused
-from infra.loader import Mesh
-from infra.spec import Blueprint, Consumer, Product
+from infra.blueprints.load import Mesh
+from infra.model.spec import Blueprint, Consumer, Product
+from infra.provision.documents import DirectRead
+from infra.util.gcpause import gc_paused
 
 
 def producer(domain: str) -> str:

@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from infra.blueprints.load import LoadResult, Mesh
+from infra.errors import Problem, Severity
 from infra.governance import catalogue as cat
 from infra.governance.blueprint_rules import check_mesh
-from infra.governance.exceptions import ExceptionStatus, Waivers
 from infra.governance.findings import Finding, resource_finding
-from infra.loader import LoadResult, Mesh
-from infra.problems import Problem, Severity
+from infra.governance.waivers import ExceptionStatus, Waivers
 
 if TYPE_CHECKING:  # the resource rules are imported by the resource checks, not by validate
     from infra.governance.resource_rules import Graph

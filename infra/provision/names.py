@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra import clock
-from infra.loader import Mesh
-from infra.problems import Problem
-from infra.spec import Product
+from infra.blueprints.load import Mesh
+from infra.errors import Problem
+from infra.model.spec import Product
+from infra.util import clock
 
 ROLE_KINDS = ("producer", "consumer", "lf-access")  # lf-access: Lake Formation service role
 LF_ROLE_KIND = "lf-access"
@@ -218,9 +218,9 @@ def cross_prefix_problems(mesh: Mesh, prefixes: dict[str, str]) -> list[Problem]
 
 def check_names(mesh: Mesh, names: Names, today: dt.date | None = None) -> list[Problem]:
     """Physical names AWS would refuse, and generated documents AWS would refuse for their size
-    (`infra.quotas`: errors, and W007 warnings from 90 %), as problems located in the
+    (`infra.provision.quotas`: errors, and W007 warnings from 90 %), as problems located in the
     blueprints."""
-    from infra.quotas import quota_problems
+    from infra.provision.quotas import quota_problems
 
     problems = []
     products = {bp.domain: list(bp.products) for bp in mesh.blueprints}

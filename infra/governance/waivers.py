@@ -13,12 +13,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from infra import access
+from infra.blueprints.load import Mesh, format_path
+from infra.errors import Severity
 from infra.governance import catalogue as cat
 from infra.governance.findings import Finding, blueprint_finding
-from infra.loader import Mesh, format_path
-from infra.problems import Severity
-from infra.spec import PolicyException
+from infra.model import access
+from infra.model.spec import PolicyException
 
 State = Literal["active", "expired", "invalid"]
 

@@ -1,6 +1,6 @@
 """Governance in the CLI: `mesh policies`, and the hooks `mesh validate` and `mesh plan` call.
 
-Formatting only; the work is in `infra.governance.engine`, imported by the commands that use it
+Formatting only; the work is in `infra.governance.evaluate`, imported by the commands that use it
 (every `mesh` command imports this module to register `mesh policies`).
 """
 
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from infra.cliutil import emit_json
+from infra.cli.common import emit_json
 
 if TYPE_CHECKING:
+    from infra.blueprints.load import Mesh
     from infra.governance.findings import Finding
-    from infra.loader import Mesh
 
 
 class PoliciesFormat(str, Enum):
@@ -92,7 +92,7 @@ def register(app: typer.Typer) -> None:
 
 
 def resource_line(f: Finding) -> str:
-    from infra.textsafe import one_line
+    from infra.util.textsafe import one_line
 
     waived = f" (waived by {f.waived_by})" if f.waived_by else ""
     return one_line(
@@ -102,7 +102,7 @@ def resource_line(f: Finding) -> str:
 
 def check_plan(graph, mesh: Mesh, today: dt.date) -> int:
     """For `mesh plan`: resource-level findings on stderr; the exit code (1 on any error)."""
-    from infra.governance.engine import govern_resources
+    from infra.governance.evaluate import govern_resources
 
     report = govern_resources(graph, mesh, today)
     for f in report.findings:

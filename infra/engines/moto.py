@@ -23,9 +23,9 @@ import boto3
 import pulumi
 from botocore.config import Config
 
+from infra.blueprints.load import Mesh
 from infra.engines.recording import ResourceGraph, run_program
-from infra.loader import Mesh
-from infra.program import StackSettings
+from infra.provision.program import StackSettings
 
 ADMIN_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 

@@ -14,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-from infra import clock
-from infra.cliutil import (
+from infra.blueprints.load import SharedFiles
+from infra.cli.common import (
     DirArg,
     against_base,
     emit_json,
@@ -24,7 +24,7 @@ from infra.cliutil import (
     load_valid,
     problem_line,
 )
-from infra.loader import SharedFiles
+from infra.util import clock
 
 app = typer.Typer(
     add_completion=False,
@@ -101,11 +101,11 @@ def plan(
     Example: mesh plan blueprints --format json | jq '.counts'
     """
     from infra.engines.recording import run_program
-    from infra.program import StackSettings
+    from infra.provision.program import StackSettings
 
     settings = StackSettings()
     result = load_valid(directory, settings)
-    from infra.governance.cli import check_plan
+    from infra.cli.policies import check_plan
 
     today = clock.today()
     graph = run_program(result.mesh, settings, today)
@@ -148,8 +148,8 @@ def up(
     """
     from rich.console import Console
 
-    from infra import local_up
-    from infra.program import StackSettings
+    import infra.cli.up as local_up
+    from infra.provision.program import StackSettings
 
     if not local:
         typer.echo(
@@ -169,20 +169,20 @@ def up(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of a blueprint (for editor completion and validation)."""
-    from infra.spec import blueprint_json_schema
+    from infra.model.spec import blueprint_json_schema
 
     emit_json(blueprint_json_schema())
 
 
-from infra.governance.cli import register as _register_governance
+from infra.cli.policies import register as _register_governance
 
 _register_governance(app)  # mesh policies
 
-from infra.audit.cli import register as _register_audit
+from infra.cli.audit import register as _register_audit
 
 _register_audit(app)  # mesh audit, mesh diff
 
-from infra.contracts.cli import register as _register_contracts
+from infra.cli.contract import register as _register_contracts
 
 _register_contracts(app)  # mesh contract export|import
 

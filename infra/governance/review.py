@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from infra.loader import Loc, Mesh
-from infra.spec import Blueprint, DataDisposition, DomainPolicies, PolicyException, Product
+from infra.blueprints.load import Loc, Mesh
+from infra.model.spec import Blueprint, DataDisposition, DomainPolicies, PolicyException, Product
 
 # change code -> what it means (the `reason` adds the particulars)
 CHANGES: dict[str, str] = {

@@ -1,6 +1,6 @@
 """Tag keys the mesh writes on every resource it tags, and AWS's limits on tags.
 
-The program writes them (`infra.program._tags`), governance requires them (GOV-001, GOV-011),
+The program writes them (`infra.provision.program._tags`), governance requires them (GOV-001, GOV-011),
 the audit maps resources back to products with them, and the loader counts them when it checks a
 product's own `tags:` against AWS's limits, so a tag AWS would refuse fails `mesh validate`, not
 `pulumi up`.

@@ -1,0 +1,5 @@
+"""`python -m infra.cli`: the `mesh` command."""
+
+from infra.cli import main
+
+main()
