@@ -51,12 +51,13 @@ from bench.timing import best_of
 from infra.blueprints import load as loader
 from infra.diff.access_diff import diff_meshes
 from infra.model.access import declared_access
+from infra.model.mesh import Mesh
 
 GOAL_SECONDS = 5.0
 GENERATED_AT = "2026-01-01T00:00:00Z"
 
 
-def load(directory: Path, today: dt.date) -> loader.Mesh:
+def load(directory: Path, today: dt.date) -> Mesh:
     result = loader.load_mesh(directory, today=today)
     if result.errors:
         raise SystemExit(f"{directory}: {[str(e) for e in result.errors[:3]]}")

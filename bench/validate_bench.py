@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from bench.meshgen import generate
 from bench.timing import best_of
 from infra.blueprints import load as loader
+from infra.blueprints import parallel
 
 GOAL_SECONDS = 2.0
 
@@ -100,11 +101,11 @@ def main() -> int:
             if result.errors:
                 raise SystemExit(f"generated mesh is invalid: {result.errors[:3]}")
 
-        can_fork = loader._can_fork
+        can_fork = parallel._can_fork
         try:
-            loader._can_fork = lambda n_files: n_files >= loader.PARALLEL_MIN_FILES
+            parallel._can_fork = lambda n_files: n_files >= parallel.PARALLEL_MIN_FILES
             rows.append(("load_mesh(DIR) in process, two processes", best_of(args.repeat, load)))
-            loader._can_fork = lambda n_files: False
+            parallel._can_fork = lambda n_files: False
             rows.append(("load_mesh(DIR) in process, serial", best_of(args.repeat, load)))
             checked = _load_checked()
             if checked is not None:
@@ -115,7 +116,7 @@ def main() -> int:
                     )
                 )
         finally:
-            loader._can_fork = can_fork
+            parallel._can_fork = can_fork
 
     width = max(len(name) for name, _ in rows)
     print(f"{'':{width}}  {'seconds':>8}  {'/ 2 s goal':>10}")

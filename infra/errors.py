@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import reprlib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from infra.model.mesh import Mesh
 
 
 class Severity(str, Enum):
@@ -92,3 +99,57 @@ class Problem:
     def where(self) -> str:
         """`file:line`, or the file alone when the problem has no line."""
         return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass
+class Report:
+    """What a check of a blueprint tree found: the mesh of its valid blueprints, and every
+    error and warning (`infra.api.validate`, and each step of it)."""
+
+    mesh: Mesh
+    errors: list[Problem]
+    warnings: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class MeshError(Exception):
+    """A failure the command reports in one line and exits with `exit_code` for."""
+
+    exit_code = 1
+
+
+class UsageError(MeshError):
+    """The command was called wrongly (e.g. a directory that does not exist): exit code 2."""
+
+    exit_code = 2
+
+
+# ------------------------------------------------------------------ bounded messages
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 64
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict = 3, 6, 6
+MAX_LISTED = 20
+
+
+def quote(value: Any) -> str:
+    """At most 60 characters of `value`'s repr, in time bounded by that length, not the value's
+    (an aliased megabyte string can sit under thousands of errors)."""
+    if isinstance(value, str):
+        text = repr(value[:64])
+    elif isinstance(value, (list, dict, tuple, set, frozenset)):
+        text = _REPR.repr(value)
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def first_of(names: Iterable[str], total: int) -> str:
+    """The first names of a list for a message, bounded however long the list (a hostile
+    blueprint can name thousands of unknown domains or columns, each one an error)."""
+    shown = list(itertools.islice(names, MAX_LISTED))
+    more = total - len(shown)
+    return ", ".join(shown) + (f", ... ({more} more)" if more > 0 else "")

@@ -16,8 +16,9 @@ from infra.audit.audit import AuditResult
 from infra.audit.effective import EffectiveAccess
 from infra.audit.lint import LintResult
 from infra.audit.view import MeshGraph, Role
-from infra.blueprints.load import Mesh, load_mesh
+from infra.blueprints.load import load_mesh
 from infra.model.access import declared_access
+from infra.model.mesh import Mesh
 
 ACCOUNT = "123456789012"
 GENERATED_AT = "2026-11-25T00:00:00Z"

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from infra.blueprints.load import LoadResult, load_mesh
+from infra.blueprints.load import load_mesh
 from infra.cli import app
-from infra.errors import CODES
+from infra.errors import CODES, Report
 
 LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 SEEDS = {p.name: p.read_bytes() for p in sorted(SAMPLE.glob("*.yaml"))}
@@ -159,7 +159,7 @@ def _write_mesh(directory: Path, name: str, raw: bytes) -> None:
         (directory / other).write_bytes(raw if other == name else content)
 
 
-def _check(result: LoadResult, directory: Path, name: str, raw: bytes) -> None:
+def _check(result: Report, directory: Path, name: str, raw: bytes) -> None:
     assert isinstance(result.errors, list)
     assert isinstance(result.warnings, list)
     contents = {**SEEDS, name: raw}

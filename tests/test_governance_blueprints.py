@@ -10,10 +10,14 @@ from conftest import FIXTURES, TODAY
 
 from infra.blueprints.load import load_mesh
 from infra.errors import Severity
-from infra.governance.evaluate import active_exceptions, check_blueprints, govern_blueprints
 from infra.governance import catalogue as cat
 from infra.governance.domain_limits import effective
-from infra.governance.evaluate import with_governance
+from infra.governance.evaluate import (
+    active_exceptions,
+    check_blueprints,
+    govern_blueprints,
+    with_governance,
+)
 
 CASES = FIXTURES / "governance" / "blueprint"
 

@@ -24,7 +24,6 @@ from test_governance_resources import CASES, mutate, sample_graph
 
 from infra.engines.recording import Recorded
 from infra.governance import catalogue as cat
-from infra.governance.evaluate import check_resources
 from infra.governance.crossguard import (
     Context,
     load_context,
@@ -33,6 +32,7 @@ from infra.governance.crossguard import (
     res_from_args,
     urn_type_and_name,
 )
+from infra.governance.evaluate import check_resources
 from infra.governance.resource_rules import (
     BUCKET_POLICY,
     KEY,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from conftest import SAMPLE, TODAY
 
-from infra.blueprints.load import Mesh, load_mesh
+from infra.blueprints.load import load_mesh
 from infra.engines.recording import Recorded, run_program
 from infra.governance import catalogue as cat
 from infra.governance.evaluate import check_resources, govern_resources
@@ -30,6 +30,7 @@ from infra.governance.resource_rules import (
     SSE,
     TABLE,
 )
+from infra.model.mesh import Mesh
 from infra.model.spec import PolicyException
 from infra.provision.program import StackSettings
 

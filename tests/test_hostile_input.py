@@ -22,7 +22,7 @@ import pytest
 from conftest import FIXTURES, ROOT, TODAY
 from typer.testing import CliRunner
 
-from infra.blueprints.load import MAX_FILE_BYTES, MAX_NODES
+from infra.blueprints.yaml_safe import MAX_FILE_BYTES, MAX_NODES
 from infra.cli import app
 
 HOSTILE = FIXTURES / "hostile"

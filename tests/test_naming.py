@@ -11,9 +11,10 @@ import sys
 import pytest
 from conftest import FIXTURES, ROOT, SAMPLE, TODAY
 
-from infra.blueprints.load import Mesh, load_mesh
+from infra.blueprints.load import load_mesh
 from infra.engines.recording import ResourceGraph, run_program
 from infra.errors import Problem
+from infra.model.mesh import Mesh
 from infra.provision.names import NameError_, Names, check_names, check_prefix, name_problems
 from infra.provision.program import StackSettings
 

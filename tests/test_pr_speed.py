@@ -15,7 +15,7 @@ import pytest
 from conftest import DIFF_PAIRS, FIXTURES, SAMPLE, TODAY
 from typer.testing import CliRunner
 
-from infra.blueprints import load as loader
+from infra.blueprints import parallel
 from infra.blueprints.load import SharedFiles, load_mesh
 from infra.cli import app
 
@@ -53,21 +53,21 @@ def _relocated(result, old: Path, new: Path) -> tuple:
 
 @pytest.fixture
 def serial(monkeypatch):
-    monkeypatch.setattr(loader, "_can_fork", lambda n_files: False)
+    monkeypatch.setattr(parallel, "_can_fork", lambda n_files: False)
 
 
 @pytest.fixture
 def parse_count(monkeypatch):
     """How many times a text was composed and built (serial load: in this process)."""
     calls: list[str] = []
-    real = loader._parse_text
+    real = parallel._parse_text
 
     def counting(text, display):
         calls.append(display)
         return real(text, display)
 
-    monkeypatch.setattr(loader, "_can_fork", lambda n_files: False)
-    monkeypatch.setattr(loader, "_parse_text", counting)
+    monkeypatch.setattr(parallel, "_can_fork", lambda n_files: False)
+    monkeypatch.setattr(parallel, "_parse_text", counting)
     return calls
 
 
@@ -211,7 +211,7 @@ def test_the_parallel_load_shares_too(tmp_path, monkeypatch):
     base = _copy(SAMPLE, tmp_path / "base")
     head = _copy(SAMPLE, tmp_path / "head")
     alone = load_mesh(head, today=TODAY)
-    monkeypatch.setattr(loader, "_can_fork", lambda n_files: True)
+    monkeypatch.setattr(parallel, "_can_fork", lambda n_files: True)
     shared = SharedFiles()
     load_mesh(base, today=TODAY, shared=shared)
     reused = load_mesh(head, today=TODAY, shared=shared)
@@ -259,9 +259,9 @@ def test_commands_give_the_unshared_output(tmp_path, monkeypatch, serial, base, 
 
 @pytest.fixture
 def forked(monkeypatch):
-    monkeypatch.setattr(loader, "_can_fork", lambda n_files: True)
-    monkeypatch.setattr(loader, "_PARENT_SHARE", 0.25)  # 4 files: 1 here, 3 in the helper
-    monkeypatch.setattr(loader, "_CHUNK_FILES", 1)  # one chunk per file
+    monkeypatch.setattr(parallel, "_can_fork", lambda n_files: True)
+    monkeypatch.setattr(parallel, "_PARENT_SHARE", 0.25)  # 4 files: 1 here, 3 in the helper
+    monkeypatch.setattr(parallel, "_CHUNK_FILES", 1)  # one chunk per file
 
 
 @pytest.mark.parametrize("case", ["many_errors", "e025_consumer_domain_unknown/invalid"])
@@ -278,7 +278,7 @@ def test_chunked_parallel_load_gives_the_serial_result(monkeypatch, forked, case
 def test_a_helper_that_fails_midway_leaves_the_rest_to_this_process(monkeypatch, forked):
     path = VALIDATE / "many_errors"
     serial = load_mesh(path, today=TODAY)
-    real, calls = loader.pickle.dumps, []
+    real, calls = parallel.pickle.dumps, []
 
     def second_chunk_fails(*args, **kwargs):  # only the helper pickles
         calls.append(1)
@@ -286,7 +286,7 @@ def test_a_helper_that_fails_midway_leaves_the_rest_to_this_process(monkeypatch,
             raise RuntimeError("the helper cannot pickle")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(loader.pickle, "dumps", second_chunk_fails)
+    monkeypatch.setattr(parallel.pickle, "dumps", second_chunk_fails)
     here = _count_loaded_here(monkeypatch)
     assert _summary(load_mesh(path, today=TODAY)) == _summary(serial)
     assert len(here) == 1 + 2  # its own file, and the two the helper did not send
@@ -295,13 +295,13 @@ def test_a_helper_that_fails_midway_leaves_the_rest_to_this_process(monkeypatch,
 def _count_loaded_here(monkeypatch) -> list[str]:
     """Files loaded whole in this process (the helper only parses)."""
     calls: list[str] = []
-    real = loader._load_one
+    real = parallel.load_one
 
     def counting(text, display):
         calls.append(display)
         return real(text, display)
 
-    monkeypatch.setattr(loader, "_load_one", counting)
+    monkeypatch.setattr(parallel, "load_one", counting)
     return calls
 
 
@@ -310,7 +310,7 @@ def test_a_helper_that_hangs_midway_is_stopped(monkeypatch, forked):
 
     path = VALIDATE / "many_errors"
     serial = load_mesh(path, today=TODAY)
-    real, calls = loader.pickle.dumps, []
+    real, calls = parallel.pickle.dumps, []
 
     def second_chunk_hangs(*args, **kwargs):
         calls.append(1)
@@ -318,8 +318,8 @@ def test_a_helper_that_hangs_midway_is_stopped(monkeypatch, forked):
             time.sleep(60)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(loader.pickle, "dumps", second_chunk_hangs)
-    monkeypatch.setattr(loader, "_helper_timeout", lambda n_files: 0.5)
+    monkeypatch.setattr(parallel.pickle, "dumps", second_chunk_hangs)
+    monkeypatch.setattr(parallel, "_helper_timeout", lambda n_files: 0.5)
     here = _count_loaded_here(monkeypatch)
     start = time.monotonic()
     result = load_mesh(path, today=TODAY)
@@ -335,7 +335,7 @@ def test_the_helper_does_not_wait_for_this_process(monkeypatch):
 
     read_fd, write_fd = os.pipe()
     try:
-        loader._widen(write_fd)
+        parallel._widen(write_fd)
         assert fcntl.fcntl(write_fd, fcntl.F_GETPIPE_SZ) >= 1 << 20
     finally:
         os.close(read_fd)

@@ -37,8 +37,9 @@ from resource_types import (
     VERSIONING,
 )
 
-from infra.blueprints.load import Mesh, load_mesh
+from infra.blueprints.load import load_mesh
 from infra.engines.recording import ResourceGraph, UnmockedCall, run_program
+from infra.model.mesh import Mesh
 from infra.provision.program import StackSettings
 
 STATEFUL = (BUCKET, KEY, DATABASE, TABLE)

@@ -19,10 +19,11 @@ import yaml
 from conftest import FIXTURES, ROOT, TODAY
 from typer.testing import CliRunner
 
-from infra.blueprints import load as loader
-from infra.blueprints.load import MAX_FILE_BYTES, UsageError, load_mesh
+from infra.blueprints import parallel
+from infra.blueprints.load import load_mesh
+from infra.blueprints.yaml_safe import MAX_FILE_BYTES
 from infra.cli import app
-from infra.errors import CODES
+from infra.errors import CODES, UsageError
 
 VALIDATE = FIXTURES / "validate"
 
@@ -291,15 +292,15 @@ def test_parallel_load_gives_the_serial_result(monkeypatch, directory):
     monkeypatch.setenv("MESH_PARALLEL_LOAD", "0")
     serial = load_mesh(path, today=TODAY)
     monkeypatch.delenv("MESH_PARALLEL_LOAD")
-    monkeypatch.setattr(loader, "_can_fork", lambda n_files: True)
-    parallel = load_mesh(path, today=TODAY)
-    assert parallel.errors == serial.errors
-    assert parallel.warnings == serial.warnings
-    assert parallel.mesh == serial.mesh
+    monkeypatch.setattr(parallel, "_can_fork", lambda n_files: True)
+    loaded = load_mesh(path, today=TODAY)
+    assert loaded.errors == serial.errors
+    assert loaded.warnings == serial.warnings
+    assert loaded.mesh == serial.mesh
 
 
 def test_parallel_load_of_the_sample_mesh(monkeypatch, sample_dir):
-    monkeypatch.setattr(loader, "_can_fork", lambda n_files: True)
+    monkeypatch.setattr(parallel, "_can_fork", lambda n_files: True)
     result = load_mesh(sample_dir, today=TODAY)
     assert result.errors == []
     assert result.mesh.domains == ["analytics", "finance", "logistics", "marketing", "sales"]
@@ -313,11 +314,11 @@ def test_a_failing_helper_falls_back_to_the_serial_result(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the helper cannot pickle")
 
-    monkeypatch.setattr(loader, "_can_fork", lambda n_files: True)
-    monkeypatch.setattr(loader.pickle, "dumps", broken)  # only the forked helper pickles
-    parallel = load_mesh(path, today=TODAY)
-    assert parallel.errors == serial.errors
-    assert parallel.mesh == serial.mesh
+    monkeypatch.setattr(parallel, "_can_fork", lambda n_files: True)
+    monkeypatch.setattr(parallel.pickle, "dumps", broken)  # only the forked helper pickles
+    loaded = load_mesh(path, today=TODAY)
+    assert loaded.errors == serial.errors
+    assert loaded.mesh == serial.mesh
 
 
 def test_a_hanging_helper_is_stopped_and_its_share_loaded_here(monkeypatch):
@@ -325,14 +326,14 @@ def test_a_hanging_helper_is_stopped_and_its_share_loaded_here(monkeypatch):
 
     path = VALIDATE / "many_errors"
     serial = load_mesh(path, today=TODAY)
-    monkeypatch.setattr(loader, "_can_fork", lambda n_files: True)
-    monkeypatch.setattr(loader, "_helper_timeout", lambda n_files: 0.5)
-    monkeypatch.setattr(loader.pickle, "dumps", lambda *a, **k: time.sleep(60))  # helper only
+    monkeypatch.setattr(parallel, "_can_fork", lambda n_files: True)
+    monkeypatch.setattr(parallel, "_helper_timeout", lambda n_files: 0.5)
+    monkeypatch.setattr(parallel.pickle, "dumps", lambda *a, **k: time.sleep(60))  # helper only
     start = time.monotonic()
-    parallel = load_mesh(path, today=TODAY)
+    loaded = load_mesh(path, today=TODAY)
     assert time.monotonic() - start < 30
-    assert parallel.errors == serial.errors
-    assert parallel.mesh == serial.mesh
+    assert loaded.errors == serial.errors
+    assert loaded.mesh == serial.mesh
 
 
 def test_no_fork_while_another_thread_runs():
@@ -342,8 +343,8 @@ def test_no_fork_while_another_thread_runs():
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        assert not loader._single_threaded()
-        assert not loader._can_fork(10_000)
+        assert not parallel._single_threaded()
+        assert not parallel._can_fork(10_000)
     finally:
         stop.set()
         thread.join()

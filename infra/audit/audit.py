@@ -39,8 +39,8 @@ from infra.audit.layout import (
 from infra.audit.lint import LintFinding, LintResult, lint
 from infra.audit.report import build, render_html, render_markdown
 from infra.audit.view import LfPermission, MeshGraph, PolicyDoc, Role, index
-from infra.blueprints.load import Mesh
 from infra.model.access import AccessModel, Grant, declared_access
+from infra.model.mesh import Mesh
 from infra.util.gcpause import gc_paused
 
 _ARN_STRING = re.compile(r'"(arn:[^"\\]+)"')  # a JSON string holding an ARN (no escapes)

@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from infra.blueprints.load import LoadResult, SharedFiles, UsageError, load_mesh
-from infra.errors import Problem, Severity
+from infra.blueprints.load import SharedFiles, load_mesh
+from infra.errors import Problem, Report, Severity, UsageError
 from infra.util import clock
 from infra.util.textsafe import annotation_message, annotation_property, one_line
 
@@ -24,7 +24,7 @@ def emit_json(doc: dict) -> None:
     sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n")
 
 
-def load(directory: Path, shared: SharedFiles | None = None) -> LoadResult:
+def load(directory: Path, shared: SharedFiles | None = None) -> Report:
     """Load a tree; `shared`: the per-file results of the other tree this command loads (BASE
     and HEAD), so files identical in both are parsed once (`infra.blueprints.load.SharedFiles`)."""
     try:
@@ -53,7 +53,7 @@ def github_line(p: Problem) -> str:
 
 def load_checked(
     directory: Path, names=None, shared: SharedFiles | None = None, deploying: bool = False
-) -> LoadResult:
+) -> Report:
     """Everything `mesh validate` checks: the loader, the blueprint-level governance policies
     and the physical names for the stack prefix (default `mesh`). No Pulumi import: this is the
     path every blueprint PR runs. `deploying`: for the commands that deploy or plan
@@ -101,8 +101,8 @@ def project_name_problems(mesh, directory: Path, names=None) -> list:
 
 
 def against_base(
-    result: LoadResult, directory: Path, base: Path, shared: SharedFiles | None = None
-) -> LoadResult:
+    result: Report, directory: Path, base: Path, shared: SharedFiles | None = None
+) -> Report:
     """`result` (HEAD = `directory`, loaded and checked) plus what changing the BASE tree into
     it may not do: remove a product that is not properly decommissioned, remove a domain,
     change a product's physical name (`infra.governance.change_safety`). The check a pull request runs."""
@@ -123,7 +123,7 @@ PRE_EXISTING = (
 )
 
 
-def _scoped(result: LoadResult, directory: Path, base: Path, shared) -> LoadResult:
+def _scoped(result: Report, directory: Path, base: Path, shared) -> Report:
     """A pull request is blocked by the errors it brings, and by those of the files it touches:
     a governance finding (GOV-*) the base tree has too, in a file this change leaves
     byte-identical, is a warning here. Governance findings are what time changes on a tree
@@ -151,7 +151,7 @@ def _scoped(result: LoadResult, directory: Path, base: Path, shared) -> LoadResu
     if not moved:
         return result
     warnings = sorted(result.warnings + moved, key=Problem.sort_key)
-    return LoadResult(result.mesh, errors, warnings)
+    return Report(result.mesh, errors, warnings)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -161,7 +161,7 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def load_valid(directory: Path, settings) -> LoadResult:
+def load_valid(directory: Path, settings) -> Report:
     """Load for commands that need a valid mesh: print every problem and exit 1 otherwise."""
     result = load_checked(directory, settings.names, deploying=True)
     if result.errors:

@@ -16,8 +16,8 @@ import typer
 from infra.cli.common import emit_json
 
 if TYPE_CHECKING:
-    from infra.blueprints.load import Mesh
     from infra.governance.findings import Finding
+    from infra.model.mesh import Mesh
 
 
 class PoliciesFormat(str, Enum):

@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from infra.blueprints.load import Mesh
 from infra.engines.moto import LocalAws, deploy, domain_of
 from infra.engines.recording import run_program
 from infra.engines.verify import OPERATIONS, Verification, verify
+from infra.model.mesh import Mesh
 from infra.provision.program import StackSettings
 
 MATRIX_MAX_PRODUCTS = 16  # wider meshes get a per-principal summary instead of the full grid

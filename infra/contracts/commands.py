@@ -96,7 +96,7 @@ def export_contracts(
 
 
 def _path(loc) -> str:
-    from infra.blueprints.load import format_path
+    from infra.model.source import format_path
 
     return format_path(loc)
 
@@ -132,7 +132,8 @@ def import_contract(
             f"domain {domain[:60]!r} is not a domain name (2-31 lower-case letters, digits, _): "
             "pass --domain"
         )
-    from infra.blueprints.load import _read_text, blueprint_files, load_file
+    from infra.blueprints.load import blueprint_files, load_file
+    from infra.blueprints.yaml_safe import _read_text
 
     target = next((p for p in blueprint_files(into) if p.stem == domain), None)
     if target is None:
@@ -242,7 +243,7 @@ _HINTS = {
 
 def _c008(problems, result) -> str:
     """What to change in the contract so that the imported blueprint passes mesh validate."""
-    from infra.blueprints.load import format_path
+    from infra.model.source import format_path
 
     wanted = []
     for p in problems:

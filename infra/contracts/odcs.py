@@ -34,15 +34,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from infra.blueprints.load import (
-    SourceFile,
-    _FileError,
-    _parse_text,
-    _read_text,
-    format_path,
-)
+from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text
 from infra.contracts import types as T
 from infra.errors import Problem, Severity
+from infra.model.source import SourceFile, format_path
 from infra.model.spec import (
     COLUMN_PATTERN,
     NAME_PATTERN,

@@ -41,11 +41,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.audit.markdown import md_cell, until_text
-from infra.blueprints.load import Mesh
 from infra.errors import Problem
 from infra.governance.change_safety import change_problems
 from infra.governance.review import ReviewItem, review_changes
 from infra.model.access import AccessModel, Grant, declared_access, is_decommissioned
+from infra.model.mesh import Mesh
 from infra.model.spec import Product
 from infra.util.gcpause import gc_paused
 from infra.util.textsafe import md_code, one_line

@@ -23,8 +23,8 @@ import boto3
 import pulumi
 from botocore.config import Config
 
-from infra.blueprints.load import Mesh
 from infra.engines.recording import ResourceGraph, run_program
+from infra.model.mesh import Mesh
 from infra.provision.program import StackSettings
 
 ADMIN_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

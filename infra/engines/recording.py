@@ -24,7 +24,7 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.blueprints.load import Mesh
+from infra.model.mesh import Mesh
 from infra.provision.program import MeshResources, StackSettings, build_mesh
 from infra.util.gcpause import gc_paused
 

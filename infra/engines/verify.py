@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
-from infra.blueprints.load import Mesh
 from infra.engines.moto import LocalAws, enforced_bucket_policy
 from infra.engines.recording import ResourceGraph
 from infra.model import access
+from infra.model.mesh import Mesh
 from infra.provision import documents as docs
 from infra.provision.names import physical_product_name
 from infra.provision.program import StackSettings, direct_readers

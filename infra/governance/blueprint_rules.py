@@ -10,11 +10,12 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
-from infra.blueprints.load import Loc, Mesh, SourceFile
 from infra.governance import catalogue as cat
 from infra.governance.domain_limits import Effective, effective, loosening
 from infra.governance.findings import Finding, blueprint_finding
 from infra.model import access
+from infra.model.mesh import Mesh
+from infra.model.source import Loc, SourceFile
 from infra.model.spec import Blueprint, Classification, Consumer, Product
 
 MIN_DESCRIPTION_CHARS = 10

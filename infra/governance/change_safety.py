@@ -42,9 +42,9 @@ import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
-from infra.blueprints.load import LoadResult, Mesh
-from infra.errors import Problem, Severity
+from infra.errors import Problem, Report, Severity
 from infra.governance.catalogue import DECOMMISSION_NOTICE_DAYS
+from infra.model.mesh import Mesh
 from infra.model.spec import Blueprint, DataDisposition, Product
 from infra.provision.names import physical_product_name
 
@@ -252,12 +252,12 @@ def _domain_removed(base: Mesh, bp: Blueprint) -> Problem:
 
 
 def against_base(
-    result: LoadResult,
-    base: LoadResult,
+    result: Report,
+    base: Report,
     head_files: Iterable[Path],
     base_files: Iterable[Path],
     today: dt.date,
-) -> LoadResult:
+) -> Report:
     """`result` (HEAD, loaded and checked) plus the problems of changing BASE into it.
     `head_files`/`base_files`: the blueprint files of each tree, to tell a file that does not
     load (its own errors say why) from a file that is gone."""
@@ -278,7 +278,7 @@ def against_base(
                     Severity.warning,
                 )
             )
-    return LoadResult(
+    return Report(
         result.mesh,
         sorted(result.errors + errors, key=Problem.sort_key),
         sorted(result.warnings + warnings, key=Problem.sort_key),

@@ -46,8 +46,8 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
-from infra.blueprints.load import Mesh, UsageError, load_mesh
-from infra.errors import Severity
+from infra.blueprints.load import load_mesh
+from infra.errors import Severity, UsageError
 from infra.governance import catalogue as cat
 from infra.governance.findings import resource_finding
 from infra.governance.resource_rules import (
@@ -61,6 +61,7 @@ from infra.governance.resource_rules import (
     product_of,
 )
 from infra.governance.waivers import Waivers
+from infra.model.mesh import Mesh
 from infra.util import clock
 
 PACK_NAME = "mesh-governance"

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from infra.blueprints.load import SourceFile
 from infra.governance import catalogue as cat
 from infra.governance.findings import Finding, blueprint_finding
+from infra.model.source import SourceFile
 from infra.model.spec import Blueprint, Classification
 
 TIGHTEN_ONLY = "GOV-014"

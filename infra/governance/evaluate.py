@@ -6,7 +6,7 @@
   pack runs the same rules), findings located by resource type and name.
 
 Both return the findings in force: what an active exception waives is set aside (and counted on
-the exception); `govern_*` return the whole picture as a `Report`.
+the exception); `govern_*` return the whole picture as a `GovernanceReport`.
 """
 
 from __future__ import annotations
@@ -17,19 +17,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from infra.blueprints.load import LoadResult, Mesh
-from infra.errors import Problem, Severity
+from infra.errors import Problem, Report, Severity
 from infra.governance import catalogue as cat
 from infra.governance.blueprint_rules import check_mesh
 from infra.governance.findings import Finding, resource_finding
 from infra.governance.waivers import ExceptionStatus, Waivers
+from infra.model.mesh import Mesh
 
 if TYPE_CHECKING:  # the resource rules are imported by the resource checks, not by validate
     from infra.governance.resource_rules import Graph
 
 
 @dataclass
-class Report:
+class GovernanceReport:
     findings: list[Finding]  # in force: violations not waived, and notices about exceptions
     waived: list[Finding] = field(default_factory=list)
     exceptions: list[ExceptionStatus] = field(default_factory=list)
@@ -54,11 +54,11 @@ def _sorted(findings: Iterable[Finding]) -> list[Finding]:
 # ------------------------------------------------------------------------------ blueprints
 
 
-def govern_blueprints(mesh: Mesh, today: dt.date) -> Report:
+def govern_blueprints(mesh: Mesh, today: dt.date) -> GovernanceReport:
     waivers = Waivers(mesh, today)
     kept, waived = waivers.apply(check_mesh(mesh, today))
     notices = list(waivers.findings())  # after apply: an active exception says what it waived
-    return Report(_sorted(kept + notices), _sorted(waived), waivers.statuses)
+    return GovernanceReport(_sorted(kept + notices), _sorted(waived), waivers.statuses)
 
 
 def check_blueprints(mesh: Mesh, today: dt.date) -> list[Finding]:
@@ -95,7 +95,7 @@ def graph_from_recorded(resources: Iterable) -> Graph:
     )
 
 
-def govern_resources(graph, mesh: Mesh | None, today: dt.date) -> Report:
+def govern_resources(graph, mesh: Mesh | None, today: dt.date) -> GovernanceReport:
     """`graph`: a recording-engine ResourceGraph, a list of Recorded, or a Graph."""
     from infra.governance.resource_rules import (
         Graph,
@@ -116,7 +116,7 @@ def govern_resources(graph, mesh: Mesh | None, today: dt.date) -> Report:
         findings.append(resource_finding(policy, res.type, res.name, message, product))
     waivers = Waivers(mesh, today)
     kept, waived = waivers.apply(findings)
-    return Report(_sorted(kept), _sorted(waived), waivers.statuses)
+    return GovernanceReport(_sorted(kept), _sorted(waived), waivers.statuses)
 
 
 def check_resources(graph, mesh: Mesh | None, today: dt.date) -> list[Finding]:
@@ -195,7 +195,7 @@ def _lapsed(f: Finding, deploying: bool) -> Problem:
     return Problem(p.file, p.line, p.path, p.code, message, severity)
 
 
-def with_governance(result: LoadResult, today: dt.date, deploying: bool = False) -> LoadResult:
+def with_governance(result: Report, today: dt.date, deploying: bool = False) -> Report:
     """The loader's result plus the blueprint-level findings: errors make it invalid; warnings
     (active and expired exceptions among them) are listed with the loader's warnings.
 
@@ -215,4 +215,4 @@ def with_governance(result: LoadResult, today: dt.date, deploying: bool = False)
     revoked = revocations(mesh, report.findings)
     if revoked:
         mesh = dataclasses.replace(mesh, revoked=revoked)
-    return LoadResult(mesh, errors, warnings)
+    return Report(mesh, errors, warnings)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from infra.blueprints.load import Loc, SourceFile
 from infra.errors import Problem, Severity
 from infra.governance.catalogue import POLICIES, Level
+from infra.model.source import Loc, SourceFile
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.blueprints.load import Mesh
 from infra.governance import catalogue as cat
 from infra.governance.blueprint_rules import description_problem
 from infra.model import access
+from infra.model.mesh import Mesh
 from infra.model.spec import Classification
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from infra.blueprints.load import Loc, Mesh
+from infra.model.mesh import Mesh
+from infra.model.source import Loc
 from infra.model.spec import Blueprint, DataDisposition, DomainPolicies, PolicyException, Product
 
 # change code -> what it means (the `reason` adds the particulars)

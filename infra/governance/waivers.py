@@ -13,11 +13,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from infra.blueprints.load import Mesh, format_path
 from infra.errors import Severity
 from infra.governance import catalogue as cat
 from infra.governance.findings import Finding, blueprint_finding
 from infra.model import access
+from infra.model.mesh import Mesh
+from infra.model.source import format_path
 from infra.model.spec import PolicyException
 
 State = Literal["active", "expired", "invalid"]

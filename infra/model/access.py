@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from infra.blueprints.load import Mesh
+from infra.model.mesh import Mesh
 from infra.model.spec import Blueprint, Consumer, Product
 from infra.provision.documents import DirectRead
 from infra.util.gcpause import gc_paused

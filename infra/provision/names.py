@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.blueprints.load import Mesh
 from infra.errors import Problem
+from infra.model.mesh import Mesh
 from infra.model.spec import Product
 from infra.util import clock
 

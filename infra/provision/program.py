@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pulumi
 
-from infra.blueprints.load import Mesh
 from infra.model import access
+from infra.model.mesh import Mesh
 from infra.model.spec import Blueprint, Column, DataDisposition, Product, quality_json
 from infra.provision.components import (
     ColumnArgs,

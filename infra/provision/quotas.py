@@ -31,9 +31,9 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from infra.blueprints.load import Mesh
 from infra.errors import Problem, Severity
 from infra.model import access
+from infra.model.mesh import Mesh
 from infra.provision import documents as docs
 from infra.provision.documents import AwsEnv, DirectRead
 

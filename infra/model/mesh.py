@@ -1,0 +1,60 @@
+"""The Mesh: every valid blueprint of the mesh, the one model everything reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from infra.model.source import SourceFile
+from infra.model.spec import Blueprint, Product
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """Every valid blueprint of the mesh, sorted by domain. The one model everything reads."""
+
+    blueprints: tuple[Blueprint, ...]
+    sources: dict[str, SourceFile] = field(default_factory=dict, compare=False, repr=False)
+    # every domain of the mesh, also those whose blueprint was not loaded (`load_mesh(only=)`)
+    other_domains: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    # (domain, product, consumer domain) of grants governance revoked: an exception that
+    # allowed them has expired (`infra.governance.evaluate.with_governance`)
+    revoked: frozenset[tuple[str, str, str]] = field(default=frozenset(), compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_domain", {b.domain: b for b in self.blueprints})
+
+    @property
+    def domains(self) -> list[str]:
+        """The domains whose blueprints are loaded."""
+        return [b.domain for b in self.blueprints]
+
+    @property
+    def all_domains(self) -> frozenset[str]:
+        """Every domain of the mesh (what a grant may name), loaded or not."""
+        return frozenset(self.domains) | self.other_domains
+
+    def blueprint(self, domain: str) -> Blueprint:
+        return self._by_domain[domain]  # type: ignore[attr-defined]
+
+    def products(self) -> Iterator[tuple[Blueprint, Product]]:
+        for bp in self.blueprints:
+            for product in bp.products:
+                yield bp, product
+
+    def product(self, product_id: str) -> tuple[Blueprint, Product]:
+        domain, _, name = product_id.partition(".")
+        bp = self.blueprint(domain)
+        for p in bp.products:
+            if p.name == name:
+                return bp, p
+        raise KeyError(product_id)
+
+    def source(self, domain: str) -> SourceFile:
+        return self.sources.get(domain) or SourceFile(f"{domain}.yaml")
+
+    def revoked_of(self, domain: str, product: str) -> frozenset[str]:
+        """The consumer domains whose grant of `domain.product` governance revoked."""
+        if not self.revoked:
+            return frozenset()
+        return frozenset(c for d, p, c in self.revoked if (d, p) == (domain, product))
