@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.meshgen import generate
+from infra import api
 from infra.blueprints.load import load_mesh
 from infra.engines.recording import run_program
-from infra.governance.evaluate import with_governance
 from infra.provision.program import StackSettings
 
 TODAY = dt.date(2026, 11, 25)
@@ -38,7 +38,7 @@ def main(sizes: list[int]) -> None:
             generate(tmp, domains=domains, products_per_domain=10, consumers_per_product=2)
             domain = min(p.stem for p in Path(tmp).glob("*.yaml"))
             t0 = time.perf_counter()
-            result = with_governance(load_mesh(tmp, today=TODAY, only=domain), TODAY)
+            result = api.validate(Path(tmp), only=domain, today=TODAY)
             t_load = time.perf_counter() - t0
             assert result.errors == [], result.errors[:3]
             t0 = time.perf_counter()

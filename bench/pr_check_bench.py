@@ -174,20 +174,23 @@ def check_diff(done: subprocess.CompletedProcess, edits: dict[str, str]) -> None
 
 def phases(base: Path, head: Path, today: dt.date, repeat: int) -> list[tuple[str, float]]:
     """The two commands' work, phase by phase, in this process (imports already paid)."""
+    from infra import api
     from infra.blueprints import load as loader
     from infra.diff.access_diff import diff_meshes
     from infra.governance.evaluate import with_governance
-    from infra.provision.names import DEFAULT_PREFIX, Names, check_names
 
     def load(directory: Path):
-        result = loader.load_mesh(directory, today=today)
+        result = api.load(directory, today=today)
         assert not result.errors, result.errors[:3]
         return result
 
     def govern() -> None:
+        """The steps `api.validate` runs after loading (governance, then names and quotas)."""
         result = with_governance(head_result, today)
         assert result.ok
-        check_names(result.mesh, Names(DEFAULT_PREFIX))
+        assert not any(
+            p.severity.value == "error" for p in api.project_name_problems(result.mesh, head)
+        )
 
     def load_head_shared() -> float:
         """`mesh diff`'s second load: HEAD, with BASE's files already parsed (SharedFiles)."""

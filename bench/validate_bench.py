@@ -49,10 +49,10 @@ def mesh_command() -> list[str]:
 def _load_checked() -> Callable[[Path], object] | None:
     """What `mesh validate` runs in process, if this version of the CLI has it."""
     try:
-        from infra.cli.common import load_checked
+        from infra.api import validate
     except ImportError:
         return None
-    return load_checked
+    return validate
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> None:
@@ -111,7 +111,7 @@ def main() -> int:
             if checked is not None:
                 rows.append(
                     (
-                        "  + governance + names, serial (cliutil.load_checked)",
+                        "  + governance + names, serial (infra.api.validate)",
                         best_of(args.repeat, lambda: checked(directory)),
                     )
                 )

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from infra.util.textsafe import one_line
+
 if TYPE_CHECKING:
     from infra.model.mesh import Mesh
 
@@ -18,64 +20,203 @@ class Severity(str, Enum):
     warning = "warning"
 
 
-# Stable codes. External tools key on these; never renumber, only add.
-CODES: dict[str, str] = {
-    # reading the file
-    "E001": "file cannot be read (missing, not UTF-8, binary, too large)",
-    "E002": "YAML syntax error",
-    "E003": "duplicate key in a mapping",
-    "E004": "YAML construct not allowed (aliases beyond the limit, custom tags, non-string keys)",
-    "E005": "blueprint is empty or not a mapping",
-    # the model
-    "E010": "unknown key",
-    "E011": "required field missing",
-    "E012": "wrong type or value",
-    "E013": "name does not match the required pattern",
-    "E014": "invalid Glue column type",
-    # across the mesh
-    "E020": "domain does not equal the file name",
-    "E021": "domain defined twice",
-    "E022": "product defined twice in a domain",
-    "E023": "column defined twice in a product",
-    "E024": "partition key repeats a schema column",
-    "E025": "consumer names a domain that does not exist",
-    "E026": "consumer column is not in the product's schema",
-    "E027": "PII column shared without include_pii",
-    "E028": "include_pii without approved_by",
-    "E029": "domain lists itself as consumer",
-    "E030": "consumer domain listed twice on one product",
-    "E031": "no blueprints found",
-    "E032": "names collide after normalisation",
-    "E033": "physical name too long",
-    "E034": "exception names a product that does not exist",
-    "E035": "table or column name is a reserved word of Athena SQL (queries must quote it)",
-    "E036": "a role's inline IAM policies would reach IAM's size quota (10,240 characters)",
-    "E037": "s3_direct on a grant that does not cover every column (the path around it)",
-    "E038": "a bucket policy would reach S3's size quota (20 KB)",
-    "E039": "a key policy would reach KMS's size quota (32 KB)",
-    # against the previous tree (`mesh validate --base`, `mesh diff`): nothing may be lost
-    "E040": "product removed without a decommission block",
-    "E041": "decommissioned product removed before its decommission date",
-    "E042": "decommissioned product removed although its data is retained (data: retain)",
-    "E043": "domain blueprint removed (its key, database and roles are protected)",
-    "E044": "physical name of a product changes (its bucket and table would be replaced)",
-    "E045": "a trust policy would reach IAM's size quota (2,048 characters)",
-    "E046": "a partition key is marked PII (partition values are readable by every consumer)",
-    "E047": "a domain is named like a stack scope (all, platform)",
-    "E048": "a value AWS would refuse (tag key, value or count; Glue column comment length)",
-    "E050": "a previous name is still in use (a column's or product's rename claims a current name)",
-    "E051": "a rename gives a name that already existed before the change",
-    "E052": "a decommission date with less notice than the platform requires",
-    # warnings
-    "W001": "grant expires soon",
-    "W002": "grant has expired and grants nothing",
-    "W003": "blueprint file ignored",
-    "W004": "table or column name is reserved in Athena DDL (hand-written DDL must quote it)",
-    "W005": "decommissioned product removed: its data is deleted if the stack allows it",
-    "W006": "base tree has blueprints that do not load: their products are not checked",
-    "W007": "a generated policy is near its AWS size quota (90 % or more)",
-    "W008": "a partition key's name suggests personal data (partition values are readable by all)",
+@dataclass(frozen=True, slots=True)
+class Code:
+    """One stable code: what external tools key on. Never renumber, only add."""
+
+    id: str
+    severity: Severity
+    family: str  # "blueprint" (the checks), "governance" (policies and exceptions), "contract"
+    summary: str
+
+
+def _family(family: str, codes: dict[str, tuple[Severity, str]]) -> dict[str, Code]:
+    return {cid: Code(cid, sev, family, text) for cid, (sev, text) in codes.items()}
+
+
+_E, _W = Severity.error, Severity.warning
+
+# Every code a problem can carry, with its severity: a problem takes its severity from here
+# (never from its call site) and a code that is not here is a programming error.
+REGISTRY: dict[str, Code] = {
+    **_family(
+        "blueprint",
+        {
+            # reading the file
+            "E001": (_E, "file cannot be read (missing, not UTF-8, binary, too large)"),
+            "E002": (_E, "YAML syntax error"),
+            "E003": (_E, "duplicate key in a mapping"),
+            "E004": (
+                _E,
+                "YAML construct not allowed (aliases beyond the limit, custom tags, non-string keys)",
+            ),
+            "E005": (_E, "blueprint is empty or not a mapping"),
+            # the model
+            "E010": (_E, "unknown key"),
+            "E011": (_E, "required field missing"),
+            "E012": (_E, "wrong type or value"),
+            "E013": (_E, "name does not match the required pattern"),
+            "E014": (_E, "invalid Glue column type"),
+            # across the mesh
+            "E020": (_E, "domain does not equal the file name"),
+            "E021": (_E, "domain defined twice"),
+            "E022": (_E, "product defined twice in a domain"),
+            "E023": (_E, "column defined twice in a product"),
+            "E024": (_E, "partition key repeats a schema column"),
+            "E025": (_E, "consumer names a domain that does not exist"),
+            "E026": (_E, "consumer column is not in the product's schema"),
+            "E027": (_E, "PII column shared without include_pii"),
+            "E028": (_E, "include_pii without approved_by"),
+            "E029": (_E, "domain lists itself as consumer"),
+            "E030": (_E, "consumer domain listed twice on one product"),
+            "E031": (_E, "no blueprints found"),
+            "E032": (_E, "names collide after normalisation"),
+            "E033": (_E, "physical name too long"),
+            "E034": (_E, "exception names a product that does not exist"),
+            "E035": (
+                _E,
+                "table or column name is a reserved word of Athena SQL (queries must quote it)",
+            ),
+            "E036": (
+                _E,
+                "a role's inline IAM policies would reach IAM's size quota (10,240 characters)",
+            ),
+            "E037": (
+                _E,
+                "s3_direct on a grant that does not cover every column (the path around it)",
+            ),
+            "E038": (_E, "a bucket policy would reach S3's size quota (20 KB)"),
+            "E039": (_E, "a key policy would reach KMS's size quota (32 KB)"),
+            # against the previous tree (`mesh validate --base`, `mesh diff`): nothing may be lost
+            "E040": (_E, "product removed without a decommission block"),
+            "E041": (_E, "decommissioned product removed before its decommission date"),
+            "E042": (
+                _E,
+                "decommissioned product removed although its data is retained (data: retain)",
+            ),
+            "E043": (_E, "domain blueprint removed (its key, database and roles are protected)"),
+            "E044": (
+                _E,
+                "physical name of a product changes (its bucket and table would be replaced)",
+            ),
+            "E045": (_E, "a trust policy would reach IAM's size quota (2,048 characters)"),
+            "E046": (
+                _E,
+                "a partition key is marked PII (partition values are readable by every consumer)",
+            ),
+            "E047": (_E, "a domain is named like a stack scope (all, platform)"),
+            "E048": (
+                _E,
+                "a value AWS would refuse (tag key, value or count; Glue column comment length)",
+            ),
+            "E049": (_E, "a bucket or Glue database name another stack's prefix also creates"),
+            "E050": (
+                _E,
+                "a previous name is still in use (a column's or product's rename claims a current name)",
+            ),
+            "E051": (_E, "a rename gives a name that already existed before the change"),
+            "E052": (_E, "a decommission date with less notice than the platform requires"),
+            # warnings
+            "W001": (_W, "grant expires soon"),
+            "W002": (_W, "grant has expired and grants nothing"),
+            "W003": (_W, "blueprint file ignored"),
+            "W004": (
+                _W,
+                "table or column name is reserved in Athena DDL (hand-written DDL must quote it)",
+            ),
+            "W005": (
+                _W,
+                "decommissioned product removed: its data is deleted if the stack allows it",
+            ),
+            "W006": (
+                _W,
+                "base tree has blueprints that do not load: their products are not checked",
+            ),
+            "W007": (_W, "a generated policy is near its AWS size quota (90 % or more)"),
+            "W008": (
+                _W,
+                "a partition key's name suggests personal data (partition values are readable by all)",
+            ),
+        },
+    ),
+    # the governance catalogue's policies (`infra.governance.catalogue` says what each requires)
+    **_family(
+        "governance",
+        {
+            "GOV-001": (_E, "owner-required: an accountable owner on every domain and resource"),
+            "GOV-002": (_E, "description-required: a meaningful description on every product"),
+            "GOV-003": (_E, "pii-approval: PII and approval-requiring grants name an approver"),
+            "GOV-004": (_E, "restricted-stays-in-domain: restricted data is not shared out"),
+            "GOV-005": (_E, "grant-expiry: every cross-domain grant expires within the maximum"),
+            "GOV-006": (_E, "retention-bounds: retention within its classification's bounds"),
+            "GOV-007": (_E, "freshness-slo: products that need one state a freshness SLO"),
+            "GOV-008": (_E, "encrypted: storage encrypted with the domain's KMS key"),
+            "GOV-009": (_E, "not-public: no public bucket, policy or principal"),
+            "GOV-010": (_E, "tls-only: buckets refuse requests without TLS"),
+            "GOV-011": (_E, "tagged: every resource carries the mesh tags"),
+            "GOV-012": (_E, "no-wildcard-iam: no wildcard actions or data resources in IAM"),
+            "GOV-013": (_E, "grant-target-exists: grants go to mesh domains the owner allows"),
+            "GOV-014": (_E, "tighten-only: domain policies only tighten the global ones"),
+            # about the exceptions themselves: not policies, never waivable
+            "GOV-X01": (_W, "active exception (listed so reviewers see every waiver)"),
+            "GOV-X02": (_W, "expired exception: it no longer waives anything"),
+            "GOV-X03": (
+                _E,
+                "invalid exception: unknown or non-waivable policy, or expiry too far ahead",
+            ),
+        },
+    ),
+    # `mesh contract` (ODCS import and export), beside E001-E004 for reading the file
+    **_family(
+        "contract",
+        {
+            "C001": (
+                _E,
+                "not an ODCS v3 contract (not a mapping, another major version, another kind)",
+            ),
+            "C002": (_E, "a contract field has the wrong type for the ODCS model"),
+            "C003": (_E, "no schema object to import, or several and none chosen (--schema)"),
+            "C004": (_E, "a type the Glue catalog cannot hold"),
+            "C005": (
+                _E,
+                "information the blueprint requires is missing (classification, retention, ...)",
+            ),
+            "C006": (_E, "a value the blueprint cannot take (name, SLA unit, range)"),
+            "C007": (_E, "the domain's blueprint is missing or invalid"),
+            "C008": (_E, "the imported blueprint would not pass `mesh validate`"),
+            "C009": (_E, "a product cannot be exported (its contract would not be valid ODCS)"),
+            "CW01": (_W, "dropped: the blueprint cannot hold this contract field"),
+            "CW02": (
+                _W,
+                "stored in another form (normalised type or name, converted unit, raised level)",
+            ),
+            "CW03": (
+                _W,
+                "the contract does not validate against the ODCS JSON Schema (read anyway)",
+            ),
+            "CW04": (_W, "kept from the existing product: the contract does not state it"),
+            "CW05": (_W, "the blueprint's formatting could not be kept exactly"),
+        },
+    ),
 }
+
+
+def codes_of(family: str) -> dict[str, str]:
+    """code -> summary of one family, in registry order (for listings and docs)."""
+    return {c.id: c.summary for c in REGISTRY.values() if c.family == family}
+
+
+# the blueprint checks' codes (E0xx errors, W0xx warnings)
+CODES: dict[str, str] = codes_of("blueprint")
+
+
+def severity_of(code: str) -> Severity:
+    try:
+        return REGISTRY[code].severity
+    except KeyError:
+        raise ValueError(
+            f"unknown problem code {code!r}: add it to infra.errors.REGISTRY"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +226,16 @@ class Problem:
     path: str
     code: str
     message: str
-    severity: Severity = Severity.error
+    # from the code's registry entry; a call site may only demote an error to a warning (an
+    # error that lapsed or pre-exists is not this change's to fix)
+    severity: Severity = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        registered = severity_of(self.code)
+        if self.severity is None:
+            object.__setattr__(self, "severity", registered)
+        elif self.severity is not registered and self.severity is not Severity.warning:
+            raise ValueError(f"{self.code} is a {registered.value}; it cannot be raised")
 
     def as_json(self) -> dict:
         d = asdict(self)
@@ -99,6 +249,12 @@ class Problem:
     def where(self) -> str:
         """`file:line`, or the file alone when the problem has no line."""
         return f"{self.file}:{self.line}" if self.line else self.file
+
+    def text(self) -> str:
+        """The problem as one line of a log, whatever the blueprint text in it
+        (`infra.util.textsafe.one_line`): `mesh validate`, `mesh diff` and `pulumi up` print this."""
+        path = f" {self.path}:" if self.path else ""
+        return one_line(f"{self.where}: {self.severity.value} {self.code}{path} {self.message}")
 
 
 @dataclass

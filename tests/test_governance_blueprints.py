@@ -48,7 +48,7 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
         ("GOV-002", "shop.yaml", 7, "products[0].description"),
     ],
     # GOV-003 pii-approval
-    "pii-bad": [("GOV-003", "shop.yaml", 16, CONSUMER)],
+    "pii-bad": [],  # structural: E027 (test_structural_faults_are_reported_once)
     "pii-ok": [],
     "approval-tightened-bad": [("GOV-003", "shop.yaml", 16, CONSUMER)],
     "approval-tightened-ok": [],
@@ -73,7 +73,7 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     "freshness-ok": [],
     "freshness-tightened-bad": [("GOV-007", "shop.yaml", 6, "products[0].freshness_slo_hours")],
     # GOV-013 grant-target-exists
-    "target-bad": [("GOV-013", "shop.yaml", 16, f"{CONSUMER}.domain")],
+    "target-bad": [],  # structural: E025 (test_structural_faults_are_reported_once)
     "target-allowed-bad": [
         ("GOV-013", "shop.yaml", 16, f"{CONSUMER}.domain"),
         ("GOV-013", "shop.yaml", 20, "policies.allowed_consumer_domains[0]"),
@@ -93,6 +93,21 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
 @pytest.mark.parametrize("case", sorted(EXPECTED))
 def test_fixture_findings(case):
     assert findings(case) == EXPECTED[case]
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("pii-bad", [("E028", 16, f"{CONSUMER}.approved_by")]),
+        ("target-bad", [("E025", 16, f"{CONSUMER}.domain")]),
+    ],
+)
+def test_structural_faults_are_reported_once(case, expected):
+    """PII shared without include_pii or approved_by and a consumer domain that does not exist are
+    faults of the blueprint's structure: the checks report them (E027/E028, E025), the policies
+    (GOV-003, GOV-013) do not report them again."""
+    result = with_governance(load_mesh(CASES / case, today=TODAY), TODAY)
+    assert [(p.code, p.line, p.path) for p in result.errors] == expected
 
 
 def test_every_blueprint_policy_has_a_compliant_and_a_violating_fixture():

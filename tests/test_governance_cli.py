@@ -10,7 +10,7 @@ from test_governance_resources import CASES, mutate, sample_graph
 from typer.testing import CliRunner
 
 from infra.cli import app
-from infra.cli.policies import check_plan
+from infra.cli.plan import check_plan
 from infra.engines import recording
 from infra.governance import catalogue as cat
 

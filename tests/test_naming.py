@@ -15,7 +15,7 @@ from infra.blueprints.load import load_mesh
 from infra.engines.recording import ResourceGraph, run_program
 from infra.errors import Problem
 from infra.model.mesh import Mesh
-from infra.provision.names import NameError_, Names, check_names, check_prefix, name_problems
+from infra.provision.names import PhysicalNameError, Names, check_names, check_prefix, name_problems
 from infra.provision.program import StackSettings
 
 SNAPSHOT = FIXTURES / "naming" / "names.json"
@@ -200,12 +200,12 @@ def test_valid_prefixes(prefix):
     ["", "Acme", "1acme", "-acme", "acme-", "acme_mesh", "acme.mesh", "a" * 21, "xn--acme"],
 )
 def test_invalid_prefixes(prefix):
-    with pytest.raises(NameError_, match="config key mesh:prefix"):
+    with pytest.raises(PhysicalNameError, match="config key mesh:prefix"):
         check_prefix(prefix)
 
 
 def test_stack_settings_validate_the_prefix():
-    with pytest.raises(NameError_, match="stack prefix 'acme-' is not valid"):
+    with pytest.raises(PhysicalNameError, match="stack prefix 'acme-' is not valid"):
         StackSettings(prefix="acme-").names  # noqa: B018
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
-from infra.errors import Problem, Severity, first_of, quote
+from infra.errors import Problem, first_of, quote
 from infra.model import reserved, tags
 from infra.model.source import Loc, SourceFile
 from infra.model.spec import NAME_PATTERN, Blueprint, Column, Consumer, Product
@@ -98,7 +98,6 @@ def check_blueprint(
                     f"partition key {key.name!r} of {product.name!r} looks like personal data: "
                     "partition values are readable by every consumer, whatever columns it is "
                     "granted; if it is personal, partition by something else",
-                    Severity.warning,
                 )
             if key.name in _RESERVED:
                 yield _reserved_problem(
@@ -241,7 +240,6 @@ def _reserved_problem(src: SourceFile, loc: Loc, what: str, name: str) -> Proble
         "W004",
         f"{what} name {name!r}{table} is reserved in Athena DDL (Hive): queries work, but DDL "
         f"written by hand (CREATE TABLE, ALTER TABLE ... ADD PARTITION) must quote it as `{name}`",
-        Severity.warning,
     )
 
 
@@ -342,7 +340,6 @@ def expiry_warnings(bp: Blueprint, src: SourceFile, today: dt.date) -> Iterator[
                     "W002",
                     f"grant of {bp.domain}.{product.name} to {consumer.domain} expired on "
                     f"{consumer.expires.isoformat()} and grants nothing; remove it or renew it",
-                    Severity.warning,
                 )
             elif days <= EXPIRY_WARNING_DAYS:
                 yield src.problem(
@@ -350,5 +347,4 @@ def expiry_warnings(bp: Blueprint, src: SourceFile, today: dt.date) -> Iterator[
                     "W001",
                     f"grant of {bp.domain}.{product.name} to {consumer.domain} expires in {days} "
                     f"day(s), on {consumer.expires.isoformat()}",
-                    Severity.warning,
                 )

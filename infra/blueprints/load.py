@@ -233,7 +233,6 @@ def _load_mesh(
             "W003",
             "file ignored: a name starting with '.' is hidden, not a blueprint (a blueprint is "
             "<domain>.yaml)",
-            Severity.warning,
         )
         for p in hidden
     ]

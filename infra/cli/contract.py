@@ -1,7 +1,7 @@
 """`mesh contract export` and `mesh contract import`: the typer commands, over
 `infra.contracts.commands`.
 
-Registered on the main app by `register(app)` (see `infra.cli`). This module holds the options
+Added to the main app as `mesh contract` (see `infra.cli`). This module holds the options
 only: the work, the ODCS models, ruamel.yaml, jsonschema and the Pulumi program's settings are
 imported when a contract command runs, so the other commands start as fast as before.
 
@@ -104,7 +104,3 @@ def import_command(
     import_contract(
         contract, domain, into, name, schema, prefix, account, format is ImportFormat.json
     )
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(contract_app, name="contract")

@@ -1,23 +1,14 @@
-"""Governance in the CLI: `mesh policies`, and the hooks `mesh validate` and `mesh plan` call.
-
-Formatting only; the work is in `infra.governance.evaluate`, imported by the commands that use it
-(every `mesh` command imports this module to register `mesh policies`).
-"""
+"""`mesh policies`: the governance catalogue, the global limits and the exception codes."""
 
 from __future__ import annotations
 
-import datetime as dt
 import textwrap
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from infra.cli.common import emit_json
-
-if TYPE_CHECKING:
-    from infra.governance.findings import Finding
-    from infra.model.mesh import Mesh
 
 
 class PoliciesFormat(str, Enum):
@@ -81,36 +72,3 @@ def catalogue_lines(width: int = 100) -> list[str]:
     for code, text in cat.EXCEPTION_CODES.items():
         lines.append(f"  {code}  {text}")
     return lines
-
-
-def register(app: typer.Typer) -> None:
-    """Add the governance commands to the `mesh` app."""
-    app.command("policies")(policies)
-
-
-# ------------------------------------------------------------------------------ hooks
-
-
-def resource_line(f: Finding) -> str:
-    from infra.util.textsafe import one_line
-
-    waived = f" (waived by {f.waived_by})" if f.waived_by else ""
-    return one_line(
-        f"{f.resource_type} {f.resource_name}: {f.severity.value} {f.policy} {f.message}{waived}"
-    )
-
-
-def check_plan(graph, mesh: Mesh, today: dt.date) -> int:
-    """For `mesh plan`: resource-level findings on stderr; the exit code (1 on any error)."""
-    from infra.governance.evaluate import govern_resources
-
-    report = govern_resources(graph, mesh, today)
-    for f in report.findings:
-        typer.echo(resource_line(f), err=True)
-    if report.findings or report.waived:
-        typer.echo(
-            f"governance: {len(report.errors)} error(s), {len(report.warnings)} warning(s), "
-            f"{len(report.waived)} waived by active exceptions, in the resource graph",
-            err=True,
-        )
-    return 1 if report.errors else 0

@@ -1,182 +1,47 @@
-"""`mesh up --local`: plan, deploy into the embedded emulator, verify, show the access matrix."""
+"""`mesh up --local`: deploy into the embedded emulator and verify access there (the work and
+its Rich presentation are in `infra.cli.up_view`, imported when the command runs)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
-import time
-from collections import Counter
-from dataclasses import dataclass
+import sys
+from pathlib import Path
+from typing import Annotated
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+import typer
 
-from infra.engines.moto import LocalAws, deploy, domain_of
-from infra.engines.recording import run_program
-from infra.engines.verify import OPERATIONS, Verification, verify
-from infra.model.mesh import Mesh
-from infra.provision.program import StackSettings
-
-MATRIX_MAX_PRODUCTS = 16  # wider meshes get a per-principal summary instead of the full grid
-_LETTER = {"read": "R", "list": "L", "write": "W"}
+from infra.cli.common import DirArg, load_valid
+from infra.util import clock
 
 
-@dataclass
-class UpResult:
-    verification: Verification
-    resources: int
-    seconds: dict[str, float]
-    endpoint: str
+def up(
+    directory: DirArg = Path("blueprints"),
+    local: Annotated[
+        bool, typer.Option("--local", help="Deploy into an embedded emulated AWS (moto).")
+    ] = False,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Leave the emulator running and print its endpoint.")
+    ] = False,
+) -> None:
+    """Deploy the mesh into emulated AWS and verify access as the emulator enforces it.
 
-
-def ops_label(ops: frozenset[str]) -> str:
-    return "".join(_LETTER[o] for o in OPERATIONS if o in ops) or "-"
-
-
-def run(
-    mesh: Mesh,
-    settings: StackSettings,
-    today: dt.date,
-    console: Console,
-    err: Console,
-    keep: bool = False,
-) -> UpResult:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
-    seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
-    planned = run_program(
-        mesh, settings, today
-    )  # same program, recording mocks: totals + a dry run
-    per_domain = Counter(domain_of(r.name) for r in planned.resources)
-    seconds["plan"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    aws = LocalAws(settings.region)
-    seconds["start emulator"] = time.perf_counter() - t0
-    try:
-        columns = (
-            TextColumn("{task.description:<24}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
+    Example: mesh up --local blueprints
+    (real AWS: `pulumi up` with the Pulumi CLI and credentials)
+    """
+    if not local:
+        typer.echo(
+            "error: only --local is supported here; deploy to real AWS with `pulumi up`",
+            err=True,
         )
-        with Progress(*columns, console=err, transient=False) as progress:
-            groups = [g for g in per_domain if g not in mesh.domains] + mesh.domains  # platform
-            tasks = {g: progress.add_task(f"deploy {g}", total=per_domain[g]) for g in groups}
-            t0 = time.perf_counter()
-            deployment = deploy(
-                mesh,
-                settings,
-                today,
-                aws,
-                on_resource=lambda typ, name: progress.advance(tasks[domain_of(name)]),
-            )
-            seconds["deploy"] = time.perf_counter() - t0
-            n_calls = 2 * len(mesh.domains) * sum(1 for _ in mesh.products()) * len(OPERATIONS)
-            check = progress.add_task("verify access", total=n_calls)
-            t0 = time.perf_counter()
-            verification = verify(
-                mesh,
-                settings,
-                today,
-                aws,
-                deployment.graph,
-                on_call=lambda: progress.advance(check),
-            )
-            seconds["verify"] = time.perf_counter() - t0
-        render(verification, console)
-        result = UpResult(verification, len(deployment.graph.resources), seconds, aws.endpoint)
-        timing = ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items())
-        console.print(f"[dim]{result.resources} resources; {timing}[/dim]")
-        if keep:
-            _serve(aws, console)
-        return result
-    finally:
-        aws.stop()
+        raise typer.Exit(2)
+    from rich.console import Console
 
+    from infra.cli import up_view
+    from infra.provision.program import StackSettings
 
-def _cell_text(cell, direct: bool = False) -> str:
-    label = ops_label(cell.actual)
-    mark = "[cyan]*[/cyan]" if direct else ""
-    if not cell.ok:
-        return f"[bold red]{label}≠{ops_label(cell.expected)}[/bold red]{mark}"
-    return (f"[green]{label}[/green]" if cell.actual else "[dim]-[/dim]") + mark
-
-
-def render(v: Verification, console: Console) -> None:
-    domains = list(dict.fromkeys(p.split(":")[0] for p in v.principals))
-    by_key = {(c.principal, c.product): c for c in v.cells}
-    if len(v.products) <= MATRIX_MAX_PRODUCTS and len(domains) <= 8:
-        table = Table(
-            title="S3 access enforced by the emulator",
-            caption="cell = producer / consumer role of the column's domain; "
-            "R GetObject, L ListBucket, W PutObject; red: allowed≠expected; "
-            "* direct read granted by the bucket policy: moto grants nothing through "
-            "bucket-policy Allow statements, the evaluator proves it (checks 'evaluator')",
-        )
-        table.add_column("product", style="bold", no_wrap=True)
-        for d in domains:
-            table.add_column(d, justify="center", no_wrap=True)
-        for product in v.products:
-            row = [
-                f"{_cell_text(by_key[(f'{d}:producer', product)])} / "
-                f"{_cell_text(by_key[(f'{d}:consumer', product)], (f'{d}:consumer', product) in v.direct)}"
-                for d in domains
-            ]
-            table.add_row(product, *row)
-        console.print(table)
-    else:
-        table = Table(title="S3 access enforced by the emulator, per principal")
-        for col in ("principal", "products writable", "readable", "mismatches"):
-            table.add_column(col)
-        for principal in v.principals:
-            cells = [c for c in v.cells if c.principal == principal]
-            table.add_row(
-                principal,
-                str(sum("write" in c.actual for c in cells)),
-                str(sum("read" in c.actual for c in cells)),
-                str(sum(not c.ok for c in cells)),
-            )
-        console.print(table)
-    for cell in v.mismatches:
-        console.print(
-            f"[bold red]MISMATCH[/bold red] {cell.principal} on {cell.product}: emulator allowed "
-            f"{ops_label(cell.actual)}, access model says {ops_label(cell.expected)}"
-        )
-    by_kind = Counter(c.kind for c in v.checks)
-    failed = Counter(c.kind for c in v.failed_checks)
-    summary = ", ".join(f"{k} {by_kind[k] - failed[k]}/{by_kind[k]}" for k in sorted(by_kind))
-    console.print(f"read back from the emulator: {summary}")
-    for c in v.failed_checks:
-        console.print(
-            f"[bold red]FAILED[/bold red] {c.kind} {c.subject}: {c.what} {c.detail}".rstrip()
-        )
-    if v.ok:
-        console.print(
-            f"[bold green]VERIFIED[/bold green]: {v.calls} S3 calls under IAM enforcement matched "
-            f"the access model for {len(v.principals)} principals x {len(v.products)} products; "
-            f"{len(v.checks)} read-back checks passed"
-        )
-    else:
-        console.print(
-            f"[bold red]MISMATCH[/bold red]: {len(v.mismatches)} access cell(s) and "
-            f"{len(v.failed_checks)} read-back check(s) differ from the declared mesh"
-        )
-
-
-def _serve(aws: LocalAws, console: Console) -> None:
-    console.print(f"\nemulated AWS is running at [bold]{aws.endpoint}[/bold] (Ctrl-C to stop).")
-    console.print("Use it with boto3 or the aws CLI:")
-    for key, value in aws.environment().items():
-        console.print(f"  export {key}={value}")
-    console.print(f"  aws --endpoint-url {aws.endpoint} s3 ls")
-    console.print(
-        "IAM enforcement is off again (admin credentials work); turn it on with\n"
-        f"  curl -X POST -H 'Content-Type: text/plain' -d 0 {aws.endpoint}/moto-api/reset-auth"
+    settings = StackSettings()
+    result = load_valid(directory, settings)
+    width = None if sys.stdout.isatty() else 120  # a readable matrix in CI logs and pipes
+    outcome = up_view.run(
+        result.mesh, settings, clock.today(), Console(width=width), Console(stderr=True), keep=keep
     )
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        console.print("stopping the emulator")
+    raise typer.Exit(0 if outcome.verification.ok else 1)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from infra.cli.common import emit_json, load_valid, problem_line
+from infra.cli.common import emit_json, load_valid
 from infra.util import clock
 
 _PRODUCT_ID = re.compile(r"^([a-z][a-z0-9_]{1,30})\.([a-z][a-z0-9_]{1,30})$")
@@ -27,7 +27,7 @@ def _usage(message: str) -> typer.Exit:
 
 
 def _settings(prefix: str | None, account: str | None):
-    from infra.provision.names import NameError_
+    from infra.provision.names import PhysicalNameError
     from infra.provision.program import StackSettings
 
     settings = StackSettings(
@@ -36,7 +36,7 @@ def _settings(prefix: str | None, account: str | None):
     )
     try:
         settings.names  # noqa: B018 - checks the prefix
-    except NameError_ as exc:
+    except PhysicalNameError as exc:
         raise _usage(str(exc)) from None
     if not _ACCOUNT.match(settings.account):
         raise _usage(f"--account {settings.account!r} is not an AWS account id (12 digits)")
@@ -177,7 +177,6 @@ def import_contract(
                 "CW05",
                 f"{target.name}'s indentation is not one ruamel.yaml "
                 "reproduces: the file is re-indented (comments are kept)",
-                warning=True,
             )
         )
     new_bp, checked, notes = _validate(into, target, edited.text, domain)
@@ -198,10 +197,10 @@ def import_contract(
     outcome.done(edited.action, f"{domain}.{product_name}", str(target))
 
 
-def _problem(file: str, code: str, message: str, warning: bool = False):
-    from infra.errors import Problem, Severity
+def _problem(file: str, code: str, message: str):
+    from infra.errors import Problem
 
-    return Problem(file, None, "", code, message, Severity.warning if warning else Severity.error)
+    return Problem(file, None, "", code, message)
 
 
 def _validate(into: Path, target: Path, text: str, domain: str):
@@ -210,8 +209,8 @@ def _validate(into: Path, target: Path, text: str, domain: str):
     errors located in the target file, renamed to it, and its warnings)."""
     from dataclasses import replace
 
+    from infra import api
     from infra.blueprints.load import blueprint_files
-    from infra.cli.common import load_checked
 
     with tempfile.TemporaryDirectory(prefix="mesh-contract-") as tmp:
         root = Path(tmp)
@@ -219,7 +218,7 @@ def _validate(into: Path, target: Path, text: str, domain: str):
             if path != target and path.is_file():
                 shutil.copyfile(path, root / path.name)
         (root / target.name).write_text(text, encoding="utf-8")
-        result = load_checked(root)
+        result = api.validate(root)
         mine = str(root / target.name)
         errors = [replace(p, file=str(target)) for p in result.errors if p.file == mine]
         others = [p for p in result.errors if p.file != mine]
@@ -338,11 +337,11 @@ class _Outcome:
             )
             return
         for p in errors:
-            typer.echo(problem_line(p), err=True)
+            typer.echo(p.text(), err=True)
         lines = _grouped(self.warnings)
         for p, alike in lines[:MAX_WARNINGS]:
             tail = f" (and {alike} more like it: {_pattern(p.path)})" if alike else ""
-            typer.echo(problem_line(p) + tail, err=True)
+            typer.echo(p.text() + tail, err=True)
         if len(lines) > MAX_WARNINGS:
             typer.echo(f"... and {len(lines) - MAX_WARNINGS} more warning line(s)", err=True)
         if ok:

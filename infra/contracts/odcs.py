@@ -36,7 +36,7 @@ from pydantic import BaseModel, ValidationError
 
 from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text
 from infra.contracts import types as T
-from infra.errors import Problem, Severity
+from infra.errors import Problem, codes_of
 from infra.model.source import SourceFile, format_path
 from infra.model.spec import (
     COLUMN_PATTERN,
@@ -59,23 +59,8 @@ VENDOR = "mesh"  # custom properties of this vendor carry blueprint fields ODCS 
 
 MAX_WARNINGS = 500  # printed per import; the rest are counted
 
-# Stable codes of `mesh contract`, beside the loader's E001-E004 for reading the file.
-CODES: dict[str, str] = {
-    "C001": "not an ODCS v3 contract (not a mapping, another major version, another kind)",
-    "C002": "a contract field has the wrong type for the ODCS model",
-    "C003": "no schema object to import, or several and none chosen (--schema)",
-    "C004": "a type the Glue catalog cannot hold",
-    "C005": "information the blueprint requires is missing (classification, retention, ...)",
-    "C006": "a value the blueprint cannot take (name, SLA unit, range)",
-    "C007": "the domain's blueprint is missing or invalid",
-    "C008": "the imported blueprint would not pass `mesh validate`",
-    "C009": "a product cannot be exported (its contract would not be valid ODCS)",
-    "CW01": "dropped: the blueprint cannot hold this contract field",
-    "CW02": "stored in another form (normalised type or name, converted unit, raised level)",
-    "CW03": "the contract does not validate against the ODCS JSON Schema (read anyway)",
-    "CW04": "kept from the existing product: the contract does not state it",
-    "CW05": "the blueprint's formatting could not be kept exactly",
-}
+# Stable codes of `mesh contract` (their severities are in `infra.errors.REGISTRY`)
+CODES: dict[str, str] = codes_of("contract")
 
 _CLASSIFICATIONS = {c.value: c for c in Classification}
 # classification words that mark PII, not a level (datacontract-cli masks these too)
@@ -479,16 +464,10 @@ def parse_contract(text: str, display: str) -> ContractFile:
             continue  # an `if` of the 3.2.0 schema that matches properties without logicalType
         if len(warnings) == 100:
             warnings.append(
-                src.problem(
-                    (), "CW03", "... and more schema findings (first 100 shown)", Severity.warning
-                )
+                src.problem((), "CW03", "... and more schema findings (first 100 shown)")
             )
             break
-        warnings.append(
-            src.problem(
-                loc, "CW03", f"not valid ODCS {API_VERSION}: {message[:200]}", Severity.warning
-            )
-        )
+        warnings.append(src.problem(loc, "CW03", f"not valid ODCS {API_VERSION}: {message[:200]}"))
     return ContractFile(display, raw, model, src, warnings)
 
 
@@ -680,7 +659,7 @@ class ContractImport:
         self.errors.append(self.c.src.problem(loc, code, message))
 
     def warn(self, loc: Loc, code: str, message: str) -> None:
-        self.warnings.append(self.c.src.problem(loc, code, message, Severity.warning))
+        self.warnings.append(self.c.src.problem(loc, code, message))
 
     # ------------------------------------------------------------ selection
 
@@ -1494,5 +1473,5 @@ def dropped(contract: ContractFile, exported: dict, result: ImportResult) -> lis
             message = f"dropped ({reason}): {short(before)}"
         else:
             message = f"{short(before)} becomes {short(after)} ({reason})"
-        out.append(contract.src.problem(loc, code, message, Severity.warning))
+        out.append(contract.src.problem(loc, code, message))
     return out

@@ -24,17 +24,18 @@ import pulumi
 from botocore.config import Config
 
 from infra.engines.recording import ResourceGraph, run_program
+from infra.errors import MeshError
 from infra.model.mesh import Mesh
 from infra.provision.program import StackSettings
 
 ADMIN_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
-class UnsupportedResource(RuntimeError):
+class UnsupportedResource(MeshError, RuntimeError):
     """The program declared a resource type the local engine cannot apply."""
 
 
-class ApplyError(RuntimeError):
+class ApplyError(MeshError, RuntimeError):
     """The emulator refused a resource; names the resource."""
 
 

@@ -24,6 +24,7 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from infra.errors import MeshError
 from infra.model.mesh import Mesh
 from infra.provision.program import MeshResources, StackSettings, build_mesh
 from infra.util.gcpause import gc_paused
@@ -33,8 +34,8 @@ STACK = "local"
 _lock = threading.Lock()  # the Pulumi runtime is process-global: one program run at a time
 
 
-class UnmockedCall(RuntimeError):
-    pass
+class UnmockedCall(MeshError, RuntimeError):
+    """The program called something the recording mocks do not answer."""
 
 
 @dataclass

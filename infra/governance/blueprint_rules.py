@@ -149,16 +149,10 @@ def _consumer(
     pid = access.product_id(bp.domain, product.name)
     cls = product.classification
     grant = f"grant of {pid} to {consumer.domain}"
-    # GOV-013: the consumer is a domain of the mesh, and one the owner allows
-    if consumer.domain != bp.domain and consumer.domain not in domains:
-        yield blueprint_finding(
-            src,
-            at + ("domain",),
-            "GOV-013",
-            f"{grant}: domain {consumer.domain!r} does not exist in the mesh",
-            pid,
-        )
-    elif eff.allowed_consumers is not None and consumer.domain not in eff.allowed_consumers:
+    # GOV-013: the consumer is a domain the owner allows (one that does not exist is E025, a
+    # structural fault the blueprint checks report)
+    known = consumer.domain == bp.domain or consumer.domain in domains
+    if known and eff.allowed_consumers is not None and consumer.domain not in eff.allowed_consumers:
         allowed = ", ".join(sorted(eff.allowed_consumers)) or "(none)"
         yield blueprint_finding(
             src,
@@ -168,18 +162,9 @@ def _consumer(
             f"({allowed})",
             pid,
         )
-    # GOV-003: PII only with include_pii + approved_by (every grant, if the domain says so)
-    pii = access.readable_pii(product, consumer)
-    if pii and not (consumer.include_pii and consumer.approved_by):
-        yield blueprint_finding(
-            src,
-            at,
-            "GOV-003",
-            f"{grant} shares PII ({', '.join(sorted(pii))}) without include_pii: true and "
-            "approved_by",
-            pid,
-        )
-    elif eff.require_approval and not consumer.approved_by:
+    # GOV-003: the domain's policies.require_approval (PII shared without include_pii or
+    # approved_by is E027/E028, checked with the schema)
+    if eff.require_approval and not consumer.approved_by:
         yield blueprint_finding(
             src,
             at,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from infra.errors import Severity
+from infra.errors import REGISTRY, Severity, severity_of
 from infra.model.spec import Classification
 
 
@@ -90,12 +90,14 @@ TAGGED_TYPES = frozenset(
 class Policy:
     id: str
     name: str  # short slug, for people; the id is what exceptions and tools use
-    severity: Severity
     levels: tuple[Level, ...]
     description: str
     rationale: str
     waivable: bool = False  # may an `exceptions:` entry waive it for one product?
-    loader_codes: frozenset[str] = frozenset()  # loader codes reporting the same blueprint fault
+
+    @property
+    def severity(self) -> Severity:
+        return severity_of(self.id)
 
     def as_json(self) -> dict:
         return {
@@ -110,13 +112,11 @@ class Policy:
 
 
 _B, _R = Level.blueprint, Level.resource
-_E = Severity.error
 
 CATALOGUE: tuple[Policy, ...] = (
     Policy(
         "GOV-001",
         "owner-required",
-        _E,
         (_B, _R),
         "Every domain names an accountable owner team and e-mail (no placeholders); every "
         "bucket, key, role, database and table carries the owner (mesh:owner).",
@@ -126,7 +126,6 @@ CATALOGUE: tuple[Policy, ...] = (
     Policy(
         "GOV-002",
         "description-required",
-        _E,
         (_B, _R),
         "Every domain and product has a meaningful description (at least 10 characters, not a "
         "placeholder); keys, roles, databases and tables carry it.",
@@ -136,18 +135,15 @@ CATALOGUE: tuple[Policy, ...] = (
     Policy(
         "GOV-003",
         "pii-approval",
-        _E,
         (_B, _R),
         "PII columns are shared only with include_pii and approved_by; a domain may require "
         "approval for every grant (policies.require_approval). Generated Lake Formation and S3 "
         "access to PII matches an approved grant.",
         "Sharing personal data needs a documented legal basis; the approver is who answers for it.",
-        loader_codes=frozenset({"E027", "E028"}),
     ),
     Policy(
         "GOV-004",
         "restricted-stays-in-domain",
-        _E,
         (_B, _R),
         "Restricted products are never shared outside their domain without an exception.",
         "Restricted data (payroll, customer master data) is the most damaging to leak; every "
@@ -157,7 +153,6 @@ CATALOGUE: tuple[Policy, ...] = (
     Policy(
         "GOV-005",
         "grant-expiry",
-        _E,
         (_B, _R),
         f"Grants on {GRANT_EXPIRY_FROM.value} data or higher expire within {MAX_GRANT_DAYS} days "
         "(domains may shorten: policies.max_grant_days, or extend the rule to lower "
@@ -169,7 +164,6 @@ CATALOGUE: tuple[Policy, ...] = (
     Policy(
         "GOV-006",
         "retention-bounds",
-        _E,
         (_B, _R),
         "retention_days lies within the bounds of the product's classification (domains may "
         "narrow them: policies.min_retention_days/max_retention_days); buckets expire objects "
@@ -182,7 +176,6 @@ CATALOGUE: tuple[Policy, ...] = (
     Policy(
         "GOV-007",
         "freshness-slo",
-        _E,
         (_B, _R),
         f"Products classified {FRESHNESS_SLO_FROM.value} or higher state freshness_slo_hours "
         "(domains may require it for every product: policies.require_freshness_slo).",
@@ -193,7 +186,6 @@ CATALOGUE: tuple[Policy, ...] = (
     Policy(
         "GOV-008",
         "encrypted",
-        _E,
         (_R,),
         "Every bucket has default encryption SSE-KMS with its domain's key; keys rotate.",
         "A customer-managed key per domain puts reads under the key policy, so access can be "
@@ -202,7 +194,6 @@ CATALOGUE: tuple[Policy, ...] = (
     Policy(
         "GOV-009",
         "not-public",
-        _E,
         (_R,),
         "Every bucket has a full public access block and ACLs disabled; no bucket, key or trust "
         'policy allows Principal "*".',
@@ -211,7 +202,6 @@ CATALOGUE: tuple[Policy, ...] = (
     Policy(
         "GOV-010",
         "tls-only",
-        _E,
         (_R,),
         "Every bucket policy denies requests without TLS (aws:SecureTransport false) on the "
         "bucket and its objects.",
@@ -220,7 +210,6 @@ CATALOGUE: tuple[Policy, ...] = (
     Policy(
         "GOV-011",
         "tagged",
-        _E,
         (_R,),
         "Buckets, keys, roles and databases carry the tags " + ", ".join(TAG_KEYS) + ".",
         "Cost allocation and incident response find the domain and product of any resource.",
@@ -228,7 +217,6 @@ CATALOGUE: tuple[Policy, ...] = (
     Policy(
         "GOV-012",
         "no-wildcard-iam",
-        _E,
         (_R,),
         'No Allow statement uses "*" in an action, NotAction or NotResource; none uses "*" as '
         "resource except for actions AWS accepts only there (lakeformation:GetDataAccess) and "
@@ -243,19 +231,16 @@ CATALOGUE: tuple[Policy, ...] = (
     Policy(
         "GOV-013",
         "grant-target-exists",
-        _E,
         (_B, _R),
         "Grants go only to domains of the mesh (and, when a domain restricts them, to its "
         "policies.allowed_consumer_domains); every provisioned grant is declared and targets a "
         "mesh role.",
         "A grant to an unknown principal is access nobody reviews; it may belong to a domain that "
         "is created later by someone else.",
-        loader_codes=frozenset({"E025"}),
     ),
     Policy(
         "GOV-014",
         "tighten-only",
-        _E,
         (_B,),
         "Domain policies (policies:) may only tighten the global policies: a looser or "
         "contradictory value is an error.",
@@ -273,9 +258,8 @@ EXCEPTION_ACTIVE = "GOV-X01"  # warning: every active exception is listed
 EXCEPTION_EXPIRED = "GOV-X02"  # warning: an expired exception no longer waives
 EXCEPTION_INVALID = "GOV-X03"  # error: unknown/non-waivable policy, or expiry too far ahead
 EXCEPTION_CODES: dict[str, str] = {
-    EXCEPTION_ACTIVE: "active exception (listed so reviewers see every waiver)",
-    EXCEPTION_EXPIRED: "expired exception: it no longer waives anything",
-    EXCEPTION_INVALID: "invalid exception: unknown or non-waivable policy, or expiry too far ahead",
+    code: REGISTRY[code].summary
+    for code in (EXCEPTION_ACTIVE, EXCEPTION_EXPIRED, EXCEPTION_INVALID)
 }
 
 

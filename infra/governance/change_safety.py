@@ -235,7 +235,6 @@ def _product_removed(
         "next `pulumi up` deletes its bucket with every object and its table if the stack "
         "allows data deletion (mesh:allowDataDeletion) and a `pulumi up` since the date lifted "
         "their protection; otherwise it stops at the protected resources and nothing is lost",
-        Severity.warning,
     )
 
 
@@ -275,7 +274,6 @@ def against_base(
                     "W006",
                     "this blueprint of the base tree does not load, so products removed from it "
                     "are not checked (fix the base branch)",
-                    Severity.warning,
                 )
             )
     return Report(

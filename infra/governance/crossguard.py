@@ -46,7 +46,7 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
-from infra.blueprints.load import load_mesh
+from infra import api
 from infra.errors import Severity, UsageError
 from infra.governance import catalogue as cat
 from infra.governance.findings import resource_finding
@@ -103,7 +103,8 @@ def load_context(default_blueprints: Path | None = None) -> Context:
     mesh = None
     if path is not None:
         try:
-            loaded = load_mesh(Path(path), today=today).mesh
+            # the pipeline of `pulumi up`: with governance, so revoked grants are known
+            loaded = api.validate(Path(path), today=today, deploying=True).mesh
             mesh = loaded if loaded.blueprints else None
         except UsageError:
             mesh = None

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from infra.errors import Problem, Report, Severity
-from infra.governance import catalogue as cat
 from infra.governance.blueprint_rules import check_mesh
 from infra.governance.findings import Finding, resource_finding
 from infra.governance.waivers import ExceptionStatus, Waivers
@@ -127,28 +126,6 @@ def check_resources(graph, mesh: Mesh | None, today: dt.date) -> list[Finding]:
 # ------------------------------------------------------------------------------ validate
 
 
-def _loader_index(loader_errors: list[Problem]) -> set[tuple[str, str, str]]:
-    """(file, path, code) of every loader error, for its own path and every enclosing one
-    (`products[0].consumers[1]` encloses `products[0].consumers[1].domain`): one look-up per
-    finding, however many errors (thousands of consumers naming unknown domains)."""
-    index = set()
-    for e in loader_errors:
-        index.add((e.file, e.path, e.code))
-        for i, ch in enumerate(e.path):
-            if ch in ".[" and i:
-                index.add((e.file, e.path[:i], e.code))
-    return index
-
-
-def _reported_by_loader(f: Finding, index: set[tuple[str, str, str]]) -> bool:
-    """True when the loader already reports the same fault at the same place (e.g. E025 and
-    GOV-013 for a consumer domain that does not exist): show it once."""
-    policy = cat.POLICIES.get(f.policy)
-    if policy is None or not policy.loader_codes:
-        return False
-    return any((f.file, f.path, code) in index for code in policy.loader_codes)
-
-
 # waivable policies whose blueprint findings sit on one grant: when the exception that allowed
 # the grant expires, the grant is revoked (not provisioned) instead of blocking the mesh
 GRANT_SCOPED = frozenset({"GOV-004", "GOV-005"})
@@ -203,10 +180,7 @@ def with_governance(result: Report, today: dt.date, deploying: bool = False) -> 
     an expired exception brought back are warnings (see `_lapsed`)."""
     report = govern_blueprints(result.mesh, today)
     errors, warnings = list(result.errors), list(result.warnings)
-    index = _loader_index(result.errors)
     for f in report.findings:
-        if _reported_by_loader(f, index):
-            continue
         problem = _lapsed(f, deploying) if f.expired_waiver else f.to_problem()
         (errors if problem.severity is Severity.error else warnings).append(problem)
     errors.sort(key=Problem.sort_key)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from infra.errors import Problem, Severity
-from infra.governance.catalogue import POLICIES, Level
+from infra.errors import Problem, Severity, severity_of
+from infra.governance.catalogue import Level
 from infra.model.source import Loc, SourceFile
 
 
@@ -72,13 +72,11 @@ def blueprint_finding(
     policy: str,
     message: str,
     product: str | None = None,
-    severity: Severity | None = None,
 ) -> Finding:
     """A finding located at a blueprint field (file and line from the YAML node tree)."""
-    severity = severity or POLICIES[policy].severity
-    p = src.problem(loc, policy, message, severity)
+    p = src.problem(loc, policy, message)
     return Finding(
-        policy, severity, message, Level.blueprint, product, p.file, p.line, p.path,
+        policy, p.severity, message, Level.blueprint, product, p.file, p.line, p.path,
         loc=tuple(loc),
     )  # fmt: skip
 
@@ -87,6 +85,6 @@ def resource_finding(
     policy: str, type_: str, name: str, message: str, product: str | None = None
 ) -> Finding:
     return Finding(
-        policy, POLICIES[policy].severity, message, Level.resource, product,
+        policy, severity_of(policy), message, Level.resource, product,
         resource_type=type_, resource_name=name,
     )  # fmt: skip

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from infra.errors import Severity
 from infra.governance import catalogue as cat
 from infra.governance.findings import Finding, blueprint_finding
 from infra.model import access
@@ -73,9 +72,7 @@ class ExceptionStatus:
         }
 
 
-def _state(
-    exc: PolicyException, products: set[str], today: dt.date
-) -> tuple[State, str | None, tuple]:
+def _state(exc: PolicyException, today: dt.date) -> tuple[State, str | None, tuple]:
     """(state, reason, location of the reason) of one exception."""
     if exc.policy not in cat.POLICIES:
         waivable = ", ".join(sorted(cat.WAIVABLE))
@@ -87,8 +84,6 @@ def _state(
     if exc.policy not in cat.WAIVABLE:
         policy = cat.POLICIES[exc.policy]
         return "invalid", f"policy {exc.policy} ({policy.name}) cannot be waived", ("policy",)
-    if exc.product not in products:
-        return "invalid", f"product {exc.product!r} is not in this blueprint", ("product",)
     if exc.expires < today:
         return "expired", None, ("expires",)
     if (exc.expires - today).days > cat.MAX_EXCEPTION_DAYS:
@@ -116,7 +111,9 @@ class Waivers:
             src = mesh.source(bp.domain)
             products = {p.name for p in bp.products}
             for i, exc in enumerate(bp.exceptions):
-                state, reason, _ = _state(exc, products, today)
+                if exc.product not in products:
+                    continue  # E034: not an exception of this mesh (the tree is invalid)
+                state, reason, _ = _state(exc, today)
                 status = ExceptionStatus(bp.domain, i, exc, state, src.path, reason)
                 self.statuses.append(status)
                 if state == "active":
@@ -173,13 +170,9 @@ class Waivers:
             e = s.exception
             at = ("exceptions", s.index)
             if s.state == "invalid":
-                products = {p.name for p in self.mesh.blueprint(s.domain).products}
-                _, reason, where = _state(e, products, self.today)
-                if where == ("product",):
-                    continue  # the loader reports it (E034)
+                _, reason, where = _state(e, self.today)
                 yield blueprint_finding(
                     src, at + where, cat.EXCEPTION_INVALID, f"exception: {reason}", s.product,
-                    Severity.error,
                 )  # fmt: skip
             elif s.state == "expired":
                 yield blueprint_finding(
@@ -189,7 +182,6 @@ class Waivers:
                     f"exception waiving {e.policy} for {s.product} expired on "
                     f"{e.expires.isoformat()} and no longer waives it; remove or renew it",
                     s.product,
-                    Severity.warning,
                 )
             else:
                 name = cat.POLICIES[e.policy].name
@@ -214,5 +206,4 @@ class Waivers:
                     f"active exception: {e.policy} ({name}) waived for {s.product} until "
                     f"{e.expires.isoformat()}{approved}: {e.justification} ({what})",
                     s.product,
-                    Severity.warning,
                 )

@@ -49,8 +49,9 @@ class SourceFile:
         return _recorded_line(self.data, self.lines, self._positions, loc)
 
     def problem(
-        self, loc: Loc, code: str, message: str, severity: Severity = Severity.error
+        self, loc: Loc, code: str, message: str, severity: Severity | None = None
     ) -> Problem:
+        """A problem at `loc` of this file; its severity is its code's unless demoted."""
         return Problem(self.path, self.line_of(loc), format_path(loc), code, message, severity)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.errors import Problem
+from infra.errors import MeshError, Problem
 from infra.model.mesh import Mesh
 from infra.model.spec import Product
 from infra.util import clock
@@ -33,7 +33,7 @@ BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
 
 
-class NameError_(ValueError):
+class PhysicalNameError(MeshError, ValueError):
     """A physical name that AWS would refuse; the message names the blueprint object."""
 
 
@@ -43,7 +43,7 @@ def check_prefix(prefix: str) -> str:
         or prefix.endswith("-")
         or prefix.startswith(BUCKET_RESERVED_PREFIXES)
     ):
-        raise NameError_(
+        raise PhysicalNameError(
             f"stack prefix {prefix!r} is not valid: expected 1-20 lower-case letters, digits or -, "
             "starting with a letter, not ending with - and not starting with "
             f"{' or '.join(BUCKET_RESERVED_PREFIXES)} (S3 reserves these; config key mesh:prefix)"

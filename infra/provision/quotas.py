@@ -31,7 +31,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from infra.errors import Problem, Severity
+from infra.errors import Problem
 from infra.model import access
 from infra.model.mesh import Mesh
 from infra.provision import documents as docs
@@ -206,5 +206,4 @@ def quota_problems(
                 "W007",
                 f"the {s.subject} needs {share}: a few more will be refused "
                 f"({quota.code}); {_ADVICE[s.kind]}",
-                Severity.warning,
             )

@@ -8,9 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 
+from infra.errors import UsageError
 
-class ClockError(ValueError):
-    """MESH_TODAY is set but is not a date: a usage error."""
+
+class ClockError(UsageError, ValueError):
+    """MESH_TODAY is set but is not a date: a usage error (exit code 2)."""
 
 
 def today() -> dt.date:

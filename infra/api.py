@@ -1,0 +1,282 @@
+"""The library facade: one pipeline behind every entry point.
+
+`mesh validate`, `mesh plan`, `mesh audit`, `mesh diff`, `mesh up --local`, the Pulumi entry
+(`pulumi up`), the CrossGuard pack and the benchmarks call these functions and nothing below
+them, so a blueprint tree is judged by one sequence everywhere:
+
+    load (structural checks) -> governance (blueprint policies, exceptions, revocations)
+      -> physical names and quotas for the stack prefixes -> lifecycle against BASE
+
+Each function returns data (a `Report`, a graph, a result); printing and exit codes are the
+caller's. A tree that must be valid and is not raises `InvalidTree`, carrying its report.
+Deploy-side imports (Pulumi, moto, parliament) happen inside the functions that need them:
+`validate` and `diff` are the path every pull request runs and stay light.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import gc
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from infra.blueprints.load import SharedFiles, blueprint_files, load_mesh
+from infra.errors import MeshError, Problem, Report, Severity
+
+__all__ = ["InvalidTree", "Plan", "Report", "audit", "diff", "load", "plan", "valid", "validate"]
+from infra.util import clock
+
+if TYPE_CHECKING:
+    from infra.audit.audit import AuditResult
+    from infra.diff.access_diff import DiffResult
+    from infra.engines.recording import ResourceGraph
+    from infra.governance.evaluate import GovernanceReport
+    from infra.provision.names import Names
+    from infra.provision.program import StackSettings
+
+
+class InvalidTree(MeshError):
+    """A command that needs a valid tree got one with errors (exit code 1); `report` has them."""
+
+    def __init__(self, directory: Path, report: Report, label: str | None = None) -> None:
+        super().__init__(f"{len(report.errors)} error(s) in {directory}")
+        self.directory = directory
+        self.report = report
+        self.label = label  # "base" / "head" for `mesh diff`
+
+
+def load(
+    directory: Path,
+    *,
+    today: dt.date | None = None,
+    shared: SharedFiles | None = None,
+    only: str | None = None,
+    freeze: bool = False,
+) -> Report:
+    """The blueprints of a tree and their structural problems (no governance). `shared`: files
+    already parsed for the other tree of a comparison; `only`: the domain of a per-domain stack.
+    `freeze`: move the loaded objects out of the cyclic collector's reach (`gc.freeze`): for a
+    process that keeps the mesh until it exits (the CLI), not for a library caller."""
+    result = load_mesh(directory, today=today or clock.today(), shared=shared, only=only)
+    if freeze:
+        # The loaded mesh lives until the command ends: keep the collector from rescanning its
+        # millions of objects on every later collection.
+        gc.freeze()
+    return result
+
+
+def validate(
+    directory: Path,
+    base: Path | None = None,
+    *,
+    names: Names | None = None,
+    only: str | None = None,
+    deploying: bool = False,
+    today: dt.date | None = None,
+    shared: SharedFiles | None = None,
+    freeze: bool = False,
+) -> Report:
+    """Everything `mesh validate` checks: the loader, the blueprint governance policies and
+    the physical names and policy sizes for `names` (default: every prefix of the project's
+    stack configs). With `base`: also what changing BASE into this tree may not do.
+    `deploying`: findings only a lapsed exception brought back are warnings (deploy, plan,
+    audit: `infra.governance.evaluate.with_governance`)."""
+    from infra.governance.evaluate import with_governance
+
+    today = today or clock.today()
+    if base is not None and shared is None:
+        shared = SharedFiles()  # a file identical in both trees is parsed once
+    loaded = load(directory, today=today, shared=shared, only=only, freeze=freeze)
+    result = with_governance(loaded, today, deploying)
+    if result.ok:
+        for p in project_name_problems(result.mesh, directory, names):
+            (result.errors if p.severity is Severity.error else result.warnings).append(p)
+    if base is not None:
+        result = _against_base(result, directory, base, shared, today, freeze)
+    return result
+
+
+def valid(
+    directory: Path, names: Names | None = None, *, deploying: bool = True, only: str | None = None
+) -> Report:
+    """`validate` for the commands that need a valid tree: raises `InvalidTree` otherwise."""
+    report = validate(directory, names=names, deploying=deploying, only=only, freeze=True)
+    if report.errors:
+        raise InvalidTree(directory, report)
+    return report
+
+
+def project_name_problems(mesh, directory: Path, names: Names | None = None) -> list[Problem]:
+    """Physical names and policy sizes (`check_names`) for the stack prefix given, else for
+    every prefix the project's stack configs set (`Pulumi.*.yaml` beside the blueprint
+    directory; `mesh` when there are none), and names two of the project's stacks would share
+    (E049)."""
+    from infra.provision.names import (
+        DEFAULT_PREFIX,
+        Names,
+        check_names,
+        cross_prefix_problems,
+        stack_prefixes,
+    )
+
+    prefixes = stack_prefixes(Path(directory).resolve().parent)
+    if names is not None:  # one stack's (`pulumi up`) or the local default (plan, audit, up)
+        checked = [names]
+        if names.prefix not in prefixes:
+            prefixes = {}  # not a stack of the project: nothing it could collide with
+    else:
+        checked = [Names(p) for p in sorted(prefixes)] or [Names(DEFAULT_PREFIX)]
+    problems = []
+    seen = set()
+    for n in checked:
+        for p in check_names(mesh, n):
+            key = (p.file, p.line, p.code, p.message)
+            if key not in seen:
+                seen.add(key)
+                problems.append(p)
+    if len(prefixes) > 1:
+        problems += cross_prefix_problems(mesh, prefixes)
+    return sorted(problems, key=Problem.sort_key)
+
+
+def _against_base(
+    result: Report,
+    directory: Path,
+    base: Path,
+    shared: SharedFiles | None,
+    today: dt.date,
+    freeze: bool,
+) -> Report:
+    """`result` (HEAD, checked) plus what changing BASE into it may not do: remove a product
+    that is not properly decommissioned, remove a domain, change a product's physical name
+    (`infra.governance.change_safety`)."""
+    from infra.governance.change_safety import against_base as check
+
+    # the loader only: the base's own findings are not this change's
+    base_result = load(base, today=today, shared=shared, freeze=freeze)
+    checked = check(result, base_result, blueprint_files(directory), blueprint_files(base), today)
+    return _scoped(checked, directory, base, shared, today) if checked.errors else checked
+
+
+PRE_EXISTING = (
+    " [not blocking this change: the base tree has the same error and this change does not "
+    "touch the file]"
+)
+
+
+def _scoped(result: Report, directory: Path, base: Path, shared, today: dt.date) -> Report:
+    """A pull request is blocked by the errors it brings, and by those of the files it touches:
+    a governance finding (GOV-*) the base tree has too, in a file this change leaves
+    byte-identical, is a warning here. Governance findings are what time changes on a tree
+    that once passed (an exception expires), and one domain's lapsed exception must not block
+    every other domain's PRs. Structural errors always block: a file that does not load is
+    missing from the mesh, and `pulumi up` would refuse it. The base is checked as HEAD is,
+    its identical files parsed once (`shared`)."""
+    base_checked = validate(base, shared=shared, today=today)
+
+    def key(p: Problem, tree: Path) -> tuple:
+        """What identifies an error in either tree: messages may name files of their tree."""
+        return (Path(p.file).name, p.path, p.code, p.message.replace(f"{tree}{os.sep}", ""))
+
+    before = {key(p, base) for p in base_checked.errors}
+    errors, moved = [], []
+    for p in result.errors:
+        name = Path(p.file).name
+        governance = p.code.startswith("GOV-")
+        if governance and key(p, directory) in before and _same_file(directory / name, base / name):
+            moved.append(
+                dataclasses.replace(p, message=p.message + PRE_EXISTING, severity=Severity.warning)
+            )
+        else:
+            errors.append(p)
+    if not moved:
+        return result
+    warnings = sorted(result.warnings + moved, key=Problem.sort_key)
+    return Report(result.mesh, errors, warnings)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
+# ------------------------------------------------------------------------------ deploy side
+
+
+@dataclass
+class Plan:
+    """A valid tree run through the Pulumi program under recording mocks, and the governance
+    findings on the resources it declares."""
+
+    report: Report
+    graph: ResourceGraph
+    governance: GovernanceReport
+
+
+def plan(directory: Path, settings: StackSettings | None = None) -> Plan:
+    """`mesh plan`: raises `InvalidTree` when the blueprints do not validate."""
+    from infra.engines.recording import run_program
+    from infra.governance.evaluate import govern_resources
+    from infra.provision.program import StackSettings
+
+    settings = settings or StackSettings()
+    report = valid(directory, settings.names)
+    today = clock.today()
+    graph = run_program(report.mesh, settings, today)
+    return Plan(report, graph, govern_resources(graph, report.mesh, today))
+
+
+def audit(
+    directory: Path,
+    settings: StackSettings | None = None,
+    timings: dict[str, float] | None = None,
+) -> tuple[AuditResult, ResourceGraph]:
+    """`mesh audit`: every generated policy linted, effective access computed from them and
+    compared with the declared grants. Raises `InvalidTree` when the blueprints do not validate."""
+    import time
+
+    from infra.audit.audit import audit as run_audit
+    from infra.engines.recording import run_program
+    from infra.provision.program import StackSettings
+
+    settings = settings or StackSettings()
+    report = valid(directory, settings.names)
+    today = clock.today()
+    t0 = time.perf_counter()
+    graph = run_program(report.mesh, settings, today)
+    timings = dict(timings or {}) | {"program": time.perf_counter() - t0}
+    return run_audit(report.mesh, graph.resources, today, timings=timings), graph
+
+
+def diff(base: Path, head: Path, *, validate_head: bool = False) -> tuple[DiffResult, bool]:
+    """`mesh diff`: access added, removed and changed from BASE to HEAD, and schema changes
+    that break consumers. `validate_head`: first every check of `validate(head, base)`; its
+    problems are the result's, and access is computed only when HEAD is valid.
+    Returns (result, computed). Raises `InvalidTree` (label base/head) when a side does not load."""
+    from infra.diff.access_diff import DiffResult, diff_meshes
+
+    today = clock.today()
+    shared = SharedFiles()  # a file identical in both trees is parsed and validated once
+    checked = None
+    if validate_head:  # exactly `mesh validate HEAD --base BASE`
+        checked = validate(head, base, today=today, shared=shared, freeze=True)
+        if checked.errors:
+            return DiffResult(errors=checked.errors, warnings=checked.warnings), False
+    base_mesh = _loaded("base", base, today, shared)
+    head_mesh = checked.mesh if checked is not None else _loaded("head", head, today, shared)
+    result = diff_meshes(base_mesh, head_mesh, today)
+    if checked is not None:  # its lifecycle findings are among validate's
+        result.errors, result.warnings = checked.errors, checked.warnings
+    return result, True
+
+
+def _loaded(label: str, directory: Path, today: dt.date, shared: SharedFiles) -> Any:
+    report = load(directory, today=today, shared=shared, freeze=True)
+    if report.errors:
+        raise InvalidTree(directory, report, label)
+    return report.mesh

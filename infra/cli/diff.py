@@ -1,0 +1,58 @@
+"""`mesh diff`: access added, removed and changed between two trees (`infra.api.diff`), as
+text, JSON or the Markdown of a PR comment. Exit 3 on new access, 1 on an unsafe change."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from infra import api
+from infra.cli.common import emit_json, print_invalid
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+def diff(
+    base: Annotated[
+        Path, typer.Argument(help="Blueprint directory before the change (e.g. main).")
+    ],
+    head: Annotated[Path, typer.Argument(help="Blueprint directory after the change (the PR).")],
+    format: Annotated[DiffFormat, typer.Option("--format", "-f")] = DiffFormat.text,
+    validate: Annotated[
+        bool,
+        typer.Option(
+            "--validate",
+            help="Also run every check of `mesh validate HEAD --base BASE` (governance, "
+            "physical names, IAM quotas) and report its errors and warnings here: the whole PR "
+            "check in one process. Access changes are computed once HEAD is valid.",
+        ),
+    ] = False,
+) -> None:
+    """Access added, removed and changed between two blueprint trees, and schema changes that
+    break existing consumers. Exit 3 when there is new access (CI requires a reviewer), 1 when
+    the change is unsafe (or, with --validate, HEAD is invalid).
+
+    Example: mesh diff main/blueprints blueprints --validate --format markdown > comment.md
+    """
+    from infra.diff.access_diff import render_markdown, render_text
+
+    try:
+        result, computed = api.diff(base, head, validate_head=validate)
+    except api.InvalidTree as exc:
+        print_invalid(exc)
+        raise typer.Exit(1) from None
+    if format is DiffFormat.json:
+        emit_json(result.as_json())
+    elif format is DiffFormat.markdown:
+        sys.stdout.write(render_markdown(result, computed))
+    else:
+        sys.stdout.write(render_text(result, computed))
+    raise typer.Exit(result.exit_code)

@@ -1,0 +1,93 @@
+"""The house rules the code keeps: every problem code is registered with its severity, and
+every entry point judges a tree by the one pipeline (`infra.api`)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+from typer.testing import CliRunner
+
+from infra import api
+from infra.cli import app
+from infra.errors import REGISTRY, Problem, Severity
+from infra.governance import catalogue as cat
+from infra.provision import entry
+from infra.provision.program import StackSettings
+
+INFRA = Path(__file__).resolve().parent.parent / "infra"
+CODE = re.compile(r"(?:E|W|C|CW)\d{2,3}|GOV-(?:\d{3}|X\d{2})")
+
+
+def _code_literals() -> dict[str, list[str]]:
+    """Every string constant in infra/ that is exactly a problem code, with where it is."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(INFRA.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if CODE.fullmatch(node.value):
+                    found.setdefault(node.value, []).append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_every_code_in_the_code_is_registered():
+    unknown = {c: at for c, at in _code_literals().items() if c not in REGISTRY}
+    assert unknown == {}
+
+
+def test_every_registered_code_is_raised_somewhere():
+    used = set(_code_literals()) | {p.id for p in cat.CATALOGUE}
+    assert sorted(set(REGISTRY) - used) == []
+
+
+def test_a_problem_takes_its_severity_from_its_code():
+    assert Problem("f", 1, "", "W007", "near a quota").severity is Severity.warning
+    assert Problem("f", 1, "", "E036", "over a quota").severity is Severity.error
+    assert Problem("f", 1, "", "GOV-X01", "active exception").severity is Severity.warning
+    # an error may be demoted (it lapsed, or the base tree has it), a warning never raised
+    assert Problem("f", 1, "", "GOV-005", "x", Severity.warning).severity is Severity.warning
+    with pytest.raises(ValueError, match="W007 is a warning"):
+        Problem("f", 1, "", "W007", "x", Severity.error)
+    with pytest.raises(ValueError, match="unknown problem code 'E999'"):
+        Problem("f", 1, "", "E999", "misspelt")
+
+
+def test_the_catalogue_and_the_registry_agree():
+    governance = {c.id for c in REGISTRY.values() if c.family == "governance"}
+    exceptions = set(cat.EXCEPTION_CODES)
+    assert governance == set(cat.POLICIES) | exceptions
+    for policy in cat.CATALOGUE:
+        assert policy.severity is REGISTRY[policy.id].severity
+
+
+def _pulumi_settings(tree: Path) -> StackSettings:
+    return StackSettings(blueprints=tree)
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        FIXTURES / "program/invalid",
+        FIXTURES / "naming/too_long",
+        FIXTURES / "governance/blueprint/pii-bad",
+        FIXTURES / "governance/blueprint/restricted-bad",
+        FIXTURES / "governance/blueprint/exception-active",
+        Path(__file__).resolve().parent.parent / "blueprints",
+    ],
+    ids=lambda p: p.name,
+)
+def test_validate_and_the_pulumi_entry_report_the_same_problems(tree):
+    """`mesh validate` and what `pulumi up` checks (`infra.provision.entry.check`) find the
+    same errors and warnings on the same tree: one pipeline, not two assemblies of it."""
+    result = CliRunner().invoke(app, ["validate", str(tree), "--format", "json"])
+    doc = json.loads(result.stdout)
+    deployed = entry.check(_pulumi_settings(tree))
+    as_json = [p.as_json() for p in deployed.errors]
+    assert as_json == doc["errors"]
+    # deploying, a finding only a lapsed exception brought back is a warning: none here
+    assert [p.as_json() for p in deployed.warnings] == doc["warnings"]
+    assert api.validate(tree).errors == deployed.errors
