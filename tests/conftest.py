@@ -10,7 +10,8 @@ from pathlib import Path
 # RecursionError (the hostile-input tests provoke some) can fail to compile on CPython 3.11
 # ("AST constructor recursion depth mismatch", pytest rewrites Hypothesis's modules), so they
 # are imported before any test runs.
-import hypothesis.internal.charmap  # noqa: F401
+import hypothesis.internal.charmap
+import hypothesis.strategies._internal.regex  # noqa: F401  (from_regex imports it lazily)
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent

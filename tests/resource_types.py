@@ -1,22 +1,23 @@
-"""Pulumi type tokens of the resources the program declares, as the tests spell them."""
+"""Pulumi type tokens of the resources the program declares: the program's own
+(`infra.provision.types`); `tests/test_house.py` checks them against what pulumi_aws records."""
 
-BUCKET = "aws:s3/bucket:Bucket"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-ENCRYPTION = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+from infra.provision.types import (  # noqa: F401  (re-exported for the tests)
+    ALIAS,
+    BUCKET,
+    BUCKET_POLICY,
+    DATABASE,
+    DOMAIN,
+    ENCRYPTION,
+    GRANT,
+    KEY,
+    LF_PERMISSIONS,
+    LF_RESOURCE,
+    LIFECYCLE,
+    OWNERSHIP,
+    PRODUCT,
+    PUBLIC_ACCESS_BLOCK,
+    ROLE,
+    ROLE_POLICY,
+    TABLE,
+    VERSIONING,
 )
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-KEY = "aws:kms/key:Key"
-ALIAS = "aws:kms/alias:Alias"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
-TABLE = "aws:glue/catalogTable:CatalogTable"
-LF_PERMISSIONS = "aws:lakeformation/permissions:Permissions"
-LF_RESOURCE = "aws:lakeformation/resource:Resource"
-DOMAIN = "mesh:index:Domain"
-PRODUCT = "mesh:index:DataProduct"
-GRANT = "mesh:index:Grant"

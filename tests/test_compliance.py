@@ -37,6 +37,7 @@ from resource_types import (
 from infra.blueprints.load import load_mesh
 from infra.engines.recording import Recorded, ResourceGraph, run_program
 from infra.model import access
+from infra.provision.names import Part, child_name
 from infra.provision.program import StackSettings
 
 GLUE_TABLE = "arn:aws:glue:eu-west-1:123456789012:table"
@@ -155,7 +156,7 @@ def test_every_bucket_is_encrypted_with_its_domain_key(graph):
     assert len(buckets) == 10
     for bucket in buckets:
         name = bucket.inputs["bucket"]
-        key_arn = graph.get(KEY, f"{domain_of(graph, bucket)}-key").outputs["arn"]
+        key_arn = graph.get(KEY, child_name(domain_of(graph, bucket), Part.KEY)).outputs["arn"]
         [encryption] = attached(graph, ENCRYPTION, name)
         assert encryption.inputs["rules"] == [
             {

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, TODAY
 from typer.testing import CliRunner
 
 from infra import api
@@ -28,9 +28,9 @@ def _code_literals() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in sorted(INFRA.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if CODE.fullmatch(node.value):
-                    found.setdefault(node.value, []).append(f"{path.name}:{node.lineno}")
+            value = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(value, str) and CODE.fullmatch(value):
+                found.setdefault(value, []).append(f"{path.name}:{node.lineno}")
     return found
 
 
@@ -91,3 +91,49 @@ def test_validate_and_the_pulumi_entry_report_the_same_problems(tree):
     # deploying, a finding only a lapsed exception brought back is a warning: none here
     assert [p.as_json() for p in deployed.warnings] == doc["warnings"]
     assert api.validate(tree).errors == deployed.errors
+
+
+def test_the_type_tokens_are_what_pulumi_aws_records(sample_dir):
+    """`infra.provision.types` is what rules, audit, engines and tests compare with: every type
+    the program declares on the sample is one of its tokens, spelt as pulumi_aws spells it."""
+    from infra.engines.recording import run_program
+    from infra.provision import types
+
+    tokens = {v for k, v in vars(types).items() if k.isupper()}
+    mesh = api.validate(sample_dir).mesh
+    declared = {r.type for r in run_program(mesh, StackSettings(), TODAY).resources}
+    assert declared - {"pulumi:pulumi:Stack"} <= tokens
+    assert {types.BUCKET, types.KEY, types.LF_PERMISSIONS, types.GRANT} <= declared
+
+
+def test_logical_names_parse_back_to_what_made_them():
+    from infra.provision.names import (
+        Logical,
+        Part,
+        child_name,
+        domain_logical,
+        grant_logical,
+        parse_logical,
+        product_logical,
+    )
+
+    assert parse_logical(child_name(domain_logical("sales"), Part.KEY)) == Logical(
+        "sales", part="key"
+    )
+    assert parse_logical(child_name(domain_logical("sales"), Part.LF_ACCESS)).part == "lf-access"
+    product = parse_logical(child_name(product_logical("sales", "orders"), Part.BUCKET_POLICY))
+    assert (product.product_id, product.part, product.component) == (
+        "sales.orders",
+        "policy",
+        "sales.orders",
+    )
+    grant = parse_logical(
+        child_name(grant_logical("sales", "orders", "mkt_eu"), Part.LF_PERMISSION)
+    )
+    assert (grant.domain, grant.product, grant.consumer, grant.part) == (
+        "sales",
+        "orders",
+        "mkt_eu",
+        "lakeformation",
+    )
+    assert grant.component == "sales.orders@mkt_eu"

@@ -15,7 +15,7 @@ from infra.blueprints.load import load_mesh
 from infra.engines.recording import ResourceGraph, run_program
 from infra.errors import Problem
 from infra.model.mesh import Mesh
-from infra.provision.names import PhysicalNameError, Names, check_names, check_prefix, name_problems
+from infra.provision.names import Names, PhysicalNameError, check_names, check_prefix, name_problems
 from infra.provision.program import StackSettings
 
 SNAPSHOT = FIXTURES / "naming" / "names.json"

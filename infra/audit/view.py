@@ -13,23 +13,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-BUCKET = "aws:s3/bucket:Bucket"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-BUCKET_SSE = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-)
-BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-KEY = "aws:kms/key:Key"
-TABLE = "aws:glue/catalogTable:CatalogTable"
-DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
-LF_PERMISSIONS = "aws:lakeformation/permissions:Permissions"
-LF_RESOURCE = "aws:lakeformation/resource:Resource"
+from infra.model import tags as tag_keys
+from infra.provision import types as T
+from infra.provision.graph import lf_target
+from infra.provision.names import parse_logical
 
-DOMAIN_TAG = "mesh:domain"
-PRODUCT_TAG = "mesh:product"
+ROLE = T.ROLE
+ROLE_POLICY = T.ROLE_POLICY
+ROLE_POLICY_ATTACHMENT = T.ROLE_POLICY_ATTACHMENT
+BUCKET = T.BUCKET
+BUCKET_POLICY = T.BUCKET_POLICY
+BUCKET_SSE = T.ENCRYPTION
+BUCKET_PUBLIC_ACCESS_BLOCK = T.PUBLIC_ACCESS_BLOCK
+KEY = T.KEY
+TABLE = T.TABLE
+DATABASE = T.DATABASE
+LF_PERMISSIONS = T.LF_PERMISSIONS
+LF_RESOURCE = T.LF_RESOURCE
+
 PII_PARAMETER = "mesh:pii"
 
 DocKind = Literal["trust", "inline", "bucket", "key"]
@@ -188,8 +189,9 @@ def index(resources: Iterable[Any]) -> MeshGraph:
         inputs, outputs = r.inputs, r.outputs or {}
         tags = inputs.get("tags") or {}
         if r.type == ROLE:
-            domain = tags.get(DOMAIN_TAG, "?")
-            kind = r.name[len(domain) + 1 :] if r.name.startswith(f"{domain}-") else r.name
+            domain = tags.get(tag_keys.DOMAIN, "?")
+            logical = parse_logical(r.name)
+            kind = logical.part if logical.domain == domain and logical.part else r.name
             trust = _parse(inputs["assumeRolePolicy"], f"{r.name} assumeRolePolicy")
             role = Role(
                 inputs["name"],
@@ -248,7 +250,7 @@ def index(resources: Iterable[Any]) -> MeshGraph:
             )
         elif r.type == BUCKET:
             name = inputs["bucket"]
-            domain, product = tags.get(DOMAIN_TAG), tags.get(PRODUCT_TAG)
+            domain, product = tags.get(tag_keys.DOMAIN), tags.get(tag_keys.PRODUCT)
             pid = f"{domain}.{product}" if domain and product else None
             g.buckets[name] = Bucket(
                 name, outputs.get("arn", f"arn:aws:s3:::{name}"), domain, pid, r.name
@@ -273,7 +275,7 @@ def index(resources: Iterable[Any]) -> MeshGraph:
                     g.bucket_keys[inputs["bucket"]] = default["kmsMasterKeyId"]
         elif r.type == KEY:
             arn = outputs.get("arn", r.name)
-            g.keys[arn] = Key(arn, tags.get(DOMAIN_TAG), r.name)
+            g.keys[arn] = Key(arn, tags.get(tag_keys.DOMAIN), r.name)
             if inputs.get("policy"):
                 g.documents.append(
                     PolicyDoc(
@@ -288,7 +290,7 @@ def index(resources: Iterable[Any]) -> MeshGraph:
                     )
                 )
         elif r.type == DATABASE:
-            g.databases[inputs["name"]] = tags.get(DOMAIN_TAG)
+            g.databases[inputs["name"]] = tags.get(tag_keys.DOMAIN)
         elif r.type == TABLE:
             sd = inputs.get("storageDescriptor") or {}
             table = Table(
@@ -313,25 +315,9 @@ def index(resources: Iterable[Any]) -> MeshGraph:
 def _lf_permissions(name: str, inputs: dict[str, Any]) -> list[LfPermission]:
     perms = tuple(inputs.get("permissions") or ())
     principal = inputs.get("principal", "")
-    if inputs.get("table"):
-        t = inputs["table"]
-        table = None if t.get("wildcard") else t.get("name")
-        return [LfPermission(name, principal, perms, t["databaseName"], table, None)]
-    if inputs.get("tableWithColumns"):
-        t = inputs["tableWithColumns"]
-        columns = tuple(t["columnNames"]) if t.get("columnNames") is not None else None
-        if t.get("wildcard"):
-            columns = None
-        return [
-            LfPermission(
-                name,
-                principal,
-                perms,
-                t["databaseName"],
-                t["name"],
-                columns,
-                tuple(t.get("excludedColumnNames") or ()),
-            )
-        ]
-    # database-level or data-location permissions grant no table data by themselves
-    return []
+    t = lf_target(inputs)
+    if t is None or t.kind == "database":
+        # database-level or data-location permissions grant no table data by themselves
+        return []
+    excluded = t.excluded if t.kind == "columns" else ()
+    return [LfPermission(name, principal, perms, t.database, t.table, t.columns, excluded)]

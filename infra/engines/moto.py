@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -26,6 +25,9 @@ from botocore.config import Config
 from infra.engines.recording import ResourceGraph, run_program
 from infra.errors import MeshError
 from infra.model.mesh import Mesh
+from infra.provision import types as T
+from infra.provision.graph import lf_target
+from infra.provision.names import parse_logical
 from infra.provision.program import StackSettings
 
 ADMIN_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -117,23 +119,24 @@ def _glue_columns(cols: list[dict]) -> list[dict]:
 
 
 def _lf_resource(inputs: dict) -> dict:
-    if "tableWithColumns" in inputs:
-        t = inputs["tableWithColumns"]
-        return {
-            "TableWithColumns": {
-                "DatabaseName": t["databaseName"],
-                "Name": t["name"],
-                "ColumnNames": list(t["columnNames"]),
-            }
-        }
-    if "table" in inputs:
-        t = inputs["table"]
-        if t.get("wildcard"):
-            return {"Table": {"DatabaseName": t["databaseName"], "TableWildcard": {}}}
-        return {"Table": {"DatabaseName": t["databaseName"], "Name": t["name"]}}
-    if "database" in inputs:
-        return {"Database": {"Name": inputs["database"]["name"]}}
-    raise UnsupportedResource("Lake Formation permission on a resource other than a table/database")
+    """The Lake Formation API's `Resource` for a permission's recorded inputs."""
+    t = lf_target(inputs)
+    if t is None:
+        raise UnsupportedResource(
+            "Lake Formation permission on a resource other than a table/database"
+        )
+    if t.kind == "database":
+        return {"Database": {"Name": t.database}}
+    if t.kind == "table":
+        if t.table is None:
+            return {"Table": {"DatabaseName": t.database, "TableWildcard": {}}}
+        return {"Table": {"DatabaseName": t.database, "Name": t.table}}
+    columns = (
+        {"ColumnNames": list(t.columns)}
+        if t.columns is not None
+        else {"ColumnWildcard": {"ExcludedColumnNames": list(t.excluded)}}
+    )
+    return {"TableWithColumns": {"DatabaseName": t.database, "Name": t.table, **columns}}
 
 
 def enforced_bucket_policy(document: dict) -> dict | None:
@@ -161,22 +164,22 @@ class MotoMocks(pulumi.runtime.Mocks):
         self.env = settings.env
         self.on_resource = on_resource or (lambda typ, name: None)
         self.appliers: dict[str, Callable[[str, dict], tuple[str, dict]]] = {
-            "aws:kms/key:Key": self._key,
-            "aws:kms/alias:Alias": self._alias,
-            "aws:glue/catalogDatabase:CatalogDatabase": self._database,
-            "aws:glue/catalogTable:CatalogTable": self._table,
-            "aws:iam/role:Role": self._role,
-            "aws:iam/rolePolicy:RolePolicy": self._role_policy,
-            "aws:s3/bucket:Bucket": self._bucket,
-            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": self._public_access_block,
-            "aws:s3/bucketOwnershipControls:BucketOwnershipControls": self._ownership,
-            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": self._encryption,
-            "aws:s3/bucketVersioning:BucketVersioning": self._versioning,
-            "aws:s3/bucketPolicy:BucketPolicy": self._bucket_policy,
-            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": self._lifecycle,
-            "aws:lakeformation/resource:Resource": self._lf_location,
-            "aws:lakeformation/permissions:Permissions": self._lf_permissions,
-            "aws:lakeformation/dataLakeSettings:DataLakeSettings": self._lf_settings,
+            T.KEY: self._key,
+            T.ALIAS: self._alias,
+            T.DATABASE: self._database,
+            T.TABLE: self._table,
+            T.ROLE: self._role,
+            T.ROLE_POLICY: self._role_policy,
+            T.BUCKET: self._bucket,
+            T.PUBLIC_ACCESS_BLOCK: self._public_access_block,
+            T.OWNERSHIP: self._ownership,
+            T.ENCRYPTION: self._encryption,
+            T.VERSIONING: self._versioning,
+            T.BUCKET_POLICY: self._bucket_policy,
+            T.LIFECYCLE: self._lifecycle,
+            T.LF_RESOURCE: self._lf_location,
+            T.LF_PERMISSIONS: self._lf_permissions,
+            T.LF_SETTINGS: self._lf_settings,
         }
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
@@ -401,7 +404,7 @@ class MotoMocks(pulumi.runtime.Mocks):
 
 def domain_of(resource_name: str) -> str:
     """Logical names start with the domain: `sales`, `sales-key`, `sales.orders@marketing-iam`."""
-    return re.split(r"[-.@]", resource_name, maxsplit=1)[0]
+    return parse_logical(resource_name).domain
 
 
 @dataclass

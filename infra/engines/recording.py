@@ -11,6 +11,7 @@ wrapped to read them from the registration request.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import uuid
 from collections import Counter
@@ -26,6 +27,8 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra.errors import MeshError
 from infra.model.mesh import Mesh
+from infra.provision import types as T
+from infra.provision.graph import ResourceIndex, urn_type_and_name
 from infra.provision.program import MeshResources, StackSettings, build_mesh
 from infra.util.gcpause import gc_paused
 
@@ -71,14 +74,16 @@ class Recorded:
 class ResourceGraph:
     resources: list[Recorded]
 
+    @functools.cached_property
+    def index(self) -> ResourceIndex[Recorded]:
+        """Built on first use; the recorded list is not changed after the run."""
+        return ResourceIndex(self.resources)
+
     def by_type(self, type_: str) -> list[Recorded]:
-        return [r for r in self.resources if r.type == type_]
+        return self.index.of_type(type_)
 
     def get(self, type_: str, name: str) -> Recorded:
-        for r in self.resources:
-            if r.type == type_ and r.name == name:
-                return r
-        raise KeyError(f"{type_} {name}")
+        return self.index.get(type_, name)
 
     def counts(self) -> dict[str, int]:
         return dict(sorted(Counter(r.type for r in self.resources).items()))
@@ -88,15 +93,6 @@ class ResourceGraph:
             "resources": [r.as_plan_json() for r in self.resources],
             "counts": self.counts(),
         }
-
-
-def _urn_name(urn: str) -> str:
-    return urn.rsplit("::", 1)[-1]
-
-
-def _is_stack(urn: str) -> bool:
-    qualified_type = urn.split("::")[2]
-    return qualified_type.rsplit("$", 1)[-1] == "pulumi:pulumi:Stack"
 
 
 class DeterministicMocks(pulumi.runtime.Mocks):
@@ -109,19 +105,19 @@ class DeterministicMocks(pulumi.runtime.Mocks):
         inputs = dict(args.inputs)
         env = self.env
         typ, name = args.typ, args.name
-        if typ == "aws:s3/bucket:Bucket":
+        if typ == T.BUCKET:
             bucket = inputs["bucket"]
             return bucket, {**inputs, "arn": env.bucket_arn(bucket), "id": bucket}
-        if typ == "aws:kms/key:Key":
+        if typ == T.KEY:
             key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kms/{name}"))
             arn = f"arn:{env.partition}:kms:{env.region}:{env.account}:key/{key_id}"
             return key_id, {**inputs, "arn": arn, "keyId": key_id}
-        if typ == "aws:iam/role:Role":
+        if typ == T.ROLE:
             return inputs["name"], {**inputs, "arn": env.role_arn(inputs["name"])}
-        if typ == "aws:glue/catalogDatabase:CatalogDatabase":
+        if typ == T.DATABASE:
             arn = env.glue_database_arn(inputs["name"])
             return f"{env.account}:{inputs['name']}", {**inputs, "arn": arn}
-        if typ == "aws:glue/catalogTable:CatalogTable":
+        if typ == T.TABLE:
             arn = env.glue_table_arn(inputs["databaseName"], inputs["name"])
             return f"{env.account}:{inputs['databaseName']}:{inputs['name']}", {
                 **inputs,
@@ -148,12 +144,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return response
         registration = self.resources.get(response.urn)
-        parent = request.parent if request.parent and not _is_stack(request.parent) else None
+        parent = urn_type_and_name(request.parent)[1]
         rec = Recorded(
             type=request.type,
             name=request.name,
             urn=response.urn,
-            parent=_urn_name(parent) if parent else None,
+            parent=parent,
             inputs=_plain(pulumi.runtime.rpc.deserialize_properties(request.object)),
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
@@ -166,6 +162,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         self.recorded.append(rec)
         return response
+
+
+def _urn_name(urn: str) -> str:
+    return urn_type_and_name(urn)[1] or ""
 
 
 def _alias_names(request) -> list[str]:

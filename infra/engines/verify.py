@@ -32,7 +32,14 @@ from infra.engines.recording import ResourceGraph
 from infra.model import access
 from infra.model.mesh import Mesh
 from infra.provision import documents as docs
-from infra.provision.names import physical_product_name
+from infra.provision import types as T
+from infra.provision.names import (
+    Part,
+    child_name,
+    domain_logical,
+    physical_product_name,
+    product_logical,
+)
 from infra.provision.program import StackSettings, direct_readers
 
 PROBE_KEY = "data/_mesh_verify/probe.json"
@@ -139,7 +146,7 @@ def verify(
         for bp, p in mesh.products()
     }
     key_arns = {
-        domain: graph.get("aws:kms/key:Key", f"{domain}-key").outputs["arn"]
+        domain: graph.get(T.KEY, child_name(domain_logical(domain), Part.KEY)).outputs["arn"]
         for domain in mesh.domains
     }
     result.checks += _read_back(mesh, settings, aws, graph, buckets, key_arns, model, today)
@@ -321,7 +328,8 @@ def _read_back(
         # verified here, unconditional ones must be what the emulator holds.
         recorded = json.loads(
             graph.get(
-                "aws:s3/bucketPolicy:BucketPolicy", f"{bp.domain}.{product.name}-policy"
+                T.BUCKET_POLICY,
+                child_name(product_logical(bp.domain, product.name), Part.BUCKET_POLICY),
             ).inputs["policy"]
         )
         expected_doc = docs.bucket_policy(
@@ -356,7 +364,9 @@ def _read_back(
         rotation = kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]
         checks.append(Check("kms", domain, "key rotation enabled", rotation, f"got {rotation}"))
         held = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
-        recorded = json.loads(graph.get("aws:kms/key:Key", f"{domain}-key").inputs["policy"])
+        recorded = json.loads(
+            graph.get(T.KEY, child_name(domain_logical(domain), Part.KEY)).inputs["policy"]
+        )
         checks.append(
             Check(
                 "kms",

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from enum import Enum
 
 from infra.errors import REGISTRY, Severity, severity_of
+from infra.model import tags
 from infra.model.spec import Classification
+from infra.provision import types as T
 
 
 class Level(str, Enum):
@@ -70,17 +72,9 @@ consumer roles grow with every grant (IAM's 10,240-character quota capped a cons
 producing domains). Data is never account-wide: S3 object and bucket actions name their bucket
 literally, KMS actions their key."""
 
-TAG_KEYS = ("mesh:domain", "mesh:product", "cost-center")
-OWNER_TAG = "mesh:owner"
-TAGGED_TYPES = frozenset(
-    {
-        "aws:s3/bucket:Bucket",
-        "aws:s3/bucketV2:BucketV2",
-        "aws:kms/key:Key",
-        "aws:iam/role:Role",
-        "aws:glue/catalogDatabase:CatalogDatabase",
-    }
-)
+TAG_KEYS = (tags.DOMAIN, tags.PRODUCT, tags.COST_CENTER)  # GOV-011 requires them
+OWNER_TAG = tags.OWNER  # GOV-001 requires it
+TAGGED_TYPES = frozenset({T.BUCKET, T.BUCKET_V2, T.KEY, T.ROLE, T.DATABASE})
 
 
 # ------------------------------------------------------------------------------- the catalogue

@@ -62,10 +62,10 @@ from infra.governance.resource_rules import (
 )
 from infra.governance.waivers import Waivers
 from infra.model.mesh import Mesh
+from infra.provision.graph import STACK_TYPE, urn_type_and_name
 from infra.util import clock
 
 PACK_NAME = "mesh-governance"
-STACK_TYPE = "pulumi:pulumi:Stack"
 _SENTINELS = frozenset(
     {
         UNKNOWN_ARCHIVE_VALUE,
@@ -135,17 +135,6 @@ def plain(value: Any) -> Any:
                 items.append(UNKNOWN)
         return items
     return value
-
-
-def urn_type_and_name(urn: str | None) -> tuple[str | None, str | None]:
-    """(type, name) of a URN `urn:pulumi:<stack>::<project>::<parent$...$type>::<name>`."""
-    if not urn:
-        return None, None
-    qualified, _, name = urn.rpartition("::")
-    type_ = qualified.rpartition("::")[2].rsplit("$", 1)[-1]
-    if type_ == STACK_TYPE:
-        return None, None
-    return type_, name
 
 
 def res_from_args(args: ResourceValidationArgs) -> Res:

@@ -25,8 +25,12 @@ from typing import Any
 from infra.governance import catalogue as cat
 from infra.governance.blueprint_rules import description_problem
 from infra.model import access
+from infra.model import tags as tag_keys
 from infra.model.mesh import Mesh
 from infra.model.spec import Classification
+from infra.provision import types as T
+from infra.provision.graph import LfTarget, ResourceIndex, lf_target
+from infra.provision.names import parse_logical
 
 
 class _Unknown:
@@ -41,30 +45,24 @@ class _Unknown:
 
 UNKNOWN: Any = _Unknown()
 
-BUCKET = "aws:s3/bucket:Bucket"
-BUCKET_TYPES = frozenset({BUCKET, "aws:s3/bucketV2:BucketV2"})
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-SSE = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-)
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-LIFECYCLE = (
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
-)
-BUCKET_ACL = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
-KEY = "aws:kms/key:Key"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-IAM_POLICY = "aws:iam/policy:Policy"
-DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
-TABLE = "aws:glue/catalogTable:CatalogTable"
-LF_PERMISSIONS = "aws:lakeformation/permissions:Permissions"
-DOMAIN_COMPONENT = "mesh:index:Domain"
-PRODUCT_COMPONENT = "mesh:index:DataProduct"
-GRANT_COMPONENT = "mesh:index:Grant"
+BUCKET = T.BUCKET
+BUCKET_TYPES = frozenset({T.BUCKET, T.BUCKET_V2})
+PUBLIC_ACCESS_BLOCK = T.PUBLIC_ACCESS_BLOCK
+OWNERSHIP = T.OWNERSHIP
+SSE = (T.ENCRYPTION, T.ENCRYPTION_V2)
+BUCKET_POLICY = T.BUCKET_POLICY
+LIFECYCLE = (T.LIFECYCLE, T.LIFECYCLE_V2)
+BUCKET_ACL = (T.BUCKET_ACL, T.BUCKET_ACL_V2)
+KEY = T.KEY
+ROLE = T.ROLE
+ROLE_POLICY = T.ROLE_POLICY
+IAM_POLICY = T.IAM_POLICY
+DATABASE = T.DATABASE
+TABLE = T.TABLE
+LF_PERMISSIONS = T.LF_PERMISSIONS
+DOMAIN_COMPONENT = T.DOMAIN
+PRODUCT_COMPONENT = T.PRODUCT
+GRANT_COMPONENT = T.GRANT
 
 PUBLIC_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
@@ -455,23 +453,13 @@ def check_resource(res: Res, policies: Iterable[str] | None = None) -> Iterator[
 # ------------------------------------------------------------------------------ the graph
 
 
-class Graph:
-    """Index over a list of resources for the graph rules (built once: look-ups are O(1), so
-    the rules stay linear in the size of the mesh)."""
+class Graph(ResourceIndex[Res]):
+    """The rules' view of the resource graph (`infra.provision.graph.ResourceIndex`) with the
+    look-ups they need: buckets and what configures them, roles, tables, databases and keys
+    (built once: look-ups are O(1), so the rules stay linear in the size of the mesh)."""
 
     def __init__(self, resources: Iterable[Res]) -> None:
-        self.resources = list(resources)
-        self._by_type: dict[str, list[Res]] = {}
-        self._components: dict[str, Res] = {}
-        self._by_name: dict[str, Res] = {}
-        self._children: dict[str, list[Res]] = {}
-        for r in self.resources:
-            self._by_type.setdefault(r.type, []).append(r)
-            if r.parent is not None:
-                self._children.setdefault(r.parent, []).append(r)
-            if r.type.startswith("mesh:"):
-                self._components[r.name] = r
-            self._by_name.setdefault(r.name, r)
+        super().__init__(resources)
         self._buckets: dict[str, Res] = {}
         for b in self.of_type(*BUCKET_TYPES):
             if (name := self.bucket_name(b)) is not None:
@@ -491,27 +479,8 @@ class Graph:
         self._databases = {d.get("name"): d for d in self.of_type(DATABASE) if known(d.get("name"))}
         self._keys: dict[str, Res] = {}
         for k in self.of_type(KEY):
-            if (domain := (tags_of(k) or {}).get("mesh:domain")) is not None:
+            if (domain := (tags_of(k) or {}).get(tag_keys.DOMAIN)) is not None:
                 self._keys.setdefault(domain, k)
-
-    def of_type(self, *types: str) -> list[Res]:
-        return [r for t in types for r in self._by_type.get(t, ())]
-
-    def parent(self, res: Res) -> Res | None:
-        if res.parent is None:
-            return None
-        return self._components.get(res.parent) or self._by_name.get(res.parent)
-
-    def children(self, name: str, *types: str) -> list[Res]:
-        return [r for r in self._children.get(name, ()) if not types or r.type in types]
-
-    def ancestor(self, res: Res, type_: str) -> Res | None:
-        cur = self.parent(res)
-        while cur is not None:
-            if cur.type == type_:
-                return cur
-            cur = self.parent(cur)
-        return None
 
     def bucket(self, name: str) -> Res | None:
         return self._buckets.get(name)
@@ -546,7 +515,7 @@ class Graph:
 
     def database_domain(self, database: Any) -> str | None:
         d = self._databases.get(database)
-        return (tags_of(d) or {}).get("mesh:domain") if d is not None else None
+        return (tags_of(d) or {}).get(tag_keys.DOMAIN) if d is not None else None
 
     def domain_key(self, domain: str) -> Res | None:
         return self._keys.get(domain)
@@ -555,8 +524,8 @@ class Graph:
 def product_of(res: Res, graph: Graph | None = None) -> str | None:
     """`<domain>.<product>` a resource belongs to: its tags, else its component ancestors."""
     tags = tags_of(res) or {}
-    domain, product = tags.get("mesh:domain"), tags.get("mesh:product")
-    if domain and product and product != "-":
+    domain, product = tags.get(tag_keys.DOMAIN), tags.get(tag_keys.PRODUCT)
+    if domain and product and product != tag_keys.NO_PRODUCT:
         return f"{domain}.{product}"
     name, type_ = res.name, res.type
     parent: Res | None = res
@@ -564,7 +533,7 @@ def product_of(res: Res, graph: Graph | None = None) -> str | None:
         if type_ == PRODUCT_COMPONENT:
             return name
         if type_ == GRANT_COMPONENT:
-            return name.rpartition("@")[0]
+            return parse_logical(name).product_id
         if graph is not None and parent is not None:
             parent = graph.parent(parent)
             if parent is None:
@@ -595,15 +564,10 @@ def graph_rule(policy: str) -> Callable[[GraphRule], GraphRule]:
     return register
 
 
-def _lf_target(perm: Res) -> tuple[Any, Any, list[str] | None] | None:
-    """(database, table or None for every table, column names or None) of a LF permission."""
-    if isinstance(perm.get("tableWithColumns"), Mapping):
-        t = perm.get("tableWithColumns")
-        return t.get("databaseName"), t.get("name"), as_list(t.get("columnNames"))
-    if isinstance(perm.get("table"), Mapping):
-        t = perm.get("table")
-        return t.get("databaseName"), (None if t.get("wildcard") else t.get("name")), None
-    return None
+def _lf_target(perm: Res) -> LfTarget | None:
+    """The table (or every table: `table` None) a LF permission grants, None for others."""
+    target = lf_target(perm.props)
+    return target if target is not None and target.kind != "database" else None
 
 
 def _s3_reads(policy: Any) -> set[str]:
@@ -655,7 +619,7 @@ def direct_readers(graph: Graph) -> Iterator[tuple[Res, str | None, str, str]]:
     domain is the role's mesh:domain tag (None: not a mesh role)."""
     for res in graph.of_type(ROLE_POLICY):
         role = graph.role(res.get("role"))
-        domain = (tags_of(role) or {}).get("mesh:domain") if role else None
+        domain = (tags_of(role) or {}).get(tag_keys.DOMAIN) if role else None
         for name in sorted(_s3_reads(res.get("policy"))):
             yield res, domain, str(res.get("role")), name
     for res in graph.of_type(BUCKET_POLICY):
@@ -664,22 +628,21 @@ def direct_readers(graph: Graph) -> Iterator[tuple[Res, str | None, str, str]]:
             continue
         for arn in sorted(_bucket_policy_readers(res.get("policy"), bucket)):
             role = graph.role(arn) if arn.startswith("arn:") else None
-            domain = (tags_of(role) or {}).get("mesh:domain") if role else None
+            domain = (tags_of(role) or {}).get(tag_keys.DOMAIN) if role else None
             yield res, domain, arn, bucket
 
 
 def _owner_of_bucket(graph: Graph, name: str) -> tuple[str | None, str | None, Mapping]:
     bucket = graph.bucket(name)
     tags = (tags_of(bucket) or {}) if bucket is not None else {}
-    return tags.get("mesh:domain"), tags.get("mesh:product"), tags
+    return tags.get(tag_keys.DOMAIN), tags.get(tag_keys.PRODUCT), tags
 
 
 def _grant_of(graph: Graph, res: Res) -> tuple[str, str] | None:
     grant = res if res.type == GRANT_COMPONENT else graph.ancestor(res, GRANT_COMPONENT)
     if grant is None:
         return None
-    pid, _, consumer = grant.name.rpartition("@")
-    return pid, consumer
+    return _product_and_consumer(grant)
 
 
 def _declared(mesh: Mesh, pid: str, consumer: str):
@@ -709,8 +672,11 @@ def pii_grants(graph: Graph, mesh: Mesh | None, today: dt.date) -> Iterator[tupl
         if product is None or not product.pii_columns:
             continue
         target = _lf_target(res)
-        columns = set(target[2]) if target and target[2] is not None else None
-        readable = {c.name for c in product.columns} if columns is None else columns
+        if target is not None and target.columns is not None:
+            readable = set(target.columns)
+        else:  # every column (of a wildcard: but those it excludes)
+            excluded = set(target.excluded) if target is not None else set()
+            readable = {c.name for c in product.columns} - excluded
         yield from _unapproved_pii(
             res, "Lake Formation", pid, product, declared, consumer, readable
         )
@@ -752,9 +718,9 @@ def restricted_in_domain(
         role = graph.role(perm.get("principal"))
         if target is None or role is None:
             continue
-        database, table, _ = target
+        database, table = target.database, target.table
         owner = graph.database_domain(database)
-        grantee = (tags_of(role) or {}).get("mesh:domain")
+        grantee = (tags_of(role) or {}).get(tag_keys.DOMAIN)
         if owner is None or grantee is None or owner == grantee:
             continue
         tables = [graph.table(database, table)] if table is not None else graph.tables(database)
@@ -785,7 +751,7 @@ def no_expired_grants(graph: Graph, mesh: Mesh | None, today: dt.date) -> Iterat
     if mesh is None:
         return
     for grant in graph.of_type(GRANT_COMPONENT):
-        pid, _, consumer = grant.name.rpartition("@")
+        pid, consumer = _product_and_consumer(grant)
         bp, product, declared = _declared(mesh, pid, consumer)
         if declared is None:
             continue  # GOV-013
@@ -832,7 +798,7 @@ def buckets_encrypted(graph: Graph, mesh: Mesh | None, today: dt.date) -> Iterat
         if not configs:
             yield bucket, "no default encryption configuration (SSE-KMS with the domain key)"
             continue
-        domain = (tags_of(bucket) or {}).get("mesh:domain")
+        domain = (tags_of(bucket) or {}).get(tag_keys.DOMAIN)
         key = graph.domain_key(domain) if domain else None
         if key is None:
             yield bucket, f"no KMS key of domain {domain} in the stack to encrypt with"
@@ -914,7 +880,7 @@ def grants_to_mesh_roles(
         return
     domains = mesh.all_domains
     for grant in graph.of_type(GRANT_COMPONENT):
-        pid, _, consumer = grant.name.rpartition("@")
+        pid, consumer = _product_and_consumer(grant)
         if consumer not in domains:
             yield grant, f"grant of {pid} to {consumer!r}, which is not a domain of the mesh"
         elif _declared(mesh, pid, consumer)[2] is None:
@@ -931,3 +897,9 @@ def check_graph(
             for res, message, *attributed in rule(graph, mesh, today):
                 product = attributed[0] if attributed else product_of(res, graph)
                 yield policy, res, message, product
+
+
+def _product_and_consumer(grant: Res) -> tuple[str, str]:
+    """(product id, consumer domain) of a grant component, from its logical name."""
+    logical = parse_logical(grant.name)
+    return str(logical.product_id), str(logical.consumer)

@@ -14,7 +14,9 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.provision import documents as docs
+from infra.provision import types as T
 from infra.provision.documents import AwsEnv, DirectRead
+from infra.provision.names import Part, child_name
 
 
 def _json(doc: dict) -> str:
@@ -100,9 +102,9 @@ class Platform(pulumi.ComponentResource):
     would bypass column-level grants."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mesh:index:Platform", name, None, opts)
+        super().__init__(T.PLATFORM, name, None, opts)
         self.lake_settings = aws.lakeformation.DataLakeSettings(
-            f"{name}-lake-settings",
+            child_name(name, Part.LAKE_SETTINGS),
             admins=list(args.lake_formation_admins),
             create_database_default_permissions=[],
             create_table_default_permissions=[],
@@ -125,14 +127,14 @@ class Domain(pulumi.ComponentResource):
     consumer: aws.iam.Role
 
     def __init__(self, name: str, args: DomainArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mesh:index:Domain", name, None, opts)
+        super().__init__(T.DOMAIN, name, None, opts)
         self._name, self.args = name, args
         env = args.env
         child = pulumi.ResourceOptions(parent=self)
 
         def role(kind: str, physical: str, description: str, trust: dict) -> aws.iam.Role:
             return aws.iam.Role(
-                f"{name}-{kind}",
+                child_name(name, kind),
                 name=physical,
                 description=description,
                 assume_role_policy=_json(trust),
@@ -161,7 +163,7 @@ class Domain(pulumi.ComponentResource):
             docs.lf_trust_policy(env),
         )
         self.consumer_policy = aws.iam.RolePolicy(
-            f"{name}-consumer-access",
+            child_name(name, Part.CONSUMER_ACCESS),
             name="mesh-consumer-access",
             role=self.consumer.name,
             policy=_json(docs.consumer_policy(env, args.database_prefix)),
@@ -177,7 +179,7 @@ class Domain(pulumi.ComponentResource):
         name, args, env = self._name, self.args, self.args.env
         child = pulumi.ResourceOptions(parent=self)
         self.key = aws.kms.Key(
-            f"{name}-key",
+            child_name(name, Part.KEY),
             description=f"Data products of domain {args.domain}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
@@ -188,10 +190,13 @@ class Domain(pulumi.ComponentResource):
             opts=Safety().opts(parent=self, depends_on=readers or None),
         )
         self.key_alias = aws.kms.Alias(
-            f"{name}-key-alias", name=args.key_alias, target_key_id=self.key.key_id, opts=child
+            child_name(name, Part.KEY_ALIAS),
+            name=args.key_alias,
+            target_key_id=self.key.key_id,
+            opts=child,
         )
         self.database = aws.glue.CatalogDatabase(
-            f"{name}-database",
+            child_name(name, Part.DATABASE),
             name=args.database,
             description=args.description,
             tags=args.tags,
@@ -200,7 +205,7 @@ class Domain(pulumi.ComponentResource):
             ),
         )
         self.lf_access_policy = aws.iam.RolePolicy(
-            f"{name}-lf-access-policy",
+            child_name(name, Part.LF_ACCESS_POLICY),
             name="mesh-lakeformation-data-access",
             role=self.lf_access.name,
             policy=self.key.arn.apply(
@@ -209,7 +214,7 @@ class Domain(pulumi.ComponentResource):
             opts=child,
         )
         self.producer_policy = aws.iam.RolePolicy(
-            f"{name}-producer-access",
+            child_name(name, Part.PRODUCER_ACCESS),
             name="mesh-producer-access",
             role=self.producer.name,
             policy=self.key.arn.apply(
@@ -220,7 +225,7 @@ class Domain(pulumi.ComponentResource):
             opts=child,
         )
         self.producer_lf = aws.lakeformation.Permissions(
-            f"{name}-producer-tables",
+            child_name(name, Part.PRODUCER_TABLES),
             principal=self.producer.arn,
             permissions=docs.PRODUCER_LF_PERMISSIONS,
             table={"database_name": self.database.name, "wildcard": True},
@@ -267,7 +272,7 @@ class DataProduct(pulumi.ComponentResource):
         principal that does not exist)."""
         aliases = [pulumi.Alias(name=old) for old in args.aliases]
         super().__init__(
-            "mesh:index:DataProduct",
+            T.PRODUCT,
             name,
             None,
             pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases)),
@@ -276,7 +281,7 @@ class DataProduct(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         stateful = args.safety.opts(parent=self)
         self.bucket = aws.s3.Bucket(
-            f"{name}-bucket",
+            child_name(name, Part.BUCKET),
             bucket=args.bucket,
             force_destroy=args.safety.deletable,
             tags=args.tags,
@@ -286,7 +291,7 @@ class DataProduct(pulumi.ComponentResource):
         # bucket of its encryption, public-access block, policy or lifecycle.
         guard = stateful
         self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
+            child_name(name, Part.PUBLIC_ACCESS_BLOCK),
             bucket=self.bucket.id,
             block_public_acls=True,
             block_public_policy=True,
@@ -295,13 +300,13 @@ class DataProduct(pulumi.ComponentResource):
             opts=guard,
         )
         self.ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
+            child_name(name, Part.OWNERSHIP),
             bucket=self.bucket.id,
             rule={"object_ownership": "BucketOwnerEnforced"},
             opts=guard,
         )
         self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
+            child_name(name, Part.ENCRYPTION),
             bucket=self.bucket.id,
             rules=[
                 {
@@ -315,13 +320,13 @@ class DataProduct(pulumi.ComponentResource):
             opts=guard,
         )
         self.versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning",
+            child_name(name, Part.VERSIONING),
             bucket=self.bucket.id,
             versioning_configuration={"status": "Enabled"},
             opts=guard,
         )
         self.policy = aws.s3.BucketPolicy(
-            f"{name}-policy",
+            child_name(name, Part.BUCKET_POLICY),
             bucket=self.bucket.id,
             policy=domain.key.arn.apply(
                 lambda key_arn: _json(
@@ -333,14 +338,14 @@ class DataProduct(pulumi.ComponentResource):
             ),
         )
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
+            child_name(name, Part.LIFECYCLE),
             bucket=self.bucket.id,
             rules=docs.lifecycle_rules(args.retention_days),
             opts=args.safety.opts(parent=self, depends_on=[self.versioning]),
         )
         storage = docs.STORAGE_FORMATS[args.format]
         self.table = aws.glue.CatalogTable(
-            f"{name}-table",
+            child_name(name, Part.TABLE),
             name=args.table,
             database_name=domain.database.name,
             description=args.description,
@@ -360,7 +365,7 @@ class DataProduct(pulumi.ComponentResource):
             opts=args.safety.opts(parent=self, depends_on=[domain.database]),
         )
         self.location = aws.lakeformation.Resource(
-            f"{name}-location",
+            child_name(name, Part.LOCATION),
             arn=self.bucket.arn,
             role_arn=domain.lf_access.arn,
             use_service_linked_role=False,
@@ -393,7 +398,7 @@ class Grant(pulumi.ComponentResource):
         replacement, and deleting the old permission revokes what it named even when the new
         one names it too. So the old one is deleted first (`delete_before_replace`): a moment
         without the grant rather than a grant that loses its columns for good."""
-        super().__init__("mesh:index:Grant", name, None, opts)
+        super().__init__(T.GRANT, name, None, opts)
         env = args.env
         child = pulumi.ResourceOptions(
             parent=self,
@@ -411,7 +416,7 @@ class Grant(pulumi.ComponentResource):
                 }
             }
         self.permissions = aws.lakeformation.Permissions(
-            f"{name}-lakeformation",
+            child_name(name, Part.LF_PERMISSION),
             principal=env.role_arn(args.consumer_role),
             permissions=docs.CONSUMER_LF_PERMISSIONS,
             **target,

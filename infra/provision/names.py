@@ -56,6 +56,39 @@ def physical_product_name(product: Product) -> str:
 
 
 # ---------------------------------------------------------------- logical (Pulumi) names
+# A component's logical name says what it is: `<domain>`, `<domain>.<product>` and
+# `<domain>.<product>@<consumer>`; a resource inside one is `<component>-<part>`. Domain and
+# product names are `[a-z0-9_]` (`infra.model.spec.NAME_PATTERN`), so `.`, `@` and `-` parse back
+# unambiguously: `parse_logical` is the one parser; nothing else takes a name apart.
+
+
+class Part:
+    """The `<part>` of every resource a component declares (`child_name`)."""
+
+    # the domain
+    KEY = "key"
+    KEY_ALIAS = "key-alias"
+    DATABASE = "database"
+    LF_ACCESS_POLICY = "lf-access-policy"
+    PRODUCER_ACCESS = "producer-access"
+    PRODUCER_TABLES = "producer-tables"
+    CONSUMER_ACCESS = "consumer-access"
+    # roles: one part per kind (ROLE_KINDS)
+    PRODUCER, CONSUMER, LF_ACCESS = ROLE_KINDS
+    # the platform
+    LAKE_SETTINGS = "lake-settings"
+    # a product
+    BUCKET = "bucket"
+    PUBLIC_ACCESS_BLOCK = "public-access-block"
+    OWNERSHIP = "ownership"
+    ENCRYPTION = "encryption"
+    VERSIONING = "versioning"
+    BUCKET_POLICY = "policy"
+    LIFECYCLE = "lifecycle"
+    TABLE = "table"
+    LOCATION = "location"
+    # a grant
+    LF_PERMISSION = "lakeformation"
 
 
 def domain_logical(domain: str) -> str:
@@ -68,6 +101,43 @@ def product_logical(domain: str, product: str) -> str:
 
 def grant_logical(domain: str, product: str, consumer: str) -> str:
     return f"{domain}.{product}@{consumer}"
+
+
+def child_name(parent: str, part: str) -> str:
+    """The logical name of a resource a component declares: `sales-key`, `sales.orders-bucket`."""
+    return f"{parent}-{part}"
+
+
+@dataclass(frozen=True, slots=True)
+class Logical:
+    """A logical name taken apart: `sales.orders@marketing-lakeformation` is domain sales,
+    product orders, consumer marketing, part lakeformation."""
+
+    domain: str
+    product: str | None = None
+    consumer: str | None = None
+    part: str | None = None
+
+    @property
+    def product_id(self) -> str | None:
+        """`<domain>.<product>`, when the name is of a product or inside one."""
+        return f"{self.domain}.{self.product}" if self.product is not None else None
+
+    @property
+    def component(self) -> str:
+        """The logical name of the component the resource belongs to (the name, for one)."""
+        name = self.domain if self.product is None else f"{self.domain}.{self.product}"
+        return name if self.consumer is None else f"{name}@{self.consumer}"
+
+
+def parse_logical(name: str) -> Logical:
+    """The parts of a logical name the program gave (`domain_logical` ... `child_name`)."""
+    head, dash, part = name.partition("-")
+    component, at, consumer = head.partition("@")
+    domain, dot, product = component.partition(".")
+    return Logical(
+        domain, product if dot else None, consumer if at else None, part if dash else None
+    )
 
 
 # ---------------------------------------------------------------- physical names

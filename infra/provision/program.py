@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pulumi
 
-from infra.model import access
+from infra.model import access, tags
 from infra.model.mesh import Mesh
 from infra.model.spec import Blueprint, Column, DataDisposition, Product, quality_json
 from infra.provision.components import (
@@ -41,7 +41,6 @@ from infra.provision.names import (
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "eu-west-1"
-NO_PRODUCT_TAG = "-"
 SCOPE_ALL = "all"  # one stack for the whole mesh
 SCOPE_PLATFORM = "platform"  # account-level resources only; any other scope names one domain  # mesh:product on domain-level resources (not a valid product name)
 
@@ -127,17 +126,17 @@ def _deletion_switch(value: object) -> bool | frozenset[str]:
 
 
 def _tags(bp: Blueprint, product: Product | None) -> dict[str, str]:
-    tags = {
-        "mesh:domain": bp.domain,
-        "mesh:product": product.name if product else NO_PRODUCT_TAG,
-        "cost-center": bp.cost_center,
-        "mesh:owner": bp.owner.team,
+    out = {
+        tags.DOMAIN: bp.domain,
+        tags.PRODUCT: product.name if product else tags.NO_PRODUCT,
+        tags.COST_CENTER: bp.cost_center,
+        tags.OWNER: bp.owner.team,
     }
     if product is not None:
-        tags["mesh:classification"] = product.classification.value
+        out[tags.CLASSIFICATION] = product.classification.value
         # a product's extra tags never override the governance tags (cost attribution, owner)
-        tags = {**product.tags, **tags}
-    return tags
+        out = {**product.tags, **out}
+    return out
 
 
 def _column(c: Column) -> ColumnArgs:
