@@ -149,7 +149,7 @@ def blueprints(
 ) -> list[dict[str, Any]]:
     """The blueprints of a synthetic mesh as plain dicts, in domain order.
 
-    ``today`` (default: ``infra.util.clock.today()``, which ``MESH_TODAY`` pins) is the day the mesh
+    ``today`` (default: ``infra.clock.today()``, which ``MESH_TODAY`` pins) is the day the mesh
     is valid on. Raises ValueError when the numbers cannot make a valid mesh (e.g. more consumers
     per product than other domains).
     """
@@ -163,7 +163,7 @@ def blueprints(
             f"{consumers_per_product + 1} domains, got {domains}"
         )
     if today is None:
-        from infra.util import clock
+        from infra import clock
 
         today = clock.today()
     names = domain_names(domains, fan_in)
@@ -395,7 +395,7 @@ def generate(
 
     ``out_dir`` is created if needed; existing files of the same names are overwritten and no
     other file is touched. The same arguments write the same bytes; ``today`` is the day the mesh
-    is valid on (default ``infra.util.clock.today()``).
+    is valid on (default ``infra.clock.today()``).
     """
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,6 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:  # `pulumi up` runs this file without installing the package
     sys.path.insert(0, str(PROJECT_DIR))
 
-from infra.provision.entry import load_for_pulumi
+from infra.entry import load_for_pulumi
 
 load_for_pulumi(PROJECT_DIR)

@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.blueprints.load import SharedFiles, blueprint_files, load_mesh
-from infra.errors import MeshError, Problem, Report, Severity
+from infra.errors import MeshError, Problem, Severity
+from infra.model.report import Report
 
 __all__ = ["InvalidTree", "Plan", "Report", "audit", "diff", "load", "plan", "valid", "validate"]
-from infra.util import clock
+from infra import clock
 
 if TYPE_CHECKING:
-    from infra.audit.audit import AuditResult
+    from infra.audit.result import AuditResult
     from infra.diff.access_diff import DiffResult
     from infra.engines.recording import ResourceGraph
     from infra.governance.evaluate import GovernanceReport
@@ -92,7 +93,7 @@ def validate(
     loaded = load(directory, today=today, shared=shared, only=only, freeze=freeze)
     result = with_governance(loaded, today, deploying)
     if result.ok:
-        for p in project_name_problems(result.mesh, directory, names):
+        for p in project_name_problems(result.mesh, directory, names, today):
             (result.errors if p.severity is Severity.error else result.warnings).append(p)
     if base is not None:
         result = _against_base(result, directory, base, shared, today, freeze)
@@ -109,8 +110,10 @@ def valid(
     return report
 
 
-def project_name_problems(mesh, directory: Path, names: Names | None = None) -> list[Problem]:
-    """Physical names and policy sizes (`check_names`) for the stack prefix given, else for
+def project_name_problems(
+    mesh, directory: Path, names: Names | None = None, today: dt.date | None = None
+) -> list[Problem]:
+    """Physical names and policy sizes (`check_names`, `quota_problems`) for the stack prefix given, else for
     every prefix the project's stack configs set (`Pulumi.*.yaml` beside the blueprint
     directory; `mesh` when there are none), and names two of the project's stacks would share
     (E049)."""
@@ -121,7 +124,9 @@ def project_name_problems(mesh, directory: Path, names: Names | None = None) -> 
         cross_prefix_problems,
         stack_prefixes,
     )
+    from infra.provision.quotas import quota_problems
 
+    today = today or clock.today()
     prefixes = stack_prefixes(Path(directory).resolve().parent)
     if names is not None:  # one stack's (`pulumi up`) or the local default (plan, audit, up)
         checked = [names]
@@ -132,7 +137,7 @@ def project_name_problems(mesh, directory: Path, names: Names | None = None) -> 
     problems = []
     seen = set()
     for n in checked:
-        for p in check_names(mesh, n):
+        for p in [*check_names(mesh, n), *quota_problems(mesh, n, today)]:
             key = (p.file, p.line, p.code, p.message)
             if key not in seen:
                 seen.add(key)

@@ -7,12 +7,9 @@ import reprlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from infra.util.textsafe import one_line
-
-if TYPE_CHECKING:
-    from infra.model.mesh import Mesh
 
 
 class Severity(str, Enum):
@@ -255,20 +252,6 @@ class Problem:
         (`infra.util.textsafe.one_line`): `mesh validate`, `mesh diff` and `pulumi up` print this."""
         path = f" {self.path}:" if self.path else ""
         return one_line(f"{self.where}: {self.severity.value} {self.code}{path} {self.message}")
-
-
-@dataclass
-class Report:
-    """What a check of a blueprint tree found: the mesh of its valid blueprints, and every
-    error and warning (`infra.api.validate`, and each step of it)."""
-
-    mesh: Mesh
-    errors: list[Problem]
-    warnings: list[Problem]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
 
 class MeshError(Exception):

@@ -1,6 +1,6 @@
 """Pulumi CrossGuard policy pack of the mesh: `pulumi preview --policy-pack policies`.
 
-Only constructs the pack: the policies are built by `infra.governance.crossguard` from the same
+Only constructs the pack: the policies are built by `infra.crossguard` from the same
 rules `mesh plan` runs. Constructing a PolicyPack starts the analyzer server and blocks, so this
 file is the pack's entry point and nothing imports it.
 """
@@ -14,7 +14,7 @@ if str(PROJECT_DIR) not in sys.path:  # the pack may run without the package ins
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-from infra.governance.crossguard import PACK_NAME, load_context, policies
+from infra.crossguard import PACK_NAME, load_context, policies
 
 PolicyPack(
     name=PACK_NAME,

@@ -11,8 +11,19 @@ from pathlib import Path
 # ("AST constructor recursion depth mismatch", pytest rewrites Hypothesis's modules), so they
 # are imported before any test runs.
 import hypothesis.internal.charmap
-import hypothesis.strategies._internal.regex  # noqa: F401  (from_regex imports it lazily)
 import pytest
+
+EAGER_IMPORTS = [hypothesis.internal.charmap]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hypothesis_regex_imported():
+    """`st.from_regex` imports this module on first use; importing it reads Hypothesis's
+    storage, which it must not do while pytest initialises: so here, before the first test."""
+    from hypothesis.strategies._internal import regex
+
+    EAGER_IMPORTS.append(regex)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "blueprints"

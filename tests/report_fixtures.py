@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from infra.audit.audit import AuditResult
 from infra.audit.effective import EffectiveAccess
 from infra.audit.lint import LintResult
+from infra.audit.result import AuditResult
 from infra.audit.view import MeshGraph, Role
 from infra.blueprints.load import load_mesh
 from infra.model.access import declared_access

@@ -1486,7 +1486,7 @@ def test_the_other_commands_do_not_import_the_contract_libraries():
     code = (
         "import sys, infra.cli; "
         "print(sorted(m for m in ('open_data_contract_standard', 'ruamel', 'jsonschema', "
-        "'infra.contracts.odcs', 'infra.contracts.edit', 'infra.contracts.commands') "
+        "'infra.contracts.odcs', 'infra.contracts.edit', 'infra.cli.contract_commands') "
         "if m in sys.modules))"
     )
     out = subprocess.run(

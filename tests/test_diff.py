@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from infra.blueprints.load import load_mesh
 from infra.cli import app
 from infra.diff.access_diff import _compare, _is_widening, diff_meshes
-from infra.model.access import Grant
+from infra.model.access import DeclaredGrant
 
 BASE = FIXTURES / "diff" / "base"
 CONTRACT_ENTRY_KEYS = {"principal", "product", "access", "columns", "pii", "expires"}
@@ -185,8 +185,12 @@ def test_expired_grant_renewed(tmp_path):
 
 def test_write_instead_of_read_is_widening():
     """The declared model gives consumers read only, so this comes from the comparison rule."""
-    read = Grant("x:consumer", "a.b", "read", ("c",), False, None, False, ("lakeformation",))
-    write = Grant("x:consumer", "a.b", "write", ("c",), False, None, True, ("lakeformation", "s3"))
+    read = DeclaredGrant(
+        "x:consumer", "a.b", "read", ("c",), False, None, False, ("lakeformation",)
+    )
+    write = DeclaredGrant(
+        "x:consumer", "a.b", "write", ("c",), False, None, True, ("lakeformation", "s3")
+    )
     reasons, _ = _compare(read, write, frozenset())
     assert reasons == ["write_instead_of_read", "direct_s3_read"] and _is_widening(reasons)
     reasons, _ = _compare(write, read, frozenset())

@@ -24,7 +24,8 @@ from typer.testing import CliRunner
 
 from infra.blueprints.load import load_mesh
 from infra.cli import app
-from infra.errors import CODES, Report
+from infra.errors import CODES
+from infra.model.report import Report
 
 LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 SEEDS = {p.name: p.read_bytes() for p in sorted(SAMPLE.glob("*.yaml"))}

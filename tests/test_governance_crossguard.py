@@ -22,9 +22,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
 from test_governance_resources import CASES, mutate, sample_graph
 
-from infra.engines.recording import Recorded
-from infra.governance import catalogue as cat
-from infra.governance.crossguard import (
+from infra.crossguard import (
     Context,
     load_context,
     plain,
@@ -32,6 +30,8 @@ from infra.governance.crossguard import (
     res_from_args,
     urn_type_and_name,
 )
+from infra.engines.recording import Recorded
+from infra.governance import catalogue as cat
 from infra.governance.evaluate import check_resources
 from infra.governance.resource_rules import (
     BUCKET_POLICY,

@@ -19,7 +19,6 @@ from infra.provision.program import StackSettings
 
 SETTINGS = StackSettings()
 ALL = frozenset({"read", "list", "write"})
-READ = frozenset({"read", "list"})
 NONE = frozenset()
 
 

@@ -20,7 +20,8 @@ from infra.blueprints.load import load_mesh
 from infra.cli import app
 from infra.engines.recording import run_program
 from infra.provision import documents as docs
-from infra.provision.names import Names, check_names
+from infra.provision import names as naming
+from infra.provision.names import Names
 from infra.provision.program import StackSettings
 from infra.provision.quotas import (
     QUOTAS,
@@ -168,10 +169,6 @@ def test_a_consumer_role_policy_does_not_grow_with_its_grants(tmp_path):
     assert policies[5] == policies[60]
 
 
-def _quota_at(size: int) -> dict:
-    return {kind: dataclasses.replace(q, limit=size) for kind, q in QUOTAS.items()}
-
-
 def _sized(mesh, kind: str, subject: str) -> int:
     [size] = [
         s.size for s in document_sizes(mesh, NAMES, TODAY) if (s.kind, s.subject) == (kind, subject)
@@ -263,3 +260,8 @@ def test_expired_direct_grants_do_not_count(tmp_path):
     directory = _write(tmp_path / "mesh", shop, *[_blueprint(r, []) for r in readers])
     mesh = load_mesh(directory, today=TODAY).mesh
     assert [p.code for p in check_names(mesh, NAMES, TODAY)] == []
+
+
+def check_names(mesh, names, today):
+    """What `mesh validate` checks before a deploy: the physical names and the sizes."""
+    return [*naming.check_names(mesh, names), *quota_problems(mesh, names, today)]

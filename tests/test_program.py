@@ -48,7 +48,6 @@ ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 # DeterministicMocks: uuid5(NAMESPACE_URL, "kms/sales-key")
 SALES_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/4008ee13-1ee0-5649-970e-664778d32dcd"
-LOGISTICS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/b8faed4f-f010-547e-94b0-835a718d47b9"
 ROOT_PRINCIPAL = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
 GLUE = f"arn:aws:glue:{REGION}:{ACCOUNT}"
 PRODUCER_KMS = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]

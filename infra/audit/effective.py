@@ -22,6 +22,10 @@ The rules (same-account AWS semantics; see `iameval.decide`):
 Expiry is not a property of AWS resources (an expired grant is simply no longer declared, so no
 longer provisioned): an effective grant carries the expiry, justification and approver of the
 declared grant it matches, or none when it matches nothing — which is itself a difference.
+
+Why one module (~650 lines): one computation (who can reach what) over one view of the graph;
+its steps (identity, resource policies, keys, Lake Formation) share the candidate principals and
+the evaluator's answers, and are only correct together.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from infra.audit.iameval import (
     evaluate,
 )
 from infra.audit.view import Bucket, LfPermission, MeshGraph, PolicyDoc, Role, Table
-from infra.model.access import AccessModel, Grant
+from infra.model.access import AccessModel, DeclaredGrant
 
 PROBE_OBJECT = "data/audit-probe"  # an object key under the table location
 LF_DATA_ACCESS_ROLE = (
@@ -83,7 +87,7 @@ class Path:
 
 
 @dataclass
-class Effective:
+class EffectiveGrant:
     principal: str
     product: str
     access: str
@@ -118,7 +122,7 @@ class Difference:
 
 @dataclass
 class EffectiveAccess:
-    grants: list[Effective]
+    grants: list[EffectiveGrant]
     uncertain: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # unmapped resources, unusable grants
 
@@ -573,7 +577,7 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
                 readable.update(p.columns)
         via = tuple(v for v, on in (("lakeformation", lf_read), ("s3", s3_read)) if on)
         grants.append(
-            Effective(
+            EffectiveGrant(
                 principal=principal,
                 product=product,
                 access="write" if write else "read",
@@ -592,7 +596,7 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
 _COMPARED = ("access", "columns", "pii", "s3_direct", "via")
 
 
-def annotate(effective: EffectiveAccess, declared: AccessModel) -> list[Grant]:
+def annotate(effective: EffectiveAccess, declared: AccessModel) -> list[DeclaredGrant]:
     """Effective grants as `infra.model.access.Grant`s, with expiry/justification/approver copied
     from the declared grant they correspond to (active first, then expired)."""
     active = {(g.principal, g.product): g for g in declared.grants}
@@ -601,7 +605,7 @@ def annotate(effective: EffectiveAccess, declared: AccessModel) -> list[Grant]:
     for e in effective.grants:
         match = active.get((e.principal, e.product)) or expired.get((e.principal, e.product))
         out.append(
-            Grant(
+            DeclaredGrant(
                 principal=e.principal,
                 product=e.product,
                 access=e.access,  # type: ignore[arg-type]
@@ -617,7 +621,7 @@ def annotate(effective: EffectiveAccess, declared: AccessModel) -> list[Grant]:
     return out
 
 
-def compare(effective: list[Grant], declared: AccessModel) -> list[Difference]:
+def compare(effective: list[DeclaredGrant], declared: AccessModel) -> list[Difference]:
     """Every difference between the effective and the declared access, sorted."""
     want = {(g.principal, g.product): g for g in declared.grants}
     expired = {(g.principal, g.product): g for g in declared.expired}

@@ -106,9 +106,6 @@ class LintResult:
     def failing(self) -> list[LintFinding]:
         return [f for f in self.findings if f.fails]
 
-    def by_document(self, doc_id: str) -> list[LintFinding]:
-        return [f for f in self.findings if f.document == doc_id]
-
 
 def _configure() -> None:
     """Parliament's config is module-global: load the community auditors' settings and our

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.model.access import Grant
+from infra.model.access import DeclaredGrant
 from infra.util.textsafe import md_text
 
 
@@ -12,6 +12,6 @@ def md_cell(text: object) -> str:
     return md_text(text)
 
 
-def until_text(g: Grant) -> str:
+def until_text(g: DeclaredGrant) -> str:
     """When a grant ends."""
     return g.expires.isoformat() if g.expires else "no expiry"

@@ -8,6 +8,9 @@ no picture or table is principals x products.
 The HTML is one self-contained file (inline CSS and SVG, one small inline script that only
 filters the grant table, no external reference) so it can be attached to a CI run or mailed to
 an auditor and still render; without the script every row is there, and it prints.
+
+Why one module (~780 lines): the view model and its two renderings; the Markdown and the
+HTML template must show the same facts, and their numbers are reconciled in tests.
 """
 
 from __future__ import annotations
@@ -24,10 +27,10 @@ from infra.audit.effective import ASSUMPTIONS
 from infra.audit.layout import MATRIX_FILE, POLICIES_DIR, POLICY_INDEX, principal_href
 from infra.audit.lint import FAIL_AT, IGNORED, SEVERITIES
 from infra.audit.markdown import md_cell, until_text
-from infra.model.access import Grant
+from infra.model.access import DeclaredGrant
 
 if TYPE_CHECKING:
-    from infra.audit.audit import AuditResult
+    from infra.audit.result import AuditResult
 
 EXPIRING_DAYS = 30  # "expiring soon": the grant's last day is at most this many days ahead
 MATRIX_MAX_DOMAINS = 30  # above this the domain matrix is not drawn (the tables carry it)
@@ -287,7 +290,7 @@ def build(result: AuditResult) -> Report:
         pii = pii_of.get(product, frozenset())
         return tuple(Col(c, c in pii) for c in columns)
 
-    def row_of(g: Grant, kind: str | None = None) -> GrantRow:
+    def row_of(g: DeclaredGrant, kind: str | None = None) -> GrantRow:
         info = products.get(g.product)
         total = info.columns if info else len(g.columns)
         days = (g.expires - today).days if g.expires else None

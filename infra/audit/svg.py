@@ -16,7 +16,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from infra.model.access import Grant
+from infra.model.access import DeclaredGrant
 
 # kind -> (label, colour): the grant tags of the report and the pictures' edges
 KINDS: dict[str, tuple[str, str]] = {
@@ -26,11 +26,9 @@ KINDS: dict[str, tuple[str, str]] = {
     "pii": ("read incl. PII", "#c62828"),
     "expired": ("expired (grants nothing)", "#8a8a8a"),
 }
-PII_COLOUR = KINDS["pii"][1]
-READ_COLOUR = KINDS["full"][1]
 
 
-def kind_of(grant: Grant, all_columns: int) -> str:
+def kind_of(grant: DeclaredGrant, all_columns: int) -> str:
     if grant.access == "write":
         return "write"
     if grant.pii:

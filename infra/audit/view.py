@@ -24,7 +24,6 @@ ROLE_POLICY_ATTACHMENT = T.ROLE_POLICY_ATTACHMENT
 BUCKET = T.BUCKET
 BUCKET_POLICY = T.BUCKET_POLICY
 BUCKET_SSE = T.ENCRYPTION
-BUCKET_PUBLIC_ACCESS_BLOCK = T.PUBLIC_ACCESS_BLOCK
 KEY = T.KEY
 TABLE = T.TABLE
 DATABASE = T.DATABASE
@@ -48,10 +47,6 @@ class PolicyDoc:
     policy_name: str | None  # inline policy name
     text: str  # the exact JSON string the provider receives
     document: dict[str, Any]
-
-    @property
-    def is_resource_policy(self) -> bool:
-        return self.kind in ("bucket", "key")
 
 
 @dataclass(frozen=True)
@@ -129,19 +124,6 @@ class MeshGraph:
 
     def role_by_arn(self, arn: str) -> Role | None:
         return next((r for r in self.roles.values() if r.arn == arn), None)
-
-    def identity_documents(self, role: Role) -> list[PolicyDoc]:
-        return [d for d in self.documents if d.kind == "inline" and d.attached_to == role.name]
-
-    def bucket_policies(self, bucket: str) -> list[PolicyDoc]:
-        return [d for d in self.documents if d.kind == "bucket" and d.attached_to == bucket]
-
-    def key_policies(self, key_arn: str) -> list[PolicyDoc]:
-        return [d for d in self.documents if d.kind == "key" and d.attached_to == key_arn]
-
-    def product_of_table(self, table: Table) -> str | None:
-        bucket = self.buckets.get(table.bucket or "")
-        return bucket.product if bucket else None
 
     def tables_of(self, database: str) -> list[Table]:
         return [t for (db, _), t in sorted(self.tables.items()) if db == database]

@@ -24,8 +24,9 @@ from infra.blueprints.parallel import Loaded as _Loaded
 from infra.blueprints.parallel import load_texts
 from infra.blueprints.pydantic_errors import validate_data
 from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text
-from infra.errors import Problem, Report, Severity, UsageError
+from infra.errors import Problem, Severity, UsageError
 from infra.model.mesh import Mesh
+from infra.model.report import Report
 from infra.model.source import SourceFile
 from infra.model.spec import Blueprint
 from infra.util.gcpause import gc_paused

@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from infra.errors import Problem, Report
+from infra.errors import Problem
+from infra.model.report import Report
 from infra.util.textsafe import annotation_message, annotation_property
 
 DirArg = Annotated[Path, typer.Argument(help="Directory of blueprint YAML files.")]

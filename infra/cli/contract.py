@@ -1,5 +1,5 @@
 """`mesh contract export` and `mesh contract import`: the typer commands, over
-`infra.contracts.commands`.
+`infra.cli.contract_commands`.
 
 Added to the main app as `mesh contract` (see `infra.cli`). This module holds the options
 only: the work, the ODCS models, ruamel.yaml, jsonschema and the Pulumi program's settings are
@@ -59,7 +59,7 @@ def export_command(
 
     Example: mesh contract export blueprints --out contracts --product sales.orders
     """
-    from infra.contracts.commands import export_contracts
+    from infra.cli.contract_commands import export_contracts
 
     export_contracts(out, directory, product, prefix, account)
 
@@ -99,7 +99,7 @@ def import_command(
 
     Example: mesh contract import contracts/sales.orders.odcs.yaml --domain sales
     """
-    from infra.contracts.commands import import_contract
+    from infra.cli.contract_commands import import_contract
 
     import_contract(
         contract, domain, into, name, schema, prefix, account, format is ImportFormat.json

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
+from infra import clock
 from infra.cli.common import DirArg, load_valid
-from infra.util import clock
 
 
 def up(

@@ -12,6 +12,9 @@ as datacontract-cli writes them) does. A type Glue cannot hold (a time of day, a
 geometry, a 128-bit integer, a vector of half floats, ...) is a `TypeMappingError` naming the
 property's path and what would work instead. Pure functions: no ODCS import, plain dicts in.
 The README's "Data contracts (ODCS)" table is this module in prose.
+
+Why one module (~500 lines): the two directions of one mapping; a type added on one side must
+be added on the other, and the round-trip tests read it as one table.
 """
 
 from __future__ import annotations

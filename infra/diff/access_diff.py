@@ -31,6 +31,10 @@ A change that would lose data (a product removed without being properly decommis
 domain's blueprint removed, a physical name changed: `infra.governance.change_safety`) is listed under `errors`
 with the base or head file and line, and the exit code is 1: it blocks the merge whether or not
 it also adds access.
+
+Why one module (~700 lines): the classification (every field of a grant decides new, removed
+or changed access) and its three renderings (text, JSON, Markdown) must change together; the
+field-by-field decision table is tested as a whole (tests/test_diff_fields.py).
 """
 
 from __future__ import annotations
@@ -44,13 +48,11 @@ from infra.audit.markdown import md_cell, until_text
 from infra.errors import Problem
 from infra.governance.change_safety import change_problems
 from infra.governance.review import ReviewItem, review_changes
-from infra.model.access import AccessModel, Grant, declared_access, is_decommissioned
+from infra.model.access import AccessModel, DeclaredGrant, declared_access, is_decommissioned
 from infra.model.mesh import Mesh
 from infra.model.spec import Product
 from infra.util.gcpause import gc_paused
 from infra.util.textsafe import md_code, one_line
-
-CONTRACT_KEYS = ("new_access", "removed_access", "changed")
 
 # reason code -> phrase (widening first)
 REASONS: dict[str, str] = {
@@ -82,10 +84,10 @@ REASONS: dict[str, str] = {
 
 @dataclass
 class Entry:
-    grant: Grant
+    grant: DeclaredGrant
     reasons: list[str]
     details: list[str]
-    before: Grant | None = None
+    before: DeclaredGrant | None = None
 
     @property
     def why(self) -> str:
@@ -143,8 +145,8 @@ class DiffResult:
     removed_access: list[Entry] = field(default_factory=list)
     changed: list[Entry] = field(default_factory=list)
     breaking_schema: list[Breaking] = field(default_factory=list)
-    new_products: list[Grant] = field(default_factory=list)
-    removed_products: list[Grant] = field(default_factory=list)
+    new_products: list[DeclaredGrant] = field(default_factory=list)
+    removed_products: list[DeclaredGrant] = field(default_factory=list)
     renamed_products: dict[str, str] = field(default_factory=dict)
     # head product id -> {old column name: new name}, for renames made by this change
     renamed_columns: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -228,8 +230,8 @@ def _renamed_columns(
     return out
 
 
-def _rename_grant(g: Grant, product_id: str, columns: dict[str, str]) -> Grant:
-    return Grant(
+def _rename_grant(g: DeclaredGrant, product_id: str, columns: dict[str, str]) -> DeclaredGrant:
+    return DeclaredGrant(
         principal=g.principal,
         product=product_id,
         access=g.access,
@@ -246,7 +248,9 @@ def _rename_grant(g: Grant, product_id: str, columns: dict[str, str]) -> Grant:
 # ------------------------------------------------------------------ comparison
 
 
-def _compare(before: Grant, after: Grant, pii_columns: frozenset[str]) -> tuple[list, list]:
+def _compare(
+    before: DeclaredGrant, after: DeclaredGrant, pii_columns: frozenset[str]
+) -> tuple[list, list]:
     reasons, details = [], []
 
     def add(code: str, detail: str | None = None) -> None:
@@ -505,8 +509,8 @@ def _breaking(
     base_products: dict[str, Product],
     head_products: dict[str, Product],
     renames: dict[str, str],
-    base_grants: tuple[Grant, ...],
-    after: dict[tuple[str, str], Grant],
+    base_grants: tuple[DeclaredGrant, ...],
+    after: dict[tuple[str, str], DeclaredGrant],
     renames_of,
 ) -> list[Breaking]:
     """Columns (and partition keys) an existing consumer reads that were removed, renamed or
@@ -548,7 +552,7 @@ def _breaking(
 # ------------------------------------------------------------------ rendering
 
 
-def _cols(g: Grant) -> str:
+def _cols(g: DeclaredGrant) -> str:
     return ", ".join(g.columns) if g.columns else "(none)"
 
 

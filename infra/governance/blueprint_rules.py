@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 
 from infra.governance import catalogue as cat
-from infra.governance.domain_limits import Effective, effective, loosening
+from infra.governance.domain_limits import DomainLimits, effective, loosening
 from infra.governance.findings import Finding, blueprint_finding
 from infra.model import access
 from infra.model.mesh import Mesh
@@ -90,7 +90,7 @@ def _product(
     product: Product,
     src: SourceFile,
     at: Loc,
-    eff: Effective,
+    eff: DomainLimits,
     domains: frozenset[str],
     today: dt.date,
 ) -> Iterator[Finding]:
@@ -141,7 +141,7 @@ def _consumer(
     consumer: Consumer,
     src: SourceFile,
     at: Loc,
-    eff: Effective,
+    eff: DomainLimits,
     domains: frozenset[str],
     today: dt.date,
     active: bool,

@@ -40,7 +40,6 @@ RETENTION_BOUNDS: dict[Classification, tuple[int, int]] = {
 }
 """(min, max) retention_days per classification, inclusive."""
 
-RETENTION_FLOOR = min(lo for lo, _ in RETENTION_BOUNDS.values())
 RETENTION_CEILING = max(hi for _, hi in RETENTION_BOUNDS.values())
 
 MAX_EXCEPTION_DAYS = 365

@@ -42,9 +42,10 @@ import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
-from infra.errors import Problem, Report, Severity
+from infra.errors import Problem, Severity
 from infra.governance.catalogue import DECOMMISSION_NOTICE_DAYS
 from infra.model.mesh import Mesh
+from infra.model.report import Report
 from infra.model.spec import Blueprint, DataDisposition, Product
 from infra.provision.names import physical_product_name
 

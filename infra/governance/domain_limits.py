@@ -19,7 +19,7 @@ TIGHTEN_ONLY = "GOV-014"
 
 
 @dataclass(frozen=True)
-class Effective:
+class DomainLimits:
     """The policies that hold in one domain: global limits, tightened by the domain."""
 
     max_grant_days: int = cat.MAX_GRANT_DAYS
@@ -45,12 +45,12 @@ class Effective:
         return self.freshness_for_all or classification.rank >= cat.FRESHNESS_SLO_FROM.rank
 
 
-def effective(bp: Blueprint) -> Effective:
+def effective(bp: Blueprint) -> DomainLimits:
     p = bp.policies
     expiry_from = cat.GRANT_EXPIRY_FROM
     if p.grant_expiry_from is not None and p.grant_expiry_from.rank < expiry_from.rank:
         expiry_from = p.grant_expiry_from
-    return Effective(
+    return DomainLimits(
         max_grant_days=min(cat.MAX_GRANT_DAYS, p.max_grant_days or cat.MAX_GRANT_DAYS),
         grant_expiry_from=expiry_from,
         freshness_for_all=bool(p.require_freshness_slo),

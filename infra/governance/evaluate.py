@@ -17,11 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from infra.errors import Problem, Report, Severity
+from infra.errors import Problem, Severity
 from infra.governance.blueprint_rules import check_mesh
 from infra.governance.findings import Finding, resource_finding
 from infra.governance.waivers import ExceptionStatus, Waivers
 from infra.model.mesh import Mesh
+from infra.model.report import Report
 
 if TYPE_CHECKING:  # the resource rules are imported by the resource checks, not by validate
     from infra.governance.resource_rules import Graph

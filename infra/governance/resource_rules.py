@@ -11,6 +11,10 @@ Two kinds, both over plain data (`Res`: type, logical name, camelCase input prop
 
 A value that is not known yet (CrossGuard during preview) is `UNKNOWN`: rules skip what they
 cannot see rather than guess.
+
+Why one module (~900 lines): the rules are a catalogue read top to bottom by auditors, one
+section per policy; the graph index they share is `Graph` below. Splitting per policy would
+hide rules that relate the same resources (PII grants, direct readers, restricted data).
 """
 
 from __future__ import annotations

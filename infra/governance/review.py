@@ -44,6 +44,10 @@ class ReviewItem:
     file: str
     line: int | None
 
+    def __post_init__(self) -> None:
+        if self.change not in CHANGES:
+            raise ValueError(f"unknown review change {self.change!r}: add it to CHANGES")
+
     def as_json(self) -> dict:
         return {
             "domain": self.domain,

@@ -13,7 +13,6 @@ from typing import Literal
 
 from infra.model.mesh import Mesh
 from infra.model.spec import Blueprint, Consumer, Product
-from infra.provision.documents import DirectRead
 from infra.util.gcpause import gc_paused
 
 
@@ -30,7 +29,7 @@ def product_id(domain: str, product: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Grant:
+class DeclaredGrant:
     principal: str
     product: str
     access: Literal["read", "write"]
@@ -60,8 +59,10 @@ class Grant:
 
 @dataclass(frozen=True)
 class AccessModel:
-    grants: tuple[Grant, ...]  # active: producers' write + unexpired consumer reads
-    expired: tuple[Grant, ...]  # consumer grants past their expiry (or revoked by decommission)
+    grants: tuple[DeclaredGrant, ...]  # active: producers' write + unexpired consumer reads
+    expired: tuple[
+        DeclaredGrant, ...
+    ]  # consumer grants past their expiry (or revoked by decommission)
 
     @gc_paused
     def matrix_json(self, generated_at: str) -> dict:
@@ -110,12 +111,12 @@ def covers_every_column(product: Product, grants: list[Consumer]) -> list[bool]:
     return out
 
 
-def consumer_grant(bp: Blueprint, product: Product, grant: Consumer) -> Grant:
+def consumer_grant(bp: Blueprint, product: Product, grant: Consumer) -> DeclaredGrant:
     [one] = consumer_grants(bp, product, [grant])
     return one
 
 
-def consumer_grants(bp: Blueprint, product: Product, grants: list[Consumer]) -> list[Grant]:
+def consumer_grants(bp: Blueprint, product: Product, grants: list[Consumer]) -> list[DeclaredGrant]:
     """The declared access of each of `grants` (consumers of `product`); what every grant of a
     product shares (its id, its sorted columns with or without PII) is computed once."""
     pid = product_id(bp.domain, product.name)
@@ -135,7 +136,7 @@ def consumer_grants(bp: Blueprint, product: Product, grants: list[Consumer]) -> 
                 non_pii = readable_columns(product, grant)
             columns = non_pii
         out.append(
-            Grant(
+            DeclaredGrant(
                 principal=consumer(grant.domain),
                 product=pid,
                 access="read",
@@ -154,8 +155,8 @@ def consumer_grants(bp: Blueprint, product: Product, grants: list[Consumer]) -> 
     return out
 
 
-def producer_grant(bp: Blueprint, product: Product) -> Grant:
-    return Grant(
+def producer_grant(bp: Blueprint, product: Product) -> DeclaredGrant:
+    return DeclaredGrant(
         principal=producer(bp.domain),
         product=product_id(bp.domain, product.name),
         access="write",
@@ -184,24 +185,10 @@ def active_grants(mesh: Mesh, bp: Blueprint, product: Product, today: dt.date) -
     return active_consumers(product, today, mesh.revoked_of(bp.domain, product.name))
 
 
-def direct_readers(
-    mesh: Mesh, bp: Blueprint, product: Product, role_arn, today: dt.date
-) -> tuple[DirectRead, ...]:
-    """The active grants of `product` that opt into direct S3 read (and cover every column),
-    as the consumer role ARNs its bucket and key policies name (`role_arn(domain)`), each with
-    its grant's expiry."""
-    active = active_grants(mesh, bp, product, today)
-    return tuple(
-        DirectRead((role_arn(c.domain),), c.expires)
-        for c, g in zip(active, consumer_grants(bp, product, active))
-        if g.s3_direct
-    )
-
-
 @gc_paused
 def declared_access(mesh: Mesh, today: dt.date) -> AccessModel:
-    grants: list[Grant] = []
-    expired: list[Grant] = []
+    grants: list[DeclaredGrant] = []
+    expired: list[DeclaredGrant] = []
     for bp, product in mesh.products():
         grants.append(producer_grant(bp, product))
         live = {id(g) for g in active_grants(mesh, bp, product, today)}  # by identity: O(1)

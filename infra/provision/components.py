@@ -1,4 +1,4 @@
-"""Pulumi components: Platform, Domain, DataProduct, Grant.
+"""Pulumi components: Platform, Domain, DataProduct, LakeFormationGrant.
 
 Each takes a small typed args object (built from the blueprint model in `infra.provision.program`), creates
 its children with `parent=self` and names derived from its own name, and registers its outputs
@@ -376,7 +376,7 @@ class DataProduct(pulumi.ComponentResource):
         )
 
 
-class Grant(pulumi.ComponentResource):
+class LakeFormationGrant(pulumi.ComponentResource):
     """One domain's read access to one product: its Lake Formation permission, column-level
     when the grant is limited. Nothing else: the consumer role's identity policy is the same
     for every grant (`Domain.consumer_policy`), and a direct S3 opt-in is in the product's

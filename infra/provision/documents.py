@@ -4,6 +4,10 @@ Plain dicts in, plain dicts out: no Pulumi, no AWS calls. The component passes t
 JSON) to the resource, the audit and the linter read the same document from the recorded resource
 graph, and the tests assert it exactly. ARNs are built from deterministic names; only the KMS key
 ARN (a random id chosen by AWS) is passed in.
+
+Why one module (~500 lines): every document AWS receives is built here and nowhere else, so a
+reviewer reads one file to know what any principal is allowed; splitting it by service would
+scatter the statements that must agree (a bucket policy and the key policy it relies on).
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import copy
 import datetime as dt
 from dataclasses import dataclass
 
-from infra.model.spec import DataFormat
+from infra.model import access
+from infra.model.mesh import Mesh
+from infra.model.spec import Blueprint, DataFormat, Product
 
 POLICY_VERSION = "2012-10-17"
 NONCURRENT_VERSION_DAYS = 30  # how long overwritten/deleted object versions stay recoverable
@@ -489,3 +495,17 @@ STORAGE_FORMATS: dict[DataFormat, dict] = {
         "table_parameters": {"classification": "csv", "skip.header.line.count": "1"},
     },
 }
+
+
+def direct_reads(
+    mesh: Mesh, bp: Blueprint, product: Product, role_arn, today: dt.date
+) -> tuple[DirectRead, ...]:
+    """The active grants of `product` that opt into direct S3 read (and cover every column),
+    as the consumer role ARNs its bucket and key policies name (`role_arn(domain)`), each with
+    its grant's expiry."""
+    active = access.active_grants(mesh, bp, product, today)
+    return tuple(
+        DirectRead((role_arn(c.domain),), c.expires)
+        for c, g in zip(active, access.consumer_grants(bp, product, active))
+        if g.s3_direct
+    )

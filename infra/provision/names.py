@@ -8,7 +8,6 @@ logical name (carried by aliases) but never the bucket, so it can never turn int
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from pathlib import Path
 from infra.errors import MeshError, Problem
 from infra.model.mesh import Mesh
 from infra.model.spec import Product
-from infra.util import clock
 
 ROLE_KINDS = ("producer", "consumer", "lf-access")  # lf-access: Lake Formation service role
 LF_ROLE_KIND = "lf-access"
@@ -25,7 +23,6 @@ DEFAULT_PREFIX = "mesh"  # the stack prefix when none is configured (plan, local
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 BUCKET_MAX = 63
 ROLE_MAX = 64
-GLUE_NAME_MAX = 255
 # S3 bucket naming rules beyond the length: letters, digits and - only (we never use dots), first
 # and last character a letter or digit, and a few prefixes/suffixes AWS reserves.
 BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
@@ -286,16 +283,12 @@ def cross_prefix_problems(mesh: Mesh, prefixes: dict[str, str]) -> list[Problem]
     return problems
 
 
-def check_names(mesh: Mesh, names: Names, today: dt.date | None = None) -> list[Problem]:
-    """Physical names AWS would refuse, and generated documents AWS would refuse for their size
-    (`infra.provision.quotas`: errors, and W007 warnings from 90 %), as problems located in the
-    blueprints."""
-    from infra.provision.quotas import quota_problems
-
+def check_names(mesh: Mesh, names: Names) -> list[Problem]:
+    """Physical names AWS would refuse, as problems located in the blueprints (the documents
+    AWS would refuse for their size are `infra.provision.quotas.quota_problems`)."""
     problems = []
     products = {bp.domain: list(bp.products) for bp in mesh.blueprints}
     for domain, index, code, message in name_problems(names, products):
         loc = ("domain",) if index is None else ("products", index, "name")
         problems.append(mesh.source(domain).problem(loc, code, message))
-    problems += quota_problems(mesh, names, today or clock.today())
     return problems

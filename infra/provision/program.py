@@ -15,13 +15,14 @@ import pulumi
 from infra.model import access, tags
 from infra.model.mesh import Mesh
 from infra.model.spec import Blueprint, Column, DataDisposition, Product, quality_json
+from infra.provision import documents as docs
 from infra.provision.components import (
     ColumnArgs,
     DataProduct,
     Domain,
     DomainArgs,
-    Grant,
     GrantArgs,
+    LakeFormationGrant,
     Platform,
     PlatformArgs,
     ProductArgs,
@@ -156,9 +157,9 @@ def _deletable(domain: str, product: Product, settings: StackSettings, today: dt
 def direct_readers(
     mesh: Mesh, bp: Blueprint, product: Product, settings: StackSettings, today: dt.date
 ) -> tuple[DirectRead, ...]:
-    """`access.direct_readers` with this stack's role ARNs."""
+    """`documents.direct_reads` with this stack's role ARNs."""
     names, env = settings.names, settings.env
-    return access.direct_readers(
+    return docs.direct_reads(
         mesh, bp, product, lambda d: env.role_arn(names.role(d, "consumer")), today
     )
 
@@ -228,7 +229,7 @@ def product_args(
 
 
 def grant_args(
-    bp: Blueprint, grant: access.Grant, consumer_domain: str, settings: StackSettings
+    bp: Blueprint, grant: access.DeclaredGrant, consumer_domain: str, settings: StackSettings
 ) -> GrantArgs:
     names = settings.names
     return GrantArgs(
@@ -244,7 +245,7 @@ class MeshResources:
     platform: Platform | None
     domains: dict[str, Domain]
     products: dict[str, DataProduct]
-    grants: dict[str, Grant]
+    grants: dict[str, LakeFormationGrant]
 
 
 def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResources:
@@ -289,7 +290,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
         every = tuple(r for group in readers[bp.domain].values() for r in group)
         domains[bp.domain].provision_storage(in_stack(every), lake_settings)
     products: dict[str, DataProduct] = {}
-    grants: dict[str, Grant] = {}
+    grants: dict[str, LakeFormationGrant] = {}
     for bp in included:
         owner = domains[bp.domain]
         for product in bp.products:
@@ -305,7 +306,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
             active = access.active_grants(mesh, bp, product, today)
             for consumer, grant in zip(active, access.consumer_grants(bp, product, active)):
                 name = grant_logical(bp.domain, product.name, consumer.domain)
-                grants[name] = Grant(
+                grants[name] = LakeFormationGrant(
                     name,
                     grant_args(bp, grant, consumer.domain, settings),
                     dp,

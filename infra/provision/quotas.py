@@ -32,7 +32,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from infra.errors import Problem
-from infra.model import access
 from infra.model.mesh import Mesh
 from infra.provision import documents as docs
 from infra.provision.documents import AwsEnv, DirectRead
@@ -157,7 +156,7 @@ def document_sizes(mesh: Mesh, names, today: dt.date, sizer: Sizer | None = None
         ]
         key_readers = []
         for i, (product, bucket) in enumerate(zip(bp.products, buckets)):
-            group = access.direct_readers(mesh, bp, product, role_arn, today)
+            group = docs.direct_reads(mesh, bp, product, role_arn, today)
             key_readers += [(bucket, r) for r in group]
             out.append(
                 Sized("bucket", d, i, f"bucket policy of {bucket!r}", sizer.bucket(bucket, group))

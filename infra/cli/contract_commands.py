@@ -14,8 +14,8 @@ from pathlib import Path
 
 import typer
 
+from infra import clock
 from infra.cli.common import emit_json, load_valid
-from infra.util import clock
 
 _PRODUCT_ID = re.compile(r"^([a-z][a-z0-9_]{1,30})\.([a-z][a-z0-9_]{1,30})$")
 _ACCOUNT = re.compile(r"^\d{12}$")

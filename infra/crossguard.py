@@ -46,7 +46,7 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
-from infra import api
+from infra import api, clock
 from infra.errors import Severity, UsageError
 from infra.governance import catalogue as cat
 from infra.governance.findings import resource_finding
@@ -63,7 +63,6 @@ from infra.governance.resource_rules import (
 from infra.governance.waivers import Waivers
 from infra.model.mesh import Mesh
 from infra.provision.graph import STACK_TYPE, urn_type_and_name
-from infra.util import clock
 
 PACK_NAME = "mesh-governance"
 _SENTINELS = frozenset(

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pulumi
 
-from infra import api
+from infra import api, clock
 from infra.errors import Problem
 from infra.provision.names import PhysicalNameError
 from infra.provision.program import MeshResources, StackSettings, build_mesh
-from infra.util import clock
 from infra.util.textsafe import one_line
 
 
