@@ -191,7 +191,7 @@ class MotoMocks(pulumi.runtime.Mocks):
         if applier is None:
             raise UnsupportedResource(
                 f"the local engine cannot apply {args.typ} (resource {args.name!r}); add an "
-                "applier in infra/engines/local.py or leave the type out of the program"
+                "applier in infra/engines/moto.py or leave the type out of the program"
             )
         try:
             resource_id, outputs = applier(args.name, inputs)
