@@ -8,6 +8,11 @@ validates them while the helper parses on, instead of after it. The texts are re
 the fork, so the helper has them without reading or sending them. Validation and every check
 stay in this process, so the result is the serial path's. When the helper fails or hangs, what it
 did not send is loaded here. MESH_PARALLEL_LOAD=0 turns it off.
+
+Why not `concurrent.futures`: a process pool returns a task's result when the task ends, not the
+chunks as they are parsed, and it cannot stop a worker that hangs (`shutdown(cancel_futures=True)`
+waits for running tasks): a hostile file that makes the helper hang must cost a timeout, after
+which this process kills it and loads the rest itself (tests/test_pr_speed.py).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ Key = tuple[str, str]  # (file name, text): what identifies a file's content
 PARALLEL_MIN_FILES = 64
 # This process parses and validates its share, then validates (and unpickles) the helper's,
 # which parses and pickles: with this share both are busy until about the same time
-# (1,000 files: 1.2-1.3 s with half each and the data sent at the end, 1.1 s now).
+# (bench/validate_bench.py measures the parallel load against the serial one).
 _PARENT_SHARE = 0.4
 
 

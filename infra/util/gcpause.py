@@ -3,11 +3,10 @@
 Loading a mesh, computing its declared access, diffing two meshes or running the Pulumi program
 under mocks creates hundreds of thousands of container objects (dicts, tuples, dataclasses,
 asyncio tasks, Outputs). With the collector on, the allocation bursts trigger collections that
-rescan everything still alive: 7 s of a 10,000-product load, most of the time spent writing a
-large access matrix, and 60 % of a 15,000-resource plan, growing faster than the plan. Functions
-decorated here run with the collector off and restore its previous state; garbage cycles made
-meanwhile (the SDK makes some) are collected after, at a cost of about 8 % more peak memory on
-the largest plan measured (bench/plan_bench.py).
+rescan everything still alive, and their cost grows faster than the work (bench/plan_bench.py
+and bench/validate_bench.py measure it). Functions decorated here run with the collector off and
+restore its previous state; garbage cycles made meanwhile (the SDK makes some) are collected
+after, at the cost of a higher peak memory.
 """
 
 from __future__ import annotations
