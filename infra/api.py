@@ -117,6 +117,7 @@ def project_name_problems(
     every prefix the project's stack configs set (`Pulumi.*.yaml` beside the blueprint
     directory; `mesh` when there are none), and names two of the project's stacks would share
     (E049)."""
+    from infra.provision.accounts import account_problems
     from infra.provision.names import (
         DEFAULT_PREFIX,
         Names,
@@ -142,6 +143,7 @@ def project_name_problems(
             if key not in seen:
                 seen.add(key)
                 problems.append(p)
+    problems += account_problems(mesh, today)
     if len(prefixes) > 1:
         problems += cross_prefix_problems(mesh, prefixes)
     return sorted(problems, key=Problem.sort_key)

@@ -112,6 +112,12 @@ REGISTRY: dict[str, Code] = {
                 "a previous name is still in use (a column's or product's rename claims a current name)",
             ),
             "E051": (_E, "a rename gives a name that already existed before the change"),
+            "E053": (_E, "a domain moves to another AWS account without previous_account"),
+            "E054": (
+                _E,
+                "s3_direct to a domain in another AWS account (read through Lake Formation)",
+            ),
+            "E055": (_E, "an account would exceed Lake Formation's 1,600 cross-account grants"),
             "E052": (_E, "a decommission date with less notice than the platform requires"),
             # warnings
             "W001": (_W, "grant expires soon"),

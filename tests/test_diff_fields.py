@@ -166,6 +166,9 @@ FIELDS: dict[str, tuple[set[str], Mutation]] = {
     "owner.team": ({"review"}, _set(lambda b: b["shop"]["owner"], "team", "eu-shop")),
     "owner.email": ({"review"}, _set(lambda b: b["shop"]["owner"], "email", "eu@example.com")),
     "cost_center": (set(), _set(lambda b: b["shop"], "cost_center", "CC-1002")),
+    # a domain moving accounts is created anew there: refused unless stated (E053), then reviewed
+    "account": ({"unsafe"}, _set(lambda b: b["shop"], "account", "111122223333")),
+    "previous_account": ({"review"}, lambda b: b["shop"].update(account="111122223333", previous_account="123456789012")),
     "products": ({"new_access"}, lambda b: _p(b, 1).update(
         consumers=[{"domain": "bi", "approved_by": "x@example.com", "expires": str(TODAY + 30 * DAY), "justification": "history"}])),
     "products[].name": ({"unsafe"}, _set(_p, "name", "order_items")),  # removed without notice: E040
@@ -213,6 +216,7 @@ FIELDS: dict[str, tuple[set[str], Mutation]] = {
     "policies.min_retention_days": ({"review"}, lambda b: b["shop"]["policies"].update(min_retention_days=40)),
     "policies.grant_expiry_from": ({"review"}, lambda b: b["shop"]["policies"].update(grant_expiry_from="confidential")),
     "policies.require_approval": ({"review"}, lambda b: b["shop"]["policies"].update(require_approval=False)),
+    "policies.allowed_consumer_accounts": (set(), lambda b: b["shop"]["policies"].update(allowed_consumer_accounts=["123456789012"])),  # tightening
     "exceptions": ({"review"}, lambda b: b["shop"]["exceptions"].append(
         {"policy": "GOV-007", "product": "legacy", "justification": "retired anyway", "expires": str(TODAY + 30 * DAY)})),
     "exceptions[].policy": ({"review"}, lambda b: b["shop"]["exceptions"][0].update(policy="GOV-006")),

@@ -177,8 +177,8 @@ def test_bucket_settings_are_read_back(deployed):
 def _widened_consumer_policy(original):
     """A component bug: consumer roles also get S3 read on every mesh bucket."""
 
-    def widened(env, database_prefix):
-        policy = original(env, database_prefix)
+    def widened(env, database_prefix, **options):
+        policy = original(env, database_prefix, **options)
         policy["Statement"].append(
             {
                 "Sid": "Oops",

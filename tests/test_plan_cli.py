@@ -29,7 +29,7 @@ def test_plan_json_is_one_document_with_the_contract_keys():
     assert [
         set(r)
         for r in doc["resources"]
-        if set(r) != {"type", "name", "parent", "inputs", "protect", "depends_on"}
+        if set(r) != {"type", "name", "parent", "account", "inputs", "protect", "depends_on"}
     ] == []
     assert doc["counts"] == dict(Counter(r["type"] for r in doc["resources"]))
     assert sum(doc["counts"].values()) == len(doc["resources"]) == 181

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -223,7 +224,9 @@ def _load_mesh(
     root = Path(directory)
     files, hidden = _scan(root)
     stems = frozenset(p.stem for p in files)
+    other_accounts: dict[str, str] = {}
     if only is not None:
+        other_accounts = _accounts_named([p for p in files if p.stem != only])
         files, hidden = [p for p in files if p.stem == only], []
     errors: list[Problem] = []
     warnings: list[Problem] = [
@@ -291,7 +294,32 @@ def _load_mesh(
 
         for problem in shared._checked(keys[domain], context, src.path, check):
             (warnings if problem.severity is Severity.warning else errors).append(problem)
-    mesh = Mesh(tuple(valid[d] for d in sorted(valid)), sources, frozenset(declared) - set(valid))
+    mesh = Mesh(
+        tuple(valid[d] for d in sorted(valid)),
+        sources,
+        frozenset(declared) - set(valid),
+        other_accounts=other_accounts,
+    )
     errors.sort(key=Problem.sort_key)
     warnings.sort(key=Problem.sort_key)
     return Report(mesh, errors, warnings)
+
+
+# a top-level `account: "111122223333"` line (quoted or not, optionally commented)
+_ACCOUNT_LINE = re.compile(rb"""^account:[ \t]*(["']?)([0-9]{12})\1[ \t]*(?:#.*)?$""", re.MULTILINE)
+
+
+def _accounts_named(paths: list[Path]) -> dict[str, str]:
+    """The `account:` of each blueprint a per-domain stack does not load (`load_mesh(only=)`):
+    the stack names other domains' roles by ARN, so it needs their accounts, but not their
+    products. A line scan, not a parse: those files are validated by their own stacks and by
+    every PR's `mesh validate`; a file whose account is not such a line counts as naming none."""
+    out = {}
+    for path in paths:
+        try:
+            match = _ACCOUNT_LINE.search(path.read_bytes())
+        except OSError:
+            continue
+        if match:
+            out[path.stem] = match.group(2).decode()
+    return out

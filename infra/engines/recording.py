@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import threading
 import uuid
 from collections import Counter
@@ -33,6 +34,7 @@ from infra.provision.program import MeshResources, StackSettings, build_mesh
 from infra.util.gcpause import gc_paused
 
 PROJECT = "mesh"
+PROVIDER_TYPE = "pulumi:providers:aws"
 STACK = "local"
 _lock = threading.Lock()  # the Pulumi runtime is process-global: one program run at a time
 
@@ -58,12 +60,14 @@ class Recorded:
     # its inputs use (the engine's `dependencies`), sorted
     depends_on: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    account: str = ""  # the AWS account it is created in (its provider's)
 
     def as_plan_json(self) -> dict:
         return {
             "type": self.type,
             "name": self.name,
             "parent": self.parent,
+            "account": self.account,
             "inputs": self.inputs,
             "protect": self.protect,
             "depends_on": self.depends_on,  # what it is created after (not its parent)
@@ -135,9 +139,23 @@ class DeterministicMocks(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, default_account: str = "") -> None:
         super().__init__(mocks)
         self.recorded: list[Recorded] = []
+        self.default_account = default_account
+        self._provider_accounts: dict[str, str] = {}  # provider URN -> its account
+
+    def _account(self, request, inputs: dict) -> str:
+        """A provider's own account (its `allowedAccountIds`); else the account of the
+        provider a resource is created with (a component: its providers' `aws`), else the
+        default provider's (`mesh:account`)."""
+        if request.type == PROVIDER_TYPE:
+            allowed = inputs.get("allowedAccountIds")
+            if isinstance(allowed, str):  # provider inputs arrive JSON-encoded
+                allowed = json.loads(allowed)
+            return allowed[0] if allowed else self.default_account
+        ref = request.provider or dict(request.providers).get("aws", "")
+        return self._provider_accounts.get(ref.rsplit("::", 1)[0], self.default_account)
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -145,12 +163,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             return response
         registration = self.resources.get(response.urn)
         parent = urn_type_and_name(request.parent)[1]
+        inputs = _plain(pulumi.runtime.rpc.deserialize_properties(request.object))
+        account = self._account(request, inputs)
+        if request.type == PROVIDER_TYPE:
+            self._provider_accounts[response.urn] = account
         rec = Recorded(
             type=request.type,
             name=request.name,
             urn=response.urn,
             parent=parent,
-            inputs=_plain(pulumi.runtime.rpc.deserialize_properties(request.object)),
+            inputs=inputs,
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
             aliases=sorted(_alias_names(request)),
@@ -159,6 +181,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             outputs=_plain(registration.state) if registration else {},
             depends_on=sorted({_urn_name(u) for u in request.dependencies}),
             delete_before_replace=bool(request.deleteBeforeReplace),
+            account=account,
         )
         self.recorded.append(rec)
         return response
@@ -202,7 +225,7 @@ def run_program(
     """Run the mesh program (or `program`) under `mocks` and return what it registered."""
     mocks = mocks or DeterministicMocks(settings)
     with _lock:
-        monitor = RecordingMonitor(mocks)
+        monitor = RecordingMonitor(mocks, settings.account)
         # a fresh runtime per run: no root stack, no RPCs or outputs (or their failures)
         # left over from an earlier run in this process
         pulumi_settings.ROOT.set(None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from infra.governance import catalogue as cat
 from infra.governance.domain_limits import DomainLimits, effective, loosening
@@ -46,9 +46,14 @@ def description_problem(text: str) -> str | None:
 
 
 def check_blueprint(
-    bp: Blueprint, src: SourceFile, domains: frozenset[str], today: dt.date
+    bp: Blueprint,
+    src: SourceFile,
+    domains: frozenset[str],
+    today: dt.date,
+    account_of: Callable[[str], str | None] = lambda domain: None,
 ) -> Iterator[Finding]:
-    """Every finding of one domain's blueprint; `domains` are the domains of the mesh."""
+    """Every finding of one domain's blueprint; `domains` are the domains of the mesh,
+    `account_of` the account each one's blueprint names (`Mesh.account_of`)."""
     eff = effective(bp)
     yield from loosening(bp, src)
     yield from _owner(bp, src)
@@ -64,7 +69,7 @@ def check_blueprint(
                 f"allowed_consumer_domains names {name!r}, which is not a domain of the mesh",
             )
     for pi, product in enumerate(bp.products):
-        yield from _product(bp, product, src, ("products", pi), eff, domains, today)
+        yield from _product(bp, product, src, ("products", pi), eff, domains, today, account_of)
 
 
 def _owner(bp: Blueprint, src: SourceFile) -> Iterator[Finding]:
@@ -93,6 +98,7 @@ def _product(
     eff: DomainLimits,
     domains: frozenset[str],
     today: dt.date,
+    account_of: Callable[[str], str | None],
 ) -> Iterator[Finding]:
     pid = access.product_id(bp.domain, product.name)
     cls = product.classification
@@ -131,7 +137,7 @@ def _product(
     for gi, consumer in enumerate(product.consumers):
         yield from _consumer(
             bp, product, consumer, src, at + ("consumers", gi), eff, domains, today,
-            id(consumer) in active,
+            id(consumer) in active, account_of,
         )  # fmt: skip
 
 
@@ -145,6 +151,7 @@ def _consumer(
     domains: frozenset[str],
     today: dt.date,
     active: bool,
+    account_of: Callable[[str], str | None],
 ) -> Iterator[Finding]:
     pid = access.product_id(bp.domain, product.name)
     cls = product.classification
@@ -162,6 +169,21 @@ def _consumer(
             f"({allowed})",
             pid,
         )
+    # GOV-013: ... and, across accounts, in an account the owner allows
+    allowed_accounts = bp.policies.allowed_consumer_accounts
+    elsewhere = account_of(consumer.domain) != bp.account
+    if known and elsewhere and allowed_accounts is not None:
+        account = account_of(consumer.domain)
+        if account not in allowed_accounts:
+            yield blueprint_finding(
+                src,
+                at + ("domain",),
+                "GOV-013",
+                f"{grant}: {consumer.domain!r} lives in account "
+                f"{account or '(the stack account)'}, which is not in the domain's "
+                f"allowed_consumer_accounts ({', '.join(allowed_accounts) or '(none)'})",
+                pid,
+            )
     # GOV-003: the domain's policies.require_approval (PII shared without include_pii or
     # approved_by is E027/E028, checked with the schema)
     if eff.require_approval and not consumer.approved_by:
@@ -217,4 +239,4 @@ def _consumer(
 def check_mesh(mesh: Mesh, today: dt.date) -> Iterator[Finding]:
     domains = mesh.all_domains
     for bp in mesh.blueprints:
-        yield from check_blueprint(bp, mesh.source(bp.domain), domains, today)
+        yield from check_blueprint(bp, mesh.source(bp.domain), domains, today, mesh.account_of)

@@ -77,6 +77,7 @@ def change_problems(
         if text is not None and head.source(bp.domain).text == text:
             continue  # the same file on both sides: nothing removed, nothing renamed
         matches = _by_name(head_bp)
+        errors += _account_move(head, bp, head_bp)
         errors += _rename_claims(base, head, bp, head_bp)
         errors += _decommission_notice(head, bp, head_bp, matches, today)
         for pi, product in enumerate(bp.products):
@@ -249,6 +250,27 @@ def _domain_removed(base: Mesh, bp: Blueprint) -> Problem:
         f"roles{products} are protected, and a whole domain cannot be retired from the "
         "blueprints; keep the file and decommission its products instead",
     )
+
+
+def _account_move(head: Mesh, before: Blueprint, after: Blueprint) -> list[Problem]:
+    """E053: a domain whose account changes is deployed anew in the new account (new bucket,
+    key, database, roles) while the old account keeps its protected resources: the move must
+    be stated (`previous_account`: the account it leaves), so nobody does it by a typo."""
+    if before.account == after.account:
+        return []
+    stated = after.previous_account is not None and before.account in (None, after.previous_account)
+    if stated:
+        return []
+    old = before.account or "the stack's account (mesh:account)"
+    return [
+        head.source(after.domain).problem(
+            ("account",),
+            "E053",
+            f"domain {after.domain} moves from {old} to {after.account or 'the stack account'}: "
+            "every resource of the domain is created anew there and its data is not moved; copy "
+            f'the data first and say so with previous_account: "{before.account or "<the stack account>"}"',
+        )
+    ]
 
 
 def against_base(

@@ -29,6 +29,7 @@ CHANGES: dict[str, str] = {
     "decommission_changed": "decommission date or reason changed",
     "data_deletion_allowed": "data: retain -> delete: the data may be deleted after the date",
     "owner_changed": "the domain's owner changed",
+    "account_moved": "the domain moves to another AWS account: every resource is replaced",
     "exception_added": "a new exception waives a policy",
     "exception_renewed": "an exception is extended or changed",
     "domain_policy_loosened": "a domain-local policy is loosened (within the global bounds)",
@@ -85,6 +86,14 @@ def _domain(head: Mesh, before: Blueprint, after: Blueprint) -> Iterator[ReviewI
     def item(loc: Loc, change: str, reason: str, product: str | None = None) -> ReviewItem:
         return ReviewItem(d, product, change, reason, src.path, src.line_of(loc))
 
+    if before.account != after.account:
+        yield item(
+            ("account",),
+            "account_moved",
+            f"domain {d} moves from account {before.account or '(the stack account)'} to "
+            f"{after.account or '(the stack account)'}: its buckets, key, database and roles are "
+            "created anew there (copy the data first; the old ones stay protected)",
+        )
     if before.owner != after.owner:
         yield item(
             ("owner",),
@@ -207,6 +216,18 @@ def _loosened(old: DomainPolicies, new: DomainPolicies) -> Iterator[tuple[str, s
         found.append(
             ("grant_expiry_from", f"grant_expiry_from {old.grant_expiry_from.value} -> {value}")
         )
+    if old.allowed_consumer_accounts is not None:
+        if new.allowed_consumer_accounts is None:
+            found.append(("allowed_consumer_accounts", "allowed_consumer_accounts removed"))
+        else:
+            more = sorted(set(new.allowed_consumer_accounts) - set(old.allowed_consumer_accounts))
+            if more:
+                found.append(
+                    (
+                        "allowed_consumer_accounts",
+                        f"allowed_consumer_accounts adds {', '.join(more)}",
+                    )
+                )
     if old.allowed_consumer_domains is not None:
         if new.allowed_consumer_domains is None:
             found.append(("allowed_consumer_domains", "allowed_consumer_domains removed"))

@@ -20,6 +20,8 @@ class Mesh:
     # (domain, product, consumer domain) of grants governance revoked: an exception that
     # allowed them has expired (`infra.governance.evaluate.with_governance`)
     revoked: frozenset[tuple[str, str, str]] = field(default=frozenset(), compare=False)
+    # the `account:` of domains whose blueprint was not loaded (`load_mesh(only=)`)
+    other_accounts: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_domain", {b.domain: b for b in self.blueprints})
@@ -33,6 +35,11 @@ class Mesh:
     def all_domains(self) -> frozenset[str]:
         """Every domain of the mesh (what a grant may name), loaded or not."""
         return frozenset(self.domains) | self.other_domains
+
+    def account_of(self, domain: str) -> str | None:
+        """The AWS account a domain's blueprint names (None: the stack's account)."""
+        bp = self._by_domain.get(domain)  # type: ignore[attr-defined]
+        return bp.account if bp is not None else self.other_accounts.get(domain)
 
     def blueprint(self, domain: str) -> Blueprint:
         return self._by_domain[domain]  # type: ignore[attr-defined]

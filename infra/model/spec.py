@@ -21,6 +21,7 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]{1,30}$"
 COLUMN_PATTERN = r"^[a-z_][a-z0-9_]{0,127}$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 TEAM_PATTERN = r"^[a-z][a-z0-9-]{1,62}$"
+ACCOUNT_PATTERN = r"^[0-9]{12}$"
 
 Name = Annotated[
     str,
@@ -29,6 +30,14 @@ Name = Annotated[
 ColumnName = Annotated[
     str,
     Field(pattern=COLUMN_PATTERN, description="Glue column name: lower-case letters, digits, _"),
+]
+AccountId = Annotated[
+    str,
+    Field(
+        pattern=ACCOUNT_PATTERN,
+        description="AWS account id: 12 digits, quoted (a YAML number would lose leading zeros)",
+        examples=["111122223333"],
+    ),
 ]
 Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254, examples=["team@example.com"])]
 Text = Annotated[str, Field(min_length=1, max_length=2048)]
@@ -255,6 +264,11 @@ class DomainPolicies(_Model):
     require_approval: bool | None = Field(
         None, description="Every grant needs approved_by, not only grants that share PII"
     )
+    allowed_consumer_accounts: list[AccountId] | None = Field(
+        None,
+        description="Only domains in these AWS accounts may be granted access (the domain's own "
+        "account is always allowed)",
+    )
 
 
 class PolicyException(_Model):
@@ -281,6 +295,16 @@ class Blueprint(_Model):
     description: Text
     owner: Owner
     cost_center: str = Field(pattern=r"^[A-Za-z0-9-]{1,32}$", examples=["CC-1001"])
+    account: AccountId | None = Field(
+        None,
+        description="The domain's AWS account; without it, the stack's account (mesh:account). "
+        "Domains may share an account",
+    )
+    previous_account: AccountId | None = Field(
+        None,
+        description="The account the domain moves from: a move replaces every resource of the "
+        "domain (its data must be copied first), so it is refused unless stated here",
+    )
     products: list[Product] = Field(default_factory=list)
     policies: DomainPolicies = Field(default_factory=DomainPolicies)
     exceptions: list[PolicyException] = Field(default_factory=list)

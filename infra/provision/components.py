@@ -3,6 +3,10 @@
 Each takes a small typed args object (built from the blueprint model in `infra.provision.program`), creates
 its children with `parent=self` and names derived from its own name, and registers its outputs
 last. Every policy document comes from `infra.provision.documents`. Components never import boto3.
+
+Why one module (~500 lines): the four components are one resource graph whose ordering
+(roles before the key policy that names them, the database after the Lake Formation
+settings, a grant after its consumer role) is only visible when they are read together.
 """
 
 from __future__ import annotations
@@ -59,6 +63,9 @@ class DomainArgs:
     tags: dict[str, str]
     # (bucket, readers) of the domain's products whose grants opt into direct S3 read
     direct_readers: tuple[tuple[str, DirectRead], ...] = ()
+    # a multi-account mesh: the consumer role reads catalogs of every account (through
+    # resource links to other accounts' databases; Lake Formation still gates every table)
+    cross_account: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,15 +90,39 @@ class ProductArgs:
 
 @dataclass(frozen=True)
 class GrantArgs:
-    env: AwsEnv
-    consumer_role: str
+    principal: str  # the consumer role's ARN (in the consumer's account)
     database: str
     columns: tuple[str, ...] | None  # None: the whole table
+    # the producer's account when the consumer lives in another one: Lake Formation shares the
+    # table from the producer's catalog directly to the role (cross-account version 3+)
+    catalog_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AccountLake:
+    """Lake Formation settings of a domain account other than the platform's."""
+
+    account: str
+    admins: tuple[str, ...]
+    provider: pulumi.ProviderResource
+
+
+@dataclass(frozen=True)
+class ConsumerLink:
+    """A consumer domain in another account that reads a producer's tables: its role gets
+    DESCRIBE on the resource link to the producer's database in its account."""
+
+    domain: str
+    principal: str  # the consumer role's ARN
+    role: pulumi.Resource | None = None  # the role, when this stack creates it
 
 
 @dataclass(frozen=True)
 class PlatformArgs:
     lake_formation_admins: tuple[str, ...]
+    # a multi-account mesh: cross-account sharing on, and each other account's settings
+    cross_account: bool = False
+    accounts: tuple[AccountLake, ...] = ()
 
 
 class Platform(pulumi.ComponentResource):
@@ -103,13 +134,27 @@ class Platform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(T.PLATFORM, name, None, opts)
+        # leaving `parameters` out would reset CROSS_ACCOUNT_VERSION to 1 (pulumi-aws docs)
+        sharing = {"parameters": docs.CROSS_ACCOUNT_PARAMETERS} if args.cross_account else {}
         self.lake_settings = aws.lakeformation.DataLakeSettings(
             child_name(name, Part.LAKE_SETTINGS),
             admins=list(args.lake_formation_admins),
             create_database_default_permissions=[],
             create_table_default_permissions=[],
+            **sharing,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.account_settings = {
+            a.account: aws.lakeformation.DataLakeSettings(
+                child_name(name, f"{Part.LAKE_SETTINGS}-{a.account}"),
+                admins=list(a.admins),
+                create_database_default_permissions=[],
+                create_table_default_permissions=[],
+                **sharing,
+                opts=pulumi.ResourceOptions(parent=self, provider=a.provider),
+            )
+            for a in args.accounts
+        }
         self.register_outputs({})
 
 
@@ -166,7 +211,9 @@ class Domain(pulumi.ComponentResource):
             child_name(name, Part.CONSUMER_ACCESS),
             name="mesh-consumer-access",
             role=self.consumer.name,
-            policy=_json(docs.consumer_policy(env, args.database_prefix)),
+            policy=_json(
+                docs.consumer_policy(env, args.database_prefix, cross_account=args.cross_account)
+            ),
             opts=child,
         )
 
@@ -231,6 +278,7 @@ class Domain(pulumi.ComponentResource):
             table={"database_name": self.database.name, "wildcard": True},
             opts=child,
         )
+        self.links: dict[str, aws.glue.CatalogDatabase] = {}
         self.register_outputs(
             {
                 "key_arn": self.key.arn,
@@ -240,6 +288,43 @@ class Domain(pulumi.ComponentResource):
                 "consumer_role_arn": self.consumer.arn,
             }
         )
+
+    def share_to(
+        self,
+        account: str,
+        consumers: list[ConsumerLink],
+        provider: pulumi.ProviderResource,
+    ) -> None:
+        """What consumers in `account` need to query the tables Lake Formation shares with
+        them: a resource link in their account to this domain's database (named like it, so
+        queries read the same in every account), and DESCRIBE on it for each consumer role.
+        Created with `provider` (the consumer account's), under this domain's component, so a
+        per-domain stack declares everything its grants need."""
+        name, args = self._name, self.args
+        link = aws.glue.CatalogDatabase(
+            child_name(name, f"{Part.RESOURCE_LINK}-{account}"),
+            name=args.database,
+            description=f"Resource link to {args.database} of domain {args.domain} "
+            f"(account {args.env.account})",
+            target_database={"catalog_id": args.env.account, "database_name": args.database},
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.database]),
+        )
+        self.links[account] = link
+        for c in consumers:
+            aws.lakeformation.Permissions(
+                child_name(f"{name}@{c.domain}", Part.LINK_DESCRIBE),
+                principal=c.principal,
+                permissions=["DESCRIBE"],
+                catalog_id=account,
+                database={"catalog_id": account, "name": link.name},
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    provider=provider,
+                    depends_on=[link, *([c.role] if c.role is not None else [])],
+                    delete_before_replace=True,
+                ),
+            )
 
 
 def _columns(cols: tuple[ColumnArgs, ...]) -> list[dict]:
@@ -399,26 +484,25 @@ class LakeFormationGrant(pulumi.ComponentResource):
         one names it too. So the old one is deleted first (`delete_before_replace`): a moment
         without the grant rather than a grant that loses its columns for good."""
         super().__init__(T.GRANT, name, None, opts)
-        env = args.env
         child = pulumi.ResourceOptions(
             parent=self,
             depends_on=[consumer.consumer] if consumer is not None else None,
             delete_before_replace=True,
         )
+        table: dict = {"database_name": args.database, "name": product.table.name}
+        catalog: dict = {}
+        if args.catalog_id is not None:  # shared across accounts from the producer's catalog
+            table = {"catalog_id": args.catalog_id, **table}
+            catalog = {"catalog_id": args.catalog_id}
         if args.columns is None:
-            target = {"table": {"database_name": args.database, "name": product.table.name}}
+            target = {"table": table}
         else:
-            target = {
-                "table_with_columns": {
-                    "database_name": args.database,
-                    "name": product.table.name,
-                    "column_names": list(args.columns),
-                }
-            }
+            target = {"table_with_columns": {**table, "column_names": list(args.columns)}}
         self.permissions = aws.lakeformation.Permissions(
             child_name(name, Part.LF_PERMISSION),
-            principal=env.role_arn(args.consumer_role),
+            principal=args.principal,
             permissions=docs.CONSUMER_LF_PERMISSIONS,
+            **catalog,
             **target,
             opts=child,
         )

@@ -72,6 +72,9 @@ PRODUCER_LF_PERMISSIONS = ["ALTER", "DELETE", "DESCRIBE", "INSERT", "SELECT"]
 CONSUMER_LF_PERMISSIONS = ["SELECT"]
 # Lake Formation vends credentials through this action; AWS accepts it only on Resource "*".
 LF_DATA_ACCESS_ACTION = "lakeformation:GetDataAccess"
+# Lake Formation settings of every account of a multi-account mesh: version 4 shares to IAM
+# principals of other accounts directly (through AWS RAM; see the README)
+CROSS_ACCOUNT_PARAMETERS = {"CROSS_ACCOUNT_VERSION": "4"}
 # No kms:CreateGrant: a grant created by any IAM principal of the account would hand out Decrypt
 # around this key policy's conditions (flagged by parliament's permissions-management auditor).
 KEY_ADMIN_ACTIONS = [
@@ -425,7 +428,7 @@ def producer_policy(env: AwsEnv, database: str, buckets: list[str], key_arn: str
     return _policy(*statements)
 
 
-def consumer_policy(env: AwsEnv, database_prefix: str) -> dict:
+def consumer_policy(env: AwsEnv, database_prefix: str, cross_account: bool = False) -> dict:
     """The whole identity policy of a domain's consumer role: read the mesh's catalog and ask
     Lake Formation for credentials. Nothing in it depends on what the domain is granted, so it
     has the same size whether the domain reads 1 table or 10,000.
@@ -434,7 +437,13 @@ def consumer_policy(env: AwsEnv, database_prefix: str) -> dict:
     a principal holds a permission on, and vends credentials only for those; consumers need no
     S3 or KMS permission at all. The catalog actions are scoped to the mesh's databases (every
     name starting with `database_prefix`), the named case of GOV-012. Direct S3 read, where a
-    grant opts into it, is granted by the product's bucket and key policies instead."""
+    grant opts into it, is granted by the product's bucket and key policies instead.
+
+    `cross_account`: the catalogs of every account (the account part of the ARNs is `*`): a
+    query through a resource link reads the link in this account and the shared database in
+    the producer's; which accounts and tables is Lake Formation's decision, as in one account."""
+    if cross_account:
+        env = AwsEnv(account="*", region=env.region, partition=env.partition)
     return _policy(
         {
             "Sid": "ReadMeshCatalog",

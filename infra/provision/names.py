@@ -86,6 +86,9 @@ class Part:
     LOCATION = "location"
     # a grant
     LF_PERMISSION = "lakeformation"
+    # sharing to another account: `<domain>-link-<account>`, `<domain>@<consumer>-link-describe`
+    RESOURCE_LINK = "link"
+    LINK_DESCRIBE = "link-describe"
 
 
 def domain_logical(domain: str) -> str:

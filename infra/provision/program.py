@@ -11,13 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
+import pulumi_aws as aws
 
 from infra.model import access, tags
 from infra.model.mesh import Mesh
 from infra.model.spec import Blueprint, Column, DataDisposition, Product, quality_json
 from infra.provision import documents as docs
+from infra.provision.accounts import DEFAULT_DEPLOY_ROLE, DEFAULT_REGION, Accounts
 from infra.provision.components import (
+    AccountLake,
     ColumnArgs,
+    ConsumerLink,
     DataProduct,
     Domain,
     DomainArgs,
@@ -41,7 +45,6 @@ from infra.provision.names import (
 )
 
 DEFAULT_ACCOUNT = "123456789012"
-DEFAULT_REGION = "eu-west-1"
 SCOPE_ALL = "all"  # one stack for the whole mesh
 SCOPE_PLATFORM = "platform"  # account-level resources only; any other scope names one domain  # mesh:product on domain-level resources (not a valid product name)
 
@@ -50,8 +53,11 @@ SCOPE_PLATFORM = "platform"  # account-level resources only; any other scope nam
 class StackSettings:
     """Stack configuration (Pulumi.<stack>.yaml): `mesh:prefix`, `mesh:account`, `aws:region`,
     `mesh:allowDataDeletion` (second switch for deleting decommissioned data), `mesh:stack`
-    (what this stack declares: `all`, `platform` or one domain) and `mesh:lakeFormationAdmins`
-    (who administers Lake Formation; the identity running `pulumi up` must be among them)."""
+    (what this stack declares: `all`, `platform` or one domain), `mesh:lakeFormationAdmins`
+    (who administers Lake Formation; the identity running `pulumi up` must be among them),
+    `mesh:deployRoleName` (the role `pulumi up` assumes in each domain account that is not
+    `mesh:account`) and `mesh:singleAccount` (deploy every domain into `mesh:account`, whatever
+    account its blueprint names)."""
 
     prefix: str = DEFAULT_PREFIX
     account: str = DEFAULT_ACCOUNT
@@ -62,6 +68,8 @@ class StackSettings:
     blueprints: Path = field(default=Path("blueprints"))
     scope: str = SCOPE_ALL
     lake_formation_admins: tuple[str, ...] = ()
+    deploy_role_name: str = DEFAULT_DEPLOY_ROLE
+    single_account: bool = False
 
     @property
     def admins(self) -> tuple[str, ...]:
@@ -83,7 +91,15 @@ class StackSettings:
 
     @property
     def env(self) -> AwsEnv:
+        """The platform account's (`mesh:account`)."""
         return AwsEnv(account=self.account, region=self.region)
+
+    def accounts(self, mesh: Mesh) -> Accounts:
+        """Which account each domain of `mesh` lives in, for this stack."""
+        if self.single_account:
+            return Accounts(self.account, {}, self.region, self.deploy_role_name)
+        named = {d: a for d in mesh.all_domains if (a := mesh.account_of(d)) is not None}
+        return Accounts(self.account, named, self.region, self.deploy_role_name)
 
     @property
     def names(self) -> Names:
@@ -109,6 +125,8 @@ class StackSettings:
             blueprints=blueprints if blueprints.is_absolute() else project_dir / blueprints,
             scope=scope,
             lake_formation_admins=tuple(admins),
+            deploy_role_name=mesh.get("deployRoleName") or DEFAULT_DEPLOY_ROLE,
+            single_account=mesh.get_bool("singleAccount") or False,
         )
 
 
@@ -154,13 +172,18 @@ def _deletable(domain: str, product: Product, settings: StackSettings, today: dt
     )
 
 
+def consumer_role_arn(settings: StackSettings, accounts: Accounts, domain: str) -> str:
+    """The ARN of a domain's consumer role, in the domain's account."""
+    return accounts.env(domain).role_arn(settings.names.role(domain, "consumer"))
+
+
 def direct_readers(
     mesh: Mesh, bp: Blueprint, product: Product, settings: StackSettings, today: dt.date
 ) -> tuple[DirectRead, ...]:
     """`documents.direct_reads` with this stack's role ARNs."""
-    names, env = settings.names, settings.env
+    accounts = settings.accounts(mesh)
     return docs.direct_reads(
-        mesh, bp, product, lambda d: env.role_arn(names.role(d, "consumer")), today
+        mesh, bp, product, lambda d: consumer_role_arn(settings, accounts, d), today
     )
 
 
@@ -168,14 +191,16 @@ def domain_args(
     bp: Blueprint,
     settings: StackSettings,
     readers: dict[str, tuple[DirectRead, ...]],
+    accounts: Accounts | None = None,
 ) -> DomainArgs:
     """`readers`: product name -> its direct readers (`direct_readers`), for the key policy."""
+    accounts = accounts or Accounts(settings.account, {}, settings.region)
     names = settings.names
     buckets = {p.name: names.bucket(bp.domain, physical_product_name(p)) for p in bp.products}
     return DomainArgs(
         domain=bp.domain,
         description=bp.description,
-        env=settings.env,
+        env=accounts.env(bp.domain),
         producer_role=names.role(bp.domain, "producer"),
         consumer_role=names.role(bp.domain, "consumer"),
         lf_role=names.role(bp.domain, LF_ROLE_KIND),
@@ -185,6 +210,7 @@ def domain_args(
         database_prefix=names.database_prefix(),
         tags=_tags(bp, None),
         direct_readers=tuple((buckets[p], r) for p, group in readers.items() for r in group),
+        cross_account=accounts.multi,
     )
 
 
@@ -194,7 +220,9 @@ def product_args(
     settings: StackSettings,
     today: dt.date,
     readers: tuple[DirectRead, ...] = (),
+    accounts: Accounts | None = None,
 ) -> ProductArgs:
+    accounts = accounts or Accounts(settings.account, {}, settings.region)
     names = settings.names
     physical = physical_product_name(product)
     params = {
@@ -212,7 +240,7 @@ def product_args(
         domain=bp.domain,
         product=product.name,
         description=product.description,
-        env=settings.env,
+        env=accounts.env(bp.domain),
         bucket=names.bucket(bp.domain, physical),
         database=names.database(bp.domain),
         table=names.table(physical),
@@ -229,14 +257,19 @@ def product_args(
 
 
 def grant_args(
-    bp: Blueprint, grant: access.DeclaredGrant, consumer_domain: str, settings: StackSettings
+    bp: Blueprint,
+    grant: access.DeclaredGrant,
+    consumer_domain: str,
+    settings: StackSettings,
+    accounts: Accounts | None = None,
 ) -> GrantArgs:
-    names = settings.names
+    accounts = accounts or Accounts(settings.account, {}, settings.region)
+    producer, consumer = accounts.of(bp.domain), accounts.of(consumer_domain)
     return GrantArgs(
-        env=settings.env,
-        consumer_role=names.role(consumer_domain, "consumer"),
-        database=names.database(bp.domain),
+        principal=consumer_role_arn(settings, accounts, consumer_domain),
+        database=settings.names.database(bp.domain),
         columns=None if grant.whole_table else grant.columns,
+        catalog_id=producer if producer != consumer else None,
     )
 
 
@@ -246,6 +279,49 @@ class MeshResources:
     domains: dict[str, Domain]
     products: dict[str, DataProduct]
     grants: dict[str, LakeFormationGrant]
+
+
+class _Providers:
+    """One explicit `aws.Provider` per domain account other than the platform's: it assumes
+    the deploy role there (`mesh:deployRoleName`) and refuses credentials of any other account
+    (`allowed_account_ids`). The platform account's resources keep the default provider (an
+    existing stack's resources would be replaced if they moved to an explicit one); only what
+    a component in another account creates in the platform account (a resource link) gets an
+    explicit platform provider."""
+
+    def __init__(self, settings: StackSettings, accounts: Accounts) -> None:
+        self.settings, self.accounts = settings, accounts
+        self._made: dict[str, aws.Provider] = {}
+
+    def explicit(self, account: str) -> aws.Provider:
+        if account not in self._made:
+            assume = (
+                {}
+                if account == self.accounts.platform
+                else {
+                    "assume_roles": [
+                        {
+                            "role_arn": self.accounts.deploy_role_arn(account),
+                            "session_name": f"{self.settings.prefix}-deploy",
+                        }
+                    ]
+                }
+            )
+            self._made[account] = aws.Provider(
+                f"account-{account}",
+                region=self.settings.region,
+                allowed_account_ids=[account],
+                **assume,
+            )
+        return self._made[account]
+
+    def of(self, account: str) -> aws.Provider | None:
+        """The provider a component in `account` is created with (None: the default)."""
+        return None if account == self.accounts.platform else self.explicit(account)
+
+    def opts(self, account: str) -> pulumi.ResourceOptions | None:
+        provider = self.of(account)
+        return pulumi.ResourceOptions(providers=[provider]) if provider is not None else None
 
 
 def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResources:
@@ -260,24 +336,40 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
         raise ValueError(
             f"stack scope {settings.scope!r} is neither 'all', 'platform' nor a domain of the mesh"
         )
-    platform = (
-        Platform("platform", PlatformArgs(settings.admins))
-        if settings.includes_platform()
-        else None
-    )
-    lake_settings = platform.lake_settings if platform is not None else None
+    accounts = settings.accounts(mesh)
+    providers = _Providers(settings, accounts)
+    platform = None
+    if settings.includes_platform():
+        others = tuple(
+            AccountLake(a, (accounts.deploy_role_arn(a),), providers.explicit(a))
+            for a in accounts.foreign(mesh.all_domains)
+        )
+        platform = Platform("platform", PlatformArgs(settings.admins, accounts.multi, others))
+
+    def lake_settings_of(domain: str) -> pulumi.Resource | None:
+        """The Lake Formation settings of the domain's account, when this stack declares them."""
+        if platform is None:
+            return None
+        account = accounts.of(domain)
+        if account == accounts.platform:
+            return platform.lake_settings
+        return platform.account_settings.get(account)
+
     included = [bp for bp in mesh.blueprints if settings.includes_domain(bp.domain)]
     readers = {
         bp.domain: {p.name: direct_readers(mesh, bp, p, settings, today) for p in bp.products}
         for bp in included
     }
     domains = {
-        bp.domain: Domain(domain_logical(bp.domain), domain_args(bp, settings, readers[bp.domain]))
+        bp.domain: Domain(
+            domain_logical(bp.domain),
+            domain_args(bp, settings, readers[bp.domain], accounts),
+            opts=providers.opts(accounts.of(bp.domain)),
+        )
         for bp in included
     }
     consumer_roles = {
-        settings.env.role_arn(settings.names.role(d, "consumer")): dom.consumer
-        for d, dom in domains.items()
+        consumer_role_arn(settings, accounts, d): dom.consumer for d, dom in domains.items()
     }
 
     def in_stack(group: tuple[DirectRead, ...]) -> list[pulumi.Resource]:
@@ -288,9 +380,10 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
 
     for bp in included:
         every = tuple(r for group in readers[bp.domain].values() for r in group)
-        domains[bp.domain].provision_storage(in_stack(every), lake_settings)
+        domains[bp.domain].provision_storage(in_stack(every), lake_settings_of(bp.domain))
     products: dict[str, DataProduct] = {}
     grants: dict[str, LakeFormationGrant] = {}
+    shared: dict[str, dict[str, None]] = {}  # producer -> consumer domains in other accounts
     for bp in included:
         owner = domains[bp.domain]
         for product in bp.products:
@@ -298,7 +391,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
             group = readers[bp.domain][product.name]
             products[pid] = dp = DataProduct(
                 product_logical(bp.domain, product.name),
-                product_args(bp, product, settings, today, group),
+                product_args(bp, product, settings, today, group, accounts),
                 owner,
                 in_stack(group),
                 opts=pulumi.ResourceOptions(parent=owner),
@@ -308,9 +401,24 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
                 name = grant_logical(bp.domain, product.name, consumer.domain)
                 grants[name] = LakeFormationGrant(
                     name,
-                    grant_args(bp, grant, consumer.domain, settings),
+                    grant_args(bp, grant, consumer.domain, settings, accounts),
                     dp,
                     domains.get(consumer.domain),
                     opts=pulumi.ResourceOptions(parent=dp),
                 )
+                if accounts.of(consumer.domain) != accounts.of(bp.domain):
+                    shared.setdefault(bp.domain, {}).setdefault(consumer.domain, None)
+        # resource links: one per other account that reads this domain, after its grants
+        by_account: dict[str, list[ConsumerLink]] = {}
+        for c in shared.get(bp.domain, {}):
+            consumer_domain = domains.get(c)
+            by_account.setdefault(accounts.of(c), []).append(
+                ConsumerLink(
+                    c,
+                    consumer_role_arn(settings, accounts, c),
+                    consumer_domain.consumer if consumer_domain is not None else None,
+                )
+            )
+        for account, links in sorted(by_account.items()):
+            owner.share_to(account, links, providers.explicit(account))
     return MeshResources(platform, domains, products, grants)

@@ -1,0 +1,271 @@
+"""A multi-account mesh: every domain's resources in its own account, tables shared across
+accounts by Lake Formation to the consumer role, resource links in the consumer accounts, and
+what the blueprints may not do across accounts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import FIXTURES, TODAY
+from typer.testing import CliRunner
+
+from infra import api
+from infra.blueprints.load import load_mesh
+from infra.cli import app
+from infra.engines.recording import ResourceGraph, run_program
+from infra.provision import types as T
+from infra.provision.program import StackSettings
+
+MULTI = FIXTURES / "accounts" / "multi"
+PLATFORM = StackSettings().account  # 123456789012: logistics has no account of its own
+ACCOUNT = {
+    "sales": "111122223333",
+    "marketing": "444455556666",
+    "finance": "444455556666",
+    "analytics": "444455556666",
+    "logistics": PLATFORM,
+}
+DOMAINS = sorted(ACCOUNT)
+
+
+@pytest.fixture(scope="module")
+def mesh():
+    report = api.validate(MULTI, today=TODAY)
+    assert report.errors == [], report.errors
+    return report.mesh
+
+
+@pytest.fixture(scope="module")
+def graph(mesh) -> ResourceGraph:
+    return run_program(mesh, StackSettings(), TODAY)
+
+
+def _plan_json(directory: Path) -> dict:
+    run = CliRunner().invoke(
+        app, ["plan", str(directory), "--format", "json"], env={"MESH_TODAY": str(TODAY)}
+    )
+    assert run.exit_code == 0, run.output
+    return json.loads(run.stdout)
+
+
+def _shared_into_consumers(name: str) -> bool:
+    """The resource links a domain creates in its consumers' accounts, and DESCRIBE on them."""
+    return "-link-" in name
+
+
+def test_every_resource_of_a_domain_is_in_its_account():
+    doc = _plan_json(MULTI)
+    resources = doc["resources"]
+    assert all("account" in r for r in resources)
+    for r in resources:
+        domain = (r["inputs"].get("tags") or {}).get("mesh:domain")
+        if domain is None or _shared_into_consumers(r["name"]):
+            continue
+        assert r["account"] == ACCOUNT[domain], (r["type"], r["name"], r["account"])
+    # components carry their domain's account too
+    components = {r["name"]: r["account"] for r in resources if r["type"] == T.DOMAIN}
+    assert components == ACCOUNT
+
+
+def test_a_cross_account_grant_names_the_consumer_role_and_the_producer_catalog(graph):
+    lf = graph.get(T.LF_PERMISSIONS, "sales.orders@marketing-lakeformation")
+    assert lf.account == "111122223333"  # created in the producer's account
+    assert lf.inputs == {
+        "permissions": ["SELECT"],
+        "principal": "arn:aws:iam::444455556666:role/mesh-marketing-consumer",
+        "catalogId": "111122223333",
+        "tableWithColumns": {
+            "catalogId": "111122223333",
+            "databaseName": "mesh_sales",
+            "name": "orders",
+            "columnNames": ["amount", "order_date", "order_id"],
+        },
+    }
+    # a grant within one account is what it always was: no catalog id
+    same = graph.get(T.LF_PERMISSIONS, "finance.invoices@analytics-lakeformation")
+    assert same.account == "444455556666" and "catalogId" not in same.inputs
+    assert same.inputs["principal"] == "arn:aws:iam::444455556666:role/mesh-analytics-consumer"
+
+
+def test_the_consumer_account_gets_a_resource_link_and_describe_on_it(graph):
+    link = graph.get(T.DATABASE, "sales-link-444455556666")
+    assert link.account == "444455556666" and link.parent == "sales"
+    assert link.inputs["name"] == "mesh_sales"  # queries read the same in every account
+    assert link.inputs["targetDatabase"] == {
+        "catalogId": "111122223333",
+        "databaseName": "mesh_sales",
+    }
+    for consumer in ("marketing", "finance"):  # two domains of that account read sales
+        describe = graph.get(T.LF_PERMISSIONS, f"sales@{consumer}-link-describe")
+        assert describe.account == "444455556666"
+        assert describe.inputs == {
+            "permissions": ["DESCRIBE"],
+            "principal": f"arn:aws:iam::444455556666:role/mesh-{consumer}-consumer",
+            "catalogId": "444455556666",
+            "database": {"catalogId": "444455556666", "name": "mesh_sales"},
+        }
+        assert "sales-link-444455556666" in describe.depends_on
+    # one link per (producer, consumer account): not one per consumer domain
+    links = sorted(r.name for r in graph.by_type(T.DATABASE) if "-link-" in r.name)
+    assert links == [
+        "logistics-link-111122223333",  # sales reads logistics.shipments
+        "sales-link-123456789012",  # logistics reads sales.orders
+        "sales-link-444455556666",  # marketing, finance and analytics read sales
+    ]
+
+
+def test_one_provider_per_account_assuming_the_deploy_role(graph):
+    providers = {r.name: r for r in graph.by_type("pulumi:providers:aws")}
+    assert sorted(providers) == [
+        "account-111122223333",
+        "account-123456789012",  # for what other accounts' components put into the platform's
+        "account-444455556666",
+    ]
+    sales = providers["account-111122223333"].inputs
+    assert json.loads(sales["allowedAccountIds"]) == ["111122223333"]
+    assert json.loads(sales["assumeRoles"]) == [
+        {"role_arn": "arn:aws:iam::111122223333:role/mesh-deployer", "session_name": "mesh-deploy"}
+    ]
+    assert "assumeRoles" not in providers["account-123456789012"].inputs  # the deployer's own
+
+
+def test_every_account_gets_lake_formation_settings_with_cross_account_sharing(graph):
+    settings = {r.name: r for r in graph.by_type(T.LF_SETTINGS)}
+    assert sorted(settings) == [
+        "platform-lake-settings",
+        "platform-lake-settings-111122223333",
+        "platform-lake-settings-444455556666",
+    ]
+    for r in settings.values():
+        assert r.inputs["parameters"] == {"CROSS_ACCOUNT_VERSION": "4"}
+        assert r.inputs["createDatabaseDefaultPermissions"] == []
+    assert settings["platform-lake-settings-111122223333"].account == "111122223333"
+    assert settings["platform-lake-settings-111122223333"].inputs["admins"] == [
+        "arn:aws:iam::111122223333:role/mesh-deployer"
+    ]
+    # a domain's database waits for its own account's settings (no IAM_ALLOWED_PRINCIPALS)
+    db = graph.get(T.DATABASE, "sales-database")
+    assert "platform-lake-settings-111122223333" in db.depends_on
+
+
+def test_consumer_policies_read_every_accounts_catalog(graph):
+    policy = json.loads(graph.get(T.ROLE_POLICY, "marketing-consumer-access").inputs["policy"])
+    catalog = policy["Statement"][0]
+    assert catalog["Resource"] == [
+        "arn:aws:glue:eu-west-1:*:catalog",
+        "arn:aws:glue:eu-west-1:*:database/mesh_*",
+        "arn:aws:glue:eu-west-1:*:table/mesh_*/*",
+    ]
+
+
+def test_single_account_config_puts_everything_in_the_stack_account(mesh):
+    graph = run_program(mesh, StackSettings(single_account=True), TODAY)
+    assert {r.account for r in graph.resources} == {PLATFORM}
+    assert not graph.by_type("pulumi:providers:aws")
+    assert not [r for r in graph.resources if "-link-" in r.name]
+
+
+def _rows(graph: ResourceGraph) -> set[tuple]:
+    return {
+        (r.type, r.name, r.parent, r.account, json.dumps(r.inputs, sort_keys=True), r.protect)
+        for r in graph.resources
+    }
+
+
+def test_union_of_per_domain_stacks_equals_the_single_stack(mesh, tmp_path):
+    """Each domain stack loads only its own blueprint (as `pulumi up` of that stack does) and
+    learns the other domains' accounts from their files."""
+    single = _rows(run_program(mesh, StackSettings(), TODAY))
+    union = _rows(run_program(mesh, StackSettings(scope="platform"), TODAY))
+    for domain in DOMAINS:
+        one = load_mesh(MULTI, today=TODAY, only=domain)
+        assert one.errors == [] and one.mesh.account_of("sales") == "111122223333"
+        union |= _rows(run_program(one.mesh, StackSettings(scope=domain), TODAY))
+    assert union == single
+
+
+def _write(tmp_path: Path, edit) -> Path:
+    tree = tmp_path / "blueprints"
+    shutil.copytree(MULTI, tree)
+    docs = {p.stem: yaml.safe_load(p.read_text()) for p in tree.glob("*.yaml")}
+    edit(docs)
+    for name, doc in docs.items():
+        (tree / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return tree
+
+
+def _validate(tree: Path, *extra: str) -> tuple[int, list[dict]]:
+    run = CliRunner().invoke(
+        app, ["validate", str(tree), "--format", "json", *extra], env={"MESH_TODAY": str(TODAY)}
+    )
+    return run.exit_code, json.loads(run.stdout)["errors"]
+
+
+def test_an_account_is_a_quoted_twelve_digit_string(tmp_path):
+    tree = _write(tmp_path, lambda d: d["sales"].update(account=111122223333))
+    code, errors = _validate(tree)
+    assert code == 1
+    assert [(Path(e["file"]).name, e["code"], e["path"]) for e in errors] == [
+        ("sales.yaml", "E012", "account")
+    ]
+    tree = _write(tmp_path / "2", lambda d: d["sales"].update(account="11112222333"))
+    assert [e["code"] for e in _validate(tree)[1]] == ["E013"]
+
+
+def test_direct_s3_read_across_accounts_is_refused(tmp_path):
+    tree = _write(tmp_path, lambda d: d["analytics"].update(account="777788889999"))
+    code, errors = _validate(tree)
+    assert code == 1
+    [e] = errors
+    assert (Path(e["file"]).name, e["code"], e["path"]) == (
+        "finance.yaml",
+        "E054",
+        "products[1].consumers[1].s3_direct",
+    )
+    assert "777788889999" in e["message"]
+
+
+def test_allowed_consumer_accounts_limits_who_may_be_granted(tmp_path):
+    def only_own(d):
+        d["sales"]["policies"] = {"allowed_consumer_accounts": ["444455556666"]}
+
+    code, errors = _validate(_write(tmp_path, only_own))
+    assert code == 1
+    assert (
+        sorted((e["code"], e["path"]) for e in errors)
+        == [
+            ("GOV-013", "products[0].consumers[2].domain"),  # logistics: the stack account
+            ("GOV-013", "products[1].consumers[0].domain"),  # analytics... see below
+        ]
+        or errors
+    )
+
+
+def test_a_domain_moving_accounts_is_refused_unless_stated(tmp_path):
+    head = _write(tmp_path / "head", lambda d: d["sales"].update(account="999988887777"))
+    run = CliRunner().invoke(
+        app,
+        ["diff", str(MULTI), str(head), "--validate", "--format", "json"],
+        env={"MESH_TODAY": str(TODAY)},
+    )
+    doc = json.loads(run.stdout)
+    assert run.exit_code == 1
+    assert [(e["code"], e["path"]) for e in doc["errors"]] == [("E053", "account")]
+    stated = _write(
+        tmp_path / "stated",
+        lambda d: d["sales"].update(account="999988887777", previous_account="111122223333"),
+    )
+    run = CliRunner().invoke(
+        app,
+        ["diff", str(MULTI), str(stated), "--validate", "--format", "json"],
+        env={"MESH_TODAY": str(TODAY)},
+    )
+    doc = json.loads(run.stdout)
+    assert run.exit_code == 3 and doc["errors"] == []
+    assert [(i["change"], i["domain"]) for i in doc["review_required"]] == [
+        ("account_moved", "sales")
+    ]
