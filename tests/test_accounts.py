@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -269,3 +270,111 @@ def test_a_domain_moving_accounts_is_refused_unless_stated(tmp_path):
     assert [(i["change"], i["domain"]) for i in doc["review_required"]] == [
         ("account_moved", "sales")
     ]
+
+
+# ---------------------------------------------------------------- the audit across accounts
+
+
+def _audit(mesh, resources):
+    from infra.audit.audit import audit
+
+    return audit(mesh, resources, TODAY, generated_at="2026-11-25T00:00:00Z")
+
+
+def _without(graph: ResourceGraph, name: str) -> list:
+    return [r for r in graph.resources if r.name != name]
+
+
+def _changed(graph: ResourceGraph, name: str, **fields) -> list:
+    """The graph with resource `name` recorded with `fields` changed (inputs: merged in)."""
+    out = []
+    for r in graph.resources:
+        if r.name == name:
+            inputs = {**r.inputs, **fields.pop("inputs", {})}
+            r = replace(r, inputs=inputs, **fields)
+        out.append(r)
+    return out
+
+
+def _missing(outcome) -> list[tuple[str, str]]:
+    assert all(d.kind == "missing" for d in outcome.differences), outcome.differences
+    return [(d.principal, d.product) for d in outcome.differences]
+
+
+def test_effective_access_across_accounts_equals_declared(mesh, graph):
+    outcome = _audit(mesh, graph.resources)
+    assert outcome.differences == []
+    assert outcome.detail.problems == []
+    cross = {
+        (g.principal, g.product) for g in outcome.effective if g.principal.startswith("analytics")
+    }
+    assert ("analytics:consumer", "sales.returns") in cross  # 444455556666 reads 111122223333
+
+
+def test_without_the_resource_link_no_consumer_of_that_account_reaches_the_producer(mesh, graph):
+    outcome = _audit(mesh, _without(graph, "sales-link-444455556666"))
+    assert _missing(outcome) == [
+        ("analytics:consumer", "sales.returns"),
+        ("finance:consumer", "sales.orders"),
+        ("marketing:consumer", "sales.orders"),
+    ]
+    assert (
+        sum(
+            "no resource link in account 444455556666 to mesh_sales" in p
+            for p in outcome.detail.problems
+        )
+        == 3
+    )
+
+
+def test_without_describe_on_the_link_that_consumer_loses_its_grants(mesh, graph):
+    outcome = _audit(mesh, _without(graph, "sales@analytics-link-describe"))
+    assert _missing(outcome) == [("analytics:consumer", "sales.returns")]
+    assert any("no DESCRIBE on the resource link" in p for p in outcome.detail.problems)
+
+
+def test_a_grant_to_the_role_name_in_the_wrong_account_reaches_nobody(mesh, graph):
+    wrong = "arn:aws:iam::111122223333:role/mesh-analytics-consumer"  # the producer's account
+    outcome = _audit(
+        mesh, _changed(graph, "sales.returns@analytics-lakeformation", inputs={"principal": wrong})
+    )
+    assert _missing(outcome) == [("analytics:consumer", "sales.returns")]
+    assert any(wrong in p and "not a mesh role" in p for p in outcome.detail.problems)
+
+
+def test_a_grant_on_another_catalog_than_the_tables_is_unusable(mesh, graph):
+    name = "sales.returns@analytics-lakeformation"
+    table = {**graph.get(T.LF_PERMISSIONS, name).inputs["table"], "catalogId": "444455556666"}
+    outcome = _audit(
+        mesh, _changed(graph, name, inputs={"catalogId": "444455556666", "table": table})
+    )
+    assert _missing(outcome) == [("analytics:consumer", "sales.returns")]
+    assert any(
+        "on catalog 444455556666, the table is in 111122223333" in p
+        for p in outcome.detail.problems
+    )
+
+
+def test_a_grant_made_in_the_consumer_account_is_unusable(mesh, graph):
+    """Only the account owning a table's catalog can grant on it."""
+    outcome = _audit(
+        mesh, _changed(graph, "sales.returns@analytics-lakeformation", account="444455556666")
+    )
+    assert _missing(outcome) == [("analytics:consumer", "sales.returns")]
+    assert any("granted in account 444455556666" in p for p in outcome.detail.problems)
+
+
+def test_a_consumer_policy_created_in_another_account_grants_nothing(mesh, graph):
+    outcome = _audit(mesh, _changed(graph, "analytics-consumer-access", account="111122223333"))
+    assert [(d.kind, d.principal, d.product, d.fields) for d in outcome.differences] == [
+        ("missing", "analytics:consumer", "finance.invoices", ()),
+        # the producer's bucket and key policy still let it read the files directly
+        ("mismatch", "analytics:consumer", "finance.revenue_daily", ("via",)),
+        ("missing", "analytics:consumer", "marketing.attribution", ()),
+        ("missing", "analytics:consumer", "marketing.campaigns", ()),
+        ("missing", "analytics:consumer", "sales.returns", ()),
+    ]
+    assert any(
+        "analytics-consumer-access" in p and "created in account 111122223333" in p
+        for p in outcome.detail.problems
+    )

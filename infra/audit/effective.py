@@ -127,6 +127,12 @@ class EffectiveAccess:
     problems: list[str] = field(default_factory=list)  # unmapped resources, unusable grants
 
 
+def _same_account(account: str, role: Role) -> bool:
+    """An inline policy applies to a role only when created in the role's account ("" on
+    either side: a graph recorded without accounts, one account)."""
+    return not account or not role.account or account == role.account
+
+
 def _account_region(arn: str) -> tuple[str, str, str]:
     parts = arn.split(":")
     return parts[1], parts[3], parts[4]  # partition, region, account
@@ -302,7 +308,9 @@ class _Evaluator:
             return []
         candidates = self._candidates.get(role.name)
         if candidates is None:
-            candidates = _Candidates(self._inline.get(role.name, []))
+            candidates = _Candidates(
+                [d for d in self._inline.get(role.name, []) if _same_account(d.account, role)]
+            )
             self._candidates[role.name] = candidates
         return [evaluate(d.document, d.id, request) for d in candidates.matching(request)]
 
@@ -445,9 +453,47 @@ def _glue_arns(table: Table) -> list[str]:
     return [f"{prefix}:catalog", f"{prefix}:database/{table.database}", table.arn]
 
 
-def _lf_usable(ev: _Evaluator, role: Role, table: Table, bucket: Bucket | None) -> list[str]:
-    """Why an LF permission of `role` on `table` cannot be used (empty: it can)."""
+def _cross_account(ev: _Evaluator, perm: LfPermission, role: Role, table: Table) -> list[str]:
+    """Why a grant cannot be used across accounts (empty: it can, or it is not across).
+
+    A permission is on the catalog it names (its own account's when it names none): it must be
+    the catalog holding the table. A principal of another account finds a shared table only
+    through a resource link in its own account's catalog that targets the table's database,
+    with DESCRIBE on that link and IAM `glue:GetTable` on it."""
+    if not table.account:
+        return []
+    if perm.catalog and perm.catalog != table.account:
+        return [f"the permission is on catalog {perm.catalog}, the table is in {table.account}"]
+    if perm.account and perm.account != table.account:
+        why = (
+            f"the permission is granted in account {perm.account}; only {table.account}, "
+            "whose catalog holds the table, can grant it"
+        )
+        return [why]
+    if not role.account or role.account == table.account:
+        return []
+    links = [
+        name
+        for (account, name), target in ev.g.links.items()
+        if account == role.account and target == (table.account, table.database)
+    ]
+    if not links:
+        return [f"no resource link in account {role.account} to {table.database}"]
     why = []
+    if not any((role.account, name, role.arn) in ev.g.describes for name in links):
+        why.append(f"no DESCRIBE on the resource link to {table.database} in {role.account}")
+    partition, region, _ = _account_region(table.arn)
+    link_arns = [f"arn:{partition}:glue:{region}:{role.account}:database/{n}" for n in links]
+    if not any(ev.iam_allows(role, GLUE_READ, arn).allowed for arn in link_arns):
+        why.append(f"IAM does not allow {GLUE_READ} on {link_arns[0]}")
+    return why
+
+
+def _lf_usable(
+    ev: _Evaluator, perm: LfPermission, role: Role, table: Table, bucket: Bucket | None
+) -> list[str]:
+    """Why an LF permission of `role` on `table` cannot be used (empty: it can)."""
+    why = _cross_account(ev, perm, role, table)
     for arn in _glue_arns(table):
         if not ev.iam_allows(role, GLUE_READ, arn).allowed:
             why.append(f"IAM does not allow {GLUE_READ} on {arn}")
@@ -523,6 +569,14 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
                         Path(channel, evidence, all_columns)
                     )
 
+    for doc in graph.documents:
+        owner = graph.roles.get(doc.attached_to) if doc.kind == "inline" else None
+        if owner is not None and not _same_account(doc.account, owner):
+            problems.append(
+                f"{doc.id} is created in account {doc.account} but role {owner.name} lives in "
+                f"{owner.account}: it grants nothing"
+            )
+
     for perm in graph.lf_permissions:
         role = ev.role_by_arn(perm.principal_arn)
         if role is None:
@@ -547,7 +601,7 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
                 problems.append(
                     f"{perm.logical} grants columns {unknown} that {table.name} does not have"
                 )
-            blocked = _lf_usable(ev, role, table, bucket)
+            blocked = _lf_usable(ev, perm, role, table, bucket)
             if blocked:
                 problems.append(
                     f"{perm.logical}: Lake Formation grant to {role.principal} on {product} "

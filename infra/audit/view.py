@@ -47,6 +47,7 @@ class PolicyDoc:
     policy_name: str | None  # inline policy name
     text: str  # the exact JSON string the provider receives
     document: dict[str, Any]
+    account: str = ""  # the account the resource carrying it is created in ("": not known)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Role:
     domain: str
     kind: str  # producer | consumer | lf-access (from the logical name)
     service: str | None = None  # the AWS service trusted to assume it (a service role)
+    account: str = ""  # the account it lives in ("": not known)
 
     @property
     def principal(self) -> str:
@@ -79,6 +81,7 @@ class Table:
     columns: tuple[Column, ...]
     partition_keys: tuple[Column, ...]
     logical: str
+    account: str = ""  # the account whose catalog holds it ("": not known)
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,12 @@ class LfPermission:
     table: str | None  # None: wildcard (every table of the database)
     columns: tuple[str, ...] | None  # None: every column
     excluded_columns: tuple[str, ...] = ()
+    account: str = ""  # the account it is granted in ("": not known)
+    catalog_id: str | None = None  # the catalog of the table it names (None: `account`'s)
+
+    @property
+    def catalog(self) -> str:
+        return self.catalog_id or self.account
 
 
 @dataclass
@@ -121,6 +130,10 @@ class MeshGraph:
     lf_permissions: list[LfPermission] = field(default_factory=list)
     documents: list[PolicyDoc] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)  # what the evaluator cannot see
+    # resource links: (account, database name) -> (catalog id, database) it points at
+    links: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    # DESCRIBE on a database (a resource link): (account, database, principal ARN)
+    describes: set[tuple[str, str, str]] = field(default_factory=set)
 
     def role_by_arn(self, arn: str) -> Role | None:
         return next((r for r in self.roles.values() if r.arn == arn), None)
@@ -170,6 +183,7 @@ def index(resources: Iterable[Any]) -> MeshGraph:
     for r in resources:
         inputs, outputs = r.inputs, r.outputs or {}
         tags = inputs.get("tags") or {}
+        account = getattr(r, "account", "") or ""
         if r.type == ROLE:
             domain = tags.get(tag_keys.DOMAIN, "?")
             logical = parse_logical(r.name)
@@ -182,6 +196,7 @@ def index(resources: Iterable[Any]) -> MeshGraph:
                 domain,
                 kind,
                 _trusted_service(trust),
+                account,
             )
             g.roles[role.name] = role
             g.documents.append(
@@ -223,6 +238,7 @@ def index(resources: Iterable[Any]) -> MeshGraph:
                     inputs.get("name"),
                     inputs["policy"],
                     _parse(inputs["policy"], r.name),
+                    account,
                 )
             )
         elif r.type == ROLE_POLICY_ATTACHMENT:
@@ -271,6 +287,12 @@ def index(resources: Iterable[Any]) -> MeshGraph:
                         _parse(inputs["policy"], r.name),
                     )
                 )
+        elif r.type == DATABASE and isinstance(inputs.get("targetDatabase"), dict):
+            target = inputs["targetDatabase"]
+            g.links[(account, inputs["name"])] = (
+                target.get("catalogId", ""),
+                target.get("databaseName", ""),
+            )
         elif r.type == DATABASE:
             g.databases[inputs["name"]] = tags.get(tag_keys.DOMAIN)
         elif r.type == TABLE:
@@ -283,6 +305,7 @@ def index(resources: Iterable[Any]) -> MeshGraph:
                 tuple(_column(c) for c in sd.get("columns") or []),
                 tuple(_column(c) for c in inputs.get("partitionKeys") or []),
                 r.name,
+                account,
             )
             g.tables[(table.database, table.name)] = table
         elif r.type == LF_RESOURCE:
@@ -290,11 +313,16 @@ def index(resources: Iterable[Any]) -> MeshGraph:
                 None if inputs.get("useServiceLinkedRole") else inputs.get("roleArn")
             )
         elif r.type == LF_PERMISSIONS:
-            g.lf_permissions.extend(_lf_permissions(r.name, inputs))
+            g.lf_permissions.extend(_lf_permissions(r.name, inputs, account))
+            target = lf_target(inputs)
+            describe = "DESCRIBE" in (inputs.get("permissions") or ())
+            if target is not None and target.kind == "database" and describe:
+                catalog = inputs.get("catalogId") or account
+                g.describes.add((catalog, target.database, inputs.get("principal", "")))
     return g
 
 
-def _lf_permissions(name: str, inputs: dict[str, Any]) -> list[LfPermission]:
+def _lf_permissions(name: str, inputs: dict[str, Any], account: str = "") -> list[LfPermission]:
     perms = tuple(inputs.get("permissions") or ())
     principal = inputs.get("principal", "")
     t = lf_target(inputs)
@@ -302,4 +330,16 @@ def _lf_permissions(name: str, inputs: dict[str, Any]) -> list[LfPermission]:
         # database-level or data-location permissions grant no table data by themselves
         return []
     excluded = t.excluded if t.kind == "columns" else ()
-    return [LfPermission(name, principal, perms, t.database, t.table, t.columns, excluded)]
+    return [
+        LfPermission(
+            name,
+            principal,
+            perms,
+            t.database,
+            t.table,
+            t.columns,
+            excluded,
+            account,
+            inputs.get("catalogId") or None,
+        )
+    ]

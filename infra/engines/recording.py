@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -29,12 +28,14 @@ from pulumi.runtime.sync_await import _sync_await
 from infra.errors import MeshError
 from infra.model.mesh import Mesh
 from infra.provision import types as T
+from infra.provision.documents import AwsEnv
 from infra.provision.graph import ResourceIndex, urn_type_and_name
 from infra.provision.program import MeshResources, StackSettings, build_mesh
 from infra.util.gcpause import gc_paused
 
 PROJECT = "mesh"
 PROVIDER_TYPE = "pulumi:providers:aws"
+PROVIDER_PREFIX = "account-"  # the logical name of the provider of one account
 STACK = "local"
 _lock = threading.Lock()  # the Pulumi runtime is process-global: one program run at a time
 
@@ -105,9 +106,15 @@ class DeterministicMocks(pulumi.runtime.Mocks):
     def __init__(self, settings: StackSettings) -> None:
         self.env = settings.env
 
+    def env_of(self, args: pulumi.runtime.MockResourceArgs) -> AwsEnv:
+        """The environment of the account a resource is created in: its provider's (the
+        program names providers `account-<id>`), else the default provider's."""
+        account = account_of_provider(args.provider or "", self.env.account)
+        return self.env if account == self.env.account else replace(self.env, account=account)
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         inputs = dict(args.inputs)
-        env = self.env
+        env = self.env_of(args)
         typ, name = args.typ, args.name
         if typ == T.BUCKET:
             bucket = inputs["bucket"]
@@ -143,19 +150,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.recorded: list[Recorded] = []
         self.default_account = default_account
-        self._provider_accounts: dict[str, str] = {}  # provider URN -> its account
 
-    def _account(self, request, inputs: dict) -> str:
-        """A provider's own account (its `allowedAccountIds`); else the account of the
-        provider a resource is created with (a component: its providers' `aws`), else the
-        default provider's (`mesh:account`)."""
+    def _account(self, request) -> str:
+        """A provider's own account; else the account of the provider a resource is created
+        with (a component: its providers' `aws`), else the default provider's (`mesh:account`)."""
         if request.type == PROVIDER_TYPE:
-            allowed = inputs.get("allowedAccountIds")
-            if isinstance(allowed, str):  # provider inputs arrive JSON-encoded
-                allowed = json.loads(allowed)
-            return allowed[0] if allowed else self.default_account
+            return _account_named(request.name, self.default_account)
         ref = request.provider or dict(request.providers).get("aws", "")
-        return self._provider_accounts.get(ref.rsplit("::", 1)[0], self.default_account)
+        return account_of_provider(ref, self.default_account)
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -164,9 +166,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         registration = self.resources.get(response.urn)
         parent = urn_type_and_name(request.parent)[1]
         inputs = _plain(pulumi.runtime.rpc.deserialize_properties(request.object))
-        account = self._account(request, inputs)
-        if request.type == PROVIDER_TYPE:
-            self._provider_accounts[response.urn] = account
+        account = self._account(request)
         rec = Recorded(
             type=request.type,
             name=request.name,
@@ -185,6 +185,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         self.recorded.append(rec)
         return response
+
+
+def account_of_provider(ref: str, default: str) -> str:
+    """The account of a provider reference `<urn>::<id>` of a provider the program declared
+    (`account-<id>`: `infra.provision.program._Providers`); `default` for the default one."""
+    return _account_named(urn_type_and_name(ref.rsplit("::", 1)[0])[1] or "", default)
+
+
+def _account_named(provider: str, default: str) -> str:
+    return provider.removeprefix(PROVIDER_PREFIX) if provider.startswith(PROVIDER_PREFIX) else default
 
 
 def _urn_name(urn: str) -> str:

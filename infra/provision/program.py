@@ -308,7 +308,7 @@ class _Providers:
                 }
             )
             self._made[account] = aws.Provider(
-                f"account-{account}",
+                f"account-{account}",  # the engines read the account from this name
                 region=self.settings.region,
                 allowed_account_ids=[account],
                 **assume,
