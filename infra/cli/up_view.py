@@ -52,7 +52,7 @@ def run(
     seconds["plan"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    aws = LocalAws(settings.region)
+    aws = LocalAws(settings.region, settings.deploy_role_name)
     seconds["start emulator"] = time.perf_counter() - t0
     try:
         columns = (

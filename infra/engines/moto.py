@@ -15,17 +15,25 @@ import json
 import threading
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
 import pulumi
 from botocore.config import Config
+from moto.core import DEFAULT_ACCOUNT_ID
 
-from infra.engines.recording import ResourceGraph, run_program
+from infra.engines.recording import (
+    PROVIDER_TYPE,
+    ResourceGraph,
+    account_of_provider,
+    run_program,
+)
 from infra.errors import MeshError
 from infra.model.mesh import Mesh
 from infra.provision import types as T
+from infra.provision.accounts import DEFAULT_DEPLOY_ROLE
+from infra.provision.documents import AwsEnv
 from infra.provision.graph import lf_target
 from infra.provision.names import parse_logical
 from infra.provision.program import StackSettings
@@ -47,10 +55,12 @@ class LocalAws:
     moto keeps its state per process, so one LocalAws runs at a time; starting one resets the
     emulated account to empty."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, deploy_role: str = DEFAULT_DEPLOY_ROLE) -> None:
         from moto.server import ThreadedMotoServer
 
         self.region = region
+        self.deploy_role = deploy_role
+        self._accounts: dict[str, dict[str, str]] = {}  # account -> administrator credentials
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -60,6 +70,32 @@ class LocalAws:
         self._lock = threading.Lock()
         self._post("/moto-api/reset", b"")
         self.enforce_iam(False)
+
+    def credentials(self, account: str) -> dict[str, str]:
+        """Administrator credentials in `account`: the platform's own for moto's default
+        account, else a session of the deploy role there (moto's STS hands out credentials of
+        the account a role ARN names, as AWS does once the role trusts the platform)."""
+        if account == DEFAULT_ACCOUNT_ID:
+            return ADMIN_CREDENTIALS
+        with self._lock:
+            cached = self._accounts.get(account)
+        if cached is None:
+            creds = self.client("sts").assume_role(
+                RoleArn=f"arn:aws:iam::{account}:role/{self.deploy_role}",
+                RoleSessionName="mesh-local-deploy",
+            )["Credentials"]
+            cached = {
+                "aws_access_key_id": creds["AccessKeyId"],
+                "aws_secret_access_key": creds["SecretAccessKey"],
+                "aws_session_token": creds["SessionToken"],
+            }
+            with self._lock:
+                cached = self._accounts.setdefault(account, cached)
+        return cached
+
+    def in_account(self, service: str, account: str) -> Any:
+        """An administrator's client of `service` in `account`."""
+        return self.client(service, self.credentials(account))
 
     def client(self, service: str, credentials: dict[str, str] | None = None) -> Any:
         creds = credentials or ADMIN_CREDENTIALS
@@ -125,18 +161,20 @@ def _lf_resource(inputs: dict) -> dict:
         raise UnsupportedResource(
             "Lake Formation permission on a resource other than a table/database"
         )
+    # the catalog of the resource (another account's, across accounts)
+    of = {"CatalogId": inputs["catalogId"]} if inputs.get("catalogId") else {}
     if t.kind == "database":
-        return {"Database": {"Name": t.database}}
+        return {"Database": {**of, "Name": t.database}}
     if t.kind == "table":
         if t.table is None:
-            return {"Table": {"DatabaseName": t.database, "TableWildcard": {}}}
-        return {"Table": {"DatabaseName": t.database, "Name": t.table}}
+            return {"Table": {**of, "DatabaseName": t.database, "TableWildcard": {}}}
+        return {"Table": {**of, "DatabaseName": t.database, "Name": t.table}}
     columns = (
         {"ColumnNames": list(t.columns)}
         if t.columns is not None
         else {"ColumnWildcard": {"ExcludedColumnNames": list(t.excluded)}}
     )
-    return {"TableWithColumns": {"DatabaseName": t.database, "Name": t.table, **columns}}
+    return {"TableWithColumns": {**of, "DatabaseName": t.database, "Name": t.table, **columns}}
 
 
 def enforced_bucket_policy(document: dict) -> dict | None:
@@ -149,6 +187,18 @@ def enforced_bucket_policy(document: dict) -> dict | None:
     """
     kept = [s for s in document.get("Statement", []) if "Condition" not in s]
     return {**document, "Statement": kept} if kept else None
+
+
+@dataclass(frozen=True)
+class _Account:
+    """Where a resource is applied: the account of its provider, and that account's ARNs."""
+
+    aws: LocalAws
+    account: str
+    env: AwsEnv
+
+    def client(self, service: str) -> Any:
+        return self.aws.in_account(service, self.account)
 
 
 class MotoMocks(pulumi.runtime.Mocks):
@@ -187,6 +237,8 @@ class MotoMocks(pulumi.runtime.Mocks):
         if not args.custom:  # components are not AWS resources
             self.on_resource(args.typ, args.name)
             return None, inputs
+        if args.typ == PROVIDER_TYPE:  # a provider of one account: nothing to create
+            return f"{args.name}-id", inputs
         applier = self.appliers.get(args.typ)
         if applier is None:
             raise UnsupportedResource(
@@ -194,7 +246,7 @@ class MotoMocks(pulumi.runtime.Mocks):
                 "applier in infra/engines/moto.py or leave the type out of the program"
             )
         try:
-            resource_id, outputs = applier(args.name, inputs)
+            resource_id, outputs = applier(args.name, inputs, self._account_of(args))
         except UnsupportedResource:
             raise
         except Exception as exc:  # boto3/moto errors: name the resource that failed
@@ -202,12 +254,17 @@ class MotoMocks(pulumi.runtime.Mocks):
         self.on_resource(args.typ, args.name)
         return resource_id, {**inputs, **outputs}
 
+    def _account_of(self, args: pulumi.runtime.MockResourceArgs) -> _Account:
+        account = account_of_provider(args.provider or "", self.env.account)
+        env = self.env if account == self.env.account else replace(self.env, account=account)
+        return _Account(self.aws, account, env)
+
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
         raise UnsupportedResource(f"the program called the invoke {args.token}; none is mocked")
 
     # -- KMS
-    def _key(self, name: str, i: dict) -> tuple[str, dict]:
-        kms = self.aws.client("kms")
+    def _key(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
+        kms = at.client("kms")
         meta = kms.create_key(
             Description=i.get("description", ""),
             Policy=i["policy"],
@@ -217,24 +274,28 @@ class MotoMocks(pulumi.runtime.Mocks):
             kms.enable_key_rotation(KeyId=meta["KeyId"])
         return meta["KeyId"], {"arn": meta["Arn"], "keyId": meta["KeyId"]}
 
-    def _alias(self, name: str, i: dict) -> tuple[str, dict]:
-        self.aws.client("kms").create_alias(AliasName=i["name"], TargetKeyId=i["targetKeyId"])
-        arn = f"arn:{self.env.partition}:kms:{self.env.region}:{self.env.account}:{i['name']}"
+    def _alias(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
+        at.client("kms").create_alias(AliasName=i["name"], TargetKeyId=i["targetKeyId"])
+        arn = f"arn:{at.env.partition}:kms:{at.env.region}:{at.env.account}:{i['name']}"
         return i["name"], {"arn": arn}
 
     # -- Glue
-    def _database(self, name: str, i: dict) -> tuple[str, dict]:
-        self.aws.client("glue").create_database(
-            DatabaseInput={"Name": i["name"], "Description": i.get("description", "")},
-            Tags=i.get("tags", {}),
-        )
-        arn = self.env.glue_database_arn(i["name"])
-        return f"{self.env.account}:{i['name']}", {"arn": arn}
+    def _database(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
+        database: dict[str, Any] = {"Name": i["name"], "Description": i.get("description", "")}
+        target = i.get("targetDatabase")
+        if target:  # a resource link to a database of another account's catalog
+            database["TargetDatabase"] = {
+                "CatalogId": target["catalogId"],
+                "DatabaseName": target["databaseName"],
+            }
+        at.client("glue").create_database(DatabaseInput=database, Tags=i.get("tags", {}))
+        arn = at.env.glue_database_arn(i["name"])
+        return f"{at.env.account}:{i['name']}", {"arn": arn}
 
-    def _table(self, name: str, i: dict) -> tuple[str, dict]:
+    def _table(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
         sd = i["storageDescriptor"]
         serde = sd.get("serDeInfo", {})
-        self.aws.client("glue").create_table(
+        at.client("glue").create_table(
             DatabaseName=i["databaseName"],
             TableInput={
                 "Name": i["name"],
@@ -254,12 +315,12 @@ class MotoMocks(pulumi.runtime.Mocks):
                 "PartitionKeys": _glue_columns(i.get("partitionKeys", [])),
             },
         )
-        arn = self.env.glue_table_arn(i["databaseName"], i["name"])
-        return f"{self.env.account}:{i['databaseName']}:{i['name']}", {"arn": arn}
+        arn = at.env.glue_table_arn(i["databaseName"], i["name"])
+        return f"{at.env.account}:{i['databaseName']}:{i['name']}", {"arn": arn}
 
     # -- IAM
-    def _role(self, name: str, i: dict) -> tuple[str, dict]:
-        role = self.aws.client("iam").create_role(
+    def _role(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
+        role = at.client("iam").create_role(
             RoleName=i["name"],
             AssumeRolePolicyDocument=i["assumeRolePolicy"],
             Description=i.get("description", ""),
@@ -268,25 +329,25 @@ class MotoMocks(pulumi.runtime.Mocks):
         )["Role"]
         return role["RoleName"], {"arn": role["Arn"], "uniqueId": role["RoleId"]}
 
-    def _role_policy(self, name: str, i: dict) -> tuple[str, dict]:
-        self.aws.client("iam").put_role_policy(
+    def _role_policy(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
+        at.client("iam").put_role_policy(
             RoleName=i["role"], PolicyName=i["name"], PolicyDocument=i["policy"]
         )
         return f"{i['role']}:{i['name']}", {}
 
     # -- S3
-    def _bucket(self, name: str, i: dict) -> tuple[str, dict]:
-        s3 = self.aws.client("s3")
+    def _bucket(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
+        s3 = at.client("s3")
         s3.create_bucket(
             Bucket=i["bucket"],
-            CreateBucketConfiguration={"LocationConstraint": self.env.region},
+            CreateBucketConfiguration={"LocationConstraint": at.env.region},
         )
         if i.get("tags"):
             s3.put_bucket_tagging(Bucket=i["bucket"], Tagging={"TagSet": _tags_list(i["tags"])})
-        return i["bucket"], {"arn": self.env.bucket_arn(i["bucket"]), "bucket": i["bucket"]}
+        return i["bucket"], {"arn": at.env.bucket_arn(i["bucket"]), "bucket": i["bucket"]}
 
-    def _public_access_block(self, name: str, i: dict) -> tuple[str, dict]:
-        self.aws.client("s3").put_public_access_block(
+    def _public_access_block(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
+        at.client("s3").put_public_access_block(
             Bucket=i["bucket"],
             PublicAccessBlockConfiguration={
                 "BlockPublicAcls": bool(i.get("blockPublicAcls")),
@@ -297,14 +358,14 @@ class MotoMocks(pulumi.runtime.Mocks):
         )
         return i["bucket"], {}
 
-    def _ownership(self, name: str, i: dict) -> tuple[str, dict]:
-        self.aws.client("s3").put_bucket_ownership_controls(
+    def _ownership(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
+        at.client("s3").put_bucket_ownership_controls(
             Bucket=i["bucket"],
             OwnershipControls={"Rules": [{"ObjectOwnership": i["rule"]["objectOwnership"]}]},
         )
         return i["bucket"], {}
 
-    def _encryption(self, name: str, i: dict) -> tuple[str, dict]:
+    def _encryption(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
         rules = []
         for r in i["rules"]:
             default = r["applyServerSideEncryptionByDefault"]
@@ -320,25 +381,25 @@ class MotoMocks(pulumi.runtime.Mocks):
                 "BucketKeyEnabled": bool(r.get("bucketKeyEnabled")),
             }
             rules.append(rule)
-        self.aws.client("s3").put_bucket_encryption(
+        at.client("s3").put_bucket_encryption(
             Bucket=i["bucket"], ServerSideEncryptionConfiguration={"Rules": rules}
         )
         return i["bucket"], {}
 
-    def _versioning(self, name: str, i: dict) -> tuple[str, dict]:
-        self.aws.client("s3").put_bucket_versioning(
+    def _versioning(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
+        at.client("s3").put_bucket_versioning(
             Bucket=i["bucket"],
             VersioningConfiguration={"Status": i["versioningConfiguration"]["status"]},
         )
         return i["bucket"], {}
 
-    def _bucket_policy(self, name: str, i: dict) -> tuple[str, dict]:
+    def _bucket_policy(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
         enforced = enforced_bucket_policy(json.loads(i["policy"]))
         if enforced is not None:
-            self.aws.client("s3").put_bucket_policy(Bucket=i["bucket"], Policy=json.dumps(enforced))
+            at.client("s3").put_bucket_policy(Bucket=i["bucket"], Policy=json.dumps(enforced))
         return i["bucket"], {}
 
-    def _lifecycle(self, name: str, i: dict) -> tuple[str, dict]:
+    def _lifecycle(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
         rules = []
         for r in i["rules"]:
             rule: dict = {
@@ -359,20 +420,20 @@ class MotoMocks(pulumi.runtime.Mocks):
                     )
                 }
             rules.append(rule)
-        self.aws.client("s3").put_bucket_lifecycle_configuration(
+        at.client("s3").put_bucket_lifecycle_configuration(
             Bucket=i["bucket"], LifecycleConfiguration={"Rules": rules}
         )
         return i["bucket"], {}
 
     # -- Lake Formation
-    def _lf_location(self, name: str, i: dict) -> tuple[str, dict]:
+    def _lf_location(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
         extra = {"RoleArn": i["roleArn"]} if i.get("roleArn") else {}
-        self.aws.client("lakeformation").register_resource(
+        at.client("lakeformation").register_resource(
             ResourceArn=i["arn"], UseServiceLinkedRole=bool(i.get("useServiceLinkedRole")), **extra
         )
         return i["arn"], {}
 
-    def _lf_settings(self, name: str, i: dict) -> tuple[str, dict]:
+    def _lf_settings(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
         def defaults(entries: list[dict] | None) -> list[dict]:
             return [
                 {
@@ -382,19 +443,22 @@ class MotoMocks(pulumi.runtime.Mocks):
                 for e in entries or []
             ]
 
-        self.aws.client("lakeformation").put_data_lake_settings(
+        at.client("lakeformation").put_data_lake_settings(
             DataLakeSettings={
                 "DataLakeAdmins": [{"DataLakePrincipalIdentifier": a} for a in i.get("admins", [])],
                 "CreateDatabaseDefaultPermissions": defaults(
                     i.get("createDatabaseDefaultPermissions")
                 ),
                 "CreateTableDefaultPermissions": defaults(i.get("createTableDefaultPermissions")),
+                **({"Parameters": dict(i["parameters"])} if i.get("parameters") else {}),
             }
         )
-        return f"{self.env.account}-lake-settings", {}
+        return f"{at.env.account}-lake-settings", {}
 
-    def _lf_permissions(self, name: str, i: dict) -> tuple[str, dict]:
-        self.aws.client("lakeformation").grant_permissions(
+    def _lf_permissions(self, name: str, i: dict, at: _Account) -> tuple[str, dict]:
+        catalog = {"CatalogId": i["catalogId"]} if i.get("catalogId") else {}
+        at.client("lakeformation").grant_permissions(
+            **catalog,
             Principal={"DataLakePrincipalIdentifier": i["principal"]},
             Resource=_lf_resource(i),
             Permissions=list(i["permissions"]),

@@ -194,7 +194,9 @@ def account_of_provider(ref: str, default: str) -> str:
 
 
 def _account_named(provider: str, default: str) -> str:
-    return provider.removeprefix(PROVIDER_PREFIX) if provider.startswith(PROVIDER_PREFIX) else default
+    return (
+        provider.removeprefix(PROVIDER_PREFIX) if provider.startswith(PROVIDER_PREFIX) else default
+    )
 
 
 def _urn_name(urn: str) -> str:

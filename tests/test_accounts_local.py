@@ -1,0 +1,112 @@
+"""A multi-account mesh deployed into the emulator: each domain's resources created in its own
+account (moto keeps IAM, Glue, KMS and Lake Formation per account), the cross-account grants in
+the producer's account on its catalog, the resource links and DESCRIBE in the consumer's."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FIXTURES, TODAY
+
+from infra import api
+from infra.engines.moto import LocalAws, deploy
+from infra.engines.readback import resource_links
+from infra.engines.verify import verify
+from infra.provision.program import StackSettings
+
+MULTI = FIXTURES / "accounts" / "multi"
+SETTINGS = StackSettings()
+PLATFORM, SALES, SHARED = SETTINGS.account, "111122223333", "444455556666"
+
+
+@pytest.fixture(scope="module")
+def deployed():
+    mesh = api.validate(MULTI, today=TODAY).mesh
+    local = LocalAws(SETTINGS.region, SETTINGS.deploy_role_name)
+    try:
+        deployment = deploy(mesh, SETTINGS, TODAY, local)
+        result = verify(mesh, SETTINGS, TODAY, local, deployment.graph)
+        yield local, deployment, result
+    finally:
+        local.stop()
+
+
+def test_the_multi_account_mesh_verifies(deployed):
+    _, _, result = deployed
+    assert result.failed_checks == []
+    assert result.mismatches == []
+    subjects = {(c.kind, c.subject) for c in result.checks}
+    # read back in every account: settings with cross-account sharing, links in consumers
+    assert {
+        ("lakeformation", SALES),
+        ("lakeformation", SHARED),
+        ("lakeformation", "platform"),
+    } <= subjects
+    assert {
+        ("glue", f"{SHARED}:mesh_sales"),
+        ("glue", f"{PLATFORM}:mesh_sales"),
+        ("glue", f"{SALES}:mesh_logistics"),
+    } <= subjects
+
+
+def _roles(local: LocalAws, account: str) -> set[str]:
+    return {r["RoleName"] for r in local.in_account("iam", account).list_roles()["Roles"]}
+
+
+def test_each_domain_lives_in_its_account(deployed):
+    local, _, _ = deployed
+    assert _roles(local, SALES) == {
+        "mesh-sales-consumer",
+        "mesh-sales-lf-access",
+        "mesh-sales-producer",
+    }
+    shared = _roles(local, SHARED)
+    assert "mesh-analytics-consumer" in shared and "mesh-sales-consumer" not in shared
+    databases = {
+        a: {d["Name"] for d in local.in_account("glue", a).get_databases()["DatabaseList"]}
+        for a in (PLATFORM, SALES, SHARED)
+    }
+    # each domain's database in its account, plus the resource links its consumers read through
+    assert databases[SALES] == {"mesh_sales", "mesh_logistics"}
+    assert databases[PLATFORM] == {"mesh_logistics", "mesh_sales"}
+    assert databases[SHARED] == {"mesh_analytics", "mesh_finance", "mesh_marketing", "mesh_sales"}
+    link = local.in_account("glue", SHARED).get_database(Name="mesh_sales")["Database"]
+    assert link["TargetDatabase"] == {"CatalogId": SALES, "DatabaseName": "mesh_sales"}
+    keys = local.in_account("kms", SALES).list_keys()["Keys"]
+    assert len(keys) == 1  # sales' domain key, and no other
+
+
+def test_a_cross_account_grant_is_held_by_the_producers_account(deployed):
+    local, _, _ = deployed
+    consumer = f"arn:aws:iam::{SHARED}:role/mesh-analytics-consumer"
+
+    def granted(account: str) -> list[dict]:
+        entries = local.in_account("lakeformation", account).list_permissions()[
+            "PrincipalResourcePermissions"
+        ]
+        return [
+            e["Resource"]
+            for e in entries
+            if e["Principal"]["DataLakePrincipalIdentifier"] == consumer
+        ]
+
+    assert {
+        "Table": {"CatalogId": SALES, "DatabaseName": "mesh_sales", "Name": "returns"}
+    } in granted(SALES)
+    # in its own account: its own domain's tables? none; DESCRIBE on the link to sales
+    assert {"Database": {"CatalogId": SHARED, "Name": "mesh_sales"}} in granted(SHARED)
+
+
+def test_the_verifier_sees_a_resource_link_that_is_gone(deployed):
+    local, deployment, _ = deployed
+    glue = local.in_account("glue", PLATFORM)
+    glue.delete_database(Name="mesh_sales")  # the link logistics reads sales through
+    try:
+        failed = [c for c in resource_links(local, deployment.graph) if not c.ok]
+        assert [c.subject for c in failed] == [f"{PLATFORM}:mesh_sales"]
+    finally:
+        glue.create_database(
+            DatabaseInput={
+                "Name": "mesh_sales",
+                "TargetDatabase": {"CatalogId": SALES, "DatabaseName": "mesh_sales"},
+            }
+        )
