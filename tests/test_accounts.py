@@ -378,3 +378,17 @@ def test_a_consumer_policy_created_in_another_account_grants_nothing(mesh, graph
         "analytics-consumer-access" in p and "created in account 111122223333" in p
         for p in outcome.detail.problems
     )
+
+
+def test_the_access_matrix_names_both_accounts_of_a_grant(tmp_path):
+    run = CliRunner().invoke(
+        app, ["audit", str(MULTI), "--out", str(tmp_path)], env={"MESH_TODAY": str(TODAY)}
+    )
+    assert run.exit_code == 0, run.output
+    matrix = json.loads((tmp_path / "access-matrix.json").read_text())
+    rows = {(g["principal"], g["product"]): g for g in matrix["grants"] + matrix["expired"]}
+    returns = rows["analytics:consumer", "sales.returns"]
+    assert (returns["account"], returns["product_account"]) == ("444455556666", "111122223333")
+    for g in rows.values():
+        assert g["account"] == ACCOUNT[g["principal"].split(":")[0]]
+        assert g["product_account"] == ACCOUNT[g["product"].split(".")[0]]

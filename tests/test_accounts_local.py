@@ -110,3 +110,32 @@ def test_the_verifier_sees_a_resource_link_that_is_gone(deployed):
                 "TargetDatabase": {"CatalogId": SALES, "DatabaseName": "mesh_sales"},
             }
         )
+
+
+def test_up_local_states_what_it_verified_in_each_account(deployed):
+    from rich.console import Console
+
+    from infra.cli.up_view import render_accounts
+
+    _, deployment, result = deployed
+    console = Console(width=200, record=True)
+    mesh = api.validate(MULTI, today=TODAY).mesh
+    render_accounts(result, deployment.graph, SETTINGS.accounts(mesh), console)
+    rows = {
+        cells[0]: cells[1:]
+        for line in console.export_text().splitlines()
+        if len(cells := [c.strip() for c in line.split("│")[1:-1]]) == 4
+    }
+    assert rows[SALES] == ["sales", "52", "bucket 21/21, glue 7/7, kms 2/2, lakeformation 4/4"]
+    assert rows[PLATFORM][0] == "logistics"
+    assert rows[SHARED][0] == "analytics, finance, marketing"
+    assert {a: r[1] for a, r in rows.items()} == {
+        a: str(
+            sum(
+                r.account == a
+                for r in deployment.graph.resources
+                if not r.type.startswith("pulumi:providers")
+            )
+        )
+        for a in (SALES, PLATFORM, SHARED)
+    }

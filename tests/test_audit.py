@@ -33,6 +33,8 @@ MATRIX_GRANT_KEYS = {
     "expires",
     "s3_direct",
     "via",
+    "account",
+    "product_account",
 }
 DOMAINS = ("analytics", "finance", "logistics", "marketing", "sales")
 PRINCIPALS = sorted(f"{d}:{k}" for d in DOMAINS for k in ("consumer", "producer"))
@@ -405,7 +407,14 @@ def test_access_matrix_contract(audit_out, mesh):
     assert all(set(g) == MATRIX_GRANT_KEYS for g in matrix["grants"] + matrix["expired"])
     keys = [(g["principal"], g["product"]) for g in matrix["grants"]]
     assert keys == sorted(keys)
-    assert matrix["grants"] == [g.as_json() for g in declared_access(mesh, TODAY).grants]
+    # one account: every principal and product in the stack's
+    assert {(g["account"], g["product_account"]) for g in matrix["grants"]} == {
+        (StackSettings().account, StackSettings().account)
+    }
+    assert [
+        {k: v for k, v in g.items() if k not in ("account", "product_account")}
+        for g in matrix["grants"]
+    ] == [g.as_json() for g in declared_access(mesh, TODAY).grants]
     assert [(g["principal"], g["product"]) for g in matrix["expired"]] == [
         ("analytics:consumer", "logistics.shipments")
     ]

@@ -56,11 +56,33 @@ class AuditResult:
         return lines
 
     def matrix_json(self) -> dict[str, Any]:
+        """`access-matrix.json`: each grant with the account of its principal (`account`) and
+        of the product (`product_account`), read from where the resources are created."""
+        principals, products = self._accounts
+
+        def row(g: DeclaredGrant) -> dict[str, Any]:
+            return {
+                **g.as_json(),
+                "account": principals.get(g.principal),
+                "product_account": products.get(g.product),
+            }
+
         return {
             "generated_at": self.generated_at,
-            "grants": [g.as_json() for g in self.effective],
-            "expired": [g.as_json() for g in self.declared.expired],
+            "grants": [row(g) for g in self.effective],
+            "expired": [row(g) for g in self.declared.expired],
         }
+
+    @cached_property
+    def _accounts(self) -> tuple[dict[str, str], dict[str, str]]:
+        """principal -> its role's account, product -> the account of its table's catalog."""
+        principals = {r.principal: r.account for r in self.graph.roles.values() if r.account}
+        products = {}
+        for table in self.graph.tables.values():
+            bucket = self.graph.buckets.get(table.bucket or "")
+            if bucket is not None and bucket.product and table.account:
+                products[bucket.product] = table.account
+        return principals, products
 
     # ------------------------------------------------------------- per-principal documents
 

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from infra.engines.moto import LocalAws, deploy, domain_of
-from infra.engines.recording import run_program
+from infra.engines.recording import PROVIDER_TYPE, run_program
 from infra.engines.verify import OPERATIONS, Verification, verify
 from infra.model.mesh import Mesh
 from infra.provision.program import StackSettings
@@ -86,6 +86,8 @@ def run(
             )
             seconds["verify"] = time.perf_counter() - t0
         render(verification, console)
+        if settings.accounts(mesh).multi:
+            render_accounts(verification, deployment.graph, settings.accounts(mesh), console)
         result = UpResult(verification, len(deployment.graph.resources), seconds, aws.endpoint)
         timing = ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items())
         console.print(f"[dim]{result.resources} resources; {timing}[/dim]")
@@ -163,6 +165,22 @@ def render(v: Verification, console: Console) -> None:
             f"[bold red]MISMATCH[/bold red]: {len(v.mismatches)} access cell(s) and "
             f"{len(v.failed_checks)} read-back check(s) differ from the declared mesh"
         )
+
+
+def render_accounts(v: Verification, graph, accounts, console: Console) -> None:
+    """What was verified in each account of a multi-account mesh."""
+    landed = Counter(r.account for r in graph.resources if r.type != PROVIDER_TYPE)
+    table = Table(title="verified per account")
+    for col in ("account", "domains", "resources", "read-back checks"):
+        table.add_column(col)
+    for account in sorted(landed):
+        domains = [d for d in v.principals_domains() if accounts.of(d) == account]
+        checks = [c for c in v.checks if c.account == account]
+        failed = Counter(c.kind for c in checks if not c.ok)
+        kinds = Counter(c.kind for c in checks)
+        summary = ", ".join(f"{k} {kinds[k] - failed[k]}/{kinds[k]}" for k in sorted(kinds))
+        table.add_row(account, ", ".join(domains) or "-", str(landed[account]), summary or "-")
+    console.print(table)
 
 
 def _serve(aws: LocalAws, console: Console) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from botocore.exceptions import ClientError
 
@@ -39,6 +39,7 @@ class Check:
     what: str
     ok: bool
     detail: str = ""
+    account: str = ""  # the account the checked resource is in ("": the whole mesh)
 
 
 def read_back(
@@ -192,7 +193,22 @@ def read_back(
 
     checks += _lake_formation(mesh, settings, aws, graph, buckets, model)
     checks += resource_links(aws, graph)
-    return checks
+    return [replace(c, account=_account_of(c.subject, mesh, settings)) for c in checks]
+
+
+def _account_of(subject: str, mesh: Mesh, settings: StackSettings) -> str:
+    """The account of what a check is about: a domain or product is in its domain's account,
+    an ARN or `<account>:<database>` names it, `platform` is the stack's; "" for the mesh."""
+    accounts = settings.accounts(mesh)
+    domain = subject.partition(".")[0]
+    if domain in mesh.domains:
+        return accounts.of(domain)
+    if subject == "platform":
+        return settings.account
+    if subject.startswith("arn:"):
+        return subject.split(":")[4]
+    head = subject.partition(":")[0]
+    return head if len(head) == 12 and head.isdigit() else ""
 
 
 def _lake_formation(

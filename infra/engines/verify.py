@@ -70,6 +70,9 @@ class Verification:
     # calls; the evaluator proves them (checks of kind "evaluator")
     direct: set[tuple[str, str]] = field(default_factory=set)
 
+    def principals_domains(self) -> list[str]:
+        return list(dict.fromkeys(p.split(":")[0] for p in self.principals))
+
     @property
     def mismatches(self) -> list[Cell]:
         return [c for c in self.cells if not c.ok]
