@@ -26,8 +26,11 @@ def _hypothesis_regex_imported():
 
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "blueprints"
+SAMPLE = ROOT / "blueprints"  # five domains in three accounts
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# the sample in one account: the tests of exact resources and documents read it, so that an ARN
+# in them is a literal; those of multi-account behaviour read the sample (tests/test_accounts*)
+SINGLE = FIXTURES / "single"
 TODAY = dt.date(2026, 11, 25)  # the fixed clock of every test
 # (BASE, HEAD) fixture trees the PR-check commands are compared on: additions, removals,
 # invalid trees, renames, decommissioning, and a tree against itself
@@ -65,3 +68,8 @@ def today() -> dt.date:
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
     return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def single_dir() -> Path:
+    return SINGLE

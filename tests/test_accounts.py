@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import FIXTURES, TODAY
+from conftest import ROOT, SAMPLE, TODAY
 from typer.testing import CliRunner
 
 from infra import api
@@ -21,7 +21,7 @@ from infra.engines.recording import ResourceGraph, run_program
 from infra.provision import types as T
 from infra.provision.program import StackSettings
 
-MULTI = FIXTURES / "accounts" / "multi"
+MULTI = SAMPLE  # the sample mesh: five domains in three accounts
 PLATFORM = StackSettings().account  # 123456789012: logistics has no account of its own
 ACCOUNT = {
     "sales": "111122223333",
@@ -392,3 +392,39 @@ def test_the_access_matrix_names_both_accounts_of_a_grant(tmp_path):
     for g in rows.values():
         assert g["account"] == ACCOUNT[g["principal"].split(":")[0]]
         assert g["product_account"] == ACCOUNT[g["product"].split(".")[0]]
+
+
+def _stack_config(name: str) -> dict[str, str]:
+    """A `Pulumi.<name>.yaml` as `pulumi up` hands it to the program (strings; lists as JSON)."""
+    config = yaml.safe_load((ROOT / f"Pulumi.{name}.yaml").read_text())["config"]
+    return {k: json.dumps(v) if isinstance(v, list | bool) else str(v) for k, v in config.items()}
+
+
+def _main(config: dict[str, str]) -> ResourceGraph:
+    import runpy
+
+    import pulumi
+
+    from infra.model.mesh import Mesh
+
+    def program():
+        pulumi.runtime.set_all_config(config)
+        try:
+            runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")
+        finally:
+            pulumi.runtime.set_all_config({})
+
+    return run_program(Mesh(()), StackSettings(prefix="acme-mesh"), TODAY, program=program)
+
+
+@pytest.mark.parametrize(
+    ("stack", "accounts"),
+    [("dev", {PLATFORM, "111122223333", "444455556666"}), ("single", {PLATFORM})],
+)
+def test_the_example_stack_configs(stack, accounts):
+    """Pulumi.dev.yaml deploys the sample into the accounts its blueprints name, Pulumi.single.yaml
+    into mesh:account alone."""
+    graph = _main(_stack_config(stack))
+    assert {r.account for r in graph.resources if r.custom} == accounts
+    bucket = graph.get(T.BUCKET, "sales.orders-bucket")
+    assert bucket.account == (PLATFORM if stack == "single" else "111122223333")

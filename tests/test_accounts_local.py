@@ -5,7 +5,7 @@ the producer's account on its catalog, the resource links and DESCRIBE in the co
 from __future__ import annotations
 
 import pytest
-from conftest import FIXTURES, TODAY
+from conftest import SAMPLE, TODAY
 
 from infra import api
 from infra.engines.moto import LocalAws, deploy
@@ -13,7 +13,7 @@ from infra.engines.readback import resource_links
 from infra.engines.verify import verify
 from infra.provision.program import StackSettings
 
-MULTI = FIXTURES / "accounts" / "multi"
+MULTI = SAMPLE  # the sample mesh: five domains in three accounts
 SETTINGS = StackSettings()
 PLATFORM, SALES, SHARED = SETTINGS.account, "111122223333", "444455556666"
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, SAMPLE, TODAY
+from conftest import ROOT, SINGLE, TODAY
 from typer.testing import CliRunner
 
 from infra.audit import lint as lint_mod
@@ -42,7 +42,7 @@ PRINCIPALS = sorted(f"{d}:{k}" for d in DOMAINS for k in ("consumer", "producer"
 
 @pytest.fixture(scope="module")
 def mesh():
-    return load_mesh(SAMPLE, today=TODAY).mesh
+    return load_mesh(SINGLE, today=TODAY).mesh
 
 
 @pytest.fixture(scope="module")
@@ -333,9 +333,9 @@ def test_expired_grant_still_provisioned_is_reported(mesh):
 
 @pytest.fixture(scope="module")
 def audit_out(tmp_path_factory, resources):
-    """`mesh audit SAMPLE --out OUT` in-process (the program runs again, the lint is cached)."""
+    """`mesh audit SINGLE --out OUT` in-process (the program runs again, the lint is cached)."""
     out = tmp_path_factory.mktemp("audit")
-    run = CliRunner().invoke(app, ["audit", str(SAMPLE), "--out", str(out)])
+    run = CliRunner().invoke(app, ["audit", str(SINGLE), "--out", str(out)])
     return run, out
 
 
@@ -491,7 +491,7 @@ def test_markdown_report_answers_the_auditor_question(audit_out):
 
 def test_cli_audit_requires_out(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "audit", str(SAMPLE)],
+        [sys.executable, "-m", "infra.cli", "audit", str(SINGLE)],
         check=False,
         capture_output=True,
         text=True,

@@ -1,4 +1,5 @@
-"""Compliance suite: walk EVERY resource the sample mesh declares and check the guarantees of
+"""Compliance suite: walk EVERY resource the sample mesh declares (in three accounts, and the
+same domains in one) and check the guarantees of
 ../shared/DESIGN.md (encryption, no public access, TLS only, least privilege, tags).
 
 Each rule is checked for all resources of a kind, so a new product or domain is covered without a
@@ -12,7 +13,7 @@ from fnmatch import fnmatchcase
 
 import pulumi_aws as aws
 import pytest
-from conftest import SAMPLE, TODAY
+from conftest import SAMPLE, SINGLE, TODAY
 from resource_types import (
     ALIAS,
     BUCKET,
@@ -40,7 +41,7 @@ from infra.model import access
 from infra.provision.names import Part, child_name
 from infra.provision.program import StackSettings
 
-GLUE_TABLE = "arn:aws:glue:eu-west-1:123456789012:table"
+GLUE_TABLES = "arn:aws:glue:eu-west-1:"
 
 TAGGABLE = {
     BUCKET: aws.s3.Bucket,
@@ -65,6 +66,10 @@ UNTAGGED = {
     "aws:lakeformation/dataLakeSettings:DataLakeSettings": (
         aws.lakeformation.DataLakeSettings,
         "account-level Lake Formation settings are not an AWS resource that takes tags",
+    ),
+    "pulumi:providers:aws": (
+        aws.Provider,
+        "a provider is not an AWS resource; each resource it creates carries its own tags",
     ),
     LF_RESOURCE: (
         aws.lakeformation.Resource,
@@ -97,9 +102,9 @@ OBJECT_WRITES = (
 )
 
 
-@pytest.fixture(scope="module")
-def mesh():
-    result = load_mesh(SAMPLE, today=TODAY)
+@pytest.fixture(scope="module", params=[SINGLE, SAMPLE], ids=["one-account", "three-accounts"])
+def mesh(request):
+    result = load_mesh(request.param, today=TODAY)
     assert result.errors == []
     return result.mesh
 
@@ -186,13 +191,21 @@ def test_every_bucket_blocks_public_access(graph):
         assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
 
 
+def account(mesh, domain: str) -> str:
+    return StackSettings().accounts(mesh).of(domain)
+
+
+def consumer_arn(mesh, domain: str) -> str:
+    return f"arn:aws:iam::{account(mesh, domain)}:role/mesh-{domain}-consumer"
+
+
 def direct_readers(mesh) -> dict[str, set[str]]:
     """bucket -> consumer role ARNs of the active grants that opt into direct S3 read."""
     out: dict[str, set[str]] = {}
     for g in access.declared_access(mesh, TODAY).grants:
         if g.access == "read" and g.s3_direct:
             bucket = f"mesh-{g.product.replace('.', '-').replace('_', '-')}"
-            role = f"arn:aws:iam::123456789012:role/mesh-{g.principal.split(':')[0]}-consumer"
+            role = consumer_arn(mesh, g.principal.split(":")[0])
             out.setdefault(bucket, set()).add(role)
     return out
 
@@ -201,9 +214,7 @@ def test_every_bucket_is_tls_only_and_grants_only_its_direct_readers(graph, mesh
     """A bucket policy denies plain HTTP, and allows nothing but reading (and listing) the
     table location for the consumer roles of grants that opt into direct S3 read."""
     readers = direct_readers(mesh)
-    assert readers == {
-        "mesh-finance-revenue-daily": {"arn:aws:iam::123456789012:role/mesh-analytics-consumer"}
-    }
+    assert readers == {"mesh-finance-revenue-daily": {consumer_arn(mesh, "analytics")}}
     for bucket in graph.by_type(BUCKET):
         name = bucket.inputs["bucket"]
         arn = f"arn:aws:s3:::{name}"
@@ -290,8 +301,8 @@ def test_key_policies_let_only_named_roles_use_the_key_through_s3(graph, mesh):
     only."""
     data_actions = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom"}
     readers = direct_readers(mesh)
-    root = {"AWS": "arn:aws:iam::123456789012:root"}
     for key in graph.by_type(KEY):
+        root = {"AWS": f"arn:aws:iam::{account(mesh, key.inputs['tags']['mesh:domain'])}:root"}
         named: set[str] = set()
         for statement in json.loads(key.inputs["policy"])["Statement"]:
             assert statement["Effect"] == "Allow"
@@ -337,9 +348,19 @@ def test_grants_match_the_declared_access_model(graph, mesh):
     for (consumer, product), declared_grant in declared.items():
         [lf] = [r for r in graph.by_type(LF_PERMISSIONS) if r.parent == f"{product}@{consumer}"]
         producer, _, name = product.partition(".")
-        assert lf.inputs["principal"] == f"arn:aws:iam::123456789012:role/mesh-{consumer}-consumer"
+        assert lf.inputs["principal"] == consumer_arn(mesh, consumer)
+        # across accounts: on the producer's catalog
+        catalog = (
+            {"catalogId": account(mesh, producer)}
+            if account(mesh, producer) != account(mesh, consumer)
+            else {}
+        )
         if declared_grant.whole_table:
-            assert lf.inputs["table"] == {"databaseName": f"mesh_{producer}", "name": name}
+            assert lf.inputs["table"] == {
+                **catalog,
+                "databaseName": f"mesh_{producer}",
+                "name": name,
+            }
         else:
             assert lf.inputs["tableWithColumns"]["columnNames"] == list(declared_grant.columns)
         assert [r.name for r in graph.resources if r.parent == f"{product}@{consumer}"] == [lf.name]
@@ -349,8 +370,10 @@ def test_grants_match_the_declared_access_model(graph, mesh):
         for statement in document["Statement"]:
             for arn in listify(statement["Resource"]):
                 assert not arn.startswith(("arn:aws:s3:", "arn:aws:kms:")), resource.name
-                if arn.startswith(GLUE_TABLE):
-                    assert arn == f"{GLUE_TABLE}/mesh_*/*", resource.name
+                if arn.startswith(GLUE_TABLES) and ":table/" in arn:
+                    # every account's catalog in a multi-account mesh, Lake Formation gates it
+                    multi = StackSettings().accounts(mesh).multi
+                    assert arn == f"{GLUE_TABLES}{'*' if multi else '123456789012'}:table/mesh_*/*"
 
 
 # ---------------------------------------------------------------- tags
@@ -358,7 +381,8 @@ def test_grants_match_the_declared_access_model(graph, mesh):
 
 def test_every_taggable_resource_is_tagged(graph, mesh):
     tagged = [r for r in graph.resources if r.type in TAGGABLE]
-    assert len(tagged) == 10 + 5 + 15 + 5  # buckets, keys, roles, databases
+    links = [r for r in graph.by_type(DATABASE) if "targetDatabase" in r.inputs]
+    assert len(tagged) == 10 + 5 + 15 + 5 + len(links)  # buckets, keys, roles, databases
     for resource in tagged:
         domain = domain_of(graph, resource)
         tags = resource.inputs["tags"]

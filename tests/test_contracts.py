@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import FIXTURES, ROOT, SAMPLE, TODAY
+from conftest import FIXTURES, ROOT, SINGLE, TODAY
 from typer.testing import CliRunner
 
 from infra.blueprints.load import load_mesh
@@ -363,8 +363,8 @@ def test_types_glue_cannot_hold_are_errors_with_their_path(prop, loc, message):
 
 
 def test_the_sample_mesh_exported_every_contract_validates_against_the_odcs_schema(tmp_path):
-    contracts = export_all(SAMPLE, tmp_path / "out")
-    loaded = load_mesh(SAMPLE, today=TODAY).mesh
+    contracts = export_all(SINGLE, tmp_path / "out")
+    loaded = load_mesh(SINGLE, today=TODAY).mesh
     assert sorted(contracts) == sorted(f"{bp.domain}.{p.name}" for bp, p in loaded.products())
     schema = odcs.json_schema()
     assert schema["properties"]["apiVersion"]["enum"][0] == odcs.API_VERSION  # shipped, v3.2.0
@@ -388,7 +388,7 @@ def test_the_export_validates_with_jsonschema_itself(tmp_path):
 
 
 def test_orders_contract(tmp_path):
-    contract = export_all(SAMPLE, tmp_path / "out", "--product", "sales.orders")["sales.orders"]
+    contract = export_all(SINGLE, tmp_path / "out", "--product", "sales.orders")["sales.orders"]
     assert {
         k: contract[k]
         for k in ("version", "kind", "apiVersion", "id", "name", "status", "dataProduct", "domain")
@@ -491,7 +491,7 @@ def test_orders_contract(tmp_path):
 
 def test_export_options_prefix_and_account(tmp_path):
     contract = export_all(
-        SAMPLE,
+        SINGLE,
         tmp_path / "out",
         "--product",
         "sales.returns",
@@ -528,7 +528,7 @@ def test_the_servers_are_the_provisioned_table():
     Glue table the program declares (infra/components.py)."""
     from infra.engines.recording import run_program
 
-    loaded = load_mesh(SAMPLE, today=TODAY).mesh
+    loaded = load_mesh(SINGLE, today=TODAY).mesh
     graph = run_program(loaded, StackSettings(), TODAY)
     tables = {
         r.inputs["name"]: r
@@ -601,16 +601,16 @@ def test_export_usage_errors(tmp_path):
         (["--prefix", "Bad_Prefix"], "stack prefix 'Bad_Prefix' is not valid"),
         (["--account", "12"], "is not an AWS account id"),
     ]:
-        run = mesh(["contract", "export", str(SAMPLE), "--out", str(tmp_path / "o"), *args])
+        run = mesh(["contract", "export", str(SINGLE), "--out", str(tmp_path / "o"), *args])
         assert run.exit_code == 2, args
         assert message in run.output
     (tmp_path / "file").write_text("x")
-    run = mesh(["contract", "export", str(SAMPLE), "--out", str(tmp_path / "file")])
+    run = mesh(["contract", "export", str(SINGLE), "--out", str(tmp_path / "file")])
     assert run.exit_code == 2 and "is not a directory" in run.output
 
 
 def test_export_refuses_an_invalid_mesh(tmp_path):
-    bad = copy_of(SAMPLE, tmp_path)
+    bad = copy_of(SINGLE, tmp_path)
     (bad / "sales.yaml").write_text(
         (bad / "sales.yaml").read_text().replace("type: int}", "type: integr}")
     )
@@ -623,7 +623,7 @@ def test_export_refuses_an_invalid_mesh(tmp_path):
 
 
 def test_import_a_partitioned_contract_with_quality_rules_and_sla(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     code, out = import_json(ODCS / "order_lines.odcs.yaml", into)
     assert code == 0 and (out["ok"], out["action"], out["product"]) == (
         True,
@@ -704,7 +704,7 @@ def test_import_a_partitioned_contract_with_quality_rules_and_sla(tmp_path):
 
 
 def test_import_nested_objects_arrays_and_maps(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     code, out = import_json(ODCS / "web_events.odcs.yaml", into)
     assert code == 0 and out["product"] == "marketing.web_events"
     assert codes(out["warnings"]) == [
@@ -744,7 +744,7 @@ def test_import_nested_objects_arrays_and_maps(tmp_path):
 
 
 def test_import_a_contract_of_another_tool_lists_everything_it_drops(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     code, out = import_json(ODCS / "payments_postgres.odcs.yaml", into)
     assert code == 0 and out["product"] == "finance.payments"
     assert codes(out["warnings"]) == [
@@ -865,7 +865,7 @@ def test_import_a_contract_of_another_tool_lists_everything_it_drops(tmp_path):
 def test_contracts_that_cannot_be_imported_fail_with_every_error_and_write_nothing(
     tmp_path, fixture, errors
 ):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     before = {p.name: p.read_text() for p in into.iterdir()}
     code, out = import_json(ODCS / f"{fixture}.odcs.yaml", into)
     assert code == 1 and out["ok"] is False
@@ -883,7 +883,7 @@ def test_text_output_of_a_failed_import(tmp_path):
             "import",
             str(ODCS / "unmappable.odcs.yaml"),
             "--into",
-            str(copy_of(SAMPLE, tmp_path)),
+            str(copy_of(SINGLE, tmp_path)),
         ]
     )
     assert run.exit_code == 1
@@ -896,7 +896,7 @@ def test_text_output_of_a_failed_import(tmp_path):
 
 
 def test_several_schema_objects_one_chosen(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     code, out = import_json(ODCS / "two_tables.odcs.yaml", into, "--schema", "customer_profiles")
     assert code == 0 and out["product"] == "sales.customer_profiles"
     assert codes(out["warnings"]) == [
@@ -923,7 +923,7 @@ def test_several_schema_objects_one_chosen(tmp_path):
     ],
 )
 def test_round_trips_on_the_fixtures(tmp_path, fixture, product_id):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     code, first = import_json(ODCS / f"{fixture}.odcs.yaml", into)
     assert code == 0
     product = product_of(into, product_id)
@@ -945,14 +945,14 @@ def test_round_trips_on_the_fixtures(tmp_path, fixture, product_id):
 
 def test_round_trip_of_every_sample_product(tmp_path):
     """export -> import -> export is exact, and the blueprints do not change by one byte."""
-    contracts = export_all(SAMPLE, tmp_path / "c1")
-    into = copy_of(SAMPLE, tmp_path)
+    contracts = export_all(SINGLE, tmp_path / "c1")
+    into = copy_of(SINGLE, tmp_path)
     for product_id in contracts:
         code, out = import_json(tmp_path / "c1" / f"{product_id}.odcs.yaml", into)
         assert (code, out["action"], dropped(out)) == (0, "unchanged", []), product_id
     assert [w["code"] for w in out["warnings"] if w not in dropped(out)] in ([], ["W002"])
     assert export_all(into, tmp_path / "c2") == contracts
-    for path in SAMPLE.iterdir():
+    for path in SINGLE.iterdir():
         assert (into / path.name).read_text() == path.read_text()
 
 
@@ -978,7 +978,7 @@ def test_round_trip_recreates_every_blueprint_field(tmp_path):
 
 def test_a_contract_edited_after_export_updates_the_product(tmp_path):
     """The two views of one thing: edit the contract (a column, the SLA, a grant), import it."""
-    contracts = export_all(SAMPLE, tmp_path / "c1")
+    contracts = export_all(SINGLE, tmp_path / "c1")
     contract = contracts["sales.returns"]
     contract["schema"][0]["properties"].insert(
         2,
@@ -993,7 +993,7 @@ def test_a_contract_edited_after_export_updates_the_product(tmp_path):
     del contract["roles"][1]  # revoke analytics' grant
     path = tmp_path / "returns.odcs.yaml"
     path.write_text(yaml.safe_dump(contract, sort_keys=False))
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     code, out = import_json(path, into)
     assert (code, out["action"], out["warnings"]) == (0, "updated", [])
     product = product_of(into, "sales.returns")
@@ -1067,7 +1067,7 @@ exceptions: []
 
 
 def test_import_keeps_the_blueprints_comments_and_layout(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     (into / "sales.yaml").write_text(COMMENTED)
     contract = export_all(into, tmp_path / "c1", "--product", "sales.orders")["sales.orders"]
     props = contract["schema"][0]["properties"]
@@ -1097,7 +1097,7 @@ def test_import_keeps_the_blueprints_comments_and_layout(tmp_path):
 
 
 def test_a_new_product_is_appended_in_the_blueprints_style(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     before = (into / "sales.yaml").read_text()
     code, _out = import_json(ODCS / "order_lines.odcs.yaml", into)
     assert code == 0
@@ -1116,7 +1116,7 @@ def test_a_new_product_is_appended_in_the_blueprints_style(tmp_path):
 
 def test_a_foreign_contract_keeps_the_blueprint_only_fields(tmp_path):
     """A contract not exported by mesh says nothing of grants or tags: they stay."""
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     contract = {
         "apiVersion": "v3.1.0",
         "kind": "DataContract",
@@ -1157,7 +1157,7 @@ def test_a_foreign_contract_keeps_the_blueprint_only_fields(tmp_path):
 
 
 def test_an_import_that_would_not_pass_validate_writes_nothing_and_says_what_to_add(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     before = (into / "sales.yaml").read_text()
     contract = yaml.safe_load((ODCS / "order_lines.odcs.yaml").read_text())
     del contract["slaProperties"][0]  # no latency: a confidential product needs a freshness SLO
@@ -1177,8 +1177,8 @@ def test_an_import_that_would_not_pass_validate_writes_nothing_and_says_what_to_
 
 
 def test_mesh_diff_flags_a_breaking_schema_change_made_by_an_import(tmp_path):
-    base = copy_of(SAMPLE, tmp_path, "base")
-    head = copy_of(SAMPLE, tmp_path, "head")
+    base = copy_of(SINGLE, tmp_path, "base")
+    head = copy_of(SINGLE, tmp_path, "head")
     contract = export_all(head, tmp_path / "c1", "--product", "sales.orders")["sales.orders"]
     props = contract["schema"][0]["properties"]
     amount = next(p for p in props if p["name"] == "amount")
@@ -1224,7 +1224,7 @@ def test_mesh_diff_flags_a_breaking_schema_change_made_by_an_import(tmp_path):
 
 
 def test_hostile_contract_files_are_clean_errors(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     cases = {
         "big.yaml": (
             "x: " + "a" * (2 * 1024 * 1024 + 10) + "\n",
@@ -1303,7 +1303,7 @@ def test_hostile_contract_files_are_clean_errors(tmp_path):
 
 
 def test_import_usage_errors(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     nodomain = tmp_path / "c.yaml"
     nodomain.write_text("apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: '1'\n")
     for args, message in [
@@ -1336,7 +1336,7 @@ def test_import_usage_errors(tmp_path):
 
 
 def test_an_invalid_target_blueprint_is_not_touched(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     broken = (
         (into / "sales.yaml").read_text().replace("cost_center: CC-1001", "cost_center: 'CC 1001'")
     )
@@ -1348,7 +1348,7 @@ def test_an_invalid_target_blueprint_is_not_touched(tmp_path):
 
 
 def test_numbers_where_odcs_wants_text_are_read_as_text(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     contract = yaml.safe_load((ODCS / "order_lines.odcs.yaml").read_text())
     contract["version"] = 2.0
     contract["id"] = 42
@@ -1362,7 +1362,7 @@ def test_numbers_where_odcs_wants_text_are_read_as_text(tmp_path):
 
 
 def test_a_pii_partition_key_is_refused(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     contract = yaml.safe_load((ODCS / "order_lines.odcs.yaml").read_text())
     contract["schema"][0]["properties"][6]["tags"] = ["PII"]  # country, partition key 1
     path = tmp_path / "c.odcs.yaml"
@@ -1405,7 +1405,7 @@ def test_quality_rules_go_into_the_glue_table_parameters():
     assert " " not in params["mesh:quality"].replace("SELECT COUNT(*) FROM ${object}", "").replace(
         "WHERE total < 0", ""
     )
-    sample = load_mesh(SAMPLE, today=TODAY).mesh
+    sample = load_mesh(SINGLE, today=TODAY).mesh
     bp, orders = sample.product("sales.orders")
     assert "mesh:quality" not in product_args(bp, orders, StackSettings(), TODAY).table_parameters
 
@@ -1497,7 +1497,7 @@ def test_the_other_commands_do_not_import_the_contract_libraries():
 
 def test_import_into_a_domain_without_products(tmp_path):
     """analytics.yaml has `products: []`: the flow sequence becomes a block with the product."""
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     contract = yaml.safe_load((ODCS / "order_lines.odcs.yaml").read_text())
     contract["domain"] = "analytics"
     contract["schema"][0]["properties"][5]["name"] = "date"  # reserved in Athena DDL: W004
@@ -1510,14 +1510,14 @@ def test_import_into_a_domain_without_products(tmp_path):
         (str(into / "analytics.yaml"), "products[0].schema[4].name")
     ]
     text = (into / "analytics.yaml").read_text()
-    before = (SAMPLE / "analytics.yaml").read_text()
+    before = (SINGLE / "analytics.yaml").read_text()
     assert text.startswith(before.split("products: []")[0] + "products:\n  - name: order_lines\n")
     assert text.endswith("policies: {}\nexceptions: []\n")
 
 
 def test_a_layout_ruamel_cannot_reproduce_is_said(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
-    head, tail = (SAMPLE / "sales.yaml").read_text().split("  - name: returns")
+    into = copy_of(SINGLE, tmp_path)
+    head, tail = (SINGLE / "sales.yaml").read_text().split("  - name: returns")
     odd = (
         head + "  - name: returns" + tail.replace("      - {", "    - {")
     )  # sequences not indented
@@ -1530,12 +1530,12 @@ def test_a_layout_ruamel_cannot_reproduce_is_said(tmp_path):
         "sales.yaml's indentation is not one ruamel.yaml reproduces: the file is re-indented "
         "(comments are kept)"
     )
-    assert product_of(into, "sales.returns") == product_of(SAMPLE, "sales.returns")
+    assert product_of(into, "sales.returns") == product_of(SINGLE, "sales.returns")
 
 
 def test_a_liberal_reading_of_common_deviations(tmp_path):
     """A plain-string description and team, servers keyed by name: read, and reported."""
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     contract = {
         "apiVersion": "v3.0.0",
         "id": "x",
@@ -1571,7 +1571,7 @@ def test_a_liberal_reading_of_common_deviations(tmp_path):
 
 
 def test_a_field_dropped_from_many_properties_is_one_terminal_line(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     contract = yaml.safe_load((ODCS / "order_lines.odcs.yaml").read_text())
     for prop in contract["schema"][0]["properties"]:
         prop["required"] = True
@@ -1584,13 +1584,13 @@ def test_a_field_dropped_from_many_properties_is_one_terminal_line(tmp_path):
     lines = [line for line in run.stderr.splitlines() if ".required: dropped" in line]
     assert len(lines) == 1
     assert lines[0].endswith("True (and 6 more like it: schema[*].properties[*].required)")
-    code, out = import_json(path, copy_of(SAMPLE, tmp_path, "again"))
+    code, out = import_json(path, copy_of(SINGLE, tmp_path, "again"))
     assert code == 0
     assert sum(w["path"].endswith(".required") for w in out["warnings"]) == 7  # JSON: every one
 
 
 def test_sla_values_the_blueprint_cannot_take_are_errors_at_the_sla(tmp_path):
-    into = copy_of(SAMPLE, tmp_path)
+    into = copy_of(SINGLE, tmp_path)
     contract = yaml.safe_load((ODCS / "order_lines.odcs.yaml").read_text())
     contract["slaProperties"] = [
         {"property": "latency", "value": 2, "unit": "y"},

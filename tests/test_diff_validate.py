@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DIFF_PAIRS, FIXTURES, SAMPLE, TODAY
+from conftest import DIFF_PAIRS, FIXTURES, SINGLE, TODAY
 from typer.testing import CliRunner
 
 from infra.cli import app
@@ -55,7 +55,7 @@ def test_one_process_check_equals_validate_then_diff(tmp_path, base, head):
 
 
 def test_the_sample_against_itself_is_clean():
-    code, out = _run("diff", SAMPLE, SAMPLE, "--validate", "--format", "json")
+    code, out = _run("diff", SINGLE, SINGLE, "--validate", "--format", "json")
     doc = json.loads(out)
     assert code == 0
     assert doc["errors"] == [] and doc["new_access"] == []
@@ -65,8 +65,8 @@ def test_the_sample_against_itself_is_clean():
 @pytest.fixture
 def governance_error(tmp_path) -> tuple[Path, Path]:
     """HEAD adds a confidential grant without an expiry date (GOV-005)."""
-    base = _copy(SAMPLE, tmp_path / "base")
-    head = _copy(SAMPLE, tmp_path / "head")
+    base = _copy(SINGLE, tmp_path / "base")
+    head = _copy(SINGLE, tmp_path / "head")
     sales = head / "sales.yaml"
     text = sales.read_text()
     marker = "      - domain: marketing\n"

@@ -23,8 +23,8 @@ NONE = frozenset()
 
 
 @pytest.fixture(scope="module")
-def deployed(sample_dir, today):
-    mesh = load_mesh(sample_dir, today=today).mesh
+def deployed(single_dir, today):
+    mesh = load_mesh(single_dir, today=today).mesh
     local = LocalAws(SETTINGS.region)
     try:
         deployment = deploy(mesh, SETTINGS, today, local)
@@ -192,11 +192,11 @@ def _widened_consumer_policy(original):
     return widened
 
 
-def test_verifier_reports_a_widened_consumer_policy(monkeypatch, sample_dir):
+def test_verifier_reports_a_widened_consumer_policy(monkeypatch, single_dir):
     monkeypatch.setattr(
         documents, "consumer_policy", _widened_consumer_policy(documents.consumer_policy)
     )
-    result = CliRunner().invoke(app, ["up", "--local", str(sample_dir)])
+    result = CliRunner().invoke(app, ["up", "--local", str(single_dir)])
     assert result.exit_code == 1, result.output
     output = " ".join(result.output.split())
     assert (
@@ -207,9 +207,9 @@ def test_verifier_reports_a_widened_consumer_policy(monkeypatch, sample_dir):
     assert "Traceback" not in result.output
 
 
-def test_verifier_reports_a_tampered_role_policy(sample_dir, today):
+def test_verifier_reports_a_tampered_role_policy(single_dir, today):
     """Someone widens a consumer role by hand after deployment: the verifier sees it."""
-    mesh = load_mesh(sample_dir, today=today).mesh
+    mesh = load_mesh(single_dir, today=today).mesh
     local = LocalAws(SETTINGS.region)
     try:
         deployment = deploy(mesh, SETTINGS, today, local)
@@ -253,7 +253,7 @@ def test_unsupported_resource_type_is_an_error_naming_it(today):
         local.stop()
 
 
-def test_up_without_local_is_a_usage_error(sample_dir):
-    result = CliRunner().invoke(app, ["up", str(sample_dir)])
+def test_up_without_local_is_a_usage_error(single_dir):
+    result = CliRunner().invoke(app, ["up", str(single_dir)])
     assert result.exit_code == 2
     assert "only --local is supported" in result.output

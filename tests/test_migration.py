@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FIXTURES, SAMPLE, TODAY
+from conftest import FIXTURES, SINGLE, TODAY
 
 from infra.blueprints.load import load_mesh
 from infra.engines.recording import run_program
@@ -19,7 +19,7 @@ OLD = json.loads((FIXTURES / "migration/plan-6c5e14c.json").read_text())["resour
 
 @pytest.fixture(scope="module")
 def new():
-    mesh = load_mesh(SAMPLE, today=TODAY).mesh
+    mesh = load_mesh(SINGLE, today=TODAY).mesh
     return {(r.type, r.name): r for r in run_program(mesh, StackSettings(), TODAY).resources}
 
 

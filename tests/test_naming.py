@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import FIXTURES, ROOT, SAMPLE, TODAY
+from conftest import FIXTURES, ROOT, SINGLE, TODAY
 
 from infra.blueprints.load import load_mesh
 from infra.engines.recording import ResourceGraph, run_program
@@ -60,7 +60,7 @@ def _describe(entries: list[dict]) -> str:
 
 
 def test_sample_names_match_the_snapshot():
-    current = names_of(run_program(load(SAMPLE), StackSettings(), TODAY))
+    current = names_of(run_program(load(SINGLE), StackSettings(), TODAY))
     if os.environ.get(UPDATE_VARIABLE) == "1":  # one resource a line: reviewable diffs
         SNAPSHOT.write_text("[\n" + ",\n".join(json.dumps(e) for e in current) + "\n]\n")
     if not SNAPSHOT.exists():
@@ -106,7 +106,7 @@ def test_snapshot_covers_every_physical_name():
 
 
 def test_names_depend_only_on_blueprints_and_prefix():
-    mesh = load(SAMPLE)
+    mesh = load(SINGLE)
     first = names_of(run_program(mesh, StackSettings(), TODAY))
     # another day, another account: logical and physical names stay (grants may come and go)
     later = run_program(mesh, StackSettings(account="999999999999"), TODAY.replace(year=2027))
@@ -173,7 +173,7 @@ def test_a_bucket_name_ending_with_a_dash_is_reported():
 
 
 def test_sample_names_fit_with_the_longest_prefix():
-    assert check_names(load(SAMPLE), Names("a" * 20)) == []
+    assert check_names(load(SINGLE), Names("a" * 20)) == []
 
 
 def test_role_length_guard():

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from collections import Counter
 
-from conftest import ROOT, SAMPLE, TODAY
+from conftest import ROOT, SINGLE, TODAY
 
 from infra.blueprints.load import load_mesh
 from infra.engines.recording import run_program
@@ -16,7 +16,7 @@ from infra.provision.program import StackSettings
 
 def test_plan_json_is_one_document_with_the_contract_keys():
     proc = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "plan", str(SAMPLE), "--format", "json"],
+        [sys.executable, "-m", "infra.cli", "plan", str(SINGLE), "--format", "json"],
         check=False,
         capture_output=True,
         text=True,
@@ -34,7 +34,7 @@ def test_plan_json_is_one_document_with_the_contract_keys():
     assert doc["counts"] == dict(Counter(r["type"] for r in doc["resources"]))
     assert sum(doc["counts"].values()) == len(doc["resources"]) == 181
     # the CLI prints what the library records, nothing added or lost on the way
-    graph = run_program(load_mesh(SAMPLE, today=TODAY).mesh, StackSettings(), TODAY)
+    graph = run_program(load_mesh(SINGLE, today=TODAY).mesh, StackSettings(), TODAY)
     assert doc == json.loads(json.dumps(graph.plan_json()))
     protected = {r["name"] for r in doc["resources"] if r["protect"]}
     assert "sales.orders-bucket" in protected and "sales.orders-policy" in protected  # a guard

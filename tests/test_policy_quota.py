@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SAMPLE, TODAY
+from conftest import SINGLE, TODAY
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from resource_types import BUCKET_POLICY, KEY, ROLE, ROLE_POLICY
@@ -58,7 +58,7 @@ def test_sizes_are_those_of_the_deployed_documents():
     """Recorded with the sizing account and region, every role's inline policies, every trust,
     bucket and key policy has exactly the size the quota check computed (the recording mocks'
     key ids are UUIDs, as AWS's)."""
-    mesh = load_mesh(SAMPLE, today=TODAY).mesh
+    mesh = load_mesh(SINGLE, today=TODAY).mesh
     settings = StackSettings(account=SIZING_ENV.account, region=SIZING_ENV.region)
     deployed = _deployed_sizes(run_program(mesh, settings, TODAY))
     sized = {(s.kind, s.subject): s.size for s in document_sizes(mesh, NAMES, TODAY)}

@@ -15,7 +15,7 @@ import runpy
 import pulumi
 import pulumi_aws as aws
 import pytest
-from conftest import FIXTURES, ROOT, SAMPLE, TODAY
+from conftest import FIXTURES, ROOT, SINGLE, TODAY
 from resource_types import (
     ALIAS,
     BUCKET,
@@ -179,7 +179,7 @@ def descendants(graph: ResourceGraph, name: str) -> list:
 
 @pytest.fixture(scope="module")
 def sample() -> ResourceGraph:
-    return run(SAMPLE)
+    return run(SINGLE)
 
 
 # ---------------------------------------------------------------- sales.orders storage
@@ -574,7 +574,7 @@ def test_every_consumer_role_carries_the_same_one_policy(sample):
     ("today", "exists"), [(dt.date(2026, 10, 31), True), (dt.date(2026, 11, 1), False)]
 )
 def test_expires_is_the_last_day_of_access(today, exists):
-    grants = {g.name for g in run(SAMPLE, today=today).by_type(GRANT)}
+    grants = {g.name for g in run(SINGLE, today=today).by_type(GRANT)}
     assert ("logistics.shipments@analytics" in grants) is exists
 
 
@@ -883,7 +883,7 @@ def test_product_tags_cannot_override_governance_tags(access_graph):
 
 def test_an_unmocked_invoke_fails_loudly():
     with pytest.raises(UnmockedCall, match="aws:index/getCallerIdentity:getCallerIdentity"):
-        run_program(load(SAMPLE), StackSettings(), TODAY, program=aws.get_caller_identity)
+        run_program(load(SINGLE), StackSettings(), TODAY, program=aws.get_caller_identity)
 
 
 DEPLOYER = "arn:aws:iam::111122223333:role/platform-deployer"
@@ -931,7 +931,7 @@ def test_main_requires_lake_formation_admins_for_the_platform():
         "mesh:prefix": "acme",
         "mesh:account": "111122223333",
         "aws:region": "eu-central-1",
-        "mesh:blueprints": str(SAMPLE),
+        "mesh:blueprints": str(SINGLE),
     }
     with pytest.raises(pulumi.RunError, match="config mesh:lakeFormationAdmins is required"):
         _run_main(config, StackSettings())
@@ -949,12 +949,12 @@ def test_main_logs_warnings_and_deploys(monkeypatch):
         "mesh:account": "123456789012",
         "aws:region": "eu-west-1",
         "mesh:lakeFormationAdmins": json.dumps([DEPLOYER]),
-        "mesh:blueprints": str(SAMPLE),
+        "mesh:blueprints": str(SINGLE),
     }
     graph = _run_main(config, StackSettings(lake_formation_admins=(DEPLOYER,)))
     assert len(graph.by_type(PRODUCT)) == 10
     expired = (
-        f"{SAMPLE / 'logistics.yaml'}:28: W002 products[0].consumers[1].expires grant of "
+        f"{SINGLE / 'logistics.yaml'}:28: W002 products[0].consumers[1].expires grant of "
         "logistics.shipments to analytics expired on 2026-10-31 and grants nothing; remove it "
         "or renew it"
     )
@@ -998,7 +998,7 @@ def test_main_refuses_an_invalid_prefix(prefix):
         "mesh:account": "111122223333",
         "aws:region": "eu-central-1",
         "mesh:lakeFormationAdmins": json.dumps([DEPLOYER]),
-        "mesh:blueprints": str(SAMPLE),
+        "mesh:blueprints": str(SINGLE),
     }
     with pytest.raises(pulumi.RunError, match=re.escape(f"stack prefix {prefix!r} is not valid")):
         _run_main(config, StackSettings())

@@ -14,8 +14,8 @@ DOMAINS = ["analytics", "finance", "logistics", "marketing", "sales"]
 
 
 @pytest.fixture(scope="module")
-def mesh(sample_dir, today):
-    return load_mesh(sample_dir, today=today).mesh
+def mesh(single_dir, today):
+    return load_mesh(single_dir, today=today).mesh
 
 
 def plan(mesh, today, scope: str) -> ResourceGraph:
@@ -94,16 +94,16 @@ def test_unknown_scope_is_refused(mesh, today):
         plan(mesh, today, "billing")
 
 
-def test_domain_stack_loads_only_its_own_blueprint(sample_dir, mesh, today):
+def test_domain_stack_loads_only_its_own_blueprint(single_dir, mesh, today):
     """A per-domain stack parses one file; other domains are known by file name, so the cost
     does not grow with the mesh, and the stack's resources are the same as from a full load."""
-    alone = load_mesh(sample_dir, today=today, only="sales")
+    alone = load_mesh(single_dir, today=today, only="sales")
     assert alone.errors == []
     assert alone.mesh.domains == ["sales"]
     assert alone.mesh.all_domains == frozenset(DOMAINS)
     assert rows(plan(alone.mesh, today, "sales")) == rows(plan(mesh, today, "sales"))
 
 
-def test_loading_a_missing_domain_is_an_error(sample_dir, today):
-    [problem] = load_mesh(sample_dir, today=today, only="billing").errors
-    assert (problem.code, problem.message) == ("E031", f"no billing.yaml in {str(sample_dir)!r}")
+def test_loading_a_missing_domain_is_an_error(single_dir, today):
+    [problem] = load_mesh(single_dir, today=today, only="billing").errors
+    assert (problem.code, problem.message) == ("E031", f"no billing.yaml in {str(single_dir)!r}")

@@ -268,9 +268,9 @@ def test_expiry_warnings_do_not_fail_validation():
     assert "grants nothing" in result.warnings[1].message
 
 
-def test_line_look_ups_work_on_valid_files_after_loading(sample_dir):
+def test_line_look_ups_work_on_valid_files_after_loading(single_dir):
     # a valid file keeps its text, not its node tree: the first look-up composes it again
-    mesh = load_mesh(sample_dir, today=TODAY).mesh
+    mesh = load_mesh(single_dir, today=TODAY).mesh
     source = mesh.source("sales")
     assert source.line_of(("products", 1, "name")) == 37
     assert source.problem(("products", 0, "consumers", 1), "E029", "x").line == 28
@@ -299,9 +299,9 @@ def test_parallel_load_gives_the_serial_result(monkeypatch, directory):
     assert loaded.mesh == serial.mesh
 
 
-def test_parallel_load_of_the_sample_mesh(monkeypatch, sample_dir):
+def test_parallel_load_of_the_sample_mesh(monkeypatch, single_dir):
     monkeypatch.setattr(parallel, "_can_fork", lambda n_files: True)
-    result = load_mesh(sample_dir, today=TODAY)
+    result = load_mesh(single_dir, today=TODAY)
     assert result.errors == []
     assert result.mesh.domains == ["analytics", "finance", "logistics", "marketing", "sales"]
     assert result.mesh.source("sales").line_of(("products", 1, "name")) == 37
@@ -378,12 +378,12 @@ def _run(*args: str):
     return result
 
 
-def test_cli_text_valid(sample_dir):
-    result = _run("validate", str(sample_dir))
+def test_cli_text_valid(single_dir):
+    result = _run("validate", str(single_dir))
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[-1].startswith("valid: 5 domain(s), 10 product(s), 0 error(s), ")
-    assert lines[0].startswith(f"{sample_dir}/logistics.yaml:")
+    assert lines[0].startswith(f"{single_dir}/logistics.yaml:")
     assert ": warning W002 products[0].consumers[1].expires: " in lines[0]
 
 
@@ -459,8 +459,8 @@ def test_cli_missing_directory_exits_2(tmp_path):
     assert result.stdout == ""
 
 
-def test_cli_bad_format_exits_2(sample_dir):
-    assert _run("validate", str(sample_dir), "--format", "xml").exit_code == 2
+def test_cli_bad_format_exits_2(single_dir):
+    assert _run("validate", str(single_dir), "--format", "xml").exit_code == 2
 
 
 def _mesh(*args: str) -> subprocess.CompletedProcess:

@@ -34,7 +34,7 @@ from infra.provision.program import MeshResources, StackSettings, build_mesh
 from infra.util.gcpause import gc_paused
 
 PROJECT = "mesh"
-PROVIDER_TYPE = "pulumi:providers:aws"
+PROVIDER_TYPE = T.PROVIDER
 PROVIDER_PREFIX = "account-"  # the logical name of the provider of one account
 STACK = "local"
 _lock = threading.Lock()  # the Pulumi runtime is process-global: one program run at a time

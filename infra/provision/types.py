@@ -46,3 +46,4 @@ TABLE = "aws:glue/catalogTable:CatalogTable"
 LF_PERMISSIONS = "aws:lakeformation/permissions:Permissions"
 LF_RESOURCE = "aws:lakeformation/resource:Resource"
 LF_SETTINGS = "aws:lakeformation/dataLakeSettings:DataLakeSettings"
+PROVIDER = "pulumi:providers:aws"  # an explicit provider: one per account of a multi-account mesh
