@@ -4,8 +4,9 @@
 (`pulumi up`), the CrossGuard pack and the benchmarks call these functions and nothing below
 them, so a blueprint tree is judged by one sequence everywhere:
 
-    load (structural checks) -> governance (blueprint policies, exceptions, revocations)
-      -> physical names and quotas for the stack prefixes -> lifecycle against BASE
+    load (structural checks; the platform file) -> governance (blueprint policies,
+      exceptions, revocations) -> approvers (`_mesh.yaml`) -> physical names and quotas for
+      the stack prefixes -> lifecycle against BASE
 
 Each function returns data (a `Report`, a graph, a result); printing and exit codes are the
 caller's. A tree that must be valid and is not raises `InvalidTree`, carrying its report.
@@ -85,6 +86,7 @@ def validate(
     stack configs). With `base`: also what changing BASE into this tree may not do.
     `deploying`: findings only a lapsed exception brought back are warnings (deploy, plan,
     audit: `infra.governance.evaluate.with_governance`)."""
+    from infra.governance.approvals import approver_problems
     from infra.governance.evaluate import with_governance
 
     today = today or clock.today()
@@ -92,12 +94,25 @@ def validate(
         shared = SharedFiles()  # a file identical in both trees is parsed once
     loaded = load(directory, today=today, shared=shared, only=only, freeze=freeze)
     result = with_governance(loaded, today, deploying)
+    result = _with(result, approver_problems(result.mesh))  # with a platform file only
     if result.ok:
         for p in project_name_problems(result.mesh, directory, names, today):
             (result.errors if p.severity is Severity.error else result.warnings).append(p)
     if base is not None:
         result = _against_base(result, directory, base, shared, today, freeze)
     return result
+
+
+def _with(result: Report, problems: list[Problem]) -> Report:
+    """`result` plus `problems`, each among the errors or the warnings by its severity."""
+    if not problems:
+        return result
+    errors, warnings = list(result.errors), list(result.warnings)
+    for p in problems:
+        (errors if p.severity is Severity.error else warnings).append(p)
+    return Report(
+        result.mesh, sorted(errors, key=Problem.sort_key), sorted(warnings, key=Problem.sort_key)
+    )
 
 
 def valid(
