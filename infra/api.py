@@ -275,12 +275,32 @@ def audit(
     return run_audit(report.mesh, graph.resources, today, timings=timings), graph
 
 
-def diff(base: Path, head: Path, *, validate_head: bool = False) -> tuple[DiffResult, bool]:
-    """`mesh diff`: access added, removed and changed from BASE to HEAD, and schema changes
-    that break consumers. `validate_head`: first every check of `validate(head, base)`; its
-    problems are the result's, and access is computed only when HEAD is valid.
+def read_approvals(path: Path) -> frozenset[str]:
+    """The handles of a `--approvals` file; `UsageError` when it is not one."""
+    from infra.governance.approvals import read_approvals as read
+
+    return read(path)
+
+
+def diff(
+    base: Path,
+    head: Path,
+    *,
+    validate_head: bool = False,
+    approved_by: frozenset[str] | None = None,
+) -> tuple[DiffResult, bool]:
+    """`mesh diff`: access added, removed and changed from BASE to HEAD, schema changes that
+    break consumers, and the approvals the change needs (`required_approvals`). `validate_head`:
+    first every check of `validate(head, base)`; its problems are the result's, and access is
+    computed only when HEAD is valid. `approved_by`: the handles whose approval the change has;
+    the required approvals they do not cover are `missing_approvals`.
     Returns (result, computed). Raises `InvalidTree` (label base/head) when a side does not load."""
     from infra.diff.access_diff import DiffResult, diff_meshes
+    from infra.governance.approvals import (
+        missing_approvals,
+        platform_file_change,
+        required_approvals,
+    )
 
     today = clock.today()
     shared = SharedFiles()  # a file identical in both trees is parsed and validated once
@@ -294,6 +314,10 @@ def diff(base: Path, head: Path, *, validate_head: bool = False) -> tuple[DiffRe
     result = diff_meshes(base_mesh, head_mesh, today)
     if checked is not None:  # its lifecycle findings are among validate's
         result.errors, result.warnings = checked.errors, checked.warnings
+    change = platform_file_change(base, head)
+    result.required_approvals = required_approvals(base_mesh, head_mesh, result, change)
+    if approved_by is not None:
+        result.missing_approvals = missing_approvals(result.required_approvals, approved_by)
     return result, True
 
 

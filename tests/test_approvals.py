@@ -1,6 +1,7 @@
-"""Approvals that mean something (validate side): the platform file `_mesh.yaml`, read like a
-blueprint, and `approved_by` checked against it (E056-E058, W009, W010). Without the file,
-today's rules: `approved_by` is an e-mail address and exceptions need none."""
+"""Approvals that mean something. Validate: the platform file `_mesh.yaml`, read like a
+blueprint, and `approved_by` checked against it (E056-E058, W009, W010); without the file,
+today's rules: `approved_by` is an e-mail address and exceptions need none. Diff: who must
+approve a change (`required_approvals`), and `--approvals FILE` gating on it."""
 
 from __future__ import annotations
 
@@ -368,3 +369,314 @@ def test_a_platform_file_linking_out_of_the_directory_is_refused(tmp_path):
             "refused (a blueprint must be a file of the directory under review)"
         ),
     )
+
+
+# ------------------------------------------------------------------ mesh diff: who must approve
+
+PII_GRANT = (
+    "    consumers:\n      - domain: sales\n        columns: [shipment_id",
+    (
+        "    consumers:\n"
+        "      - domain: finance\n"
+        "        include_pii: true\n"
+        '        approved_by: "@acme/privacy-office"\n'
+        "        expires: 2027-06-30\n"
+        '        justification: "customs | duties <!-- hidden --> @everyone"\n'
+        "      - domain: sales\n        columns: [shipment_id"
+    ),
+)  # logistics.shipments (confidential, delivery_address is PII) to finance
+
+
+def _pr(tmp_path: Path, base_mesh: str = MESH, head_mesh: str = MESH, **edits) -> tuple:
+    return _tree(tmp_path, base_mesh, "base"), _tree(tmp_path, head_mesh, "head", **edits)
+
+
+def _approvals(tmp_path: Path, *handles: str) -> Path:
+    path = tmp_path / f"approvals-{len(list(tmp_path.glob('approvals-*')))}.json"
+    path.write_text(json.dumps({"approved_by": list(handles)}))
+    return path
+
+
+def test_a_new_pii_grant_needs_the_owners_and_privacy(tmp_path):
+    base, head = _pr(tmp_path, logistics=[PII_GRANT])
+    code, out, _ = _run("diff", base, head, "--validate", "--format", "json")
+    assert code == 3  # without --approvals: new access, a reviewer is required, as before
+    doc = json.loads(out)
+    assert doc["required_approvals"] == [
+        {
+            "approver": "@acme/logistics-data",
+            "reason": "new access for finance:consumer -> logistics.shipments: new consumer; "
+            "PII now included (delivery_address)",
+            "domain": "logistics",
+            "product": "logistics.shipments",
+            "principal": "finance:consumer",
+        },
+        {
+            "approver": "privacy",
+            "reason": "PII (delivery_address) for finance:consumer on logistics.shipments",
+            "domain": "logistics",
+            "product": "logistics.shipments",
+            "principal": "finance:consumer",
+        },
+    ]
+    assert doc["missing_approvals"] is None
+
+
+def test_approvals_lacking_privacy_block_the_merge_naming_the_privacy_handle(tmp_path):
+    base, head = _pr(tmp_path, logistics=[PII_GRANT])
+    given = _approvals(tmp_path, "@alice", "@acme/logistics-data")
+    code, out, _ = _run("diff", base, head, "--validate", "--approvals", given)
+    assert code == 1
+    assert out.splitlines()[-4:] == [
+        "APPROVALS REQUIRED: 2, 1 missing",
+        (
+            "  ok @acme/logistics-data: new access for finance:consumer -> logistics.shipments: new "
+            "consumer; PII now included (delivery_address)"
+        ),
+        (
+            "  MISSING privacy (@acme/privacy-office): PII (delivery_address) for finance:consumer on "
+            "logistics.shipments"
+        ),
+        "MISSING APPROVALS (blocks the merge): privacy (@acme/privacy-office)",
+    ]
+    code, out, _ = _run("diff", base, head, "--validate", "--approvals", given, "-f", "json")
+    assert code == 1
+    assert [a["approver"] for a in json.loads(out)["missing_approvals"]] == ["privacy"]
+    code, out, _ = _run("diff", base, head, "--validate", "--approvals", given, "-f", "markdown")
+    assert code == 1
+    assert (
+        "> [!CAUTION]\n> **1 approval(s) missing**, the merge is blocked: <code>privacy</code>\n"
+        "> (<code>&#64;acme/privacy-office</code>)\n" in out
+    )
+
+
+def test_with_every_required_approval_the_change_is_approved(tmp_path):
+    base, head = _pr(tmp_path, logistics=[PII_GRANT])
+    # a reviewer's team (any case) counts as the team; a user handle as the user
+    given = _approvals(tmp_path, "@bob", "@ACME/Privacy-Office", "@acme/logistics-data")
+    for fmt in ("text", "json", "markdown"):
+        code, out, _ = _run("diff", base, head, "--validate", "--approvals", given, "-f", fmt)
+        assert code == 0, out
+    assert (
+        json.loads(_run("diff", base, head, "--approvals", given, "-f", "json")[1])[
+            "missing_approvals"
+        ]
+        == []
+    )
+    # the checklist says who approves what, with each grant's justification and approver,
+    # escaped: no cell break, no HTML comment, no @mention
+    md = _run("diff", base, head, "--approvals", given, "-f", "markdown")[1]
+    checklist = md.split("#### Approvals\n", 1)[1]
+    assert checklist.splitlines()[:8] == [
+        "",
+        "Every required approval is there.",
+        "",
+        "- [x] **<code>&#64;acme/logistics-data</code>**",
+        "  - new access for finance:consumer -> logistics.shipments: new consumer; PII now included",
+        "    (delivery_address) · justification: customs \\| duties &lt;!-- hidden --> @\u200beveryone ·",
+        "    approved_by: @\u200bacme/privacy-office",
+        "- [x] **<code>privacy</code> (<code>&#64;acme/privacy-office</code>)**",
+    ]
+
+
+def test_an_approvals_file_of_nobody_approves_nothing(tmp_path):
+    base, head = _pr(tmp_path, logistics=[PII_GRANT])
+    code, out, _ = _run("diff", base, head, "--approvals", _approvals(tmp_path))
+    assert code == 1
+    assert out.splitlines()[-1] == (
+        "MISSING APPROVALS (blocks the merge): @acme/logistics-data; privacy (@acme/privacy-office)"
+    )
+    # a change that needs no approval is approved by nobody: exit 0 (3 without --approvals)
+    code, _, _ = _run("diff", base, base, "--approvals", _approvals(tmp_path))
+    assert code == 0
+
+
+def test_a_change_to_the_platform_file_requires_platform(tmp_path):
+    head_mesh = MESH.replace('"@carol"', '"@carol", "@dave"')
+    base, head = _pr(tmp_path, head_mesh=head_mesh)
+    code, out, _ = _run("diff", base, head, "--validate", "-f", "json")
+    assert code == 0  # no access, nothing to review: the exit code of before
+    assert json.loads(out)["required_approvals"] == [
+        {
+            "approver": "platform",
+            "reason": "_mesh.yaml changes: approver groups or domain owners",
+            "domain": None,
+            "product": None,
+            "principal": None,
+        }
+    ]
+    code, out, _ = _run("diff", base, head, "--approvals", _approvals(tmp_path, "@dave"))
+    assert code == 1
+    assert out.splitlines()[-1] == (
+        "MISSING APPROVALS (blocks the merge): platform (@acme/data-platform)"
+    )
+    given = _approvals(tmp_path, "@acme/data-platform")
+    assert _run("diff", base, head, "--approvals", given)[0] == 0
+    # adding the file, or removing it, is a change of the platform file too
+    dpo = [(PII_APPROVER, "        approved_by: dpo@example.com\n")]
+    none = _tree(tmp_path, None, "none", sales=dpo)
+    some = _tree(tmp_path, MESH, "some", sales=dpo)
+    assert [
+        a["reason"]
+        for a in json.loads(_run("diff", none, some, "-f", "json")[1])["required_approvals"]
+    ] == ["_mesh.yaml is added: it decides who approves what"]
+    assert [
+        a["reason"]
+        for a in json.loads(_run("diff", some, none, "-f", "json")[1])["required_approvals"]
+    ] == ["_mesh.yaml is removed: approvals would no longer be checked"]
+
+
+def test_the_base_decides_who_approves(tmp_path):
+    """A PR that adds its author to the privacy group and a PII grant approved by that author
+    is not approved by that author: BASE's platform file says who privacy is."""
+    head_mesh = MESH.replace('members: ["@acme/privacy-office"]', 'members: ["@mallory"]')
+    base, head = _pr(
+        tmp_path,
+        head_mesh=head_mesh,
+        logistics=[(PII_GRANT[0], PII_GRANT[1].replace('"@acme/privacy-office"', '"@mallory"'))],
+    )
+    assert _errors(head) == (0, [])  # valid on its own: HEAD's file makes @mallory privacy
+    given = _approvals(tmp_path, "@mallory", "@acme/logistics-data")
+    code, out, _ = _run("diff", base, head, "--validate", "--approvals", given)
+    assert code == 1
+    assert out.splitlines()[-1] == (
+        "MISSING APPROVALS (blocks the merge): privacy (@acme/privacy-office); platform "
+        "(@acme/data-platform)"
+    )
+
+
+def test_restricted_data_and_exceptions_need_security(tmp_path):
+    grant = (
+        "    consumers: []\n  - name: returns",
+        (
+            "    consumers:\n"
+            "      - {domain: analytics, columns: [customer_id, country], expires: 2027-03-31,"
+            " justification: churn model}\n"
+            "  - name: returns"
+        ),
+    )
+    exc = _exception("@acme/security")
+    base, head = _pr(tmp_path, sales=[grant, exc])
+    code, out, _ = _run("diff", base, head, "--validate", "-f", "json")
+    assert code == 3, out
+    assert [(a["approver"], a["reason"]) for a in json.loads(out)["required_approvals"]] == [
+        (
+            "@acme/sales-data",
+            "new access for analytics:consumer -> sales.customers: new consumer",
+        ),
+        ("security", "restricted data for analytics:consumer on sales.customers"),
+        (
+            "@acme/sales-data",
+            (
+                "exception_added: new exception: GOV-004 waived for customers until 2027-03-31 "
+                "(fraud investigation)"
+            ),
+        ),
+        (
+            "security",
+            (
+                "exception_added: new exception: GOV-004 waived for customers until 2027-03-31 "
+                "(fraud investigation)"
+            ),
+        ),
+    ]
+    given = _approvals(tmp_path, "@acme/sales-data", "@carol")  # @carol is in security
+    assert _run("diff", base, head, "--validate", "--approvals", given)[0] == 0
+
+
+def test_a_change_to_review_needs_the_owners_and_platform(tmp_path):
+    decommission = (
+        "    retention_days: 365\n    schema:\n      - {name: return_id",
+        (
+            "    retention_days: 365\n"
+            "    decommission: {date: 2027-02-01, reason: merged into orders}\n"
+            "    schema:\n      - {name: return_id"
+        ),
+    )
+    base, head = _pr(tmp_path, sales=[decommission])
+    code, out, _ = _run("diff", base, head, "--validate", "-f", "json")
+    assert code == 3, out
+    assert [(a["approver"], a["product"]) for a in json.loads(out)["required_approvals"]] == [
+        ("@acme/sales-data", "sales.returns"),
+        ("platform", "sales.returns"),
+    ]
+
+
+def test_an_owner_change_is_approved_by_the_owner_of_before(tmp_path):
+    base, head = _pr(tmp_path, sales=[('github: "@acme/sales-data"', 'github: "@mallory/sales"')])
+    code, out, _ = _run("diff", base, head, "-f", "json")
+    assert code == 3
+    assert [a["approver"] for a in json.loads(out)["required_approvals"]] == [
+        "@acme/sales-data",
+        "platform",
+    ]
+    assert json.loads(out)["required_approvals"][0]["reason"] == (
+        "owner_changed: owner of domain sales changes from sales-data <sales-data@example.com> "
+        "to sales-data <sales-data@example.com>; GitHub owner @acme/sales-data -> @mallory/sales"
+    )
+
+
+def test_a_new_domain_needs_platform(tmp_path):
+    base, head = _pr(tmp_path)
+    (head / "billing.yaml").write_text(
+        "domain: billing\ndescription: Billing runs and dunning letters\n"
+        'owner: {team: billing-data, email: billing@example.com, github: "@acme/billing"}\n'
+        "cost_center: CC-5000\nproducts: []\npolicies: {}\nexceptions: []\n"
+    )
+    code, out, _ = _run("diff", base, head, "--validate", "-f", "json")
+    assert json.loads(out)["required_approvals"] == [
+        {
+            "approver": "platform",
+            "reason": "new domain billing",
+            "domain": "billing",
+            "product": None,
+            "principal": None,
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read: No such file or directory"),
+        ("{", ('not JSON (Expecting property name enclosed in double quotes, column 2); expected '
+              'JSON {"approved_by": ["@alice", "@acme/privacy-office"]}')),
+        ("[]", ("(top level): Input should be a valid dictionary or instance of ApprovalsFile "
+               "(got [])")),
+        ("{}", "approved_by: is missing"),
+        ('{"approved_by": "@alice"}', "approved_by: Input should be a valid list (got '@alice')"),
+        ('{"approved_by": ["@alice", "bob"]}',
+         "approved_by[1]: 'bob' is not a GitHub handle (@user or @org/team)"),
+        ('{"approved_by": [], "approvers": []}', "approvers: is not a known key"),
+        (b"\xff\xfe", "not UTF-8 text"),
+    ],
+    ids=["missing", "not-json", "a-list", "no-key", "a-string", "bad-handle", "typo", "binary"],
+)  # fmt: skip
+def test_a_bad_approvals_file_is_a_usage_error(tmp_path, content, message):
+    path = tmp_path / "approvals.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    code, out, err = _run("diff", SAMPLE, SAMPLE, "--approvals", path, "-f", "json")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: --approvals {str(path)!r}")
+    assert message in err and "Traceback" not in err
+    code, _, err = _run("diff", SAMPLE, SAMPLE, "--approvals", tmp_path)  # a directory
+    assert code == 2 and "cannot read" in err
+
+
+def test_without_a_platform_file_nobody_can_approve_for_a_group(tmp_path):
+    dpo = (PII_APPROVER, "        approved_by: dpo@example.com\n")
+    grant = (PII_GRANT[0], PII_GRANT[1].replace('"@acme/privacy-office"', "dpo@example.com"))
+    base = _tree(tmp_path, None, "base", sales=[dpo])
+    head = _tree(tmp_path, None, "head", sales=[dpo], logistics=[grant])
+    code, out, _ = _run("diff", base, head, "--approvals", _approvals(tmp_path, "@acme/x"))
+    assert code == 1
+    assert out.splitlines()[-2:] == [
+        (
+            "  (no member of privacy is known: the platform file (_mesh.yaml) names the members of "
+            "the approver groups)"
+        ),
+        "MISSING APPROVALS (blocks the merge): @acme/logistics-data; privacy",
+    ]

@@ -220,6 +220,8 @@ def test_description_and_justification_edits_are_not_reported(tmp_path):
         "errors": [],
         "warnings": [],
         "review_required": [],
+        "required_approvals": [],
+        "missing_approvals": None,
     }
     assert result.exit_code == 0
 

@@ -46,13 +46,14 @@ from typing import Any
 
 from infra.audit.markdown import md_cell, until_text
 from infra.errors import Problem
+from infra.governance.approvals import RequiredApproval
 from infra.governance.change_safety import change_problems
 from infra.governance.review import ReviewItem, review_changes
 from infra.model.access import AccessModel, DeclaredGrant, declared_access, is_decommissioned
 from infra.model.mesh import Mesh
 from infra.model.spec import Product
 from infra.util.gcpause import gc_paused
-from infra.util.textsafe import md_code, one_line
+from infra.util.textsafe import md_code, md_wrap, one_line
 
 # reason code -> phrase (widening first)
 REASONS: dict[str, str] = {
@@ -155,13 +156,20 @@ class DiffResult:
     warnings: list[Problem] = field(default_factory=list)
     # what needs a reviewer although it adds no access (`infra.governance.review`)
     review_required: list[ReviewItem] = field(default_factory=list)
+    # who must approve the change (`infra.governance.approvals`), and, when the approvals the
+    # change has were given (`mesh diff --approvals`), those of them nobody gave (else None)
+    required_approvals: list[RequiredApproval] = field(default_factory=list)
+    missing_approvals: list[RequiredApproval] | None = None
 
     @property
     def exit_code(self) -> int:
-        """1 when the change is unsafe (it blocks the merge, new access or not), 3 when it
-        adds access or needs review for another reason, 0 otherwise."""
-        if self.errors:
+        """1 when the change is unsafe (it blocks the merge, new access or not) or a required
+        approval is missing; when the approvals were given and all are there, 0 (the change is
+        approved); else 3 when it adds access or needs review for another reason, 0 otherwise."""
+        if self.errors or self.missing_approvals:
             return 1
+        if self.missing_approvals is not None:
+            return 0
         return 3 if self.new_access or self.review_required else 0
 
     def as_json(self) -> dict[str, Any]:
@@ -177,6 +185,12 @@ class DiffResult:
             "errors": [p.as_json() for p in self.errors],
             "warnings": [p.as_json() for p in self.warnings],
             "review_required": [r.as_json() for r in self.review_required],
+            "required_approvals": [a.as_json() for a in self.required_approvals],
+            "missing_approvals": (
+                None
+                if self.missing_approvals is None
+                else [a.as_json() for a in self.missing_approvals]
+            ),
         }
 
 
@@ -594,6 +608,59 @@ def _product_summary(result: DiffResult, name, arrow: str) -> list[str]:
 NOT_COMPUTED = "Access changes are computed once the blueprints are valid."
 
 
+def _approvers_of(result: DiffResult) -> dict[str, tuple[str, ...]]:
+    """approver -> the handles that may give its approval, in order of first need."""
+    out: dict[str, tuple[str, ...]] = {}
+    for a in result.required_approvals:
+        out.setdefault(a.approver, a.handles)
+    return out
+
+
+def _who(approver: str, handles: tuple[str, ...], name=str) -> str:
+    """`privacy (@acme/privacy-office)`; a domain's owning team is its own handle."""
+    others = [h for h in handles if h != approver]
+    if others:
+        return f"{name(approver)} ({', '.join(name(h) for h in others)})"
+    return name(approver)
+
+
+def _nobody(result: DiffResult) -> str | None:
+    """A note on the approvers nobody can give (no platform file, or a group without members)."""
+    empty = [a for a, h in _approvers_of(result).items() if not h]
+    if not empty:
+        return None
+    return (
+        f"no member of {', '.join(empty)} is known: the platform file (_mesh.yaml) names the "
+        "members of the approver groups"
+    )
+
+
+def _approval_lines_text(result: DiffResult) -> list[str]:
+    required, missing = result.required_approvals, result.missing_approvals
+    if missing is None:
+        lines = [f"APPROVALS REQUIRED: {len(required)}"]
+    else:
+        lines = [f"APPROVALS REQUIRED: {len(required)}, {len(missing)} missing"]
+    for a in required:
+        if missing is None:
+            mark = "*"
+        else:
+            mark = "MISSING" if a in missing else "ok"
+        lines.append(one_line(f"  {mark} {_who(a.approver, a.handles)}: {a.reason}"))
+    note = _nobody(result)
+    if note:
+        lines.append(f"  ({note})")
+    if missing:
+        needed = _approvers_of(dataclasses.replace(result, required_approvals=missing))
+        lines.append(
+            one_line(
+                "MISSING APPROVALS (blocks the merge): "
+                + "; ".join(_who(a, h) for a, h in needed.items())
+            )
+        )
+    return lines
+
+
 def render_text(result: DiffResult, computed: bool = True) -> str:
     """`computed` False: HEAD did not validate (`mesh diff --validate`), only its problems."""
     lines = []
@@ -627,6 +694,7 @@ def render_text(result: DiffResult, computed: bool = True) -> str:
     for b in result.breaking_schema:
         lines.append(one_line(f"  ! {b.why} (read by {', '.join(b.consumers)})"))
     lines += [one_line(line) for line in _product_summary(result, name=str, arrow="->")]
+    lines += _approval_lines_text(result)
     return "\n".join(lines) + "\n"
 
 
@@ -642,6 +710,54 @@ def _md_table(entries: list[Entry]) -> list[str]:
             f"| {'**yes**' if g.pii else 'no'} | {md_cell(until_text(g))} | {md_cell(e.why)} |"
         )
     return lines
+
+
+WRAP = 100  # characters per line of Markdown source: a comment reads well in the raw view too
+
+
+def _md_approvals(result: DiffResult) -> list[str]:
+    """The approvals as a checklist, one item per approver with what it approves; ticked when
+    the approvals were given (`--approvals`) and this one is among them."""
+    required, missing = result.required_approvals, result.missing_approvals
+    if not required:
+        return []
+    grants = {(e.grant.principal, e.grant.product): e.grant for e in result.new_access}
+    lines = ["#### Approvals", ""]
+    if missing:
+        needed = _approvers_of(dataclasses.replace(result, required_approvals=missing))
+        lines += md_wrap(
+            f"**{len(needed)} approval(s) missing**, the merge is blocked: "
+            + "; ".join(_who(a, h, md_code) for a, h in needed.items()),
+            WRAP,
+            "> [!CAUTION]\n> ",
+            "> ",
+        )
+        lines.append("")
+    elif missing is not None:
+        lines += ["Every required approval is there.", ""]
+    for approver, handles in _approvers_of(result).items():
+        items = [a for a in required if a.approver == approver]
+        done = missing is not None and not any(a in missing for a in items)
+        lines.append(f"- [{'x' if done else ' '}] **{_who(approver, handles, md_code)}**")
+        for a in items:
+            text = md_cell(a.reason)
+            g = grants.get((a.principal, a.product)) if a.principal else None
+            if g is not None:
+                text += f" · justification: {md_cell(g.justification or '(none)')}"
+                text += f" · approved_by: {md_cell(g.approved_by or '(none)')}"
+            lines += md_wrap(text, WRAP, "  - ", "    ")
+    note = _nobody(result)
+    if note:
+        lines += ["", md_cell(note[0].upper() + note[1:]) + "."]
+    if missing is None:
+        lines += [
+            "",
+            (
+                "<sub>Checked against the approving reviews by <code>mesh diff --approvals</code> "
+                "(the PR workflow).</sub>"
+            ),
+        ]
+    return [*lines, ""]
 
 
 def render_markdown(result: DiffResult, computed: bool = True) -> str:
@@ -718,6 +834,7 @@ def render_markdown(result: DiffResult, computed: bool = True) -> str:
     extra = _product_summary(result, name=md_code, arrow="→")
     if extra:
         lines += [f"- {x}" for x in extra] + [""]
+    lines += _md_approvals(result)
     lines.append(
         "<sub>Generated by <code>mesh diff</code> from the blueprints (declared access; "
         "run <code>mesh audit</code> for effective access).</sub>"

@@ -79,6 +79,13 @@ class MeshFile(_Model):
     )
 
 
+class ApprovalsFile(_Model):
+    """`mesh diff --approvals FILE`: the handles whose approval a pull request has (its
+    approving reviewers, `@login`, and their teams, `@org/team`)."""
+
+    approved_by: list[Handle] = Field(max_length=10_000)
+
+
 def handle_key(handle: str) -> str:
     """GitHub logins and team slugs are case-insensitive."""
     return handle.lower()
