@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra.blueprints.load import SharedFiles, blueprint_files, load_mesh
+from infra.blueprints.load import SharedFiles, blueprint_files, load_mesh, tree_files
 from infra.errors import MeshError, Problem, Severity
 from infra.model.report import Report
 
@@ -308,17 +308,26 @@ def diff(
     if validate_head:  # exactly `mesh validate HEAD --base BASE`
         checked = validate(head, base, today=today, shared=shared, freeze=True)
         if checked.errors:
-            return DiffResult(errors=checked.errors, warnings=checked.warnings), False
+            result = DiffResult(errors=checked.errors, warnings=checked.warnings)
+            result.untouched = untouched_files(base, head)
+            return result, False
     base_mesh = _loaded("base", base, today, shared)
     head_mesh = checked.mesh if checked is not None else _loaded("head", head, today, shared)
     result = diff_meshes(base_mesh, head_mesh, today)
     if checked is not None:  # its lifecycle findings are among validate's
         result.errors, result.warnings = checked.errors, checked.warnings
+    result.untouched = untouched_files(base, head)
     change = platform_file_change(base, head)
     result.required_approvals = required_approvals(base_mesh, head_mesh, result, change)
     if approved_by is not None:
         result.missing_approvals = missing_approvals(result.required_approvals, approved_by)
     return result, True
+
+
+def untouched_files(base: Path, head: Path) -> frozenset[str]:
+    """The files of HEAD (blueprints and platform file, as problems name them) whose bytes
+    are the same in BASE: what a pull request did not touch."""
+    return frozenset(str(p) for p in tree_files(head) if _same_file(p, base / p.name))
 
 
 def _loaded(label: str, directory: Path, today: dt.date, shared: SharedFiles) -> Any:

@@ -624,6 +624,7 @@ def test_a_new_domain_needs_platform(tmp_path):
         "cost_center: CC-5000\nproducts: []\npolicies: {}\nexceptions: []\n"
     )
     code, out, _ = _run("diff", base, head, "--validate", "-f", "json")
+    assert code == 0  # no access, nothing to review: as before; the approval is listed
     assert json.loads(out)["required_approvals"] == [
         {
             "approver": "platform",

@@ -54,18 +54,25 @@ def diff(
 
     Example: mesh diff main/blueprints blueprints --validate --format markdown > comment.md
     """
-    from infra.diff.access_diff import render_markdown, render_text
+    from infra.diff.access_diff import DiffResult, render_markdown, render_text
 
     approved = api.read_approvals(approvals) if approvals is not None else None
+    side = "HEAD"
     try:
         result, computed = api.diff(base, head, validate_head=validate, approved_by=approved)
     except api.InvalidTree as exc:
         print_invalid(exc)
-        raise typer.Exit(1) from None
+        if format is DiffFormat.text:
+            raise typer.Exit(1) from None
+        # the comment and the JSON still say what is wrong, and that access waits for it
+        result, computed = DiffResult(errors=exc.report.errors), False
+        result.warnings = exc.report.warnings
+        result.untouched = api.untouched_files(base, head)
+        side = "BASE" if exc.label == "base" else "HEAD"
     if format is DiffFormat.json:
         emit_json(result.as_json())
     elif format is DiffFormat.markdown:
-        sys.stdout.write(render_markdown(result, computed))
+        sys.stdout.write(render_markdown(result, computed, side))
     else:
-        sys.stdout.write(render_text(result, computed))
+        sys.stdout.write(render_text(result, computed, side))
     raise typer.Exit(result.exit_code)

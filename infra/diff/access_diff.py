@@ -160,6 +160,9 @@ class DiffResult:
     # change has were given (`mesh diff --approvals`), those of them nobody gave (else None)
     required_approvals: list[RequiredApproval] = field(default_factory=list)
     missing_approvals: list[RequiredApproval] | None = None
+    # HEAD files byte-identical in BASE (as problems name them): their warnings are not this
+    # change's, and the PR comment only counts them
+    untouched: frozenset[str] = frozenset()
 
     @property
     def exit_code(self) -> int:
@@ -605,7 +608,11 @@ def _product_summary(result: DiffResult, name, arrow: str) -> list[str]:
     return lines
 
 
-NOT_COMPUTED = "Access changes are computed once the blueprints are valid."
+def not_computed(side: str = "HEAD") -> str:
+    return f"Access changes wait until {side} is valid."
+
+
+NOT_COMPUTED = not_computed()
 
 
 def _approvers_of(result: DiffResult) -> dict[str, tuple[str, ...]]:
@@ -661,8 +668,8 @@ def _approval_lines_text(result: DiffResult) -> list[str]:
     return lines
 
 
-def render_text(result: DiffResult, computed: bool = True) -> str:
-    """`computed` False: HEAD did not validate (`mesh diff --validate`), only its problems."""
+def render_text(result: DiffResult, computed: bool = True, side: str = "HEAD") -> str:
+    """`computed` False: `side` (HEAD, or BASE) is not valid, only its problems."""
     lines = []
     if result.errors:
         lines.append(f"UNSAFE CHANGE (fix before merging): {len(result.errors)} error(s)")
@@ -671,7 +678,7 @@ def render_text(result: DiffResult, computed: bool = True) -> str:
         lines.append(f"WARNINGS: {len(result.warnings)}")
         lines += [_problem_text(p) for p in result.warnings]
     if not computed:
-        return "\n".join([*lines, NOT_COMPUTED]) + "\n"
+        return "\n".join([*lines, not_computed(side)]) + "\n"
     sections = (
         ("NEW ACCESS (review required)", "+", result.new_access),
         ("REMOVED ACCESS", "-", result.removed_access),
@@ -713,6 +720,10 @@ def _md_table(entries: list[Entry]) -> list[str]:
 
 
 WRAP = 100  # characters per line of Markdown source: a comment reads well in the raw view too
+
+
+def _md_problem(p: Problem, first: str, rest: str) -> list[str]:
+    return md_wrap(f"{md_code(p.where)} {md_cell(p.code)}: {md_cell(p.message)}", WRAP, first, rest)
 
 
 def _md_approvals(result: DiffResult) -> list[str]:
@@ -760,22 +771,34 @@ def _md_approvals(result: DiffResult) -> list[str]:
     return [*lines, ""]
 
 
-def render_markdown(result: DiffResult, computed: bool = True) -> str:
-    """`computed` False: HEAD did not validate (`mesh diff --validate`), only its problems."""
+def render_markdown(result: DiffResult, computed: bool = True, side: str = "HEAD") -> str:
+    """`computed` False: `side` (HEAD, or BASE) is not valid, only its problems. Warnings of
+    files the change does not touch (`DiffResult.untouched`) are counted, not listed: the
+    comment is about this change."""
     lines = ["### Data mesh access changes", ""]
     if result.errors:
         lines.append(
             f"> [!CAUTION]\n> **{len(result.errors)} unsafe change(s): fix before merging.**"
         )
         for p in result.errors:
-            lines.append(f"> - {md_code(p.where)} {md_cell(p.code)}: {md_cell(p.message)}")
+            lines += _md_problem(p, "> - ", ">   ")
         lines.append("")
+    shown = [p for p in result.warnings if p.file not in result.untouched]
+    for p in shown:
+        lines += _md_problem(p, "- :warning: ", "  ")
+    hidden = len(result.warnings) - len(shown)
+    if hidden:
+        lines += md_wrap(
+            f"{hidden} warning(s) in files this change does not touch, not repeated here "
+            "(<code>mesh validate</code> lists them)",
+            WRAP,
+            "- ",
+            "  ",
+        )
     if result.warnings:
-        for p in result.warnings:
-            lines.append(f"- :warning: {md_code(p.where)} {md_cell(p.code)}: {md_cell(p.message)}")
         lines.append("")
     if not computed:
-        return "\n".join([*lines, NOT_COMPUTED]) + "\n"
+        return "\n".join([*lines, not_computed(side)]) + "\n"
     if result.new_access:
         lines.append(
             f"> [!WARNING]\n> **{len(result.new_access)} new access grant(s): a data owner "
@@ -790,9 +813,12 @@ def render_markdown(result: DiffResult, computed: bool = True) -> str:
             "although they add no access:"
         )
         for r in result.review_required:
-            lines.append(
-                f"> - {md_code(r.where)} {r.change}: {md_cell(r.product or r.domain)}: "
-                f"{md_cell(r.reason)}"
+            lines += md_wrap(
+                f"{md_code(r.where)} {r.change}: {md_cell(r.product or r.domain)}: "
+                f"{md_cell(r.reason)}",
+                WRAP,
+                "> - ",
+                ">   ",
             )
     lines.append("")
     lines.append(
