@@ -296,11 +296,8 @@ def diff(
     the required approvals they do not cover are `missing_approvals`.
     Returns (result, computed). Raises `InvalidTree` (label base/head) when a side does not load."""
     from infra.diff.access_diff import DiffResult, diff_meshes
-    from infra.governance.approvals import (
-        missing_approvals,
-        platform_file_change,
-        required_approvals,
-    )
+    from infra.diff.approvals import platform_file_change, required_approvals
+    from infra.governance.approvals import missing_approvals
 
     today = clock.today()
     shared = SharedFiles()  # a file identical in both trees is parsed and validated once

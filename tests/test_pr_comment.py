@@ -17,8 +17,10 @@ from infra.cli import app
 
 GRANT = (
     "      - domain: marketing\n",
-    "      - domain: analytics\n        expires: 2027-03-31\n        justification: churn\n"
-    "      - domain: marketing\n",
+    (
+        "      - domain: analytics\n        expires: 2027-03-31\n        justification: churn\n"
+        "      - domain: marketing\n"
+    ),
 )  # sales.orders to analytics: new access in sales.yaml
 
 
@@ -54,8 +56,10 @@ def test_an_invalid_head_still_gets_a_comment_and_json(tmp_path, monkeypatch):
         "> - <code>head/sales.yaml:4</code> E013: 'CC 1001' is not valid: expected text matching",
         ">   ^\\[A-Za-z0-9-\\]{1,32}$",
         "",
-        "- 1 warning(s) in files this change does not touch, not repeated here (<code>mesh "
-        "validate</code>",
+        (
+            "- 1 warning(s) in files this change does not touch, not repeated here (<code>mesh "
+            "validate</code>"
+        ),
         "  lists them)",
         "",
         "Access changes wait until HEAD is valid.",
@@ -86,11 +90,15 @@ def test_warnings_of_untouched_files_are_counted_not_repeated(tmp_path, monkeypa
     assert code == 3
     start = md.index("- :warning:")
     assert md[start:].splitlines()[:4] == [
-        "- :warning: <code>head/sales.yaml:38</code> W001: grant of sales.orders to logistics "
-        "expires in 6",
+        (
+            "- :warning: <code>head/sales.yaml:38</code> W001: grant of sales.orders to logistics "
+            "expires in 6"
+        ),
         "  day(s), on 2026-12-01",
-        "- 1 warning(s) in files this change does not touch, not repeated here (<code>mesh "
-        "validate</code>",
+        (
+            "- 1 warning(s) in files this change does not touch, not repeated here (<code>mesh "
+            "validate</code>"
+        ),
         "  lists them)",
     ]
     # the JSON and the text keep every warning: W002 of logistics.yaml, which the PR leaves
@@ -115,9 +123,11 @@ def test_blueprint_text_stays_in_its_item_and_cell(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     decommission = (
         "    retention_days: 365\n    schema:\n      - {name: return_id",
-        "    retention_days: 365\n"
-        f"    decommission: {{date: 2027-02-01, reason: {json.dumps(HOSTILE)}}}\n"
-        "    schema:\n      - {name: return_id",
+        (
+            "    retention_days: 365\n"
+            f"    decommission: {{date: 2027-02-01, reason: {json.dumps(HOSTILE)}}}\n"
+            "    schema:\n      - {name: return_id"
+        ),
     )
     grant = (
         GRANT[0],
