@@ -315,7 +315,11 @@ def diff(
         result.errors, result.warnings = checked.errors, checked.warnings
     result.untouched = untouched_files(base, head)
     change = platform_file_change(base, head)
-    result.required_approvals = required_approvals(base_mesh, head_mesh, result, change)
+    if change is not None:
+        result.platform_change = change
+    result.required_approvals = required_approvals(
+        base_mesh, head_mesh, result, change[1] if change else None
+    )
     if approved_by is not None:
         result.missing_approvals = missing_approvals(result.required_approvals, approved_by)
     return result, True

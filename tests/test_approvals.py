@@ -495,8 +495,13 @@ def test_a_change_to_the_platform_file_requires_platform(tmp_path):
     head_mesh = MESH.replace('"@carol"', '"@carol", "@dave"')
     base, head = _pr(tmp_path, head_mesh=head_mesh)
     code, out, _ = _run("diff", base, head, "--validate", "-f", "json")
-    assert code == 0  # no access, nothing to review: the exit code of before
-    assert json.loads(out)["required_approvals"] == [
+    assert code == 3  # no access, but who approves what changes: a change to review
+    doc = json.loads(out)
+    assert doc["review_required"] == [] and doc["platform_file_change"] == {
+        "file": str(head / "_mesh.yaml"),
+        "reason": "_mesh.yaml changes: approver groups or domain owners",
+    }
+    assert doc["required_approvals"] == [
         {
             "approver": "platform",
             "reason": "_mesh.yaml changes: approver groups or domain owners",
@@ -505,6 +510,17 @@ def test_a_change_to_the_platform_file_requires_platform(tmp_path):
             "principal": None,
         }
     ]
+    text = _run("diff", base, head)[1].splitlines()
+    at = text.index("REVIEW REQUIRED (no new access): 1")
+    assert text[at + 1] == (
+        f"  ? {head / '_mesh.yaml'}: platform file -- _mesh.yaml changes: approver groups or "
+        "domain owners"
+    )
+    md = _run("diff", base, head, "-f", "markdown")[1].replace("\n>   ", " ")  # unwrapped
+    assert (
+        "> **1 change(s) need review** although they add no access:\n"
+        f"> - <code>{head / '_mesh.yaml'}</code> platform file: _mesh.yaml changes: approver"
+    ) in md
     code, out, _ = _run("diff", base, head, "--approvals", _approvals(tmp_path, "@dave"))
     assert code == 1
     assert out.splitlines()[-1] == (

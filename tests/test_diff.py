@@ -220,6 +220,7 @@ def test_description_and_justification_edits_are_not_reported(tmp_path):
         "errors": [],
         "warnings": [],
         "review_required": [],
+        "platform_file_change": None,
         "required_approvals": [],
         "missing_approvals": None,
     }

@@ -290,7 +290,8 @@ def _check(today: str, tree: Tree, note: Callable[[str], object] = event) -> Non
             return
         assert {"new_access", "removed_access", "changed", "errors", "warnings"} <= set(doc)
         _problems_ok(doc["errors"] + doc["warnings"])
-        expected = 1 if doc["errors"] else 3 if doc["new_access"] or doc["review_required"] else 0
+        review = doc["new_access"] or doc["review_required"] or doc["platform_file_change"]
+        expected = 1 if doc["errors"] else 3 if review else 0
         assert diff.exit_code == expected
         safety = {(e["code"], e["file"], e["line"]) for e in doc["errors"]}
         note(f"diff exit {diff.exit_code}")

@@ -163,17 +163,21 @@ class DiffResult:
     # HEAD files byte-identical in BASE (as problems name them): their warnings are not this
     # change's, and the PR comment only counts them
     untouched: frozenset[str] = frozenset()
+    # the platform file (`_mesh.yaml`) changed: (its file, why), a change to review (who
+    # approves what) although it grants nothing
+    platform_change: tuple[str, str] | None = None
 
     @property
     def exit_code(self) -> int:
         """1 when the change is unsafe (it blocks the merge, new access or not) or a required
         approval is missing; when the approvals were given and all are there, 0 (the change is
-        approved); else 3 when it adds access or needs review for another reason, 0 otherwise."""
+        approved); else 3 when it adds access or needs review for another reason (a change to
+        the platform file among them), 0 otherwise."""
         if self.errors or self.missing_approvals:
             return 1
         if self.missing_approvals is not None:
             return 0
-        return 3 if self.new_access or self.review_required else 0
+        return 3 if self.new_access or self.review_required or self.platform_change else 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -188,6 +192,11 @@ class DiffResult:
             "errors": [p.as_json() for p in self.errors],
             "warnings": [p.as_json() for p in self.warnings],
             "review_required": [r.as_json() for r in self.review_required],
+            "platform_file_change": (
+                None
+                if self.platform_change is None
+                else {"file": self.platform_change[0], "reason": self.platform_change[1]}
+            ),
             "required_approvals": [a.as_json() for a in self.required_approvals],
             "missing_approvals": (
                 None
@@ -694,9 +703,13 @@ def render_text(result: DiffResult, computed: bool = True, side: str = "HEAD") -
                     f"{' PII' if g.pii else ''}, {until_text(g)} -- {e.why}"
                 )
             )
-    lines.append(f"REVIEW REQUIRED (no new access): {len(result.review_required)}")
+    n_review = len(result.review_required) + (result.platform_change is not None)
+    lines.append(f"REVIEW REQUIRED (no new access): {n_review}")
     for r in result.review_required:
         lines.append(one_line(f"  ? {r.where}: {r.change} {r.product or r.domain} -- {r.reason}"))
+    if result.platform_change is not None:
+        file, reason = result.platform_change
+        lines.append(one_line(f"  ? {file}: platform file -- {reason}"))
     lines.append(f"BREAKING SCHEMA CHANGES for existing consumers: {len(result.breaking_schema)}")
     for b in result.breaking_schema:
         lines.append(one_line(f"  ! {b.why} (read by {', '.join(b.consumers)})"))
@@ -806,11 +819,11 @@ def render_markdown(result: DiffResult, computed: bool = True, side: str = "HEAD
         )
     else:
         lines.append("No new access.")
-    if result.review_required:
+    n_review = len(result.review_required) + (result.platform_change is not None)
+    if n_review:
         lines.append("")
         lines.append(
-            f"> [!IMPORTANT]\n> **{len(result.review_required)} change(s) need review** "
-            "although they add no access:"
+            f"> [!IMPORTANT]\n> **{n_review} change(s) need review** although they add no access:"
         )
         for r in result.review_required:
             lines += md_wrap(
@@ -819,6 +832,11 @@ def render_markdown(result: DiffResult, computed: bool = True, side: str = "HEAD
                 WRAP,
                 "> - ",
                 ">   ",
+            )
+        if result.platform_change is not None:
+            file, reason = result.platform_change
+            lines += md_wrap(
+                f"{md_code(file)} platform file: {md_cell(reason)}", WRAP, "> - ", ">   "
             )
     lines.append("")
     lines.append(

@@ -101,8 +101,9 @@ def required_approvals(
     return out
 
 
-def platform_file_change(base_dir: Path, head_dir: Path) -> str | None:
-    """Why the platform file changed from BASE to HEAD (added, removed, edited), or None."""
+def platform_file_change(base_dir: Path, head_dir: Path) -> tuple[str, str] | None:
+    """(file, why) when the platform file changed from BASE to HEAD (added, removed, edited):
+    HEAD's file, or BASE's when HEAD has none. None when its bytes are the same."""
 
     def read(directory: Path) -> bytes | None:
         try:
@@ -114,7 +115,10 @@ def platform_file_change(base_dir: Path, head_dir: Path) -> str | None:
     if before == after:
         return None
     if before is None:
-        return f"{MESH_FILE} is added: it decides who approves what"
+        return str(head_dir / MESH_FILE), f"{MESH_FILE} is added: it decides who approves what"
     if after is None:
-        return f"{MESH_FILE} is removed: approvals would no longer be checked"
-    return f"{MESH_FILE} changes: approver groups or domain owners"
+        return (
+            str(base_dir / MESH_FILE),
+            f"{MESH_FILE} is removed: approvals would no longer be checked",
+        )
+    return str(head_dir / MESH_FILE), f"{MESH_FILE} changes: approver groups or domain owners"
