@@ -5,8 +5,8 @@
 them, so a blueprint tree is judged by one sequence everywhere:
 
     load (structural checks; the platform file) -> governance (blueprint policies,
-      exceptions, revocations) -> approvers (`_mesh.yaml`) -> physical names and quotas for
-      the stack prefixes -> lifecycle against BASE
+      exceptions, revocations) -> approvers (`_mesh.yaml`) -> the repository's CODEOWNERS
+      -> physical names and quotas for the stack prefixes -> lifecycle against BASE
 
 Each function returns data (a `Report`, a graph, a result); printing and exit codes are the
 caller's. A tree that must be valid and is not raises `InvalidTree`, carrying its report.
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.blueprints.load import SharedFiles, blueprint_files, load_mesh, tree_files
-from infra.errors import MeshError, Problem, Severity
+from infra.errors import MeshError, Problem, Severity, UsageError
 from infra.model.report import Report
 
 __all__ = ["InvalidTree", "Plan", "Report", "audit", "diff", "load", "plan", "valid", "validate"]
@@ -95,6 +95,8 @@ def validate(
     loaded = load(directory, today=today, shared=shared, only=only, freeze=freeze)
     result = with_governance(loaded, today, deploying)
     result = _with(result, approver_problems(result.mesh))  # with a platform file only
+    if only is None:  # a per-domain stack does not know the other domains' owners
+        result = _with(result, _codeowners_problems(result.mesh, directory))
     if result.ok:
         for p in project_name_problems(result.mesh, directory, names, today):
             (result.errors if p.severity is Severity.error else result.warnings).append(p)
@@ -113,6 +115,71 @@ def _with(result: Report, problems: list[Problem]) -> Report:
     return Report(
         result.mesh, sorted(errors, key=Problem.sort_key), sorted(warnings, key=Problem.sort_key)
     )
+
+
+def repository_root(directory: Path) -> Path | None:
+    """The nearest directory at or above `directory` holding `.git` (a directory, or the file
+    of a worktree or submodule): the root of the repository its CODEOWNERS speaks of."""
+    for candidate in (directory.resolve(), *directory.resolve().parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def _codeowners_place(directory: Path, root: Path | None) -> tuple[Path, str, str]:
+    """(repository root, the blueprint directory's path in it, the command regenerating the
+    file). Outside a repository the current directory is the root."""
+    root = root or Path.cwd().resolve()
+    try:
+        prefix = directory.resolve().relative_to(root).as_posix()
+    except ValueError:
+        raise UsageError(
+            f"{str(directory)!r} is not inside the repository {str(root)!r}: CODEOWNERS names "
+            "paths from the repository root (run mesh codeowners from there)"
+        ) from None
+    prefix = "" if prefix == "." else prefix
+    return root, prefix, f"mesh codeowners {prefix or '.'}"
+
+
+def codeowners(directory: Path) -> str:
+    """`mesh codeowners`: the CODEOWNERS file of the tree (`infra.governance.codeowners`).
+    Raises `InvalidTree` when the tree does not load: a file it cannot read has no owners."""
+    from infra.governance.codeowners import codeowners_text
+
+    report = load(directory)
+    if report.errors:
+        raise InvalidTree(directory, report)
+    _root, prefix, command = _codeowners_place(directory, repository_root(directory))
+    return codeowners_text(report.mesh, prefix, command)
+
+
+def _codeowners_problems(mesh, directory: Path) -> list[Problem]:
+    """W011 when the repository's checked-in CODEOWNERS disagrees with `codeowners`; nothing
+    outside a repository or without the file."""
+    from infra.governance.codeowners import (
+        CODEOWNERS_MAX_BYTES,
+        CODEOWNERS_PATHS,
+        codeowners_problems,
+    )
+
+    root = repository_root(directory)
+    if root is None:
+        return []
+    for name in CODEOWNERS_PATHS:
+        path = root / name
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read(CODEOWNERS_MAX_BYTES + 1)
+        except OSError:  # absent (a directory, unreadable: GitHub would not use it either)
+            continue
+        if len(raw) > CODEOWNERS_MAX_BYTES:
+            return []  # GitHub ignores it too
+        _root, prefix, command = _codeowners_place(directory, root)
+        display = os.path.relpath(path)
+        display = str(path) if display.startswith("..") else display
+        text = raw.decode("utf-8", errors="replace")
+        return codeowners_problems(mesh, prefix, display, text, f"{command} > {name}")
+    return []
 
 
 def valid(

@@ -161,6 +161,10 @@ REGISTRY: dict[str, Code] = {
                 _W,
                 "a domain has no GitHub owner (owner.github): the platform group approves for it",
             ),
+            "W011": (
+                _W,
+                "the checked-in CODEOWNERS gives a blueprint other owners than `mesh codeowners`",
+            ),
         },
     ),
     # the governance catalogue's policies (`infra.governance.catalogue` says what each requires)

@@ -15,6 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from infra.cli.audit import audit
+from infra.cli.codeowners import codeowners
 from infra.cli.contract import contract_app
 from infra.cli.diff import diff
 from infra.cli.plan import plan
@@ -52,6 +53,7 @@ app.command("schema")(schema)
 app.command("policies")(policies)
 app.command("audit")(audit)
 app.command("diff")(diff)
+app.command("codeowners")(codeowners)
 app.add_typer(contract_app, name="contract")
 
 
