@@ -32,9 +32,11 @@ domain's blueprint removed, a physical name changed: `infra.governance.change_sa
 with the base or head file and line, and the exit code is 1: it blocks the merge whether or not
 it also adds access.
 
-Why one module (~700 lines): the classification (every field of a grant decides new, removed
-or changed access) and its three renderings (text, JSON, Markdown) must change together; the
-field-by-field decision table is tested as a whole (tests/test_diff_fields.py).
+Why one module (~890 lines): the classification (every field of a grant decides new, removed
+or changed access) and its three renderings (text, JSON, Markdown with the approvals
+checklist) must change together; the field-by-field decision table is tested as a whole
+(tests/test_diff_fields.py). Who must approve is computed apart (`infra.diff.approvals`), and
+only shown here.
 """
 
 from __future__ import annotations
