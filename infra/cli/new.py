@@ -68,12 +68,10 @@ def _refused(exc) -> None:
         typer.echo(p.text(), err=True)
 
 
-def _report(written, what: str) -> None:
+def _report(written, what: str, then: str = "") -> None:
     for p in written.warnings:
         typer.echo(p.text())
-    typer.echo(
-        f"{what} {written.path}: it validates (mesh validate; mesh codeowners if a new file)"
-    )
+    typer.echo(f"{what} {written.path} (it validates){then}")
 
 
 @new_app.command("domain")
@@ -121,7 +119,11 @@ def domain(
     except sb.Refused as exc:
         _refused(exc)
         raise
-    _report(written, "created")
+    _report(
+        written,
+        "created",
+        f"; its owners review it once CODEOWNERS is regenerated (mesh codeowners {directory})",
+    )
 
 
 class _Classification(str, Enum):
