@@ -21,7 +21,7 @@ approvers:
   security: {description: Security engineering,   members: ["@acme/security", "@carol"]}
   platform: {description: Data platform team,     members: ["@acme/data-platform"]}
 """
-PII_APPROVER = "        approved_by: privacy\n"  # sales.yaml line 30: finance reads PII
+PII_APPROVER = "        approved_by: privacy\n"  # sales.yaml line 31: finance reads PII
 EXCEPTION = (
     "exceptions:\n"
     "  - {policy: GOV-004, product: customers, justification: fraud investigation, "
@@ -83,7 +83,7 @@ def test_a_pii_grant_approved_by_someone_not_in_privacy_is_an_error_at_its_line(
         1,
         [
             (
-                "sales.yaml:30: error E057 products[0].consumers[1].approved_by: sharing PII "
+                "sales.yaml:31: error E057 products[0].consumers[1].approved_by: sharing PII "
                 "(customer_email) of sales.orders with finance needs the approval of privacy "
                 "(@acme/privacy-office); '@acme/security' is security"
             )
@@ -94,7 +94,7 @@ def test_a_pii_grant_approved_by_someone_not_in_privacy_is_an_error_at_its_line(
     assert json.loads(out)["errors"] == [
         {
             "file": str(root / "sales.yaml"),
-            "line": 30,
+            "line": 31,
             "path": "products[0].consumers[1].approved_by",
             "code": "E057",
             "message": "sharing PII (customer_email) of sales.orders with finance needs the "
@@ -118,7 +118,7 @@ def test_an_approver_nobody_registered_is_an_error(tmp_path):
         1,
         [
             (
-                "sales.yaml:30: error E056 products[0].consumers[1].approved_by: approved_by "
+                "sales.yaml:31: error E056 products[0].consumers[1].approved_by: approved_by "
                 "'sales-data@example.com' is not an approver of _mesh.yaml: name a group or one of "
                 "its members: privacy (@acme/privacy-office), security (@acme/security, @carol), "
                 "platform (@acme/data-platform)"
@@ -133,7 +133,7 @@ def test_an_exception_without_a_security_approval_is_an_error(tmp_path):
         1,
         [
             (
-                "sales.yaml:69: error E058 exceptions[0].approved_by: an exception needs "
+                "sales.yaml:70: error E058 exceptions[0].approved_by: an exception needs "
                 "approved_by: waiving GOV-004 needs the approval of security (@acme/security, @carol)"
             )
         ],
@@ -143,7 +143,7 @@ def test_an_exception_without_a_security_approval_is_an_error(tmp_path):
         1,
         [
             (
-                "sales.yaml:69: error E057 exceptions[0].approved_by: an exception waiving GOV-004 "
+                "sales.yaml:70: error E057 exceptions[0].approved_by: an exception waiving GOV-004 "
                 "for sales.customers needs the approval of security (@acme/security, @carol); "
                 "'privacy' is privacy"
             )
@@ -172,7 +172,7 @@ def test_the_catalogue_names_the_group_that_waives_a_policy(tmp_path):
         1,
         [
             (
-                "sales.yaml:69: error E057 exceptions[0].approved_by: an exception waiving GOV-007 "
+                "sales.yaml:70: error E057 exceptions[0].approved_by: an exception waiving GOV-007 "
                 "for sales.orders needs the approval of platform (@acme/data-platform); 'security' "
                 "is security"
             )
@@ -188,7 +188,7 @@ def test_without_a_platform_file_the_rules_of_before_hold(tmp_path):
         1,
         [
             (
-                "sales.yaml:30: error E013 products[0].consumers[1].approved_by: 'privacy' is not "
+                "sales.yaml:31: error E013 products[0].consumers[1].approved_by: 'privacy' is not "
                 "valid: expected an e-mail address such as team@example.com"
             )
         ],

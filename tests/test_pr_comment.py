@@ -91,7 +91,7 @@ def test_warnings_of_untouched_files_are_counted_not_repeated(tmp_path, monkeypa
     start = md.index("- :warning:")
     assert md[start:].splitlines()[:4] == [
         (
-            "- :warning: <code>head/sales.yaml:38</code> W001: grant of sales.orders to logistics "
+            "- :warning: <code>head/sales.yaml:39</code> W001: grant of sales.orders to logistics "
             "expires in 6"
         ),
         "  day(s), on 2026-12-01",
