@@ -4,7 +4,8 @@
 (`pulumi up`), the CrossGuard pack and the benchmarks call these functions and nothing below
 them, so a blueprint tree is judged by one sequence everywhere:
 
-    load (structural checks) -> governance (blueprint policies, exceptions, revocations)
+    load (structural checks; the platform file) -> governance (blueprint policies,
+      exceptions, revocations) -> approvers (`_mesh.yaml`) -> the repository's CODEOWNERS
       -> physical names and quotas for the stack prefixes -> lifecycle against BASE
 
 Each function returns data (a `Report`, a graph, a result); printing and exit codes are the
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra.blueprints.load import SharedFiles, blueprint_files, load_mesh
-from infra.errors import MeshError, Problem, Severity
+from infra.blueprints.load import SharedFiles, blueprint_files, load_mesh, tree_files
+from infra.errors import MeshError, Problem, Severity, UsageError
 from infra.model.report import Report
 
 __all__ = ["InvalidTree", "Plan", "Report", "audit", "diff", "load", "plan", "valid", "validate"]
@@ -85,6 +86,7 @@ def validate(
     stack configs). With `base`: also what changing BASE into this tree may not do.
     `deploying`: findings only a lapsed exception brought back are warnings (deploy, plan,
     audit: `infra.governance.evaluate.with_governance`)."""
+    from infra.governance.approvals import approver_problems
     from infra.governance.evaluate import with_governance
 
     today = today or clock.today()
@@ -92,12 +94,92 @@ def validate(
         shared = SharedFiles()  # a file identical in both trees is parsed once
     loaded = load(directory, today=today, shared=shared, only=only, freeze=freeze)
     result = with_governance(loaded, today, deploying)
+    result = _with(result, approver_problems(result.mesh))  # with a platform file only
+    if only is None:  # a per-domain stack does not know the other domains' owners
+        result = _with(result, _codeowners_problems(result.mesh, directory))
     if result.ok:
         for p in project_name_problems(result.mesh, directory, names, today):
             (result.errors if p.severity is Severity.error else result.warnings).append(p)
     if base is not None:
         result = _against_base(result, directory, base, shared, today, freeze)
     return result
+
+
+def _with(result: Report, problems: list[Problem]) -> Report:
+    """`result` plus `problems`, each among the errors or the warnings by its severity."""
+    if not problems:
+        return result
+    errors, warnings = list(result.errors), list(result.warnings)
+    for p in problems:
+        (errors if p.severity is Severity.error else warnings).append(p)
+    return Report(
+        result.mesh, sorted(errors, key=Problem.sort_key), sorted(warnings, key=Problem.sort_key)
+    )
+
+
+def repository_root(directory: Path) -> Path | None:
+    """The nearest directory at or above `directory` holding `.git` (a directory, or the file
+    of a worktree or submodule): the root of the repository its CODEOWNERS speaks of."""
+    for candidate in (directory.resolve(), *directory.resolve().parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def _codeowners_place(directory: Path, root: Path | None) -> tuple[Path, str, str]:
+    """(repository root, the blueprint directory's path in it, the command regenerating the
+    file). Outside a repository the current directory is the root."""
+    root = root or Path.cwd().resolve()
+    try:
+        prefix = directory.resolve().relative_to(root).as_posix()
+    except ValueError:
+        raise UsageError(
+            f"{str(directory)!r} is not inside the repository {str(root)!r}: CODEOWNERS names "
+            "paths from the repository root (run mesh codeowners from there)"
+        ) from None
+    prefix = "" if prefix == "." else prefix
+    return root, prefix, f"mesh codeowners {prefix or '.'}"
+
+
+def codeowners(directory: Path) -> str:
+    """`mesh codeowners`: the CODEOWNERS file of the tree (`infra.governance.codeowners`).
+    Raises `InvalidTree` when the tree does not load: a file it cannot read has no owners."""
+    from infra.governance.codeowners import codeowners_text
+
+    report = load(directory)
+    if report.errors:
+        raise InvalidTree(directory, report)
+    _root, prefix, command = _codeowners_place(directory, repository_root(directory))
+    return codeowners_text(report.mesh, prefix, command)
+
+
+def _codeowners_problems(mesh, directory: Path) -> list[Problem]:
+    """W011 when the repository's checked-in CODEOWNERS disagrees with `codeowners`; nothing
+    outside a repository or without the file."""
+    from infra.governance.codeowners import (
+        CODEOWNERS_MAX_BYTES,
+        CODEOWNERS_PATHS,
+        codeowners_problems,
+    )
+
+    root = repository_root(directory)
+    if root is None:
+        return []
+    for name in CODEOWNERS_PATHS:
+        path = root / name
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read(CODEOWNERS_MAX_BYTES + 1)
+        except OSError:  # absent (a directory, unreadable: GitHub would not use it either)
+            continue
+        if len(raw) > CODEOWNERS_MAX_BYTES:
+            return []  # GitHub ignores it too
+        _root, prefix, command = _codeowners_place(directory, root)
+        display = os.path.relpath(path)
+        display = str(path) if display.startswith("..") else display
+        text = raw.decode("utf-8", errors="replace")
+        return codeowners_problems(mesh, prefix, display, text, f"{command} > {name}")
+    return []
 
 
 def valid(
@@ -260,12 +342,29 @@ def audit(
     return run_audit(report.mesh, graph.resources, today, timings=timings), graph
 
 
-def diff(base: Path, head: Path, *, validate_head: bool = False) -> tuple[DiffResult, bool]:
-    """`mesh diff`: access added, removed and changed from BASE to HEAD, and schema changes
-    that break consumers. `validate_head`: first every check of `validate(head, base)`; its
-    problems are the result's, and access is computed only when HEAD is valid.
+def read_approvals(path: Path) -> frozenset[str]:
+    """The handles of a `--approvals` file; `UsageError` when it is not one."""
+    from infra.governance.approvals import read_approvals as read
+
+    return read(path)
+
+
+def diff(
+    base: Path,
+    head: Path,
+    *,
+    validate_head: bool = False,
+    approved_by: frozenset[str] | None = None,
+) -> tuple[DiffResult, bool]:
+    """`mesh diff`: access added, removed and changed from BASE to HEAD, schema changes that
+    break consumers, and the approvals the change needs (`required_approvals`). `validate_head`:
+    first every check of `validate(head, base)`; its problems are the result's, and access is
+    computed only when HEAD is valid. `approved_by`: the handles whose approval the change has;
+    the required approvals they do not cover are `missing_approvals`.
     Returns (result, computed). Raises `InvalidTree` (label base/head) when a side does not load."""
     from infra.diff.access_diff import DiffResult, diff_meshes
+    from infra.diff.approvals import platform_file_change, required_approvals
+    from infra.governance.approvals import missing_approvals
 
     today = clock.today()
     shared = SharedFiles()  # a file identical in both trees is parsed and validated once
@@ -273,13 +372,30 @@ def diff(base: Path, head: Path, *, validate_head: bool = False) -> tuple[DiffRe
     if validate_head:  # exactly `mesh validate HEAD --base BASE`
         checked = validate(head, base, today=today, shared=shared, freeze=True)
         if checked.errors:
-            return DiffResult(errors=checked.errors, warnings=checked.warnings), False
+            result = DiffResult(errors=checked.errors, warnings=checked.warnings)
+            result.untouched = untouched_files(base, head)
+            return result, False
     base_mesh = _loaded("base", base, today, shared)
     head_mesh = checked.mesh if checked is not None else _loaded("head", head, today, shared)
     result = diff_meshes(base_mesh, head_mesh, today)
     if checked is not None:  # its lifecycle findings are among validate's
         result.errors, result.warnings = checked.errors, checked.warnings
+    result.untouched = untouched_files(base, head)
+    change = platform_file_change(base, head)
+    if change is not None:
+        result.platform_change = change
+    result.required_approvals = required_approvals(
+        base_mesh, head_mesh, result, change[1] if change else None
+    )
+    if approved_by is not None:
+        result.missing_approvals = missing_approvals(result.required_approvals, approved_by)
     return result, True
+
+
+def untouched_files(base: Path, head: Path) -> frozenset[str]:
+    """The files of HEAD (blueprints and platform file, as problems name them) whose bytes
+    are the same in BASE: what a pull request did not touch."""
+    return frozenset(str(p) for p in tree_files(head) if _same_file(p, base / p.name))
 
 
 def _loaded(label: str, directory: Path, today: dt.date, shared: SharedFiles) -> Any:

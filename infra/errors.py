@@ -119,6 +119,16 @@ REGISTRY: dict[str, Code] = {
             ),
             "E055": (_E, "an account would exceed Lake Formation's 1,600 cross-account grants"),
             "E052": (_E, "a decommission date with less notice than the platform requires"),
+            # with a platform file (`_mesh.yaml`): who may approve
+            "E056": (_E, "approved_by names no approver group of _mesh.yaml, nor a member of one"),
+            "E057": (
+                _E,
+                (
+                    "approved_by names an approver of the wrong group (PII: privacy; an exception: "
+                    "the group its policy names)"
+                ),
+            ),
+            "E058": (_E, "exception without approved_by (required with _mesh.yaml)"),
             # warnings
             "W001": (_W, "grant expires soon"),
             "W002": (_W, "grant has expired and grants nothing"),
@@ -139,6 +149,21 @@ REGISTRY: dict[str, Code] = {
             "W008": (
                 _W,
                 "a partition key's name suggests personal data (partition values are readable by all)",
+            ),
+            "W009": (
+                _W,
+                (
+                    "an owners entry of _mesh.yaml is not used (no such domain, or its blueprint "
+                    "names another owner.github)"
+                ),
+            ),
+            "W010": (
+                _W,
+                "a domain has no GitHub owner (owner.github): the platform group approves for it",
+            ),
+            "W011": (
+                _W,
+                "the checked-in CODEOWNERS gives a blueprint other owners than `mesh codeowners`",
             ),
         },
     ),

@@ -220,6 +220,9 @@ def test_description_and_justification_edits_are_not_reported(tmp_path):
         "errors": [],
         "warnings": [],
         "review_required": [],
+        "platform_file_change": None,
+        "required_approvals": [],
+        "missing_approvals": None,
     }
     assert result.exit_code == 0
 
@@ -431,8 +434,22 @@ def test_cli_exit_1_on_invalid_blueprints(tmp_path):
     )
     run = _cli(str(BASE), str(head), "--format", "json")
     assert run.exit_code == 1
-    assert run.stdout == ""  # nothing on stdout but the document, and here there is none
+    doc = json.loads(run.stdout)  # still one JSON document: the errors, no access computed
+    assert [(e["code"], Path(e["file"]).name, e["path"]) for e in doc["errors"]] == [
+        ("E013", "crm.yaml", "domain")
+    ]
+    assert doc["new_access"] == [] and doc["required_approvals"] == []
     assert "head:" in run.stderr
+    run = _cli(str(BASE), str(head))
+    assert (run.exit_code, run.stdout) == (1, "")  # text: the errors on stderr, as before
+    run = _cli(str(BASE), str(head), "--format", "markdown")
+    assert run.exit_code == 1
+    assert "E013" in run.stdout and run.stdout.rstrip().endswith(
+        "Access changes wait until HEAD is valid."
+    )
+    run = _cli(str(head), str(BASE), "--format", "markdown")  # an invalid BASE: said so
+    assert run.exit_code == 1
+    assert run.stdout.rstrip().endswith("Access changes wait until BASE is valid.")
 
 
 def test_cli_exit_2_on_usage_errors(tmp_path):

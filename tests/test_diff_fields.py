@@ -165,6 +165,7 @@ FIELDS: dict[str, tuple[set[str], Mutation]] = {
     "owner": ({"review"}, _set(lambda b: b["shop"], "owner", {"team": "eu-shop", "email": "eu@example.com"})),
     "owner.team": ({"review"}, _set(lambda b: b["shop"]["owner"], "team", "eu-shop")),
     "owner.email": ({"review"}, _set(lambda b: b["shop"]["owner"], "email", "eu@example.com")),
+    "owner.github": ({"review"}, _set(lambda b: b["shop"]["owner"], "github", "@acme/eu-shop")),
     "cost_center": (set(), _set(lambda b: b["shop"], "cost_center", "CC-1002")),
     # a domain moving accounts is created anew there: refused unless stated (E053), then reviewed
     "account": ({"unsafe"}, _set(lambda b: b["shop"], "account", "111122223333")),

@@ -281,14 +281,17 @@ def _check(today: str, tree: Tree, note: Callable[[str], object] = event) -> Non
         diff = _run(today, "diff", str(BASE), str(head), "--format", "json")
         assert diff.exit_code in (0, 1, 3), diff.output
         note(f"validate exit {1 - plain['ok']}, with --base {1 - checked['ok']}")
-        if not diff.stdout:  # a tree the loader refuses: its problems on stderr, exit 1
-            assert diff.exit_code == 1 and "fix the blueprints first" in diff.stderr
+        doc = json.loads(diff.stdout)  # one JSON document, whatever the tree
+        if "fix the blueprints first" in diff.stderr:  # a tree the loader refuses, exit 1:
+            assert diff.exit_code == 1 and doc["errors"]  # its problems, no access computed
+            assert doc["new_access"] == doc["required_approvals"] == []
+            _problems_ok(doc["errors"] + doc["warnings"])
             note("diff: head refused by the loader")
             return
-        doc = json.loads(diff.stdout)
         assert {"new_access", "removed_access", "changed", "errors", "warnings"} <= set(doc)
         _problems_ok(doc["errors"] + doc["warnings"])
-        expected = 1 if doc["errors"] else 3 if doc["new_access"] or doc["review_required"] else 0
+        review = doc["new_access"] or doc["review_required"] or doc["platform_file_change"]
+        expected = 1 if doc["errors"] else 3 if review else 0
         assert diff.exit_code == expected
         safety = {(e["code"], e["file"], e["line"]) for e in doc["errors"]}
         note(f"diff exit {diff.exit_code}")

@@ -42,8 +42,13 @@ def test_policies_json(runner):
     doc = json.loads(result.stdout)
     assert [p["id"] for p in doc["policies"]] == [f"GOV-{i:03d}" for i in range(1, 15)]
     assert set(doc["policies"][0]) == {
-        "id", "name", "severity", "levels", "description", "rationale", "waivable",
+        "id", "name", "severity", "levels", "description", "rationale", "waivable", "waived_by",
     }  # fmt: skip
+    # the approver group (`_mesh.yaml`) an exception needs, by policy; none where none waives
+    assert {p["id"]: p["waived_by"] for p in doc["policies"] if p["waivable"]} == {
+        "GOV-004": "security", "GOV-005": "security", "GOV-006": "privacy", "GOV-007": "platform",
+    }  # fmt: skip
+    assert {p["waived_by"] for p in doc["policies"] if not p["waivable"]} == {None}
     assert doc["policies"][4]["levels"] == ["blueprint", "resource"]
     assert doc["limits"]["max_grant_days"] == 365
     assert doc["limits"]["retention_days"]["confidential"] == {"min": 90, "max": 3650}

@@ -40,6 +40,20 @@ def test_every_code_in_the_code_is_registered():
     assert unknown == {}
 
 
+def test_no_code_is_registered_twice():
+    """A dict literal keeps the last of two equal keys silently: two branches that each add
+    the next free code merge without a conflict and one code loses its meaning."""
+    tree = ast.parse((INFRA / "errors.py").read_text(encoding="utf-8"))
+    keys = [
+        k.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Dict)
+        for k in node.keys
+        if isinstance(k, ast.Constant) and isinstance(k.value, str) and CODE.fullmatch(k.value)
+    ]
+    assert sorted(k for k in set(keys) if keys.count(k) > 1) == []
+
+
 def test_every_registered_code_is_raised_somewhere():
     used = set(_code_literals()) | {p.id for p in cat.CATALOGUE}
     assert sorted(set(REGISTRY) - used) == []

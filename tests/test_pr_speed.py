@@ -223,7 +223,7 @@ def test_the_parallel_load_shares_too(tmp_path, monkeypatch):
 
 
 def _never_shared(monkeypatch) -> None:
-    monkeypatch.setattr(SharedFiles, "_get", lambda self, key, display: None)
+    monkeypatch.setattr(SharedFiles, "_get", lambda self, key, display, names=False: None)
     monkeypatch.setattr(SharedFiles, "_checked", lambda self, key, context, display, run: run())
 
 
@@ -297,9 +297,9 @@ def _count_loaded_here(monkeypatch) -> list[str]:
     calls: list[str] = []
     real = parallel.load_one
 
-    def counting(text, display):
+    def counting(text, display, *context):
         calls.append(display)
-        return real(text, display)
+        return real(text, display, *context)
 
     monkeypatch.setattr(parallel, "load_one", counting)
     return calls

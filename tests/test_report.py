@@ -214,6 +214,8 @@ SAFE_TAGS = {
 def hostile(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     shutil.copytree(SAMPLE, root / "bp")
+    # without a platform file, approved_by is any e-mail address: text the blueprint chooses
+    (root / "bp" / "_mesh.yaml").unlink()
     sales = root / "bp" / "sales.yaml"
     text = sales.read_text()
     for old, new in (
@@ -221,7 +223,7 @@ def hostile(tmp_path_factory):
             "justification: revenue reconciliation against invoices",
             "justification: " + JUSTIFICATION,
         ),
-        ("approved_by: privacy-office@example.com", "approved_by: " + APPROVER),
+        ("approved_by: privacy", "approved_by: " + APPROVER),
         (
             "description: Orders, customers and returns of the web shop",
             "description: " + DESCRIPTION,

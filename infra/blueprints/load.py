@@ -20,6 +20,7 @@ from typing import Any
 
 from infra.blueprints.checks import NAME as _NAME
 from infra.blueprints.checks import check_blueprint, expiry_warnings
+from infra.blueprints.mesh_file import load_platform
 from infra.blueprints.parallel import Key as _Key
 from infra.blueprints.parallel import Loaded as _Loaded
 from infra.blueprints.parallel import load_texts
@@ -27,38 +28,56 @@ from infra.blueprints.pydantic_errors import validate_data
 from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text
 from infra.errors import Problem, Severity, UsageError
 from infra.model.mesh import Mesh
+from infra.model.platform import MESH_FILE
 from infra.model.report import Report
 from infra.model.source import SourceFile
-from infra.model.spec import Blueprint
+from infra.model.spec import APPROVER_NAMES, Blueprint
 from infra.util.gcpause import gc_paused
 
 
 def blueprint_files(directory: Path) -> list[Path]:
+    """The domain blueprints of `directory` (not its platform file, `_mesh.yaml`)."""
     return _scan(directory)[0]
 
 
-def _scan(directory: Path) -> tuple[list[Path], list[Path]]:
-    """(blueprint files, hidden YAML files) of `directory`, each sorted. A hidden file (name
-    starting with '.', such as `..yaml`) is never a blueprint: it is reported (W003), not read."""
+def tree_files(directory: Path) -> list[Path]:
+    """Every file a check of `directory` reads: its blueprints and its platform file."""
+    files, _hidden, platform = _scan(directory)
+    return sorted(files + [p for p in platform if p.name == MESH_FILE])
+
+
+def _scan(directory: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """(blueprint files, hidden YAML files, platform files) of `directory`, each sorted. A
+    hidden file (name starting with '.', such as `..yaml`) is never a blueprint: it is reported
+    (W003), not read. A name starting with '_' is a platform file, never a domain: `_mesh.yaml`
+    is read as such (`mesh_file`), any other is reported (W003)."""
     if not directory.exists():
         raise UsageError(f"blueprint directory {str(directory)!r} does not exist")
     if not directory.is_dir():
         raise UsageError(f"{str(directory)!r} is not a directory")
-    files, hidden = [], []
+    files, hidden, platform = [], [], []
     for p in directory.iterdir():
         if p.suffix in (".yaml", ".yml"):
-            (hidden if p.name.startswith(".") else files).append(p)
-    return sorted(files), sorted(hidden)
+            if p.name.startswith("."):
+                hidden.append(p)
+            elif p.name.startswith("_"):
+                platform.append(p)
+            else:
+                files.append(p)
+    return sorted(files), sorted(hidden), sorted(platform)
 
 
 def load_file(
     path: Path, display: str | None = None
 ) -> tuple[Blueprint | None, SourceFile, list[Problem], Any]:
-    """Parse and validate one blueprint. Returns (blueprint or None, source, problems, raw data)."""
+    """Parse and validate one blueprint, as its directory's load does (approved_by may name
+    approver groups when the directory has a platform file). Returns (blueprint or None,
+    source, problems, raw data)."""
     src, text, data, problem = _parse(path, display or str(path))
     if problem is not None:
         return None, src, [problem], None
-    bp, problems = validate_data(src, text, data)
+    context = APPROVER_NAMES if (path.parent / MESH_FILE).is_file() else None
+    bp, problems = validate_data(src, text, data, context)
     return bp, src, problems, data
 
 
@@ -106,13 +125,15 @@ class SharedFiles:
     def __len__(self) -> int:
         return len(self._results)
 
-    def _put(self, key: _Key, display: str, loaded: _Loaded) -> None:
+    # `names`: the file was validated in a tree with a platform file (approved_by may name
+    # approver groups, `spec.APPROVER_NAMES`): the same text can be valid there and not elsewhere
+    def _put(self, key: _Key, display: str, loaded: _Loaded, names: bool = False) -> None:
         bp, src, problems, data = loaded
         self.parsed += 1
-        self._results[key] = (display, bp, problems, data, key[1], src.lines)
+        self._results[(key, names)] = (display, bp, problems, data, key[1], src.lines)
 
-    def _get(self, key: _Key, display: str) -> _Loaded | None:
-        found = self._results.get(key)
+    def _get(self, key: _Key, display: str, names: bool = False) -> _Loaded | None:
+        found = self._results.get((key, names))
         if found is None:
             return None
         first, bp, problems, data, text, lines = found
@@ -161,12 +182,13 @@ def _moved(problems: list[Problem], first: str, display: str) -> list[Problem]:
 
 
 def _load_all(
-    paths: list[Path], shared: SharedFiles | None = None
+    paths: list[Path], shared: SharedFiles | None = None, names: bool = False
 ) -> list[tuple[_Loaded, _Key | None]]:
     """`load_file` of every path, in order, with its key in `shared` (None when the file could
     not be read): each distinct (name, text) is parsed once (see `SharedFiles`), on two
-    processes when `_can_fork` says so."""
+    processes when `_can_fork` says so. `names`: the tree has a platform file."""
     shared = SharedFiles() if shared is None else shared
+    context = APPROVER_NAMES if names else None
     out: list[_Loaded | None] = [None] * len(paths)
     keys: list[_Key | None] = [None] * len(paths)
     todo: dict[_Key, list[int]] = {}  # not parsed yet: key -> indices into paths
@@ -182,17 +204,17 @@ def _load_all(
         if key in todo:
             todo[key].append(i)
         else:
-            out[i] = shared._get(key, display)
+            out[i] = shared._get(key, display, names)
             if out[i] is None:
                 todo[key] = [i]
     new = list(todo)
     first = [str(paths[todo[k][0]]) for k in new]
-    for key, display, loaded in zip(new, first, load_texts(new, first), strict=True):
-        shared._put(key, display, loaded)
+    for key, display, loaded in zip(new, first, load_texts(new, first, context), strict=True):
+        shared._put(key, display, loaded, names)
         indices = todo[key]
         out[indices[0]] = loaded
         for i in indices[1:]:
-            out[i] = shared._get(key, str(paths[i]))
+            out[i] = shared._get(key, str(paths[i]), names)
     return list(zip(out, keys, strict=True))  # type: ignore[arg-type]
 
 
@@ -222,7 +244,7 @@ def _load_mesh(
 ) -> Report:
     today = today or dt.date.today()
     root = Path(directory)
-    files, hidden = _scan(root)
+    files, hidden, platform_files = _scan(root)
     stems = frozenset(p.stem for p in files)
     other_accounts: dict[str, str] = {}
     if only is not None:
@@ -240,6 +262,23 @@ def _load_mesh(
         )
         for p in hidden
     ]
+    platform, has_platform_file = None, False
+    for p in platform_files:
+        if p.name != MESH_FILE:
+            warnings.append(
+                Problem(
+                    str(p),
+                    None,
+                    "",
+                    "W003",
+                    f"file ignored: a name starting with '_' is a platform file, not a domain, "
+                    f"and the only platform file is {MESH_FILE}",
+                )
+            )
+            continue
+        has_platform_file = True
+        platform, problems = load_platform(p)
+        errors.extend(problems)
     if not files:
         wanted = f"{only}.yaml" if only is not None else "*.yaml blueprints"
         errors.append(Problem(str(root), None, "", "E031", f"no {wanted} in {str(root)!r}"))
@@ -249,7 +288,7 @@ def _load_mesh(
     keys: dict[str, _Key] = {}
     # domains named by any file, valid or not: avoids follow-on noise
     declared: set[str] = set(stems)
-    loaded = _load_all(files, shared)
+    loaded = _load_all(files, shared, names=has_platform_file)
     for path, ((bp, src, problems, data), key) in zip(files, loaded, strict=True):
         errors.extend(problems)
         stem = path.stem
@@ -299,6 +338,7 @@ def _load_mesh(
         sources,
         frozenset(declared) - set(valid),
         other_accounts=other_accounts,
+        platform=platform,
     )
     errors.sort(key=Problem.sort_key)
     warnings.sort(key=Problem.sort_key)

@@ -41,26 +41,27 @@ PARALLEL_MIN_FILES = 64
 _PARENT_SHARE = 0.4
 
 
-def load_one(text: str, display: str) -> Loaded:
+def load_one(text: str, display: str, context: dict | None = None) -> Loaded:
     src, text_kept, data, problem = _parse_text(text, display)
     if problem is not None:
         return None, src, [problem], None
-    bp, problems = validate_data(src, text_kept, data)
+    bp, problems = validate_data(src, text_kept, data, context)
     return bp, src, problems, data
 
 
-def load_texts(keys: list[Key], displays: list[str]) -> list[Loaded]:
-    """`_load_one` of every (name, text) key, in order; on two processes when `_can_fork`."""
+def load_texts(keys: list[Key], displays: list[str], context: dict | None = None) -> list[Loaded]:
+    """`_load_one` of every (name, text) key, in order; on two processes when `_can_fork`.
+    `context`: the validation context (`validate_data`)."""
     texts = [text for _, text in keys]
     if not _can_fork(len(keys)):
-        return [load_one(t, d) for t, d in zip(texts, displays, strict=True)]
+        return [load_one(t, d, context) for t, d in zip(texts, displays, strict=True)]
     cut = int(len(keys) * _PARENT_SHARE)
     try:
         read_fd, write_fd = os.pipe()
         _widen(write_fd)
         pid = os.fork()
     except OSError:
-        return [load_one(t, d) for t, d in zip(texts, displays, strict=True)]
+        return [load_one(t, d, context) for t, d in zip(texts, displays, strict=True)]
     if pid == 0:  # the helper: never returns, never runs the parent's exit handlers
         status = 1
         try:
@@ -72,14 +73,14 @@ def load_texts(keys: list[Key], displays: list[str]) -> list[Loaded]:
     os.close(write_fd)
     rest = list(zip(texts[cut:], displays[cut:], strict=True))
     try:
-        out = _receive(read_fd, pid, texts[:cut], displays[:cut], rest, len(keys))
+        out = _receive(read_fd, pid, texts[:cut], displays[:cut], rest, len(keys), context)
     except BaseException:  # e.g. Ctrl-C: do not leave the helper behind
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         raise
     finally:
         os.close(read_fd)
-    return out + [load_one(t, d) for t, d in rest[len(out) - cut :]]  # what it did not send
+    return out + [load_one(t, d, context) for t, d in rest[len(out) - cut :]]  # not sent
 
 
 _CHUNK_FILES = 32  # the helper sends its results in chunks of this many files
@@ -123,6 +124,7 @@ def _receive(
     displays: list[str],
     rest: list[tuple[str, str]],
     n_files: int,
+    context: dict | None = None,
 ) -> list[Loaded]:
     """Load this process's share (`texts`), then validate the helper's chunks of `rest` as they
     come. Returns every result in order, as far as the helper delivered them: it stops early
@@ -143,7 +145,7 @@ def _receive(
 
     out = []
     for text, display in zip(texts, displays, strict=True):
-        out.append(load_one(text, display))
+        out.append(load_one(text, display, context))
         drain()  # keeps the pipe from filling up: the helper never waits for this process
     done, pos, timeout = 0, 0, _helper_timeout(n_files)
     while done < len(rest):
@@ -162,7 +164,7 @@ def _receive(
                         out.append((None, SourceFile(display), [problem], None))
                     else:
                         src = SourceFile(display, text=text, data=data, lines=lines)
-                        bp, problems = validate_data(src, text, data)
+                        bp, problems = validate_data(src, text, data, context)
                         out.append((bp, src, problems, data))
                 done += len(chunk)
                 continue

@@ -10,12 +10,15 @@ from pydantic import BaseModel, ValidationError
 from infra.errors import Problem, quote
 from infra.model.gluetypes import GlueTypeError
 from infra.model.source import Loc, SourceFile
-from infra.model.spec import Blueprint
+from infra.model.spec import GROUP_PATTERN, HANDLE_PATTERN, TEAM_HANDLE_PATTERN, Blueprint
 
 _PATTERN_HINTS = {
     r"^[a-z][a-z0-9_]{1,30}$": "a name of 2-31 lower-case letters, digits or _ starting with a letter",
     r"^[a-z_][a-z0-9_]{0,127}$": "a column name of lower-case letters, digits or _",
     r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$": "an e-mail address such as team@example.com",
+    HANDLE_PATTERN: "a GitHub handle such as @acme/privacy-office or @alice",
+    TEAM_HANDLE_PATTERN: "a GitHub team handle such as @acme/sales-data",
+    GROUP_PATTERN: "a group name of 2-31 lower-case letters, digits, - or _ starting with a letter",
 }
 
 
@@ -26,9 +29,9 @@ def _field_type(model: type[BaseModel], key: str) -> Any:
     return None
 
 
-def _model_at(loc: Loc) -> type[BaseModel] | None:
+def _model_at(loc: Loc, root: type[BaseModel] = Blueprint) -> type[BaseModel] | None:
     """The pydantic model that owns the mapping at `loc` (to list its allowed keys)."""
-    current: Any = Blueprint
+    current: Any = root
     for part in loc:
         if isinstance(part, int):
             continue
@@ -47,13 +50,15 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
     return sorted(info.alias or name for name, info in model.model_fields.items())
 
 
-def _problems_from_validation(src: SourceFile, exc: ValidationError) -> list[Problem]:
+def _problems_from_validation(
+    src: SourceFile, exc: ValidationError, root: type[BaseModel] = Blueprint
+) -> list[Problem]:
     out = []
     for err in exc.errors(include_url=False):
         loc: Loc = tuple(err["loc"])
         kind = err["type"]
         if kind == "extra_forbidden":
-            owner = _model_at(loc[:-1])
+            owner = _model_at(loc[:-1], root)
             allowed = f"; expected one of: {', '.join(_allowed_keys(owner))}" if owner else ""
             out.append(src.problem(loc, "E010", f"unknown key {loc[-1]!r}{allowed}"))
         elif kind == "missing":
@@ -72,8 +77,10 @@ def _problems_from_validation(src: SourceFile, exc: ValidationError) -> list[Pro
 
 
 def validate_data(
-    src: SourceFile, text: str | None, data: Any
+    src: SourceFile, text: str | None, data: Any, context: dict | None = None
 ) -> tuple[Blueprint | None, list[Problem]]:
+    """The blueprint of a file's plain data, or its problems. `context`: `spec.APPROVER_NAMES`
+    in a tree with a platform file (approved_by may name approver groups and handles)."""
     if not isinstance(data, dict):
         problem = Problem(
             src.path,
@@ -84,7 +91,7 @@ def validate_data(
         )
         return None, [problem]
     try:
-        bp = Blueprint.model_validate(data)
+        bp = Blueprint.model_validate(data, context=context)
     except ValidationError as exc:
         return None, _problems_from_validation(src, exc)
     src.text = text  # valid: its text tells an identical file of another tree

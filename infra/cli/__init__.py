@@ -15,8 +15,11 @@ import typer
 from typer.core import TyperGroup
 
 from infra.cli.audit import audit
+from infra.cli.codeowners import codeowners
 from infra.cli.contract import contract_app
 from infra.cli.diff import diff
+from infra.cli.init import init_app
+from infra.cli.new import new_app
 from infra.cli.plan import plan
 from infra.cli.policies import policies
 from infra.cli.schema import schema
@@ -52,7 +55,10 @@ app.command("schema")(schema)
 app.command("policies")(policies)
 app.command("audit")(audit)
 app.command("diff")(diff)
+app.command("codeowners")(codeowners)
 app.add_typer(contract_app, name="contract")
+app.add_typer(init_app, name="init")
+app.add_typer(new_app, name="new")
 
 
 def main() -> None:

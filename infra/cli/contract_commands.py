@@ -160,7 +160,13 @@ def import_contract(
             ]
         )
     text = _read_text(target)  # accepted by load_file: the same checks pass
-    importer = odcs.ContractImport(parsed, domain, settings.names, name=name, schema=schema)
+    from infra.model.platform import MESH_FILE
+    from infra.model.spec import APPROVER_NAMES
+
+    context = APPROVER_NAMES if (into / MESH_FILE).is_file() else None  # as the loader reads
+    importer = odcs.ContractImport(
+        parsed, domain, settings.names, name=name, schema=schema, context=context
+    )
     product_name = importer.select()
     existing = next((p for p in bp.products if p.name == product_name), None)
     result = importer.run(product_name, existing) if product_name else importer.failed()
@@ -210,11 +216,11 @@ def _validate(into: Path, target: Path, text: str, domain: str):
     from dataclasses import replace
 
     from infra import api
-    from infra.blueprints.load import blueprint_files
+    from infra.blueprints.load import tree_files
 
     with tempfile.TemporaryDirectory(prefix="mesh-contract-") as tmp:
         root = Path(tmp)
-        for path in blueprint_files(into):
+        for path in tree_files(into):  # the blueprints and the platform file
             if path != target and path.is_file():
                 shutil.copyfile(path, root / path.name)
         (root / target.name).write_text(text, encoding="utf-8")

@@ -35,24 +35,44 @@ def diff(
             "check in one process. Access changes are computed once HEAD is valid.",
         ),
     ] = False,
+    approvals: Annotated[
+        Path | None,
+        typer.Option(
+            "--approvals",
+            metavar="FILE",
+            help='JSON {"approved_by": ["@alice", "@acme/privacy-office"]}: the handles whose '
+            "approval the change has (its approving reviewers and their teams). Exit 1 when a "
+            "required approval is missing (listed), 0 when every one is there.",
+        ),
+    ] = None,
 ) -> None:
-    """Access added, removed and changed between two blueprint trees, and schema changes that
-    break existing consumers. Exit 3 when there is new access (CI requires a reviewer), 1 when
-    the change is unsafe (or, with --validate, HEAD is invalid).
+    """Access added, removed and changed between two blueprint trees, schema changes that
+    break existing consumers, and who must approve the change. Exit 3 when there is new access
+    or a change to review (CI requires a reviewer), 1 when the change is unsafe (or, with
+    --validate, HEAD is invalid); with --approvals, 1 when a required approval is missing and
+    0 when the change has them all.
 
     Example: mesh diff main/blueprints blueprints --validate --format markdown > comment.md
     """
-    from infra.diff.access_diff import render_markdown, render_text
+    from infra.diff.access_diff import DiffResult, render_markdown, render_text
 
+    approved = api.read_approvals(approvals) if approvals is not None else None
+    side = "HEAD"
     try:
-        result, computed = api.diff(base, head, validate_head=validate)
+        result, computed = api.diff(base, head, validate_head=validate, approved_by=approved)
     except api.InvalidTree as exc:
         print_invalid(exc)
-        raise typer.Exit(1) from None
+        if format is DiffFormat.text:
+            raise typer.Exit(1) from None
+        # the comment and the JSON still say what is wrong, and that access waits for it
+        result, computed = DiffResult(errors=exc.report.errors), False
+        result.warnings = exc.report.warnings
+        result.untouched = api.untouched_files(base, head)
+        side = "BASE" if exc.label == "base" else "HEAD"
     if format is DiffFormat.json:
         emit_json(result.as_json())
     elif format is DiffFormat.markdown:
-        sys.stdout.write(render_markdown(result, computed))
+        sys.stdout.write(render_markdown(result, computed, side))
     else:
-        sys.stdout.write(render_text(result, computed))
+        sys.stdout.write(render_text(result, computed, side))
     raise typer.Exit(result.exit_code)

@@ -55,6 +55,8 @@ def catalogue_lines(width: int = 100) -> list[str]:
         lines.append(f"{p.id:<8} {p.severity.value:<8} {levels:<18} {waivable:<8} {p.name}")
         lines += wrap(p.description, "    ")
         lines += wrap(f"Why: {p.rationale}", "    ")
+        if p.waivable:
+            lines += wrap(f"Exceptions need the approval of: {p.waived_by} (_mesh.yaml)", "    ")
     lines.append("")
     lines.append("Global limits (domains may only tighten them in their policies: block):")
     lines.append(f"  grants on {cat.GRANT_EXPIRY_FROM.value}+ data expire within "

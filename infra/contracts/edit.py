@@ -27,7 +27,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from infra.model.spec import Blueprint, Column, Consumer, Product
+from infra.model.spec import APPROVER_NAMES, Blueprint, Column, Consumer, Product
 
 # (mapping, sequence, offset) layouts tried in turn; the sample blueprints use the first
 _LAYOUTS = [(2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (4, 2, 0), (2, 4, 0), (3, 3, 0)]
@@ -84,7 +84,7 @@ def put_product(text: str, product: Product) -> Edited:
             None,
         )
     if index is not None:
-        if Product.model_validate(_plain(products[index])) == product:
+        if Product.model_validate(_plain(products[index]), context=APPROVER_NAMES) == product:
             return Edited(text, "unchanged", False)
         _merge_model(products[index], product)
         action = "updated"
@@ -202,7 +202,7 @@ def _merge(old: Any, value: Any) -> Any:
     if isinstance(value, BaseModel):
         if isinstance(old, CommentedMap):
             try:
-                if type(value).model_validate(_plain(old)) == value:
+                if type(value).model_validate(_plain(old), context=APPROVER_NAMES) == value:
                     return old
             except Exception:  # noqa: BLE001 - the old node is invalid for the model: rewrite
                 return _to_yaml(value, sibling=old)

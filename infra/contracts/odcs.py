@@ -642,8 +642,10 @@ class ContractImport:
         names: Names,
         name: str | None = None,
         schema: str | None = None,
+        context: dict | None = None,
     ) -> None:
         self.c = contract
+        self.context = context  # `spec.APPROVER_NAMES` into a tree with a platform file
         self.domain = domain
         self.names = names
         self.name_option = name
@@ -830,7 +832,7 @@ class ContractImport:
         if self.errors:
             return self._result(None, name)
         try:
-            built = Product.model_validate(product)
+            built = Product.model_validate(product, context=self.context)
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
                 loc = tuple(err["loc"])

@@ -32,9 +32,11 @@ domain's blueprint removed, a physical name changed: `infra.governance.change_sa
 with the base or head file and line, and the exit code is 1: it blocks the merge whether or not
 it also adds access.
 
-Why one module (~700 lines): the classification (every field of a grant decides new, removed
-or changed access) and its three renderings (text, JSON, Markdown) must change together; the
-field-by-field decision table is tested as a whole (tests/test_diff_fields.py).
+Why one module (~890 lines): the classification (every field of a grant decides new, removed
+or changed access) and its three renderings (text, JSON, Markdown with the approvals
+checklist) must change together; the field-by-field decision table is tested as a whole
+(tests/test_diff_fields.py). Who must approve is computed apart (`infra.diff.approvals`), and
+only shown here.
 """
 
 from __future__ import annotations
@@ -46,13 +48,14 @@ from typing import Any
 
 from infra.audit.markdown import md_cell, until_text
 from infra.errors import Problem
+from infra.governance.approvals import RequiredApproval
 from infra.governance.change_safety import change_problems
 from infra.governance.review import ReviewItem, review_changes
 from infra.model.access import AccessModel, DeclaredGrant, declared_access, is_decommissioned
 from infra.model.mesh import Mesh
 from infra.model.spec import Product
 from infra.util.gcpause import gc_paused
-from infra.util.textsafe import md_code, one_line
+from infra.util.textsafe import md_code, md_wrap, one_line
 
 # reason code -> phrase (widening first)
 REASONS: dict[str, str] = {
@@ -155,14 +158,28 @@ class DiffResult:
     warnings: list[Problem] = field(default_factory=list)
     # what needs a reviewer although it adds no access (`infra.governance.review`)
     review_required: list[ReviewItem] = field(default_factory=list)
+    # who must approve the change (`infra.governance.approvals`), and, when the approvals the
+    # change has were given (`mesh diff --approvals`), those of them nobody gave (else None)
+    required_approvals: list[RequiredApproval] = field(default_factory=list)
+    missing_approvals: list[RequiredApproval] | None = None
+    # HEAD files byte-identical in BASE (as problems name them): their warnings are not this
+    # change's, and the PR comment only counts them
+    untouched: frozenset[str] = frozenset()
+    # the platform file (`_mesh.yaml`) changed: (its file, why), a change to review (who
+    # approves what) although it grants nothing
+    platform_change: tuple[str, str] | None = None
 
     @property
     def exit_code(self) -> int:
-        """1 when the change is unsafe (it blocks the merge, new access or not), 3 when it
-        adds access or needs review for another reason, 0 otherwise."""
-        if self.errors:
+        """1 when the change is unsafe (it blocks the merge, new access or not) or a required
+        approval is missing; when the approvals were given and all are there, 0 (the change is
+        approved); else 3 when it adds access or needs review for another reason (a change to
+        the platform file among them), 0 otherwise."""
+        if self.errors or self.missing_approvals:
             return 1
-        return 3 if self.new_access or self.review_required else 0
+        if self.missing_approvals is not None:
+            return 0
+        return 3 if self.new_access or self.review_required or self.platform_change else 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -177,6 +194,17 @@ class DiffResult:
             "errors": [p.as_json() for p in self.errors],
             "warnings": [p.as_json() for p in self.warnings],
             "review_required": [r.as_json() for r in self.review_required],
+            "platform_file_change": (
+                None
+                if self.platform_change is None
+                else {"file": self.platform_change[0], "reason": self.platform_change[1]}
+            ),
+            "required_approvals": [a.as_json() for a in self.required_approvals],
+            "missing_approvals": (
+                None
+                if self.missing_approvals is None
+                else [a.as_json() for a in self.missing_approvals]
+            ),
         }
 
 
@@ -591,11 +619,68 @@ def _product_summary(result: DiffResult, name, arrow: str) -> list[str]:
     return lines
 
 
-NOT_COMPUTED = "Access changes are computed once the blueprints are valid."
+def not_computed(side: str = "HEAD") -> str:
+    return f"Access changes wait until {side} is valid."
 
 
-def render_text(result: DiffResult, computed: bool = True) -> str:
-    """`computed` False: HEAD did not validate (`mesh diff --validate`), only its problems."""
+NOT_COMPUTED = not_computed()
+
+
+def _approvers_of(result: DiffResult) -> dict[str, tuple[str, ...]]:
+    """approver -> the handles that may give its approval, in order of first need."""
+    out: dict[str, tuple[str, ...]] = {}
+    for a in result.required_approvals:
+        out.setdefault(a.approver, a.handles)
+    return out
+
+
+def _who(approver: str, handles: tuple[str, ...], name=str) -> str:
+    """`privacy (@acme/privacy-office)`; a domain's owning team is its own handle."""
+    others = [h for h in handles if h != approver]
+    if others:
+        return f"{name(approver)} ({', '.join(name(h) for h in others)})"
+    return name(approver)
+
+
+def _nobody(result: DiffResult) -> str | None:
+    """A note on the approvers nobody can give (no platform file, or a group without members)."""
+    empty = [a for a, h in _approvers_of(result).items() if not h]
+    if not empty:
+        return None
+    return (
+        f"no member of {', '.join(empty)} is known: the platform file (_mesh.yaml) names the "
+        "members of the approver groups"
+    )
+
+
+def _approval_lines_text(result: DiffResult) -> list[str]:
+    required, missing = result.required_approvals, result.missing_approvals
+    if missing is None:
+        lines = [f"APPROVALS REQUIRED: {len(required)}"]
+    else:
+        lines = [f"APPROVALS REQUIRED: {len(required)}, {len(missing)} missing"]
+    for a in required:
+        if missing is None:
+            mark = "*"
+        else:
+            mark = "MISSING" if a in missing else "ok"
+        lines.append(one_line(f"  {mark} {_who(a.approver, a.handles)}: {a.reason}"))
+    note = _nobody(result)
+    if note:
+        lines.append(f"  ({note})")
+    if missing:
+        needed = _approvers_of(dataclasses.replace(result, required_approvals=missing))
+        lines.append(
+            one_line(
+                "MISSING APPROVALS (blocks the merge): "
+                + "; ".join(_who(a, h) for a, h in needed.items())
+            )
+        )
+    return lines
+
+
+def render_text(result: DiffResult, computed: bool = True, side: str = "HEAD") -> str:
+    """`computed` False: `side` (HEAD, or BASE) is not valid, only its problems."""
     lines = []
     if result.errors:
         lines.append(f"UNSAFE CHANGE (fix before merging): {len(result.errors)} error(s)")
@@ -604,7 +689,7 @@ def render_text(result: DiffResult, computed: bool = True) -> str:
         lines.append(f"WARNINGS: {len(result.warnings)}")
         lines += [_problem_text(p) for p in result.warnings]
     if not computed:
-        return "\n".join([*lines, NOT_COMPUTED]) + "\n"
+        return "\n".join([*lines, not_computed(side)]) + "\n"
     sections = (
         ("NEW ACCESS (review required)", "+", result.new_access),
         ("REMOVED ACCESS", "-", result.removed_access),
@@ -620,13 +705,18 @@ def render_text(result: DiffResult, computed: bool = True) -> str:
                     f"{' PII' if g.pii else ''}, {until_text(g)} -- {e.why}"
                 )
             )
-    lines.append(f"REVIEW REQUIRED (no new access): {len(result.review_required)}")
+    n_review = len(result.review_required) + (result.platform_change is not None)
+    lines.append(f"REVIEW REQUIRED (no new access): {n_review}")
     for r in result.review_required:
         lines.append(one_line(f"  ? {r.where}: {r.change} {r.product or r.domain} -- {r.reason}"))
+    if result.platform_change is not None:
+        file, reason = result.platform_change
+        lines.append(one_line(f"  ? {file}: platform file -- {reason}"))
     lines.append(f"BREAKING SCHEMA CHANGES for existing consumers: {len(result.breaking_schema)}")
     for b in result.breaking_schema:
         lines.append(one_line(f"  ! {b.why} (read by {', '.join(b.consumers)})"))
     lines += [one_line(line) for line in _product_summary(result, name=str, arrow="->")]
+    lines += _approval_lines_text(result)
     return "\n".join(lines) + "\n"
 
 
@@ -644,22 +734,86 @@ def _md_table(entries: list[Entry]) -> list[str]:
     return lines
 
 
-def render_markdown(result: DiffResult, computed: bool = True) -> str:
-    """`computed` False: HEAD did not validate (`mesh diff --validate`), only its problems."""
+WRAP = 100  # characters per line of Markdown source: a comment reads well in the raw view too
+
+
+def _md_problem(p: Problem, first: str, rest: str) -> list[str]:
+    return md_wrap(f"{md_code(p.where)} {md_cell(p.code)}: {md_cell(p.message)}", WRAP, first, rest)
+
+
+def _md_approvals(result: DiffResult) -> list[str]:
+    """The approvals as a checklist, one item per approver with what it approves; ticked when
+    the approvals were given (`--approvals`) and this one is among them."""
+    required, missing = result.required_approvals, result.missing_approvals
+    if not required:
+        return []
+    grants = {(e.grant.principal, e.grant.product): e.grant for e in result.new_access}
+    lines = ["#### Approvals", ""]
+    if missing:
+        needed = _approvers_of(dataclasses.replace(result, required_approvals=missing))
+        lines += md_wrap(
+            f"**{len(needed)} approval(s) missing**, the merge is blocked: "
+            + "; ".join(_who(a, h, md_code) for a, h in needed.items()),
+            WRAP,
+            "> [!CAUTION]\n> ",
+            "> ",
+        )
+        lines.append("")
+    elif missing is not None:
+        lines += ["Every required approval is there.", ""]
+    for approver, handles in _approvers_of(result).items():
+        items = [a for a in required if a.approver == approver]
+        done = missing is not None and not any(a in missing for a in items)
+        lines.append(f"- [{'x' if done else ' '}] **{_who(approver, handles, md_code)}**")
+        for a in items:
+            text = md_cell(a.reason)
+            g = grants.get((a.principal, a.product)) if a.principal else None
+            if g is not None:
+                text += f" · justification: {md_cell(g.justification or '(none)')}"
+                text += f" · approved_by: {md_cell(g.approved_by or '(none)')}"
+            lines += md_wrap(text, WRAP, "  - ", "    ")
+    note = _nobody(result)
+    if note:
+        lines += ["", md_cell(note[0].upper() + note[1:]) + "."]
+    if missing is None:
+        lines += [
+            "",
+            (
+                "<sub>Checked against the approving reviews by <code>mesh diff --approvals</code> "
+                "(the PR workflow).</sub>"
+            ),
+        ]
+    return [*lines, ""]
+
+
+def render_markdown(result: DiffResult, computed: bool = True, side: str = "HEAD") -> str:
+    """`computed` False: `side` (HEAD, or BASE) is not valid, only its problems. Warnings of
+    files the change does not touch (`DiffResult.untouched`) are counted, not listed: the
+    comment is about this change."""
     lines = ["### Data mesh access changes", ""]
     if result.errors:
         lines.append(
             f"> [!CAUTION]\n> **{len(result.errors)} unsafe change(s): fix before merging.**"
         )
         for p in result.errors:
-            lines.append(f"> - {md_code(p.where)} {md_cell(p.code)}: {md_cell(p.message)}")
+            lines += _md_problem(p, "> - ", ">   ")
         lines.append("")
+    shown = [p for p in result.warnings if p.file not in result.untouched]
+    for p in shown:
+        lines += _md_problem(p, "- :warning: ", "  ")
+    hidden = len(result.warnings) - len(shown)
+    if hidden:
+        lines += md_wrap(
+            f"{hidden} warning(s) in files this change does not touch, not repeated here "
+            "(<code>mesh validate</code> lists them)",
+            WRAP,
+            "- ",
+            "  ",
+        )
     if result.warnings:
-        for p in result.warnings:
-            lines.append(f"- :warning: {md_code(p.where)} {md_cell(p.code)}: {md_cell(p.message)}")
         lines.append("")
     if not computed:
-        return "\n".join([*lines, NOT_COMPUTED]) + "\n"
+        return "\n".join([*lines, not_computed(side)]) + "\n"
     if result.new_access:
         lines.append(
             f"> [!WARNING]\n> **{len(result.new_access)} new access grant(s): a data owner "
@@ -667,16 +821,24 @@ def render_markdown(result: DiffResult, computed: bool = True) -> str:
         )
     else:
         lines.append("No new access.")
-    if result.review_required:
+    n_review = len(result.review_required) + (result.platform_change is not None)
+    if n_review:
         lines.append("")
         lines.append(
-            f"> [!IMPORTANT]\n> **{len(result.review_required)} change(s) need review** "
-            "although they add no access:"
+            f"> [!IMPORTANT]\n> **{n_review} change(s) need review** although they add no access:"
         )
         for r in result.review_required:
-            lines.append(
-                f"> - {md_code(r.where)} {r.change}: {md_cell(r.product or r.domain)}: "
-                f"{md_cell(r.reason)}"
+            lines += md_wrap(
+                f"{md_code(r.where)} {r.change}: {md_cell(r.product or r.domain)}: "
+                f"{md_cell(r.reason)}",
+                WRAP,
+                "> - ",
+                ">   ",
+            )
+        if result.platform_change is not None:
+            file, reason = result.platform_change
+            lines += md_wrap(
+                f"{md_code(file)} platform file: {md_cell(reason)}", WRAP, "> - ", ">   "
             )
     lines.append("")
     lines.append(
@@ -718,6 +880,7 @@ def render_markdown(result: DiffResult, computed: bool = True) -> str:
     extra = _product_summary(result, name=md_code, arrow="→")
     if extra:
         lines += [f"- {x}" for x in extra] + [""]
+    lines += _md_approvals(result)
     lines.append(
         "<sub>Generated by <code>mesh diff</code> from the blueprints (declared access; "
         "run <code>mesh audit</code> for effective access).</sub>"

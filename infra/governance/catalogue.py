@@ -87,6 +87,8 @@ class Policy:
     description: str
     rationale: str
     waivable: bool = False  # may an `exceptions:` entry waive it for one product?
+    # the approver group of `_mesh.yaml` whose approval an exception waiving it needs
+    waived_by: str = "security"
 
     @property
     def severity(self) -> Severity:
@@ -101,6 +103,7 @@ class Policy:
             "description": self.description,
             "rationale": self.rationale,
             "waivable": self.waivable,
+            "waived_by": self.waived_by if self.waivable else None,
         }
 
 
@@ -165,6 +168,7 @@ CATALOGUE: tuple[Policy, ...] = (
         "early breaks consumers and audits. A retention far below the floor is usually a typo; "
         "an exception waives one below the floor only when it names it (retention_days).",
         waivable=True,
+        waived_by="privacy",  # how long personal data is kept is data protection's call
     ),
     Policy(
         "GOV-007",
@@ -175,6 +179,7 @@ CATALOGUE: tuple[Policy, ...] = (
         "Consumers of business-critical data need to know how stale it may be, and the owner "
         "needs a target to be held to.",
         waivable=True,
+        waived_by="platform",  # an operational promise, not a protection of the data
     ),
     Policy(
         "GOV-008",
@@ -245,6 +250,13 @@ CATALOGUE: tuple[Policy, ...] = (
 POLICIES: dict[str, Policy] = {p.id: p for p in CATALOGUE}
 RETENTION_POLICY = "GOV-006"  # below the floor, its exceptions must name the retention
 WAIVABLE = frozenset(p.id for p in CATALOGUE if p.waivable)
+
+
+def waiver_group(policy: str) -> str:
+    """The approver group an exception waiving `policy` needs (security for an unknown one)."""
+    found = POLICIES.get(policy)
+    return found.waived_by if found is not None else "security"
+
 
 # Codes of findings about exceptions themselves: not policies, never waivable.
 EXCEPTION_ACTIVE = "GOV-X01"  # warning: every active exception is listed

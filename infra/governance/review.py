@@ -44,6 +44,7 @@ class ReviewItem:
     reason: str
     file: str
     line: int | None
+    policy: str | None = None  # the policy an exception item waives (who approves it)
 
     def __post_init__(self) -> None:
         if self.change not in CHANGES:
@@ -83,8 +84,10 @@ def _domain(head: Mesh, before: Blueprint, after: Blueprint) -> Iterator[ReviewI
     src = head.source(after.domain)
     d = after.domain
 
-    def item(loc: Loc, change: str, reason: str, product: str | None = None) -> ReviewItem:
-        return ReviewItem(d, product, change, reason, src.path, src.line_of(loc))
+    def item(
+        loc: Loc, change: str, reason: str, product: str | None = None, policy: str | None = None
+    ) -> ReviewItem:
+        return ReviewItem(d, product, change, reason, src.path, src.line_of(loc), policy)
 
     if before.account != after.account:
         yield item(
@@ -95,12 +98,7 @@ def _domain(head: Mesh, before: Blueprint, after: Blueprint) -> Iterator[ReviewI
             "created anew there (copy the data first; the old ones stay protected)",
         )
     if before.owner != after.owner:
-        yield item(
-            ("owner",),
-            "owner_changed",
-            f"owner of domain {d} changes from {before.owner.team} <{before.owner.email}> to "
-            f"{after.owner.team} <{after.owner.email}>",
-        )
+        yield item(("owner",), "owner_changed", _owner_change(d, before, after))
     for field, reason in _loosened(before.policies, after.policies):
         yield item(("policies", field), "domain_policy_loosened", reason)
     old_products = {p.name: p for p in before.products}
@@ -118,7 +116,15 @@ def _domain(head: Mesh, before: Blueprint, after: Blueprint) -> Iterator[ReviewI
         found = _exception(was, exc)
         if found is not None:
             change, reason = found
-            yield item(("exceptions", ei), change, reason, f"{d}.{exc.product}")
+            yield item(("exceptions", ei), change, reason, f"{d}.{exc.product}", exc.policy)
+
+
+def _owner_change(domain: str, before: Blueprint, after: Blueprint) -> str:
+    a, b = before.owner, after.owner
+    text = f"owner of domain {domain} changes from {a.team} <{a.email}> to {b.team} <{b.email}>"
+    if a.github != b.github:  # who approves the domain's grants (`infra.governance.approvals`)
+        text += f"; GitHub owner {a.github or '(none)'} -> {b.github or '(none)'}"
+    return text
 
 
 def _product(old: Product, new: Product) -> Iterator[tuple[Loc, str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from infra.model.platform import Platform
 from infra.model.source import SourceFile
 from infra.model.spec import Blueprint, Product
 
@@ -22,6 +23,8 @@ class Mesh:
     revoked: frozenset[tuple[str, str, str]] = field(default=frozenset(), compare=False)
     # the `account:` of domains whose blueprint was not loaded (`load_mesh(only=)`)
     other_accounts: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # the tree's platform file (`_mesh.yaml`), when it has a valid one
+    platform: Platform | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_domain", {b.domain: b for b in self.blueprints})
@@ -56,6 +59,14 @@ class Mesh:
             if p.name == name:
                 return bp, p
         raise KeyError(product_id)
+
+    def owner_handle(self, domain: str) -> str | None:
+        """The GitHub team owning `domain`: its blueprint's `owner.github`, else the platform
+        file's `owners` entry."""
+        bp = self._by_domain.get(domain)  # type: ignore[attr-defined]
+        if bp is not None and bp.owner.github:
+            return bp.owner.github
+        return self.platform.spec.owners.get(domain) if self.platform is not None else None
 
     def source(self, domain: str) -> SourceFile:
         return self.sources.get(domain) or SourceFile(f"{domain}.yaml")

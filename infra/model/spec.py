@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 from enum import Enum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from infra.model.gluetypes import normalize_glue_type
 
@@ -22,6 +24,14 @@ COLUMN_PATTERN = r"^[a-z_][a-z0-9_]{0,127}$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 TEAM_PATTERN = r"^[a-z][a-z0-9-]{1,62}$"
 ACCOUNT_PATTERN = r"^[0-9]{12}$"
+# GitHub handles: a user (@alice) or a team (@org/team), as CODEOWNERS and reviews name them
+HANDLE_PATTERN = r"^@[A-Za-z0-9][A-Za-z0-9-]{0,38}(/[A-Za-z0-9][A-Za-z0-9._-]{0,99})?$"
+TEAM_HANDLE_PATTERN = r"^@[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+GROUP_PATTERN = r"^[a-z][a-z0-9_-]{1,30}$"  # an approver group of `_mesh.yaml` (privacy, ...)
+# Validation context of a tree with a platform file (`_mesh.yaml`): approved_by may then name an
+# approver group or a GitHub handle (which one it must name is checked against the file:
+# `infra.governance.approvals`); without the file it is an e-mail address, as it always was.
+APPROVER_NAMES = {"approver_names": True}
 
 Name = Annotated[
     str,
@@ -40,6 +50,34 @@ AccountId = Annotated[
     ),
 ]
 Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254, examples=["team@example.com"])]
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def _approver(value: str, info: ValidationInfo) -> str:
+    if not (info.context or {}).get("approver_names") and not _EMAIL.match(value):
+        raise PydanticCustomError(  # the error the e-mail pattern gives (E013, its hint)
+            "string_pattern_mismatch",
+            "String should match pattern '{pattern}'",
+            {"pattern": EMAIL_PATTERN},
+        )
+    return value
+
+
+Approver = Annotated[
+    str,
+    Field(
+        max_length=254,
+        description="Who approved: an e-mail address; in a mesh with a platform file "
+        "(_mesh.yaml) an approver group of that file or one of its members' GitHub handles",
+        examples=["privacy", "@acme/privacy-office", "privacy-office@example.com"],
+        json_schema_extra={
+            "pattern": "^(?:"
+            + "|".join(p[1:-1] for p in (EMAIL_PATTERN, HANDLE_PATTERN, GROUP_PATTERN))
+            + ")$"
+        },
+    ),
+    AfterValidator(_approver),
+]
 Text = Annotated[str, Field(min_length=1, max_length=2048)]
 GlueType = Annotated[
     str,
@@ -86,6 +124,13 @@ class _Model(BaseModel):
 class Owner(_Model):
     team: str = Field(pattern=TEAM_PATTERN, description="Owning team", examples=["sales-data"])
     email: Email
+    github: str | None = Field(
+        None,
+        pattern=TEAM_HANDLE_PATTERN,
+        description="The owning team's GitHub handle: it owns the blueprint in CODEOWNERS and "
+        "approves the access the domain grants (mesh codeowners, mesh diff --approvals)",
+        examples=["@acme/sales-data"],
+    )
 
 
 class Column(_Model):
@@ -107,7 +152,7 @@ class Consumer(_Model):
         "partition keys are readable with every grant and not listed",
     )
     include_pii: bool = Field(False, description="Share PII columns; needs approved_by")
-    approved_by: Email | None = Field(None, description="Who approved sharing PII")
+    approved_by: Approver | None = Field(None, description="Who approved sharing PII")
     expires: dt.date | None = Field(None, description="Last day of access (ISO date)")
     justification: Text = Field(description="Why this domain needs the data")
     s3_direct: bool = Field(
@@ -278,7 +323,9 @@ class PolicyException(_Model):
     product: Name
     justification: Text
     expires: dt.date = Field(description="Last day the exception waives the policy")
-    approved_by: Email | None = Field(None, description="Who approved the exception")
+    approved_by: Approver | None = Field(
+        None, description="Who approved the exception (required with _mesh.yaml)"
+    )
     retention_days: int | None = Field(
         None,
         gt=0,

@@ -15,11 +15,15 @@ for its reader:
   pixel); no backtick opening a code span; no link or image; no `@mention` pinging people.
   Emphasis (`*`, `_`) is left alone: it can only make text bold or italic, and escaping it would
   clutter every name with an underscore.
+- **wrapped Markdown** (`md_wrap`): escaped text over several source lines of a list item or a
+  quote; a continuation line never starts with what would open a block there (a heading, a
+  quote, a list item, a thematic break, a fence), so wrapping cannot end the item early.
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 
 _BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
@@ -76,3 +80,32 @@ def md_code(text: object) -> str:
     out = out.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     out = out.replace("|", "&#124;").replace("`", "&#96;").replace("@", "&#64;")
     return f"<code>{out}</code>"
+
+
+# what opens a block at the start of a line: a heading, quote, list item, thematic break or
+# setext underline, a fence, an ordered list item (digits then . or ))
+_BLOCK_START = re.compile(r"^(?:[#>+*=_~-]|\d{1,9}[.)])")
+
+
+def md_wrap(text: str, width: int, first: str, rest: str) -> list[str]:
+    """`text` (already escaped: `md_text`, `md_code`) as Markdown source lines of at most about
+    `width` characters: `first` starts the first line (`"- "`, `"> - "`), `rest` each
+    continuation (`"  "`, `">   "`). Words are never split (a code span or an escape stays
+    whole); a continuation that would open a block has its first character escaped."""
+    lines = textwrap.wrap(
+        text,
+        width,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [first.rstrip()]
+    out = [lines[0]]
+    for line in lines[1:]:
+        body = line[len(rest) :]
+        m = _BLOCK_START.match(body)
+        if m:
+            k = m.end() - 1  # the character that makes it a block: escape it
+            body = body[:k] + "\\" + body[k:]
+        out.append(rest + body)
+    return out

@@ -1,0 +1,124 @@
+"""Who must approve a change from BASE to HEAD (`mesh diff`, every mode: `required_approvals`).
+
+- a new or widened grant: the producing domain's owners (`owner.github`, else the owners entry
+  of `_mesh.yaml`, else `platform`); PII also `privacy`; restricted data also `security`;
+- an exception added or renewed: the domain's owners and the group its policy names in the
+  catalogue (`Policy.waived_by`, `security` unless said otherwise);
+- any other change to review (decommission, retention, classification, owner, ...:
+  `infra.governance.review`): the domain's owners and `platform` (a PII flag removed also
+  `privacy`);
+- a new domain, and any change to `_mesh.yaml` itself: `platform`.
+
+Who counts as whom is decided by BASE, the tree already merged: its platform file's groups and
+its domains' owners. A pull request cannot approve itself by adding its author to a group or by
+naming itself the owner (HEAD's file is used only for what BASE does not have: the first
+`_mesh.yaml`, a new domain). Whether the approvals a pull request has cover them is
+`infra.governance.approvals.missing_approvals`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from infra.errors import first_of
+from infra.governance.approvals import RequiredApproval
+from infra.governance.catalogue import waiver_group
+from infra.model.mesh import Mesh
+from infra.model.platform import MESH_FILE, PLATFORM, PRIVACY, SECURITY
+from infra.model.spec import Classification
+
+if TYPE_CHECKING:
+    from infra.diff.access_diff import DiffResult
+
+
+class _Approvers:
+    """Who is who for a change: BASE's platform file and owners first, HEAD's for the rest."""
+
+    def __init__(self, base: Mesh, head: Mesh) -> None:
+        self.base, self.head = base, head
+        self.platform = base.platform or head.platform
+
+    def group(self, name: str) -> tuple[str, tuple[str, ...]]:
+        return name, self.platform.members(name) if self.platform is not None else ()
+
+    def owners(self, domain: str) -> tuple[str, tuple[str, ...], str]:
+        """(approver, handles, note) of a domain's owners; platform when it names none."""
+        known = domain in self.base.all_domains
+        handle = (self.base if known else self.head).owner_handle(domain)
+        if handle is not None:
+            return handle, (handle,), ""
+        approver, handles = self.group(PLATFORM)
+        return approver, handles, f" (domain {domain} names no owner.github: platform approves)"
+
+
+def required_approvals(
+    base: Mesh, head: Mesh, result: DiffResult, mesh_file_change: str | None = None
+) -> list[RequiredApproval]:
+    """Every approval the change from `base` to `head` needs (see the module docstring), in
+    the order of the diff: new access, then reviewed changes, new domains, the platform file.
+    `mesh_file_change`: why the platform file changed, if it did (`platform_file_change`)."""
+    who = _Approvers(base, head)
+    out: list[RequiredApproval] = []
+
+    def need(approver_handles: tuple[str, tuple[str, ...]], reason: str, **at) -> None:
+        approver, handles = approver_handles
+        item = RequiredApproval(approver, reason, handles=handles, **at)
+        if item not in out:
+            out.append(item)
+
+    products = {f"{bp.domain}.{p.name}": p for bp, p in head.products()}
+    for entry in result.new_access:
+        g = entry.grant
+        domain = g.product.split(".", 1)[0]
+        at = {"domain": domain, "product": g.product, "principal": g.principal}
+        what = f"{g.principal} -> {g.product}: {entry.why}"
+        approver, handles, note = who.owners(domain)
+        need((approver, handles), f"new access for {what}{note}", **at)
+        if g.pii:
+            pii = products[g.product].pii_columns.intersection(g.columns)
+            cols = first_of(sorted(pii), len(pii))
+            need(who.group(PRIVACY), f"PII ({cols}) for {g.principal} on {g.product}", **at)
+        product = products.get(g.product)
+        if product is not None and product.classification is Classification.restricted:
+            need(who.group(SECURITY), f"restricted data for {g.principal} on {g.product}", **at)
+    for r in result.review_required:
+        at = {"domain": r.domain, "product": r.product, "principal": None}
+        approver, handles, note = who.owners(r.domain)
+        need((approver, handles), f"{r.change}: {r.reason}{note}", **at)
+        if r.change in ("exception_added", "exception_renewed"):
+            group = waiver_group(r.policy or "")
+            need(who.group(group), f"{r.change}: {r.reason}", **at)
+        else:
+            need(who.group(PLATFORM), f"{r.change}: {r.reason}", **at)
+        if r.change == "pii_removed":
+            need(who.group(PRIVACY), f"{r.change}: {r.reason}", **at)
+    for domain in sorted(set(head.domains) - base.all_domains):
+        at = {"domain": domain, "product": None, "principal": None}
+        need(who.group(PLATFORM), f"new domain {domain}", **at)
+    if mesh_file_change is not None:
+        need(who.group(PLATFORM), mesh_file_change, domain=None, product=None, principal=None)
+    return out
+
+
+def platform_file_change(base_dir: Path, head_dir: Path) -> tuple[str, str] | None:
+    """(file, why) when the platform file changed from BASE to HEAD (added, removed, edited):
+    HEAD's file, or BASE's when HEAD has none. None when its bytes are the same."""
+
+    def read(directory: Path) -> bytes | None:
+        try:
+            return (directory / MESH_FILE).read_bytes()
+        except OSError:  # absent (or unreadable, which its load reports)
+            return None
+
+    before, after = read(base_dir), read(head_dir)
+    if before == after:
+        return None
+    if before is None:
+        return str(head_dir / MESH_FILE), f"{MESH_FILE} is added: it decides who approves what"
+    if after is None:
+        return (
+            str(base_dir / MESH_FILE),
+            f"{MESH_FILE} is removed: approvals would no longer be checked",
+        )
+    return str(head_dir / MESH_FILE), f"{MESH_FILE} changes: approver groups or domain owners"

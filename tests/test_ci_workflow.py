@@ -1,0 +1,311 @@
+"""The pull-request workflow: `mesh init ci` writes exactly the file the repository ships; it
+parses as YAML, every `mesh` command it runs exists with the options it passes; and its two
+GitHub scripts do what they say, run by bash against a fake `gh` (real jq): the approvals of
+the head commit with the reviewers' teams, and one comment updated, never repeated."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from conftest import ROOT, SAMPLE, TODAY
+from ruamel.yaml import YAML
+from typer.testing import CliRunner
+
+from infra.cli import app
+from infra.scaffold.ci import workflow_text
+
+SHIPPED = ROOT / ".github" / "workflows" / "mesh-pr.yml"
+
+
+def _run(*args) -> tuple[int, str, str]:
+    done = CliRunner().invoke(app, [str(a) for a in args], env={"MESH_TODAY": TODAY.isoformat()})
+    return done.exit_code, done.stdout, done.stderr
+
+
+def _workflow() -> dict:
+    return YAML(typ="safe").load(SHIPPED.read_text(encoding="utf-8"))
+
+
+def _step(name: str) -> dict:
+    return next(s for s in _workflow()["jobs"]["mesh"]["steps"] if s.get("name") == name)
+
+
+def test_init_ci_writes_the_shipped_workflow(tmp_path):
+    assert SHIPPED.read_text(encoding="utf-8") == workflow_text()
+    code, out, _ = _run("init", "ci", tmp_path)
+    assert code == 0 and out.startswith(f"wrote {tmp_path / '.github/workflows/mesh-pr.yml'}\n")
+    written = tmp_path / ".github/workflows/mesh-pr.yml"
+    assert written.read_bytes() == SHIPPED.read_bytes()
+    # never over an existing workflow, unless asked
+    written.write_text("# ours\n")
+    code, _, err = _run("init", "ci", tmp_path, "--blueprints", "data/mesh")
+    assert code == 1 and "exists: not overwritten (--force replaces it)" in err
+    assert written.read_text() == "# ours\n"
+    code, _, _ = _run("init", "ci", tmp_path, "--blueprints", "data/mesh", "--install",
+                      "mesh-provisioner==0.1.0", "--force")  # fmt: skip
+    text = written.read_text()
+    assert code == 0 and "pip install mesh-provisioner==0.1.0\n" in text
+    assert "mesh diff base/data/mesh head/data/mesh --validate" in text
+    assert "@@" not in text
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--blueprints", "../elsewhere"), ("--blueprints", "a b"), ("--install", "x; rm -rf /")],
+)
+def test_init_ci_refuses_what_would_break_the_shell_lines(tmp_path, option, value):
+    code, _, err = _run("init", "ci", tmp_path, option, value)
+    assert code == 2 and option in err
+    assert not (tmp_path / ".github").exists()
+
+
+def test_the_workflow_runs_on_every_pull_request_and_review():
+    wf = _workflow()
+    assert set(wf["on"]) == {"pull_request", "pull_request_review"}
+    assert wf["permissions"] == {"contents": "read", "pull-requests": "write"}
+    steps = wf["jobs"]["mesh"]["steps"]
+    checkouts = [s["with"] for s in steps if s.get("uses") == "actions/checkout@v4"]
+    assert [(c["path"], c["ref"]) for c in checkouts] == [
+        ("base", "${{ github.event.pull_request.base.sha }}"),
+        ("head", "${{ github.event.pull_request.head.sha }}"),
+    ]
+    upload = next(s for s in steps if s.get("uses") == "actions/upload-artifact@v4")
+    assert upload["with"]["path"].split() == ["mesh-audit/", "mesh-diff.json", "approvals.json"]
+    # no expression is expanded inside a script (a branch name or title cannot inject code)
+    assert all("${{" not in s.get("run", "") for s in steps)
+
+
+def _mesh_commands() -> list[list[str]]:
+    """Every `mesh ...` command line of the workflow's scripts, as words."""
+    out = []
+    for step in _workflow()["jobs"]["mesh"]["steps"]:
+        script = step.get("run", "").replace("\\\n", " ")
+        for line in script.splitlines():
+            line = line.strip()
+            if line.startswith("mesh "):
+                words = shlex.split(line.split(" > ")[0].split(" || ")[0])
+                out.append([w for w in words if w != "${given[@]}"])
+    return out
+
+
+def test_every_command_the_workflow_runs_exists_with_its_options():
+    commands = _mesh_commands()
+    assert [c[:2] for c in commands] == [
+        ["mesh", "diff"],
+        ["mesh", "diff"],
+        ["mesh", "validate"],
+        ["mesh", "audit"],
+    ]
+    group = typer.main.get_command(app)
+    for words in commands:
+        command = group.commands[words[1]]
+        options = {o for p in command.params for o in p.opts}
+        assert {w for w in words if w.startswith("--")} <= options, words
+    # and the options given through "${given[@]}"
+    assert "--approvals" in {o for p in group.commands["diff"].params for o in p.opts}
+
+
+# ------------------------------------------------------------------ the scripts, with a fake gh
+
+FAKE_GH = r"""
+import json, os, subprocess, sys
+args = sys.argv[1:]
+log = os.environ["FAKE_GH_LOG"]
+with open(log, "a") as fh:
+    fh.write(json.dumps(args) + "\n")
+assert args[0] == "api", args
+jq = args[args.index("--jq") + 1] if "--jq" in args else None
+fields = {}
+for flag in ("-f", "-F"):
+    for i, a in enumerate(args):
+        if a == flag:
+            k, _, v = args[i + 1].partition("=")
+            fields[k] = v
+data = json.load(open(os.environ["FAKE_GH_DATA"]))
+if "graphql" in args:
+    pages = [{"data": {"organization": {"teams": {"nodes": [{"slug": s} for s in
+             data["teams"].get(fields["login"], [])]}}}}]
+elif "--method" in args:
+    pages = [{"id": 1}]
+else:
+    path = next(a for a in args[1:] if a.startswith("repos/"))
+    pages = data[path]  # one list per page: --paginate runs the filter on each
+for page in pages:
+    if jq is None:
+        print(json.dumps(page))
+    else:
+        done = subprocess.run(["jq", "-r", "-c", jq], input=json.dumps(page), text=True,
+                              capture_output=True, check=True)
+        sys.stdout.write(done.stdout)
+"""
+
+HEAD_SHA = "c0ffee"
+
+
+def _review(login: str, state: str, commit: str = HEAD_SHA, kind: str = "User") -> dict:
+    return {"user": {"login": login, "type": kind}, "state": state, "commit_id": commit}
+
+
+def _script(name: str, tmp_path: Path, data: dict) -> subprocess.CompletedProcess:
+    if shutil.which("jq") is None or shutil.which("bash") is None:
+        pytest.skip("bash and jq run the workflow's scripts (both are on GitHub's runners)")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    gh = bin_dir / "gh"
+    gh.write_text(f"#!{sys.executable}\n{FAKE_GH}")
+    gh.chmod(0o755)
+    (tmp_path / "data.json").write_text(json.dumps(data))
+    step = _step(name)
+    env = {
+        **os.environ,
+        **step.get("env", {}),
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_GH_LOG": str(tmp_path / "gh.log"),
+        "FAKE_GH_DATA": str(tmp_path / "data.json"),
+        "REPO": "acme/mesh",
+        "PR": "7",
+        "HEAD_SHA": HEAD_SHA,
+        "ORG": "acme",
+        "GH_TOKEN": "fake",
+    }
+    return subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _gh_calls(tmp_path: Path) -> list[list[str]]:
+    return [json.loads(line) for line in (tmp_path / "gh.log").read_text().splitlines()]
+
+
+REVIEWS = [
+    [
+        _review("alice", "APPROVED"),
+        _review("bob", "APPROVED"),
+        _review("carol", "APPROVED", commit="0ldc0mmit"),  # an older commit: not this one
+        _review("dave", "COMMENTED"),
+        _review("erin", "CHANGES_REQUESTED"),
+    ],
+    [  # the second page
+        _review("bob", "CHANGES_REQUESTED"),  # the last word counts
+        _review("erin", "APPROVED"),
+        _review("frank", "APPROVED"),
+        _review("frank", "COMMENTED"),  # a comment does not take an approval back
+        _review("renovate", "APPROVED", kind="Bot"),
+    ],
+]
+
+
+def test_the_approvals_of_the_head_commit_with_the_reviewers_teams(tmp_path):
+    data = {
+        "repos/acme/mesh/pulls/7/reviews": REVIEWS,
+        "teams": {"alice": ["privacy-office"], "erin": ["data-platform", "sales-data"]},
+    }
+    done = _script("Collect the approvals of the head commit", tmp_path, data)
+    assert done.returncode == 0, done.stderr
+    approvals = json.loads((tmp_path / "approvals.json").read_text())
+    assert approvals == {
+        "approved_by": [
+            "@acme/data-platform",
+            "@acme/privacy-office",
+            "@acme/sales-data",
+            "@alice",
+            "@erin",
+            "@frank",
+        ]
+    }
+    # one team look-up per approving reviewer, in the repository's organisation
+    lookups = [c for c in _gh_calls(tmp_path) if "graphql" in c]
+    assert sorted(c[c.index("-f") + 1] + " " + c[c.index("-f") + 3] for c in lookups) == [
+        "org=acme login=alice",
+        "org=acme login=erin",
+        "org=acme login=frank",
+    ]
+    # and mesh diff gates on it: a PII grant of sales (owners + privacy) is approved
+    base, head = tmp_path / "base", tmp_path / "head"
+    shutil.copytree(SAMPLE, base)
+    shutil.copytree(SAMPLE, head)
+    sales = head / "sales.yaml"
+    sales.write_text(
+        sales.read_text().replace(
+            "      - domain: marketing\n",
+            "      - domain: analytics\n        include_pii: true\n        approved_by: privacy\n"
+            "        expires: 2027-03-31\n        justification: churn\n"
+            "      - domain: marketing\n",
+            1,
+        )
+    )
+    given = tmp_path / "approvals.json"
+    assert _run("diff", base, head, "--validate", "--approvals", given)[0] == 0
+    given.write_text(json.dumps({"approved_by": ["@acme/sales-data", "@alice"]}))
+    code, out, _ = _run("diff", base, head, "--validate", "--approvals", given)
+    assert code == 1 and "MISSING APPROVALS (blocks the merge): privacy" in out
+
+
+def test_no_approving_review_approves_nothing(tmp_path):
+    data = {"repos/acme/mesh/pulls/7/reviews": [[_review("dave", "COMMENTED")]], "teams": {}}
+    done = _script("Collect the approvals of the head commit", tmp_path, data)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "approvals.json").read_text()) == {"approved_by": []}
+
+
+def _comments(*bodies: tuple[str, str]) -> list[list[dict]]:
+    return [[{"id": 100 + i, "user": {"login": who}, "body": body} for i, (who, body) in
+             enumerate(bodies)]]  # fmt: skip
+
+
+def test_one_comment_is_posted_then_updated(tmp_path):
+    (tmp_path / "comment.md").write_text("### Data mesh access changes\n\nNo new access.\n")
+    path = "repos/acme/mesh/issues/7/comments"
+    # a first run: a user's comment that quotes the marker is not ours: a new comment
+    data = {path: _comments(("mallory", "<!-- mesh-pr --> fake"))}
+    done = _script("Post or update the PR comment", tmp_path, data)
+    assert done.returncode == 0, done.stderr
+    assert _gh_calls(tmp_path)[-1] == [
+        "api", "--method", "POST", "repos/acme/mesh/issues/7/comments", "-F", "body=@body.md"
+    ]  # fmt: skip
+    assert (tmp_path / "body.md").read_text() == (
+        "<!-- mesh-pr -->\n### Data mesh access changes\n\nNo new access.\n"
+    )
+    # a later run: the bot's comment is edited in place
+    data = {
+        path: _comments(
+            ("mallory", "<!-- mesh-pr --> fake"),
+            ("github-actions[bot]", "<!-- mesh-pr -->\n### old"),
+            ("github-actions[bot]", "an unrelated bot comment"),
+        )
+    }
+    done = _script("Post or update the PR comment", tmp_path, data)
+    assert done.returncode == 0, done.stderr
+    assert _gh_calls(tmp_path)[-1] == [
+        "api", "--method", "PATCH", "repos/acme/mesh/issues/comments/101", "-F", "body=@body.md"
+    ]  # fmt: skip
+
+
+def test_a_long_comment_is_cut_below_githubs_limit(tmp_path):
+    (tmp_path / "comment.md").write_text("x" * 100_000)
+    path = "repos/acme/mesh/issues/7/comments"
+    assert _script("Post or update the PR comment", tmp_path, {path: [[]]}).returncode == 0
+    assert len((tmp_path / "body.md").read_text()) < 65_536
+
+
+def test_the_audit_report_has_no_colon_in_a_file_name(tmp_path):
+    """actions/upload-artifact refuses file names with ':' (principal ids have one)."""
+    code, _, _ = _run("audit", SAMPLE, "--out", tmp_path / "mesh-audit")
+    assert code in (0, 1)
+    names = [p.name for p in (tmp_path / "mesh-audit").rglob("*")]
+    assert "access-matrix.json" in names and "sales.consumer.json" in names
+    assert [n for n in names if re.search(r'[:"<>|*?\r\n]', n)] == []
