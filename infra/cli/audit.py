@@ -18,6 +18,7 @@ OutOption = Annotated[
     typer.Option(
         "--out",
         "-o",
+        metavar="OUT",
         help="Output directory: policies/<domain>.<kind>.json and policies/index.json, "
         "access-matrix.json, report.md, report.html.",
     ),
@@ -25,8 +26,10 @@ OutOption = Annotated[
 
 
 def audit(out: OutOption, directory: DirArg = Path("blueprints")) -> None:
-    """Write every policy per principal, the effective access matrix and the report; lint every
-    policy with parliament. Exit 1 on an access difference or a lint finding of MEDIUM or higher.
+    """Write every policy per principal, the effective access matrix and the audit report.
+
+    Every policy is linted with parliament. Exit 1 when effective access differs from declared
+    access or on a lint finding of MEDIUM or higher.
 
     Example: mesh audit blueprints --out out/audit
     """

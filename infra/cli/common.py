@@ -3,18 +3,59 @@ exit code of a tree that does not validate."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from infra.errors import Problem
 from infra.model.report import Report
 from infra.util.textsafe import annotation_message, annotation_property
 
-DirArg = Annotated[Path, typer.Argument(help="Directory of blueprint YAML files.")]
+DirArg = Annotated[Path, typer.Argument(metavar="DIR", help="Directory of blueprint YAML files.")]
+
+
+def _without_flag_types(params: list) -> list:
+    """An on/off flag takes no value: its help shows no type. (typer 0.29's Rich help prints
+    `<bool>` beside every flag, `--help` included; an empty metavar is what it prints instead.)"""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+def reflow(help: str | None) -> str | None:
+    """A docstring as help text: each paragraph one line, for the terminal to wrap. (typer's Rich
+    help keeps the docstring's line breaks, so its source lines would be cut again at the
+    terminal's width.) A paragraph starting with \\b keeps its lines, as in click."""
+    if not help:
+        return help
+    paragraphs = inspect.cleandoc(help).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split("\n")) for p in paragraphs)
+
+
+class MeshCommand(TyperCommand):
+    """A `mesh` command: its help paragraphs reflowed, no type shown for flags."""
+
+    def __init__(self, *args, help: str | None = None, **kwargs) -> None:
+        super().__init__(*args, help=reflow(help), **kwargs)
+
+    def get_params(self, ctx) -> list:
+        return _without_flag_types(super().get_params(ctx))
+
+
+class MeshGroup(TyperGroup):
+    """A `mesh` command group (`mesh`, `mesh contract`, `mesh local`): as `MeshCommand`."""
+
+    def __init__(self, *args, help: str | None = None, **kwargs) -> None:
+        super().__init__(*args, help=reflow(help), **kwargs)
+
+    def get_params(self, ctx) -> list:
+        return _without_flag_types(super().get_params(ctx))
 
 
 def emit_json(doc: dict) -> None:

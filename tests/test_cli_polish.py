@@ -1,0 +1,178 @@
+"""The CLI as a user meets it: `--version`, help texts, progress only on a terminal, a closed
+stdout, and the benchmark runner's exit code."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from infra.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+MESH = [sys.executable, "-m", "infra.cli"]  # the console script's `main`, in this venv
+WIDE = {"COLUMNS": "200", "TERMINAL_WIDTH": "200"}
+
+
+def command_paths() -> list[tuple[str, ...]]:
+    """Every command and group of `mesh`, as the words that name it."""
+    paths = []
+
+    def walk(command, path):
+        paths.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(app), ())
+    return paths
+
+
+def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, **kwargs.pop("env", {})}
+    return subprocess.run(
+        [*MESH, *args],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        **kwargs,
+    )
+
+
+# --------------------------------------------------------------------------- version and help
+
+
+def test_version_is_the_package_version():
+    expected = importlib.metadata.version("mesh-provisioner")
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"mesh {expected}\n"
+    # and from the console script's entry point, with no command needed
+    done = run("--version")
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"mesh {expected}\n", "")
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p) or "mesh")
+def test_help_shows_no_bool_metavar(path):
+    result = CliRunner().invoke(app, [*path, "--help"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+    assert "<bool>" not in result.output
+    assert "--help" in result.output
+
+
+@pytest.mark.parametrize("path", command_paths()[1:], ids=lambda p: " ".join(p))
+def test_first_help_line_is_one_complete_sentence_listed_whole(path):
+    """`mesh --help` (or the group's) lists a command by the first paragraph of its help: one
+    sentence on one line, shown there whole at a width it fits in."""
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    first = command.help.split("\n\n")[0]
+    assert "\n" not in first
+    assert first.endswith(".") and first[0].isupper(), first
+    assert ". " not in first.rstrip("."), f"more than one sentence: {first!r}"
+    listing = CliRunner().invoke(app, [*path[:-1], "--help"], env=WIDE).output
+    assert any(first in line for line in listing.splitlines()), listing
+
+
+def test_no_help_paragraph_keeps_source_line_breaks():
+    """Rich help keeps a docstring's line breaks; ours are reflowed so the terminal wraps them
+    (a paragraph cut at 96 columns and then wrapped at 80 reads badly)."""
+    result = CliRunner().invoke(app, ["diff", "--help"], env=WIDE)
+    assert "or a change to review (CI requires a reviewer), 1 when the change is unsafe" in (
+        result.output
+    )
+
+
+# ------------------------------------------------------------------------------ closed stdout
+
+
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["plan"], 0),
+        (["plan", "--format", "json"], 0),
+        (["validate", "--format", "json"], 0),
+        (["validate", "tests/fixtures/validate/many_errors"], 1),
+        (["policies"], 0),
+        (["schema"], 0),
+        (["--help"], 0),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else str(v),
+)
+def test_a_closed_stdout_is_quiet_and_keeps_the_exit_code(args, code):
+    """The reader is gone before the first byte: every write hits a closed pipe. No traceback,
+    no "Exception ignored", no BrokenPipeError; the exit code is the command's own."""
+    process = subprocess.Popen(
+        [*MESH, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=600) == code
+    assert stderr == "" or "BrokenPipe" not in stderr and "Traceback" not in stderr, stderr
+    if code == 0:
+        assert stderr == ""
+
+
+@pytest.mark.parametrize(
+    "pipeline",
+    ["plan | head -1", "plan --format json | head -c1", "validate --format json | head -c1"],
+)
+def test_a_shell_pipeline_into_head_exits_0(pipeline):
+    command, reader = pipeline.split(" | ")
+    mesh = " ".join(MESH)
+    done = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {mesh} {command} | {reader}"],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout
+
+
+# ------------------------------------------------------------------------------ bench/run.py
+
+
+def test_bench_run_exits_non_zero_when_a_benchmark_fails(tmp_path, monkeypatch, capsys):
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import run as bench_run
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    (tmp_path / "ok.py").write_text("print('fine')\n")
+    (tmp_path / "fails.py").write_text("raise SystemExit(3)\n")
+    monkeypatch.setattr(bench_run, "BENCH", tmp_path)
+    monkeypatch.setattr(bench_run, "BENCHMARKS", [("ok", "ok.py", [], [])])
+    assert bench_run.main([]) == 0
+    monkeypatch.setattr(
+        bench_run,
+        "BENCHMARKS",
+        [("ok", "ok.py", [], []), ("bad", "fails.py", [], []), ("gone", "missing.py", [], [])],
+    )
+    assert bench_run.main(["--quick"]) == 1
+    assert (
+        "benchmarks that failed or missed a goal: fails.py, missing.py" in capsys.readouterr().out
+    )
+
+
+def test_bench_scripts_named_in_the_readme_exist():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Benchmarks")[1].split("\n## ")[0]
+    named = set(re.findall(r"`(?:[.\w/]*python )?(?:bench/)?(\w+\.py)", section))
+    assert len(named) >= 9, named
+    for script in named:
+        assert (ROOT / "bench" / script).is_file(), script
