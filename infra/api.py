@@ -314,10 +314,16 @@ def plan(directory: Path, settings: StackSettings | None = None) -> Plan:
     from infra.provision.program import StackSettings
 
     settings = settings or StackSettings()
-    report = valid(directory, settings.names)
+    report = valid(directory, settings.names, only=_stack_domain(settings))
     today = clock.today()
     graph = run_program(report.mesh, settings, today)
     return Plan(report, graph, govern_resources(graph, report.mesh, today))
+
+
+def _stack_domain(settings: StackSettings) -> str | None:
+    """The domain of a per-domain stack, whose own blueprint alone is loaded in full (as
+    `pulumi up` loads it: `infra.entry.check`); None for `all` and `platform`."""
+    return None if settings.includes_platform() else settings.scope
 
 
 def audit(
