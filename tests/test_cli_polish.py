@@ -3,11 +3,15 @@ stdout, and the benchmark runner's exit code."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.metadata
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -92,6 +96,94 @@ def test_no_help_paragraph_keeps_source_line_breaks():
     assert "or a change to review (CI requires a reviewer), 1 when the change is unsafe" in (
         result.output
     )
+
+
+# ------------------------------------------------------------------------- progress on a tty
+
+
+@pytest.fixture(scope="module")
+def large_mesh(tmp_path_factory) -> tuple[Path, Path]:
+    """BASE, 24 domains (PROGRESS_MIN_DOMAINS is 20), and HEAD, a copy of it."""
+    from bench.meshgen import generate
+    from infra.cli.common import PROGRESS_MIN_DOMAINS
+
+    base = tmp_path_factory.mktemp("large") / "base"
+    generate(base, 24, 2, 2, today=dt.date(2026, 11, 1))
+    assert len(list(base.glob("*.yaml"))) >= PROGRESS_MIN_DOMAINS
+    head = base.parent / "head"
+    shutil.copytree(base, head)
+    return base, head
+
+
+def on_terminal(*args: str) -> tuple[int, str, str]:
+    """Run mesh with stderr on a pseudo-terminal and stdout on a pipe: (exit code, stdout, what
+    the terminal got)."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    received: list[bytes] = []
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the terminal side is closed
+                return
+            if not chunk:
+                return
+            received.append(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"}
+    env.pop("NO_COLOR", None)
+    try:
+        done = subprocess.run(
+            [*MESH, *args],
+            check=False,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            timeout=600,
+        )
+    finally:
+        os.close(terminal)
+        reader.join(timeout=30)
+        os.close(controller)
+    return done.returncode, done.stdout.decode(), b"".join(received).decode(errors="replace")
+
+
+@pytest.mark.parametrize(
+    "command, steps",
+    [
+        (["plan", "{base}", "--format", "json"], ["run the Pulumi program", "validate"]),
+        (["audit", "{base}", "--out", "{out}"], ["lint every policy", "effective access"]),
+        (["diff", "{base}", "{head}", "--format", "json"], ["load BASE", "compare access"]),
+    ],
+    ids=lambda v: v[0] if isinstance(v, list) and v and v[0] in ("plan", "audit", "diff") else "",
+)
+def test_progress_of_a_large_mesh_on_a_terminal_and_never_elsewhere(
+    large_mesh, tmp_path, command, steps
+):
+    base, head = large_mesh
+    args = [a.format(base=base, head=head, out=tmp_path / "out") for a in command]
+    code, stdout, terminal = on_terminal(*args)
+    piped = run(*args)
+    assert code == piped.returncode
+    assert all(step in terminal for step in steps), terminal
+    assert piped.stderr == ""  # not a terminal: silent
+    if "json" in args:  # stdout is the same document, progress or not
+        assert stdout == piped.stdout
+        json.loads(stdout)
+
+
+def test_no_progress_for_a_small_mesh_on_a_terminal():
+    code, stdout, terminal = on_terminal("plan", "--format", "json")
+    assert code == 0
+    json.loads(stdout)
+    assert terminal == ""
 
 
 # ------------------------------------------------------------------------------ closed stdout

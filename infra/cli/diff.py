@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from infra import api
-from infra.cli.common import emit_json, print_invalid
+from infra.cli.common import emit_json, print_invalid, progress_on_terminal
 
 
 class DiffFormat(str, Enum):
@@ -66,7 +66,8 @@ def diff(
     approved = api.read_approvals(approvals) if approvals is not None else None
     side = "HEAD"
     try:
-        result, computed = api.diff(base, head, validate_head=validate, approved_by=approved)
+        with progress_on_terminal(base, head):
+            result, computed = api.diff(base, head, validate_head=validate, approved_by=approved)
     except api.InvalidTree as exc:
         print_invalid(exc)
         if format is DiffFormat.text:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from infra import api
-from infra.cli.common import print_invalid
+from infra.cli.common import print_invalid, progress_on_terminal
 
 if TYPE_CHECKING:
     from infra.governance.evaluate import GovernanceReport
@@ -94,7 +94,8 @@ def plan(
             err=True,
         )
     try:
-        planned = api.plan(directory, settings)
+        with progress_on_terminal(directory):
+            planned = api.plan(directory, settings)
     except api.InvalidTree as exc:
         print_invalid(exc)
         raise typer.Exit(1) from None
