@@ -261,10 +261,35 @@ def test_bench_run_exits_non_zero_when_a_benchmark_fails(tmp_path, monkeypatch, 
     )
 
 
-def test_bench_scripts_named_in_the_readme_exist():
+def test_bench_commands_in_the_readme_work_as_written():
+    """Every bench script the README names exists and starts from the repository root as the
+    README runs it (`.venv/bin/python bench/X.py`): `--help` says what it measures, exit 0."""
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Benchmarks")[1].split("\n## ")[0]
     named = set(re.findall(r"`(?:[.\w/]*python )?(?:bench/)?(\w+\.py)", section))
     assert len(named) >= 9, named
-    for script in named:
+    commands = re.findall(r"`(\.venv/bin/python bench/\w+\.py)[^`]*`", readme)
+    assert "bench/run.py" in " ".join(commands)
+    assert not re.search(r"(?<![/\w])python bench/", readme), "a command that needs the venv active"
+    for script in sorted(named):
         assert (ROOT / "bench" / script).is_file(), script
+        done = subprocess.run(
+            [sys.executable, f"bench/{script}", "--help"],
+            check=False,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, (script, done.stderr[-2000:])
+        assert len(done.stdout) > 100, script
+    # sizes that are not numbers are a usage error, not a traceback
+    done = subprocess.run(
+        [sys.executable, "bench/plan_bench.py", "ten"],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "usage:" in done.stderr and "Traceback" not in done.stderr
