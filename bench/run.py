@@ -31,6 +31,7 @@ BENCHMARKS = [
         ["10", "100"],
     ),
     ("mesh validate on 1,000 domain files", "validate_bench.py", [], []),
+    ("mesh up --local: the sample mesh and 100 products", "local_bench.py", [], ["--quick"]),
 ]
 
 

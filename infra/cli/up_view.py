@@ -9,11 +9,18 @@ from collections import Counter
 from dataclasses import dataclass
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from infra.engines.moto import LocalAws, deploy, domain_of
-from infra.engines.recording import PROVIDER_TYPE, run_program
+from infra.engines.recording import PROVIDER_TYPE
 from infra.engines.verify import OPERATIONS, Verification, verify
 from infra.model.mesh import Mesh
 from infra.provision.program import StackSettings
@@ -45,13 +52,6 @@ def run(
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    planned = run_program(
-        mesh, settings, today
-    )  # same program, recording mocks: totals + a dry run
-    per_domain = Counter(domain_of(r.name) for r in planned.resources)
-    seconds["plan"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
     aws = LocalAws(settings.region, settings.deploy_role_name)
     seconds["start emulator"] = time.perf_counter() - t0
     try:
@@ -62,17 +62,24 @@ def run(
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=err, transient=False) as progress:
-            groups = [g for g in per_domain if g not in mesh.domains] + mesh.domains  # platform
-            tasks = {g: progress.add_task(f"deploy {g}", total=per_domain[g]) for g in groups}
+            # one bar per domain (and the platform), added as its first resource arrives: the
+            # totals are not known before the program runs, and a dry run to learn them cost
+            # as much as the deployment's own Pulumi work
+            tasks: dict[str, TaskID] = {}
+            done: Counter[str] = Counter()
+
+            def advance(typ: str, name: str) -> None:
+                group = domain_of(name)
+                if group not in tasks:
+                    tasks[group] = progress.add_task(f"deploy {group}", total=None)
+                done[group] += 1
+                progress.advance(tasks[group])
+
             t0 = time.perf_counter()
-            deployment = deploy(
-                mesh,
-                settings,
-                today,
-                aws,
-                on_resource=lambda typ, name: progress.advance(tasks[domain_of(name)]),
-            )
+            deployment = deploy(mesh, settings, today, aws, on_resource=advance)
             seconds["deploy"] = time.perf_counter() - t0
+            for group, task in tasks.items():
+                progress.update(task, total=done[group])
             n_calls = 2 * len(mesh.domains) * sum(1 for _ in mesh.products()) * len(OPERATIONS)
             check = progress.add_task("verify access", total=n_calls)
             t0 = time.perf_counter()
