@@ -24,6 +24,7 @@ from infra.cli.common import MeshCommand, MeshGroup
 from infra.cli.contract import contract_app
 from infra.cli.diff import diff
 from infra.cli.init import init_app
+from infra.cli.local import local_app
 from infra.cli.new import new_app
 from infra.cli.plan import plan
 from infra.cli.policies import policies
@@ -98,6 +99,7 @@ for _name, _command in [
 app.add_typer(contract_app, name="contract")
 app.add_typer(init_app, name="init")
 app.add_typer(new_app, name="new")
+app.add_typer(local_app, name="local")
 
 
 class _ClosedPipeSafe(io.RawIOBase):

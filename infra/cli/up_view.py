@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ from rich.progress import (
 from rich.table import Table
 
 from infra.engines.moto import LocalAws, deploy, domain_of
-from infra.engines.recording import PROVIDER_TYPE
+from infra.engines.recording import PROVIDER_TYPE, ResourceGraph
 from infra.engines.verify import OPERATIONS, Verification, verify
+from infra.model import access
 from infra.model.mesh import Mesh
 from infra.provision.program import StackSettings
 
@@ -99,7 +101,7 @@ def run(
         timing = ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items())
         console.print(f"[dim]{result.resources} resources; {timing}[/dim]")
         if keep:
-            _serve(aws, console)
+            _serve(aws, mesh, settings, today, deployment.graph, console)
         return result
     finally:
         aws.stop()
@@ -190,18 +192,55 @@ def render_accounts(v: Verification, graph, accounts, console: Console) -> None:
     console.print(table)
 
 
-def _serve(aws: LocalAws, console: Console) -> None:
-    console.print(f"\nemulated AWS is running at [bold]{aws.endpoint}[/bold] (Ctrl-C to stop).")
-    console.print("Use it with boto3 or the aws CLI:")
-    for key, value in aws.environment().items():
-        console.print(f"  export {key}={value}")
-    console.print(f"  aws --endpoint-url {aws.endpoint} s3 ls")
+def _serve(
+    aws: LocalAws,
+    mesh: Mesh,
+    settings: StackSettings,
+    today: dt.date,
+    graph: ResourceGraph,
+    console: Console,
+) -> None:
+    """Keep the emulator, with IAM enforced, for other processes (`infra.engines.sandbox`)."""
+    from infra.engines import sandbox
+
+    kept = sandbox.open_sandbox(aws, mesh, settings, graph)
+    grants = access.declared_access(mesh, today).grants
+    example = next((g.principal for g in grants if g.access == "write"), mesh.domains[0])
+    vended = next((g for g in grants if g.access == "read" and g.whole_table), None)
+    switch = sandbox.enforcement_commands(aws.endpoint)
     console.print(
-        "IAM enforcement is off again (admin credentials work); turn it on with\n"
-        f"  curl -X POST -H 'Content-Type: text/plain' -d 0 {aws.endpoint}/moto-api/reset-auth"
+        f"\nemulated AWS is running at [bold]{aws.endpoint}[/bold] with IAM enforcement on "
+        "(Ctrl-C to stop)."
     )
+    console.print(f"Credentials of an assumed domain role ({example}), for boto3, pyarrow, aws:")
+    for key, value in kept.environment(example).items():
+        console.print(f"  export {key}={value}", soft_wrap=True)
+    console.print(
+        f"Any role, in another shell (the state is in {kept.path}):\n"
+        f'  eval "$(mesh local creds {example})"     # --format json: credential_process',
+        soft_wrap=True,
+    )
+    if vended is not None:
+        console.print(
+            "What Lake Formation would vend a consumer for one product's files:\n"
+            f"  mesh local creds {vended.principal} --product {vended.product}",
+            soft_wrap=True,
+        )
+    console.print(
+        "An administrator, allowed everything: mesh local creds admin (the platform account's;"
+        " admin:ACCOUNT for another)\nIAM enforcement off / on again:",
+        soft_wrap=True,
+    )
+    console.print(f"  {switch['off']}\n  {switch['on']}", soft_wrap=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill PID` stops it as Ctrl-C does
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         console.print("stopping the emulator")
+    finally:
+        kept.close()
+
+
+def _interrupt(*_signal) -> None:
+    raise KeyboardInterrupt

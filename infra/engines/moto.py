@@ -148,14 +148,6 @@ class LocalAws:
         with urllib.request.urlopen(request, timeout=10) as response:  # loopback only
             response.read()
 
-    def environment(self) -> dict[str, str]:
-        return {
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": ADMIN_CREDENTIALS["aws_access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": ADMIN_CREDENTIALS["aws_secret_access_key"],
-            "AWS_DEFAULT_REGION": self.region,
-        }
-
     def stop(self) -> None:
         self._stopped = True
         self._in_process.stop()
