@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.meshgen import generate
+from bench.timing import sizes
 from infra import api
 from infra.blueprints.load import load_mesh
 from infra.engines.recording import run_program
@@ -56,4 +57,4 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [10, 100, 1000])
+    main(sizes(__doc__, sys.argv[1:], [10, 100, 1000]))

@@ -412,6 +412,8 @@ def generate(
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if {"-h", "--help"} & set(args):
+        sys.exit(print(__doc__))
     fan_in = "uniform"
     if args and args[-1].startswith("--fan-in="):
         fan_in = args.pop().split("=", 1)[1]

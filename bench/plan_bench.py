@@ -33,6 +33,7 @@ import pulumi_aws as aws
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.meshgen import generate
+from bench.timing import sizes
 from infra.blueprints.load import load_mesh
 from infra.engines.recording import run_program
 from infra.provision.program import StackSettings
@@ -127,4 +128,4 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [10, 100, 1000])
+    main(sizes(__doc__, sys.argv[1:], [10, 100, 1000]))

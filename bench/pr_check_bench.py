@@ -96,6 +96,7 @@ def edit_domain(bps: list[dict[str, Any]], index: int, today: dt.date) -> dict[s
         grant["columns"] = [target["schema"][0]["name"]]
         grant.pop("include_pii", None)
         grant.pop("approved_by", None)
+        grant.pop("s3_direct", None)  # a direct read needs every column (E037)
         change = f"{grant['domain']}:consumer -> {bp['domain']}.{target['name']} narrowed"
     else:
         target["consumers"].append(

@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.meshgen import render
+from bench.timing import sizes
 
 DSF_PER_PRODUCT = 17
 GOAL = 12
@@ -311,4 +312,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    sizes(__doc__, sys.argv[1:], [])  # --help; it takes no arguments
     sys.exit(main())

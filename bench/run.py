@@ -31,6 +31,7 @@ BENCHMARKS = [
         ["10", "100"],
     ),
     ("mesh validate on 1,000 domain files", "validate_bench.py", [], []),
+    ("mesh up --local: the sample mesh and 100 products", "local_bench.py", [], ["--quick"]),
 ]
 
 
@@ -56,4 +57,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        sys.exit(print(__doc__))
     sys.exit(main(sys.argv[1:]))

@@ -155,5 +155,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        sys.exit(print(__doc__))
     sys.path.insert(0, str(ROOT))
     sys.exit(main(sys.argv[1:]))

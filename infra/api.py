@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from infra.blueprints.load import SharedFiles, blueprint_files, load_mesh, tree_files
 from infra.errors import MeshError, Problem, Severity, UsageError
 from infra.model.report import Report
+from infra.util import progress
 
 __all__ = ["InvalidTree", "Plan", "Report", "audit", "diff", "load", "plan", "valid", "validate"]
 from infra import clock
@@ -314,10 +315,20 @@ def plan(directory: Path, settings: StackSettings | None = None) -> Plan:
     from infra.provision.program import StackSettings
 
     settings = settings or StackSettings()
-    report = valid(directory, settings.names)
+    with progress.step("validate the blueprints"):
+        report = valid(directory, settings.names, only=_stack_domain(settings))
     today = clock.today()
-    graph = run_program(report.mesh, settings, today)
-    return Plan(report, graph, govern_resources(graph, report.mesh, today))
+    with progress.step("run the Pulumi program (recording mocks)"):
+        graph = run_program(report.mesh, settings, today)
+    with progress.step("check the resources against governance"):
+        governance = govern_resources(graph, report.mesh, today)
+    return Plan(report, graph, governance)
+
+
+def _stack_domain(settings: StackSettings) -> str | None:
+    """The domain of a per-domain stack, whose own blueprint alone is loaded in full (as
+    `pulumi up` loads it: `infra.entry.check`); None for `all` and `platform`."""
+    return None if settings.includes_platform() else settings.scope
 
 
 def audit(
@@ -334,10 +345,12 @@ def audit(
     from infra.provision.program import StackSettings
 
     settings = settings or StackSettings()
-    report = valid(directory, settings.names)
+    with progress.step("validate the blueprints"):
+        report = valid(directory, settings.names)
     today = clock.today()
     t0 = time.perf_counter()
-    graph = run_program(report.mesh, settings, today)
+    with progress.step("run the Pulumi program (recording mocks)"):
+        graph = run_program(report.mesh, settings, today)
     timings = dict(timings or {}) | {"program": time.perf_counter() - t0}
     return run_audit(report.mesh, graph.resources, today, timings=timings), graph
 
@@ -370,14 +383,18 @@ def diff(
     shared = SharedFiles()  # a file identical in both trees is parsed and validated once
     checked = None
     if validate_head:  # exactly `mesh validate HEAD --base BASE`
-        checked = validate(head, base, today=today, shared=shared, freeze=True)
+        with progress.step("validate HEAD against BASE"):
+            checked = validate(head, base, today=today, shared=shared, freeze=True)
         if checked.errors:
             result = DiffResult(errors=checked.errors, warnings=checked.warnings)
             result.untouched = untouched_files(base, head)
             return result, False
-    base_mesh = _loaded("base", base, today, shared)
-    head_mesh = checked.mesh if checked is not None else _loaded("head", head, today, shared)
-    result = diff_meshes(base_mesh, head_mesh, today)
+    with progress.step("load BASE"):
+        base_mesh = _loaded("base", base, today, shared)
+    with progress.step("load HEAD"):
+        head_mesh = checked.mesh if checked is not None else _loaded("head", head, today, shared)
+    with progress.step("compare access"):
+        result = diff_meshes(base_mesh, head_mesh, today)
     if checked is not None:  # its lifecycle findings are among validate's
         result.errors, result.warnings = checked.errors, checked.warnings
     result.untouched = untouched_files(base, head)

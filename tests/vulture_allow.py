@@ -55,3 +55,5 @@ _.pytestmark
 _.forked
 # tests/conftest.py imports Hypothesis's lazy modules up front (CPython 3.11)
 _.EAGER_IMPORTS
+# io.RawIOBase asks a raw stream whether it is writable (infra/cli/__init__.py's closed-pipe guard)
+_.writable

@@ -39,6 +39,7 @@ from infra.audit.result import AuditResult
 from infra.audit.view import index
 from infra.model.access import declared_access
 from infra.model.mesh import Mesh
+from infra.util import progress
 from infra.util.gcpause import gc_paused
 
 
@@ -60,14 +61,16 @@ def audit(
     """Audit a recorded resource graph (`ResourceGraph.resources`) against the mesh."""
     t = {} if timings is None else dict(timings)
     start = time.perf_counter()
-    graph = index(resources)
-    declared = declared_access(mesh, today)
-    detail = compute(graph, today)
-    effective = annotate(detail, declared)
-    differences = compare(effective, declared)
+    with progress.step("compute effective access"):
+        graph = index(resources)
+        declared = declared_access(mesh, today)
+        detail = compute(graph, today)
+        effective = annotate(detail, declared)
+        differences = compare(effective, declared)
     t["effective_access"] = time.perf_counter() - start
     start = time.perf_counter()
-    lint_result = lint(graph)
+    with progress.step("lint every policy with parliament"):
+        lint_result = lint(graph)
     t["lint"] = time.perf_counter() - start
     exceptions, source = active_exceptions(mesh, today)
     stamp = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace(

@@ -4,21 +4,27 @@ formatting its result; this module assembles them.
 Exit codes (contract): 0 ok, 1 findings or invalid input, 2 usage error, 3 (diff) new access.
 A `MeshError` raised anywhere below a command is its one-line message and exit code, whether the
 command runs from the console script or from a test's `CliRunner`.
+
+Each command's help starts with one complete sentence on one line: it is what `mesh --help`
+lists (tests/test_cli_polish.py holds every command to it).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
+from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
 
 from infra.cli.audit import audit
 from infra.cli.codeowners import codeowners
+from infra.cli.common import MeshCommand, MeshGroup
 from infra.cli.contract import contract_app
 from infra.cli.diff import diff
 from infra.cli.init import init_app
+from infra.cli.local import local_app
 from infra.cli.new import new_app
 from infra.cli.plan import plan
 from infra.cli.policies import policies
@@ -27,8 +33,10 @@ from infra.cli.up import up
 from infra.cli.validate import validate
 from infra.errors import MeshError
 
+DISTRIBUTION = "mesh-provisioner"  # the name in pyproject.toml
 
-class _MeshGroup(TyperGroup):
+
+class _MeshGroup(MeshGroup):
     """Turns a `MeshError` into `error: <message>` on stderr and its exit code."""
 
     def invoke(self, ctx):
@@ -48,24 +56,101 @@ app = typer.Typer(
     help="Data mesh provisioner: validate blueprints, plan and deploy the mesh, audit access.",
     pretty_exceptions_enable=False,
 )
-app.command("validate")(validate)
-app.command("plan")(plan)
-app.command("up")(up)
-app.command("schema")(schema)
-app.command("policies")(policies)
-app.command("audit")(audit)
-app.command("diff")(diff)
-app.command("codeowners")(codeowners)
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        typer.echo(f"mesh {version(DISTRIBUTION)}")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        typer.echo(
+            f"error: the {DISTRIBUTION} package is not installed (pip install -e .)", err=True
+        )
+        raise typer.Exit(2) from None
+    raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Data mesh provisioner: validate blueprints, plan and deploy the mesh, audit access."""
+
+
+for _name, _command in [
+    ("validate", validate),
+    ("plan", plan),
+    ("up", up),
+    ("schema", schema),
+    ("policies", policies),
+    ("audit", audit),
+    ("diff", diff),
+    ("codeowners", codeowners),
+]:
+    app.command(_name, cls=MeshCommand)(_command)
 app.add_typer(contract_app, name="contract")
 app.add_typer(init_app, name="init")
 app.add_typer(new_app, name="new")
+app.add_typer(local_app, name="local")
+
+
+class _ClosedPipeSafe(io.RawIOBase):
+    """File descriptor 1, for a reader that may stop reading (`mesh plan | head -1`): once the
+    pipe is closed, what is left to print goes to /dev/null, so the command finishes and exits
+    with its own code, without a BrokenPipeError traceback or Python's "Exception ignored"."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data) -> int:
+        try:
+            return os.write(self._fd, data)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._fd)  # later writes, ours or a child's, go nowhere quietly
+            os.close(devnull)
+            return len(data)
+
+
+def _guard_stdout() -> None:
+    out = sys.stdout
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (embedded, redirected)
+        return
+    out.flush()
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(_ClosedPipeSafe(fd)),
+        encoding=out.encoding,
+        errors=out.errors,
+        line_buffering=out.line_buffering,
+    )
 
 
 def main() -> None:
     """Console entry point: never lets a traceback reach the user unless MESH_DEBUG is set."""
+    _guard_stdout()
     try:
         app()
     except SystemExit:
+        sys.stdout.flush()  # what is buffered, while the guard still catches a closed pipe
         raise
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from infra import api
-from infra.cli.common import DirArg, print_invalid
+from infra.cli.common import DirArg, print_invalid, progress_on_terminal
+from infra.util import progress
 from infra.util.textsafe import one_line
 
 OutOption = Annotated[
@@ -18,6 +19,7 @@ OutOption = Annotated[
     typer.Option(
         "--out",
         "-o",
+        metavar="OUT",
         help="Output directory: policies/<domain>.<kind>.json and policies/index.json, "
         "access-matrix.json, report.md, report.html.",
     ),
@@ -25,22 +27,26 @@ OutOption = Annotated[
 
 
 def audit(out: OutOption, directory: DirArg = Path("blueprints")) -> None:
-    """Write every policy per principal, the effective access matrix and the report; lint every
-    policy with parliament. Exit 1 on an access difference or a lint finding of MEDIUM or higher.
+    """Write every policy per principal, the effective access matrix and the audit report.
+
+    Every policy is linted with parliament. Exit 1 when effective access differs from declared
+    access or on a lint finding of MEDIUM or higher.
 
     Example: mesh audit blueprints --out out/audit
     """
     from infra.audit.audit import write
 
     started = time.perf_counter()
-    try:
-        outcome, graph = api.audit(directory)
-    except api.InvalidTree as exc:
-        print_invalid(exc)
-        raise typer.Exit(1) from None
-    t0 = time.perf_counter()
-    files = write(outcome, out, outcome.timings)
-    outcome.timings["report"] = time.perf_counter() - t0
+    with progress_on_terminal(directory):
+        try:
+            outcome, graph = api.audit(directory)
+        except api.InvalidTree as exc:
+            print_invalid(exc)
+            raise typer.Exit(1) from None
+        t0 = time.perf_counter()
+        with progress.step(f"write the policies and the report to {out}"):
+            files = write(outcome, out, outcome.timings)
+        outcome.timings["report"] = time.perf_counter() - t0
 
     lint = outcome.lint
     typer.echo(

@@ -12,8 +12,10 @@ from infra.cli.common import DirArg, print_invalid
 
 
 def codeowners(directory: DirArg = Path("blueprints")) -> None:
-    """Print a CODEOWNERS file: each blueprint -> its domain's owner.github, _mesh.yaml and
-    new blueprints -> the platform group. Run it from the repository root.
+    """Print the CODEOWNERS file that the blueprints and _mesh.yaml imply.
+
+    Each blueprint -> its domain's owner.github; _mesh.yaml and new blueprints -> the platform
+    group. Run it from the repository root.
 
     Example: mesh codeowners blueprints > .github/CODEOWNERS
     """

@@ -1,20 +1,130 @@
-"""Helpers shared by the CLI commands: arguments, JSON output, problem formatting, and the
-exit code of a tree that does not validate."""
+"""Helpers shared by the CLI commands: arguments, help texts, JSON output, problem formatting,
+progress on a terminal, and the exit code of a tree that does not validate."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from infra.errors import Problem
 from infra.model.report import Report
+from infra.util import progress
 from infra.util.textsafe import annotation_message, annotation_property
 
-DirArg = Annotated[Path, typer.Argument(help="Directory of blueprint YAML files.")]
+DirArg = Annotated[Path, typer.Argument(metavar="DIR", help="Directory of blueprint YAML files.")]
+
+
+def _without_flag_types(params: list) -> list:
+    """An on/off flag takes no value: its help shows no type. (typer 0.29's Rich help prints
+    `<bool>` beside every flag, `--help` included; an empty metavar is what it prints instead.)"""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+def reflow(help: str | None) -> str | None:
+    """A docstring as help text: each paragraph one line, for the terminal to wrap. (typer's Rich
+    help keeps the docstring's line breaks, so its source lines would be cut again at the
+    terminal's width.) A paragraph starting with \\b keeps its lines, as in click."""
+    if not help:
+        return help
+    paragraphs = inspect.cleandoc(help).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split("\n")) for p in paragraphs)
+
+
+class MeshCommand(TyperCommand):
+    """A `mesh` command: its help paragraphs reflowed, no type shown for flags."""
+
+    def __init__(self, *args, help: str | None = None, **kwargs) -> None:
+        super().__init__(*args, help=reflow(help), **kwargs)
+
+    def get_params(self, ctx) -> list:
+        return _without_flag_types(super().get_params(ctx))
+
+
+class MeshGroup(TyperGroup):
+    """A `mesh` command group (`mesh`, `mesh contract`, `mesh local`): as `MeshCommand`."""
+
+    def __init__(self, *args, help: str | None = None, **kwargs) -> None:
+        super().__init__(*args, help=reflow(help), **kwargs)
+
+    def get_params(self, ctx) -> list:
+        return _without_flag_types(super().get_params(ctx))
+
+
+PROGRESS_MIN_DOMAINS = 20  # smaller meshes finish before a progress display would help
+
+
+@contextmanager
+def progress_on_terminal(*directories: Path) -> Iterator[None]:
+    """Show the steps of the work (`infra.util.progress`) on stderr with Rich, only when stderr
+    is a terminal and the blueprint trees hold at least PROGRESS_MIN_DOMAINS files together:
+    CI logs, pipes and small meshes get nothing, and stdout is never written to."""
+    if not _stderr_is_terminal() or _blueprint_count(directories) < PROGRESS_MIN_DOMAINS:
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (
+        SpinnerColumn(finished_text="[green]✓[/green]"),
+        TextColumn("{task.description}"),
+        TextColumn("{task.fields[count]}", style="dim"),
+        TimeElapsedColumn(),
+    )
+    shown = Progress(*columns, console=Console(stderr=True), transient=True)
+    with shown, progress.reporting(_RichSteps(shown)):
+        yield
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
+
+
+def _blueprint_count(directories: tuple[Path, ...]) -> int:
+    from infra.blueprints.load import blueprint_files
+    from infra.errors import UsageError
+
+    count = 0
+    for directory in directories:
+        try:
+            count += len(blueprint_files(directory))
+        except UsageError:  # the command reports it
+            pass
+    return count
+
+
+class _RichSteps:
+    """`infra.util.progress.Reporter` on a Rich `Progress`: a spinner per step, its count of
+    units when it has some, ticked off when it ends."""
+
+    def __init__(self, shown) -> None:
+        self.shown = shown
+        self.counts: dict = {}
+
+    def begin(self, label: str) -> object:
+        task = self.shown.add_task(label, total=None, count="")
+        self.counts[task] = 0
+        return task
+
+    def advance(self, task: object, n: int) -> None:
+        self.counts[task] += n
+        self.shown.update(task, count=f"{self.counts[task]:,}")
+
+    def end(self, task: object) -> None:
+        self.shown.update(task, total=1, completed=1)
 
 
 def emit_json(doc: dict) -> None:

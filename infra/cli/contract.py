@@ -16,10 +16,11 @@ from typing import Annotated
 
 import typer
 
-from infra.cli.common import DirArg
+from infra.cli.common import DirArg, MeshCommand, MeshGroup
 
 contract_app = typer.Typer(
     name="contract",
+    cls=MeshGroup,
     help="ODCS v3 data contracts: export each product as a contract, import a contract into its "
     "domain's blueprint.",
     no_args_is_help=True,
@@ -41,10 +42,13 @@ AccountOption = Annotated[
 ]
 
 
-@contract_app.command("export")
+@contract_app.command("export", cls=MeshCommand)
 def export_command(
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Directory for <domain>.<product>.odcs.yaml files.")
+        Path,
+        typer.Option(
+            "--out", "-o", metavar="OUT", help="Directory for <domain>.<product>.odcs.yaml files."
+        ),
     ],
     directory: DirArg = Path("blueprints"),
     product: Annotated[
@@ -54,8 +58,9 @@ def export_command(
     prefix: PrefixOption = None,
     account: AccountOption = None,
 ) -> None:
-    """Write one ODCS v3 contract per product; every contract is checked against the ODCS JSON
-    Schema before anything is written.
+    """Write one ODCS v3 contract per product, each checked against the ODCS JSON Schema.
+
+    Nothing is written unless every contract passes the schema.
 
     Example: mesh contract export blueprints --out contracts --product sales.orders
     """
@@ -69,9 +74,9 @@ class ImportFormat(str, Enum):
     json = "json"
 
 
-@contract_app.command("import")
+@contract_app.command("import", cls=MeshCommand)
 def import_command(
-    contract: Annotated[Path, typer.Argument(help="ODCS v3 contract (YAML).")],
+    contract: Annotated[Path, typer.Argument(metavar="FILE", help="ODCS v3 contract (YAML).")],
     domain: Annotated[
         str | None,
         typer.Option("--domain", "-d", help="Domain to import into (default: the contract's)."),
@@ -93,9 +98,10 @@ def import_command(
     account: AccountOption = None,
     format: Annotated[ImportFormat, typer.Option("--format", "-f")] = ImportFormat.text,
 ) -> None:
-    """Create or update a product in its domain's blueprint from an ODCS v3 contract, keeping
-    the blueprint's comments and layout. What the blueprint cannot hold is listed as warnings
-    (stderr); the blueprint is written only when the import succeeds and passes mesh validate.
+    """Create or update a product in its domain's blueprint from an ODCS v3 contract.
+
+    The blueprint keeps its comments and layout. What it cannot hold is listed as warnings
+    (stderr); it is written only when the import succeeds and passes mesh validate.
 
     Example: mesh contract import contracts/sales.orders.odcs.yaml --domain sales
     """

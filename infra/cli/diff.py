@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from infra import api
-from infra.cli.common import emit_json, print_invalid
+from infra.cli.common import emit_json, print_invalid, progress_on_terminal
 
 
 class DiffFormat(str, Enum):
@@ -22,9 +22,15 @@ class DiffFormat(str, Enum):
 
 def diff(
     base: Annotated[
-        Path, typer.Argument(help="Blueprint directory before the change (e.g. main).")
+        Path,
+        typer.Argument(
+            metavar="BASE_DIR", help="Blueprint directory before the change (e.g. main)."
+        ),
     ],
-    head: Annotated[Path, typer.Argument(help="Blueprint directory after the change (the PR).")],
+    head: Annotated[
+        Path,
+        typer.Argument(metavar="HEAD_DIR", help="Blueprint directory after the change (the PR)."),
+    ],
     format: Annotated[DiffFormat, typer.Option("--format", "-f")] = DiffFormat.text,
     validate: Annotated[
         bool,
@@ -46,11 +52,12 @@ def diff(
         ),
     ] = None,
 ) -> None:
-    """Access added, removed and changed between two blueprint trees, schema changes that
-    break existing consumers, and who must approve the change. Exit 3 when there is new access
-    or a change to review (CI requires a reviewer), 1 when the change is unsafe (or, with
-    --validate, HEAD is invalid); with --approvals, 1 when a required approval is missing and
-    0 when the change has them all.
+    """Show the access added, removed and changed between two blueprint trees.
+
+    Schema changes that break existing consumers, and who must approve the change, are listed
+    too. Exit 3 when there is new access or a change to review (CI requires a reviewer), 1 when
+    the change is unsafe (or, with --validate, HEAD is invalid); with --approvals, 1 when a
+    required approval is missing and 0 when the change has them all.
 
     Example: mesh diff main/blueprints blueprints --validate --format markdown > comment.md
     """
@@ -59,7 +66,8 @@ def diff(
     approved = api.read_approvals(approvals) if approvals is not None else None
     side = "HEAD"
     try:
-        result, computed = api.diff(base, head, validate_head=validate, approved_by=approved)
+        with progress_on_terminal(base, head):
+            result, computed = api.diff(base, head, validate_head=validate, approved_by=approved)
     except api.InvalidTree as exc:
         print_invalid(exc)
         if format is DiffFormat.text:

@@ -7,12 +7,17 @@ from typing import Annotated
 
 import typer
 
+from infra.cli.common import MeshCommand, MeshGroup
+
 init_app = typer.Typer(
-    name="init", help="Set a repository up for the mesh: its CI workflow.", no_args_is_help=True
+    name="init",
+    cls=MeshGroup,
+    help="Set a repository up for the mesh: its CI workflow.",
+    no_args_is_help=True,
 )
 
 
-@init_app.command("ci")
+@init_app.command("ci", cls=MeshCommand)
 def ci(
     root: Annotated[
         Path, typer.Argument(help="The repository's root (the workflow goes under .github/).")

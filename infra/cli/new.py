@@ -15,11 +15,12 @@ from typing import Annotated, Any
 
 import typer
 
-from infra.cli.common import DirArg
+from infra.cli.common import DirArg, MeshCommand, MeshGroup
 from infra.errors import UsageError
 
 new_app = typer.Typer(
     name="new",
+    cls=MeshGroup,
     help="Start a domain or a product: blueprint text in the sample's style that validates.",
     no_args_is_help=True,
 )
@@ -74,7 +75,7 @@ def _report(written, what: str, then: str = "") -> None:
     typer.echo(f"{what} {written.path} (it validates){then}")
 
 
-@new_app.command("domain")
+@new_app.command("domain", cls=MeshCommand)
 def domain(
     name: Annotated[str, typer.Argument(help="The domain's name; its file is NAME.yaml.")],
     directory: DirArg = Path("blueprints"),
@@ -175,7 +176,7 @@ def _first_error(exc: ValueError) -> str:
     return str(exc)
 
 
-@new_app.command("product")
+@new_app.command("product", cls=MeshCommand)
 def product(
     domain_name: Annotated[str, typer.Argument(metavar="DOMAIN", help="The owning domain.")],
     name: Annotated[str, typer.Argument(help="The product's name, unique in the domain.")],

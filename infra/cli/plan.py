@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from infra import api
-from infra.cli.common import DirArg, print_invalid
+from infra.cli.common import print_invalid, progress_on_terminal
 
 if TYPE_CHECKING:
     from infra.governance.evaluate import GovernanceReport
@@ -27,15 +27,75 @@ class PlanFormat(str, Enum):
 
 
 def plan(
-    directory: DirArg = Path("blueprints"),
+    directory: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="DIR",
+            help="Directory of blueprint YAML files [default: blueprints, or the config's "
+            "mesh:blueprints].",
+            show_default=False,
+        ),
+    ] = None,
     format: Annotated[PlanFormat, typer.Option("--format", "-f")] = PlanFormat.text,
+    stack: Annotated[
+        str | None,
+        typer.Option(
+            "--stack",
+            metavar="STACK",
+            help="What the stack declares: all, platform or one domain (mesh:stack); with "
+            "--config, the config's stack name or its mesh:stack.",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            metavar="FILE",
+            help="A stack config (Pulumi.NAME.yaml): plan that stack with its prefix, "
+            "account, region, scope and switches, as pulumi up would.",
+        ),
+    ] = None,
+    prefix: Annotated[
+        str | None,
+        typer.Option(
+            "--prefix", help="Stack prefix of the physical names (mesh:prefix; default mesh)."
+        ),
+    ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            help="The stack's AWS account (mesh:account; default 123456789012): domains that "
+            "name no account of their own are created there.",
+        ),
+    ] = None,
 ) -> None:
     """Run the Pulumi program under recording mocks and print the resource graph.
 
-    Example: mesh plan blueprints --format json | jq '.counts'
+    With --stack, --config, --prefix or --account: exactly what that stack would create, in
+    each account, with the names and ARNs of its prefix and account. A domain stack loads only
+    its own blueprint in full, as pulumi up does.
+
+    Example: mesh plan --stack sales --config Pulumi.sales.yaml --format json | jq '.counts'
     """
+    from infra.provision.stack_config import check_scope, stack_settings
+
+    settings = stack_settings(config, stack=stack, prefix=prefix, account=account)
+    if directory is None:
+        directory = settings.blueprints if config is not None else Path("blueprints")
+    if stack is not None or config is not None:
+        from infra.blueprints.load import blueprint_files
+
+        check_scope(settings, [p.stem for p in blueprint_files(directory)], directory)
+        typer.echo(
+            f"stack {settings.scope}: prefix {settings.prefix}, account {settings.account}, "
+            f"region {settings.region}, blueprints {directory}",
+            err=True,
+        )
     try:
-        planned = api.plan(directory)
+        with progress_on_terminal(directory):
+            planned = api.plan(directory, settings)
     except api.InvalidTree as exc:
         print_invalid(exc)
         raise typer.Exit(1) from None

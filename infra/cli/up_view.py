@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
 import time
 from collections import Counter
 from dataclasses import dataclass
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from infra.engines.moto import LocalAws, deploy, domain_of
-from infra.engines.recording import PROVIDER_TYPE, run_program
+from infra.engines.recording import PROVIDER_TYPE, ResourceGraph
 from infra.engines.verify import OPERATIONS, Verification, verify
+from infra.model import access
 from infra.model.mesh import Mesh
 from infra.provision.program import StackSettings
 
@@ -45,13 +54,6 @@ def run(
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    planned = run_program(
-        mesh, settings, today
-    )  # same program, recording mocks: totals + a dry run
-    per_domain = Counter(domain_of(r.name) for r in planned.resources)
-    seconds["plan"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
     aws = LocalAws(settings.region, settings.deploy_role_name)
     seconds["start emulator"] = time.perf_counter() - t0
     try:
@@ -62,17 +64,24 @@ def run(
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=err, transient=False) as progress:
-            groups = [g for g in per_domain if g not in mesh.domains] + mesh.domains  # platform
-            tasks = {g: progress.add_task(f"deploy {g}", total=per_domain[g]) for g in groups}
+            # one bar per domain (and the platform), added as its first resource arrives: the
+            # totals are not known before the program runs, and a dry run to learn them cost
+            # as much as the deployment's own Pulumi work
+            tasks: dict[str, TaskID] = {}
+            done: Counter[str] = Counter()
+
+            def advance(typ: str, name: str) -> None:
+                group = domain_of(name)
+                if group not in tasks:
+                    tasks[group] = progress.add_task(f"deploy {group}", total=None)
+                done[group] += 1
+                progress.advance(tasks[group])
+
             t0 = time.perf_counter()
-            deployment = deploy(
-                mesh,
-                settings,
-                today,
-                aws,
-                on_resource=lambda typ, name: progress.advance(tasks[domain_of(name)]),
-            )
+            deployment = deploy(mesh, settings, today, aws, on_resource=advance)
             seconds["deploy"] = time.perf_counter() - t0
+            for group, task in tasks.items():
+                progress.update(task, total=done[group])
             n_calls = 2 * len(mesh.domains) * sum(1 for _ in mesh.products()) * len(OPERATIONS)
             check = progress.add_task("verify access", total=n_calls)
             t0 = time.perf_counter()
@@ -92,7 +101,7 @@ def run(
         timing = ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items())
         console.print(f"[dim]{result.resources} resources; {timing}[/dim]")
         if keep:
-            _serve(aws, console)
+            _serve(aws, mesh, settings, today, deployment.graph, console)
         return result
     finally:
         aws.stop()
@@ -183,18 +192,55 @@ def render_accounts(v: Verification, graph, accounts, console: Console) -> None:
     console.print(table)
 
 
-def _serve(aws: LocalAws, console: Console) -> None:
-    console.print(f"\nemulated AWS is running at [bold]{aws.endpoint}[/bold] (Ctrl-C to stop).")
-    console.print("Use it with boto3 or the aws CLI:")
-    for key, value in aws.environment().items():
-        console.print(f"  export {key}={value}")
-    console.print(f"  aws --endpoint-url {aws.endpoint} s3 ls")
+def _serve(
+    aws: LocalAws,
+    mesh: Mesh,
+    settings: StackSettings,
+    today: dt.date,
+    graph: ResourceGraph,
+    console: Console,
+) -> None:
+    """Keep the emulator, with IAM enforced, for other processes (`infra.engines.sandbox`)."""
+    from infra.engines import sandbox
+
+    kept = sandbox.open_sandbox(aws, mesh, settings, graph)
+    grants = access.declared_access(mesh, today).grants
+    example = next((g.principal for g in grants if g.access == "write"), mesh.domains[0])
+    vended = next((g for g in grants if g.access == "read" and g.whole_table), None)
+    switch = sandbox.enforcement_commands(aws.endpoint)
     console.print(
-        "IAM enforcement is off again (admin credentials work); turn it on with\n"
-        f"  curl -X POST -H 'Content-Type: text/plain' -d 0 {aws.endpoint}/moto-api/reset-auth"
+        f"\nemulated AWS is running at [bold]{aws.endpoint}[/bold] with IAM enforcement on "
+        "(Ctrl-C to stop)."
     )
+    console.print(f"Credentials of an assumed domain role ({example}), for boto3, pyarrow, aws:")
+    for key, value in kept.environment(example).items():
+        console.print(f"  export {key}={value}", soft_wrap=True)
+    console.print(
+        f"Any role, in another shell (the state is in {kept.path}):\n"
+        f'  eval "$(mesh local creds {example})"     # --format json: credential_process',
+        soft_wrap=True,
+    )
+    if vended is not None:
+        console.print(
+            "What Lake Formation would vend a consumer for one product's files:\n"
+            f"  mesh local creds {vended.principal} --product {vended.product}",
+            soft_wrap=True,
+        )
+    console.print(
+        "An administrator, allowed everything: mesh local creds admin (the platform account's;"
+        " admin:ACCOUNT for another)\nIAM enforcement off / on again:",
+        soft_wrap=True,
+    )
+    console.print(f"  {switch['off']}\n  {switch['on']}", soft_wrap=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill PID` stops it as Ctrl-C does
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         console.print("stopping the emulator")
+    finally:
+        kept.close()
+
+
+def _interrupt(*_signal) -> None:
+    raise KeyboardInterrupt

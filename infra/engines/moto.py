@@ -6,6 +6,9 @@ moto hands back flow into the dependent resources (the bucket encryption gets th
 A resource type without an applier is an error naming the type, never silently skipped.
 
 This is the only module that imports moto.
+
+Why one module (~520 lines): the emulator and the appliers that write into it are one engine;
+keeping them together keeps moto, its stub and its quirks behind this one import.
 """
 
 from __future__ import annotations
@@ -50,12 +53,18 @@ class ApplyError(MeshError, RuntimeError):
 
 
 class LocalAws:
-    """An embedded moto server on 127.0.0.1 (free port) and boto3 clients for it.
+    """An embedded moto server on 127.0.0.1 (free port), and boto3 clients into the same
+    emulated state.
 
     moto keeps its state per process, so one LocalAws runs at a time; starting one resets the
-    emulated account to empty."""
+    emulated accounts to empty. The server is for other processes (`--keep`, pyarrow, the aws
+    CLI); this process's own clients reach moto in-process (moto's botocore stub: the same
+    backends, the same IAM enforcement), without HTTP's cost per call, and share one botocore
+    session, so each service model is parsed once, not once per role's credentials
+    (`bench/local_bench.py` measures the command)."""
 
     def __init__(self, region: str, deploy_role: str = DEFAULT_DEPLOY_ROLE) -> None:
+        from moto import mock_aws
         from moto.server import ThreadedMotoServer
 
         self.region = region
@@ -66,8 +75,12 @@ class LocalAws:
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         self._config = Config(retries={"max_attempts": 1, "mode": "standard"})
+        self._session = boto3.session.Session(region_name=region)
         self._clients: dict[tuple, Any] = {}
         self._lock = threading.Lock()
+        self._stopped = False
+        self._in_process = mock_aws()
+        self._in_process.start(reset=False)  # the server's state, not a fresh one
         self._post("/moto-api/reset", b"")
         self.enforce_iam(False)
 
@@ -102,11 +115,27 @@ class LocalAws:
         key = (service, creds["aws_access_key_id"])
         with self._lock:
             if key not in self._clients:
-                session = boto3.session.Session(region_name=self.region, **creds)
-                self._clients[key] = session.client(
-                    service, endpoint_url=self.endpoint, config=self._config
-                )
+                client = self._session.client(service, config=self._config, **creds)
+                client.meta.events.register_last("before-send", self._never_to_aws)
+                self._clients[key] = client
             return self._clients[key]
+
+    def _never_to_aws(self, request, **kwargs) -> None:
+        """Beside moto's stub on `before-send`, which answers every request while the
+        emulator runs: once it is stopped, a request would go to AWS itself."""
+        if self._stopped:
+            raise ApplyError(f"the emulator is stopped: not sending a request to {request.url}")
+
+    def warm_up(self) -> None:
+        """One call to each service the program uses, before the program's threads make
+        theirs: moto parses a service's model on first use and caches it without a lock, so
+        the Pulumi runtime's executor threads each parsed the same large models at once."""
+        self.client("s3").list_buckets()
+        self.client("iam").list_roles(MaxItems=1)
+        self.client("glue").get_databases(MaxResults=1)
+        self.client("kms").list_keys(Limit=1)
+        self.client("lakeformation").list_permissions(MaxResults=1)
+        self.client("sts").get_caller_identity()
 
     def enforce_iam(self, on: bool) -> None:
         """moto checks every request against IAM once its no-auth allowance is 0."""
@@ -119,15 +148,9 @@ class LocalAws:
         with urllib.request.urlopen(request, timeout=10) as response:  # loopback only
             response.read()
 
-    def environment(self) -> dict[str, str]:
-        return {
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": ADMIN_CREDENTIALS["aws_access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": ADMIN_CREDENTIALS["aws_secret_access_key"],
-            "AWS_DEFAULT_REGION": self.region,
-        }
-
     def stop(self) -> None:
+        self._stopped = True
+        self._in_process.stop()
         self._server.stop()
 
 
@@ -213,6 +236,10 @@ class MotoMocks(pulumi.runtime.Mocks):
         self.aws = aws
         self.env = settings.env
         self.on_resource = on_resource or (lambda typ, name: None)
+        # one resource at a time: the Pulumi runtime registers from several threads, and moto's
+        # backends are not safe for concurrent writes (in-process, a Lake Formation grant
+        # raised "Set changed size during iteration"); under one GIL nothing is lost
+        self._applying = threading.Lock()
         self.appliers: dict[str, Callable[[str, dict], tuple[str, dict]]] = {
             T.KEY: self._key,
             T.ALIAS: self._alias,
@@ -246,7 +273,8 @@ class MotoMocks(pulumi.runtime.Mocks):
                 "applier in infra/engines/moto.py or leave the type out of the program"
             )
         try:
-            resource_id, outputs = applier(args.name, inputs, self._account_of(args))
+            with self._applying:
+                resource_id, outputs = applier(args.name, inputs, self._account_of(args))
         except UnsupportedResource:
             raise
         except Exception as exc:  # boto3/moto errors: name the resource that failed
@@ -485,5 +513,6 @@ def deploy(
     on_resource: Callable[[str, str], None] | None = None,
 ) -> Deployment:
     """Run the mesh program with every resource applied to the emulator."""
+    aws.warm_up()
     graph = run_program(mesh, settings, today, mocks=MotoMocks(aws, settings, on_resource))
     return Deployment(aws, graph)

@@ -31,6 +31,7 @@ from infra.provision import types as T
 from infra.provision.documents import AwsEnv
 from infra.provision.graph import ResourceIndex, urn_type_and_name
 from infra.provision.program import MeshResources, StackSettings, build_mesh
+from infra.util import progress
 from infra.util.gcpause import gc_paused
 
 PROJECT = "mesh"
@@ -184,6 +185,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             account=account,
         )
         self.recorded.append(rec)
+        progress.tick()
         return response
 
 

@@ -18,6 +18,11 @@ Three kinds of evidence, kept apart in the result:
 In a multi-account mesh each role's session is taken in the role's own account (moto's STS,
 like AWS's, hands out credentials of the account a role ARN names) and every read-back is made
 with an administrator's session in the account that holds the resource.
+
+The enforced calls run in forks, one per core (`infra.engines.parallel`), and what they write
+is gone with the forks; the object seeded per product for them is deleted (its version, not
+behind a delete marker: the buckets are versioned) afterwards, so the products' storage is
+left as deployed.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
+from infra.engines import parallel
 from infra.engines.moto import LocalAws
 from infra.engines.readback import Check, read_back
 from infra.engines.recording import ResourceGraph
@@ -104,19 +110,19 @@ def _denied(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") in DENIED_CODES
 
 
-def _try(call: Callable[[], object]) -> bool:
+def _try(call: Callable[[], dict]) -> dict | None:
+    """The response, or None when the emulator denied the call."""
     try:
-        call()
-        return True
+        return call()
     except ClientError as exc:
         if _denied(exc):
-            return False
+            return None
         raise
 
 
-def _s3_operations(s3, bucket: str, probe_key: str) -> dict[str, Callable[[], object]]:
+def _s3_operations(s3, bucket: str, probe_key: str) -> dict[str, Callable[[], dict]]:
     return {
-        "read": lambda: s3.get_object(Bucket=bucket, Key=PROBE_KEY)["Body"].read(),
+        "read": lambda: {"Body": s3.get_object(Bucket=bucket, Key=PROBE_KEY)["Body"].read()},
         "list": lambda: s3.list_objects_v2(Bucket=bucket, Prefix="data/"),
         "write": lambda: s3.put_object(Bucket=bucket, Key=probe_key, Body=b"{}"),
     }
@@ -143,15 +149,15 @@ def verify(
         domain: graph.get(T.KEY, child_name(domain_logical(domain), Part.KEY)).outputs["arn"]
         for domain in mesh.domains
     }
-    result.checks += read_back(mesh, settings, aws, graph, buckets, key_arns, model, today)
-    result.checks += _evaluated(graph, model, today)
 
     # Data plane: seed one object per product as the platform (IAM not yet enforced), take one
     # session per role, then let moto enforce IAM on every request.
     accounts = settings.accounts(mesh)
+    seeded = []  # (owner's account, bucket, key, version id)
     for product, bucket in buckets.items():
         owner = accounts.of(product.partition(".")[0])
-        aws.in_account("s3", owner).put_object(Bucket=bucket, Key=PROBE_KEY, Body=b"{}")
+        put = aws.in_account("s3", owner).put_object(Bucket=bucket, Key=PROBE_KEY, Body=b"{}")
+        seeded.append((owner, bucket, PROBE_KEY, put["VersionId"]))
     sts = aws.client("sts")
     sessions = {}
     for principal in principals:
@@ -166,31 +172,77 @@ def verify(
             "aws_session_token": creds["SessionToken"],
         }
     expected = expected_s3(model)
+
+    def progress(probed: _Probed) -> None:
+        for _ in range(probed.calls if on_call else 0):
+            on_call()
+
+    def meanwhile() -> list[Check]:
+        """Here, while the forks probe (after the probes when nothing forks): IAM enforcement
+        off again for this process only, and the read-back and the evaluator."""
+        aws.enforce_iam(False)
+        return [
+            *read_back(mesh, settings, aws, graph, buckets, key_arns, model, today),
+            *_evaluated(graph, model, today),
+        ]
+
     aws.enforce_iam(True)
     try:
-        for principal in principals:
-            s3 = aws.client("s3", sessions[principal])
-            for product in products:
-                probe_key = f"data/_mesh_verify/{principal.replace(':', '-')}.json"
-                ops = _s3_operations(s3, buckets[product], probe_key)
-                allowed = set()
-                for op, call in ops.items():
-                    result.calls += 1
-                    if _try(call):
-                        allowed.add(op)
-                    if on_call:
-                        on_call()
-                result.cells.append(
-                    Cell(
-                        principal,
-                        product,
-                        expected.get((principal, product), frozenset()),
-                        frozenset(allowed),
-                    )
-                )
+        # in forks, one per core: each has the emulator's state as a copy (enforcement on),
+        # and what its probes write is gone with it (`infra.engines.parallel`)
+        probes = parallel.map_in_forks(
+            lambda principal: _probe(aws, sessions[principal], principal, products, buckets),
+            principals,
+            on_result=progress,
+            meanwhile=meanwhile,
+        )
     finally:
         aws.enforce_iam(False)
+    result.checks += probes.meanwhile
+    written = list(seeded)
+    for principal, probed in zip(principals, probes.results):
+        result.calls += probed.calls
+        if not probes.forked:  # run here: the producers' probe writes are in the buckets
+            owner = accounts.of(principal.partition(":")[0])
+            written += [(owner, *w) for w in probed.written]
+        for product, allowed in probed.allowed.items():
+            result.cells.append(
+                Cell(
+                    principal,
+                    product,
+                    expected.get((principal, product), frozenset()),
+                    frozenset(allowed),
+                )
+            )
+    for account, bucket, key, version in written:
+        aws.in_account("s3", account).delete_object(Bucket=bucket, Key=key, VersionId=version)
     return result
+
+
+@dataclass
+class _Probed:
+    """What one principal's session could do on every product, and the objects it wrote."""
+
+    allowed: dict[str, list[str]]
+    calls: int
+    written: list[tuple[str, str, str]]  # bucket, key, version id
+
+
+def _probe(aws: LocalAws, session: dict, principal: str, products, buckets) -> _Probed:
+    s3 = aws.client("s3", session)
+    probe_key = f"data/_mesh_verify/{principal.replace(':', '-')}.json"
+    probed = _Probed({}, 0, [])
+    for product in products:
+        allowed = []
+        for op, call in _s3_operations(s3, buckets[product], probe_key).items():
+            probed.calls += 1
+            response = _try(call)
+            if response is not None:
+                allowed.append(op)
+                if op == "write":
+                    probed.written.append((buckets[product], probe_key, response["VersionId"]))
+        probed.allowed[product] = allowed
+    return probed
 
 
 def _evaluated(graph: ResourceGraph, model: access.AccessModel, today: dt.date) -> list[Check]:

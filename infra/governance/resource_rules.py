@@ -34,7 +34,7 @@ from infra.model.mesh import Mesh
 from infra.model.spec import Classification
 from infra.provision import types as T
 from infra.provision.graph import LfTarget, ResourceIndex, lf_target
-from infra.provision.names import parse_logical
+from infra.provision.names import ROLE_KINDS, parse_logical
 
 
 class _Unknown:
@@ -505,6 +505,9 @@ class Graph(ResourceIndex[Res]):
             out += self._configuring.get((type_, ("parent", bucket.parent)), [])
         return out
 
+    def role_names(self) -> Iterable[str]:
+        return self._roles.keys()
+
     def role(self, name_or_arn: Any) -> Res | None:
         if not isinstance(name_or_arn, str):
             return None
@@ -834,13 +837,42 @@ def buckets_tls_only(graph: Graph, mesh: Mesh | None, today: dt.date) -> Iterato
             yield bucket, "no bucket policy: requests without TLS are not denied"
 
 
+def _other_stacks_roles(graph: Graph, mesh: Mesh | None) -> Callable[[str], str | None]:
+    """The domain of a role (name or ARN) that the graph's stack does not declare, or None: a
+    per-domain stack (`mesh plan --stack sales`) names the consumer roles of other domains by
+    their deterministic names (`<prefix>-<domain>-consumer`), and their own stacks create
+    them. The prefix is the stack's own, as its roles show it."""
+    others = mesh.other_domains if mesh is not None else frozenset()
+    prefixes = set()
+    for domain in mesh.domains if others else ():
+        for name in graph.role_names():
+            if name.endswith(suffix := f"-{domain}-producer"):
+                prefixes.add(name[: -len(suffix)])
+
+    def domain_of_role(name_or_arn: str) -> str | None:
+        name = name_or_arn.rsplit("/", 1)[-1]
+        for prefix in prefixes:
+            domain, _, kind = name.removeprefix(f"{prefix}-").rpartition("-")
+            if name.startswith(f"{prefix}-") and kind in ROLE_KINDS and domain in others:
+                return domain
+        return None
+
+    return domain_of_role
+
+
 @graph_rule("GOV-013")
 def grants_to_mesh_roles(
     graph: Graph, mesh: Mesh | None, today: dt.date
 ) -> Iterator[tuple[Res, str]]:
+    elsewhere = _other_stacks_roles(graph, mesh)
     for perm in graph.of_type(LF_PERMISSIONS):
         principal = perm.get("principal")
-        if known(principal) and isinstance(principal, str) and graph.role(principal) is None:
+        if (
+            known(principal)
+            and isinstance(principal, str)
+            and graph.role(principal) is None
+            and elsewhere(principal) is None
+        ):
             yield perm, f"grants to {principal}, which is not a role of the mesh"
     for policy in graph.of_type(ROLE_POLICY):
         role = policy.get("role")
@@ -848,6 +880,8 @@ def grants_to_mesh_roles(
             yield policy, f"attached to role {role!r}, which is not a role of the mesh"
     for res, domain, reader, name in direct_readers(graph):
         owner, product_name, _ = _owner_of_bucket(graph, name)
+        if domain is None and res.type == BUCKET_POLICY:
+            domain = elsewhere(reader)
         if domain is None and res.type == BUCKET_POLICY:
             yield (
                 res,

@@ -92,6 +92,8 @@ GlueType = Annotated[
 
 
 class Classification(str, Enum):
+    """How sensitive a product's data is: public < internal < confidential < restricted."""
+
     public = "public"
     internal = "internal"
     confidential = "confidential"
@@ -107,12 +109,16 @@ _CLASSIFICATION_RANK = {c: i for i, c in enumerate(Classification)}
 
 
 class DataFormat(str, Enum):
+    """File format of the product's objects (and of its Glue table's serde)."""
+
     parquet = "parquet"
     json = "json"
     csv = "csv"
 
 
 class DataDisposition(str, Enum):
+    """What happens to a decommissioned product's data."""
+
     retain = "retain"
     delete = "delete"
 
@@ -122,8 +128,10 @@ class _Model(BaseModel):
 
 
 class Owner(_Model):
+    """The team that owns the domain and answers for its data."""
+
     team: str = Field(pattern=TEAM_PATTERN, description="Owning team", examples=["sales-data"])
-    email: Email
+    email: Email = Field(description="The owning team's e-mail address")
     github: str | None = Field(
         None,
         pattern=TEAM_HANDLE_PATTERN,
@@ -134,16 +142,20 @@ class Owner(_Model):
 
 
 class Column(_Model):
+    """A column of the product's table (or a partition key)."""
+
     name: ColumnName
     type: GlueType
     pii: bool = Field(False, description="Personally identifiable: shared only with approval")
-    description: Text | None = None
+    description: Text | None = Field(None, description="What the column holds (the Glue comment)")
     previous_names: list[ColumnName] = Field(
         default_factory=list, description="Earlier names of this column (a declared rename)"
     )
 
 
 class Consumer(_Model):
+    """A grant: another domain allowed to read the product."""
+
     domain: Name = Field(description="Consuming domain (must exist in the mesh)")
     columns: list[ColumnName] | None = Field(
         None,
@@ -165,8 +177,10 @@ class Consumer(_Model):
 
 
 class Decommission(_Model):
+    """The product is being retired: from `date` on it grants nothing."""
+
     date: dt.date = Field(description="From this day the product's grants are revoked")
-    reason: Text
+    reason: Text = Field(description="Why the product is retired (shown to its consumers)")
     data: DataDisposition = Field(
         DataDisposition.retain,
         description="retain: keep bucket, key and table; delete: allow deletion after the date "
@@ -189,36 +203,95 @@ class QualityRule(_Model):
         description="Column the rule checks (a.b: field b of struct column a); omitted = the table",
         examples=["customer_email"],
     )
-    id: str | None = Field(None, max_length=256)
-    name: str | None = Field(None, max_length=256)
-    description: str | None = Field(None, max_length=8192)
+    id: str | None = Field(None, max_length=256, description="Identifier of the rule")
+    name: str | None = Field(None, max_length=256, description="Short name of the rule")
+    description: str | None = Field(
+        None, max_length=8192, description="What the rule checks, in words"
+    )
     type: str | None = Field(
         None, max_length=64, description="text | library | sql | custom", examples=["library"]
     )
-    dimension: str | None = Field(None, max_length=64, examples=["completeness"])
-    method: str | None = Field(None, max_length=256)
-    severity: str | None = Field(None, max_length=64, examples=["error"])
-    businessImpact: str | None = Field(None, max_length=256)
-    schedule: str | None = Field(None, max_length=256)
-    scheduler: str | None = Field(None, max_length=256)
-    unit: str | None = Field(None, max_length=64, examples=["rows", "percent"])
-    metric: str | None = Field(None, max_length=64, examples=["nullValues", "rowCount"])
+    dimension: str | None = Field(
+        None,
+        max_length=64,
+        description="Quality dimension: accuracy, completeness, conformity, consistency, "
+        "coverage, timeliness or uniqueness",
+        examples=["completeness"],
+    )
+    method: str | None = Field(
+        None, max_length=256, description="How the rule is checked (e.g. reconciliation)"
+    )
+    severity: str | None = Field(
+        None, max_length=64, description="How serious a failure is", examples=["error"]
+    )
+    businessImpact: str | None = Field(
+        None, max_length=256, description="What a failure means for the business"
+    )
+    schedule: str | None = Field(
+        None, max_length=256, description="When the rule runs (e.g. a cron expression)"
+    )
+    scheduler: str | None = Field(
+        None, max_length=256, description="What runs the rule on its schedule (e.g. cron)"
+    )
+    unit: str | None = Field(
+        None,
+        max_length=64,
+        description="Unit of the thresholds: rows or percent",
+        examples=["rows", "percent"],
+    )
+    metric: str | None = Field(
+        None,
+        max_length=64,
+        description="The library metric measured (type: library)",
+        examples=["nullValues", "rowCount"],
+    )
     rule: str | None = Field(None, max_length=256, description="Deprecated in ODCS: use metric")
-    arguments: dict[str, Any] | None = None
-    mustBe: Any = None
-    mustNotBe: Any = None
-    mustBeGreaterThan: int | float | None = None
-    mustBeGreaterOrEqualTo: int | float | None = None
-    mustBeLessThan: int | float | None = None
-    mustBeLessOrEqualTo: int | float | None = None
-    mustBeBetween: list[int | float] | None = Field(None, min_length=2, max_length=2)
-    mustNotBeBetween: list[int | float] | None = Field(None, min_length=2, max_length=2)
+    arguments: dict[str, Any] | None = Field(
+        None, description="Arguments of the metric (e.g. validValues, pattern)"
+    )
+    mustBe: Any = Field(None, description="The metric must equal this value")
+    mustNotBe: Any = Field(None, description="The metric must not equal this value")
+    mustBeGreaterThan: int | float | None = Field(
+        None, description="The metric must be greater than this number"
+    )
+    mustBeGreaterOrEqualTo: int | float | None = Field(
+        None, description="The metric must be greater than or equal to this number"
+    )
+    mustBeLessThan: int | float | None = Field(
+        None, description="The metric must be less than this number"
+    )
+    mustBeLessOrEqualTo: int | float | None = Field(
+        None, description="The metric must be less than or equal to this number"
+    )
+    mustBeBetween: list[int | float] | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description="The metric must lie between these two numbers (inclusive)",
+    )
+    mustNotBeBetween: list[int | float] | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description="The metric must lie outside these two numbers",
+    )
     query: str | None = Field(None, max_length=65_536, description="SQL (type: sql)")
-    engine: str | None = Field(None, max_length=256, examples=["soda", "great-expectations"])
-    implementation: str | dict[str, Any] | None = None
-    tags: list[str] | None = None
-    customProperties: list[dict[str, Any]] | None = None
-    authoritativeDefinitions: list[dict[str, Any]] | None = None
+    engine: str | None = Field(
+        None,
+        max_length=256,
+        description="The tool that runs a custom rule (type: custom)",
+        examples=["soda", "great-expectations"],
+    )
+    implementation: str | dict[str, Any] | None = Field(
+        None, description="The rule in the engine's own language (type: custom)"
+    )
+    tags: list[str] | None = Field(None, description="Free-text tags of the rule")
+    customProperties: list[dict[str, Any]] | None = Field(
+        None, description="ODCS custom properties of the rule: [{property, value}]"
+    )
+    authoritativeDefinitions: list[dict[str, Any]] | None = Field(
+        None, description="Where the rule is defined authoritatively: [{url, type}]"
+    )
 
 
 def quality_json(rules: list[QualityRule]) -> str:
@@ -230,28 +303,51 @@ def quality_json(rules: list[QualityRule]) -> str:
 
 
 class Product(_Model):
+    """A data product: one table of the domain, its storage and who may read it."""
+
     name: Name
-    description: Text
-    classification: Classification
-    format: DataFormat = DataFormat.parquet
+    description: Text = Field(description="What the product holds (e.g. one row per order line)")
+    classification: Classification = Field(
+        description="How sensitive the data is: decides the governance limits"
+    )
+    format: DataFormat = Field(DataFormat.parquet, description="File format of the objects")
     retention_days: int = Field(gt=0, le=36500, description="Objects expire after this many days")
-    freshness_slo_hours: int | None = Field(None, gt=0, le=8760)
-    schema_: list[Column] = Field(alias="schema", min_length=1, max_length=1000)
-    partition_keys: list[Column] = Field(default_factory=list, max_length=20)
+    freshness_slo_hours: int | None = Field(
+        None,
+        gt=0,
+        le=8760,
+        description="New data arrives at least this often (required from confidential on)",
+    )
+    schema_: list[Column] = Field(
+        alias="schema",
+        min_length=1,
+        max_length=1000,
+        description="The table's columns, in order (partition keys not included)",
+    )
+    partition_keys: list[Column] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Partition columns (object key segments key=value, readable by every "
+        "grant; never PII)",
+    )
     quality: list[QualityRule] = Field(
         default_factory=list,
         max_length=500,
         description="Data-quality rules (ODCS v3 quality entries; `mesh contract import` fills "
         "it from a contract); carried into the Glue table parameter mesh:quality, not executed",
     )
-    consumers: list[Consumer] = Field(default_factory=list)
+    consumers: list[Consumer] = Field(
+        default_factory=list, description="The grants: domains that may read the product"
+    )
     tags: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/=+\-@ ]{1,64}$")], Text] = Field(
         default_factory=dict, description="Extra tags on every resource of the product"
     )
     previous_names: list[Name] = Field(
         default_factory=list, description="Earlier names of this product (a declared rename)"
     )
-    decommission: Decommission | None = None
+    decommission: Decommission | None = Field(
+        None, description="Retire the product: its grants end on the date (data kept by default)"
+    )
 
     @field_validator("quality")
     @classmethod
@@ -317,11 +413,13 @@ class DomainPolicies(_Model):
 
 
 class PolicyException(_Model):
+    """A time-limited waiver of one global policy for one product."""
+
     policy: str = Field(
         min_length=1, description="Id of the waived policy (`mesh policies`)", examples=["GOV-004"]
     )
     product: Name
-    justification: Text
+    justification: Text = Field(description="Why the policy is waived for this product")
     expires: dt.date = Field(description="Last day the exception waives the policy")
     approved_by: Approver | None = Field(
         None, description="Who approved the exception (required with _mesh.yaml)"
@@ -339,9 +437,13 @@ class Blueprint(_Model):
     """One domain's blueprint (one YAML file under blueprints/)."""
 
     domain: Name
-    description: Text
-    owner: Owner
-    cost_center: str = Field(pattern=r"^[A-Za-z0-9-]{1,32}$", examples=["CC-1001"])
+    description: Text = Field(description="What the domain covers")
+    owner: Owner = Field(description="Who owns the domain")
+    cost_center: str = Field(
+        pattern=r"^[A-Za-z0-9-]{1,32}$",
+        description="Cost center billed for the domain's resources (tag cost-center)",
+        examples=["CC-1001"],
+    )
     account: AccountId | None = Field(
         None,
         description="The domain's AWS account; without it, the stack's account (mesh:account). "
@@ -352,9 +454,14 @@ class Blueprint(_Model):
         description="The account the domain moves from: a move replaces every resource of the "
         "domain (its data must be copied first), so it is refused unless stated here",
     )
-    products: list[Product] = Field(default_factory=list)
-    policies: DomainPolicies = Field(default_factory=DomainPolicies)
-    exceptions: list[PolicyException] = Field(default_factory=list)
+    products: list[Product] = Field(default_factory=list, description="The domain's data products")
+    policies: DomainPolicies = Field(
+        default_factory=DomainPolicies,
+        description="Domain-local governance, tightening the global policies only",
+    )
+    exceptions: list[PolicyException] = Field(
+        default_factory=list, description="Waivers of global policies for single products"
+    )
 
 
 def blueprint_json_schema() -> dict:
