@@ -73,3 +73,23 @@ def sample_dir() -> Path:
 @pytest.fixture(scope="session")
 def single_dir() -> Path:
     return SINGLE
+
+
+def run_pulumi_main(config: dict[str, str], settings):
+    """Run infra/__main__.py as `pulumi up` would (stack config, no arguments), under the
+    recording mocks of `settings`; the recorded graph."""
+    import runpy
+
+    import pulumi
+
+    from infra.engines.recording import run_program
+    from infra.model.mesh import Mesh
+
+    def program():
+        pulumi.runtime.set_all_config(config)
+        try:
+            runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")
+        finally:
+            pulumi.runtime.set_all_config({})
+
+    return run_program(Mesh(()), settings, TODAY, program=program)

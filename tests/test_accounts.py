@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, SAMPLE, TODAY
+from conftest import ROOT, SAMPLE, TODAY, run_pulumi_main
 from typer.testing import CliRunner
 
 from infra import api
@@ -401,20 +401,7 @@ def _stack_config(name: str) -> dict[str, str]:
 
 
 def _main(config: dict[str, str]) -> ResourceGraph:
-    import runpy
-
-    import pulumi
-
-    from infra.model.mesh import Mesh
-
-    def program():
-        pulumi.runtime.set_all_config(config)
-        try:
-            runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")
-        finally:
-            pulumi.runtime.set_all_config({})
-
-    return run_program(Mesh(()), StackSettings(prefix="acme-mesh"), TODAY, program=program)
+    return run_pulumi_main(config, StackSettings(prefix="acme-mesh"))
 
 
 @pytest.mark.parametrize(

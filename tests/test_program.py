@@ -10,12 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import runpy
 
 import pulumi
 import pulumi_aws as aws
 import pytest
-from conftest import FIXTURES, ROOT, SINGLE, TODAY
+from conftest import FIXTURES, SINGLE, TODAY, run_pulumi_main
 from resource_types import (
     ALIAS,
     BUCKET,
@@ -889,17 +888,7 @@ def test_an_unmocked_invoke_fails_loudly():
 DEPLOYER = "arn:aws:iam::111122223333:role/platform-deployer"
 
 
-def _run_main(config: dict[str, str], settings: StackSettings) -> ResourceGraph:
-    """Run infra/__main__.py as `pulumi up` would (stack config, no arguments)."""
-
-    def program():
-        pulumi.runtime.set_all_config(config)
-        try:
-            runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")
-        finally:
-            pulumi.runtime.set_all_config({})
-
-    return run_program(Mesh(()), settings, TODAY, program=program)
+_run_main = run_pulumi_main
 
 
 def test_main_reads_the_stack_config():
