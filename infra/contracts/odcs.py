@@ -541,18 +541,19 @@ def _unique(problems: list[Problem]) -> list[Problem]:
     return out
 
 
+def _has(node: Any, part: Any) -> bool:
+    """`part` is a key of the mapping `node`, or an index of the list `node`."""
+    return (isinstance(node, dict) and part in node) or (
+        isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+    )
+
+
 def _raw_loc(data: Any, loc: Iterable) -> Loc:
     """A pydantic error location as a path into the data (union member names dropped)."""
     out: list[str | int] = []
     node = data
     for part in loc:
-        if (
-            isinstance(node, dict)
-            and part in node
-            or isinstance(node, list)
-            and isinstance(part, int)
-            and 0 <= part < len(node)
-        ):
+        if _has(node, part):
             out.append(part)
             node = node[part]
     return tuple(out)
@@ -571,13 +572,7 @@ def _set(data: Any, loc: Loc, value: Any) -> bool:
 def _get(data: Any, loc: Loc) -> Any:
     node = data
     for part in loc:
-        if (
-            isinstance(node, dict)
-            and part in node
-            or isinstance(node, list)
-            and isinstance(part, int)
-            and 0 <= part < len(node)
-        ):
+        if _has(node, part):
             node = node[part]
         else:
             return None
