@@ -293,6 +293,10 @@ class _Evaluator:
         self._tables: dict[str, list[Table]] = {}
         for (database, _), table in sorted(graph.tables.items()):
             self._tables.setdefault(database, []).append(table)
+        # (account, (catalog, database)) -> the resource links in that account pointing there
+        self._links: dict[tuple[str, tuple[str, str]], list[str]] = {}
+        for (account, name), target in sorted(graph.links.items()):
+            self._links.setdefault((account, target), []).append(name)
 
     def role_by_arn(self, arn: str) -> Role | None:
         try:
@@ -302,6 +306,10 @@ class _Evaluator:
 
     def tables_of(self, database: str) -> list[Table]:
         return self._tables.get(database, [])
+
+    def links_to(self, account: str, catalog: str, database: str) -> list[str]:
+        """The resource links in `account`'s catalog that target `catalog`:`database`."""
+        return self._links.get((account, (catalog, database)), [])
 
     def _identity(self, role: Role | None, request: Request) -> list[Evaluation]:
         if role is None:
@@ -472,11 +480,7 @@ def _cross_account(ev: _Evaluator, perm: LfPermission, role: Role, table: Table)
         return [why]
     if not role.account or role.account == table.account:
         return []
-    links = [
-        name
-        for (account, name), target in ev.g.links.items()
-        if account == role.account and target == (table.account, table.database)
-    ]
+    links = ev.links_to(role.account, table.account, table.database)
     if not links:
         return [f"no resource link in account {role.account} to {table.database}"]
     why = []

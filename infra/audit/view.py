@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from infra.model import tags as tag_keys
 from infra.provision import types as T
-from infra.provision.graph import lf_target
+from infra.provision.graph import LfTarget, lf_target
 from infra.provision.names import parse_logical
 
 ROLE = T.ROLE
@@ -313,33 +313,28 @@ def index(resources: Iterable[Any]) -> MeshGraph:
                 None if inputs.get("useServiceLinkedRole") else inputs.get("roleArn")
             )
         elif r.type == LF_PERMISSIONS:
-            g.lf_permissions.extend(_lf_permissions(r.name, inputs, account))
             target = lf_target(inputs)
-            describe = "DESCRIBE" in (inputs.get("permissions") or ())
-            if target is not None and target.kind == "database" and describe:
-                catalog = inputs.get("catalogId") or account
-                g.describes.add((catalog, target.database, inputs.get("principal", "")))
+            if target is not None and target.kind == "database":
+                # no table data by itself; DESCRIBE on a resource link makes it visible
+                if "DESCRIBE" in (inputs.get("permissions") or ()):
+                    catalog = inputs.get("catalogId") or account
+                    g.describes.add((catalog, target.database, inputs.get("principal", "")))
+            elif target is not None:
+                g.lf_permissions.append(_lf_permission(r.name, inputs, account, target))
     return g
 
 
-def _lf_permissions(name: str, inputs: dict[str, Any], account: str = "") -> list[LfPermission]:
-    perms = tuple(inputs.get("permissions") or ())
-    principal = inputs.get("principal", "")
-    t = lf_target(inputs)
-    if t is None or t.kind == "database":
-        # database-level or data-location permissions grant no table data by themselves
-        return []
-    excluded = t.excluded if t.kind == "columns" else ()
-    return [
-        LfPermission(
-            name,
-            principal,
-            perms,
-            t.database,
-            t.table,
-            t.columns,
-            excluded,
-            account,
-            inputs.get("catalogId") or None,
-        )
-    ]
+def _lf_permission(name: str, inputs: dict[str, Any], account: str, t: LfTarget) -> LfPermission:
+    """A permission on tables (data-location permissions have no target: they grant no table
+    data by themselves)."""
+    return LfPermission(
+        name,
+        inputs.get("principal", ""),
+        tuple(inputs.get("permissions") or ()),
+        t.database,
+        t.table,
+        t.columns,
+        t.excluded if t.kind == "columns" else (),
+        account,
+        inputs.get("catalogId") or None,
+    )

@@ -95,8 +95,9 @@ def run(
             )
             seconds["verify"] = time.perf_counter() - t0
         render(verification, console)
-        if settings.accounts(mesh).multi:
-            render_accounts(verification, deployment.graph, settings.accounts(mesh), console)
+        accounts = settings.accounts(mesh)
+        if accounts.multi:
+            render_accounts(verification, deployment.graph, accounts, console)
         result = UpResult(verification, len(deployment.graph.resources), seconds, aws.endpoint)
         timing = ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items())
         console.print(f"[dim]{result.resources} resources; {timing}[/dim]")
@@ -116,7 +117,7 @@ def _cell_text(cell, direct: bool = False) -> str:
 
 
 def render(v: Verification, console: Console) -> None:
-    domains = list(dict.fromkeys(p.split(":")[0] for p in v.principals))
+    domains = v.principals_domains()
     by_key = {(c.principal, c.product): c for c in v.cells}
     if len(v.products) <= MATRIX_MAX_PRODUCTS and len(domains) <= 8:
         table = Table(
@@ -155,9 +156,7 @@ def render(v: Verification, console: Console) -> None:
             f"[bold red]MISMATCH[/bold red] {cell.principal} on {cell.product}: emulator allowed "
             f"{ops_label(cell.actual)}, access model says {ops_label(cell.expected)}"
         )
-    by_kind = Counter(c.kind for c in v.checks)
-    failed = Counter(c.kind for c in v.failed_checks)
-    summary = ", ".join(f"{k} {by_kind[k] - failed[k]}/{by_kind[k]}" for k in sorted(by_kind))
+    summary = _passed_per_kind(v.checks)
     console.print(f"read back from the emulator: {summary}")
     for c in v.failed_checks:
         console.print(
@@ -182,14 +181,19 @@ def render_accounts(v: Verification, graph, accounts, console: Console) -> None:
     table = Table(title="verified per account")
     for col in ("account", "domains", "resources", "read-back checks"):
         table.add_column(col)
+    all_domains = v.principals_domains()
     for account in sorted(landed):
-        domains = [d for d in v.principals_domains() if accounts.of(d) == account]
-        checks = [c for c in v.checks if c.account == account]
-        failed = Counter(c.kind for c in checks if not c.ok)
-        kinds = Counter(c.kind for c in checks)
-        summary = ", ".join(f"{k} {kinds[k] - failed[k]}/{kinds[k]}" for k in sorted(kinds))
+        domains = [d for d in all_domains if accounts.of(d) == account]
+        summary = _passed_per_kind([c for c in v.checks if c.account == account])
         table.add_row(account, ", ".join(domains) or "-", str(landed[account]), summary or "-")
     console.print(table)
+
+
+def _passed_per_kind(checks) -> str:
+    """`bucket 21/21, glue 7/7`: the checks passed of each kind, kinds sorted."""
+    kinds = Counter(c.kind for c in checks)
+    failed = Counter(c.kind for c in checks if not c.ok)
+    return ", ".join(f"{k} {kinds[k] - failed[k]}/{kinds[k]}" for k in sorted(kinds))
 
 
 def _serve(

@@ -18,7 +18,7 @@ import json
 import threading
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -29,7 +29,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from infra.engines.recording import (
     PROVIDER_TYPE,
     ResourceGraph,
-    account_of_provider,
+    env_of_provider,
     run_program,
 )
 from infra.errors import MeshError
@@ -283,9 +283,8 @@ class MotoMocks(pulumi.runtime.Mocks):
         return resource_id, {**inputs, **outputs}
 
     def _account_of(self, args: pulumi.runtime.MockResourceArgs) -> _Account:
-        account = account_of_provider(args.provider or "", self.env.account)
-        env = self.env if account == self.env.account else replace(self.env, account=account)
-        return _Account(self.aws, account, env)
+        env = env_of_provider(self.env, args.provider)
+        return _Account(self.aws, env.account, env)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
         raise UnsupportedResource(f"the program called the invoke {args.token}; none is mocked")

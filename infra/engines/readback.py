@@ -22,6 +22,7 @@ from infra.model import access
 from infra.model.mesh import Mesh
 from infra.provision import documents as docs
 from infra.provision import types as T
+from infra.provision.accounts import Accounts
 from infra.provision.names import (
     Part,
     child_name,
@@ -191,20 +192,20 @@ def read_back(
             )
         )
 
-    checks += _lake_formation(mesh, settings, aws, graph, buckets, model)
+    checks += _lake_formation(mesh, settings, accounts, aws, graph, buckets, model)
     checks += resource_links(aws, graph)
-    return [replace(c, account=_account_of(c.subject, mesh, settings)) for c in checks]
+    domains = frozenset(mesh.domains)
+    return [replace(c, account=_account_of(c.subject, domains, accounts)) for c in checks]
 
 
-def _account_of(subject: str, mesh: Mesh, settings: StackSettings) -> str:
+def _account_of(subject: str, domains: frozenset[str], accounts: Accounts) -> str:
     """The account of what a check is about: a domain or product is in its domain's account,
     an ARN or `<account>:<database>` names it, `platform` is the stack's; "" for the mesh."""
-    accounts = settings.accounts(mesh)
     domain = subject.partition(".")[0]
-    if domain in mesh.domains:
+    if domain in domains:
         return accounts.of(domain)
     if subject == "platform":
-        return settings.account
+        return accounts.platform
     if subject.startswith("arn:"):
         return subject.split(":")[4]
     head = subject.partition(":")[0]
@@ -214,6 +215,7 @@ def _account_of(subject: str, mesh: Mesh, settings: StackSettings) -> str:
 def _lake_formation(
     mesh: Mesh,
     settings: StackSettings,
+    accounts: Accounts,
     aws: LocalAws,
     graph: ResourceGraph,
     buckets: dict[str, str],
@@ -224,7 +226,6 @@ def _lake_formation(
     DESCRIBE on the resource links of consumers in other accounts; the settings and the
     registered locations are as generated."""
     names = settings.names
-    accounts = settings.accounts(mesh)
     checks: list[Check] = []
     # every producer owns its database's tables, whether or not it has products yet
     owner_perms = tuple(sorted(docs.PRODUCER_LF_PERMISSIONS))

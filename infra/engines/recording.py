@@ -107,15 +107,9 @@ class DeterministicMocks(pulumi.runtime.Mocks):
     def __init__(self, settings: StackSettings) -> None:
         self.env = settings.env
 
-    def env_of(self, args: pulumi.runtime.MockResourceArgs) -> AwsEnv:
-        """The environment of the account a resource is created in: its provider's (the
-        program names providers `account-<id>`), else the default provider's."""
-        account = account_of_provider(args.provider or "", self.env.account)
-        return self.env if account == self.env.account else replace(self.env, account=account)
-
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         inputs = dict(args.inputs)
-        env = self.env_of(args)
+        env = env_of_provider(self.env, args.provider)
         typ, name = args.typ, args.name
         if typ == T.BUCKET:
             bucket = inputs["bucket"]
@@ -187,6 +181,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.recorded.append(rec)
         progress.tick()
         return response
+
+
+def env_of_provider(env: AwsEnv, provider: str | None) -> AwsEnv:
+    """The environment of the account a resource is created in: its provider's (the program
+    names providers `account-<id>`), else `env`, the default provider's."""
+    account = account_of_provider(provider or "", env.account)
+    return env if account == env.account else replace(env, account=account)
 
 
 def account_of_provider(ref: str, default: str) -> str:
