@@ -109,7 +109,12 @@ def run(
 
 
 def _cell_text(cell, direct: bool = False) -> str:
-    label = ops_label(cell.actual)
+    # an operation the emulator cannot prove shows what is expected, marked "?": RL?W
+    shown = (cell.actual - cell.unproven) | (cell.expected & cell.unproven)
+    label = (
+        "".join(_LETTER[o] + ("?" if o in cell.unproven else "") for o in OPERATIONS if o in shown)
+        or "-"
+    )
     mark = "[cyan]*[/cyan]" if direct else ""
     if not cell.ok:
         return f"[bold red]{label}≠{ops_label(cell.expected)}[/bold red]{mark}"
@@ -123,7 +128,8 @@ def render(v: Verification, console: Console) -> None:
         table = Table(
             title="S3 access enforced by the emulator",
             caption="cell = producer / consumer role of the column's domain; "
-            "R GetObject, L ListBucket, W PutObject; red: allowed≠expected; "
+            "R GetObject, L ListBucket, W PutObject; red: allowed≠expected; ? not provable in "
+            "this emulator (EMULATOR DEVIATION below); "
             "* direct read granted by the bucket policy: moto grants nothing through "
             "bucket-policy Allow statements, the evaluator proves it (checks 'evaluator')",
         )
@@ -156,6 +162,8 @@ def render(v: Verification, console: Console) -> None:
             f"[bold red]MISMATCH[/bold red] {cell.principal} on {cell.product}: emulator allowed "
             f"{ops_label(cell.actual)}, access model says {ops_label(cell.expected)}"
         )
+    for deviation in v.deviations:
+        console.print(f"[bold yellow]EMULATOR DEVIATION[/bold yellow] {deviation.describe()}")
     summary = _passed_per_kind(v.checks)
     console.print(f"read back from the emulator: {summary}")
     for c in v.failed_checks:
@@ -167,6 +175,12 @@ def render(v: Verification, console: Console) -> None:
             f"[bold green]VERIFIED[/bold green]: {v.calls} S3 calls under IAM enforcement matched "
             f"the access model for {len(v.principals)} principals x {len(v.products)} products; "
             f"{len(v.checks)} read-back checks passed"
+            + (
+                f" (not counted: {', '.join(d.operation for d in v.deviations)}, where the "
+                "emulator deviates from AWS: '?' in the matrix)"
+                if v.deviations
+                else ""
+            )
         )
     else:
         console.print(

@@ -26,6 +26,7 @@ import pulumi
 from botocore.config import Config
 from moto.core import DEFAULT_ACCOUNT_ID
 
+from infra.engines.emulator import AWS_S3_ACTIONS
 from infra.engines.recording import (
     PROVIDER_TYPE,
     ResourceGraph,
@@ -63,10 +64,17 @@ class LocalAws:
     session, so each service model is parsed once, not once per role's credentials
     (`bench/local_bench.py` measures the command)."""
 
-    def __init__(self, region: str, deploy_role: str = DEFAULT_DEPLOY_ROLE) -> None:
+    def __init__(
+        self,
+        region: str,
+        deploy_role: str = DEFAULT_DEPLOY_ROLE,
+        s3_actions: dict[str, str] = AWS_S3_ACTIONS,
+    ) -> None:
         from moto import mock_aws
         from moto.server import ThreadedMotoServer
 
+        self._restore_s3_actions = _authorize_s3_as(s3_actions)
+        self.account = DEFAULT_ACCOUNT_ID  # the platform's: ADMIN_CREDENTIALS are its own
         self.region = region
         self.deploy_role = deploy_role
         self._accounts: dict[str, dict[str, str]] = {}  # account -> administrator credentials
@@ -152,6 +160,27 @@ class LocalAws:
         self._stopped = True
         self._in_process.stop()
         self._server.stop()
+        self._restore_s3_actions()
+
+
+def _authorize_s3_as(actions: dict[str, str]) -> Callable[[], None]:
+    """moto authorizes each S3 request against the action its request class is given; map it
+    to AWS's (`infra.engines.emulator`) while this emulator runs. Returns the undo."""
+    from moto.iam.access_control import S3IAMRequest
+
+    original = S3IAMRequest.__init__
+
+    def init(self, *args, **kwargs) -> None:
+        if isinstance(kwargs.get("action"), str):  # else as moto gave it: `calibrate` tells
+            kwargs["action"] = actions.get(kwargs["action"], kwargs["action"])
+        original(self, *args, **kwargs)
+
+    S3IAMRequest.__init__ = init
+
+    def restore() -> None:
+        S3IAMRequest.__init__ = original
+
+    return restore
 
 
 # --------------------------------------------------------------------------- appliers
