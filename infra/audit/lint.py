@@ -35,6 +35,30 @@ with warnings.catch_warnings():  # parliament imports pkg_resources, which warns
     from parliament import analyze_policy_string, enhance_finding
     from parliament.cli import is_finding_filtered
 
+
+def _memoised_allowed_actions() -> None:
+    """parliament's auditors each call `Policy.get_allowed_actions()` on the same policy (four
+    times per document with the community auditors), and each call expands every action and
+    matches it against every resource: ~90 % of a lint. The answer depends only on the policy,
+    so it is kept on the policy object after the first call (a copy handed out each time)."""
+    from parliament.policy import Policy
+
+    compute = Policy.get_allowed_actions
+    if getattr(compute, "memoised", False):
+        return
+
+    def get_allowed_actions(self, raise_exceptions=True):
+        cache = self.__dict__.setdefault("_mesh_allowed_actions", {})
+        if raise_exceptions not in cache:
+            cache[raise_exceptions] = compute(self, raise_exceptions)
+        return list(cache[raise_exceptions])
+
+    get_allowed_actions.memoised = True
+    Policy.get_allowed_actions = get_allowed_actions
+
+
+_memoised_allowed_actions()
+
 SEVERITIES = ("MUTE", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 FAIL_AT = "MEDIUM"  # findings of this severity or higher fail the audit
 COMMUNITY_OVERRIDES = (
