@@ -134,6 +134,22 @@ def test_ignores_are_specific_a_reintroduced_create_grant_fails(result):
     assert "kms:creategrant" in failing[0].location["actions"]
 
 
+def test_memoised_lint_finds_exactly_what_parliament_finds_alone(resources, monkeypatch):
+    """parliament's get_allowed_actions is kept per policy (lint.py); every finding, of every
+    document of the sample, is the same as with parliament's own, recomputed each time."""
+    from parliament.policy import Policy
+
+    from infra.audit.view import index
+
+    graph = index(resources)
+    memoised = lint_mod.lint(graph).findings
+    lint_mod._lint_text.cache_clear()
+    monkeypatch.setattr(Policy, "get_allowed_actions", Policy.get_allowed_actions.original)
+    alone = lint_mod.lint(graph).findings
+    lint_mod._lint_text.cache_clear()
+    assert memoised == alone and len(alone) > 0
+
+
 def test_identity_policy_with_star_action_fails_lint():
     text = json.dumps(
         {
