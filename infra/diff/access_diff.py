@@ -708,7 +708,7 @@ def render_text(result: DiffResult, computed: bool = True, side: str = "HEAD") -
     n_review = len(result.review_required) + (result.platform_change is not None)
     lines.append(f"REVIEW REQUIRED (no new access): {n_review}")
     for r in result.review_required:
-        lines.append(one_line(f"  ? {r.where}: {r.change} {r.product or r.domain} -- {r.reason}"))
+        lines.append(one_line(f"  ? {r.where}: {r.change} {r.subject} -- {r.reason}"))
     if result.platform_change is not None:
         file, reason = result.platform_change
         lines.append(one_line(f"  ? {file}: platform file -- {reason}"))
@@ -829,7 +829,7 @@ def render_markdown(result: DiffResult, computed: bool = True, side: str = "HEAD
         )
         for r in result.review_required:
             lines += md_wrap(
-                f"{md_code(r.where)} {r.change}: {md_cell(r.product or r.domain)}: "
+                f"{md_code(r.where)} {r.change}: {md_cell(r.subject)}: "
                 f"{md_cell(r.reason)}",
                 WRAP,
                 "> - ",

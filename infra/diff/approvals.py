@@ -5,8 +5,10 @@
 - an exception added or renewed: the domain's owners and the group its policy names in the
   catalogue (`Policy.waived_by`, `security` unless said otherwise);
 - any other change to review (decommission, retention, classification, owner, ...:
-  `infra.governance.review`): the domain's owners and `platform` (a PII flag removed also
-  `privacy`);
+  `infra.governance.review`): the domain's owners and `platform` (a PII flag removed or a PII
+  column dropped also `privacy`);
+- a stack config changed (`Pulumi.<stack>.yaml`: `infra.governance.stack_configs`): `platform`
+  and `security`;
 - a new domain, and any change to `_mesh.yaml` itself: `platform`.
 
 Who counts as whom is decided by BASE, the tree already merged: its platform file's groups and
@@ -21,8 +23,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.errors import first_of
+from infra.blueprints.load import blueprint_files
+from infra.errors import Problem, first_of
 from infra.governance.approvals import RequiredApproval
+from infra.governance.review import ReviewItem
 from infra.governance.catalogue import waiver_group
 from infra.model.mesh import Mesh
 from infra.model.platform import MESH_FILE, PLATFORM, PRIVACY, SECURITY
@@ -84,15 +88,18 @@ def required_approvals(
             need(who.group(SECURITY), f"restricted data for {g.principal} on {g.product}", **at)
     for r in result.review_required:
         at = {"domain": r.domain, "product": r.product, "principal": None}
-        approver, handles, note = who.owners(r.domain)
-        need((approver, handles), f"{r.change}: {r.reason}{note}", **at)
+        if r.domain is not None:
+            approver, handles, note = who.owners(r.domain)
+            need((approver, handles), f"{r.change}: {r.reason}{note}", **at)
         if r.change in ("exception_added", "exception_renewed"):
             group = waiver_group(r.policy or "")
             need(who.group(group), f"{r.change}: {r.reason}", **at)
         else:
             need(who.group(PLATFORM), f"{r.change}: {r.reason}", **at)
-        if r.change == "pii_removed":
+        if r.change in ("pii_removed", "pii_column_dropped"):
             need(who.group(PRIVACY), f"{r.change}: {r.reason}", **at)
+        if r.change == "stack_config_changed":
+            need(who.group(SECURITY), f"{r.change}: {r.reason}", **at)
     for domain in sorted(set(head.domains) - base.all_domains):
         at = {"domain": domain, "product": None, "principal": None}
         need(who.group(PLATFORM), f"new domain {domain}", **at)
@@ -122,3 +129,41 @@ def platform_file_change(base_dir: Path, head_dir: Path) -> tuple[str, str] | No
             f"{MESH_FILE} is removed: approvals would no longer be checked",
         )
     return str(head_dir / MESH_FILE), f"{MESH_FILE} changes: approver groups or domain owners"
+
+
+def bootstrap_problems(
+    base_dir: Path, head_dir: Path, stack_changes: list[ReviewItem]
+) -> list[Problem]:
+    """E071 for each other change of a pull request that adds the first `_mesh.yaml`.
+
+    Who is who comes from BASE; a tree without a platform file has no groups, so the change
+    that adds the first one is approved by the groups it names itself. It may therefore change
+    nothing else: no blueprint added, edited or removed, no stack config changed. Its groups
+    then decide nothing before a second pull request, which BASE's file (the merged one)
+    judges."""
+    if (base_dir / MESH_FILE).is_file() or not (head_dir / MESH_FILE).is_file():
+        return []
+    why = (
+        f"this change adds the first {MESH_FILE}, whose groups would approve it: it must come "
+        f"alone; make this change in another pull request once {MESH_FILE} is merged"
+    )
+    out = []
+    head = {p.name: p for p in blueprint_files(head_dir)}
+    base = {p.name: p for p in blueprint_files(base_dir)}
+    for name in sorted(set(head) | set(base)):
+        a, b = base.get(name), head.get(name)
+        if a is not None and b is not None and _bytes(a) == _bytes(b):
+            continue
+        what = "added" if a is None else "removed" if b is None else "changed"
+        shown = str(b if b is not None else a)
+        out.append(Problem(shown, None, "", "E071", f"{name} is {what}: {why}"))
+    for item in stack_changes:
+        out.append(Problem(item.file, item.line, "", "E071", f"{item.reason}: {why}"))
+    return out
+
+
+def _bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None

@@ -131,6 +131,26 @@ def approver_problems(mesh: Mesh) -> list[Problem]:
 
 # ------------------------------------------------------------------ diff: what a change needs
 
+# (change, who approves it): what `infra.diff.approvals.required_approvals` asks for, as
+# `mesh policies` shows it (the README's table says the same)
+WHO_APPROVES: tuple[tuple[str, str], ...] = (
+    ("a new or widened grant", "the producing domain's owners"),
+    ("  ... sharing PII", "also privacy"),
+    ("  ... of restricted data", "also security"),
+    ("  ... naming approved_by", "also the approver it names (with _mesh.yaml)"),
+    ("  ... waived by an exception", "also the group that waives the policy"),
+    ("a consumer's account move", "each grant it carries, as a new grant"),
+    ("an exception added or renewed", "the domain's owners and the group its policy names"),
+    (
+        "any other blueprint change to review",
+        "the domain's owners and platform (a PII mark removed or a PII column dropped: "
+        "also privacy)",
+    ),
+    ("a stack config changed (Pulumi.<stack>.yaml)", "platform and security"),
+    ("a new domain; any change to _mesh.yaml", "platform"),
+)
+
+
 
 @dataclass(frozen=True)
 class RequiredApproval:

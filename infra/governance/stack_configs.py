@@ -1,0 +1,219 @@
+"""The stack configs of the project (`Pulumi.<stack>.yaml`) in the PR check: a change to them is
+reviewed by platform and security, and a stack config that deploys another blueprint directory
+than the one checked is an error (E070).
+
+A stack config decides as much as a blueprint: who administers Lake Formation
+(`mesh:lakeFormationAdmins`), which directory is deployed (`mesh:blueprints`), whether data may
+be deleted (`mesh:allowDataDeletion`), the accounts (`mesh:account`, `mesh:singleAccount`,
+`mesh:deployRoleName`) and every physical name (`mesh:prefix`). `mesh diff BASE HEAD` compares
+the stack configs of both sides, key by key, and lists each changed, added or removed value as a
+`stack_config_changed` review item (`infra.governance.review`) at the HEAD file and line.
+
+**Where the stack configs of a blueprint tree are.** The project of a blueprint directory is the
+directory that holds it (as `mesh validate` reads the stack prefixes), or the directory itself
+when it holds the project file `Pulumi.yaml` (blueprints at the repository root). Its stack
+configs are the `Pulumi.*.yaml` files there. Nothing is searched further up: BASE and HEAD are
+two checkouts side by side (`base/blueprints`, `head/blueprints` in the PR workflow), and each
+side's project is its own checkout's.
+
+The files are read with the blueprints' hostile-input reader (`infra.blueprints.yaml_safe`:
+size limit, no tags, no alias bombs), not by Pulumi: this is the PR check, it runs on text.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text
+from infra.errors import Problem, first_of, quote
+from infra.governance.review import ReviewItem
+from infra.model.source import SourceFile
+
+PROJECT_FILE = "Pulumi.yaml"
+STACK_CONFIGS = "Pulumi.*.yaml"
+DEFAULT_BLUEPRINTS = "blueprints"  # `mesh:blueprints` without a value (Pulumi.yaml's default)
+
+# the keys whose change a reviewer must understand, and what they decide (any other changed key
+# is listed too, with the generic reason)
+MEANING: dict[str, str] = {
+    "mesh:lakeFormationAdmins": "who administers Lake Formation (every table, every grant)",
+    "mesh:blueprints": "which blueprint directory the stack deploys",
+    "mesh:allowDataDeletion": "whether decommissioned data may be deleted",
+    "mesh:account": "the AWS account of the stack (and of every domain without account:)",
+    "mesh:singleAccount": "whether every domain is deployed into one account",
+    "mesh:deployRoleName": "the role assumed in each domain account",
+    "mesh:prefix": "every physical name of the stack",
+    "mesh:stack": "what the stack declares (all, platform or one domain)",
+}
+
+
+def project_dir(blueprints: Path) -> Path:
+    """The project directory of a blueprint directory (see the module docstring), unresolved
+    (its stack configs are named from it in messages)."""
+    if (blueprints / PROJECT_FILE).is_file():
+        return blueprints
+    return blueprints.parent if blueprints.name not in ("", ".") else blueprints / ".."
+
+
+@dataclass
+class StackConfig:
+    """One `Pulumi.<stack>.yaml`: its display path, where its fields are, and its values."""
+
+    path: str
+    src: SourceFile | None
+    config: dict[str, Any] = field(default_factory=dict)
+    other: dict[str, Any] = field(default_factory=dict)  # top-level keys but `config`
+    problem: Problem | None = None
+
+    def line(self, *loc: str | int) -> int | None:
+        return self.src.line_of(loc) if self.src is not None else None
+
+
+def read_stack_configs(project: Path) -> dict[str, StackConfig]:
+    """File name -> stack config, for every `Pulumi.*.yaml` of `project`. A file that does not
+    read as a YAML mapping carries its problem (E001, E002, E005)."""
+    out: dict[str, StackConfig] = {}
+    try:
+        paths = sorted(p for p in project.glob(STACK_CONFIGS) if not p.is_dir())
+    except OSError:
+        return out
+    for path in paths:
+        shown = os.path.normpath(path)
+        try:
+            text = _read_text(path)
+        except _FileError as exc:
+            out[path.name] = StackConfig(
+                shown, None, problem=Problem(shown, exc.line, "", exc.code, exc.message)
+            )
+            continue
+        src, _text, data, problem = _parse_text(text, shown)
+        if problem is not None and problem.code == "E005":  # empty: no settings
+            data, problem = {}, None
+        if problem is not None:
+            out[path.name] = StackConfig(shown, None, problem=problem)
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("config", {}) or {}, dict):
+            out[path.name] = StackConfig(
+                shown,
+                src,
+                problem=Problem(
+                    shown, 1, "", "E005", "a stack config is a mapping with a config: mapping"
+                ),
+            )
+            continue
+        config = data.get("config") or {}
+        other = {str(k): v for k, v in data.items() if k != "config"}
+        out[path.name] = StackConfig(shown, src, {str(k): v for k, v in config.items()}, other)
+    return out
+
+
+def _value(value: Any) -> str:
+    return "(unset)" if value is None else quote(value)
+
+
+def _change(before: Any, after: Any) -> str:
+    """`'a' -> 'b'`; for two lists the items added and removed (`+'x', -'y'`)."""
+    if isinstance(before, list) and isinstance(after, list):
+        plus = [f"+{quote(v)}" for v in after if v not in before]
+        minus = [f"-{quote(v)}" for v in before if v not in after]
+        if plus or minus:
+            return first_of(plus + minus, len(plus) + len(minus))
+    return f"{_value(before)} -> {_value(after)}"
+
+
+def _item(cfg: StackConfig, line: int | None, key: str, reason: str) -> ReviewItem:
+    meaning = MEANING.get(key, "a setting of the stack")
+    return ReviewItem(
+        None,
+        None,
+        "stack_config_changed",
+        f"{Path(cfg.path).name} {key} ({meaning}): {reason}",
+        cfg.path,
+        line,
+    )
+
+
+def stack_config_review(
+    base_blueprints: Path, head_blueprints: Path
+) -> tuple[list[ReviewItem], list[Problem]]:
+    """(review items, errors) of the stack configs from BASE to HEAD: each added, removed or
+    changed value; errors: a HEAD stack config that does not read, or that deploys another
+    directory than `head_blueprints` (E070)."""
+    base = read_stack_configs(project_dir(base_blueprints))
+    head_project = project_dir(head_blueprints)
+    head = read_stack_configs(head_project)
+    items: list[ReviewItem] = []
+    errors: list[Problem] = []
+    for name in sorted(set(base) | set(head)):
+        before, after = base.get(name), head.get(name)
+        if after is not None and after.problem is not None:
+            errors.append(after.problem)
+            continue
+        if after is None:
+            assert before is not None
+            items.append(
+                ReviewItem(
+                    None,
+                    None,
+                    "stack_config_changed",
+                    f"stack config {name} is removed: the stack it configured is no longer "
+                    "deployed from this repository",
+                    before.path,
+                    None,
+                )
+            )
+            continue
+        old = before.config if before is not None and before.problem is None else {}
+        old_other = before.other if before is not None and before.problem is None else {}
+        added = before is None
+        for key in sorted(set(old) | set(after.config)):
+            a, b = old.get(key), after.config.get(key)
+            if a == b:
+                continue
+            line = after.line("config", key) if key in after.config else after.line("config")
+            what = f"set to {_value(b)}" if added else _change(a, b)
+            if added:
+                what = f"new stack config: {what}"
+            items.append(_item(after, line, key, what))
+        for key in sorted(set(old_other) | set(after.other)):
+            a, b = old_other.get(key), after.other.get(key)
+            if a != b:
+                line = after.line(key) if key in after.other else None
+                items.append(_item(after, line, key, _change(a, b)))
+        errors += _deploys_elsewhere(after, head_project, head_blueprints)
+    return items, errors
+
+
+def _deploys_elsewhere(cfg: StackConfig, project: Path, checked: Path) -> list[Problem]:
+    """E070 when the stack config deploys another directory than the one checked."""
+    value = cfg.config.get("mesh:blueprints", DEFAULT_BLUEPRINTS)
+    if not isinstance(value, str) or not value.strip():
+        where = cfg.line("config", "mesh:blueprints")
+        return [
+            Problem(cfg.path, where, "config.mesh:blueprints", "E070",
+                    f"mesh:blueprints is {quote(value)}: expected a directory path")
+        ]  # fmt: skip
+    target = Path(value)
+    target = target if target.is_absolute() else project / target
+    try:
+        same = target.resolve() == checked.resolve()
+    except (OSError, RuntimeError):
+        same = False
+    if same:
+        return []
+    where = cfg.line("config", "mesh:blueprints") if "mesh:blueprints" in cfg.config else None
+    where = where or cfg.line("config") or 1
+    return [
+        Problem(
+            cfg.path,
+            where,
+            "config.mesh:blueprints",
+            "E070",
+            f"stack {Path(cfg.path).name} deploys the blueprints in {quote(value)}, not "
+            f"{quote(str(checked))}, the directory this check compared: a stack must deploy "
+            "what the PR check reviewed (set mesh:blueprints to it, or check that directory)",
+        )
+    ]
