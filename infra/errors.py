@@ -132,18 +132,24 @@ REGISTRY: dict[str, Code] = {
             # the PR check beyond the blueprints (issue 25); numbered apart from E059+ on purpose
             "E070": (
                 _E,
-                "a stack config deploys another blueprint directory than the one the PR check "
-                "checked (mesh:blueprints)",
+                (
+                    "a stack config deploys another blueprint directory than the one the PR check "
+                    "checked (mesh:blueprints)"
+                ),
             ),
             "E071": (
                 _E,
-                "the change that adds the first _mesh.yaml changes something else too (it must "
-                "come alone)",
+                (
+                    "the change that adds the first _mesh.yaml changes something else too (it must "
+                    "come alone)"
+                ),
             ),
             "E072": (
                 _E,
-                "a column of a positional format (csv) is reordered, removed before the end or "
-                "inserted before the end (every written object would be misread)",
+                (
+                    "a column of a positional format (csv) is reordered, removed before the end or "
+                    "inserted before the end (every written object would be misread)"
+                ),
             ),
             "E073": (_E, "the format of an existing product changes"),
             "E074": (_E, "an account that is not in the accounts list of _mesh.yaml"),

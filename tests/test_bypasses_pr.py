@@ -220,9 +220,7 @@ def test_the_first_platform_file_comes_alone(tmp_path):
              "justification": "subject access requests"}
         )  # fmt: skip
 
-    run = check(
-        tmp_path, attack, mesh_file=None, head_mesh_file=own, approvals=["@acme/shop-team"]
-    )
+    run = check(tmp_path, attack, mesh_file=None, head_mesh_file=own, approvals=["@acme/shop-team"])
     doc = json.loads(run.stdout)
     assert run.exit_code == 1, run.output
     assert [(e["code"], Path(e["file"]).name) for e in doc["errors"]] == [("E071", "shop.yaml")]
@@ -325,7 +323,9 @@ def test_a_pii_column_that_leaves_the_schema_needs_privacy(tmp_path):
     assert (Path(item["file"]).name, item["product"]) == ("shop.yaml", "shop.orders")
     assert "'email'" in item["reason"]
     assert {a["approver"] for a in doc["missing_approvals"]} == {"privacy", "platform"}
-    run = check(tmp_path / "ok", attack, approvals=[*owners_only, "@acme/privacy", "@acme/platform"])
+    run = check(
+        tmp_path / "ok", attack, approvals=[*owners_only, "@acme/privacy", "@acme/platform"]
+    )
     assert run.exit_code == 0, run.output
 
 

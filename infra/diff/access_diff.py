@@ -829,8 +829,7 @@ def render_markdown(result: DiffResult, computed: bool = True, side: str = "HEAD
         )
         for r in result.review_required:
             lines += md_wrap(
-                f"{md_code(r.where)} {r.change}: {md_cell(r.subject)}: "
-                f"{md_cell(r.reason)}",
+                f"{md_code(r.where)} {r.change}: {md_cell(r.subject)}: {md_cell(r.reason)}",
                 WRAP,
                 "> - ",
                 ">   ",

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 from infra.blueprints.load import blueprint_files
 from infra.errors import Problem, first_of
 from infra.governance.approvals import RequiredApproval
-from infra.governance.review import ReviewItem
 from infra.governance.catalogue import waiver_group
+from infra.governance.review import ReviewItem
 from infra.model.mesh import Mesh
 from infra.model.platform import MESH_FILE, PLATFORM, PRIVACY, SECURITY
 from infra.model.spec import Classification

@@ -143,13 +143,14 @@ WHO_APPROVES: tuple[tuple[str, str], ...] = (
     ("an exception added or renewed", "the domain's owners and the group its policy names"),
     (
         "any other blueprint change to review",
-        "the domain's owners and platform (a PII mark removed or a PII column dropped: "
-        "also privacy)",
+        (
+            "the domain's owners and platform (a PII mark removed or a PII column dropped: "
+            "also privacy)"
+        ),
     ),
     ("a stack config changed (Pulumi.<stack>.yaml)", "platform and security"),
     ("a new domain; any change to _mesh.yaml", "platform"),
 )
-
 
 
 @dataclass(frozen=True)

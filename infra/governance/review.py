@@ -176,9 +176,11 @@ def _product(old: Product, new: Product) -> Iterator[tuple[Loc, str, str]]:
             yield (
                 ("schema",),
                 "pii_column_dropped",
-                f"PII column {c.name!r} leaves the schema (removed, or renamed without "
-                "previous_names): the objects already written still hold its values, for "
-                "every reader of the objects and any column that takes its place",
+                (
+                    f"PII column {c.name!r} leaves the schema (removed, or renamed without "
+                    "previous_names): the objects already written still hold its values, for "
+                    "every reader of the objects and any column that takes its place"
+                ),
             )
     a, b = old.decommission, new.decommission
     if a is None and b is not None:
