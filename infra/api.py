@@ -380,6 +380,7 @@ def diff(
         bootstrap_problems,
         platform_file_change,
         required_approvals,
+        waived_grants,
     )
     from infra.governance.approvals import missing_approvals
     from infra.governance.stack_configs import stack_config_review
@@ -413,7 +414,7 @@ def diff(
     if change is not None:
         result.platform_change = change
     result.required_approvals = required_approvals(
-        base_mesh, head_mesh, result, change[1] if change else None
+        base_mesh, head_mesh, result, change[1] if change else None, waived_grants(head_mesh, today)
     )
     if approved_by is not None:
         result.missing_approvals = missing_approvals(result.required_approvals, approved_by)

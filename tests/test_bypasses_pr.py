@@ -351,3 +351,138 @@ def test_a_pii_column_dropped_through_a_contract_import_needs_privacy(tmp_path):
     assert run.exit_code == 3, run.output
     assert [r["change"] for r in doc["review_required"]] == ["pii_column_dropped"]
     assert ("privacy", None) in approvers(doc)
+
+
+# ------------------------------------------------------------------ 7. a consumer's account move
+
+
+def _mesh_with_accounts(*accounts: str) -> dict:
+    return {**MESH_FILE, "accounts": list(accounts)}
+
+
+def _audit_reads_pii(bps: dict) -> dict:
+    orders(bps)["consumers"].append(
+        {"domain": "audit", "include_pii": True, "approved_by": "privacy",
+         "justification": "subject access requests"}
+    )  # fmt: skip
+    return bps
+
+
+def test_a_consumer_account_move_is_new_access_for_each_grant(tmp_path):
+    """audit moves to another account with its PII grant: before, only audit's owners and
+    platform were asked (exit 0 with their approvals)."""
+    mesh_file = _mesh_with_accounts("123456789012", "999988887777")
+
+    def attack(bps, stacks, root):
+        bps["audit"].update(account="999988887777", previous_account="123456789012")
+
+    base = _audit_reads_pii(with_owners(base_mesh()))
+    movers = ["@acme/audit-team", "@acme/platform"]
+    run = check(tmp_path, attack, base_bps=base, mesh_file=mesh_file, approvals=movers)
+    doc = json.loads(run.stdout)
+    assert run.exit_code == 1, run.output
+    [entry] = doc["new_access"]
+    assert (entry["principal"], entry["product"], entry["reasons"]) == (
+        "audit:consumer", "shop.orders", ["consumer_account_moved"],
+    )  # fmt: skip
+    assert "audit moves from account (the stack account) to 999988887777" in entry["why"]
+    assert {a["approver"] for a in doc["missing_approvals"]} == {"@acme/shop-team", "privacy"}
+    run = check(
+        tmp_path / "ok", attack, base_bps=base, mesh_file=mesh_file,
+        approvals=[*movers, "@acme/shop-team", "@acme/privacy"],
+    )  # fmt: skip
+    assert run.exit_code == 0, run.output
+
+
+def test_an_account_outside_the_meshs_list_is_refused(tmp_path):
+    def attack(bps, stacks, root):
+        bps["audit"].update(account="555566667777", previous_account="123456789012")
+
+    run = check(tmp_path, attack, mesh_file=_mesh_with_accounts("123456789012"))
+    doc = json.loads(run.stdout)
+    assert run.exit_code == 1
+    assert located(doc) == [("E074", "audit.yaml", "account")]
+    assert doc["errors"][0]["line"] == 9
+
+
+# ------------------------------------------------------------------ 8. what an exception covers
+
+
+def _customers(bps: dict) -> dict:
+    """shop shares its confidential customers with audit without an expiry, under an exception
+    of GOV-005 (grant-expiry) that security approved."""
+    bps["shop"]["products"].append(
+        {
+            "name": "customers", "description": "One row per customer",
+            "classification": "confidential", "format": "parquet", "retention_days": 365,
+            "freshness_slo_hours": 24, "schema": [{"name": "customer_id", "type": "string"}],
+            "consumers": [{"domain": "audit", "justification": "yearly audit"}],
+        }
+    )  # fmt: skip
+    bps["shop"]["exceptions"] = [
+        {"policy": "GOV-005", "product": "customers", "justification": "audit needs history",
+         "expires": _later(60), "approved_by": "security"}
+    ]  # fmt: skip
+    return bps
+
+
+def test_an_exception_does_not_cover_a_later_grant(tmp_path):
+    """bi is added on customers without an expiry, under the exception approved for audit:
+    before, shop's owners alone approved it (exit 0)."""
+
+    def attack(bps, stacks, root):
+        bps["shop"]["products"][2]["consumers"].append(
+            {"domain": "bi", "justification": "dashboards"}
+        )
+
+    base = _customers(with_owners(base_mesh()))
+    run = check(tmp_path, attack, base_bps=base, approvals=["@acme/shop-team"])
+    doc = json.loads(run.stdout)
+    assert run.exit_code == 1, run.output
+    [missing] = doc["missing_approvals"]
+    assert (missing["approver"], missing["principal"]) == ("security", "bi:consumer")
+    assert "exception waiving GOV-005" in missing["reason"]
+    run = check(
+        tmp_path / "ok", attack, base_bps=base, approvals=["@acme/shop-team", "@acme/security"]
+    )
+    assert run.exit_code == 0, run.output
+
+
+# ------------------------------------------------------------------ 9. approved_by is checked
+
+
+def test_approved_by_on_a_grant_that_needs_none_is_verified(tmp_path):
+    """A non-PII grant names `approved_by: security`, which the PR comment shows: before,
+    nobody checked that security approved."""
+
+    def attack(bps, stacks, root):
+        orders(bps)["consumers"].append(
+            {"domain": "audit", "columns": ["order_id"], "approved_by": "security",
+             "justification": "reconciliation"}
+        )  # fmt: skip
+
+    run = check(tmp_path, attack, approvals=["@acme/shop-team"])
+    doc = json.loads(run.stdout)
+    assert run.exit_code == 1, run.output
+    assert [(a["approver"], a["principal"]) for a in doc["missing_approvals"]] == [
+        ("security", "audit:consumer")
+    ]
+    assert "names approved_by security" in doc["missing_approvals"][0]["reason"]
+
+
+# ------------------------------------------------------------------ 10. the renewal text
+
+
+def test_a_grant_back_from_a_lapsed_exception_says_why(tmp_path):
+    from test_bypasses import lapsed_base
+
+    def renew(bps, stacks, root):
+        bps["shop"]["exceptions"][0]["expires"] = _later(30)
+
+    run = check(tmp_path, renew, base_bps=lapsed_base(), mesh_file=None)
+    doc = json.loads(run.stdout)
+    assert run.exit_code == 3, run.output
+    [entry] = doc["new_access"]
+    assert entry["why"] == (
+        "expired grant renewed (revoked while the exception allowing it had lapsed)"
+    )

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.audit.markdown import md_cell, until_text
+from infra.diff.account_moves import moved_grants
 from infra.errors import Problem
 from infra.governance.approvals import RequiredApproval
 from infra.governance.change_safety import change_problems
@@ -71,6 +72,7 @@ REASONS: dict[str, str] = {
     "write_instead_of_read": "write instead of read",
     "direct_s3_read": "direct S3 read (every column, around Lake Formation)",
     "more_partition_keys": "more partition keys (readable with every grant)",
+    "consumer_account_moved": "the consumer moves to another AWS account, with this grant",
     "fewer_columns": "fewer columns",
     "pii_removed": "PII no longer included",
     "shorter_expiry": "shorter expiry",
@@ -380,6 +382,7 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
     base, head = _governed(base, today), _governed(head, today)
     safety = change_problems(base, head, today)  # the whole trees: locations need the sources
     review = review_changes(base, head)
+    moved = moved_grants(base, head, today)  # the whole trees: a consumer's grants are elsewhere
     base, head = _changed_domains(base, head)
     base_products, head_products = _products(base), _products(head)
     renames = _product_renames(base_products, head_products)
@@ -439,11 +442,12 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
                 continue
             if pid not in mapped_base_ids:
                 code, detail = "new_product_shared", None
-            elif key in before_expired:
-                code = "renewed"
-                detail = f"expired on {before_expired[key].expires}"
+            elif key in before_expired and _lapsed_on(before_expired[key], today) is not None:
+                code, detail = "renewed", f"expired on {_lapsed_on(before_expired[key], today)}"
             elif _base_decommissioned(base_products, old_ids, pid, today):
                 code, detail = "recommissioned", None
+            elif key in before_expired:  # no date: revoked, its exception had lapsed
+                code, detail = "renewed", "revoked while the exception allowing it had lapsed"
             else:
                 code, detail = "new_consumer", None
             reasons, details = [code], [_phrase(code, detail)]
@@ -471,10 +475,36 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
                 code = "consumer_removed"
             result.removed_access.append(Entry(b, [code], [_phrase(code)]))
 
+    _account_moves(result, moved)
     result.breaking_schema = _breaking(
         base_products, head_products, renames, base_model.grants, after, renames_of
     )
     return result
+
+
+def _account_moves(result: DiffResult, moved: list) -> None:
+    """Each grant of a consumer that moves accounts (`infra.diff.account_moves`) is new access:
+    the reason is added to its entry (a narrowing entry becomes new access), or it gets one."""
+    if not moved:
+        return
+    code = "consumer_account_moved"
+    entries = {(e.grant.principal, e.grant.product): e for e in result.new_access}
+    narrower = {(e.grant.principal, e.grant.product): e for e in result.changed}
+    for grant, before, why in moved:
+        key = (grant.principal, grant.product)
+        entry = entries.get(key)
+        if entry is None and key in narrower:
+            entry = narrower.pop(key)
+            result.changed.remove(entry)
+            result.new_access.append(entry)
+        if entry is None:
+            entry = Entry(grant, [], [], before=before)
+            result.new_access.append(entry)
+        if code not in entry.reasons:
+            entry.reasons.append(code)
+            entry.details.append(_phrase(code, why))
+        entries[key] = entry
+    result.new_access.sort(key=lambda e: (e.grant.product, e.grant.principal))
 
 
 def _new_partition_keys(
@@ -497,6 +527,11 @@ def _new_partition_keys(
         if added:
             out[pid] = added
     return out
+
+
+def _lapsed_on(grant: DeclaredGrant, today: dt.date) -> str | None:
+    """The date a grant expired on, when its own expiry ended it (not a revocation)."""
+    return grant.expires.isoformat() if grant.expires and grant.expires < today else None
 
 
 def _base_decommissioned(

@@ -103,6 +103,7 @@ def approver_problems(mesh: Mesh) -> list[Problem]:
                     "changes and owns its file in CODEOWNERS",
                 )
             )
+    out += _unlisted_accounts(mesh, platform)
     psrc = platform.source
     domains = {bp.domain: bp for bp in mesh.blueprints}
     for domain, handle in platform.spec.owners.items():
@@ -127,6 +128,26 @@ def approver_problems(mesh: Mesh) -> list[Problem]:
                 )
             )
     return sorted(out, key=Problem.sort_key)
+
+
+def _unlisted_accounts(mesh: Mesh, platform: Platform) -> list[Problem]:
+    """E074: a domain's `account:` that the platform file's `accounts` list does not name."""
+    listed = platform.spec.accounts
+    if listed is None:
+        return []
+    out = []
+    for bp in mesh.blueprints:
+        if bp.account is not None and bp.account not in listed:
+            out.append(
+                mesh.source(bp.domain).problem(
+                    ("account",),
+                    "E074",
+                    f"account {bp.account} of domain {bp.domain} is not one of the mesh's "
+                    f"accounts (accounts in {MESH_FILE}: {first_of(listed, len(listed))}): the "
+                    f"platform team adds an account to {MESH_FILE} first",
+                )
+            )
+    return out
 
 
 # ------------------------------------------------------------------ diff: what a change needs

@@ -14,7 +14,9 @@ directory that holds it (as `mesh validate` reads the stack prefixes), or the di
 when it holds the project file `Pulumi.yaml` (blueprints at the repository root). Its stack
 configs are the `Pulumi.*.yaml` files there. Nothing is searched further up: BASE and HEAD are
 two checkouts side by side (`base/blueprints`, `head/blueprints` in the PR workflow), and each
-side's project is its own checkout's.
+side's project is its own checkout's. A HEAD without any stack config deploys nothing and is
+not compared (a blueprint directory copied elsewhere; in a repository, deleting every stack
+config is a change of files the `*` rule of CODEOWNERS gives the platform team).
 
 The files are read with the blueprints' hostile-input reader (`infra.blueprints.yaml_safe`:
 size limit, no tags, no alias bombs), not by Pulumi: this is the PR check, it runs on text.
@@ -145,6 +147,8 @@ def stack_config_review(
     base = read_stack_configs(project_dir(base_blueprints))
     head_project = project_dir(head_blueprints)
     head = read_stack_configs(head_project)
+    if not head:  # HEAD is no project (a copied blueprint directory): it deploys nothing
+        return [], []
     items: list[ReviewItem] = []
     errors: list[Problem] = []
     for name in sorted(set(base) | set(head)):
