@@ -371,7 +371,7 @@ def _audit_reads_pii(bps: dict) -> dict:
 def test_a_consumer_account_move_is_new_access_for_each_grant(tmp_path):
     """audit moves to another account with its PII grant: before, only audit's owners and
     platform were asked (exit 0 with their approvals)."""
-    mesh_file = _mesh_with_accounts("123456789012", "999988887777")
+    mesh_file = MESH_FILE  # no accounts list: any account (the list is tested below)
 
     def attack(bps, stacks, root):
         bps["audit"].update(account="999988887777", previous_account="123456789012")
@@ -403,6 +403,12 @@ def test_an_account_outside_the_meshs_list_is_refused(tmp_path):
     assert run.exit_code == 1
     assert located(doc) == [("E074", "audit.yaml", "account")]
     assert doc["errors"][0]["line"] == 9
+    # listed by the platform team first, the move is a change to review, not an error
+    listed = _mesh_with_accounts("123456789012", "555566667777")
+    run = check(tmp_path / "listed", attack, mesh_file=listed)
+    doc = json.loads(run.stdout)
+    assert run.exit_code == 3 and doc["errors"] == [], run.output
+    assert [r["change"] for r in doc["review_required"]] == ["account_moved"]
 
 
 # ------------------------------------------------------------------ 8. what an exception covers
