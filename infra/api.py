@@ -413,6 +413,7 @@ def diff(
     change = platform_file_change(base, head)
     if change is not None:
         result.platform_change = change
+    result.approvers_known = (base_mesh.platform or head_mesh.platform) is not None
     result.required_approvals = required_approvals(
         base_mesh, head_mesh, result, change[1] if change else None, waived_grants(head_mesh, today)
     )

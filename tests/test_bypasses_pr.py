@@ -492,3 +492,24 @@ def test_a_grant_back_from_a_lapsed_exception_says_why(tmp_path):
     assert entry["why"] == (
         "expired grant renewed (revoked while the exception allowing it had lapsed)"
     )
+
+
+def test_the_comment_says_when_approved_by_cannot_be_verified(tmp_path):
+    def grant(approver: str):
+        def attack(bps, stacks, root):
+            orders(bps)["consumers"].append(
+                {"domain": "audit", "columns": ["order_id"], "approved_by": approver,
+                 "justification": "reconciliation"}
+            )  # fmt: skip
+
+        return attack
+
+    run = check(tmp_path, grant("cfo@example.com"), mesh_file=None, fmt="markdown")
+    assert run.exit_code == 3
+    assert (
+        "approved_by: cfo@example.com (not verified: no _mesh.yaml names the approvers)"
+        in run.stdout.replace("\u200b", "")
+    )
+    run = check(tmp_path / "known", grant("security"), fmt="markdown")
+    assert run.exit_code == 3
+    assert "approved_by: security" in run.stdout and "not verified" not in run.stdout

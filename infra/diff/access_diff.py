@@ -167,6 +167,9 @@ class DiffResult:
     # HEAD files byte-identical in BASE (as problems name them): their warnings are not this
     # change's, and the PR comment only counts them
     untouched: frozenset[str] = frozenset()
+    # a platform file names the approvers (BASE's or HEAD's): `approved_by` is then verified as
+    # a required approval; without one it is free text, and the comment says so
+    approvers_known: bool = True
     # the platform file (`_mesh.yaml`) changed: (its file, why), a change to review (who
     # approves what) although it grants nothing
     platform_change: tuple[str, str] | None = None
@@ -806,6 +809,8 @@ def _md_approvals(result: DiffResult) -> list[str]:
             if g is not None:
                 text += f" · justification: {md_cell(g.justification or '(none)')}"
                 text += f" · approved_by: {md_cell(g.approved_by or '(none)')}"
+                if g.approved_by and not result.approvers_known:
+                    text += " (not verified: no _mesh.yaml names the approvers)"
             lines += md_wrap(text, WRAP, "  - ", "    ")
     note = _nobody(result)
     if note:
