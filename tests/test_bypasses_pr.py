@@ -55,8 +55,9 @@ def project(root: Path, bps: dict, mesh_file: dict | None, stacks: dict | None) 
     blueprints = write(root / "blueprints", bps)
     if mesh_file is not None:
         (blueprints / "_mesh.yaml").write_text(yaml.safe_dump(mesh_file, sort_keys=False))
-    for name, doc in (stacks or {}).items():
-        (root / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    for name, doc in (stacks or {}).items():  # "" is the project file, Pulumi.yaml
+        file = f"Pulumi.{name}.yaml" if name else "Pulumi.yaml"
+        (root / file).write_text(yaml.safe_dump(doc, sort_keys=False))
     return blueprints
 
 
@@ -161,6 +162,41 @@ def test_a_stack_config_deploying_an_unchecked_directory_is_refused(tmp_path):
     assert ("E070", "Pulumi.dev.yaml", "config.mesh:blueprints") in located(doc)
     [e070] = [e for e in doc["errors"] if e["code"] == "E070"]
     assert e070["line"] == 9 and "'shadow'" in e070["message"]
+
+
+PROJECT = {
+    "name": "mesh",
+    "runtime": {"name": "python"},
+    "main": "infra/",
+    "config": {
+        "blueprints": {"type": "string", "default": "blueprints"},
+        "allowDataDeletion": {"default": False},
+    },
+}
+
+
+def test_the_project_files_defaults_and_program_are_reviewed(tmp_path):
+    """Pulumi.yaml decides every stack's defaults and which program runs: a default pointed
+    at an unchecked directory is E070 at its line; another program is reviewed."""
+    dev = copy.deepcopy(STACK)
+    del dev["config"]["mesh:allowDataDeletion"]  # the project's default decides it
+    stacks = {"": PROJECT, "dev": dev}
+
+    def attack(bps, stacks, root):
+        stacks[""]["config"]["blueprints"]["default"] = "shadow"
+        stacks[""]["config"]["allowDataDeletion"]["default"] = True
+        stacks[""]["main"] = "shadow_infra/"
+
+    run = check(tmp_path, attack, stacks=stacks)
+    doc = json.loads(run.stdout)
+    assert run.exit_code == 1, run.output
+    assert located(doc) == [("E070", "Pulumi.yaml", "config.blueprints.default")]
+    items = {(Path(r["file"]).name, r["reason"].split(" ")[1]) for r in doc["review_required"]}
+    assert items == {
+        ("Pulumi.yaml", "main"),
+        ("Pulumi.yaml", "mesh:allowDataDeletion"),
+        ("Pulumi.yaml", "mesh:blueprints"),
+    }
 
 
 def test_the_codeowners_gives_everything_else_to_the_platform_team(tmp_path, monkeypatch):

@@ -74,41 +74,74 @@ class StackConfig:
         return self.src.line_of(loc) if self.src is not None else None
 
 
+def _read(path: Path) -> StackConfig:
+    """One stack config or project file; a file that does not read as a YAML mapping carries
+    its problem (E001, E002, E005)."""
+    shown = os.path.normpath(path)
+    try:
+        text = _read_text(path)
+    except _FileError as exc:
+        return StackConfig(shown, None, problem=Problem(shown, exc.line, "", exc.code, exc.message))
+    src, _text, data, problem = _parse_text(text, shown)
+    if problem is not None and problem.code == "E005":  # empty: no settings
+        data, problem = {}, None
+    if problem is not None:
+        return StackConfig(shown, None, problem=problem)
+    if not isinstance(data, dict) or not isinstance(data.get("config", {}) or {}, dict):
+        why = "expected a mapping, with a config: mapping"
+        return StackConfig(shown, src, problem=Problem(shown, 1, "", "E005", why))
+    config = data.get("config") or {}
+    other = {str(k): v for k, v in data.items() if k != "config"}
+    return StackConfig(shown, src, {str(k): v for k, v in config.items()}, other)
+
+
 def read_stack_configs(project: Path) -> dict[str, StackConfig]:
-    """File name -> stack config, for every `Pulumi.*.yaml` of `project`. A file that does not
-    read as a YAML mapping carries its problem (E001, E002, E005)."""
-    out: dict[str, StackConfig] = {}
+    """File name -> stack config, for every `Pulumi.*.yaml` of `project`."""
     try:
         paths = sorted(p for p in project.glob(STACK_CONFIGS) if not p.is_dir())
     except OSError:
-        return out
-    for path in paths:
-        shown = os.path.normpath(path)
-        try:
-            text = _read_text(path)
-        except _FileError as exc:
-            out[path.name] = StackConfig(
-                shown, None, problem=Problem(shown, exc.line, "", exc.code, exc.message)
-            )
-            continue
-        src, _text, data, problem = _parse_text(text, shown)
-        if problem is not None and problem.code == "E005":  # empty: no settings
-            data, problem = {}, None
-        if problem is not None:
-            out[path.name] = StackConfig(shown, None, problem=problem)
-            continue
-        if not isinstance(data, dict) or not isinstance(data.get("config", {}) or {}, dict):
-            out[path.name] = StackConfig(
-                shown,
-                src,
-                problem=Problem(
-                    shown, 1, "", "E005", "a stack config is a mapping with a config: mapping"
-                ),
-            )
-            continue
-        config = data.get("config") or {}
-        other = {str(k): v for k, v in data.items() if k != "config"}
-        out[path.name] = StackConfig(shown, src, {str(k): v for k, v in config.items()}, other)
+        return {}
+    return {path.name: _read(path) for path in paths}
+
+
+def read_project_file(project: Path) -> StackConfig | None:
+    """`Pulumi.yaml` of `project`, or None."""
+    path = project / PROJECT_FILE
+    return _read(path) if path.is_file() else None
+
+
+# where a value is: (file, line, field path)
+_At = tuple[str, int | None, str]
+
+
+def _defaults(project: StackConfig | None) -> dict[str, tuple[Any, _At]]:
+    """The `default:` of each key the project file declares, namespaced as Pulumi does (a key
+    without a namespace belongs to the project), with where it is written."""
+    if project is None or project.problem is not None:
+        return {}
+    name = str(project.other.get("name", ""))
+    out = {}
+    for key, spec in project.config.items():
+        full = key if ":" in key else f"{name}:{key}"
+        if isinstance(spec, dict):
+            if "default" in spec:
+                out[full] = (
+                    spec["default"],
+                    (project.path, project.line("config", key, "default"), f"config.{key}.default"),
+                )
+        else:  # `key: value`: a project-level value
+            out[full] = (spec, (project.path, project.line("config", key), f"config.{key}"))
+    return out
+
+
+def _effective(
+    cfg: StackConfig | None, defaults: dict[str, tuple[Any, _At]]
+) -> dict[str, tuple[Any, _At]]:
+    """key -> (value, where) of a stack: its own values over the project's defaults."""
+    out = dict(defaults)
+    if cfg is not None and cfg.problem is None:
+        for key, value in cfg.config.items():
+            out[key] = (value, (cfg.path, cfg.line("config", key), f"config.{key}"))
     return out
 
 
@@ -126,31 +159,42 @@ def _change(before: Any, after: Any) -> str:
     return f"{_value(before)} -> {_value(after)}"
 
 
-def _item(cfg: StackConfig, line: int | None, key: str, reason: str) -> ReviewItem:
+def _item(stack: str, at: _At, key: str, reason: str) -> ReviewItem:
     meaning = MEANING.get(key, "a setting of the stack")
     return ReviewItem(
-        None,
-        None,
-        "stack_config_changed",
-        f"{Path(cfg.path).name} {key} ({meaning}): {reason}",
-        cfg.path,
-        line,
+        None, None, "stack_config_changed", f"{stack} {key} ({meaning}): {reason}", at[0], at[1]
     )
+
+
+# keys of the project file that change nothing deployed
+_INERT = frozenset({"description"})
 
 
 def stack_config_review(
     base_blueprints: Path, head_blueprints: Path
 ) -> tuple[list[ReviewItem], list[Problem]]:
     """(review items, errors) of the stack configs from BASE to HEAD: each added, removed or
-    changed value; errors: a HEAD stack config that does not read, or that deploys another
-    directory than `head_blueprints` (E070)."""
-    base = read_stack_configs(project_dir(base_blueprints))
-    head_project = project_dir(head_blueprints)
-    head = read_stack_configs(head_project)
+    changed value of each stack (its own, or the project file's default: `Pulumi.yaml`), and
+    each change of the project file itself (`main:`, `runtime:`: the program that runs);
+    errors: a HEAD stack config or project file that does not read, or a stack that deploys
+    another directory than `head_blueprints` (E070)."""
+    base_project, head_project = project_dir(base_blueprints), project_dir(head_blueprints)
+    base, head = read_stack_configs(base_project), read_stack_configs(head_project)
     if not head:  # HEAD is no project (a copied blueprint directory): it deploys nothing
         return [], []
+    base_file, head_file = read_project_file(base_project), read_project_file(head_project)
     items: list[ReviewItem] = []
     errors: list[Problem] = []
+    if head_file is not None and head_file.problem is not None:
+        errors.append(head_file.problem)
+    if head_file is not None and head_file.problem is None:
+        old = base_file.other if base_file is not None and base_file.problem is None else {}
+        for key in sorted((set(old) | set(head_file.other)) - _INERT):
+            a, b = old.get(key), head_file.other.get(key)
+            if a != b:
+                at = (head_file.path, head_file.line(key) if key in head_file.other else None, key)
+                items.append(_item(PROJECT_FILE, at, key, _change(a, b)))
+    base_defaults, head_defaults = _defaults(base_file), _defaults(head_file)
     for name in sorted(set(base) | set(head)):
         before, after = base.get(name), head.get(name)
         if after is not None and after.problem is not None:
@@ -170,34 +214,44 @@ def stack_config_review(
                 )
             )
             continue
-        old = before.config if before is not None and before.problem is None else {}
-        old_other = before.other if before is not None and before.problem is None else {}
-        added = before is None
-        for key in sorted(set(old) | set(after.config)):
-            a, b = old.get(key), after.config.get(key)
+        old_values = _effective(before, base_defaults) if before is not None else {}
+        new_values = _effective(after, head_defaults)
+        for key in sorted(set(old_values) | set(new_values)):
+            a, b = old_values.get(key, (None, None))[0], new_values.get(key, (None, None))[0]
             if a == b:
                 continue
-            line = after.line("config", key) if key in after.config else after.line("config")
-            what = f"set to {_value(b)}" if added else _change(a, b)
-            if added:
-                what = f"new stack config: {what}"
-            items.append(_item(after, line, key, what))
-        for key in sorted(set(old_other) | set(after.other)):
-            a, b = old_other.get(key), after.other.get(key)
+            at = (
+                new_values[key][1]
+                if key in new_values
+                else (after.path, after.line("config"), "config")
+            )
+            if before is None:
+                what = f"new stack config: set to {_value(b)}"
+            else:
+                what = _change(a, b)
+            items.append(_item(name, at, key, what))
+        for key in sorted(set(before.other if before else {}) | set(after.other)):
+            a = before.other.get(key) if before is not None else None
+            b = after.other.get(key)
             if a != b:
-                line = after.line(key) if key in after.other else None
-                items.append(_item(after, line, key, _change(a, b)))
-        errors += _deploys_elsewhere(after, head_project, head_blueprints)
+                at = (after.path, after.line(key) if key in after.other else None, key)
+                items.append(_item(name, at, key, _change(a, b)))
+        value = new_values.get(
+            "mesh:blueprints", (DEFAULT_BLUEPRINTS, (after.path, None, "config.mesh:blueprints"))
+        )
+        errors += _deploys_elsewhere(after, value, head_project, head_blueprints)
     return items, errors
 
 
-def _deploys_elsewhere(cfg: StackConfig, project: Path, checked: Path) -> list[Problem]:
+def _deploys_elsewhere(
+    cfg: StackConfig, found: tuple[Any, _At], project: Path, checked: Path
+) -> list[Problem]:
     """E070 when the stack config deploys another directory than the one checked."""
-    value = cfg.config.get("mesh:blueprints", DEFAULT_BLUEPRINTS)
+    value, (file, line, path) = found
+    where = line or cfg.line("config") or 1
     if not isinstance(value, str) or not value.strip():
-        where = cfg.line("config", "mesh:blueprints")
         return [
-            Problem(cfg.path, where, "config.mesh:blueprints", "E070",
+            Problem(file, where, path, "E070",
                     f"mesh:blueprints is {quote(value)}: expected a directory path")
         ]  # fmt: skip
     target = Path(value)
@@ -208,13 +262,11 @@ def _deploys_elsewhere(cfg: StackConfig, project: Path, checked: Path) -> list[P
         same = False
     if same:
         return []
-    where = cfg.line("config", "mesh:blueprints") if "mesh:blueprints" in cfg.config else None
-    where = where or cfg.line("config") or 1
     return [
         Problem(
-            cfg.path,
+            file,
             where,
-            "config.mesh:blueprints",
+            path,
             "E070",
             f"stack {Path(cfg.path).name} deploys the blueprints in {quote(value)}, not "
             f"{quote(str(checked))}, the directory this check compared: a stack must deploy "
