@@ -549,3 +549,24 @@ def test_the_comment_says_when_approved_by_cannot_be_verified(tmp_path):
     run = check(tmp_path / "known", grant("security"), fmt="markdown")
     assert run.exit_code == 3
     assert "approved_by: security" in run.stdout and "not verified" not in run.stdout
+
+
+def test_hostile_stack_configs_are_clean_errors(tmp_path):
+    cases = {
+        "nul": ('config:\n  mesh:blueprints: "a\\0b"\n', "E070"),
+        "tag": ("config:\n  mesh:prefix: !!python/object:os.system x\n", "E004"),
+        "big": ("config:\n  mesh:prefix: " + "a" * (3 * 1024 * 1024) + "\n", "E001"),
+        "list": ("- a\n- b\n", "E005"),
+    }
+    for name, (text, code) in cases.items():
+
+        def attack(bps, stacks, root, text=text):
+            root.mkdir(parents=True, exist_ok=True)
+            (root / "Pulumi.dev.yaml").write_text(text)
+
+        run = check(tmp_path / name, attack)
+        doc = json.loads(run.stdout)
+        assert run.exit_code == 1, (name, run.output[-500:])
+        assert [(e["code"], Path(e["file"]).name) for e in doc["errors"]] == [
+            (code, "Pulumi.dev.yaml")
+        ], name

@@ -258,7 +258,7 @@ def _deploys_elsewhere(
     target = target if target.is_absolute() else project / target
     try:
         same = target.resolve() == checked.resolve()
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, ValueError):  # a loop, a NUL byte in the value
         same = False
     if same:
         return []
