@@ -490,6 +490,24 @@ def test_an_exception_does_not_cover_a_later_grant(tmp_path):
     assert run.exit_code == 0, run.output
 
 
+def test_an_exception_naming_its_consumers_covers_them_alone(tmp_path):
+    def add_bi(bps, stacks, root):
+        bps["shop"]["products"][2]["consumers"].append(
+            {"domain": "bi", "justification": "dashboards"}
+        )
+
+    base = _customers(with_owners(base_mesh()))
+    base["shop"]["exceptions"][0]["consumers"] = ["audit"]
+    run = check(tmp_path, add_bi, base_bps=base)
+    doc = json.loads(run.stdout)
+    assert run.exit_code == 1
+    assert located(doc) == [("GOV-005", "shop.yaml", "products[2].consumers[1].expires")]
+    # named when the exception was approved: covered by that approval
+    base["shop"]["exceptions"][0]["consumers"] = ["audit", "bi"]
+    run = check(tmp_path / "named", add_bi, base_bps=base, approvals=["@acme/shop-team"])
+    assert run.exit_code == 0, run.output
+
+
 # ------------------------------------------------------------------ 9. approved_by is checked
 
 

@@ -225,6 +225,7 @@ FIELDS: dict[str, tuple[set[str], Mutation]] = {
     "exceptions[].justification": (set(), lambda b: b["shop"]["exceptions"][0].update(justification="SLO under review, Q1")),
     "exceptions[].expires": ({"review"}, lambda b: b["shop"]["exceptions"][0].update(expires=str(TODAY + 60 * DAY))),
     "exceptions[].approved_by": ({"review"}, lambda b: b["shop"]["exceptions"][0].update(approved_by="ciso@example.com")),
+    "exceptions[].consumers": ({"review"}, lambda b: b["shop"]["exceptions"][0].update(consumers=["bi"])),
     "exceptions[].retention_days": ({"review"}, lambda b: b["shop"]["exceptions"][0].update(retention_days=30)),
 }  # fmt: skip
 

@@ -73,16 +73,22 @@ class _Approvers:
 
 def waived_grants(head: Mesh, today: dt.date) -> dict[tuple[str, str], frozenset[str]]:
     """(principal, product) -> the policies an active exception of HEAD waives for that grant
-    (its findings located in the grant: GOV-004 restricted data shared, GOV-005 no expiry, ...)."""
+    (its findings located in the grant: GOV-004 restricted data shared, GOV-005 no expiry, ...),
+    unless the exception names the grant's consumer (`consumers`): then it was approved for it."""
     if not any(bp.exceptions for bp in head.blueprints):
         return {}
     from infra.governance.evaluate import govern_blueprints
 
     by_file = {head.source(bp.domain).path: bp for bp in head.blueprints}
+    report = govern_blueprints(head, today)
+    # an exception that names its consumers was approved for each of them
+    named = {f"{s.file} {s.path}" for s in report.exceptions if s.exception.consumers is not None}
     out: dict[tuple[str, str], frozenset[str]] = {}
-    for f in govern_blueprints(head, today).waived:
+    for f in report.waived:
         loc, bp = f.loc, by_file.get(str(f.file))
         if bp is None or len(loc) < 4 or loc[0] != "products" or loc[2] != "consumers":
+            continue
+        if f.waived_by in named:
             continue
         product = bp.products[loc[1]]
         key = (f"{product.consumers[loc[3]].domain}:consumer", f"{bp.domain}.{product.name}")
