@@ -74,8 +74,9 @@ class ReviewItem:
 
     @property
     def subject(self) -> str:
-        """What changed, for a line of the comment: the product, the domain, or the file."""
-        return self.product or self.domain or self.file
+        """What changed, for a line of the comment: the product, the domain, or the project
+        (a stack config: its file is `where`, its key in the reason)."""
+        return self.product or self.domain or "(project)"
 
 
 def review_changes(base: Mesh, head: Mesh) -> list[ReviewItem]:
