@@ -376,17 +376,27 @@ def diff(
     the required approvals they do not cover are `missing_approvals`.
     Returns (result, computed). Raises `InvalidTree` (label base/head) when a side does not load."""
     from infra.diff.access_diff import DiffResult, diff_meshes
-    from infra.diff.approvals import platform_file_change, required_approvals
+    from infra.diff.approvals import (
+        bootstrap_problems,
+        platform_file_change,
+        required_approvals,
+        waived_grants,
+    )
     from infra.governance.approvals import missing_approvals
+    from infra.governance.stack_configs import stack_config_review
 
     today = clock.today()
     shared = SharedFiles()  # a file identical in both trees is parsed and validated once
+    # beyond the blueprints: the stack configs of both projects, and the first platform file
+    stack_items, stack_errors = stack_config_review(base, head)
+    stack_errors += bootstrap_problems(base, head, stack_items)
     checked = None
     if validate_head:  # exactly `mesh validate HEAD --base BASE`
         with progress.step("validate HEAD against BASE"):
             checked = validate(head, base, today=today, shared=shared, freeze=True)
         if checked.errors:
-            result = DiffResult(errors=checked.errors, warnings=checked.warnings)
+            errors = sorted([*checked.errors, *stack_errors], key=Problem.sort_key)
+            result = DiffResult(errors=errors, warnings=checked.warnings)
             result.untouched = untouched_files(base, head)
             return result, False
     with progress.step("load BASE"):
@@ -397,12 +407,15 @@ def diff(
         result = diff_meshes(base_mesh, head_mesh, today)
     if checked is not None:  # its lifecycle findings are among validate's
         result.errors, result.warnings = checked.errors, checked.warnings
+    result.errors = sorted([*result.errors, *stack_errors], key=Problem.sort_key)
+    result.review_required = [*result.review_required, *stack_items]
     result.untouched = untouched_files(base, head)
     change = platform_file_change(base, head)
     if change is not None:
         result.platform_change = change
+    result.approvers_known = (base_mesh.platform or head_mesh.platform) is not None
     result.required_approvals = required_approvals(
-        base_mesh, head_mesh, result, change[1] if change else None
+        base_mesh, head_mesh, result, change[1] if change else None, waived_grants(head_mesh, today)
     )
     if approved_by is not None:
         result.missing_approvals = missing_approvals(result.required_approvals, approved_by)

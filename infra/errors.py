@@ -129,6 +129,30 @@ REGISTRY: dict[str, Code] = {
                 ),
             ),
             "E058": (_E, "exception without approved_by (required with _mesh.yaml)"),
+            # the PR check beyond the blueprints (issue 25); numbered apart from E059+ on purpose
+            "E070": (
+                _E,
+                (
+                    "a stack config deploys another blueprint directory than the one the PR check "
+                    "checked (mesh:blueprints)"
+                ),
+            ),
+            "E071": (
+                _E,
+                (
+                    "the change that adds the first _mesh.yaml changes something else too (it must "
+                    "come alone)"
+                ),
+            ),
+            "E072": (
+                _E,
+                (
+                    "a column of a positional format (csv) is reordered, removed before the end or "
+                    "inserted before the end (every written object would be misread)"
+                ),
+            ),
+            "E073": (_E, "the format of an existing product changes"),
+            "E074": (_E, "an account that is not in the accounts list of _mesh.yaml"),
             # warnings
             "W001": (_W, "grant expires soon"),
             "W002": (_W, "grant has expired and grants nothing"),

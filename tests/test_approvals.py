@@ -277,7 +277,7 @@ def test_owner_github_is_a_team_handle(tmp_path):
         (
             MESH + "approver: {}\n",
             ("_mesh.yaml:5: error E010 approver: unknown key 'approver'; expected one of: "
-            "approvers, owners"),
+            "accounts, approvers, owners"),
         ),
         (
             MESH.replace('"@carol"', '"carol"'),

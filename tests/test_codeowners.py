@@ -19,6 +19,9 @@ SAMPLE_CODEOWNERS = """\
 # those and regenerate; `mesh validate` warns when this file disagrees.
 # The last matching pattern wins, so the general rules come first.
 
+# Everything else in the repository (stack configs, code, new directories): the platform team
+* @acme/data-platform
+
 # New blueprints (a new domain) and other files of the directory: the platform team
 /blueprints/ @acme/data-platform
 
@@ -125,7 +128,7 @@ def test_a_codeowners_that_agrees_is_quiet(tmp_path, monkeypatch):
     assert _validate(tree) == (0, [])
     # owners are compared, not text: other order, case, comments, a rule of its own
     (tmp_path / ".github/CODEOWNERS").write_text(
-        "* @acme/everyone\n"
+        "* @Acme/Data-Platform\n"
         "data/mesh/*.yaml @acme/data-platform  # the platform file and new domains\n"
         + "".join(
             f"/data/mesh/{d}.yaml {h}\n"
@@ -155,7 +158,7 @@ def test_a_codeowners_that_disagrees_warns_at_its_line(tmp_path, monkeypatch):
     assert warnings == [
         {
             "file": ".github/CODEOWNERS",
-            "line": 6,
+            "line": 9,
             "path": "",
             "code": "W011",
             "message": "CODEOWNERS gives data/mesh/marketing.yaml to @acme/data-platform "
@@ -164,7 +167,7 @@ def test_a_codeowners_that_disagrees_warns_at_its_line(tmp_path, monkeypatch):
         },
         {
             "file": ".github/CODEOWNERS",
-            "line": 12,
+            "line": 15,
             "path": "",
             "code": "W011",
             "message": "CODEOWNERS gives data/mesh/sales.yaml to @acme/old-shop, @bob "
@@ -174,7 +177,7 @@ def test_a_codeowners_that_disagrees_warns_at_its_line(tmp_path, monkeypatch):
     ]
     code, out, _ = _run("validate", tree)
     assert code == 0
-    assert ".github/CODEOWNERS:12: warning W011 CODEOWNERS gives data/mesh/sales.yaml" in out
+    assert ".github/CODEOWNERS:15: warning W011 CODEOWNERS gives data/mesh/sales.yaml" in out
 
 
 def test_the_file_github_reads_is_the_one_compared(tmp_path, monkeypatch):
@@ -182,10 +185,14 @@ def test_the_file_github_reads_is_the_one_compared(tmp_path, monkeypatch):
     tree = _repo(tmp_path, "/data/mesh/_mesh.yaml @alice\n", where="CODEOWNERS")
     monkeypatch.chdir(tmp_path)
     warnings = _validate(tree)[1]
-    assert [(w["file"], w["line"]) for w in warnings] == [("CODEOWNERS", None)] * 5 + [
+    assert [(w["file"], w["line"]) for w in warnings] == [("CODEOWNERS", None)] * 6 + [
         ("CODEOWNERS", 1)
     ]
+    # the `*` rule: the project file stands for everything outside the blueprints
     assert warnings[0]["message"].startswith(
+        "CODEOWNERS names no owner of Pulumi.yaml; the blueprints say @acme/data-platform"
+    )
+    assert warnings[1]["message"].startswith(
         "CODEOWNERS names no owner of data/mesh/analytics.yaml; the blueprints say @acme/central-bi"
     )
     assert warnings[-1]["message"].startswith(

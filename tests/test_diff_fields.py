@@ -175,7 +175,7 @@ FIELDS: dict[str, tuple[set[str], Mutation]] = {
     "products[].name": ({"unsafe"}, _set(_p, "name", "order_items")),  # removed without notice: E040
     "products[].description": (set(), _set(_p, "description", "One row per order line, EU")),
     "products[].classification": ({"review"}, _set(_p, "classification", "public")),
-    "products[].format": (set(), _set(_p, "format", "json")),
+    "products[].format": ({"unsafe"}, _set(_p, "format", "json")),  # E073: objects misread
     "products[].retention_days": ({"review"}, _set(_p, "retention_days", 200)),
     "products[].freshness_slo_hours": (set(), _set(_p, "freshness_slo_hours", 48)),
     "products[].schema": ({"new_access"}, lambda b: _p(b)["schema"].append({"name": "country", "type": "string"})),
@@ -225,6 +225,7 @@ FIELDS: dict[str, tuple[set[str], Mutation]] = {
     "exceptions[].justification": (set(), lambda b: b["shop"]["exceptions"][0].update(justification="SLO under review, Q1")),
     "exceptions[].expires": ({"review"}, lambda b: b["shop"]["exceptions"][0].update(expires=str(TODAY + 60 * DAY))),
     "exceptions[].approved_by": ({"review"}, lambda b: b["shop"]["exceptions"][0].update(approved_by="ciso@example.com")),
+    "exceptions[].consumers": ({"review"}, lambda b: b["shop"]["exceptions"][0].update(consumers=["bi"])),
     "exceptions[].retention_days": ({"review"}, lambda b: b["shop"]["exceptions"][0].update(retention_days=30)),
 }  # fmt: skip
 
@@ -285,3 +286,72 @@ def test_changing_a_field(tmp_path, field):
     assert run.exit_code == (
         1 if "unsafe" in expected else 3 if expected & {"new_access", "review"} else 0
     )
+
+
+# A format that maps columns by position (csv): each schema change decided on its own. The
+# base product is `orders` in csv; bi reads order_id and amount, crm every non-PII column.
+POSITIONAL: dict[str, tuple[set[str], Mutation]] = {
+    "append a column": ({"new_access"}, lambda b: _p(b)["schema"].append({"name": "country", "type": "string"})),
+    "drop the last column": ({"breaking"}, lambda b: _p(b)["schema"].pop()),  # crm read currency
+    "rename in place": ({"breaking"}, lambda b: _p(b)["schema"][3].update(name="iso", previous_names=["currency"])),
+    "reorder columns": ({"unsafe"}, lambda b: _p(b)["schema"].insert(0, _p(b)["schema"].pop(2))),  # E072
+    "drop a column before the end": ({"unsafe"}, lambda b: _p(b)["schema"].pop(0)),  # E072
+    "insert before the end": ({"unsafe"}, lambda b: _p(b)["schema"].insert(1, {"name": "country", "type": "string"})),  # E072
+    "change the format": ({"unsafe"}, _set(_p, "format", "parquet")),  # E073
+    # a PII column before the end: refused first (E072); dropped last, a privacy review below
+    "drop the PII column": ({"unsafe"}, lambda b: _p(b)["schema"].pop(1)),
+}  # fmt: skip
+
+PII_DROPPED: dict[str, tuple[set[str], Mutation]] = {
+    "parquet: drop the PII column": ({"review", "breaking"}, lambda b: _p(b)["schema"].pop(1)),
+    "parquet: rename it without previous_names": (
+        {"review", "breaking"}, lambda b: _p(b)["schema"][1].update(name="e_mail"),
+    ),
+    "parquet: replace it by a non-PII column": (
+        {"review", "breaking", "new_access"},
+        lambda b: _p(b)["schema"].__setitem__(1, {"name": "contact", "type": "string"}),
+    ),
+}  # fmt: skip
+
+
+def _csv(bps: dict) -> dict:
+    _p(bps)["format"] = "csv"
+    return bps
+
+
+@pytest.mark.parametrize("change", sorted(POSITIONAL))
+def test_a_positional_format_change(tmp_path, change):
+    expected, mutate = POSITIONAL[change]
+    head = _csv(base())
+    mutate(head)
+    b, h = _write(tmp_path / "base", _csv(base())), _write(tmp_path / "head", head)
+    run = CliRunner().invoke(
+        app, ["diff", str(b), str(h), "--validate", "--format", "json"],
+        env={"MESH_TODAY": str(TODAY)},
+    )  # fmt: skip
+    doc = json.loads(run.stdout)
+    assert classify(doc, run.exit_code) == expected, doc["errors"]
+    codes = {e["code"] for e in doc["errors"]}
+    if "unsafe" in expected:
+        assert codes & {"E072", "E073"}, codes
+    else:
+        assert codes == set()
+
+
+@pytest.mark.parametrize("change", sorted(PII_DROPPED))
+def test_a_pii_column_leaving_is_a_privacy_review(tmp_path, change):
+    expected, mutate = PII_DROPPED[change]
+    head = copy.deepcopy(base())
+    mutate(head)
+    # audit reads the PII column: its grant must drop it first, which is not the point here
+    head["shop"]["products"][0]["consumers"][2]["include_pii"] = False
+    b, h = _write(tmp_path / "base", base()), _write(tmp_path / "head", head)
+    run = CliRunner().invoke(
+        app, ["diff", str(b), str(h), "--validate", "--format", "json"],
+        env={"MESH_TODAY": str(TODAY)},
+    )  # fmt: skip
+    doc = json.loads(run.stdout)
+    assert doc["errors"] == []
+    assert classify(doc, run.exit_code) == expected
+    assert "pii_column_dropped" in {r["change"] for r in doc["review_required"]}
+    assert "privacy" in {a["approver"] for a in doc["required_approvals"]}

@@ -12,7 +12,7 @@ from conftest import DIFF_PAIRS, FIXTURES, SINGLE, TODAY
 from typer.testing import CliRunner
 
 from infra.cli import app
-from infra.diff.access_diff import NOT_COMPUTED
+from infra.diff.render import NOT_COMPUTED
 
 ACCESS_KEYS = (
     "new_access",

@@ -61,7 +61,8 @@ def diff(
 
     Example: mesh diff main/blueprints blueprints --validate --format markdown > comment.md
     """
-    from infra.diff.access_diff import DiffResult, render_markdown, render_text
+    from infra.diff.access_diff import DiffResult
+    from infra.diff.render import render_markdown, render_text
 
     approved = api.read_approvals(approvals) if approvals is not None else None
     side = "HEAD"

@@ -32,6 +32,7 @@ def policies(
 
 def catalogue_json() -> dict:
     from infra.governance import catalogue as cat
+    from infra.governance.approvals import WHO_APPROVES
 
     return {
         "policies": [p.as_json() for p in cat.CATALOGUE],
@@ -39,11 +40,13 @@ def catalogue_json() -> dict:
             {"code": code, "description": text} for code, text in cat.EXCEPTION_CODES.items()
         ],
         "limits": cat.limits_json(),
+        "approvals": [{"change": c.strip(" ."), "approvers": who} for c, who in WHO_APPROVES],
     }
 
 
 def catalogue_lines(width: int = 100) -> list[str]:
     from infra.governance import catalogue as cat
+    from infra.governance.approvals import WHO_APPROVES
 
     wrap = lambda text, indent: textwrap.wrap(
         text, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
@@ -69,6 +72,10 @@ def catalogue_lines(width: int = 100) -> list[str]:
         f"  a decommission date a change adds or brings forward lies at least "
         f"{cat.DECOMMISSION_NOTICE_DAYS} days ahead"
     )
+    lines.append("")
+    lines.append("Who approves a change (mesh diff: required_approvals; groups of _mesh.yaml):")
+    for change, who in WHO_APPROVES:
+        lines += wrap(f"{change}: {who}", "  ")
     lines.append("")
     lines.append("Exception codes (in mesh validate output):")
     for code, text in cat.EXCEPTION_CODES.items():

@@ -103,6 +103,7 @@ def approver_problems(mesh: Mesh) -> list[Problem]:
                     "changes and owns its file in CODEOWNERS",
                 )
             )
+    out += _unlisted_accounts(mesh, platform)
     psrc = platform.source
     domains = {bp.domain: bp for bp in mesh.blueprints}
     for domain, handle in platform.spec.owners.items():
@@ -129,7 +130,48 @@ def approver_problems(mesh: Mesh) -> list[Problem]:
     return sorted(out, key=Problem.sort_key)
 
 
+def _unlisted_accounts(mesh: Mesh, platform: Platform) -> list[Problem]:
+    """E074: a domain's `account:` that the platform file's `accounts` list does not name."""
+    listed = platform.spec.accounts
+    if listed is None:
+        return []
+    out = []
+    for bp in mesh.blueprints:
+        if bp.account is not None and bp.account not in listed:
+            out.append(
+                mesh.source(bp.domain).problem(
+                    ("account",),
+                    "E074",
+                    f"account {bp.account} of domain {bp.domain} is not one of the mesh's "
+                    f"accounts (accounts in {MESH_FILE}: {first_of(listed, len(listed))}): the "
+                    f"platform team adds an account to {MESH_FILE} first",
+                )
+            )
+    return out
+
+
 # ------------------------------------------------------------------ diff: what a change needs
+
+# (change, who approves it): what `infra.diff.approvals.required_approvals` asks for, as
+# `mesh policies` shows it (the README's table says the same)
+WHO_APPROVES: tuple[tuple[str, str], ...] = (
+    ("a new or widened grant", "the producing domain's owners"),
+    ("  ... sharing PII", "also privacy"),
+    ("  ... of restricted data", "also security"),
+    ("  ... naming approved_by", "also the approver it names (with _mesh.yaml)"),
+    ("  ... waived by an exception", "also the group that waives the policy"),
+    ("a consumer's account move", "each grant it carries, as a new grant"),
+    ("an exception added or renewed", "the domain's owners and the group its policy names"),
+    (
+        "any other blueprint change to review",
+        (
+            "the domain's owners and platform (a PII mark removed or a PII column dropped: "
+            "also privacy)"
+        ),
+    ),
+    ("a stack config changed (Pulumi.<stack>.yaml)", "platform and security"),
+    ("a new domain; any change to _mesh.yaml", "platform"),
+)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@
   rename is accepted only when the new name is new; otherwise the diff would carry the old one's
   grants over to it (combined with dropping `pii: true`, a way to read PII unnoticed). The
   loader already refuses an old name that is still in use (E050).
+- **E072**, **E073** a csv product's columns reordered, removed or inserted before the end, or
+  any product's format changed (`infra.governance.positional`).
 - **E052** a decommission date this change adds or brings forward lies less than
   `DECOMMISSION_NOTICE_DAYS` (30) days ahead: consumers get notice, and grants never end
   retroactively.
@@ -44,6 +46,7 @@ from pathlib import Path
 
 from infra.errors import Problem, Severity
 from infra.governance.catalogue import DECOMMISSION_NOTICE_DAYS
+from infra.governance.positional import positional_problems
 from infra.model.mesh import Mesh
 from infra.model.report import Report
 from infra.model.spec import Blueprint, DataDisposition, Product
@@ -87,6 +90,7 @@ def change_problems(
                 (warnings if problem.severity is Severity.warning else errors).append(problem)
                 continue
             hi, now = match
+            errors += positional_problems(head, bp.domain, hi, product, now)  # E072, E073
             before, after = physical_product_name(product), physical_product_name(now)
             if before != after:
                 loc = ("products", hi, "previous_names" if now.previous_names else "name")

@@ -3,6 +3,10 @@
 GitHub asks the code owners of every file a pull request touches for a review. Generated from
 the blueprints, CODEOWNERS asks the people `mesh diff` says must approve:
 
+- everything in the repository (`*`, the first rule) -> the platform group: the stack configs
+  (`Pulumi.*.yaml`: Lake Formation admins, the deployed directory, data deletion, accounts,
+  prefix), the code (`infra/`, `pyproject.toml`, `policies/`) and any new directory are the
+  platform's, never nobody's;
 - each blueprint file -> its domain's owners (`owner.github`, else the `owners` entry of
   `_mesh.yaml`, else the platform group: `Mesh.owner_handle`);
 - the blueprint directory itself (a new domain's file) and `_mesh.yaml` -> the platform group;
@@ -12,7 +16,8 @@ the blueprints, CODEOWNERS asks the people `mesh diff` says must approve:
 Rules are written most general first, because the last matching pattern wins. Without a
 platform file there is no platform group: only domains with an owner get a line.
 
-`codeowners_problems` compares semantically: for each blueprint file and the platform file, the
+`codeowners_problems` compares semantically: for each blueprint file, the platform file and
+`Pulumi.yaml` (standing for everything the `*` rule gives the platform group), the
 owners the checked-in file gives it (GitHub's last-match rule, gitignore-style patterns) against
 the generated owners, case-insensitively. A difference is a warning (W011) at the line of the
 rule that decides, so that a change adding a domain can regenerate the file in the same PR.
@@ -30,6 +35,8 @@ from infra.model.platform import MESH_FILE, PLATFORM, handle_key
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 """Where GitHub looks for the file, in its order: the first one found is used."""
+STACK_PROJECT_FILE = "Pulumi.yaml"
+"""A file outside the blueprints that every mesh project has: owned through the `*` rule."""
 CODEOWNERS_MAX_BYTES = 3 * 1024 * 1024
 """GitHub does not read a larger CODEOWNERS file."""
 
@@ -43,6 +50,7 @@ class Rule:
     line: int | None = None  # in a parsed file
 
 
+_ALL = "Everything else in the repository (stack configs, code, new directories): the platform team"
 _NEW = "New blueprints (a new domain) and other files of the directory: the platform team"
 _DOMAINS = "Each domain's blueprint: its owning team (owner.github, or owners in _mesh.yaml)"
 _PLATFORM = "Who approves what, these rules and the check enforcing them: the platform team"
@@ -55,6 +63,7 @@ def codeowners_rules(mesh: Mesh, prefix: str) -> list[Rule]:
     platform = mesh.platform.members(PLATFORM) if mesh.platform is not None else ()
     rules: list[Rule] = []
     if platform:
+        rules.append(Rule("*", platform, _ALL))
         rules.append(Rule(where, platform, _NEW))
     for bp in mesh.blueprints:
         handle = mesh.owner_handle(bp.domain)
@@ -153,7 +162,8 @@ def codeowners_problems(
     for rule in codeowners_rules(mesh, prefix):
         if not rule.owners or rule.pattern.endswith("/") or rule.pattern.startswith("/.github"):
             continue  # the directory and .github rules are advice, not a blueprint's owners
-        path = rule.pattern.lstrip("/")
+        # `*`: the project file stands for everything outside the blueprints (its stack configs)
+        path = STACK_PROJECT_FILE if rule.pattern == "*" else rule.pattern.lstrip("/")
         found = owners_of(checked, path)
         given = found.owners if found is not None else ()
         if {handle_key(h) for h in given} == {handle_key(h) for h in rule.owners}:

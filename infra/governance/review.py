@@ -33,12 +33,20 @@ CHANGES: dict[str, str] = {
     "exception_added": "a new exception waives a policy",
     "exception_renewed": "an exception is extended or changed",
     "domain_policy_loosened": "a domain-local policy is loosened (within the global bounds)",
+    "pii_column_dropped": (
+        "a PII column leaves the schema (removed, or renamed without previous_names): the "
+        "objects already written still hold its values"
+    ),
+    "stack_config_changed": (
+        "a stack config (Pulumi.<stack>.yaml) changes: Lake Formation admins, the blueprint "
+        "directory, data deletion, accounts or the name prefix"
+    ),
 }
 
 
 @dataclass(frozen=True)
 class ReviewItem:
-    domain: str
+    domain: str | None  # None: a change of the project, not of a domain (a stack config)
     product: str | None  # <domain>.<product>, or None for a domain-level change
     change: str  # a key of CHANGES
     reason: str
@@ -63,6 +71,12 @@ class ReviewItem:
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
+
+    @property
+    def subject(self) -> str:
+        """What changed, for a line of the comment: the product, the domain, or the project
+        (a stack config: its file is `where`, its key in the reason)."""
+        return self.product or self.domain or "(project)"
 
 
 def review_changes(base: Mesh, head: Mesh) -> list[ReviewItem]:
@@ -157,6 +171,18 @@ def _product(old: Product, new: Product) -> Iterator[tuple[Loc, str, str]]:
                     "pii_removed",
                     f"column {col.name!r} was PII and is no longer marked pii: true",
                 )
+    kept = {n for c in [*new.columns, *new.partition_keys] for n in (c.name, *c.previous_names)}
+    for c in old.columns:
+        if c.pii and c.name not in kept:
+            yield (
+                ("schema",),
+                "pii_column_dropped",
+                (
+                    f"PII column {c.name!r} leaves the schema (removed, or renamed without "
+                    "previous_names): the objects already written still hold its values, for "
+                    "every reader of the objects and any column that takes its place"
+                ),
+            )
     a, b = old.decommission, new.decommission
     if a is None and b is not None:
         yield (

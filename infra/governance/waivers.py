@@ -98,6 +98,18 @@ def _state(exc: PolicyException, today: dt.date) -> tuple[State, str | None, tup
     return "active", None, ()
 
 
+def consumer_of(mesh: Mesh, product_id: str, f: Finding) -> str | None:
+    """The consumer domain of the grant a finding of `product_id` is located in, else None."""
+    loc = f.loc
+    if len(loc) < 4 or loc[0] != "products" or loc[2] != "consumers":
+        return None
+    try:
+        _, product = mesh.product(product_id)
+        return product.consumers[loc[3]].domain
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
 class Waivers:
     """The exceptions of a mesh on one day; `apply` sets aside the findings they waive."""
 
@@ -155,8 +167,14 @@ class Waivers:
     def _covers(self, status: ExceptionStatus, f: Finding) -> bool:
         """A GOV-006 finding of a retention below the classification's floor is waived only by
         an exception that names that retention (`retention_days`): a short retention deletes
-        data, so the waiver must say how short."""
-        if f.policy != cat.RETENTION_POLICY or self.mesh is None:
+        data, so the waiver must say how short. A finding on a grant is waived only for the
+        consumers the exception names, when it names them (`consumers`)."""
+        if self.mesh is None:
+            return True
+        named = status.exception.consumers
+        if named is not None and consumer_of(self.mesh, status.product, f) not in (None, *named):
+            return False
+        if f.policy != cat.RETENTION_POLICY:
             return True
         below = floor_breach(self.mesh, status.product)
         return below is None or status.exception.retention_days == below

@@ -12,7 +12,13 @@ approvers:                       # groups a grant or exception may name in appro
   platform: {description: Data platform team,     members: ["@acme/data-platform"]}
 owners:                          # optional: domains whose blueprint has no owner.github
   analytics: "@acme/central-bi"
+accounts: ["111122223333", "444455556666"]   # optional: the mesh's AWS accounts
 ```
+
+With `accounts`, a domain's `account:` outside the list is an error (E074): a blueprint cannot
+carry its grants into an account the platform does not run (the platform stack would rewrite
+that account's Lake Formation settings). Adding an account is a change of this file, which the
+platform group approves.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from infra.model.spec import (
     HANDLE_PATTERN,
     NAME_PATTERN,
     TEAM_HANDLE_PATTERN,
+    AccountId,
     Text,
     _Model,
 )
@@ -76,6 +83,13 @@ class MeshFile(_Model):
     owners: dict[Annotated[str, Field(pattern=NAME_PATTERN)], TeamHandle] = Field(
         default_factory=dict,
         description="Domain -> owning GitHub team, for blueprints without owner.github",
+    )
+    accounts: list[AccountId] | None = Field(
+        None,
+        max_length=10_000,
+        description="The mesh's AWS accounts: a domain's account: must be one of them (without "
+        "the list, any account)",
+        examples=[["111122223333", "444455556666"]],
     )
 
 

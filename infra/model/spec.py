@@ -424,6 +424,16 @@ class PolicyException(_Model):
     approved_by: Approver | None = Field(
         None, description="Who approved the exception (required with _mesh.yaml)"
     )
+    consumers: list[Name] | None = Field(
+        None,
+        max_length=1000,
+        description="The consumer domains whose grants this exception covers, for a policy "
+        "found on grants (GOV-004 restricted data shared, GOV-005 grant expiry, ...): a grant "
+        "to another domain is not waived. Without it, the exception waives the policy for "
+        "every grant of the product, and the PR check asks the waiving group again for each "
+        "grant added after the exception was approved",
+        examples=[["audit"]],
+    )
     retention_days: int | None = Field(
         None,
         gt=0,

@@ -1,0 +1,275 @@
+"""The stack configs of the project (`Pulumi.<stack>.yaml`) in the PR check: a change to them is
+reviewed by platform and security, and a stack config that deploys another blueprint directory
+than the one checked is an error (E070).
+
+A stack config decides as much as a blueprint: who administers Lake Formation
+(`mesh:lakeFormationAdmins`), which directory is deployed (`mesh:blueprints`), whether data may
+be deleted (`mesh:allowDataDeletion`), the accounts (`mesh:account`, `mesh:singleAccount`,
+`mesh:deployRoleName`) and every physical name (`mesh:prefix`). `mesh diff BASE HEAD` compares
+the stack configs of both sides, key by key, and lists each changed, added or removed value as a
+`stack_config_changed` review item (`infra.governance.review`) at the HEAD file and line.
+
+**Where the stack configs of a blueprint tree are.** The project of a blueprint directory is the
+directory that holds it (as `mesh validate` reads the stack prefixes), or the directory itself
+when it holds the project file `Pulumi.yaml` (blueprints at the repository root). Its stack
+configs are the `Pulumi.*.yaml` files there. Nothing is searched further up: BASE and HEAD are
+two checkouts side by side (`base/blueprints`, `head/blueprints` in the PR workflow), and each
+side's project is its own checkout's. A HEAD without any stack config deploys nothing and is
+not compared (a blueprint directory copied elsewhere; in a repository, deleting every stack
+config is a change of files the `*` rule of CODEOWNERS gives the platform team).
+
+The files are read with the blueprints' hostile-input reader (`infra.blueprints.yaml_safe`:
+size limit, no tags, no alias bombs), not by Pulumi: this is the PR check, it runs on text.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text
+from infra.errors import Problem, first_of, quote
+from infra.governance.review import ReviewItem
+from infra.model.source import SourceFile
+
+PROJECT_FILE = "Pulumi.yaml"
+STACK_CONFIGS = "Pulumi.*.yaml"
+DEFAULT_BLUEPRINTS = "blueprints"  # `mesh:blueprints` without a value (Pulumi.yaml's default)
+
+# the keys whose change a reviewer must understand, and what they decide (any other changed key
+# is listed too, with the generic reason)
+MEANING: dict[str, str] = {
+    "mesh:lakeFormationAdmins": "who administers Lake Formation (every table, every grant)",
+    "mesh:blueprints": "which blueprint directory the stack deploys",
+    "mesh:allowDataDeletion": "whether decommissioned data may be deleted",
+    "mesh:account": "the AWS account of the stack (and of every domain without account:)",
+    "mesh:singleAccount": "whether every domain is deployed into one account",
+    "mesh:deployRoleName": "the role assumed in each domain account",
+    "mesh:prefix": "every physical name of the stack",
+    "mesh:stack": "what the stack declares (all, platform or one domain)",
+}
+
+
+def project_dir(blueprints: Path) -> Path:
+    """The project directory of a blueprint directory (see the module docstring), unresolved
+    (its stack configs are named from it in messages)."""
+    if (blueprints / PROJECT_FILE).is_file():
+        return blueprints
+    return blueprints.parent if blueprints.name not in ("", ".") else blueprints / ".."
+
+
+@dataclass
+class StackConfig:
+    """One `Pulumi.<stack>.yaml`: its display path, where its fields are, and its values."""
+
+    path: str
+    src: SourceFile | None
+    config: dict[str, Any] = field(default_factory=dict)
+    other: dict[str, Any] = field(default_factory=dict)  # top-level keys but `config`
+    problem: Problem | None = None
+
+    def line(self, *loc: str | int) -> int | None:
+        return self.src.line_of(loc) if self.src is not None else None
+
+
+def _read(path: Path) -> StackConfig:
+    """One stack config or project file; a file that does not read as a YAML mapping carries
+    its problem (E001, E002, E005)."""
+    shown = os.path.normpath(path)
+    try:
+        text = _read_text(path)
+    except _FileError as exc:
+        return StackConfig(shown, None, problem=Problem(shown, exc.line, "", exc.code, exc.message))
+    src, _text, data, problem = _parse_text(text, shown)
+    if problem is not None and problem.code == "E005":  # empty: no settings
+        data, problem = {}, None
+    if problem is not None:
+        return StackConfig(shown, None, problem=problem)
+    if not isinstance(data, dict) or not isinstance(data.get("config", {}) or {}, dict):
+        why = "expected a mapping, with a config: mapping"
+        return StackConfig(shown, src, problem=Problem(shown, 1, "", "E005", why))
+    config = data.get("config") or {}
+    other = {str(k): v for k, v in data.items() if k != "config"}
+    return StackConfig(shown, src, {str(k): v for k, v in config.items()}, other)
+
+
+def read_stack_configs(project: Path) -> dict[str, StackConfig]:
+    """File name -> stack config, for every `Pulumi.*.yaml` of `project`."""
+    try:
+        paths = sorted(p for p in project.glob(STACK_CONFIGS) if not p.is_dir())
+    except OSError:
+        return {}
+    return {path.name: _read(path) for path in paths}
+
+
+def read_project_file(project: Path) -> StackConfig | None:
+    """`Pulumi.yaml` of `project`, or None."""
+    path = project / PROJECT_FILE
+    return _read(path) if path.is_file() else None
+
+
+# where a value is: (file, line, field path)
+_At = tuple[str, int | None, str]
+
+
+def _defaults(project: StackConfig | None) -> dict[str, tuple[Any, _At]]:
+    """The `default:` of each key the project file declares, namespaced as Pulumi does (a key
+    without a namespace belongs to the project), with where it is written."""
+    if project is None or project.problem is not None:
+        return {}
+    name = str(project.other.get("name", ""))
+    out = {}
+    for key, spec in project.config.items():
+        full = key if ":" in key else f"{name}:{key}"
+        if isinstance(spec, dict):
+            if "default" in spec:
+                out[full] = (
+                    spec["default"],
+                    (project.path, project.line("config", key, "default"), f"config.{key}.default"),
+                )
+        else:  # `key: value`: a project-level value
+            out[full] = (spec, (project.path, project.line("config", key), f"config.{key}"))
+    return out
+
+
+def _effective(
+    cfg: StackConfig | None, defaults: dict[str, tuple[Any, _At]]
+) -> dict[str, tuple[Any, _At]]:
+    """key -> (value, where) of a stack: its own values over the project's defaults."""
+    out = dict(defaults)
+    if cfg is not None and cfg.problem is None:
+        for key, value in cfg.config.items():
+            out[key] = (value, (cfg.path, cfg.line("config", key), f"config.{key}"))
+    return out
+
+
+def _value(value: Any) -> str:
+    return "(unset)" if value is None else quote(value)
+
+
+def _change(before: Any, after: Any) -> str:
+    """`'a' -> 'b'`; for two lists the items added and removed (`+'x', -'y'`)."""
+    if isinstance(before, list) and isinstance(after, list):
+        plus = [f"+{quote(v)}" for v in after if v not in before]
+        minus = [f"-{quote(v)}" for v in before if v not in after]
+        if plus or minus:
+            return first_of(plus + minus, len(plus) + len(minus))
+    return f"{_value(before)} -> {_value(after)}"
+
+
+def _item(stack: str, at: _At, key: str, reason: str) -> ReviewItem:
+    meaning = MEANING.get(key, "a setting of the stack")
+    return ReviewItem(
+        None, None, "stack_config_changed", f"{stack} {key} ({meaning}): {reason}", at[0], at[1]
+    )
+
+
+# keys of the project file that change nothing deployed
+_INERT = frozenset({"description"})
+
+
+def stack_config_review(
+    base_blueprints: Path, head_blueprints: Path
+) -> tuple[list[ReviewItem], list[Problem]]:
+    """(review items, errors) of the stack configs from BASE to HEAD: each added, removed or
+    changed value of each stack (its own, or the project file's default: `Pulumi.yaml`), and
+    each change of the project file itself (`main:`, `runtime:`: the program that runs);
+    errors: a HEAD stack config or project file that does not read, or a stack that deploys
+    another directory than `head_blueprints` (E070)."""
+    base_project, head_project = project_dir(base_blueprints), project_dir(head_blueprints)
+    base, head = read_stack_configs(base_project), read_stack_configs(head_project)
+    if not head:  # HEAD is no project (a copied blueprint directory): it deploys nothing
+        return [], []
+    base_file, head_file = read_project_file(base_project), read_project_file(head_project)
+    items: list[ReviewItem] = []
+    errors: list[Problem] = []
+    if head_file is not None and head_file.problem is not None:
+        errors.append(head_file.problem)
+    if head_file is not None and head_file.problem is None:
+        old = base_file.other if base_file is not None and base_file.problem is None else {}
+        for key in sorted((set(old) | set(head_file.other)) - _INERT):
+            a, b = old.get(key), head_file.other.get(key)
+            if a != b:
+                at = (head_file.path, head_file.line(key) if key in head_file.other else None, key)
+                items.append(_item(PROJECT_FILE, at, key, _change(a, b)))
+    base_defaults, head_defaults = _defaults(base_file), _defaults(head_file)
+    for name in sorted(set(base) | set(head)):
+        before, after = base.get(name), head.get(name)
+        if after is not None and after.problem is not None:
+            errors.append(after.problem)
+            continue
+        if after is None:
+            assert before is not None
+            items.append(
+                ReviewItem(
+                    None,
+                    None,
+                    "stack_config_changed",
+                    f"stack config {name} is removed: the stack it configured is no longer "
+                    "deployed from this repository",
+                    before.path,
+                    None,
+                )
+            )
+            continue
+        old_values = _effective(before, base_defaults) if before is not None else {}
+        new_values = _effective(after, head_defaults)
+        for key in sorted(set(old_values) | set(new_values)):
+            a, b = old_values.get(key, (None, None))[0], new_values.get(key, (None, None))[0]
+            if a == b:
+                continue
+            at = (
+                new_values[key][1]
+                if key in new_values
+                else (after.path, after.line("config"), "config")
+            )
+            if before is None:
+                what = f"new stack config: set to {_value(b)}"
+            else:
+                what = _change(a, b)
+            items.append(_item(name, at, key, what))
+        for key in sorted(set(before.other if before else {}) | set(after.other)):
+            a = before.other.get(key) if before is not None else None
+            b = after.other.get(key)
+            if a != b:
+                at = (after.path, after.line(key) if key in after.other else None, key)
+                items.append(_item(name, at, key, _change(a, b)))
+        value = new_values.get(
+            "mesh:blueprints", (DEFAULT_BLUEPRINTS, (after.path, None, "config.mesh:blueprints"))
+        )
+        errors += _deploys_elsewhere(after, value, head_project, head_blueprints)
+    return items, errors
+
+
+def _deploys_elsewhere(
+    cfg: StackConfig, found: tuple[Any, _At], project: Path, checked: Path
+) -> list[Problem]:
+    """E070 when the stack config deploys another directory than the one checked."""
+    value, (file, line, path) = found
+    where = line or cfg.line("config") or 1
+    if not isinstance(value, str) or not value.strip():
+        return [
+            Problem(file, where, path, "E070",
+                    f"mesh:blueprints is {quote(value)}: expected a directory path")
+        ]  # fmt: skip
+    target = Path(value)
+    target = target if target.is_absolute() else project / target
+    try:
+        same = target.resolve() == checked.resolve()
+    except (OSError, RuntimeError, ValueError):  # a loop, a NUL byte in the value
+        same = False
+    if same:
+        return []
+    return [
+        Problem(
+            file,
+            where,
+            path,
+            "E070",
+            f"stack {Path(cfg.path).name} deploys the blueprints in {quote(value)}, not "
+            f"{quote(str(checked))}, the directory this check compared: a stack must deploy "
+            "what the PR check reviewed (set mesh:blueprints to it, or check that directory)",
+        )
+    ]
