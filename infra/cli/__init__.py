@@ -29,6 +29,7 @@ from infra.cli.new import new_app
 from infra.cli.plan import plan
 from infra.cli.policies import policies
 from infra.cli.schema import schema
+from infra.cli.stacks import stacks
 from infra.cli.up import up
 from infra.cli.validate import validate
 from infra.errors import MeshError
@@ -94,9 +95,11 @@ for _name, _command in [
     ("audit", audit),
     ("diff", diff),
     ("codeowners", codeowners),
+    ("stacks", stacks),
 ]:
     app.command(_name, cls=MeshCommand)(_command)
 app.add_typer(contract_app, name="contract")
+import infra.cli.init_fleet  # noqa: E402,F401  (mesh init stacks, mesh init deploy)
 app.add_typer(init_app, name="init")
 app.add_typer(new_app, name="new")
 app.add_typer(local_app, name="local")
