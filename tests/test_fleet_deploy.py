@@ -295,3 +295,86 @@ def test_by_hand_one_stack_and_a_pull_request_previews(merged, tmp_path):
     }, repo)  # fmt: skip
     assert done.returncode == 1
     assert "3 waves of up to 1 matrices, this workflow has 2 x 4: mesh init deploy --waves 3 --chunks 1 --force" in done.stdout
+
+
+DRIFT = ROOT / ".github" / "workflows" / "mesh-drift.yml"
+FAKE_GH = r'''#!PYTHON
+"""A fake gh: issues in a JSON file; records every call."""
+import json, os, sys
+state_file = os.environ["FAKE_GH_STATE"]
+state = json.load(open(state_file)) if os.path.exists(state_file) else {"issues": [], "calls": []}
+args = sys.argv[1:]
+state["calls"].append(args)
+def flag(name):
+    return args[args.index(name) + 1]
+if args[:2] == ["issue", "list"]:
+    open_ = [i for i in state["issues"] if i["state"] == "open" and flag("--label") in i["labels"]]
+    print(open_[0]["number"] if open_ else "")
+elif args[:2] == ["issue", "create"]:
+    state["issues"].append({"number": len(state["issues"]) + 1, "state": "open", "title": flag("--title"),
+                            "labels": [flag("--label")], "body": open(flag("--body-file")).read()})
+elif args[:2] == ["issue", "edit"]:
+    next(i for i in state["issues"] if i["number"] == int(args[2]))["body"] = open(flag("--body-file")).read()
+elif args[:2] == ["issue", "close"]:
+    issue = next(i for i in state["issues"] if i["number"] == int(args[2]))
+    issue["state"], issue["closing"] = "closed", flag("--comment")
+json.dump(state, open(state_file, "w"))
+'''
+
+
+def test_init_drift_writes_the_shipped_workflow(tmp_path):
+    from infra.scaffold.deploy import drift_workflow_text
+
+    assert DRIFT.read_text(encoding="utf-8") == drift_workflow_text()
+    done = CliRunner().invoke(app, ["init", "drift", str(tmp_path), "--cron", "0 6 * * 1-5"])
+    assert done.exit_code == 0, done.stderr
+    flow = _workflow((tmp_path / ".github/workflows/mesh-drift.yml").read_text())
+    assert flow["on"]["schedule"] == [{"cron": "0 6 * * 1-5"}]
+    assert flow["permissions"]["issues"] == "write"
+    done = CliRunner().invoke(app, ["init", "drift", str(tmp_path / "x"), "--cron", "daily"])
+    assert done.exit_code == 2 and "expected five cron fields" in done.stderr
+    reason = actionlint.skip_reason()
+    if reason:
+        pytest.skip(reason)
+    assert actionlint.lint(DRIFT) == []
+
+
+def test_the_drift_workflow_keeps_one_issue(tmp_path):
+    """Two runs with drift: one issue, opened then updated; a run without: closed."""
+    flow = _workflow(DRIFT.read_text())
+    step = _script(flow["jobs"]["drift"], "issue")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(FAKE_GH.replace("PYTHON", sys.executable))
+    (bin_dir / "gh").chmod(0o755)
+    state = tmp_path / "gh.json"
+    finding = {"kind": "lakeformation", "account": "111122223333", "resource": "mesh_sales.customers",
+               "detail": "SELECT to arn:aws:iam::444455556666:role/mesh-marketing-consumer"}  # fmt: skip
+
+    def run(code: int, doc: dict) -> None:
+        (tmp_path / "drift.json").write_text(json.dumps(doc))
+        done = _run_step(step, flow, {
+            "CODE": str(code), "RUN_URL": "https://github.example/run/1", "GH_TOKEN": "t",
+            "FAKE_GH_STATE": str(state), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        }, tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+    run(1, {"unexpected": [finding], "missing": [], "changed": []})
+    run(1, {"unexpected": [finding], "missing": [{**finding, "kind": "resource_link",
+        "account": "444455556666", "resource": "mesh_sales", "detail": "no such database"}], "changed": []})  # fmt: skip
+    issues = json.loads(state.read_text())["issues"]
+    assert len(issues) == 1 and issues[0]["state"] == "open" and issues[0]["labels"] == ["mesh-drift"]
+    body = issues[0]["body"]
+    assert "1 unexpected, 1 missing, 0 changed." in body
+    assert "| unexpected | lakeformation | 111122223333 | mesh_sales.customers | SELECT to arn:aws:iam::444455556666:role/mesh-marketing-consumer |" in body
+    assert "| missing | resource_link | 444455556666 | mesh_sales | no such database |" in body
+    run(0, {"unexpected": [], "missing": [], "changed": []})
+    issues = json.loads(state.read_text())["issues"]
+    assert [(i["number"], i["state"]) for i in issues] == [(1, "closed")]
+    assert issues[0]["closing"] == "No drift any more (https://github.example/run/1)."
+    run(0, {"unexpected": [], "missing": [], "changed": []})  # nothing open: nothing to do
+    calls = json.loads(state.read_text())["calls"]
+    assert [c[:2] for c in calls] == [
+        ["issue", "list"], ["label", "create"], ["issue", "create"], ["issue", "list"],
+        ["issue", "edit"], ["issue", "list"], ["issue", "close"], ["issue", "list"],
+    ]  # fmt: skip

@@ -23,6 +23,7 @@ from infra.cli.codeowners import codeowners
 from infra.cli.common import MeshCommand, MeshGroup
 from infra.cli.contract import contract_app
 from infra.cli.diff import diff
+from infra.cli.drift import drift
 from infra.cli.init import init_app
 from infra.cli.local import local_app
 from infra.cli.new import new_app
@@ -96,6 +97,7 @@ for _name, _command in [
     ("diff", diff),
     ("codeowners", codeowners),
     ("stacks", stacks),
+    ("drift", drift),
 ]:
     app.command(_name, cls=MeshCommand)(_command)
 app.add_typer(contract_app, name="contract")

@@ -83,15 +83,48 @@ def init_deploy(
 
     Example: mesh init deploy . --branch main --chunks 8
     """
-    from infra.scaffold.deploy import deploy_workflow_text, write_deploy_workflow
+    from infra.scaffold.deploy import WORKFLOW, deploy_workflow_text, write_file
 
     text = deploy_workflow_text(
         branch, blueprints, install, waves, chunks, attempts, region=region
     )
-    path = write_deploy_workflow(root, text, force=force)
+    path = write_file(root, WORKFLOW, text, force=force)
     typer.echo(f"wrote {path}")
     typer.echo(
         "next: an environment mesh-<account> per AWS account of the mesh with the secret "
         "MESH_DEPLOY_ROLE_ARN (a role trusting GitHub's OIDC provider for this repository), "
         "the secret PULUMI_ACCESS_TOKEN, and mesh init stacks for the stack configs"
     )
+
+
+@init_app.command("drift", cls=MeshCommand)
+def init_drift(
+    root: Annotated[
+        Path, typer.Argument(help="The repository's root (the workflow goes under .github/).")
+    ] = Path("."),
+    branch: Annotated[str, typer.Option(help="The branch whose blueprints are live.")] = "main",
+    blueprints: Annotated[
+        str, typer.Option(help="The blueprint directory, relative to the root.")
+    ] = "blueprints",
+    install: Annotated[
+        str, typer.Option(help="What `pip install` installs into .venv.")
+    ] = "-r requirements.lock -e .",
+    cron: Annotated[str, typer.Option(help="When it runs (UTC, cron syntax).")] = "17 5 * * *",
+    region: Annotated[str, typer.Option(help="The AWS region of the credentials.")] = (
+        "eu-west-1"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing workflow.")] = False,
+) -> None:
+    """Write .github/workflows/mesh-drift.yml: mesh drift on a schedule, as one issue.
+
+    The issue (label mesh-drift) is opened on the first drift, updated while drift lasts and
+    closed by the first run without. Credentials: the GitHub environment mesh-drift with the
+    secret MESH_DRIFT_ROLE_ARN (a role of the platform account, assumed through OIDC).
+
+    Example: mesh init drift . --cron "17 5 * * 1-5"
+    """
+    from infra.scaffold.deploy import DRIFT_WORKFLOW, drift_workflow_text, write_file
+
+    text = drift_workflow_text(branch, blueprints, install, cron, region)
+    path = write_file(root, DRIFT_WORKFLOW, text, force=force)
+    typer.echo(f"wrote {path}")

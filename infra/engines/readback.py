@@ -255,7 +255,7 @@ def _lake_formation(
     got_lf: set[tuple] = set()
     for account in sorted({accounts.of(d) for d in mesh.domains}):
         got_lf |= {
-            (account, *entry) for entry in _permissions(aws.in_account("lakeformation", account))
+            (account, *entry) for entry in permissions(aws.in_account("lakeformation", account))
         }
     for missing in sorted(want_lf - got_lf, key=str):
         checks.append(
@@ -336,7 +336,7 @@ def _lake_formation(
     return checks
 
 
-def _permissions(lf) -> set[tuple]:
+def permissions(lf) -> set[tuple]:
     """(principal, database, table or "*" or "" for the database itself, columns or None,
     permissions) of every Lake Formation permission one account holds."""
     got = set()
