@@ -103,8 +103,14 @@ def test_the_workflow_asks_github_for_waves_one_job_per_stack():
         previous = [f"wave-{w - 1}-{p}" for p in range(1, 5)] if w > 1 else []
         assert job["needs"] == ["plan", *previous]
         # a wave runs only when nothing before it failed, and only if it has stacks
-        assert job["if"] == f"${{{{ !failure() && !cancelled() && needs.plan.outputs.w{w}c{c} != '' }}}}"
-        assert job["strategy"] == {"fail-fast": False, "matrix": f"${{{{ fromJSON(needs.plan.outputs.w{w}c{c}) }}}}"}
+        assert (
+            job["if"]
+            == f"${{{{ !failure() && !cancelled() && needs.plan.outputs.w{w}c{c} != '' }}}}"
+        )
+        assert job["strategy"] == {
+            "fail-fast": False,
+            "matrix": f"${{{{ fromJSON(needs.plan.outputs.w{w}c{c}) }}}}",
+        }
         assert job["concurrency"] == {
             "group": "mesh-${{ needs.plan.outputs.mode }}-${{ matrix.stack }}",
             "cancel-in-progress": False,
@@ -146,7 +152,7 @@ def merged(tmp_path):
 
 def _run_step(step: dict, flow: dict, env: dict, cwd: Path) -> subprocess.CompletedProcess:
     full = {**os.environ, **{k: str(v) for k, v in flow["env"].items()}, **env}
-    return subprocess.run(["bash", "-c", step["run"]], cwd=cwd, env=full, capture_output=True, text=True, timeout=300)  # fmt: skip
+    return subprocess.run(["bash", "-c", step["run"]], cwd=cwd, env=full, capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
 
 
 def test_a_merge_rolls_out_wave_after_wave(merged, tmp_path):
@@ -170,7 +176,10 @@ def test_a_merge_rolls_out_wave_after_wave(merged, tmp_path):
         ["platform"], ["finance", "logistics", "marketing"], ["sales"],
     ]  # fmt: skip
     assert set(outputs) == {"mode", "stacks", "w1c1", "w2c1", "w3c1"}
-    assert "logistics: blueprint changed; moves from account 123456789012 to 777788889999" in done.stdout
+    assert (
+        "logistics: blueprint changed; moves from account 123456789012 to 777788889999"
+        in done.stdout
+    )
 
     # the fake pulumi on PATH; finance hits a concurrent modification once, logistics fails
     bin_dir = tmp_path / "bin"
@@ -205,12 +214,12 @@ def test_a_merge_rolls_out_wave_after_wave(merged, tmp_path):
                     "FAKE_PULUMI_PLAN": json.dumps({"finance": "transient", "logistics": "permanent"}),
                 }  # fmt: skip
                 full = {**os.environ, **{k: str(v) for k, v in flow["env"].items()}, **env}
-                script = 'export JOB_PID=$$\n' + deploy["run"]
+                script = "export JOB_PID=$$\n" + deploy["run"]
                 jobs.append((row["stack"], workdir, summary, subprocess.Popen(
                     ["bash", "-c", script], cwd=workdir, env=full,
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))  # fmt: skip
             for stack, workdir, summary, proc in jobs:
-                out, err = proc.communicate(timeout=120)
+                _out, _err = proc.communicate(timeout=120)
                 summaries[stack] = summary.read_text()
                 shutil.copy(workdir / "results" / f"{stack}.json", artifacts)  # upload-artifact
                 if proc.returncode != 0:
@@ -231,7 +240,14 @@ def test_a_merge_rolls_out_wave_after_wave(merged, tmp_path):
     assert all(e["stack"] == "platform" for e in events[: last_platform + 1])
     for c in calls:
         if c["args"][0] == "up":
-            assert c["args"] == ["up", "--stack", c["stack"], "--yes", "--skip-preview", "--non-interactive"]
+            assert c["args"] == [
+                "up",
+                "--stack",
+                c["stack"],
+                "--yes",
+                "--skip-preview",
+                "--non-interactive",
+            ]
     # one job process per stack, every call of a stack in its own job
     jobs_of = {}
     for c in calls:
@@ -239,13 +255,28 @@ def test_a_merge_rolls_out_wave_after_wave(merged, tmp_path):
     assert all(len(j) == 1 for j in jobs_of.values())
     assert len({next(iter(j)) for j in jobs_of.values()}) == len(jobs_of) == 4
     # the jobs of one wave ran at once: their pulumi calls overlap in time
-    wave2 = [c for c in calls if c["stack"] in ("finance", "logistics", "marketing") and c["args"][0] == "up"]
+    wave2 = [
+        c
+        for c in calls
+        if c["stack"] in ("finance", "logistics", "marketing") and c["args"][0] == "up"
+    ]
     assert len({c["pid"] for c in wave2}) == 4  # finance twice, in two processes
-    first_end = next(i for i, e in enumerate(events) if e["event"] == "end" and e["stack"] != "platform")
-    assert {e["stack"] for e in events[:first_end] if e["args"][0] == "up"} >= {"finance", "logistics", "marketing"}
+    first_end = next(
+        i for i, e in enumerate(events) if e["event"] == "end" and e["stack"] != "platform"
+    )
+    assert {e["stack"] for e in events[:first_end] if e["args"][0] == "up"} >= {
+        "finance",
+        "logistics",
+        "marketing",
+    }
 
-    assert summaries["finance"] == "| finance | succeeded | 2 | + 2 created, ~ 1 updated, 40 unchanged |  |\n"
-    assert summaries["logistics"].startswith("| logistics | failed | 1 | no change | error: creating Lake Formation Permissions: AccessDeniedException")
+    assert (
+        summaries["finance"]
+        == "| finance | succeeded | 2 | + 2 created, ~ 1 updated, 40 unchanged |  |\n"
+    )
+    assert summaries["logistics"].startswith(
+        "| logistics | failed | 1 | no change | error: creating Lake Formation Permissions: AccessDeniedException"
+    )
 
     # the summary job, over every job's artifact
     summary_dir = tmp_path / "summary"
@@ -258,7 +289,10 @@ def test_a_merge_rolls_out_wave_after_wave(merged, tmp_path):
     text = summary.read_text()
     assert "| 1 | platform | succeeded | 1 | + 2 created, ~ 1 updated, 40 unchanged |" in text
     assert "| 2 | finance | succeeded | 2 | + 2 created, ~ 1 updated, 40 unchanged |" in text
-    assert "| 2 | logistics | failed: error: creating Lake Formation Permissions: AccessDeniedException: mesh-deployer is not a data lake administrator | 1 | no change |" in text
+    assert (
+        "| 2 | logistics | failed: error: creating Lake Formation Permissions: AccessDeniedException: mesh-deployer is not a data lake administrator | 1 | no change |"
+        in text
+    )
     assert "| 3 | sales | not run | 0 | |" in text
     assert text.rstrip().endswith(
         "Stopped in wave 2: logistics: error: creating Lake Formation Permissions: "
@@ -294,7 +328,10 @@ def test_by_hand_one_stack_and_a_pull_request_previews(merged, tmp_path):
         "MESH_TODAY": TODAY.isoformat(),
     }, repo)  # fmt: skip
     assert done.returncode == 1
-    assert "3 waves of up to 1 matrices, this workflow has 2 x 4: mesh init deploy --waves 3 --chunks 1 --force" in done.stdout
+    assert (
+        "3 waves of up to 1 matrices, this workflow has 2 x 4: mesh init deploy --waves 3 --chunks 1 --force"
+        in done.stdout
+    )
 
 
 DRIFT = ROOT / ".github" / "workflows" / "mesh-drift.yml"
@@ -363,10 +400,15 @@ def test_the_drift_workflow_keeps_one_issue(tmp_path):
     run(1, {"unexpected": [finding], "missing": [{**finding, "kind": "resource_link",
         "account": "444455556666", "resource": "mesh_sales", "detail": "no such database"}], "changed": []})  # fmt: skip
     issues = json.loads(state.read_text())["issues"]
-    assert len(issues) == 1 and issues[0]["state"] == "open" and issues[0]["labels"] == ["mesh-drift"]
+    assert (
+        len(issues) == 1 and issues[0]["state"] == "open" and issues[0]["labels"] == ["mesh-drift"]
+    )
     body = issues[0]["body"]
     assert "1 unexpected, 1 missing, 0 changed." in body
-    assert "| unexpected | lakeformation | 111122223333 | mesh_sales.customers | SELECT to arn:aws:iam::444455556666:role/mesh-marketing-consumer |" in body
+    assert (
+        "| unexpected | lakeformation | 111122223333 | mesh_sales.customers | SELECT to arn:aws:iam::444455556666:role/mesh-marketing-consumer |"
+        in body
+    )
     assert "| missing | resource_link | 444455556666 | mesh_sales | no such database |" in body
     run(0, {"unexpected": [], "missing": [], "changed": []})
     issues = json.loads(state.read_text())["issues"]

@@ -62,7 +62,9 @@ def test_drift_of_a_kept_mesh(kept, admin):  # noqa: F811
     assert drift(env) == (1, {"unexpected": [CONSOLE_GRANT], "missing": [], "changed": []})
 
     # an edited bucket policy (locally the bucket holds no enforceable statement)
-    admin("s3", SALES).put_bucket_policy(Bucket="mesh-sales-returns", Policy=json.dumps(OPEN_POLICY))
+    admin("s3", SALES).put_bucket_policy(
+        Bucket="mesh-sales-returns", Policy=json.dumps(OPEN_POLICY)
+    )
     code, found = drift(env)
     policy = OPEN_POLICY["Statement"][0]
     assert found["unexpected"] == [
@@ -93,6 +95,9 @@ def test_drift_of_a_kept_mesh(kept, admin):  # noqa: F811
     ]  # fmt: skip
 
     # one stack: only what it declares (marketing's stack owns none of the above)
-    assert drift(env, "--stack", "marketing") == (0, {"unexpected": [], "missing": [], "changed": []})
+    assert drift(env, "--stack", "marketing") == (
+        0,
+        {"unexpected": [], "missing": [], "changed": []},
+    )
     code, found = drift(env, "--stack", "sales")
     assert code == 1 and CONSOLE_GRANT in found["unexpected"] and len(found["missing"]) == 1

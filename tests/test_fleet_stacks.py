@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from infra.blueprints.load import load_mesh
 from infra.cli import app
-from infra.diff.stacks import MATRIX_MAX, Rollout, Stack, layer, project_configs
+from infra.diff.stack_configs import project_configs
+from infra.diff.stacks import MATRIX_MAX, Rollout, Stack, layer
 from infra.engines.recording import run_program
 from infra.provision.stack_config import read_stack_config
 
@@ -60,7 +61,11 @@ def account_move(head: Path) -> None:  # logistics moves into a new account
 
 
 def platform_file_change(head: Path) -> None:  # a new member of the privacy group
-    edit(head / "_mesh.yaml", 'members: ["@acme/privacy-office"]', 'members: ["@acme/privacy-office", "@acme/dpo"]')
+    edit(
+        head / "_mesh.yaml",
+        'members: ["@acme/privacy-office"]',
+        'members: ["@acme/privacy-office", "@acme/dpo"]',
+    )
 
 
 SCENARIOS = {
@@ -159,7 +164,11 @@ def test_github_matrix_chunks_a_wave_to_256_jobs():
     names = [f"d{i:04d}" for i in range(600)]
     rollout = Rollout([Stack(n, "111122223333") for n in names], [["d0000"], names[1:]])
     matrices = rollout.matrices()
-    assert [len(m["include"]) for m in matrices[1]] == [MATRIX_MAX, MATRIX_MAX, 599 - 2 * MATRIX_MAX]
+    assert [len(m["include"]) for m in matrices[1]] == [
+        MATRIX_MAX,
+        MATRIX_MAX,
+        599 - 2 * MATRIX_MAX,
+    ]
     assert matrices[0] == [{"include": [{"stack": "d0000", "account": "111122223333"}]}]
     assert [r["stack"] for m in matrices[1] for r in m["include"]] == names[1:]
 
@@ -172,11 +181,15 @@ def test_stack_configs_are_checked_against_the_blueprints(tmp_path):
     code, out, err = run("stacks", head, "--format", "json")
     assert code == 1
     assert json.loads(out)["problems"] == [
-        "Pulumi.gone.yaml: stack gone is for domain 'gone', which has no blueprint (remove the "
-        "stack config, or restore the blueprint)",
+        (
+            "Pulumi.gone.yaml: stack gone is for domain 'gone', which has no blueprint (remove the "
+            "stack config, or restore the blueprint)"
+        ),
         "1 domain(s) without a stack config: marketing (mesh init stacks writes them)",
-        "Pulumi.finance.yaml: mesh:prefix is 'other', the platform stack's (Pulumi.platform.yaml) "
-        "'acme-mesh': every stack of the mesh must share it",
+        (
+            "Pulumi.finance.yaml: mesh:prefix is 'other', the platform stack's (Pulumi.platform.yaml) "
+            "'acme-mesh': every stack of the mesh must share it"
+        ),
     ]
     assert "error: 1 domain(s) without a stack config: marketing" in err
     # mesh init stacks writes the missing one, from the platform's shared values; reports the rest

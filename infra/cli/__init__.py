@@ -101,7 +101,8 @@ for _name, _command in [
 ]:
     app.command(_name, cls=MeshCommand)(_command)
 app.add_typer(contract_app, name="contract")
-import infra.cli.init_fleet  # noqa: E402,F401  (mesh init stacks, mesh init deploy)
+import infra.cli.init_fleet  # noqa: F401  (mesh init stacks, mesh init deploy)
+
 app.add_typer(init_app, name="init")
 app.add_typer(new_app, name="new")
 app.add_typer(local_app, name="local")

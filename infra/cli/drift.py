@@ -60,7 +60,8 @@ def drift(
 
     Example: mesh drift --local --format json
     """
-    from infra.engines.drift import aws_client, drift as compare, local_client
+    from infra.engines.drift import aws_client, local_client
+    from infra.engines.drift import drift as compare
     from infra.engines.recording import run_program
     from infra.provision.program import SCOPE_ALL, StackSettings
 
@@ -95,7 +96,7 @@ def drift(
 
 
 def _deployed_settings(directory: Path, stack: str | None, config: Path | None):
-    from infra.diff.stacks import SCOPE_PLATFORM, project_configs
+    from infra.diff.stack_configs import SCOPE_PLATFORM, project_configs
     from infra.errors import UsageError
     from infra.provision.stack_config import stack_settings
 

@@ -85,9 +85,7 @@ def init_deploy(
     """
     from infra.scaffold.deploy import WORKFLOW, deploy_workflow_text, write_file
 
-    text = deploy_workflow_text(
-        branch, blueprints, install, waves, chunks, attempts, region=region
-    )
+    text = deploy_workflow_text(branch, blueprints, install, waves, chunks, attempts, region=region)
     path = write_file(root, WORKFLOW, text, force=force)
     typer.echo(f"wrote {path}")
     typer.echo(
@@ -110,9 +108,7 @@ def init_drift(
         str, typer.Option(help="What `pip install` installs into .venv.")
     ] = "-r requirements.lock -e .",
     cron: Annotated[str, typer.Option(help="When it runs (UTC, cron syntax).")] = "17 5 * * *",
-    region: Annotated[str, typer.Option(help="The AWS region of the credentials.")] = (
-        "eu-west-1"
-    ),
+    region: Annotated[str, typer.Option(help="The AWS region of the credentials.")] = ("eu-west-1"),
     force: Annotated[bool, typer.Option("--force", help="Replace an existing workflow.")] = False,
 ) -> None:
     """Write .github/workflows/mesh-drift.yml: mesh drift on a schedule, as one issue.

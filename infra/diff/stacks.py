@@ -31,52 +31,26 @@ Pure: reads YAML and blueprints, never Pulumi or AWS.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from infra.blueprints.load import SharedFiles, load_mesh
+from infra.diff.stack_configs import (
+    DEFAULT_ACCOUNT,
+    SCOPE_ALL,
+    SCOPE_PLATFORM,
+    StackConfig,
+    config_problems,
+    per_domain,
+    project_configs,
+)
 from infra.errors import UsageError
 from infra.model.access import active_grants
 from infra.model.mesh import Mesh
 
-SCOPE_ALL, SCOPE_PLATFORM = "all", "platform"
 MATRIX_MAX = 256  # jobs one GitHub Actions matrix may generate
-DEFAULT_ACCOUNT = "123456789012"  # infra.provision.program.DEFAULT_ACCOUNT
-# the values every stack of a stack-per-domain project must share: they make the names and
-# ARNs one stack uses for another's resources
-SHARED_KEYS = (
-    "mesh:prefix",
-    "mesh:account",
-    "aws:region",
-    "mesh:deployRoleName",
-    "mesh:singleAccount",
-    "mesh:blueprints",
-)
 # `_mesh.yaml` keys that declare no resource (read by validation only)
 PLATFORM_FILE_NO_RESOURCES = frozenset({"approvers", "owners"})
-_CONFIG = re.compile(r"^Pulumi\.(.+)\.ya?ml$")
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    """One `Pulumi.<name>.yaml`: its stack name, scope (`mesh:stack`) and plain values."""
-
-    name: str
-    path: Path
-    scope: str
-    values: dict[str, object]
-
-    @property
-    def account(self) -> str:
-        return str(self.values.get("mesh:account", DEFAULT_ACCOUNT))
-
-    @property
-    def single_account(self) -> bool:
-        return self.values.get("mesh:singleAccount") in (True, "true")
 
 
 @dataclass
@@ -118,109 +92,6 @@ class Rollout:
                 [{"include": rows[i : i + MATRIX_MAX]} for i in range(0, len(rows), MATRIX_MAX)]
             )
         return out
-
-
-# --- the project's stack configs ---------------------------------------------------------
-
-
-def _plain(path: Path) -> dict:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read the stack config {str(path)!r}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path} is not YAML: {exc}") from None
-    doc = doc or {}
-    config = doc.get("config") if isinstance(doc, dict) else None
-    if config is None:
-        return {}
-    if not isinstance(config, dict):
-        raise UsageError(f"{path}: config is not a mapping")
-    return {str(k): v for k, v in config.items()}
-
-
-def _project_defaults(project_dir: Path) -> dict[str, object]:
-    """The `default:` of each key `Pulumi.yaml` declares, namespaced as Pulumi does."""
-    path = project_dir / "Pulumi.yaml"
-    if not path.is_file():
-        return {}
-    try:
-        project = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
-    name = project.get("name", "") if isinstance(project, dict) else ""
-    specs = project.get("config") if isinstance(project, dict) else None
-    return {
-        (str(k) if ":" in str(k) else f"{name}:{k}"): v["default"]
-        for k, v in (specs if isinstance(specs, dict) else {}).items()
-        if isinstance(v, dict) and "default" in v
-    }
-
-
-def project_configs(project_dir: Path) -> list[StackConfig]:
-    """The stack configs of the project in `project_dir`, by stack name; each with the
-    project's defaults (`Pulumi.yaml`) under its own values."""
-    configs = []
-    defaults = _project_defaults(project_dir)
-    for path in sorted(project_dir.glob("Pulumi.*.y*ml")):
-        match = _CONFIG.match(path.name)
-        if not match:
-            continue
-        values = {**defaults, **_plain(path)}
-        scope = str(values.get("mesh:stack") or SCOPE_ALL)
-        configs.append(StackConfig(match.group(1), path, scope, values))
-    return configs
-
-
-def per_domain(configs: Iterable[StackConfig]) -> bool:
-    """Stack-per-domain mode: some config declares the platform or a domain."""
-    return any(c.scope != SCOPE_ALL for c in configs)
-
-
-def config_problems(configs: list[StackConfig], domains: Iterable[str]) -> list[str]:
-    """What is wrong with a project's stack configs for these blueprints: a stack for a domain
-    that does not exist, a domain without a stack (stack-per-domain mode), two stacks for one
-    scope, a domain stack whose shared values (prefix, account, region, ...) differ from the
-    platform stack's: its names for the other stacks' roles would be wrong."""
-    domains = set(domains)
-    problems = []
-    for c in configs:
-        if c.scope not in (SCOPE_ALL, SCOPE_PLATFORM) and c.scope not in domains:
-            problems.append(
-                f"{c.path.name}: stack {c.name} is for domain {c.scope!r}, which has no "
-                "blueprint (remove the stack config, or restore the blueprint)"
-            )
-    if not per_domain(configs):
-        return problems
-    by_scope: dict[str, list[StackConfig]] = {}
-    for c in configs:
-        if c.scope != SCOPE_ALL:
-            by_scope.setdefault(c.scope, []).append(c)
-    for scope, group in sorted(by_scope.items()):
-        if len(group) > 1:
-            names = ", ".join(c.path.name for c in group)
-            problems.append(f"{names}: {len(group)} stacks declare mesh:stack {scope}")
-    if SCOPE_PLATFORM not in by_scope:
-        problems.append("no platform stack: no Pulumi.<name>.yaml sets mesh:stack: platform")
-    missing = sorted(domains - set(by_scope))
-    if missing:
-        problems.append(
-            f"{len(missing)} domain(s) without a stack config: {', '.join(missing[:20])}"
-            f"{', ...' if len(missing) > 20 else ''} (mesh init stacks writes them)"
-        )
-    platform = by_scope.get(SCOPE_PLATFORM, [None])[0]
-    if platform is not None:
-        for c in configs:
-            if c.scope not in domains:
-                continue
-            for key in SHARED_KEYS:
-                if str(c.values.get(key)) != str(platform.values.get(key)):
-                    problems.append(
-                        f"{c.path.name}: {key} is {c.values.get(key)!r}, the platform stack's "
-                        f"({platform.path.name}) {platform.values.get(key)!r}: every stack of "
-                        "the mesh must share it"
-                    )
-    return problems
 
 
 # --- what a change touches ---------------------------------------------------------------
@@ -289,9 +160,11 @@ def rollout(
             stacks = {n: s for n, s in stacks.items() if s.reasons}
         return _finish(stacks, {}, problems, [], only)
 
-    platform = next(c for c in configs if c.scope == SCOPE_PLATFORM) if any(
-        c.scope == SCOPE_PLATFORM for c in configs
-    ) else StackConfig(SCOPE_PLATFORM, project_dir / "Pulumi.platform.yaml", SCOPE_PLATFORM, {})
+    platform = (
+        next(c for c in configs if c.scope == SCOPE_PLATFORM)
+        if any(c.scope == SCOPE_PLATFORM for c in configs)
+        else StackConfig(SCOPE_PLATFORM, project_dir / "Pulumi.platform.yaml", SCOPE_PLATFORM, {})
+    )
     single = platform.single_account
     stack_of = {c.scope: c.name for c in configs if c.scope not in (SCOPE_ALL, SCOPE_PLATFORM)}
     accounts = _accounts(head, platform.account, single)
@@ -317,8 +190,12 @@ def rollout(
             stacks[name(d)] = Stack(
                 name(d),
                 base_mesh.account_of(d) or platform.account,
-                ["blueprint removed: the stack declares nothing any more (pulumi stack rm "
-                 "after its resources are released; protected data stays)"],
+                [
+                    (
+                        "blueprint removed: the stack declares nothing any more (pulumi stack rm "
+                        "after its resources are released; protected data stays)"
+                    )
+                ],
             )
         stacks = {n: s for n, s in stacks.items() if s.reasons}
     if platform.name in stacks:
@@ -371,7 +248,9 @@ def _touch(head, base_mesh, stacks, name, platform, accounts, single, configs, b
         if not plat:
             plat.append(f"the mesh {change} multi-account: cross-account sharing settings")
     head_file, base_file = _platform_file(head), _platform_file(base_mesh)
-    changed = sorted(k for k in set(head_file) | set(base_file) if head_file.get(k) != base_file.get(k))
+    changed = sorted(
+        k for k in set(head_file) | set(base_file) if head_file.get(k) != base_file.get(k)
+    )
     declaring = [k for k in changed if k not in PLATFORM_FILE_NO_RESOURCES]
     if declaring:
         for s in stacks.values():

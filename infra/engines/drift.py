@@ -101,8 +101,10 @@ def _code(exc: ClientError) -> str:
 
 
 def _in_scope(database: str, settings: StackSettings, databases: set[str]) -> bool:
-    return database in databases if settings.scope != SCOPE_ALL else database.startswith(
-        settings.names.database_prefix()
+    return (
+        database in databases
+        if settings.scope != SCOPE_ALL
+        else database.startswith(settings.names.database_prefix())
     )
 
 
@@ -189,7 +191,9 @@ def _lake_formation(graph, settings, accounts, client, databases, out: Drift) ->
 def _roles(graph, client, expected, out: Drift) -> None:
     policies: dict[tuple[str, str], dict[str, Any]] = {}
     for p in graph.by_type(T.ROLE_POLICY):
-        policies.setdefault((p.account, p.inputs["role"]), {})[p.inputs["name"]] = p.inputs["policy"]
+        policies.setdefault((p.account, p.inputs["role"]), {})[p.inputs["name"]] = p.inputs[
+            "policy"
+        ]
     for role in graph.by_type(T.ROLE):
         name, account = role.inputs["name"], role.account
         iam = client("iam", account)
@@ -209,7 +213,9 @@ def _roles(graph, client, expected, out: Drift) -> None:
         want = policies.get((account, name), {})
         names = set(iam.list_role_policies(RoleName=name)["PolicyNames"])
         for extra in sorted(names - set(want)):
-            out.unexpected.append(Finding("role_policy", account, f"{name}/{extra}", "inline policy"))
+            out.unexpected.append(
+                Finding("role_policy", account, f"{name}/{extra}", "inline policy")
+            )
         for gone in sorted(set(want) - names):
             out.missing.append(Finding("role_policy", account, f"{name}/{gone}", "inline policy"))
         for policy in sorted(names & set(want)):
@@ -222,7 +228,12 @@ def _roles(graph, client, expected, out: Drift) -> None:
         attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
         for a in attached:
             out.unexpected.append(
-                Finding("role_policy", account, f"{name}/{a['PolicyName']}", f"attached {a['PolicyArn']}")
+                Finding(
+                    "role_policy",
+                    account,
+                    f"{name}/{a['PolicyName']}",
+                    f"attached {a['PolicyArn']}",
+                )
             )
 
 
@@ -263,7 +274,9 @@ def _key_policies(graph, client, expected, key_arns, out: Drift) -> None:
         doc = client("kms", key.account).get_key_policy(KeyId=live_arn, PolicyName="default")
         got = canonical(_document(doc["Policy"]))
         if got != canonical(expected(key.inputs["policy"])):
-            out.changed.append(Finding("key_policy", key.account, live_arn, f"is {json.dumps(got)}"))
+            out.changed.append(
+                Finding("key_policy", key.account, live_arn, f"is {json.dumps(got)}")
+            )
 
 
 def _links_and_databases(graph, settings, accounts, client, databases, out: Drift) -> None:

@@ -78,7 +78,7 @@ def _render(template: str, **values) -> str:
         block_end_string="%]",
         keep_trailing_newline=True,
         undefined=StrictUndefined,
-        autoescape=False,  # noqa: S701 - YAML, every value validated above
+        autoescape=False,
     )
     return env.from_string(source).render(**values)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from infra.blueprints.load import blueprint_files
-from infra.diff.stacks import SCOPE_PLATFORM, SHARED_KEYS, config_problems, project_configs
+from infra.diff.stack_configs import SCOPE_PLATFORM, SHARED_KEYS, config_problems, project_configs
 from infra.errors import UsageError
 
 HEADER = (
@@ -46,7 +46,5 @@ def missing_configs(directory: Path, project_dir: Path) -> tuple[dict[Path, str]
             {"config": {**shared, "mesh:stack": domain}}, sort_keys=False, default_flow_style=False
         )
         out[path] = HEADER.format(domain=domain, platform=platform.path.name) + body
-    problems = [
-        p for p in config_problems(configs, domains) if "without a stack config" not in p
-    ]
+    problems = [p for p in config_problems(configs, domains) if "without a stack config" not in p]
     return out, problems
