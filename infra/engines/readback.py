@@ -192,7 +192,7 @@ def read_back(
             )
         )
 
-    checks += _lake_formation(mesh, settings, accounts, aws, graph, buckets, model)
+    checks += _lake_formation(mesh, settings, accounts, aws, graph, buckets, model, today)
     checks += resource_links(aws, graph)
     domains = frozenset(mesh.domains)
     return [replace(c, account=_account_of(c.subject, domains, accounts)) for c in checks]
@@ -220,6 +220,7 @@ def _lake_formation(
     graph: ResourceGraph,
     buckets: dict[str, str],
     model: access.AccessModel,
+    today: dt.date,
 ) -> list[Check]:
     """Lake Formation, read back account by account: the permissions are exactly the declared
     grants (granted in the producer's account, on its catalog), the producers' own tables and
@@ -237,6 +238,7 @@ def _lake_formation(
     want_lf = {
         (accounts.of(d), role_arn[d, "producer"], names.database(d), "*", None, owner_perms)
         for d in mesh.domains
+        if not mesh.is_retired(d, today)  # a retired domain has no producer role
     }
     for g in model.grants:
         domain, _, kind_role = g.principal.partition(":")
