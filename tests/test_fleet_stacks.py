@@ -169,7 +169,9 @@ def test_github_matrix_chunks_a_wave_to_256_jobs():
         MATRIX_MAX,
         599 - 2 * MATRIX_MAX,
     ]
-    assert matrices[0] == [{"include": [{"stack": "d0000", "account": "111122223333"}]}]
+    assert matrices[0] == [
+        {"include": [{"stack": "d0000", "account": "111122223333", "action": "up"}]}
+    ]
     assert [r["stack"] for m in matrices[1] for r in m["include"]] == names[1:]
 
 

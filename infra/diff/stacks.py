@@ -61,6 +61,7 @@ class Stack:
     name: str
     account: str
     reasons: list[str] = field(default_factory=list)
+    action: str = "up"  # "destroy": the stack of a removed (retired) domain
 
 
 @dataclass
@@ -76,18 +77,23 @@ class Rollout:
     def as_json(self) -> dict:
         return {
             "waves": self.waves,
-            "stacks": [{"name": s.name, "reasons": s.reasons} for s in self.stacks],
+            "stacks": [
+                {"name": s.name, "reasons": s.reasons, "action": s.action} for s in self.stacks
+            ],
             "problems": self.problems,
             "warnings": self.warnings,
         }
 
     def matrices(self) -> list[list[dict]]:
         """Each wave as GitHub Actions matrices of at most 256 jobs (`strategy.matrix`):
-        `{"include": [{"stack", "account"}, ...]}`, in chunks."""
+        `{"include": [{"stack", "account", "action"}, ...]}`, in chunks."""
         by_name = {s.name: s for s in self.stacks}
         out = []
         for wave in self.waves:
-            rows = [{"stack": n, "account": by_name[n].account} for n in wave]
+            rows = [
+                {"stack": n, "account": by_name[n].account, "action": by_name[n].action}
+                for n in wave
+            ]
             out.append(
                 [{"include": rows[i : i + MATRIX_MAX]} for i in range(0, len(rows), MATRIX_MAX)]
             )
@@ -186,18 +192,23 @@ def rollout(
         created = _touch(
             head, base_mesh, stacks, name, platform, accounts, single, configs, base_configs
         )
-        for d in sorted(set(base_mesh.domains) - set(head.domains)):
+        removed = sorted(set(base_mesh.domains) - set(head.domains))
+        # a removed domain's config stays until its stack is destroyed: not a problem yet
+        problems = config_problems(configs, [*head.domains, *removed])
+        for d in removed:
             stacks[name(d)] = Stack(
                 name(d),
                 base_mesh.account_of(d) or platform.account,
                 [
-                    (
-                        "blueprint removed: the stack declares nothing any more (pulumi stack rm "
-                        "after its resources are released; protected data stays)"
-                    )
+                    f"blueprint removed: pulumi destroy releases the stack (what the retirement "
+                    f"left deletable is deleted, protected data stays); then remove "
+                    f"Pulumi.{name(d)}.yaml"
                 ],
+                action="destroy",
             )
         stacks = {n: s for n, s in stacks.items() if s.reasons}
+        for d in removed:  # after every other stack (those that granted to it drop it first)
+            edges |= {(n, name(d)) for n in stacks if stacks[n].action == "up"}
     if platform.name in stacks:
         edges |= {(platform.name, n) for n in stacks if n != platform.name}
     for consumer in created:
