@@ -200,9 +200,11 @@ def rollout(
                 name(d),
                 base_mesh.account_of(d) or platform.account,
                 [
-                    f"blueprint removed: pulumi destroy releases the stack (what the retirement "
-                    f"left deletable is deleted, protected data stays); then remove "
-                    f"Pulumi.{name(d)}.yaml"
+                    (
+                        f"blueprint removed: pulumi destroy releases the stack (what the retirement "
+                        f"left deletable is deleted, protected data stays); then remove "
+                        f"Pulumi.{name(d)}.yaml"
+                    )
                 ],
                 action="destroy",
             )
