@@ -101,7 +101,9 @@ def _deployed_settings(directory: Path, stack: str | None, config: Path | None):
     from infra.provision.stack_config import stack_settings
 
     if config is None:
-        configs = project_configs(directory.resolve().parent)
+        from infra.governance.stack_configs import project_dir as project_of
+
+        configs = project_configs(project_of(directory))
         wanted = [c for c in configs if c.name == stack] if stack else []
         wanted = wanted or [c for c in configs if c.scope == SCOPE_PLATFORM]
         wanted = wanted or [c for c in configs if c.scope == "all"]

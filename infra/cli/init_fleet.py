@@ -31,9 +31,10 @@ def init_stacks(
 
     Example: mesh init stacks blueprints && git add Pulumi.*.yaml
     """
+    from infra.governance.stack_configs import project_dir as project_of
     from infra.scaffold.stacks import missing_configs
 
-    project_dir = directory.resolve().parent
+    project_dir = project_of(directory)
     missing, problems = missing_configs(directory, project_dir)
     for path, text in sorted(missing.items()):
         if check:

@@ -17,7 +17,8 @@ knows their names and accounts. So:
   Formation settings), and a mesh becoming multi-account every domain stack (the consumer role's
   catalog read, the cross-account settings);
 - a stack config change touches that stack; `_mesh.yaml` touches no stack while what it holds
-  (approvers, owners) declares no resource: any other key of it touches every stack.
+  (approvers, owners, the accounts list) declares no resource: any other key of it touches
+  every stack.
 
 Order (waves): the platform before every domain stack (a new account's Lake Formation settings,
 its deploy role as administrator); a consumer whose role is created or moves before every
@@ -45,12 +46,13 @@ from infra.diff.stack_configs import (
     project_configs,
 )
 from infra.errors import UsageError
+from infra.governance.stack_configs import project_dir as project_of
 from infra.model.access import active_grants
 from infra.model.mesh import Mesh
 
 MATRIX_MAX = 256  # jobs one GitHub Actions matrix may generate
 # `_mesh.yaml` keys that declare no resource (read by validation only)
-PLATFORM_FILE_NO_RESOURCES = frozenset({"approvers", "owners"})
+PLATFORM_FILE_NO_RESOURCES = frozenset({"approvers", "owners", "accounts"})
 
 
 @dataclass
@@ -150,7 +152,7 @@ def rollout(
     """The stacks of the project of the blueprints in `directory` (its configs beside it,
     or in `project_dir`) and their waves; with `base` only those the change from BASE touches,
     each with its reasons. `only`: just that stack (a deploy by hand)."""
-    project_dir = project_dir or directory.resolve().parent
+    project_dir = project_dir or project_of(directory)
     shared = SharedFiles()
     head = _load(directory, shared)
     configs = project_configs(project_dir)
@@ -188,7 +190,7 @@ def rollout(
         created = set(head.domains)  # a first deploy: every role is new
     else:
         base_mesh = _load(base, shared)
-        base_configs = {c.name: c for c in project_configs(base.resolve().parent)}
+        base_configs = {c.name: c for c in project_configs(project_of(base))}
         created = _touch(
             head, base_mesh, stacks, name, platform, accounts, single, configs, base_configs
         )
