@@ -153,6 +153,11 @@ REGISTRY: dict[str, Code] = {
             ),
             "E073": (_E, "the format of an existing product changes"),
             "E074": (_E, "an account that is not in the accounts list of _mesh.yaml"),
+            "E080": (_E, "a retired domain's blueprint removed before its decommission date"),
+            "E081": (
+                _E,
+                "a retired domain's blueprint removed although its data is retained (data: retain)",
+            ),
             # warnings
             "W001": (_W, "grant expires soon"),
             "W002": (_W, "grant has expired and grants nothing"),
@@ -184,6 +189,10 @@ REGISTRY: dict[str, Code] = {
             "W010": (
                 _W,
                 "a domain has no GitHub owner (owner.github): the platform group approves for it",
+            ),
+            "W030": (
+                _W,
+                "a retired domain's blueprint removed: its data is deleted if the stack allows it",
             ),
             "W011": (
                 _W,

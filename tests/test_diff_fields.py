@@ -167,6 +167,11 @@ FIELDS: dict[str, tuple[set[str], Mutation]] = {
     "owner.email": ({"review"}, _set(lambda b: b["shop"]["owner"], "email", "eu@example.com")),
     "owner.github": ({"review"}, _set(lambda b: b["shop"]["owner"], "github", "@acme/eu-shop")),
     "cost_center": (set(), _set(lambda b: b["shop"], "cost_center", "CC-1002")),
+    # a domain retired (domain-level decommission): every product's decommission, reviewed
+    "decommission": ({"review"}, _set(lambda b: b["shop"], "decommission", {"date": str(TODAY + 45 * DAY), "reason": "shop closes"})),
+    "decommission.date": ({"review"}, _set(lambda b: b["shop"], "decommission", {"date": str(TODAY + 90 * DAY), "reason": "shop closes"})),
+    "decommission.reason": ({"review"}, _set(lambda b: b["shop"], "decommission", {"date": str(TODAY + 45 * DAY), "reason": "merged"})),
+    "decommission.data": ({"review"}, _set(lambda b: b["shop"], "decommission", {"date": str(TODAY + 45 * DAY), "reason": "shop closes", "data": "delete"})),
     # a domain moving accounts is created anew there: refused unless stated (E053), then reviewed
     "account": ({"unsafe"}, _set(lambda b: b["shop"], "account", "111122223333")),
     "previous_account": ({"review"}, lambda b: b["shop"].update(account="111122223333", previous_account="123456789012")),

@@ -247,8 +247,10 @@ def _load_mesh(
     files, hidden, platform_files = _scan(root)
     stems = frozenset(p.stem for p in files)
     other_accounts: dict[str, str] = {}
+    other_retired: dict[str, dt.date] = {}
     if only is not None:
         other_accounts = _accounts_named([p for p in files if p.stem != only])
+        other_retired = _retired_named([p for p in files if p.stem != only])
         files, hidden = [p for p in files if p.stem == only], []
     errors: list[Problem] = []
     warnings: list[Problem] = [
@@ -338,6 +340,7 @@ def _load_mesh(
         sources,
         frozenset(declared) - set(valid),
         other_accounts=other_accounts,
+        other_retired=other_retired,
         platform=platform,
     )
     errors.sort(key=Problem.sort_key)
@@ -362,4 +365,34 @@ def _accounts_named(paths: list[Path]) -> dict[str, str]:
             continue
         if match:
             out[path.stem] = match.group(2).decode()
+    return out
+
+
+# a top-level `decommission:` key: the only files a per-domain stack parses beside its own
+_DECOMMISSION_LINE = re.compile(rb"^decommission:", re.MULTILINE)
+
+
+def _retired_named(paths: list[Path]) -> dict[str, dt.date]:
+    """The domain-level decommission date of each blueprint a per-domain stack does not load
+    (`load_mesh(only=)`): the stack ends its grants to a retired domain. Only a file with a
+    top-level `decommission:` line is parsed (a retiring domain is rare); one that does not
+    parse, or says no date, counts as not retired (its own stack and every PR report it)."""
+    out = {}
+    for path in paths:
+        try:
+            raw = path.read_bytes()
+            if not _DECOMMISSION_LINE.search(raw):
+                continue
+            _src, _text, data, problem = _parse_text(_read_text(path), str(path))
+        except (OSError, _FileError):
+            continue
+        block = data.get("decommission") if problem is None and isinstance(data, dict) else None
+        date = block.get("date") if isinstance(block, dict) else None
+        if isinstance(date, str):
+            try:
+                date = dt.date.fromisoformat(date)
+            except ValueError:
+                continue
+        if isinstance(date, dt.date):
+            out[path.stem] = date
     return out

@@ -23,12 +23,14 @@ from infra.cli.codeowners import codeowners
 from infra.cli.common import MeshCommand, MeshGroup
 from infra.cli.contract import contract_app
 from infra.cli.diff import diff
+from infra.cli.drift import drift
 from infra.cli.init import init_app
 from infra.cli.local import local_app
 from infra.cli.new import new_app
 from infra.cli.plan import plan
 from infra.cli.policies import policies
 from infra.cli.schema import schema
+from infra.cli.stacks import stacks
 from infra.cli.up import up
 from infra.cli.validate import validate
 from infra.errors import MeshError
@@ -94,9 +96,13 @@ for _name, _command in [
     ("audit", audit),
     ("diff", diff),
     ("codeowners", codeowners),
+    ("stacks", stacks),
+    ("drift", drift),
 ]:
     app.command(_name, cls=MeshCommand)(_command)
 app.add_typer(contract_app, name="contract")
+import infra.cli.init_fleet  # noqa: F401  (mesh init stacks, mesh init deploy)
+
 app.add_typer(init_app, name="init")
 app.add_typer(new_app, name="new")
 app.add_typer(local_app, name="local")

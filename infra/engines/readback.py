@@ -192,7 +192,7 @@ def read_back(
             )
         )
 
-    checks += _lake_formation(mesh, settings, accounts, aws, graph, buckets, model)
+    checks += _lake_formation(mesh, settings, accounts, aws, graph, buckets, model, today)
     checks += resource_links(aws, graph)
     domains = frozenset(mesh.domains)
     return [replace(c, account=_account_of(c.subject, domains, accounts)) for c in checks]
@@ -220,6 +220,7 @@ def _lake_formation(
     graph: ResourceGraph,
     buckets: dict[str, str],
     model: access.AccessModel,
+    today: dt.date,
 ) -> list[Check]:
     """Lake Formation, read back account by account: the permissions are exactly the declared
     grants (granted in the producer's account, on its catalog), the producers' own tables and
@@ -237,6 +238,7 @@ def _lake_formation(
     want_lf = {
         (accounts.of(d), role_arn[d, "producer"], names.database(d), "*", None, owner_perms)
         for d in mesh.domains
+        if not mesh.is_retired(d, today)  # a retired domain has no producer role
     }
     for g in model.grants:
         domain, _, kind_role = g.principal.partition(":")
@@ -255,7 +257,7 @@ def _lake_formation(
     got_lf: set[tuple] = set()
     for account in sorted({accounts.of(d) for d in mesh.domains}):
         got_lf |= {
-            (account, *entry) for entry in _permissions(aws.in_account("lakeformation", account))
+            (account, *entry) for entry in permissions(aws.in_account("lakeformation", account))
         }
     for missing in sorted(want_lf - got_lf, key=str):
         checks.append(
@@ -336,7 +338,7 @@ def _lake_formation(
     return checks
 
 
-def _permissions(lf) -> set[tuple]:
+def permissions(lf) -> set[tuple]:
     """(principal, database, table or "*" or "" for the database itself, columns or None,
     permissions) of every Lake Formation permission one account holds."""
     got = set()

@@ -102,8 +102,11 @@ def open_sandbox(aws, mesh: Mesh, settings: StackSettings, graph, path: Path | N
     }
     sts = aws.client("sts")
     roles = {}
+    declared = {r.inputs["name"] for r in graph.by_type(T.ROLE)}
     for domain in mesh.domains:
         for kind in ("producer", "consumer"):
+            if settings.names.role(domain, kind) not in declared:
+                continue  # a retired domain's roles are gone
             arn = accounts.env(domain).role_arn(settings.names.role(domain, kind))
             session = sts.assume_role(RoleArn=arn, RoleSessionName=f"sandbox-{domain}-{kind}"[:64])
             roles[f"{domain}:{kind}"] = {"arn": arn, "credentials": _keys(session["Credentials"])}

@@ -145,7 +145,12 @@ def verify(
     model = access.declared_access(mesh, today)
     names = settings.names
     products = [access.product_id(bp.domain, p.name) for bp, p in mesh.products()]
-    principals = [p for d in mesh.domains for p in (access.producer(d), access.consumer(d))]
+    principals = [
+        p
+        for d in mesh.domains
+        if not mesh.is_retired(d, today)  # a retired domain has no roles
+        for p in (access.producer(d), access.consumer(d))
+    ]
     result = Verification(principals=principals, products=products, direct=declared_direct(model))
     buckets = {
         access.product_id(bp.domain, p.name): names.bucket(bp.domain, physical_product_name(p))

@@ -18,8 +18,11 @@
   data is ever deleted. The next `pulumi up` deletes the bucket and table when the stack allows
   deletion (`mesh:allowDataDeletion`, the second switch) and a `pulumi up` since the date has
   lifted their protection; otherwise it stops at the protected resources and nothing is lost.
-- **E043** a domain's blueprint disappears: its KMS key, Glue database and roles are protected
-  and there is no decommissioning for a whole domain in the blueprints.
+- **E043** a domain's blueprint disappears without a domain-level `decommission:` block: its
+  KMS key, Glue database and data are protected and its consumers would lose access unnoticed.
+- **E080** a retired domain (domain-level `decommission:`) disappears before its date; **E081**
+  after its date with `data: retain` (its storage stays declared, as E042's tombstone); **W030**
+  after its date with `data: delete`: allowed (the data is deleted where the stack allows it).
 - **E044** a product keeps its name but its physical name (the first of `previous_names`, else
   the name) changes: the bucket and table would be replaced.
 - **E051** a declared rename claims a name that already existed: a product's (or column's)
@@ -74,7 +77,8 @@ def change_problems(
             continue
         head_bp = heads.get(bp.domain)
         if head_bp is None:
-            errors.append(_domain_removed(base, bp))
+            problem = _domain_removed(base, bp, today)
+            (warnings if problem.severity is Severity.warning else errors).append(problem)
             continue
         text = base.source(bp.domain).text
         if text is not None and head.source(bp.domain).text == text:
@@ -83,6 +87,7 @@ def change_problems(
         errors += _account_move(head, bp, head_bp)
         errors += _rename_claims(base, head, bp, head_bp)
         errors += _decommission_notice(head, bp, head_bp, matches, today)
+        errors += _domain_notice(head, bp, head_bp, today)
         for pi, product in enumerate(bp.products):
             match = matches.get(product.name)
             if match is None:
@@ -187,6 +192,24 @@ def _decommission_notice(
     return out
 
 
+def _domain_notice(head: Mesh, bp: Blueprint, head_bp: Blueprint, today: dt.date) -> list[Problem]:
+    """E052 for a domain-level decommission this change adds or brings forward."""
+    d, was = head_bp.decommission, bp.decommission
+    earliest = today + dt.timedelta(days=DECOMMISSION_NOTICE_DAYS)
+    if d is None or (was is not None and d.date >= was.date) or d.date >= earliest:
+        return []
+    return [
+        head.source(bp.domain).problem(
+            ("decommission", "date"),
+            "E052",
+            f"domain {bp.domain} would be retired on {d.date.isoformat()}, "
+            f"{(d.date - today).days} day(s) after this change: its consumers get at least "
+            f"{DECOMMISSION_NOTICE_DAYS} days of notice, so the earliest date is "
+            f"{earliest.isoformat()}",
+        )
+    ]
+
+
 def _by_name(bp: Blueprint) -> dict[str, tuple[int, Product]]:
     """Every name a product of HEAD answers to: its name, then its previous names (a current
     name wins over another product's previous name)."""
@@ -244,15 +267,44 @@ def _product_removed(
     )
 
 
-def _domain_removed(base: Mesh, bp: Blueprint) -> Problem:
+def _domain_removed(base: Mesh, bp: Blueprint, today: dt.date) -> Problem:
     names = ", ".join(p.name for p in bp.products)
     products = f" and its product(s) {names}" if names else ""
-    return base.source(bp.domain).problem(
-        ("domain",),
-        "E043",
-        f"the blueprint of domain {bp.domain!r} is removed: its KMS key, Glue database and IAM "
-        f"roles{products} are protected, and a whole domain cannot be retired from the "
-        "blueprints; keep the file and decommission its products instead",
+    src, d = base.source(bp.domain), bp.decommission
+    if d is None:
+        return src.problem(
+            ("domain",),
+            "E043",
+            f"the blueprint of domain {bp.domain!r} is removed: its KMS key, Glue database and "
+            f"IAM roles{products} are protected and its consumers would lose access without "
+            "notice; to retire the domain, keep the file with a domain-level `decommission: "
+            "{date: YYYY-MM-DD, reason: ..., data: retain|delete}`: every grant it gives and "
+            "receives ends on the date and its roles go; with data: delete the file may be "
+            "removed after the date",
+        )
+    if d.date > today:
+        return src.problem(
+            ("decommission", "date"),
+            "E080",
+            f"domain {bp.domain} is removed before its decommission date {d.date.isoformat()}: "
+            "until then its grants hold; keep the blueprint until that date",
+        )
+    if d.data is DataDisposition.retain:
+        return src.problem(
+            ("decommission", "data"),
+            "E081",
+            f"domain {bp.domain} was retired on {d.date.isoformat()} with data: retain, so its "
+            f"blueprint stays: its key, database{products} are kept (protected) and stay owned, "
+            "governed and audited. To delete the data instead, change data to delete in a "
+            "reviewed change first, then remove the blueprint",
+        )
+    return src.problem(
+        ("decommission", "data"),
+        "W030",
+        f"domain {bp.domain} (retired on {d.date.isoformat()}, data: delete) is removed: the "
+        f"next `pulumi up` deletes its bucket(s) with every object{products} if the stack "
+        "allows data deletion (mesh:allowDataDeletion) and a `pulumi up` since the date lifted "
+        "their protection; otherwise it stops at the protected resources and nothing is lost",
     )
 
 

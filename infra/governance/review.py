@@ -27,6 +27,7 @@ CHANGES: dict[str, str] = {
     "retention_shortened": "retention shortened: existing objects expire earlier (data loss)",
     "decommission_added": "product decommissioned: its grants end on the date",
     "decommission_changed": "decommission date or reason changed",
+    "domain_retired_cascade": "a grant ends because its producer or consumer domain is retired",
     "data_deletion_allowed": "data: retain -> delete: the data may be deleted after the date",
     "owner_changed": "the domain's owner changed",
     "account_moved": "the domain moves to another AWS account: every resource is replaced",
@@ -113,6 +114,8 @@ def _domain(head: Mesh, before: Blueprint, after: Blueprint) -> Iterator[ReviewI
         )
     if before.owner != after.owner:
         yield item(("owner",), "owner_changed", _owner_change(d, before, after))
+    for loc, change, reason, product in _retirement(head, before, after):
+        yield item(loc, change, reason, product)
     for field, reason in _loosened(before.policies, after.policies):
         yield item(("policies", field), "domain_policy_loosened", reason)
     old_products = {p.name: p for p in before.products}
@@ -131,6 +134,82 @@ def _domain(head: Mesh, before: Blueprint, after: Blueprint) -> Iterator[ReviewI
         if found is not None:
             change, reason = found
             yield item(("exceptions", ei), change, reason, f"{d}.{exc.product}", exc.policy)
+
+
+def _retirement(
+    head: Mesh, before: Blueprint, after: Blueprint
+) -> Iterator[tuple[Loc, str, str, str | None]]:
+    """A domain-level decommission: for every product what its own decommission would need
+    reviewed, then the cascade: each grant that ends with the domain, given or received."""
+    a, b, d = before.decommission, after.decommission, after.domain
+    if b is None:
+        return
+    if a is not None:
+        if (a.date, a.reason) != (b.date, b.reason):
+            yield (
+                ("decommission",),
+                "decommission_changed",
+                f"domain {d} retirement date {a.date.isoformat()} -> {b.date.isoformat()}",
+                None,
+            )
+        if a.data is DataDisposition.retain and b.data is DataDisposition.delete:
+            for p in after.products:
+                yield (
+                    ("decommission", "data"),
+                    "data_deletion_allowed",
+                    (
+                        f"domain {d} data: retain -> delete: the bucket and table may be deleted "
+                        f"after {b.date.isoformat()} where the stack allows data deletion"
+                    ),
+                    f"{d}.{p.name}",
+                )
+        return
+    when = b.date.isoformat()
+    what = f"domain {d} retired from {when} (data: {b.data.value}): {b.reason}"
+    for p in after.products or [None]:
+        pid = f"{d}.{p.name}" if p is not None else None
+        yield ("decommission",), "decommission_added", what, pid
+        if p is not None and b.data is DataDisposition.delete:
+            yield (
+                ("decommission", "data"),
+                "data_deletion_allowed",
+                (
+                    f"data: (new) -> delete: the bucket and table of {pid} may be deleted after "
+                    f"{when} where the stack allows data deletion"
+                ),
+                pid,
+            )
+
+    def ends(grant, product: Product) -> bool:  # the grant would still hold on the date
+        own = product.decommission
+        return (grant.expires is None or grant.expires >= b.date) and (
+            own is None or own.date > b.date
+        )
+
+    for p in after.products:
+        for c in p.consumers:
+            if ends(c, p):
+                yield (
+                    ("decommission",),
+                    "domain_retired_cascade",
+                    f"{c.domain}:consumer loses access to {d}.{p.name} on {when}",
+                    f"{d}.{p.name}",
+                )
+    for other in head.blueprints:
+        if other.domain == d:
+            continue
+        for p in other.products:
+            for c in p.consumers:
+                if c.domain == d and ends(c, p):
+                    yield (
+                        ("decommission",),
+                        "domain_retired_cascade",
+                        (
+                            f"{d}:consumer loses access to {other.domain}.{p.name} on {when} "
+                            f"(the grant in {other.domain}'s blueprint ends)"
+                        ),
+                        f"{other.domain}.{p.name}",
+                    )
 
 
 def _owner_change(domain: str, before: Blueprint, after: Blueprint) -> str:

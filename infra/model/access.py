@@ -181,8 +181,12 @@ def active_consumers(
 
 
 def active_grants(mesh: Mesh, bp: Blueprint, product: Product, today: dt.date) -> list[Consumer]:
-    """`active_consumers` of a product of the mesh, its governance revocations applied."""
-    return active_consumers(product, today, mesh.revoked_of(bp.domain, product.name))
+    """`active_consumers` of a product of the mesh, its governance revocations applied; none
+    from a retired domain (its domain-level decommission date has come), none to one."""
+    if mesh.is_retired(bp.domain, today):
+        return []
+    active = active_consumers(product, today, mesh.revoked_of(bp.domain, product.name))
+    return [g for g in active if not mesh.is_retired(g.domain, today)]
 
 
 @gc_paused
@@ -190,7 +194,8 @@ def declared_access(mesh: Mesh, today: dt.date) -> AccessModel:
     grants: list[DeclaredGrant] = []
     expired: list[DeclaredGrant] = []
     for bp, product in mesh.products():
-        grants.append(producer_grant(bp, product))
+        if not mesh.is_retired(bp.domain, today):  # a retired domain has no producer role
+            grants.append(producer_grant(bp, product))
         live = {id(g) for g in active_grants(mesh, bp, product, today)}  # by identity: O(1)
         for g, declared in zip(product.consumers, consumer_grants(bp, product, product.consumers)):
             (grants if id(g) in live else expired).append(declared)

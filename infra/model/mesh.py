@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -23,6 +24,8 @@ class Mesh:
     revoked: frozenset[tuple[str, str, str]] = field(default=frozenset(), compare=False)
     # the `account:` of domains whose blueprint was not loaded (`load_mesh(only=)`)
     other_accounts: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # the domain-level decommission date of domains whose blueprint was not loaded
+    other_retired: dict[str, dt.date] = field(default_factory=dict, compare=False, repr=False)
     # the tree's platform file (`_mesh.yaml`), when it has a valid one
     platform: Platform | None = field(default=None, compare=False, repr=False)
 
@@ -43,6 +46,18 @@ class Mesh:
         """The AWS account a domain's blueprint names (None: the stack's account)."""
         bp = self._by_domain.get(domain)  # type: ignore[attr-defined]
         return bp.account if bp is not None else self.other_accounts.get(domain)
+
+    def retired_on(self, domain: str) -> dt.date | None:
+        """The date a domain's decommission (domain-level) takes effect, if it has one."""
+        bp = self._by_domain.get(domain)  # type: ignore[attr-defined]
+        if bp is not None:
+            return bp.decommission.date if bp.decommission is not None else None
+        return self.other_retired.get(domain)
+
+    def is_retired(self, domain: str, today: dt.date) -> bool:
+        """From its decommission date on, a domain gives and receives no grant, has no roles."""
+        date = self.retired_on(domain)
+        return date is not None and date <= today
 
     def blueprint(self, domain: str) -> Blueprint:
         return self._by_domain[domain]  # type: ignore[attr-defined]

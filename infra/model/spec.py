@@ -464,6 +464,13 @@ class Blueprint(_Model):
         description="The account the domain moves from: a move replaces every resource of the "
         "domain (its data must be copied first), so it is refused unless stated here",
     )
+    decommission: Decommission | None = Field(
+        None,
+        description="The domain is being retired: from `date` on it gives and receives no "
+        "grant and its producer and consumer roles are removed; its products' data is kept or "
+        "deleted as `data` says (deletion also needs the stack's mesh:allowDataDeletion); after "
+        "the date a domain with data: delete may be removed from the tree",
+    )
     products: list[Product] = Field(default_factory=list, description="The domain's data products")
     policies: DomainPolicies = Field(
         default_factory=DomainPolicies,

@@ -66,6 +66,9 @@ class DomainArgs:
     # a multi-account mesh: the consumer role reads catalogs of every account (through
     # resource links to other accounts' databases; Lake Formation still gates every table)
     cross_account: bool = False
+    # the domain is retired (its domain-level decommission date has come): no producer and
+    # no consumer role any more; its storage stays (protected, or deletable as its products)
+    retired: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,8 +171,8 @@ class Domain(pulumi.ComponentResource):
 
     key: aws.kms.Key
     database: aws.glue.CatalogDatabase
-    producer: aws.iam.Role
-    consumer: aws.iam.Role
+    producer: aws.iam.Role | None  # None once the domain is retired
+    consumer: aws.iam.Role | None
 
     def __init__(self, name: str, args: DomainArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(T.DOMAIN, name, None, opts)
@@ -189,33 +192,38 @@ class Domain(pulumi.ComponentResource):
             )
 
         people = docs.trust_policy(env, args.domain)
-        self.producer = role(
-            "producer",
-            args.producer_role,
-            f"Writes and reads the data products of {args.domain}",
-            people,
-        )
-        self.consumer = role(
-            "consumer",
-            args.consumer_role,
-            f"Reads what other domains granted to {args.domain}",
-            people,
-        )
+        self.producer = self.consumer = None
+        if not args.retired:
+            self.producer = role(
+                "producer",
+                args.producer_role,
+                f"Writes and reads the data products of {args.domain}",
+                people,
+            )
+            self.consumer = role(
+                "consumer",
+                args.consumer_role,
+                f"Reads what other domains granted to {args.domain}",
+                people,
+            )
         self.lf_access = role(
             "lf-access",
             args.lf_role,
             f"Lake Formation data access to the products of {args.domain}",
             docs.lf_trust_policy(env),
         )
-        self.consumer_policy = aws.iam.RolePolicy(
-            child_name(name, Part.CONSUMER_ACCESS),
-            name="mesh-consumer-access",
-            role=self.consumer.name,
-            policy=_json(
-                docs.consumer_policy(env, args.database_prefix, cross_account=args.cross_account)
-            ),
-            opts=child,
-        )
+        if self.consumer is not None:
+            self.consumer_policy = aws.iam.RolePolicy(
+                child_name(name, Part.CONSUMER_ACCESS),
+                name="mesh-consumer-access",
+                role=self.consumer.name,
+                policy=_json(
+                    docs.consumer_policy(
+                        env, args.database_prefix, cross_account=args.cross_account
+                    )
+                ),
+                opts=child,
+            )
 
     def provision_storage(
         self, readers: list[pulumi.Resource], lake_settings: pulumi.Resource | None
@@ -231,7 +239,12 @@ class Domain(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=_json(
-                docs.key_policy(env, args.producer_role, args.lf_role, args.direct_readers)
+                docs.key_policy(
+                    env,
+                    None if args.retired else args.producer_role,
+                    args.lf_role,
+                    args.direct_readers,
+                )
             ),
             tags=args.tags,
             opts=Safety().opts(parent=self, depends_on=readers or None),
@@ -260,32 +273,33 @@ class Domain(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.producer_policy = aws.iam.RolePolicy(
-            child_name(name, Part.PRODUCER_ACCESS),
-            name="mesh-producer-access",
-            role=self.producer.name,
-            policy=self.key.arn.apply(
-                lambda key_arn: _json(
-                    docs.producer_policy(env, args.database, list(args.buckets), key_arn)
-                )
-            ),
-            opts=child,
-        )
-        self.producer_lf = aws.lakeformation.Permissions(
-            child_name(name, Part.PRODUCER_TABLES),
-            principal=self.producer.arn,
-            permissions=docs.PRODUCER_LF_PERMISSIONS,
-            table={"database_name": self.database.name, "wildcard": True},
-            opts=child,
-        )
+        if self.producer is not None:
+            self.producer_policy = aws.iam.RolePolicy(
+                child_name(name, Part.PRODUCER_ACCESS),
+                name="mesh-producer-access",
+                role=self.producer.name,
+                policy=self.key.arn.apply(
+                    lambda key_arn: _json(
+                        docs.producer_policy(env, args.database, list(args.buckets), key_arn)
+                    )
+                ),
+                opts=child,
+            )
+            self.producer_lf = aws.lakeformation.Permissions(
+                child_name(name, Part.PRODUCER_TABLES),
+                principal=self.producer.arn,
+                permissions=docs.PRODUCER_LF_PERMISSIONS,
+                table={"database_name": self.database.name, "wildcard": True},
+                opts=child,
+            )
         self.links: dict[str, aws.glue.CatalogDatabase] = {}
         self.register_outputs(
             {
                 "key_arn": self.key.arn,
                 "database": self.database.name,
-                "producer_role_arn": self.producer.arn,
+                "producer_role_arn": self.producer.arn if self.producer else None,
                 "lf_access_role_arn": self.lf_access.arn,
-                "consumer_role_arn": self.consumer.arn,
+                "consumer_role_arn": self.consumer.arn if self.consumer else None,
             }
         )
 

@@ -332,7 +332,7 @@ def bucket_policy(
 
 def key_policy(
     env: AwsEnv,
-    producer_role: str,
+    producer_role: str | None,
     lf_role: str,
     direct: tuple[tuple[str, DirectRead], ...] | list[tuple[str, DirectRead]] = (),
 ) -> dict:
@@ -348,7 +348,8 @@ def key_policy(
     `direct`: (bucket, readers) of the products whose grants opt into direct S3 read. Consumer
     roles have no KMS permission of their own, so the key policy names them as principals: each
     may decrypt through S3 only, only objects of the buckets it was granted (the S3 encryption
-    context), and only until its grant expires."""
+    context), and only until its grant expires. `producer_role` None: a retired domain, whose
+    producer role is gone (nobody writes its products any more)."""
     root = {"AWS": env.root_arn()}
     via_s3 = {"kms:ViaService": env.s3_via_service()}
     statements = [
@@ -359,16 +360,22 @@ def key_policy(
             "Action": KEY_ADMIN_ACTIONS,
             "Resource": "*",
         },
-        {
-            "Sid": "ProducerUseThroughS3",
-            "Effect": "Allow",
-            "Principal": root,
-            "Action": PRODUCER_KMS_ACTIONS,
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {**via_s3, "aws:PrincipalArn": env.role_arn(producer_role)}
-            },
-        },
+        *(
+            [
+                {
+                    "Sid": "ProducerUseThroughS3",
+                    "Effect": "Allow",
+                    "Principal": root,
+                    "Action": PRODUCER_KMS_ACTIONS,
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {**via_s3, "aws:PrincipalArn": env.role_arn(producer_role)}
+                    },
+                }
+            ]
+            if producer_role is not None
+            else []
+        ),
         {
             "Sid": "LakeFormationDataAccess",
             "Effect": "Allow",

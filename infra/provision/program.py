@@ -162,13 +162,14 @@ def _column(c: Column) -> ColumnArgs:
     return ColumnArgs(name=c.name, type=c.type, pii=c.pii, comment=c.description)
 
 
-def _deletable(domain: str, product: Product, settings: StackSettings, today: dt.date) -> bool:
-    d = product.decommission
-    return (
-        d is not None
-        and d.data is DataDisposition.delete
-        and d.date <= today
-        and settings.allows_deletion(domain)
+def _deletable(
+    domain: str, product: Product, settings: StackSettings, today: dt.date, bp: Blueprint
+) -> bool:
+    """Both switches: the blueprint decommissions the product, or its whole domain, with
+    data: delete and the date has come; the stack allows deletion for the domain."""
+    return settings.allows_deletion(domain) and any(
+        d is not None and d.data is DataDisposition.delete and d.date <= today
+        for d in (product.decommission, bp.decommission)
     )
 
 
@@ -192,6 +193,7 @@ def domain_args(
     settings: StackSettings,
     readers: dict[str, tuple[DirectRead, ...]],
     accounts: Accounts | None = None,
+    today: dt.date | None = None,
 ) -> DomainArgs:
     """`readers`: product name -> its direct readers (`direct_readers`), for the key policy."""
     accounts = accounts or Accounts(settings.account, {}, settings.region)
@@ -211,6 +213,7 @@ def domain_args(
         tags=_tags(bp, None),
         direct_readers=tuple((buckets[p], r) for p, group in readers.items() for r in group),
         cross_account=accounts.multi,
+        retired=today is not None and bp.decommission is not None and bp.decommission.date <= today,
     )
 
 
@@ -250,7 +253,7 @@ def product_args(
         partition_keys=tuple(_column(c) for c in product.partition_keys),
         table_parameters=params,
         tags=_tags(bp, product),
-        safety=Safety(deletable=_deletable(bp.domain, product, settings, today)),
+        safety=Safety(deletable=_deletable(bp.domain, product, settings, today, bp)),
         aliases=tuple(product_logical(bp.domain, old) for old in product.previous_names),
         direct_readers=readers,
     )
@@ -363,13 +366,15 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
     domains = {
         bp.domain: Domain(
             domain_logical(bp.domain),
-            domain_args(bp, settings, readers[bp.domain], accounts),
+            domain_args(bp, settings, readers[bp.domain], accounts, today),
             opts=providers.opts(accounts.of(bp.domain)),
         )
         for bp in included
     }
     consumer_roles = {
-        consumer_role_arn(settings, accounts, d): dom.consumer for d, dom in domains.items()
+        consumer_role_arn(settings, accounts, d): dom.consumer
+        for d, dom in domains.items()
+        if dom.consumer is not None
     }
 
     def in_stack(group: tuple[DirectRead, ...]) -> list[pulumi.Resource]:
