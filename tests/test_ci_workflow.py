@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import actionlint
 import pytest
 import typer
 from conftest import ROOT, SAMPLE, TODAY
@@ -309,3 +310,22 @@ def test_the_audit_report_has_no_colon_in_a_file_name(tmp_path):
     names = [p.name for p in (tmp_path / "mesh-audit").rglob("*")]
     assert "access-matrix.json" in names and "sales.consumer.json" in names
     assert [n for n in names if re.search(r'[:"<>|*?\r\n]', n)] == []
+
+
+# ------------------------------------------------------------------ actionlint (tests/actionlint.py)
+
+
+def test_actionlint_passes_the_repositorys_workflows_and_catches_a_bad_one(tmp_path):
+    reason = actionlint.skip_reason()
+    if reason:
+        pytest.skip(reason)
+    workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    assert workflows and (found := actionlint.lint(*workflows)) == [], actionlint.format_findings(
+        found
+    )
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ github.no_such_property }}\n"
+    )
+    assert [(f["line"], f["kind"]) for f in actionlint.lint(bad)] == [(6, "expression")]
