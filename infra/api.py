@@ -430,6 +430,11 @@ def untouched_files(base: Path, head: Path) -> frozenset[str]:
 
 def _loaded(label: str, directory: Path, today: dt.date, shared: SharedFiles) -> Any:
     report = load(directory, today=today, shared=shared, freeze=True)
+    if label == "base":
+        # a BASE without any blueprint (a new mesh: its first pull request) is the empty mesh;
+        # a BASE directory that does not exist stays a usage error (the PR workflow creates it
+        # empty when the base branch has none)
+        report.errors = [p for p in report.errors if p.code != "E031"]
     if report.errors:
         raise InvalidTree(directory, report, label)
     return report.mesh
