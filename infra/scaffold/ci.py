@@ -61,9 +61,7 @@ def checked_install(install: str) -> str:
     install = install.strip()
     if install == BASE_INSTALL or _PINNED_VERSION.match(install) or _VCS.match(install):
         return install
-    if re.match(rf"^{_NAME}\s*(>=|<=|~=|>|<|!=|===)", install) or re.match(
-        rf"^{_NAME}$", install
-    ):
+    if re.match(rf"^{_NAME}\s*(>=|<=|~=|>|<|!=|===)", install) or re.match(rf"^{_NAME}$", install):
         why = "not pinned: a range or a bare name installs whatever is newest on the day"
     elif "git+" in install:
         why = "a VCS URL must name its distribution and a full 40-hex commit"
