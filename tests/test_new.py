@@ -166,6 +166,25 @@ def test_a_new_product_from_options(tmp_path):
     assert _valid(tree)
 
 
+def test_a_new_product_keeps_a_crlf_blueprints_line_ends(tmp_path):
+    tree = _tree(tmp_path)
+    crlf = (tree / "sales.yaml").read_text().replace("\n", "\r\n")
+    (tree / "sales.yaml").write_bytes(crlf.encode())
+    code, out, err = _run(
+        "new", "product", "sales", "refunds", tree,
+        "--description", "One row per refund",
+        "--classification", "internal",
+        "--column", "refund_id:string",
+        "--no-input",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), out
+    raw = (tree / "sales.yaml").read_bytes().decode()
+    assert raw.count("\n") == raw.count("\r\n") > crlf.count("\r\n")  # every line, new ones too
+    assert raw.startswith(crlf[: crlf.index("policies:")])
+    assert "  - name: refunds\r\n    description: One row per refund\r\n" in raw
+    assert _valid(tree)
+
+
 def test_a_new_product_asks_and_checks_each_column(tmp_path):
     tree = _tree(tmp_path)
     answers = (
