@@ -85,7 +85,7 @@ def test_a_pii_grant_approved_by_someone_not_in_privacy_is_an_error_at_its_line(
             (
                 "sales.yaml:31: error E057 products[0].consumers[1].approved_by: sharing PII "
                 "(customer_email) of sales.orders with finance needs the approval of privacy "
-                "(@acme/privacy-office); '@acme/security' is security"
+                "(@acme/privacy-office); '@acme/security' is a member of security, not of privacy"
             )
         ],
     )
@@ -98,7 +98,7 @@ def test_a_pii_grant_approved_by_someone_not_in_privacy_is_an_error_at_its_line(
             "path": "products[0].consumers[1].approved_by",
             "code": "E057",
             "message": "sharing PII (customer_email) of sales.orders with finance needs the "
-            "approval of privacy (@acme/privacy-office); '@acme/security' is security",
+            "approval of privacy (@acme/privacy-office); '@acme/security' is a member of security, not of privacy",
         }
     ]
 
@@ -145,7 +145,7 @@ def test_an_exception_without_a_security_approval_is_an_error(tmp_path):
             (
                 "sales.yaml:70: error E057 exceptions[0].approved_by: an exception waiving GOV-004 "
                 "for sales.customers needs the approval of security (@acme/security, @carol); "
-                "'privacy' is privacy"
+                "'privacy' names the group privacy, not security"
             )
         ],
     )
@@ -174,7 +174,7 @@ def test_the_catalogue_names_the_group_that_waives_a_policy(tmp_path):
             (
                 "sales.yaml:70: error E057 exceptions[0].approved_by: an exception waiving GOV-007 "
                 "for sales.orders needs the approval of platform (@acme/data-platform); 'security' "
-                "is security"
+                "names the group security, not platform"
             )
         ],
     )
