@@ -103,6 +103,32 @@ def test_a_pii_grant_approved_by_someone_not_in_privacy_is_an_error_at_its_line(
     ]
 
 
+def test_an_approver_of_another_group_is_named_as_such(tmp_path):
+    """A group called `legal`: the message says which group approved_by names and which one
+    was needed (it read "'legal' is legal")."""
+    legal = MESH + '  legal:    {description: Legal department,       members: ["@acme/legal"]}\n'
+    for value, said in (
+        ("legal", "'legal' names the group legal, not privacy"),
+        ("@acme/legal", "'@acme/legal' is a member of legal, not of privacy"),
+    ):
+        root = _tree(
+            tmp_path,
+            legal,
+            value.strip("@/"),
+            sales=[(PII_APPROVER, f"        approved_by: {json.dumps(value)}\n")],
+        )
+        assert _errors(root) == (
+            1,
+            [
+                (
+                    "sales.yaml:31: error E057 products[0].consumers[1].approved_by: sharing PII "
+                    "(customer_email) of sales.orders with finance needs the approval of privacy "
+                    f"(@acme/privacy-office); {said}"
+                )
+            ],
+        )
+
+
 @pytest.mark.parametrize(
     "approver", ["privacy", "@acme/privacy-office", "@ACME/Privacy-Office"], ids=str
 )

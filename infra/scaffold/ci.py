@@ -151,11 +151,6 @@ def workflow_texts(options: CiOptions = CiOptions()) -> dict[Path, str]:
     return {WORKFLOW: text, RELAY: (templates / "mesh-pr-review.yml").read_text("utf-8")}
 
 
-def workflow_text(options: CiOptions = CiOptions()) -> str:
-    """The deciding workflow (`mesh-pr.yml`) alone."""
-    return workflow_texts(options)[WORKFLOW]
-
-
 def write_workflows(root: Path, texts: dict[Path, str], force: bool = False) -> list[Path]:
     """Write the workflows under the repository `root`; `Exists` (nothing written) when one is
     there and not `force`."""
