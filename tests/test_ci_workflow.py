@@ -184,7 +184,9 @@ def test_the_workflow_decides_from_the_base_branch():
     for step in steps:
         calls_gh = bool(re.search(r"\bgh api\b", step.get("run", "")))
         assert ("GH_TOKEN" in step.get("env", {})) == calls_gh, step.get("name")
-        assert not (calls_gh and re.search(r"^\s*mesh ", step["run"], re.MULTILINE)), step.get("name")
+        assert not (calls_gh and re.search(r"^\s*mesh ", step["run"], re.MULTILINE)), step.get(
+            "name"
+        )
     upload = next(s for s in steps if s.get("uses") == "actions/upload-artifact@v4")
     assert upload["with"]["path"].split() == ["mesh-audit/", "mesh-diff.json", "approvals.json"]
 
