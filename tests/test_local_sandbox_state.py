@@ -179,3 +179,29 @@ def test_keep_with_invalid_blueprints_says_why_it_was_not_kept(tmp_path, monkeyp
     code, out, err = _invoke("local", "creds", "sales:producer", "--format", "json")
     assert code == 1 and out == ""  # json (credential_process): the exit code says it
     assert "the local mesh was not kept: the blueprints are not valid" in err
+
+
+def test_a_second_keep_does_not_take_the_first_ones_state(tmp_path, monkeypatch):
+    """While a kept mesh answers (here: an HTTP server at its endpoint) or is starting, a second
+    `mesh up --local --keep` with the same state file is refused before it starts."""
+    import http.server
+    import threading
+
+    state = tmp_path / "local.json"
+    monkeypatch.setenv("MESH_LOCAL_STATE", str(state))
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_port}"
+        running = {"status": "ready", "endpoint": endpoint, "pid": 4242}
+        sandbox_state.write_state(state, running)
+        code, _, err = _invoke("up", "--local", "--keep", str(SINGLE))
+        assert code == 2
+        assert f"a kept local mesh is running at {endpoint} (pid 4242)" in err
+        assert "MESH_LOCAL_STATE=" in err
+        assert json.loads(state.read_text()) == running  # untouched
+    finally:
+        server.shutdown()
+    sandbox_state.mark_starting(state)
+    code, _, err = _invoke("up", "--local", "--keep", str(SINGLE))
+    assert code == 2 and "a kept local mesh is starting" in err

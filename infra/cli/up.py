@@ -47,6 +47,8 @@ def up(
     from infra.engines import sandbox_state
     from infra.provision.program import StackSettings
 
+    if keep:
+        _refuse_a_second_kept_mesh(sandbox_state)
     # a kept mesh's state file says "starting" at once: `mesh local creds` waits for it
     state = sandbox_state.mark_starting() if keep else None
     try:
@@ -66,6 +68,24 @@ def up(
             sandbox_state.mark_failed(state, _why_not_kept(exc))
         raise
     raise typer.Exit(0 if outcome.verification.ok else 1)
+
+
+def _refuse_a_second_kept_mesh(sandbox_state) -> None:
+    """One state file, one kept mesh: a second `--keep` would take the first one's file."""
+    from infra.errors import UsageError
+
+    path = sandbox_state.state_path()
+    try:
+        running = sandbox_state.read_state(path)
+        where = f"is running at {running['endpoint']} (pid {running.get('pid')})"
+    except sandbox_state.StillStarting as exc:
+        where = f"is starting ({exc})"
+    except sandbox_state.NoSandbox:
+        return  # none, stopped, or failed: its file is replaced
+    raise UsageError(
+        f"a kept local mesh {where}, with its state in {path}: stop it first (Ctrl-C, or kill "
+        f"its pid), or give the second one its own state file ({sandbox_state.STATE_ENV}=...)"
+    )
 
 
 def _why_not_kept(exc: BaseException) -> str:
