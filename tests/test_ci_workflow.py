@@ -22,6 +22,7 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from infra.cli import app
+from infra.errors import UsageError
 from infra.scaffold.ci import RELAY, WORKFLOW, CiOptions, workflow_texts
 
 SHIPPED = ROOT / WORKFLOW
@@ -454,3 +455,32 @@ def test_actionlint_passes_the_repositorys_workflows_and_catches_a_bad_one(tmp_p
         "      - run: echo ${{ github.no_such_property }}\n"
     )
     assert [(f["line"], f["kind"]) for f in actionlint.lint(bad)] == [(6, "expression")]
+
+
+def test_outside_this_project_the_default_is_the_commit_mesh_was_installed_from(
+    tmp_path, monkeypatch
+):
+    """pip records a VCS install (PEP 610 direct_url.json): `mesh init ci` pins that commit."""
+    from importlib import metadata
+
+    from infra.scaffold import ci
+
+    commit = "0123456789abcdef" * 2 + "01234567"
+    recorded = {
+        "url": "https://github.com/acme/mesh-provisioner",
+        "vcs_info": {"vcs": "git", "commit_id": commit, "requested_revision": "main"},
+    }
+
+    class Installed:
+        def read_text(self, name):
+            return json.dumps(recorded) if name == "direct_url.json" else None
+
+    monkeypatch.setattr(metadata, "distribution", lambda name: Installed())
+    assert ci.default_install(tmp_path) == (
+        f"mesh-provisioner @ git+https://github.com/acme/mesh-provisioner@{commit}"
+    )
+    recorded["vcs_info"]["commit_id"] = "main"  # not a commit: nothing to pin
+    with pytest.raises(UsageError, match="holds no copy of mesh"):
+        ci.default_install(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "mesh-provisioner"\n')
+    assert ci.default_install(tmp_path) == "./base"
