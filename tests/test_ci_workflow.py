@@ -484,3 +484,14 @@ def test_outside_this_project_the_default_is_the_commit_mesh_was_installed_from(
         ci.default_install(tmp_path)
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "mesh-provisioner"\n')
     assert ci.default_install(tmp_path) == "./base"
+
+
+@pytest.mark.parametrize("command", ["deploy", "drift"])
+def test_no_workflow_writes_a_shell_redirect_from_install(tmp_path, command):
+    """`mesh init deploy` and `mesh init drift` write --install into a shell line (pip
+    arguments): `>` there is a redirect, so a range is refused as for `mesh init ci`."""
+    code, _, err = _run("init", command, tmp_path, "--install", "mesh-provisioner>=0.1.0")
+    assert code == 2 and "--install 'mesh-provisioner>=0.1.0'" in err
+    assert not (tmp_path / ".github").exists()
+    code, _, _ = _run("init", command, tmp_path, "--install", "mesh-provisioner==0.1.0")
+    assert code == 0

@@ -32,6 +32,10 @@ BASE_INSTALL = "./base"
 DISTRIBUTION = "mesh-provisioner"
 
 _PATH = re.compile(r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9._/-]{1,200}$")
+# one word of `pip install` arguments that a shell reads as itself, for the workflows that write
+# them into a shell line (`mesh init deploy`, `mesh init drift`): no `<` or `>` (a redirect: a
+# range such as `>=0.1.0` is not pinned anyway), no quotes, spaces, `;`, `$` or `*`
+_INSTALL = re.compile(r"^[A-Za-z0-9._/:@=!~+,\[\]-]{1,300}$")
 _BRANCH = re.compile(r"^(?!/)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,200}(?<![/.])$")
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _PINNED_VERSION = re.compile(rf"^{_NAME}==[0-9][A-Za-z0-9.+!-]*$")
