@@ -20,6 +20,7 @@ import dataclasses
 import datetime as dt
 import gc
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,7 +130,8 @@ def repository_root(directory: Path) -> Path | None:
 
 def _codeowners_place(directory: Path, root: Path | None) -> tuple[Path, str, str]:
     """(repository root, the blueprint directory's path in it, the command regenerating the
-    file). Outside a repository the current directory is the root."""
+    file). Outside a repository the current directory is the root (`codeowners` refuses to
+    print a file there: `_codeowners_problems` only compares inside one)."""
     root = root or Path.cwd().resolve()
     try:
         prefix = directory.resolve().relative_to(root).as_posix()
@@ -139,7 +141,9 @@ def _codeowners_place(directory: Path, root: Path | None) -> tuple[Path, str, st
             "paths from the repository root (run mesh codeowners from there)"
         ) from None
     prefix = "" if prefix == "." else prefix
-    return root, prefix, f"mesh codeowners {prefix or '.'}"
+    if any(c in prefix for c in "\n\r"):
+        raise UsageError(f"{prefix!r}: a line break in a path cannot be written into CODEOWNERS")
+    return root, prefix, f"mesh codeowners {shlex.quote(prefix or '.')}"
 
 
 def codeowners(directory: Path) -> str:
@@ -150,7 +154,15 @@ def codeowners(directory: Path) -> str:
     report = load(directory)
     if report.errors:
         raise InvalidTree(directory, report)
-    _root, prefix, command = _codeowners_place(directory, repository_root(directory))
+    root = repository_root(directory)
+    if root is None:
+        # the paths would start wherever the command ran (`/ @team` from inside the directory)
+        raise UsageError(
+            f"{str(directory)!r} is in no git repository (no .git at or above it): CODEOWNERS "
+            "names paths from the repository's root; run `git init` in the repository's root "
+            "first, or run mesh codeowners inside the repository"
+        )
+    _root, prefix, command = _codeowners_place(directory, root)
     return codeowners_text(report.mesh, prefix, command)
 
 
@@ -430,6 +442,11 @@ def untouched_files(base: Path, head: Path) -> frozenset[str]:
 
 def _loaded(label: str, directory: Path, today: dt.date, shared: SharedFiles) -> Any:
     report = load(directory, today=today, shared=shared, freeze=True)
+    if label == "base":
+        # a BASE without any blueprint (a new mesh: its first pull request) is the empty mesh;
+        # a BASE directory that does not exist stays a usage error (the PR workflow creates it
+        # empty when the base branch has none)
+        report.errors = [p for p in report.errors if p.code != "E031"]
     if report.errors:
         raise InvalidTree(directory, report, label)
     return report.mesh

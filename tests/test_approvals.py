@@ -85,7 +85,7 @@ def test_a_pii_grant_approved_by_someone_not_in_privacy_is_an_error_at_its_line(
             (
                 "sales.yaml:31: error E057 products[0].consumers[1].approved_by: sharing PII "
                 "(customer_email) of sales.orders with finance needs the approval of privacy "
-                "(@acme/privacy-office); '@acme/security' is security"
+                "(@acme/privacy-office); '@acme/security' is a member of security, not of privacy"
             )
         ],
     )
@@ -98,9 +98,35 @@ def test_a_pii_grant_approved_by_someone_not_in_privacy_is_an_error_at_its_line(
             "path": "products[0].consumers[1].approved_by",
             "code": "E057",
             "message": "sharing PII (customer_email) of sales.orders with finance needs the "
-            "approval of privacy (@acme/privacy-office); '@acme/security' is security",
+            "approval of privacy (@acme/privacy-office); '@acme/security' is a member of security, not of privacy",
         }
     ]
+
+
+def test_an_approver_of_another_group_is_named_as_such(tmp_path):
+    """A group called `legal`: the message says which group approved_by names and which one
+    was needed (it read "'legal' is legal")."""
+    legal = MESH + '  legal:    {description: Legal department,       members: ["@acme/legal"]}\n'
+    for value, said in (
+        ("legal", "'legal' names the group legal, not privacy"),
+        ("@acme/legal", "'@acme/legal' is a member of legal, not of privacy"),
+    ):
+        root = _tree(
+            tmp_path,
+            legal,
+            value.strip("@/"),
+            sales=[(PII_APPROVER, f"        approved_by: {json.dumps(value)}\n")],
+        )
+        assert _errors(root) == (
+            1,
+            [
+                (
+                    "sales.yaml:31: error E057 products[0].consumers[1].approved_by: sharing PII "
+                    "(customer_email) of sales.orders with finance needs the approval of privacy "
+                    f"(@acme/privacy-office); {said}"
+                )
+            ],
+        )
 
 
 @pytest.mark.parametrize(
@@ -145,7 +171,7 @@ def test_an_exception_without_a_security_approval_is_an_error(tmp_path):
             (
                 "sales.yaml:70: error E057 exceptions[0].approved_by: an exception waiving GOV-004 "
                 "for sales.customers needs the approval of security (@acme/security, @carol); "
-                "'privacy' is privacy"
+                "'privacy' names the group privacy, not security"
             )
         ],
     )
@@ -174,7 +200,7 @@ def test_the_catalogue_names_the_group_that_waives_a_policy(tmp_path):
             (
                 "sales.yaml:70: error E057 exceptions[0].approved_by: an exception waiving GOV-007 "
                 "for sales.orders needs the approval of platform (@acme/data-platform); 'security' "
-                "is security"
+                "names the group security, not platform"
             )
         ],
     )

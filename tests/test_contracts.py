@@ -1158,6 +1158,27 @@ def test_a_foreign_contract_keeps_the_blueprint_only_fields(tmp_path):
     assert [k.name for k in product.partition_keys] == []  # the contract's schema is the schema
 
 
+def test_import_into_a_crlf_blueprint_keeps_its_line_ends(tmp_path):
+    """A blueprint saved with Windows line ends: the import succeeds (not "changed while the
+    contract was imported") and every line of the file still ends in CRLF."""
+    into = copy_of(SINGLE, tmp_path)
+    (into / "sales.yaml").write_bytes(COMMENTED.replace("\n", "\r\n").encode())
+    contract = export_all(into, tmp_path / "c1", "--product", "sales.orders")["sales.orders"]
+    contract["schema"][0]["properties"][5]["physicalType"] = "decimal(14,2)"
+    path = tmp_path / "orders.odcs.yaml"
+    path.write_text(yaml.safe_dump(contract, sort_keys=False))
+    code, out = import_json(path, into)
+    assert (code, out["action"]) == (0, "updated"), out
+    raw = (into / "sales.yaml").read_bytes().decode()
+    assert raw == COMMENTED.replace(
+        '{name: amount, type: "decimal(12,2)"}', '{name: amount, type: "decimal(14,2)"}'
+    ).replace("\n", "\r\n")
+    code, out = import_json(path, into)  # again: nothing to change, nothing rewritten
+    assert (code, out["action"]) == (0, "unchanged") and (
+        into / "sales.yaml"
+    ).read_bytes() == raw.encode()
+
+
 def test_an_import_that_would_not_pass_validate_writes_nothing_and_says_what_to_add(tmp_path):
     into = copy_of(SINGLE, tmp_path)
     before = (into / "sales.yaml").read_text()

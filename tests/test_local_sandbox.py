@@ -58,6 +58,9 @@ def kept(tmp_path_factory):
             process.wait(timeout=60)
 
 
+NO_CREDENTIALS = "false  # mesh local creds failed: no credentials (the error is on stderr)\n"
+
+
 def creds(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*MESH, "local", "creds", *args],
@@ -90,6 +93,56 @@ def python(code: str, aws: dict[str, str]) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
+
+
+def readme_shell(tmp_path: Path, blueprints: Path) -> subprocess.CompletedProcess:
+    """The README's first bash block exactly as written (`mesh up --local --keep &` and, at
+    once, `eval "$(mesh local creds ...)"`), under `set -e`, in a directory holding
+    `.venv/bin/mesh` and `blueprints/`; then the AWS_ variables the shell got, in aws.env. The
+    kept mesh is stopped when the script ends."""
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "mesh").write_text(f'#!/bin/sh\nexec {sys.executable} -m infra.cli "$@"\n')
+    (bin_dir / "mesh").chmod(0o755)
+    (tmp_path / "blueprints").symlink_to(blueprints)
+    script = (
+        "set -e\n"
+        + readme_blocks("bash")[0]
+        + "kept=$!\ntrap 'kill $kept 2>/dev/null; wait $kept' EXIT\n"
+        + "env | grep '^AWS_' > aws.env\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"MESH_LOCAL_STATE": str(tmp_path / "local.json"), "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_the_readme_keep_then_creds_gives_the_shell_credentials_as_written(tmp_path):
+    """`mesh local creds` runs while the kept mesh is still starting: it waits for it."""
+    done = readme_shell(tmp_path, ROOT / "blueprints")
+    assert done.returncode == 0, done.stderr
+    got = dict(line.split("=", 1) for line in (tmp_path / "aws.env").read_text().splitlines())
+    assert set(got) >= {"AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID"}
+    assert got["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert not (tmp_path / "local.json").exists()  # stopped by the trap: its state is gone
+
+
+def test_the_readme_keep_then_creds_fails_the_shell_when_the_mesh_is_not_kept(tmp_path):
+    broken, shell = tmp_path / "broken", tmp_path / "shell"
+    broken.mkdir()
+    shell.mkdir()
+    (broken / "sales.yaml").write_text("domain: sales\nproducts: 7\n")
+    done = readme_shell(shell, broken)
+    assert done.returncode == 1  # eval "false": set -e stops the script, no credentials
+    assert not (shell / "aws.env").exists()
+    assert "error: the local mesh was not kept: the blueprints are not valid" in done.stderr
 
 
 def test_keep_prints_an_assumed_role_and_the_enforcement_switch(kept):
@@ -155,7 +208,7 @@ def test_enforcement_denies_what_the_access_model_does_not_grant(kept, who, code
 def test_a_column_limited_grant_gets_nothing_vended(kept):
     _, env, _, _ = kept
     done = creds(env, "marketing:consumer", "--product", "sales.orders")
-    assert done.returncode == 1 and done.stdout == ""
+    assert done.returncode == 1 and done.stdout == NO_CREDENTIALS  # eval fails too
     assert "holds no Lake Formation SELECT on all of sales.orders's columns" in done.stderr
     assert "Athena" in done.stderr
 
@@ -237,7 +290,7 @@ def test_stopping_the_kept_mesh_removes_its_state(tmp_path):
     )
     try:
         deadline = time.monotonic() + 600
-        while not state.exists():
+        while not (state.exists() and json.loads(state.read_text())["status"] == "ready"):
             assert process.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
         time.sleep(0.5)
@@ -245,9 +298,9 @@ def test_stopping_the_kept_mesh_removes_its_state(tmp_path):
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
     assert not state.exists()
-    done = creds(env, "sales:producer")
+    done = creds(env, "sales:producer", "--wait", "0")
     assert done.returncode == 1
     assert "no local mesh is kept" in done.stderr and "mesh up --local --keep" in done.stderr
-    Path(state).write_text(json.dumps({"endpoint": "http://127.0.0.1:9"}))
-    done = creds(env, "sales:producer")
+    Path(state).write_text(json.dumps({"status": "ready", "endpoint": "http://127.0.0.1:9"}))
+    done = creds(env, "sales:producer", "--wait", "0")
     assert done.returncode == 1 and "does not answer" in done.stderr

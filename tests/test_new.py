@@ -80,6 +80,35 @@ def test_a_new_domain_asks_for_what_the_options_leave_out(tmp_path):
     assert _valid(tree)
 
 
+def test_a_bad_answer_is_asked_again_and_the_others_are_kept(tmp_path):
+    """One wrong value (the e-mail address, then the account) is asked again, alone: every
+    other answer stays as given."""
+    tree = _tree(tmp_path)
+    answers = (
+        "Tickets of the support desk\n\nnot-an-address\n\nCC-5001\n12\n"  # two bad
+        "support@example.com\n111122223333\n"  # the two, again
+    )
+    code, out, err = _run("new", "domain", "support", tree, input=answers)
+    assert code == 0, out + err
+    assert "error E013 owner.email: 'not-an-address' is not valid" in err
+    assert "error E013 account: '12' is not valid" in err
+    assert out.count("The team's e-mail address: ") == 2
+    assert out.count("AWS account (blank: the stack's): ") == 2
+    assert out.count("Description (what the domain is about): ") == 1
+    assert out.count("Cost center (e.g. CC-1001): ") == 1
+    assert (tree / "support.yaml").read_text() == (
+        "domain: support\n"
+        "description: Tickets of the support desk\n"
+        'owner: {team: support-data, email: support@example.com, github: "@acme/support-data"}\n'
+        "cost_center: CC-5001\n"
+        'account: "111122223333"\n'
+        "products: []\npolicies: {}\nexceptions: []\n"
+    )
+    # with --no-input nothing is asked: the error and exit 1, as before
+    code, _, err = _run("new", "domain", "desk", tree, *CRM_FLAGS, "--email", "x", "--no-input")
+    assert code == 1 and not (tree / "desk.yaml").exists()
+
+
 def test_text_that_yaml_would_misread_is_quoted(tmp_path):
     tree = _tree(tmp_path)
     flags = dict(zip(CRM_FLAGS[::2], CRM_FLAGS[1::2], strict=True))
@@ -163,6 +192,25 @@ def test_a_new_product_from_options(tmp_path):
         )
         + before[products_end:]
     )
+    assert _valid(tree)
+
+
+def test_a_new_product_keeps_a_crlf_blueprints_line_ends(tmp_path):
+    tree = _tree(tmp_path)
+    crlf = (tree / "sales.yaml").read_text().replace("\n", "\r\n")
+    (tree / "sales.yaml").write_bytes(crlf.encode())
+    code, out, err = _run(
+        "new", "product", "sales", "refunds", tree,
+        "--description", "One row per refund",
+        "--classification", "internal",
+        "--column", "refund_id:string",
+        "--no-input",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), out
+    raw = (tree / "sales.yaml").read_bytes().decode()
+    assert raw.count("\n") == raw.count("\r\n") > crlf.count("\r\n")  # every line, new ones too
+    assert raw.startswith(crlf[: crlf.index("policies:")])
+    assert "  - name: refunds\r\n    description: One row per refund\r\n" in raw
     assert _valid(tree)
 
 

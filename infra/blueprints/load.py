@@ -281,7 +281,8 @@ def _load_mesh(
         has_platform_file = True
         platform, problems = load_platform(p)
         errors.extend(problems)
-    if not files:
+    if not files and not (has_platform_file and only is None):
+        # a tree with its platform file and no domain yet is a new mesh's first step, valid
         wanted = f"{only}.yaml" if only is not None else "*.yaml blueprints"
         errors.append(Problem(str(root), None, "", "E031", f"no {wanted} in {str(root)!r}"))
     shared = SharedFiles() if shared is None else shared

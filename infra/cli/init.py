@@ -20,30 +20,47 @@ init_app = typer.Typer(
 @init_app.command("ci", cls=MeshCommand)
 def ci(
     root: Annotated[
-        Path, typer.Argument(help="The repository's root (the workflow goes under .github/).")
+        Path, typer.Argument(help="The repository's root (the workflows go under .github/).")
     ] = Path("."),
     blueprints: Annotated[
         str, typer.Option(help="The blueprint directory, relative to the root.")
     ] = "blueprints",
     install: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="What `pip install` installs: ./base (mesh as the base branch has it) or a "
-            "requirement such as mesh-provisioner==0.1.0."
+            help="Where the workflow installs the checker from, pinned: ./base (this project's "
+            "repository: mesh as the base branch has it), 'mesh-provisioner==VERSION', or "
+            "'mesh-provisioner @ git+https://github.com/ORG/REPO@COMMIT'. Default: ./base in "
+            "this project's repository, else the running mesh's commit when it was installed "
+            "from git."
         ),
-    ] = "./base",
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing workflow.")] = False,
+    ] = None,
+    branch: Annotated[
+        str | None,
+        typer.Option(
+            help="The protected branch: pull requests into any other get a failing status. "
+            "Default: the repository's default branch."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing workflows.")] = False,
 ) -> None:
-    """Write .github/workflows/mesh-pr.yml: diff, PR comment, approvals gate, audit artifact.
+    """Write .github/workflows/mesh-pr.yml (diff, PR comment, approvals gate, audit artifact,
+    the commit status mesh-pr) and its review relay mesh-pr-review.yml.
 
-    Example: mesh init ci . --blueprints blueprints && mesh codeowners > .github/CODEOWNERS
+    The check runs as the default branch has it (pull_request_target, workflow_run); the pull
+    request's files are data only.
+
+    Example: mesh init ci . --install 'mesh-provisioner @ git+https://github.com/acme/mesh@<commit>'
     """
-    from infra.scaffold.ci import workflow_text, write_workflow
+    from infra.scaffold.ci import CiOptions, default_install, workflow_texts, write_workflows
 
-    path = write_workflow(root, workflow_text(blueprints, install), force=force)
-    typer.echo(f"wrote {path}")
+    options = CiOptions(blueprints, install or default_install(root), branch)
+    for path in write_workflows(root, workflow_texts(options), force=force):
+        typer.echo(f"wrote {path}")
     typer.echo(
-        "next: make its job a required status check of the base branch; give it a token that "
-        "reads team membership (secret MESH_APPROVALS_TOKEN); own .github/ by the platform team "
-        f"(mesh codeowners {blueprints} > .github/CODEOWNERS)"
+        "next: make the commit status mesh-pr a required status check of "
+        f"{branch or 'the default branch'}; give it a token that reads team membership (secret "
+        f"MESH_APPROVALS_TOKEN); own .github/ by the platform team (mesh codeowners "
+        f"{blueprints} > .github/CODEOWNERS); a new mesh starts with a pull request that adds "
+        f"only {blueprints}/_mesh.yaml (README: The workflow)"
     )

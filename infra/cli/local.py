@@ -12,6 +12,9 @@ from typing import Annotated
 import typer
 
 from infra.cli.common import MeshCommand, MeshGroup
+from infra.errors import MeshError
+
+DEFAULT_WAIT = 300.0  # seconds: the sample mesh deploys and verifies in well under a minute
 
 local_app = typer.Typer(
     name="local",
@@ -47,21 +50,39 @@ def creds(
         ),
     ] = None,
     format: Annotated[CredsFormat, typer.Option("--format", "-f")] = CredsFormat.env,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            min=0,
+            metavar="SECONDS",
+            help="How long to wait for a kept mesh that is still deploying and verifying "
+            "(mesh up --local --keep &); 0: do not wait.",
+        ),
+    ] = DEFAULT_WAIT,
 ) -> None:
     """Print credentials of an assumed domain role of the kept local mesh.
 
     The session was taken when the mesh was kept; the emulator checks every request it signs
     against the role's IAM policies. env: export lines (eval "$(mesh local creds
     sales:producer)"); json: one document in the credential_process format, with the endpoint
-    and region beside. Exit 1 when no local mesh is kept or Lake Formation grants nothing to
-    vend.
+    and region beside. A kept mesh that is still starting is waited for (--wait); exit 1 when
+    none is kept, it failed its verification, or Lake Formation grants nothing to vend. On any
+    failure the env format prints `false`, so that eval fails too.
 
     Example: eval "$(mesh local creds sales:producer)" && aws s3 ls s3://mesh-sales-orders/
     """
     from infra.engines import sandbox
 
-    state = sandbox.read_state()
-    credentials = sandbox.credentials(state, principal, product)
+    try:
+        state = sandbox.wait_for_state(wait)
+        credentials = sandbox.credentials(state, principal, product)
+    except MeshError:
+        if format is CredsFormat.env:
+            # `eval "$(mesh local creds ...)"` evaluates stdout: without this, an empty stdout
+            # would leave the shell without credentials and eval would still exit 0
+            typer.echo("false  # mesh local creds failed: no credentials (the error is on stderr)")
+        raise
     if format is CredsFormat.json:
         doc = {
             "Version": 1,

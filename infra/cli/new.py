@@ -64,6 +64,26 @@ class _Ask:
             raise UsageError(f"--no-input: missing {', '.join(self.missing)}")
 
 
+# a blueprint path (`Problem.path`) of a new domain -> the option (and question) that gave it
+_DOMAIN_FIELDS = {
+    "description": "--description",
+    "owner.team": "--team",
+    "owner.email": "--email",
+    "owner.github": "--github",
+    "cost_center": "--cost-center",
+    "account": "--account",
+}
+
+
+def _answers_to_ask_again(problems: list) -> list[str]:
+    """The options whose answers caused `problems`, in question order; [] when a problem is
+    not one answer's (then asking again would not help)."""
+    flags = [_DOMAIN_FIELDS.get(p.path) for p in problems]
+    if not flags or None in flags:
+        return []
+    return [f for f in _DOMAIN_FIELDS.values() if f in flags]
+
+
 def _refused(exc) -> None:
     for p in exc.problems:
         typer.echo(p.text(), err=True)
@@ -100,26 +120,57 @@ def domain(
 
     sb.domain_target(directory, name)
     ask = _Ask(no_input)
-    description = ask(description, "--description", "Description (what the domain is about)")
-    team = ask(team, "--team", "Owning team", default=f"{name.replace('_', '-')}-data")
-    email = ask(email, "--email", "The team's e-mail address")
     org = sb.github_org(directory)
-    github = ask(
-        github,
-        "--github",
-        "The team's GitHub handle (@org/team; it approves the domain's grants)",
-        default=f"@{org}/{team}" if org and team else None,
-        required=False,
-    )
-    cost_center = ask(cost_center, "--cost-center", "Cost center (e.g. CC-1001)")
-    account = ask(account, "--account", "AWS account (blank: the stack's)", required=False)
+    given = {
+        "--description": description,
+        "--team": team,
+        "--email": email,
+        "--github": github,
+        "--cost-center": cost_center,
+        "--account": account,
+    }
+
+    def question(flag: str, value: Any = None) -> Any:
+        team = given["--team"]
+        questions = {
+            "--description": ("Description (what the domain is about)", None, True),
+            "--team": ("Owning team", f"{name.replace('_', '-')}-data", True),
+            "--email": ("The team's e-mail address", None, True),
+            "--github": (
+                "The team's GitHub handle (@org/team; it approves the domain's grants)",
+                f"@{org}/{team}" if org and team else None,
+                False,
+            ),
+            "--cost-center": ("Cost center (e.g. CC-1001)", None, True),
+            "--account": ("AWS account (blank: the stack's)", None, False),
+        }
+        text, default, required = questions[flag]
+        return ask(value, flag, text, default=default, required=required)
+
+    for flag, value in list(given.items()):
+        given[flag] = question(flag, value)
     ask.done()
-    answers = sb.DomainAnswers(name, description, team, email, cost_center, github, account)
-    try:
-        written = sb.new_domain(directory, answers)
-    except sb.Refused as exc:
-        _refused(exc)
-        raise
+    while True:
+        answers = sb.DomainAnswers(
+            name,
+            given["--description"],
+            given["--team"],
+            given["--email"],
+            given["--cost-center"],
+            given["--github"],
+            given["--account"],
+        )
+        try:
+            written = sb.new_domain(directory, answers)
+            break
+        except sb.Refused as exc:
+            _refused(exc)
+            again = _answers_to_ask_again(exc.problems)
+            if no_input or not again:
+                raise
+            # interactive: only the answers that were wrong are asked again, the others kept
+            for flag in again:
+                given[flag] = question(flag)
     _report(
         written,
         "created",

@@ -8,6 +8,7 @@ import signal
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import (
@@ -49,8 +50,11 @@ def run(
     today: dt.date,
     console: Console,
     err: Console,
-    keep: bool = False,
+    keep_in: Path | None = None,
 ) -> UpResult:
+    """Deploy, verify, show. `keep_in`: keep a verified mesh running as a sandbox, its state
+    in that file (`mesh up --local --keep`); a mesh that failed its verification is not kept:
+    said loudly on both streams, the state file says why, and the emulator stops."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -101,8 +105,10 @@ def run(
         result = UpResult(verification, len(deployment.graph.resources), seconds, aws.endpoint)
         timing = ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items())
         console.print(f"[dim]{result.resources} resources; {timing}[/dim]")
-        if keep:
-            _serve(aws, mesh, settings, today, deployment.graph, console)
+        if keep_in is not None and verification.ok:
+            _serve(aws, mesh, settings, today, deployment.graph, console, keep_in)
+        elif keep_in is not None:
+            _not_kept(verification, keep_in, err)
         return result
     finally:
         aws.stop()
@@ -217,11 +223,12 @@ def _serve(
     today: dt.date,
     graph: ResourceGraph,
     console: Console,
+    state: Path,
 ) -> None:
     """Keep the emulator, with IAM enforced, for other processes (`infra.engines.sandbox`)."""
     from infra.engines import sandbox
 
-    kept = sandbox.open_sandbox(aws, mesh, settings, graph)
+    kept = sandbox.open_sandbox(aws, mesh, settings, graph, state)
     grants = access.declared_access(mesh, today).grants
     example = next((g.principal for g in grants if g.access == "write"), mesh.domains[0])
     vended = next((g for g in grants if g.access == "read" and g.whole_table), None)
@@ -258,6 +265,23 @@ def _serve(
         console.print("stopping the emulator")
     finally:
         kept.close()
+
+
+def _not_kept(v: Verification, state: Path, err: Console) -> None:
+    """`--keep` of a mesh that failed its own verification: no sandbox that lies."""
+    from infra.engines import sandbox_state
+
+    reason = (
+        f"it failed its verification ({len(v.mismatches)} access cell(s) and "
+        f"{len(v.failed_checks)} read-back check(s) differ from the declared mesh)"
+    )
+    sandbox_state.mark_failed(state, reason)
+    message = (  # on stderr, after the MISMATCH lines on stdout
+        f"[bold red]NOT KEPT[/bold red]: {reason}; the emulator stops. A sandbox whose access "
+        "differs from the blueprints would teach the wrong thing: fix the MISMATCH lines above, "
+        "then run `mesh up --local --keep` again."
+    )
+    err.print(message, soft_wrap=True)
 
 
 def _interrupt(*_signal) -> None:

@@ -70,7 +70,23 @@ def _load(text: str) -> tuple[YAML, Any, bool]:
 
 
 def put_product(text: str, product: Product) -> Edited:
-    """`text` (a valid blueprint) with `product` created or updated (matched by name)."""
+    """`text` (a valid blueprint) with `product` created or updated (matched by name). A file
+    whose lines end in CRLF keeps them (ruamel writes LF: the edit is made on LF text)."""
+    if not _crlf(text):
+        return _put_product(text, product)
+    edited = _put_product(text.replace("\r\n", "\n"), product)
+    if edited.action == "unchanged":
+        return Edited(text, "unchanged", False)
+    return Edited(edited.text.replace("\n", "\r\n"), edited.action, edited.reformatted)
+
+
+def _crlf(text: str) -> bool:
+    """Whether most of the lines of `text` end in CRLF (Windows line ends)."""
+    crlf = text.count("\r\n")
+    return crlf > 0 and crlf >= text.count("\n") - crlf
+
+
+def _put_product(text: str, product: Product) -> Edited:
     y, data, reformatted = _load(text)
     products = data.get("products")
     index = None
@@ -272,7 +288,8 @@ def write_atomically(path: Path, text: str, expected: str) -> None:
     """Replace `path` by `text` in one step (a temporary file in the same directory, fsynced,
     renamed over it), unless the file no longer holds `expected` (changed meanwhile)."""
     target = path.resolve()
-    current = target.read_text(encoding="utf-8").removeprefix("\ufeff")
+    with open(target, encoding="utf-8", newline="") as fh:  # line ends as they are (CRLF too)
+        current = fh.read().removeprefix("\ufeff")
     if current != expected:
         raise OSError(f"{path} changed while the contract was imported; run the import again")
     mode = target.stat().st_mode & 0o7777

@@ -1,7 +1,8 @@
 """The kept local mesh as a sandbox: credentials of the domain roles, IAM enforced.
 
 `mesh up --local --keep` leaves the emulator running with IAM enforcement on, and writes a
-state file (`state_path()`, mode 0600) that `mesh local creds` reads in another process:
+state file (`state_path()`, mode 0600; its life in `infra.engines.sandbox_state`) that `mesh
+local creds` reads in another process:
 
 - a session of every domain role (`sales:producer`, `marketing:consumer`), taken with
   `sts:AssumeRole` before enforcement starts: under enforcement moto checks a role's trust
@@ -35,6 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.engines.sandbox_state import (
+    READY,
+    NoSandbox,
+    read_state,
+    state_path,
+    wait_for_state,
+    write_state,
+)
 from infra.errors import MeshError, UsageError
 from infra.model import access
 from infra.model.mesh import Mesh
@@ -44,22 +53,8 @@ from infra.provision.program import StackSettings
 ADMIN_USER = "mesh-local-admin"
 ADMIN = "admin"  # the principal `mesh local creds admin` names
 VEND_ROLE_PREFIX = "mesh-local-vend-"
-STATE_ENV = "MESH_LOCAL_STATE"
 ENFORCEMENT_OFF = "inf"  # moto's no-auth allowance: requests allowed before IAM is checked
 ENFORCEMENT_ON = "0"
-
-
-class NoSandbox(MeshError):
-    """No kept local mesh answers (never started, stopped, or its state file is gone)."""
-
-
-def state_path() -> Path:
-    """Where the kept mesh's state lives: $MESH_LOCAL_STATE, else the user's state directory
-    ($XDG_STATE_HOME or ~/.local/state)/mesh/local.json."""
-    if explicit := os.environ.get(STATE_ENV):
-        return Path(explicit)
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "mesh" / "local.json"
 
 
 def enforcement_commands(endpoint: str) -> dict[str, str]:
@@ -125,6 +120,7 @@ def open_sandbox(aws, mesh: Mesh, settings: StackSettings, graph, path: Path | N
             "columns": [c.name for c in product.columns],
         }
     state = {
+        "status": READY,
         "endpoint": aws.endpoint,
         "region": settings.region,
         "pid": os.getpid(),
@@ -135,11 +131,8 @@ def open_sandbox(aws, mesh: Mesh, settings: StackSettings, graph, path: Path | N
         "products": products,
     }
     path = path or state_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(state, f, indent=2)
     aws.enforce_iam(True)
+    write_state(path, state)  # ready: `mesh local creds` may use it from now on
     return Sandbox(path, state)
 
 
@@ -187,33 +180,6 @@ def environment(state: dict, credentials: dict[str, str]) -> dict[str, str]:
         env["AWS_SESSION_TOKEN"] = credentials["aws_session_token"]
     env["AWS_DEFAULT_REGION"] = env["AWS_REGION"] = state["region"]
     return env
-
-
-def read_state(path: Path | None = None) -> dict[str, Any]:
-    """The kept mesh's state; `NoSandbox` when there is none or its server does not answer."""
-    import urllib.error
-    import urllib.request
-
-    path = path or state_path()
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise NoSandbox(
-            f"no local mesh is kept ({path} does not exist): run `mesh up --local --keep`"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise NoSandbox(f"cannot read the local mesh's state {path}: {exc}") from None
-    try:
-        with urllib.request.urlopen(f"{state['endpoint']}/moto-api/", timeout=5):
-            pass
-    except urllib.error.HTTPError:
-        pass  # it answers
-    except (urllib.error.URLError, OSError):
-        raise NoSandbox(
-            f"the local mesh at {state['endpoint']} does not answer (stopped?): run "
-            "`mesh up --local --keep` again"
-        ) from None
-    return state
 
 
 def credentials(state: dict[str, Any], principal: str, product: str | None = None) -> dict:
@@ -340,4 +306,5 @@ __all__ = [
     "open_sandbox",
     "read_state",
     "state_path",
+    "wait_for_state",
 ]

@@ -58,11 +58,16 @@ def approver_problems(mesh: Mesh) -> list[Problem]:
                 )
             elif wanted is not None and wanted not in groups:
                 members = ", ".join(platform.members(wanted)) or "(no members)"
+                named = ", ".join(sorted(groups))
+                is_what = (
+                    f"names the group {named}, not {wanted}"
+                    if handle_key(value) in {handle_key(g) for g in groups}
+                    else f"is a member of {named}, not of {wanted}"
+                )
                 yield src.problem(
                     loc,
                     "E057",
-                    f"{what} needs the approval of {wanted} ({members}); {quote(value)} is "
-                    f"{', '.join(sorted(groups))}",
+                    f"{what} needs the approval of {wanted} ({members}); {quote(value)} {is_what}",
                 )
 
         for pi, product in enumerate(bp.products):

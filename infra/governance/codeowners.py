@@ -59,7 +59,7 @@ _PLATFORM = "Who approves what, these rules and the check enforcing them: the pl
 def codeowners_rules(mesh: Mesh, prefix: str) -> list[Rule]:
     """The rules of the generated file; `prefix` is the blueprint directory's path in the
     repository (posix, no leading or trailing slash; "" for the repository root)."""
-    where = f"/{prefix}/" if prefix else "/"
+    where = f"/{escape_path(prefix)}/" if prefix else "/"
     platform = mesh.platform.members(PLATFORM) if mesh.platform is not None else ()
     rules: list[Rule] = []
     if platform:
@@ -82,6 +82,19 @@ def codeowners_rules(mesh: Mesh, prefix: str) -> list[Rule]:
             Rule("/.github/workflows/", platform, _PLATFORM),
         ]
     return rules
+
+
+_LITERAL = re.compile(r"([\\\s\[\]*?])")
+
+
+def escape_path(path: str) -> str:
+    """A repository path as a CODEOWNERS pattern that matches it literally: a backslash before
+    whitespace (GitHub's `\\ ` for a space), `[`, `]`, `*`, `?` and `\\` itself."""
+    return _LITERAL.sub(r"\\\1", path)
+
+
+def _unescape(pattern: str) -> str:
+    return re.sub(r"\\(.)", r"\1", pattern)
 
 
 def _file_of(mesh: Mesh, domain: str) -> str:
@@ -117,7 +130,7 @@ def parse_codeowners(text: str) -> list[Rule]:
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
             continue
-        pattern, *owners = line.split()
+        pattern, *owners = re.split(r"(?<!\\)\s+", line)  # `\ `: a space in the pattern
         rules.append(Rule(pattern, tuple(owners), line=n))
     return rules
 
@@ -138,6 +151,8 @@ def _regex(pattern: str) -> re.Pattern[str]:
             out, i = out + "[^/]*", i + 1
         elif body[i] == "?":
             out, i = out + "[^/]", i + 1
+        elif body[i] == "\\" and i + 1 < len(body):  # an escaped character: itself
+            out, i = out + re.escape(body[i + 1]), i + 2
         else:
             out, i = out + re.escape(body[i]), i + 1
     start = "^" if anchored else "^(?:.*/)?"
@@ -163,7 +178,7 @@ def codeowners_problems(
         if not rule.owners or rule.pattern.endswith("/") or rule.pattern.startswith("/.github"):
             continue  # the directory and .github rules are advice, not a blueprint's owners
         # `*`: the project file stands for everything outside the blueprints (its stack configs)
-        path = STACK_PROJECT_FILE if rule.pattern == "*" else rule.pattern.lstrip("/")
+        path = STACK_PROJECT_FILE if rule.pattern == "*" else _unescape(rule.pattern).lstrip("/")
         found = owners_of(checked, path)
         given = found.owners if found is not None else ()
         if {handle_key(h) for h in given} == {handle_key(h) for h in rule.owners}:

@@ -93,6 +93,33 @@ class MeshFile(_Model):
     )
 
 
+def editor_json_schema() -> dict:
+    """One JSON Schema for every YAML file of a blueprint directory, for an editor that maps a
+    schema to a glob (`blueprints/*.yaml` matches `_mesh.yaml` too, and the YAML extension's
+    globs cannot exclude it): a document with `domain` is a blueprint, any other the platform
+    file."""
+    from infra.model.spec import blueprint_json_schema
+
+    blueprint = blueprint_json_schema()
+    mesh_file = MeshFile.model_json_schema(by_alias=True)
+    defs = blueprint.pop("$defs", {})
+    for name, definition in mesh_file.pop("$defs", {}).items():
+        if name in defs and defs[name] != definition:
+            raise ValueError(f"two definitions named {name} in the editor schema")
+        defs[name] = definition
+    schema_uri = blueprint.pop("$schema")
+    blueprint.pop("title", None)
+    defs["Blueprint"], defs["MeshFile"] = blueprint, mesh_file
+    return {
+        "$schema": schema_uri,
+        "title": f"Data mesh blueprint, or the platform file {MESH_FILE}",
+        "if": {"required": ["domain"]},
+        "then": {"$ref": "#/$defs/Blueprint"},
+        "else": {"$ref": "#/$defs/MeshFile"},
+        "$defs": defs,
+    }
+
+
 class ApprovalsFile(_Model):
     """`mesh diff --approvals FILE`: the handles whose approval a pull request has (its
     approving reviewers, `@login`, and their teams, `@org/team`)."""

@@ -202,7 +202,8 @@ def new_product(directory: Path, domain: str, answers: ProductAnswers) -> Writte
             for e in exc.errors(include_url=False)
         )
         raise UsageError(f"{domain}.{answers.name}: {why}") from None
-    text = target.read_text(encoding="utf-8").removeprefix("\ufeff")
+    with open(target, encoding="utf-8", newline="") as fh:  # keep CRLF line ends
+        text = fh.read().removeprefix("\ufeff")
     edited = edit.put_product(text, product)
     warnings = _check(directory, target, edited.text)
     edit.write_atomically(target, edited.text, text)
