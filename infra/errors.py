@@ -163,6 +163,7 @@ REGISTRY: dict[str, Code] = {
             "E081": (
                 _E,
                 "a retired domain's blueprint removed although its data is retained (data: retain)",
+            ),
             # across the project's stack configs (Pulumi.<stack>.yaml), issue 24; numbered apart
             "E090": (
                 _E,

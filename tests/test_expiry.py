@@ -96,14 +96,28 @@ def test_the_deploy_after_the_last_day_removes_exactly_the_grants_permission():
 def test_the_workflow_deploys_what_mesh_expiring_names():
     workflow = yaml.safe_load((ROOT / ".github/workflows/mesh-expiry.yml").read_text())
     assert workflow[True]["schedule"] == [{"cron": "17 0-5 * * *"}]  # `on:` reads as True
-    steps = workflow["jobs"]["revoke"]["steps"]
-    runs = "\n".join(s.get("run", "") for s in steps)
+    ended, revoke = workflow["jobs"]["ended"], workflow["jobs"]["revoke"]
+    runs = "\n".join(s.get("run", "") for s in ended["steps"])
     assert "mesh expiring blueprints --since 7 --format json > expiring.json" in runs
-    assert "for stack in $(jq -r '.stacks[]' expiring.json)" in runs
-    assert 'pulumi up --yes --skip-preview --stack "$stack"' in runs
-    assert workflow["jobs"]["revoke"]["env"]["TZ"] == "UTC"
+    assert ended["outputs"]["stacks"] == "${{ steps.ended.outputs.stacks }}"
+    # one job per listed stack, in the rollout workflow's concurrency group for that stack
+    assert revoke["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.ended.outputs.stacks) }}"
+    assert revoke["concurrency"]["group"] == "mesh-up-${{ matrix.stack }}"
+    deploy = "mesh-${{ needs.plan.outputs.mode }}-${{ matrix.stack }}"  # mesh init deploy's
+    assert deploy in (ROOT / "infra/scaffold/templates/mesh-deploy.yml.j2").read_text()
+    assert 'pulumi up --yes --skip-preview --stack "$STACK"' in revoke["steps"][-1]["run"]
+    assert ended["env"]["TZ"] == revoke["env"]["TZ"] == "UTC"
 
 
 def test_nothing_ended_is_exit_0_with_no_stack():
     doc = expiring(dt.date(2026, 12, 1))
     assert (doc["ended"], doc["stacks"]) == ([], [])
+
+
+def test_the_workflow_passes_actionlint():
+    import actionlint
+
+    reason = actionlint.skip_reason()
+    if reason:
+        pytest.skip(reason)
+    assert actionlint.lint(ROOT / ".github/workflows/mesh-expiry.yml") == []

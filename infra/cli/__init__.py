@@ -23,8 +23,8 @@ from infra.cli.codeowners import codeowners
 from infra.cli.common import MeshCommand, MeshGroup
 from infra.cli.contract import contract_app
 from infra.cli.diff import diff
-from infra.cli.drift import drift
 from infra.cli.doctor import doctor
+from infra.cli.drift import drift
 from infra.cli.expiring import expiring
 from infra.cli.init import init_app
 from infra.cli.local import local_app
