@@ -39,7 +39,14 @@ def kept(tmp_path_factory):
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 600
-    while not state.exists():
+
+    def ready() -> bool:  # written "starting" first, "ready" once the mesh is kept
+        try:
+            return json.loads(state.read_text()).get("status") == "ready"
+        except (OSError, ValueError):
+            return False
+
+    while not ready():
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.2)
     time.sleep(0.5)  # the state file is written, then enforcement switched on
