@@ -220,16 +220,27 @@ def project_name_problems(
         cross_prefix_problems,
         stack_prefixes,
     )
+    from infra.provision.project import (
+        bucket_collisions,
+        prefix_overlaps,
+        project_stacks,
+        settings_owners,
+    )
     from infra.provision.quotas import quota_problems
 
     today = today or clock.today()
-    prefixes = stack_prefixes(Path(directory).resolve().parent)
+    project = Path(directory).resolve().parent
+    prefixes = stack_prefixes(project)
+    stacks = project_stacks(project) if prefixes else []
     if names is not None:  # one stack's (`pulumi up`) or the local default (plan, audit, up)
         checked = [names]
         if names.prefix not in prefixes:
-            prefixes = {}  # not a stack of the project: nothing it could collide with
+            prefixes, stacks = {}, []  # not a stack of the project: nothing to collide with
     else:
-        checked = [Names(p) for p in sorted(prefixes)] or [Names(DEFAULT_PREFIX)]
+        every = {(s.prefix, s.namespace, s.region): s.names for s in stacks}
+        checked = [n for _, n in sorted(every.items())]
+        checked += [Names(p) for p in sorted(prefixes) if not any(n.prefix == p for n in checked)]
+        checked = checked or [Names(DEFAULT_PREFIX)]
     problems = []
     seen = set()
     for n in checked:
@@ -241,6 +252,9 @@ def project_name_problems(
     problems += account_problems(mesh, today)
     if len(prefixes) > 1:
         problems += cross_prefix_problems(mesh, prefixes)
+    if len(stacks) > 1:
+        problems += bucket_collisions(mesh, stacks) + settings_owners(mesh, stacks)
+        problems += prefix_overlaps(mesh, stacks)
     return sorted(problems, key=Problem.sort_key)
 
 
@@ -365,6 +379,22 @@ def audit(
         graph = run_program(report.mesh, settings, today)
     timings = dict(timings or {}) | {"program": time.perf_counter() - t0}
     return run_audit(report.mesh, graph.resources, today, timings=timings), graph
+
+
+def expiring(directory: Path, since: int) -> tuple[dt.date, list]:
+    """`mesh expiring`: the grants whose access ended in the `since` days up to today, with the
+    project's stacks that must deploy to revoke them (`infra.provision.expiry`). Only the
+    loader's checks: a governance finding (which time alone may bring) never hides a grant to
+    revoke. Raises `InvalidTree` when the blueprints do not load."""
+    from infra.provision.expiry import ended_grants
+    from infra.provision.project import project_stacks
+
+    today = clock.today()
+    report = load(directory, today=today)
+    if report.errors:
+        raise InvalidTree(directory, report)
+    stacks = project_stacks(Path(directory).resolve().parent)
+    return today, ended_grants(report.mesh, today, since, stacks)
 
 
 def read_approvals(path: Path) -> frozenset[str]:

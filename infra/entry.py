@@ -9,6 +9,7 @@ import pulumi
 
 from infra import api, clock
 from infra.errors import Problem
+from infra.provision.guard import PLATFORM_OUTPUT
 from infra.provision.names import PhysicalNameError
 from infra.provision.program import MeshResources, StackSettings, build_mesh
 from infra.util.textsafe import one_line
@@ -31,7 +32,10 @@ def load_for_pulumi(project_dir: Path) -> MeshResources:
         )
     for p in result.warnings:  # expiring grants, near quotas (W001, W007, ...)
         pulumi.log.warn(_line(p))
-    return build_mesh(result.mesh, settings, clock.today())
+    resources = build_mesh(result.mesh, settings, clock.today())
+    if resources.lake_formation_only is not None:  # what domain stacks wait for
+        pulumi.export(PLATFORM_OUTPUT, resources.lake_formation_only)
+    return resources
 
 
 def check(settings: StackSettings, names=None) -> api.Report:

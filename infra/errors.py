@@ -106,7 +106,13 @@ REGISTRY: dict[str, Code] = {
                 _E,
                 "a value AWS would refuse (tag key, value or count; Glue column comment length)",
             ),
-            "E049": (_E, "a bucket or Glue database name another stack's prefix also creates"),
+            "E049": (
+                _E,
+                (
+                    "a bucket or Glue database name another stack's prefix also creates, or a "
+                    "bucket name two stack configs would create in different accounts"
+                ),
+            ),
             "E050": (
                 _E,
                 "a previous name is still in use (a column's or product's rename claims a current name)",
@@ -157,6 +163,15 @@ REGISTRY: dict[str, Code] = {
             "E081": (
                 _E,
                 "a retired domain's blueprint removed although its data is retained (data: retain)",
+            ),
+            # across the project's stack configs (Pulumi.<stack>.yaml), issue 24; numbered apart
+            "E090": (
+                _E,
+                "two stack configs would declare one account's Lake Formation settings differently",
+            ),
+            "E091": (
+                _E,
+                "a stack prefix whose consumers' catalog pattern reaches another stack's databases",
             ),
             # warnings
             "W001": (_W, "grant expires soon"),

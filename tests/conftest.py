@@ -79,11 +79,18 @@ def run_pulumi_main(config: dict[str, str], settings):
     """Run infra/__main__.py as `pulumi up` would (stack config, no arguments), under the
     recording mocks of `settings`; the recorded graph."""
     import runpy
+    from dataclasses import replace
 
     import pulumi
 
-    from infra.engines.recording import run_program
+    from infra.blueprints.load import load_mesh
+    from infra.engines.recording import DeterministicMocks, platform_accounts, run_program
     from infra.model.mesh import Mesh
+
+    # a domain stack reads the platform stack: deployed, it covers the accounts of the mesh
+    blueprints = Path(config.get("mesh:blueprints", ROOT / "blueprints"))
+    stack = replace(settings, account=config.get("mesh:account", settings.account))
+    deployed = platform_accounts(load_mesh(blueprints, today=TODAY).mesh, stack)
 
     def program():
         pulumi.runtime.set_all_config(config)
@@ -92,4 +99,5 @@ def run_pulumi_main(config: dict[str, str], settings):
         finally:
             pulumi.runtime.set_all_config({})
 
-    return run_program(Mesh(()), settings, TODAY, program=program)
+    mocks = DeterministicMocks(settings, deployed)
+    return run_program(Mesh(()), settings, TODAY, mocks=mocks, program=program)

@@ -55,6 +55,7 @@ def _roles(local: LocalAws, account: str) -> set[str]:
 def test_each_domain_lives_in_its_account(deployed):
     local, _, _ = deployed
     assert _roles(local, SALES) == {
+        "mesh-deployer",  # the bootstrap stack's deploy role, deployed first
         "mesh-sales-consumer",
         "mesh-sales-lf-access",
         "mesh-sales-producer",

@@ -17,6 +17,8 @@ from infra.cli import app
 from infra.engines.moto import domain_of
 from infra.engines.recording import PROVIDER_TYPE as PROVIDER
 from infra.engines.recording import run_program
+from infra.provision import types as T
+from infra.provision.guard import REFERENCE
 from infra.provision.program import StackSettings
 
 MULTI = SAMPLE  # five domains in three accounts (tests/fixtures/single: the same in one)
@@ -49,7 +51,10 @@ def test_a_domain_stack_plans_that_domain_only():
     code, doc, err = plan_json("--stack", "sales")
     assert code == 0, err
     assert doc == expected(SAMPLE, StackSettings(scope="sales"))
-    assert {domain_of(r["name"]) for r in doc["resources"] if r["type"] != PROVIDER} == {"sales"}
+    own = [r for r in doc["resources"] if r["type"] not in (PROVIDER, T.STACK_REFERENCE)]
+    assert {domain_of(r["name"]) for r in own} == {"sales"}
+    # and one reference to the platform stack, which its catalog waits for (test_lake_guard.py)
+    assert [r["name"] for r in doc["resources"] if r["type"] == T.STACK_REFERENCE] == [REFERENCE]
     # the grants sales gives are in its stack; the roles they name are other stacks'
     assert "sales.orders@finance" in {r["name"] for r in doc["resources"]}
     assert "stack sales: prefix mesh, account 123456789012" in err
@@ -118,8 +123,8 @@ def test_with_several_accounts_a_stack_plans_what_it_creates_in_each():
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc == expected(MULTI, StackSettings(account="999988887777", scope="sales"))
-    domains = {domain_of(r["name"]) for r in doc["resources"] if r["type"] != PROVIDER}
-    assert domains == {"sales"}
+    own = [r for r in doc["resources"] if r["type"] not in (PROVIDER, T.STACK_REFERENCE)]
+    assert {domain_of(r["name"]) for r in own} == {"sales"}
     assert {r["account"] for r in doc["resources"] if r["type"] == "aws:s3/bucket:Bucket"} == {
         "111122223333"
     }

@@ -594,8 +594,9 @@ def test_orders_table_parquet(sample):
             "parquet.compression": "SNAPPY",
             "mesh:classification": "confidential",
             "mesh:freshness_slo_hours": "24",
-            "mesh:owner": "sales-data@example.com",
-            "mesh:pii_columns": "customer_email",
+            # the owning team, never a person's address; no PII column names (every grantee
+            # reads table parameters; customer_email's own parameters say it is PII)
+            "mesh:owner": "sales-data",
             "mesh:retention_days": "730",
         },
         "partitionKeys": [{"name": "dt", "type": "string"}],
@@ -622,7 +623,7 @@ def test_returns_table_json(sample):
         "EXTERNAL": "TRUE",
         "classification": "json",
         "mesh:classification": "internal",
-        "mesh:owner": "sales-data@example.com",
+        "mesh:owner": "sales-data",
         "mesh:retention_days": "365",
     }
     assert table.inputs["partitionKeys"] == [{"name": "dt", "type": "string"}]
@@ -647,7 +648,7 @@ def test_stock_levels_table_csv(sample):
         "skip.header.line.count": "1",
         "mesh:classification": "internal",
         "mesh:freshness_slo_hours": "1",
-        "mesh:owner": "logistics-data@example.com",
+        "mesh:owner": "logistics-data",
         "mesh:retention_days": "180",
     }
     assert table.inputs["partitionKeys"] == []
@@ -694,8 +695,11 @@ def test_bucket_guards_share_the_bucket_safety(sample):
 
 def test_only_stateful_resources_and_their_guards_are_protected(sample):
     """Roles, policies and grants are re-creatable from the blueprint: protecting them would
-    block revoking access."""
-    assert {r.type for r in sample.resources if r.protect} == set(STATEFUL) | BUCKET_GUARDS
+    block revoking access. The Lake Formation settings are not data, but a per-account
+    singleton whose deletion clears every administrator (`Platform`)."""
+    assert {r.type for r in sample.resources if r.protect} == set(STATEFUL) | BUCKET_GUARDS | {
+        "aws:lakeformation/dataLakeSettings:DataLakeSettings"
+    }
 
 
 def test_sample_counts(sample):

@@ -172,8 +172,9 @@ def test_revision_sequence_never_deletes_or_replaces_protected_resources(tmp_pat
         assert lost_or_replaced(previous, current) == [], step.__name__
         protected_counts.append(sum(r.protect for r in current.resources))
         previous = current
-    # 2 domains x (key, database) + 8 per product (bucket, 6 guards, table); nothing dropped
-    assert protected_counts == [12, 20, 20, 20, 20, 20, 20]
+    # the account's Lake Formation settings + 2 domains x (key, database) + 8 per product
+    # (bucket, 6 guards, table); nothing dropped
+    assert protected_counts == [13, 21, 21, 21, 21, 21, 21]
 
 
 def test_each_step_changes_what_it_should(tmp_path):

@@ -23,7 +23,9 @@ from infra.cli.codeowners import codeowners
 from infra.cli.common import MeshCommand, MeshGroup
 from infra.cli.contract import contract_app
 from infra.cli.diff import diff
+from infra.cli.doctor import doctor
 from infra.cli.drift import drift
+from infra.cli.expiring import expiring
 from infra.cli.init import init_app
 from infra.cli.local import local_app
 from infra.cli.new import new_app
@@ -98,6 +100,8 @@ for _name, _command in [
     ("codeowners", codeowners),
     ("stacks", stacks),
     ("drift", drift),
+    ("doctor", doctor),
+    ("expiring", expiring),
 ]:
     app.command(_name, cls=MeshCommand)(_command)
 app.add_typer(contract_app, name="contract")

@@ -273,7 +273,7 @@ def export_contract(
     the model would not keep is a bug: ExportError)."""
     domain = bp.domain
     physical = physical_product_name(product)
-    bucket = names.bucket(domain, physical)
+    bucket = names.bucket(domain, physical, bp.account or default_account)
     level = product.classification.value
     fmt = product.format.value
     properties = [_property(c, level) for c in product.columns]

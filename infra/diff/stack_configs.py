@@ -91,6 +91,8 @@ def project_configs(project_dir: Path) -> list[StackConfig]:
         if not match:
             continue
         values = {**defaults, **_plain(path)}
+        if values.get("mesh:bootstrap") is True:
+            continue  # the deploy roles (infra.provision.bootstrap): deployed once, before any
         scope = str(values.get("mesh:stack") or SCOPE_ALL)
         configs.append(StackConfig(match.group(1), path, scope, values))
     return configs

@@ -18,7 +18,7 @@ import json
 import threading
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
@@ -290,6 +290,11 @@ class MotoMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         inputs = dict(args.inputs)
+        if args.typ == T.STACK_REFERENCE:  # only a domain stack reads the platform stack's
+            raise UnsupportedResource(
+                f"the local engine deploys one stack for the whole mesh; {args.name!r} reads "
+                "another stack's outputs (plan a domain stack with mesh plan --stack DOMAIN)"
+            )
         if not args.custom:  # components are not AWS resources
             self.on_resource(args.typ, args.name)
             return None, inputs
@@ -540,7 +545,17 @@ def deploy(
     aws: LocalAws,
     on_resource: Callable[[str, str], None] | None = None,
 ) -> Deployment:
-    """Run the mesh program with every resource applied to the emulator."""
+    """Run the mesh program with every resource applied to the emulator: first, as a real
+    rollout does, the bootstrap stack (the deploy role of each domain account other than the
+    platform's, which `mesh doctor --local` checks), then the mesh."""
     aws.warm_up()
+    if settings.accounts(mesh).foreign(mesh.all_domains):
+        bootstrap = replace(settings, bootstrap=True)
+        run_program(mesh, bootstrap, today, mocks=MotoMocks(aws, bootstrap, on_resource))
+        # the Organization's RAM sharing, which cross-account grants rely on (the management
+        # account enables it, outside every stack): the platform account's organization here
+        orgs = aws.in_account("organizations", settings.account)
+        orgs.create_organization(FeatureSet="ALL")
+        orgs.enable_aws_service_access(ServicePrincipal="ram.amazonaws.com")
     graph = run_program(mesh, settings, today, mocks=MotoMocks(aws, settings, on_resource))
     return Deployment(aws, graph)

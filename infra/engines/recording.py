@@ -32,7 +32,8 @@ from infra.errors import MeshError
 from infra.model.mesh import Mesh
 from infra.provision import types as T
 from infra.provision.documents import AwsEnv
-from infra.provision.graph import ResourceIndex, urn_type_and_name
+from infra.provision.graph import STACK_TYPE, ResourceIndex, urn_type_and_name
+from infra.provision.guard import PLATFORM_OUTPUT
 from infra.provision.program import MeshResources, StackSettings, build_mesh
 from infra.util import progress
 from infra.util.gcpause import gc_paused
@@ -82,6 +83,7 @@ class Recorded:
 @dataclass
 class ResourceGraph:
     resources: list[Recorded]
+    outputs: dict[str, Any] = field(default_factory=dict)  # the stack's exports
 
     @functools.cached_property
     def index(self) -> ResourceIndex[Recorded]:
@@ -105,10 +107,17 @@ class ResourceGraph:
 
 
 class DeterministicMocks(pulumi.runtime.Mocks):
-    """Plausible, stable ids and ARNs for every resource type the program uses."""
+    """Plausible, stable ids and ARNs for every resource type the program uses.
 
-    def __init__(self, settings: StackSettings) -> None:
+    A domain stack's one `StackReference` (to `mesh:platformStack`) reads the platform stack
+    as it is once deployed: its output lists `platform_accounts` (the accounts whose Lake
+    Formation settings it applies), or, for a test, what `platform_accounts` says. A reference
+    to any other stack is refused, as every invoke is."""
+
+    def __init__(self, settings: StackSettings, platform_accounts: list[str] | None = None) -> None:
         self.env = settings.env
+        self.platform_stack = settings.platform_stack
+        self.platform_accounts = platform_accounts
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         inputs = dict(args.inputs)
@@ -132,9 +141,20 @@ class DeterministicMocks(pulumi.runtime.Mocks):
                 **inputs,
                 "arn": arn,
             }
+        if typ == T.STACK_REFERENCE:
+            return self._platform(inputs.get("name"))
         if args.custom:
             return f"{name}-id", inputs
         return None, inputs
+
+    def _platform(self, stack: object) -> tuple[str, dict]:
+        if stack != self.platform_stack or self.platform_accounts is None:
+            raise UnmockedCall(
+                f"the program referenced the stack {stack!r}; only the platform stack "
+                f"{self.platform_stack!r} of a domain stack is mocked"
+            )
+        outputs = {PLATFORM_OUTPUT: list(self.platform_accounts)}
+        return stack, {"name": stack, "outputs": outputs, "secretOutputNames": []}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
         raise UnmockedCall(
@@ -157,9 +177,32 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         ref = request.provider or dict(request.providers).get("aws", "")
         return account_of_provider(ref, self.default_account)
 
+    def ReadResource(self, request):
+        """A read (a domain stack's `StackReference`): recorded like a registration, with
+        what it reads (`inputs`: the stack's name) and nothing it depends on."""
+        response = super().ReadResource(request)
+        registration = self.resources.get(response.urn)
+        self.recorded.append(
+            Recorded(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=urn_type_and_name(request.parent)[1],
+                inputs=_plain(pulumi.runtime.rpc.deserialize_properties(request.properties)),
+                protect=False,
+                retain_on_delete=False,
+                aliases=[],
+                custom=True,
+                id=registration.id if registration else None,
+                outputs=_plain(registration.state) if registration else {},
+                account=self.default_account,  # read with the stack's credentials
+            )
+        )
+        return response
+
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
+        if request.type == STACK_TYPE:
             return response
         registration = self.resources.get(response.urn)
         parent = urn_type_and_name(request.parent)[1]
@@ -184,6 +227,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.recorded.append(rec)
         progress.tick()
         return response
+
+
+def platform_accounts(mesh: Mesh, settings: StackSettings) -> list[str]:
+    """The accounts a deployed platform stack of this project has applied Lake Formation settings
+    to, as a domain stack of `mesh` sees them: the platform's and every domain's it knows."""
+    accounts = settings.accounts(mesh)
+    return sorted({accounts.platform, *accounts.foreign(mesh.all_domains)})
 
 
 def env_of_provider(env: AwsEnv, provider: str | None) -> AwsEnv:
@@ -258,7 +308,7 @@ def run_program(
     program: Callable[[], Any] | None = None,
 ) -> ResourceGraph:
     """Run the mesh program (or `program`) under `mocks` and return what it registered."""
-    mocks = mocks or DeterministicMocks(settings)
+    mocks = mocks or DeterministicMocks(settings, platform_accounts(mesh, settings))
     with _lock:
         monitor = RecordingMonitor(mocks, settings.account)
         # a fresh runtime per run: no root stack, no RPCs or outputs (or their failures)
@@ -271,5 +321,11 @@ def run_program(
         result: list[MeshResources] = []
         with _no_source_positions():
             _sync_await(run_pulumi_func(lambda: result.append(body())))
+        # the mocks' stack never finishes: its exports are read here (`pulumi.export`)
+        root = pulumi_settings.ROOT.get()
+        exported = getattr(root, "outputs", None) or {}
+        outputs = _sync_await(pulumi.Output.all(**exported).future()) if exported else {}
         # registrations arrive in RPC-completion order, which varies: sort for stable output
-        return ResourceGraph(sorted(monitor.recorded, key=lambda r: (r.name, r.type)))
+        return ResourceGraph(
+            sorted(monitor.recorded, key=lambda r: (r.name, r.type)), _plain(outputs or {})
+        )

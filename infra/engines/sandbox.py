@@ -108,7 +108,7 @@ def open_sandbox(aws, mesh: Mesh, settings: StackSettings, graph, path: Path | N
     products = {}
     for bp, product in mesh.products():
         env = accounts.env(bp.domain)
-        bucket = settings.names.bucket(bp.domain, physical_product_name(product))
+        bucket = settings.names.bucket(bp.domain, physical_product_name(product), env.account)
         key = graph.get(T.KEY, child_name(domain_logical(bp.domain), Part.KEY))
         products[access.product_id(bp.domain, product.name)] = {
             "account": env.account,
@@ -210,12 +210,18 @@ def credentials(state: dict[str, Any], principal: str, product: str | None = Non
 
 
 def _clients(state: dict, credentials: dict[str, str], *services: str) -> list:
+    make = client_factory(state, credentials)
+    return [make(s) for s in services]
+
+
+def client_factory(state: dict, credentials: dict[str, str]):
+    """service -> a client of the kept mesh's emulator with `credentials`."""
     import boto3
     from botocore.config import Config
 
     session = boto3.session.Session(region_name=state["region"], **credentials)
     config = Config(retries={"max_attempts": 1, "mode": "standard"})
-    return [session.client(s, endpoint_url=state["endpoint"], config=config) for s in services]
+    return lambda service: session.client(service, endpoint_url=state["endpoint"], config=config)
 
 
 def _vend(state: dict, role_arn: str, product: str) -> dict[str, str]:

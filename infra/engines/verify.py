@@ -152,8 +152,11 @@ def verify(
         for p in (access.producer(d), access.consumer(d))
     ]
     result = Verification(principals=principals, products=products, direct=declared_direct(model))
+    accounts = settings.accounts(mesh)
     buckets = {
-        access.product_id(bp.domain, p.name): names.bucket(bp.domain, physical_product_name(p))
+        access.product_id(bp.domain, p.name): names.bucket(
+            bp.domain, physical_product_name(p), accounts.of(bp.domain)
+        )
         for bp, p in mesh.products()
     }
     key_arns = {
@@ -167,7 +170,6 @@ def verify(
 
     # Data plane: seed one object per product as the platform (IAM not yet enforced), take one
     # session per role, then let moto enforce IAM on every request.
-    accounts = settings.accounts(mesh)
     seeded = []  # (owner's account, bucket, key, version id)
     for product, bucket in buckets.items():
         owner = accounts.of(product.partition(".")[0])

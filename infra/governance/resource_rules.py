@@ -445,8 +445,18 @@ def no_wildcard_inline(res: Res) -> Iterator[str]:
             yield from _wildcards(inline.get("policy"), f"inline policy {name}", False)
 
 
+# The bootstrap stack's deploy roles manage the mesh's resources and read no data: the data
+# rules (literal buckets, keys and databases of GOV-012; the product tags of GOV-001/GOV-011) are
+# not theirs. Their one document is `infra.provision.deploy_role.deploy_policy`: prefix patterns
+# because they create what the blueprints will name, `*` only where AWS has no resource-level
+# permission (kms:CreateKey, Lake Formation, AWS RAM's cross-account sharing).
+CONTROL_PLANE = frozenset({T.BOOTSTRAP})
+
+
 def check_resource(res: Res, policies: Iterable[str] | None = None) -> Iterator[tuple[str, str]]:
     """(policy id, message) for every resource rule `res` violates."""
+    if res.parent_type in CONTROL_PLANE:
+        return
     for policy in policies if policies is not None else RESOURCE_RULES:
         for types, rule in RESOURCE_RULES.get(policy, ()):
             if res.type in types:

@@ -49,6 +49,12 @@ MEANING: dict[str, str] = {
     "mesh:deployRoleName": "the role assumed in each domain account",
     "mesh:prefix": "every physical name of the stack",
     "mesh:stack": "what the stack declares (all, platform or one domain)",
+    "mesh:bucketNamespace": "the S3 namespace of every bucket name (chosen once)",
+    "mesh:lakeFormationReadOnlyAdmins": "who reads every table's metadata in Lake Formation",
+    "mesh:lakeFormationTrustedOwners": "the accounts Lake Formation trusts as resource owners",
+    "mesh:platformStack": "the platform stack a domain stack waits for",
+    "mesh:bootstrap": "whether the stack declares the deploy roles (with their permissions)",
+    "mesh:bootstrapRoleName": "the role the bootstrap stack assumes in each domain account",
 }
 
 

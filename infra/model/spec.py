@@ -194,8 +194,9 @@ GLUE_PARAMETER_MAX = 512_000  # characters of one Glue table parameter value (AW
 
 class QualityRule(_Model):
     """A data-quality rule of the product: one ODCS v3 `quality` entry, key for key (camelCase,
-    as in the standard), plus `column`. Stored and provisioned (Glue table parameter
-    `mesh:quality`), never executed here: datacontract-cli runs them."""
+    as in the standard), plus `column`. Stored in the blueprint and exported in the contract,
+    never executed here: datacontract-cli runs them. Not in the Glue table: its parameters are
+    read by every grantee, and a rule names columns a column-limited grant does not show."""
 
     column: str | None = Field(
         None,
@@ -295,8 +296,8 @@ class QualityRule(_Model):
 
 
 def quality_json(rules: list[QualityRule]) -> str:
-    """Compact JSON of quality rules (ASCII only, so characters = bytes): the Glue table
-    parameter `mesh:quality`."""
+    """Compact JSON of quality rules (ASCII only, so characters = bytes): what the size bound
+    measures (`GLUE_PARAMETER_MAX`, one Glue parameter value, where engines keep rules)."""
     return json.dumps(
         [r.model_dump(mode="json", exclude_none=True) for r in rules], separators=(",", ":")
     )
@@ -334,7 +335,7 @@ class Product(_Model):
         default_factory=list,
         max_length=500,
         description="Data-quality rules (ODCS v3 quality entries; `mesh contract import` fills "
-        "it from a contract); carried into the Glue table parameter mesh:quality, not executed",
+        "it from a contract); exported in the product's contract, not executed",
     )
     consumers: list[Consumer] = Field(
         default_factory=list, description="The grants: domains that may read the product"
@@ -364,8 +365,8 @@ class Product(_Model):
         size = len(quality_json(rules))
         if size > GLUE_PARAMETER_MAX:
             raise ValueError(
-                f"the quality rules take {size:,} characters as JSON; the Glue table parameter "
-                f"mesh:quality holds at most {GLUE_PARAMETER_MAX:,}"
+                f"the quality rules take {size:,} characters as JSON; a Glue table parameter "
+                f"value (where an engine keeps them) holds at most {GLUE_PARAMETER_MAX:,}"
             )
         return rules
 

@@ -89,6 +89,7 @@ class ProductArgs:
     safety: Safety = field(default_factory=Safety)
     aliases: tuple[str, ...] = ()  # previous logical names (declared renames)
     direct_readers: tuple[DirectRead, ...] = ()  # opted-in whole-table grants (bucket policy)
+    bucket_namespace: str = "global"  # S3's (the default) or "account-regional"
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ class AccountLake:
     account: str
     admins: tuple[str, ...]
     provider: pulumi.ProviderResource
+    read_only_admins: tuple[str, ...] = ()
+    trusted_owners: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,19 @@ class PlatformArgs:
     # a multi-account mesh: cross-account sharing on, and each other account's settings
     cross_account: bool = False
     accounts: tuple[AccountLake, ...] = ()
+    read_only_admins: tuple[str, ...] = ()
+    trusted_owners: tuple[str, ...] = ()
+
+
+def _merged(read_only_admins: tuple[str, ...], trusted_owners: tuple[str, ...]) -> dict:
+    """The settings' optional lists, only when declared (an older stack's inputs stay as they
+    were; an empty list and no list both clear them: `infra.provision.lake_settings`)."""
+    out: dict = {}
+    if read_only_admins:
+        out["read_only_admins"] = list(read_only_admins)
+    if trusted_owners:
+        out["trusted_resource_owners"] = list(trusted_owners)
+    return out
 
 
 class Platform(pulumi.ComponentResource):
@@ -136,16 +152,21 @@ class Platform(pulumi.ComponentResource):
     would bypass column-level grants."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
+        """The settings are a per-account singleton whose deletion (or a replacement, which
+        ends in a deletion) clears every administrator and resets CROSS_ACCOUNT_VERSION to 1:
+        protected, and retained if they ever leave the program."""
         super().__init__(T.PLATFORM, name, None, opts)
         # leaving `parameters` out would reset CROSS_ACCOUNT_VERSION to 1 (pulumi-aws docs)
         sharing = {"parameters": docs.CROSS_ACCOUNT_PARAMETERS} if args.cross_account else {}
+        kept = Safety()  # protect + retain_on_delete
         self.lake_settings = aws.lakeformation.DataLakeSettings(
             child_name(name, Part.LAKE_SETTINGS),
             admins=list(args.lake_formation_admins),
             create_database_default_permissions=[],
             create_table_default_permissions=[],
+            **_merged(args.read_only_admins, args.trusted_owners),
             **sharing,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=kept.opts(parent=self),
         )
         self.account_settings = {
             a.account: aws.lakeformation.DataLakeSettings(
@@ -153,8 +174,9 @@ class Platform(pulumi.ComponentResource):
                 admins=list(a.admins),
                 create_database_default_permissions=[],
                 create_table_default_permissions=[],
+                **_merged(a.read_only_admins, a.trusted_owners),
                 **sharing,
-                opts=pulumi.ResourceOptions(parent=self, provider=a.provider),
+                opts=kept.opts(parent=self, provider=a.provider),
             )
             for a in args.accounts
         }
@@ -226,11 +248,14 @@ class Domain(pulumi.ComponentResource):
             )
 
     def provision_storage(
-        self, readers: list[pulumi.Resource], lake_settings: pulumi.Resource | None
+        self,
+        readers: list[pulumi.Resource],
+        lake_settings: pulumi.Input[pulumi.Resource] | None,
     ) -> None:
         """The key (after the direct readers' roles: `readers`), the database (after the Lake
-        Formation settings that take IAM_ALLOWED_PRINCIPALS off new tables, `lake_settings`,
-        when the platform is in the same stack), the roles' policies; then the outputs."""
+        Formation settings that take IAM_ALLOWED_PRINCIPALS off new tables, `lake_settings`:
+        the settings resource in the same stack, else the platform stack's reference,
+        `infra.provision.guard`), the roles' policies; then the outputs."""
         name, args, env = self._name, self.args, self.args.env
         child = pulumi.ResourceOptions(parent=self)
         self.key = aws.kms.Key(
@@ -308,12 +333,15 @@ class Domain(pulumi.ComponentResource):
         account: str,
         consumers: list[ConsumerLink],
         provider: pulumi.ProviderResource,
+        lake_settings: pulumi.Input[pulumi.Resource] | None = None,
     ) -> None:
         """What consumers in `account` need to query the tables Lake Formation shares with
         them: a resource link in their account to this domain's database (named like it, so
         queries read the same in every account), and DESCRIBE on it for each consumer role.
         Created with `provider` (the consumer account's), under this domain's component, so a
-        per-domain stack declares everything its grants need."""
+        per-domain stack declares everything its grants need; after that account's Lake
+        Formation settings (`lake_settings`), so the link gets no IAM_ALLOWED_PRINCIPALS
+        default, and so its DESCRIBE grants are made once the deploy role administers it."""
         name, args = self._name, self.args
         link = aws.glue.CatalogDatabase(
             child_name(name, f"{Part.RESOURCE_LINK}-{account}"),
@@ -322,7 +350,11 @@ class Domain(pulumi.ComponentResource):
             f"(account {args.env.account})",
             target_database={"catalog_id": args.env.account, "database_name": args.database},
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.database]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=provider,
+                depends_on=[self.database, *([lake_settings] if lake_settings is not None else [])],
+            ),
         )
         self.links[account] = link
         for c in consumers:
@@ -382,6 +414,12 @@ class DataProduct(pulumi.ComponentResource):
         self.bucket = aws.s3.Bucket(
             child_name(name, Part.BUCKET),
             bucket=args.bucket,
+            # only when not S3's default: the buckets of older stacks keep their exact inputs
+            **(
+                {"bucket_namespace": args.bucket_namespace}
+                if args.bucket_namespace != "global"
+                else {}
+            ),
             force_destroy=args.safety.deletable,
             tags=args.tags,
             opts=stateful,

@@ -143,14 +143,39 @@ def parse_logical(name: str) -> Logical:
 # ---------------------------------------------------------------- physical names
 
 
+GLOBAL_NAMESPACE = "global"  # mesh:bucketNamespace: S3's shared namespace (names of old stacks)
+REGIONAL_NAMESPACE = "account-regional"  # only the account can create names ending in its suffix
+BUCKET_NAMESPACES = (GLOBAL_NAMESPACE, REGIONAL_NAMESPACE)
+SIZING_ACCOUNT = "0" * 12  # any account id has 12 digits: the length of every stack's names
+
+
 @dataclass(frozen=True)
 class Names:
-    """Physical names for one stack prefix."""
+    """Physical names for one stack prefix.
+
+    Buckets live in S3's global namespace (`namespace` "global", the names of every stack
+    deployed before it could choose: `<prefix>-<domain>-<product>`), or in the account's
+    regional namespace ("account-regional": `<prefix>-<domain>-<product>-<account>-<region>-an`,
+    a name only that account can create, so it collides with nothing in any other account,
+    stack or anyone else's). The stack chooses once (`mesh:bucketNamespace`) and keeps it: a
+    changed name is a new bucket, which `protect` refuses."""
 
     prefix: str
+    namespace: str = GLOBAL_NAMESPACE
+    region: str = "eu-west-1"
 
-    def bucket(self, domain: str, product_physical: str) -> str:
-        return f"{self.prefix}-{domain}-{product_physical}".replace("_", "-")
+    @property
+    def regional(self) -> bool:
+        return self.namespace == REGIONAL_NAMESPACE
+
+    def bucket(self, domain: str, product_physical: str, account: str | None = None) -> str:
+        """`account`: the bucket's account (required in the account regional namespace)."""
+        name = f"{self.prefix}-{domain}-{product_physical}".replace("_", "-")
+        if not self.regional:
+            return name
+        if account is None:
+            raise ValueError(f"the bucket of {domain}.{product_physical} needs its account")
+        return f"{name}-{account}-{self.region}-an"
 
     def role(self, domain: str, kind: str) -> str:
         return f"{self.prefix}-{domain}-{kind}"
@@ -190,7 +215,7 @@ def name_problems(
                     ),
                 )
         for index, product in enumerate(products):
-            bucket = names.bucket(domain, physical_product_name(product))
+            bucket = names.bucket(domain, physical_product_name(product), SIZING_ACCOUNT)
             owner = f"{domain}.{product.name}"
             if len(bucket) > BUCKET_MAX:
                 yield (

@@ -15,9 +15,10 @@ import pulumi_aws as aws
 
 from infra.model import access, tags
 from infra.model.mesh import Mesh
-from infra.model.spec import Blueprint, Column, DataDisposition, Product, quality_json
+from infra.model.spec import Blueprint, Column, DataDisposition, Product
 from infra.provision import documents as docs
 from infra.provision.accounts import DEFAULT_DEPLOY_ROLE, DEFAULT_REGION, Accounts
+from infra.provision.bootstrap import DEFAULT_BOOTSTRAP_ROLE, build_bootstrap
 from infra.provision.components import (
     AccountLake,
     ColumnArgs,
@@ -32,9 +33,13 @@ from infra.provision.components import (
     ProductArgs,
     Safety,
 )
+from infra.provision.config_values import account_ids, bucket_namespace, strings
 from infra.provision.documents import AwsEnv, DirectRead
+from infra.provision.guard import DEFAULT_PLATFORM_STACK, LakeGuard, applied_accounts
+from infra.provision.lake_settings import LakeDeclaration, declarations
 from infra.provision.names import (
     DEFAULT_PREFIX,
+    GLOBAL_NAMESPACE,
     LF_ROLE_KIND,
     Names,
     check_prefix,
@@ -56,8 +61,9 @@ class StackSettings:
     (what this stack declares: `all`, `platform` or one domain), `mesh:lakeFormationAdmins`
     (who administers Lake Formation; the identity running `pulumi up` must be among them),
     `mesh:deployRoleName` (the role `pulumi up` assumes in each domain account that is not
-    `mesh:account`) and `mesh:singleAccount` (deploy every domain into `mesh:account`, whatever
-    account its blueprint names)."""
+    `mesh:account`), `mesh:singleAccount` (deploy every domain into `mesh:account`, whatever
+    account its blueprint names) and `mesh:platformStack` (a domain stack: the platform
+    stack it waits for, `platform` by default; `org/project/stack` also works)."""
 
     prefix: str = DEFAULT_PREFIX
     account: str = DEFAULT_ACCOUNT
@@ -68,14 +74,37 @@ class StackSettings:
     blueprints: Path = field(default=Path("blueprints"))
     scope: str = SCOPE_ALL
     lake_formation_admins: tuple[str, ...] = ()
+    # merged into the settings of the account each ARN names (`infra.provision.lake_settings`)
+    lake_formation_read_only_admins: tuple[str, ...] = ()
+    lake_formation_trusted_owners: tuple[str, ...] = ()  # account ids, in every other account
     deploy_role_name: str = DEFAULT_DEPLOY_ROLE
     single_account: bool = False
+    # a domain stack: the stack whose output says which accounts' Lake Formation settings are
+    # applied (`infra.provision.guard`)
+    platform_stack: str = DEFAULT_PLATFORM_STACK
+    # S3 namespace of the stack's bucket names (`infra.provision.names.Names`), chosen once
+    bucket_namespace: str = GLOBAL_NAMESPACE
+    # the bootstrap stack: only the domain accounts' deploy roles (`infra.provision.bootstrap`)
+    bootstrap: bool = False
+    bootstrap_role_name: str = DEFAULT_BOOTSTRAP_ROLE
 
     @property
     def admins(self) -> tuple[str, ...]:
         """Configured admins; locally (plan, emulator) a deterministic platform deployer role."""
         return self.lake_formation_admins or (
             self.env.role_arn(f"{self.prefix}-platform-deployer"),
+        )
+
+    def lake_declarations(self, mesh: Mesh) -> dict[str, LakeDeclaration]:
+        """The Lake Formation settings this stack declares, by account (`lake_settings`)."""
+        accounts = self.accounts(mesh)
+        foreign = {a: accounts.deploy_role_arn(a) for a in accounts.foreign(mesh.all_domains)}
+        return declarations(
+            accounts.platform,
+            foreign,
+            self.admins,
+            self.lake_formation_read_only_admins,
+            self.lake_formation_trusted_owners,
         )
 
     def allows_deletion(self, domain: str) -> bool:
@@ -103,7 +132,7 @@ class StackSettings:
 
     @property
     def names(self) -> Names:
-        return Names(check_prefix(self.prefix))
+        return Names(check_prefix(self.prefix), self.bucket_namespace, self.region)
 
     @classmethod
     def from_pulumi_config(cls, project_dir: Path) -> StackSettings:
@@ -125,8 +154,14 @@ class StackSettings:
             blueprints=blueprints if blueprints.is_absolute() else project_dir / blueprints,
             scope=scope,
             lake_formation_admins=tuple(admins),
+            lake_formation_read_only_admins=strings(mesh, "lakeFormationReadOnlyAdmins"),
+            lake_formation_trusted_owners=account_ids(strings(mesh, "lakeFormationTrustedOwners")),
             deploy_role_name=mesh.get("deployRoleName") or DEFAULT_DEPLOY_ROLE,
             single_account=mesh.get_bool("singleAccount") or False,
+            platform_stack=mesh.get("platformStack") or DEFAULT_PLATFORM_STACK,
+            bucket_namespace=bucket_namespace(mesh.get("bucketNamespace")),
+            bootstrap=mesh.get_bool("bootstrap") or False,
+            bootstrap_role_name=mesh.get("bootstrapRoleName") or DEFAULT_BOOTSTRAP_ROLE,
         )
 
 
@@ -198,7 +233,10 @@ def domain_args(
     """`readers`: product name -> its direct readers (`direct_readers`), for the key policy."""
     accounts = accounts or Accounts(settings.account, {}, settings.region)
     names = settings.names
-    buckets = {p.name: names.bucket(bp.domain, physical_product_name(p)) for p in bp.products}
+    account = accounts.of(bp.domain)
+    buckets = {
+        p.name: names.bucket(bp.domain, physical_product_name(p), account) for p in bp.products
+    }
     return DomainArgs(
         domain=bp.domain,
         description=bp.description,
@@ -228,23 +266,23 @@ def product_args(
     accounts = accounts or Accounts(settings.account, {}, settings.region)
     names = settings.names
     physical = physical_product_name(product)
+    # what every grantee may read (Glue returns a table's parameters to any column-limited
+    # grantee): no PII column names, quality rules or person's address; a PII column says so in
+    # its own parameters, which Lake Formation shows only to those who may read the column
     params = {
         "mesh:classification": product.classification.value,
-        "mesh:owner": bp.owner.email,
+        "mesh:owner": bp.owner.team,
         "mesh:retention_days": str(product.retention_days),
     }
     if product.freshness_slo_hours is not None:
         params["mesh:freshness_slo_hours"] = str(product.freshness_slo_hours)
-    if product.pii_columns:
-        params["mesh:pii_columns"] = ",".join(sorted(product.pii_columns))
-    if product.quality:  # compact JSON, at most GLUE_PARAMETER_MAX characters (spec checks)
-        params["mesh:quality"] = quality_json(product.quality)
     return ProductArgs(
         domain=bp.domain,
         product=product.name,
         description=product.description,
         env=accounts.env(bp.domain),
-        bucket=names.bucket(bp.domain, physical),
+        bucket=names.bucket(bp.domain, physical, accounts.of(bp.domain)),
+        bucket_namespace=names.namespace,
         database=names.database(bp.domain),
         table=names.table(physical),
         format=product.format,
@@ -282,6 +320,9 @@ class MeshResources:
     domains: dict[str, Domain]
     products: dict[str, DataProduct]
     grants: dict[str, LakeFormationGrant]
+    # the platform: the accounts whose Lake Formation settings it applied (its stack output
+    # `infra.provision.guard.PLATFORM_OUTPUT`, which domain stacks wait for)
+    lake_formation_only: pulumi.Output[list[str]] | None = None
 
 
 class _Providers:
@@ -340,23 +381,37 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
             f"stack scope {settings.scope!r} is neither 'all', 'platform' nor a domain of the mesh"
         )
     accounts = settings.accounts(mesh)
+    if settings.bootstrap:  # a stack of its own, deployed before every other
+        b = settings
+        build_bootstrap(
+            accounts, mesh.all_domains, b.prefix, b.region, b.admins, b.bootstrap_role_name
+        )
+        return MeshResources(None, {}, {}, {})
     providers = _Providers(settings, accounts)
     platform = None
     if settings.includes_platform():
+        lake = settings.lake_declarations(mesh)
+        mine = lake[accounts.platform]
         others = tuple(
-            AccountLake(a, (accounts.deploy_role_arn(a),), providers.explicit(a))
+            AccountLake(
+                a,
+                lake[a].admins,
+                providers.explicit(a),
+                lake[a].read_only_admins,
+                lake[a].trusted_owners,
+            )
             for a in accounts.foreign(mesh.all_domains)
         )
-        platform = Platform("platform", PlatformArgs(settings.admins, accounts.multi, others))
-
-    def lake_settings_of(domain: str) -> pulumi.Resource | None:
-        """The Lake Formation settings of the domain's account, when this stack declares them."""
-        if platform is None:
-            return None
-        account = accounts.of(domain)
-        if account == accounts.platform:
-            return platform.lake_settings
-        return platform.account_settings.get(account)
+        platform = Platform(
+            "platform",
+            PlatformArgs(
+                mine.admins, accounts.multi, others, mine.read_only_admins, mine.trusted_owners
+            ),
+        )
+        # every catalog resource waits for its account's settings
+        guard = LakeGuard({accounts.platform: platform.lake_settings, **platform.account_settings})
+    else:  # a domain stack: for the platform stack's output (`infra.provision.guard`)
+        guard = LakeGuard(platform_stack=settings.platform_stack)
 
     included = [bp for bp in mesh.blueprints if settings.includes_domain(bp.domain)]
     readers = {
@@ -385,7 +440,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
 
     for bp in included:
         every = tuple(r for group in readers[bp.domain].values() for r in group)
-        domains[bp.domain].provision_storage(in_stack(every), lake_settings_of(bp.domain))
+        domains[bp.domain].provision_storage(in_stack(every), guard.of(accounts.of(bp.domain)))
     products: dict[str, DataProduct] = {}
     grants: dict[str, LakeFormationGrant] = {}
     shared: dict[str, dict[str, None]] = {}  # producer -> consumer domains in other accounts
@@ -425,5 +480,10 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
                 )
             )
         for account, links in sorted(by_account.items()):
-            owner.share_to(account, links, providers.explicit(account))
-    return MeshResources(platform, domains, products, grants)
+            owner.share_to(account, links, providers.explicit(account), guard.of(account))
+    settings_applied = (
+        applied_accounts({accounts.platform: platform.lake_settings, **platform.account_settings})
+        if platform is not None
+        else None
+    )
+    return MeshResources(platform, domains, products, grants, settings_applied)

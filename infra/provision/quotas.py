@@ -137,14 +137,14 @@ class Sizer:
 
 def document_sizes(mesh: Mesh, names, today: dt.date, sizer: Sizer | None = None) -> list[Sized]:
     """Every generated document of the loaded blueprints, sized."""
-    from infra.provision.names import LF_ROLE_KIND, physical_product_name
+    from infra.provision.names import LF_ROLE_KIND, SIZING_ACCOUNT, physical_product_name
 
     sizer = sizer or Sizer(names)
     role_arn = lambda d: sizer.env.role_arn(names.role(d, "consumer"))
     out: list[Sized] = []
     for bp in mesh.blueprints:
         d = bp.domain
-        buckets = [names.bucket(d, physical_product_name(p)) for p in bp.products]
+        buckets = [names.bucket(d, physical_product_name(p), SIZING_ACCOUNT) for p in bp.products]
         roles = {kind: names.role(d, kind) for kind in ("producer", "consumer", LF_ROLE_KIND)}
         out += [
             Sized("role", d, None, f"role {roles['producer']!r}", sizer.producer(d, buckets)),

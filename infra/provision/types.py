@@ -13,6 +13,7 @@ PLATFORM = "mesh:index:Platform"
 DOMAIN = "mesh:index:Domain"
 PRODUCT = "mesh:index:DataProduct"
 GRANT = "mesh:index:Grant"
+BOOTSTRAP = "mesh:index:Bootstrap"  # the deploy roles of the domain accounts
 
 # S3
 BUCKET = "aws:s3/bucket:Bucket"
@@ -46,4 +47,5 @@ TABLE = "aws:glue/catalogTable:CatalogTable"
 LF_PERMISSIONS = "aws:lakeformation/permissions:Permissions"
 LF_RESOURCE = "aws:lakeformation/resource:Resource"
 LF_SETTINGS = "aws:lakeformation/dataLakeSettings:DataLakeSettings"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"  # a domain stack's reference to the platform
 PROVIDER = "pulumi:providers:aws"  # an explicit provider: one per account of a multi-account mesh
