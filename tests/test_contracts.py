@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from infra.blueprints.load import load_mesh
 from infra.cli import app
-from infra.contracts import odcs
+from infra.contracts import export, mapping
 from infra.contracts import types as T
 from infra.model.spec import GLUE_PARAMETER_MAX, Product, QualityRule
 from infra.provision.names import Names
@@ -366,13 +366,13 @@ def test_the_sample_mesh_exported_every_contract_validates_against_the_odcs_sche
     contracts = export_all(SINGLE, tmp_path / "out")
     loaded = load_mesh(SINGLE, today=TODAY).mesh
     assert sorted(contracts) == sorted(f"{bp.domain}.{p.name}" for bp, p in loaded.products())
-    schema = odcs.json_schema()
-    assert schema["properties"]["apiVersion"]["enum"][0] == odcs.API_VERSION  # shipped, v3.2.0
+    schema = mapping.json_schema()
+    assert schema["properties"]["apiVersion"]["enum"][0] == mapping.API_VERSION  # shipped, v3.2.0
     for product_id, contract in contracts.items():
-        assert odcs.schema_errors(contract) == [], product_id
+        assert mapping.schema_errors(contract) == [], product_id
         assert contract["apiVersion"] == "v3.2.0" and contract["kind"] == "DataContract"
     for product_id, contract in export_all(MESH, tmp_path / "mesh").items():
-        assert odcs.schema_errors(contract) == [], product_id
+        assert mapping.schema_errors(contract) == [], product_id
 
 
 def test_the_export_validates_with_jsonschema_itself(tmp_path):
@@ -538,7 +538,7 @@ def test_the_servers_are_the_provisioned_table():
         if r.type == "aws:glue/catalogTable:CatalogTable"
     }
     for bp, product in loaded.products():
-        contract = odcs.export_contract(bp, product, NAMES, ACCOUNT, TODAY)
+        contract = export.export_contract(bp, product, NAMES, ACCOUNT, TODAY)
         table = tables[contract["schema"][0]["physicalName"]]
         glue = contract["servers"][1]
         assert glue["database"] == table.inputs["databaseName"]
@@ -1487,7 +1487,8 @@ def test_the_other_commands_do_not_import_the_contract_libraries():
     code = (
         "import sys, infra.cli; "
         "print(sorted(m for m in ('open_data_contract_standard', 'ruamel', 'jsonschema', "
-        "'infra.contracts.odcs', 'infra.contracts.edit', 'infra.cli.contract_commands') "
+        "'infra.contracts.mapping', 'infra.contracts.importing', 'infra.contracts.edit', "
+        "'infra.cli.contract_commands') "
         "if m in sys.modules))"
     )
     out = subprocess.run(

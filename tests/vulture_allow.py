@@ -7,7 +7,7 @@ _.new_resource
 # PyYAML's resolver hooks, disabled on the hostile-input loader (infra/blueprints/yaml_safe.py)
 _.descend_resolver
 _.ascend_resolver
-# reprlib.Repr and ruamel.yaml settings (infra/errors.py, infra/contracts/odcs.py, edit.py)
+# reprlib.Repr and ruamel.yaml settings (infra/errors.py, infra/contracts/mapping.py, edit.py)
 _.maxstring
 _.maxother
 _.maxlevel

@@ -47,7 +47,7 @@ def export_contracts(
     out: Path, directory: Path, product: str | None, prefix: str | None, account: str | None
 ) -> None:
     """Write one contract per product (or the one --product names); exits like the command."""
-    from infra.contracts import odcs
+    from infra.contracts import export, mapping
 
     settings = _settings(prefix, account)
     if product is not None and not _PRODUCT_ID.match(product):
@@ -68,9 +68,9 @@ def export_contracts(
         src = mesh.source(bp.domain)
         index = bp.products.index(p)
         try:
-            contract = odcs.export_contract(bp, p, settings.names, settings.account, today)
-            findings = odcs.schema_errors(contract)
-        except odcs.ExportError as exc:
+            contract = export.export_contract(bp, p, settings.names, settings.account, today)
+            findings = mapping.schema_errors(contract)
+        except export.ExportError as exc:
             findings = [((), str(exc))]
         for loc, message in findings:
             failed = True
@@ -83,7 +83,7 @@ def export_contracts(
         if not findings:
             name = Path(src.path).name
             files.append(
-                (out / f"{bp.domain}.{p.name}.odcs.yaml", odcs.contract_yaml(contract, name))
+                (out / f"{bp.domain}.{p.name}.odcs.yaml", export.contract_yaml(contract, name))
             )
     if failed:
         typer.echo("no contract written: fix the blueprints first", err=True)
@@ -92,7 +92,7 @@ def export_contracts(
     for path, text in files:
         path.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {path}")
-    typer.echo(f"{len(files)} contract(s) in {out}, each valid ODCS {odcs.API_VERSION}")
+    typer.echo(f"{len(files)} contract(s) in {out}, each valid ODCS {mapping.API_VERSION}")
 
 
 def _path(loc) -> str:
@@ -113,15 +113,15 @@ def import_contract(
 ) -> None:
     """Create or update the product of `contract` in its domain's blueprint; exits like the
     command (0, 1 or 2)."""
-    from infra.contracts import odcs
+    from infra.contracts import dropped, export, importing, reading
 
     settings = _settings(prefix, account)
     if not into.is_dir():
         raise _usage(f"--into {str(into)!r} is not a blueprint directory")
     outcome = _Outcome(json_output)
     try:
-        parsed = odcs.read_contract(contract)
-    except odcs.ContractError as exc:
+        parsed = reading.read_contract(contract)
+    except reading.ContractError as exc:
         outcome.fail(exc.problems)
     outcome.warnings += parsed.warnings
     domain = domain or parsed.raw.get("domain")
@@ -164,7 +164,7 @@ def import_contract(
     from infra.model.spec import APPROVER_NAMES
 
     context = APPROVER_NAMES if (into / MESH_FILE).is_file() else None  # as the loader reads
-    importer = odcs.ContractImport(
+    importer = importing.ContractImport(
         parsed, domain, settings.names, name=name, schema=schema, context=context
     )
     product_name = importer.select()
@@ -191,10 +191,10 @@ def import_contract(
     index = next(i for i, p in enumerate(new_bp.products) if p.name == product_name)
     outcome.warnings += [w for w in notes if w.path.startswith(f"products[{index}]")]
     product = new_bp.products[index]
-    exported = odcs.export_contract(
+    exported = export.export_contract(
         new_bp, product, settings.names, settings.account, clock.today()
     )
-    outcome.warnings += odcs.dropped(parsed, exported, result)
+    outcome.warnings += dropped.dropped(parsed, exported, result)
     if edited.action != "unchanged":
         try:
             edit.write_atomically(target, edited.text, text)
@@ -327,7 +327,7 @@ class _Outcome:
         raise typer.Exit(0)
 
     def _emit(self, ok: bool, action, product, file, errors: list) -> None:
-        from infra.contracts.odcs import MAX_WARNINGS
+        from infra.contracts.mapping import MAX_WARNINGS
 
         self.warnings = _tidy(self.warnings)
         if self.json_output:
