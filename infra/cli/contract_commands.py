@@ -274,13 +274,20 @@ def _c008(problems, result) -> str:
 
 def _tidy(warnings: list) -> list:
     """Warnings in file order; a schema finding (CW03) about a field that a warning already
-    reports as dropped or changed is left out."""
+    reports as dropped or changed is left out, and so is the "becomes" (CW02) of a type whose
+    change a CW06 explains."""
     handled = [w.path for w in warnings if w.code in ("CW01", "CW02") and w.path]
+    typed = {w.path for w in warnings if w.code == "CW06"}  # says more than "becomes"
 
     def covered(path: str) -> bool:
         return any(path == h or path.startswith((h + ".", h + "[")) for h in handled)
 
-    kept = [w for w in warnings if not (w.code == "CW03" and w.path and covered(w.path))]
+    kept = [
+        w
+        for w in warnings
+        if not (w.code == "CW03" and w.path and covered(w.path))
+        and not (w.code == "CW02" and w.path in typed)
+    ]
     return sorted(kept, key=lambda w: (w.file, w.line or 0, w.path, w.code))
 
 

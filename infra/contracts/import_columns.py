@@ -56,11 +56,13 @@ class Columns:
             )
             return None
         try:
-            mapped = T.glue_type(prop)
+            mapped = T.glue_type(prop, dialect=self.dialect)
             glue = T.check_glue(mapped.type, ())
         except T.TypeMappingError as exc:
             self.error(loc + exc.loc, "C004", exc.message)
             return None
+        for at, note in mapped.notes:
+            self.warn(loc + at, "CW06", f"column {name!r} is {glue}: {note}")
         self.consumed.update(loc + c for c in mapped.consumed)
         column: dict[str, Any] = {"name": name, "type": glue}
         if prop.get("physicalName"):

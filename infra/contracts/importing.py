@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from infra.contracts import types as T
+from infra.contracts import typetable as TT
 from infra.contracts.import_columns import Columns
 from infra.contracts.import_fields import Fields, _in_existing_order
 from infra.contracts.mapping import _NAME, Loc, _mesh_custom, short
@@ -58,6 +59,8 @@ class ContractImport(Columns, Fields):
         self.origins: dict[Loc, Loc] = {}  # blueprint loc (in the product) -> contract loc
         self.index = 0
         self.mesh = _mesh_custom(self.typed.get("customProperties"), "blueprint") is not None
+        servers = [s.get("type") for s in self.typed.get("servers") or [] if s.get("type")]
+        self.dialect = TT.dialect_of(servers)  # the database the physical types are written for
 
     # ------------------------------------------------------------ helpers
 
