@@ -430,7 +430,6 @@ def test_orders_contract(tmp_path):
     assert partitioned == [("dt", 1)]
     assert contract["slaProperties"] == [
         {"property": "latency", "value": 24, "unit": "h"},
-        {"property": "frequency", "value": 24, "unit": "h"},
         {"property": "retention", "value": 730, "unit": "d"},
     ]
     assert contract["servers"] == [
@@ -630,6 +629,7 @@ def test_import_a_partitioned_contract_with_quality_rules_and_sla(tmp_path):
         ("CW02", "servers[1].account"),
         ("CW02", "servers[1].database"),
         ("CW02", "schema[0].description"),
+        ("CW02", "schema[0].properties[0]"),  # partition key ds moves after the columns
         ("CW01", "schema[0].properties[1].required"),
         ("CW01", "schema[0].properties[1].primaryKey"),
         ("CW01", "schema[0].properties[1].primaryKeyPosition"),
@@ -831,7 +831,6 @@ def test_import_a_contract_of_another_tool_lists_everything_it_drops(tmp_path):
             ],
         ),
         ("odcs_v2", [("C001", "apiVersion", 3, "apiVersion 'v2.2.2' is not ODCS v3")]),
-        ("two_tables", [("C003", "schema", 9, "choose one with --schema NAME")]),
     ],
 )
 def test_contracts_that_cannot_be_imported_fail_with_every_error_and_write_nothing(
@@ -877,7 +876,7 @@ def test_several_schema_objects_one_chosen(tmp_path):
         ("CW02", "schema[0].description"),
         ("CW01", "schema[1]"),
     ]
-    assert "import each with --schema NAME" in out["warnings"][2]["message"]
+    assert "without it, each becomes a product" in out["warnings"][2]["message"]
     product = product_of(into, "sales.customer_profiles")
     assert [(c.name, c.pii) for c in product.columns] == [
         ("customer_id", False),
@@ -885,6 +884,90 @@ def test_several_schema_objects_one_chosen(tmp_path):
     ]  # pii: "True"
     code, out = import_json(ODCS / "two_tables.odcs.yaml", into, "--schema", "nothing")
     assert code == 1 and codes(out["errors"]) == [("C003", "schema")]
+
+
+def test_several_schema_objects_are_several_products_in_one_run(tmp_path):
+    into = copy_of(SINGLE, tmp_path)
+    code, out = import_json(ODCS / "two_tables.odcs.yaml", into)
+    assert code == 0 and out["ok"] is True
+    assert (out["action"], out["product"]) == (None, None)  # several: see products
+    assert [(p["product"], p["schema"], p["action"], p["ok"]) for p in out["products"]] == [
+        ("sales.customer_profiles", "customer_profiles", "created", True),
+        ("sales.customer_changes", "customer_changes", "created", True),
+    ]
+    # each product takes its own table's description; neither reports the other as dropped
+    assert product_of(into, "sales.customer_changes").description == (
+        "One row per change of a customer record"
+    )
+    assert [p["warnings"] for p in out["products"]] == [[], []]
+    assert codes(out["warnings"]) == [  # the contract's fields, said for each product
+        ("CW02", "id"),
+        ("CW02", "id"),
+        ("CW02", "description.purpose"),
+        ("CW02", "description.purpose"),
+    ]
+    # the same run again changes nothing
+    code, again = import_json(ODCS / "two_tables.odcs.yaml", into)
+    assert code == 0 and [p["action"] for p in again["products"]] == ["unchanged", "unchanged"]
+
+
+def test_renames_with_name_and_names_made_to_fit(tmp_path):
+    into = copy_of(SINGLE, tmp_path)
+    code, out = import_json(
+        ODCS / "two_tables.odcs.yaml", into, "--name", "customer_changes=customer_log"
+    )
+    assert code == 0
+    assert [p["product"] for p in out["products"]] == [
+        "sales.customer_profiles",
+        "sales.customer_log",
+    ]
+    run = mesh(
+        ["contract", "import", str(ODCS / "two_tables.odcs.yaml"), "--into", str(into),
+         "--name", "one_name"]
+    )  # fmt: skip
+    assert run.exit_code == 2 and "--name OBJECT=NEW" in run.output
+    run = mesh(
+        ["contract", "import", str(ODCS / "two_tables.odcs.yaml"), "--into", str(into),
+         "--name", "nothing=x_y"]
+    )  # fmt: skip
+    assert run.exit_code == 2 and "no schema object 'nothing'" in run.output
+    long = tmp_path / "long.odcs.yaml"
+    long.write_text(
+        (ODCS / "two_tables.odcs.yaml")
+        .read_text()
+        .replace("name: customer_profiles", "name: Customer Profiles Of The Web Shop 2024")
+        .replace("name: customer_changes", "name: 2024 changes")
+    )
+    code, out = import_json(long, into)
+    assert code == 0
+    names = [p["product"] for p in out["products"]]
+    assert names[1] == "sales.t_2024_changes"
+    assert names[0].startswith("sales.customer_profiles_of_the_") and len(names[0]) == 6 + 31
+    cw07 = [w for w in out["warnings"] if w["code"] == "CW07"]
+    assert [w["path"] for w in cw07] == ["schema[0].name", "schema[1].name"]
+    assert "--name Customer Profiles Of The Web Shop 2024=NEW" in cw07[0]["message"]
+    code, again = import_json(long, into)  # the same names on every run
+    assert [p["product"] for p in again["products"]] == names
+    assert [p["action"] for p in again["products"]] == ["unchanged", "unchanged"]
+
+
+def test_a_failing_object_writes_nothing_and_each_result_is_reported(tmp_path):
+    into = copy_of(SINGLE, tmp_path)
+    before = (into / "sales.yaml").read_text()
+    bad = tmp_path / "bad.odcs.yaml"
+    bad.write_text(
+        (ODCS / "two_tables.odcs.yaml")
+        .read_text()
+        .replace("logicalType: timestamp", "logicalType: array")
+    )
+    code, out = import_json(bad, into)
+    assert code == 1
+    assert [(p["product"], p["ok"]) for p in out["products"]] == [
+        ("sales.customer_profiles", True),
+        ("sales.customer_changes", False),
+    ]
+    assert codes(out["products"][1]["errors"]) == [("C004", "schema[1].properties[1].items")]
+    assert (into / "sales.yaml").read_text() == before
 
 
 @pytest.mark.parametrize(

@@ -57,3 +57,5 @@ _.forked
 _.EAGER_IMPORTS
 # io.RawIOBase asks a raw stream whether it is writable (infra/cli/__init__.py's closed-pipe guard)
 _.writable
+# a choice of `mesh contract export --odcs-version`, read by typer (infra/cli/contract.py)
+_.v3_1_0

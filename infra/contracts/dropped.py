@@ -25,10 +25,9 @@ _WHY_TOP = {
     "team": "a product's owner is its domain's owner (owner in the blueprint)",
     "roles": "access is granted by the blueprint's consumers (roles carrying a mesh grant)",
     "description": "the blueprint has one description (description.purpose)",
-    "slaProperties": "the blueprint keeps latency or frequency (freshness_slo_hours) and "
-    "retention (retention_days) only",
-    "schema": "a product is one table: the other schema objects are not imported (import each "
-    "with --schema NAME)",
+    "slaProperties": "the blueprint keeps latency (freshness_slo_hours) and retention "
+    "(retention_days) only",
+    "schema": "--schema imports one schema object (without it, each becomes a product)",
     "customProperties": "the blueprint has no field for it",
 }
 _WHY_PROPERTY = {

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from infra.blueprints.checks import GLUE_COMMENT_MAX
 from infra.contracts import types as T
 from infra.contracts.mapping import (
     _COLUMN,
@@ -84,7 +85,9 @@ class Columns:
                 levels.append((value, here + ("classification",)))
         description = prop.get("description")
         if isinstance(description, str) and description.strip():
-            column["description"] = self._text(description, loc + ("description",))
+            column["description"] = self._text(
+                description, loc + ("description",), GLUE_COMMENT_MAX
+            )
         extras = _mesh_custom(prop.get("customProperties"), "blueprint")
         old = None
         if existing is not None:
@@ -178,7 +181,9 @@ class Columns:
             loc = at + ("quality", i)
             if not isinstance(entry, dict):
                 continue
-            rule = {k: v for k, v in entry.items() if k in known}
+            # an empty key (`value:`, `mustBe:`) says nothing, and a custom property without a
+            # value is no custom property: both are left out (the diff reports what it drops)
+            rule = {k: _without_empty(v) for k, v in entry.items() if k in known and v is not None}
             problems = schema_errors(rule, "DataQuality")
             if problems:
                 where, message = problems[0]
@@ -200,14 +205,30 @@ class Columns:
             out.append((loc, rule))
         return out
 
-    def _text(self, text: str, loc: Loc) -> str:
+    def _text(self, text: str, loc: Loc, limit: int = 2048) -> str:
+        """A description within Glue's limit (2,048 characters for a table, 255 for a
+        column comment), shortened with a warning."""
         text = text.strip()
-        if len(text) > 2048:
+        if len(text) > limit:
             self.warn(
                 loc,
                 "CW02",
-                f"shortened to 2,048 characters (the blueprint's and Glue's "
-                f"limit for a description); it has {len(text):,}",
+                f"shortened to {limit:,} characters (the blueprint's and Glue's limit for "
+                f"a {'column comment' if limit < 2048 else 'description'}); it has {len(text):,}",
             )
-            return text[:2048]
+            return text[:limit].rstrip()
         return text
+
+
+def _without_empty(value):
+    """`value` without null entries in its mappings and without custom properties whose value
+    is null (the ODCS model drops those, so they could not be exported back)."""
+    if isinstance(value, dict):
+        return {k: _without_empty(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [
+            _without_empty(v)
+            for v in value
+            if not (isinstance(v, dict) and "property" in v and v.get("value") is None)
+        ]
+    return value

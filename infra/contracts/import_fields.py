@@ -28,24 +28,37 @@ class Fields:
 
     def _description(self, obj: dict, existing: Product | None, kept: list[str]) -> str | None:
         description = self.typed.get("description") or {}
-        for value, loc in (
+        places = [
             (description.get("purpose"), ("description", "purpose")),
             (obj.get("description"), ("schema", self.index, "description")),
             (description.get("usage"), ("description", "usage")),
-        ):
+        ]
+        if self.several:  # each table's own description before the contract's purpose
+            places[0], places[1] = places[1], places[0]
+        for value, loc in places:
             if isinstance(value, str) and value.strip():
                 self.origins[("description",)] = loc
                 return self._text(value, loc)
         if existing is not None:
             kept.append("description")
             return existing.description
+        if self.governance.purpose is not None:
+            self._given("description", "--purpose")
+            return self.governance.purpose
         self.error(
             ("description",),
             "C005",
-            "the contract has no description: add "
-            "description.purpose (what the data product holds)",
+            "the contract has no description: add description.purpose (what the data product "
+            "holds), or pass --purpose TEXT",
         )
         return None
+
+    def _given(self, field: str, option: str) -> None:
+        self.warn(
+            (),
+            "CW08",
+            f"{field} of {self.domain}.{self._name} from {option} (the contract does not state it)",
+        )
 
     def _classification(
         self, levels: list[tuple[str, Loc]], existing: Product | None, kept: list[str]
@@ -77,13 +90,15 @@ class Fields:
             if existing is not None:
                 kept.append("classification")
                 return existing.classification.value
+            if self.governance.classification is not None:
+                self._given("classification", "--classification")
+                return self.governance.classification
             self.error(
                 ("schema", self.index, "properties"),
                 "C005",
-                "the contract has no "
-                "classification: add classification: public | internal | confidential | "
-                "restricted to the properties (the product takes its most sensitive "
-                "property's)",
+                "the contract has no classification: add classification: public | internal | "
+                "confidential | restricted to the properties (the product takes its most "
+                "sensitive property's), or pass --classification C",
             )
             return None
         level, loc = max(known, key=lambda k: k[0].rank)
@@ -134,23 +149,32 @@ class Fields:
         elif existing is not None:
             retention = existing.retention_days
             kept.append("retention_days")
+        elif self.governance.retention_days is not None and "retention" not in unreadable:
+            retention = self.governance.retention_days
+            self._given("retention_days", "--retention-days")
         elif "retention" not in unreadable:  # else C006 says what is wrong with it
             self.error(
                 ("slaProperties",),
                 "C005",
-                "the contract has no retention: add "
-                "slaProperties: [{property: retention, value: N, unit: d}] (objects of "
-                "the product expire after N days)",
+                "the contract has no retention: add slaProperties: [{property: retention, "
+                "value: N, unit: d}] (objects of the product expire after N days), or pass "
+                "--retention-days N",
             )
+        # latency is the freshness SLO; a frequency (how often the data is updated) stands in
+        # for it only when the contract has no latency, and says so
         for kind in ("latency", "frequency"):
             if kind in found:
                 hours, loc = found[kind]
                 freshness = math.ceil(hours - 1e-9)
                 self._converted(loc, hours, freshness, kind, "hours")
-                other = "frequency" if kind == "latency" else None
-                if other in found and math.ceil(found[other][0] - 1e-9) == freshness:
-                    self.consumed.add(found[other][1] + ("value",))
-                    self.consumed.add(found[other][1] + ("unit",))
+                if kind == "frequency":
+                    self.consumed.add(loc + ("property",))
+                    self.warn(
+                        loc + ("property",),
+                        "CW02",
+                        f"frequency becomes latency: the blueprint keeps a freshness SLO "
+                        f"(freshness_slo_hours: {freshness}), not an update frequency",
+                    )
                 break
         else:
             if existing is not None and existing.freshness_slo_hours is not None and not self.mesh:

@@ -5,7 +5,6 @@ every problem at once. The columns are read by `import_columns`, the product fie
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,12 +14,27 @@ from infra.contracts import types as T
 from infra.contracts import typetable as TT
 from infra.contracts.import_columns import Columns
 from infra.contracts.import_fields import Fields, _in_existing_order
-from infra.contracts.mapping import _NAME, Loc, _mesh_custom, short
+from infra.contracts.mapping import Loc, _mesh_custom, short
 from infra.contracts.reading import ContractFile
 from infra.errors import Problem
 from infra.model.source import format_path
 from infra.model.spec import Product
 from infra.provision.names import Names
+
+
+@dataclass(frozen=True)
+class Governance:
+    """What the user states once for every product of a run whose contract does not
+    (`--classification`, `--retention-days`, `--purpose`); never a silent default."""
+
+    classification: str | None = None
+    retention_days: int | None = None
+    purpose: str | None = None
+
+
+def typed_of(contract: ContractFile) -> dict:
+    """The contract as the ODCS model reads it (plain data, unset fields left out)."""
+    return contract.model.model_dump(by_alias=True, exclude_none=True)
 
 
 @dataclass
@@ -42,22 +56,24 @@ class ContractImport(Columns, Fields):
         contract: ContractFile,
         domain: str,
         names: Names,
-        name: str | None = None,
-        schema: str | None = None,
+        index: int = 0,
         context: dict | None = None,
+        governance: Governance | None = None,
+        several: bool = False,
     ) -> None:
         self.c = contract
         self.context = context  # `spec.APPROVER_NAMES` into a tree with a platform file
         self.domain = domain
         self.names = names
-        self.name_option = name
-        self.schema_option = schema
-        self.typed: dict = contract.model.model_dump(by_alias=True, exclude_none=True)
+        self.governance = governance or Governance()
+        self.several = several  # one of several products of the contract in this run
+        self.typed: dict = typed_of(contract)
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
         self.consumed: set[Loc] = {("apiVersion",), ("kind",)}
         self.origins: dict[Loc, Loc] = {}  # blueprint loc (in the product) -> contract loc
-        self.index = 0
+        self.index = index
+        self._name = ""  # the product's, set by run
         self.mesh = _mesh_custom(self.typed.get("customProperties"), "blueprint") is not None
         servers = [s.get("type") for s in self.typed.get("servers") or [] if s.get("type")]
         self.dialect = TT.dialect_of(servers)  # the database the physical types are written for
@@ -70,79 +86,10 @@ class ContractImport(Columns, Fields):
     def warn(self, loc: Loc, code: str, message: str) -> None:
         self.warnings.append(self.c.src.problem(loc, code, message))
 
-    # ------------------------------------------------------------ selection
-
-    def select(self) -> str | None:
-        """Choose the schema object and the product name; None (with errors) when it cannot."""
-        objects = self.typed.get("schema") or []
-        if not objects:
-            self.error(
-                ("schema",),
-                "C003",
-                "the contract has no schema: a data product is one "
-                "table, give it as schema[0] with its properties",
-            )
-            return None
-        if self.schema_option is not None:
-            found = [
-                i
-                for i, o in enumerate(objects)
-                if self.schema_option in (o.get("name"), o.get("physicalName"))
-            ]
-            if not found:
-                self.error(
-                    ("schema",),
-                    "C003",
-                    f"no schema object named "
-                    f"{short(self.schema_option)}; the contract has: {self._objects(objects)}",
-                )
-                return None
-            self.index = found[0]
-        elif len(objects) > 1:
-            self.error(
-                ("schema",),
-                "C003",
-                f"the contract has {len(objects)} schema objects "
-                f"({self._objects(objects)}); a product is one table: choose one with "
-                "--schema NAME",
-            )
-            return None
-        obj = objects[self.index]
-        at: Loc = ("schema", self.index)
-        candidates = [
-            (self.name_option, None),
-            (obj.get("name"), at + ("name",)),
-            (self.typed.get("dataProduct"), ("dataProduct",)),
-            (self.typed.get("name"), ("name",)),
-        ]
-        raw_name, loc = next(((n, l) for n, l in candidates if n), (None, at + ("name",)))
-        if raw_name is None:
-            self.error(
-                at + ("name",),
-                "C006",
-                "the schema object has no name: name it, or name the product with --name",
-            )
-            return None
-        name = re.sub(r"[\s-]+", "_", raw_name.strip().lower())
-        if not _NAME.match(name):
-            self.error(
-                loc or (),
-                "C006",
-                f"{short(raw_name)} cannot be a product name: expected "
-                "2-31 lower-case letters, digits or _ starting with a letter (or pass "
-                "--name)",
-            )
-            return None
-        return name
-
-    @staticmethod
-    def _objects(objects: list[dict]) -> str:
-        names = [str(o.get("name") or o.get("physicalName") or "?") for o in objects[:20]]
-        return ", ".join(names) + (", ..." if len(objects) > 20 else "")
-
     # ------------------------------------------------------------ the product
 
     def run(self, name: str, existing: Product | None) -> ImportResult:
+        self._name = name
         at: Loc = ("schema", self.index)
         obj = self.typed["schema"][self.index]
         raw_obj = self.c.raw["schema"][self.index]
@@ -160,6 +107,7 @@ class ContractImport(Columns, Fields):
         columns, keys, levels = [], [], []
         rules: list[tuple[str | None, Loc, dict]] = []  # in blueprint order: table, columns, keys
         column_rules: list[list] = []
+        moved = False
         for i, prop in enumerate(props):
             loc = at + ("properties", i)
             raw_prop = raw_obj["properties"][i]
@@ -172,6 +120,14 @@ class ContractImport(Columns, Fields):
                 order = position if isinstance(position, int) and position > 0 else 10_000 + i
                 keys.append((order, i, column, loc, its_rules))
             else:
+                if keys and not moved:  # a partition key stands before this column
+                    moved = True
+                    self.warn(
+                        keys[0][3],
+                        "CW02",
+                        f"partition key {keys[0][2]['name']!r} moves after the columns: a "
+                        "Glue table lists its partition keys last (export writes them there)",
+                    )
                 self.origins[("schema", len(columns))] = loc
                 columns.append(column)
                 column_rules.append(its_rules)
@@ -245,10 +201,6 @@ class ContractImport(Columns, Fields):
                 self.error(origin, "C006", f"{what}: {err['msg']} (got {short(err['input'])})")
             return self._result(None, name)
         return self._result(built, name)
-
-    def failed(self) -> ImportResult:
-        """The result when `select` found nothing to import (its errors say why)."""
-        return self._result(None, "")
 
     def _result(self, product: Product | None, name: str) -> ImportResult:
         return ImportResult(

@@ -10,6 +10,7 @@ import json
 import math
 import re
 import reprlib
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,7 +21,9 @@ from infra.provision.documents import (
     TABLE_PREFIX,  # the Glue table's location in the product bucket
 )
 
-API_VERSION = "v3.2.0"  # what export writes: the version of the ODCS package's models and schema
+API_VERSION = "v3.2.0"  # what export writes by default: the ODCS package's models and schema
+# what `--odcs-version` may ask for, newest first (v3.1.0: many readers still validate on it)
+ODCS_VERSIONS = ("v3.2.0", "v3.1.0")
 CONTRACT_VERSION = "1.0.0"  # the blueprint does not version contracts
 VENDOR = "mesh"  # custom properties of this vendor carry blueprint fields ODCS has no place for
 
@@ -113,30 +116,44 @@ def _odcs():
 
 
 @functools.cache
-def json_schema() -> dict:
-    """The ODCS JSON Schema shipped with the `open-data-contract-standard` package (read as
-    its `OpenDataContractStandard.json_schema()` does, without the deprecated resource API)."""
+def json_schema(version: str = API_VERSION) -> dict:
+    """The ODCS JSON Schema of `version` (one of ODCS_VERSIONS): v3.2.0 as shipped with the
+    `open-data-contract-standard` package (read as its `OpenDataContractStandard.json_schema()`
+    does, without the deprecated resource API), v3.1.0 vendored (schemas/NOTICE.md)."""
     import importlib.resources
 
-    package = _odcs().__package__
-    return json.loads(importlib.resources.files(package).joinpath("schema.json").read_text())
+    if version == API_VERSION:
+        package = _odcs().__package__
+        text = importlib.resources.files(package).joinpath("schema.json").read_text()
+    else:
+        text = (Path(__file__).parent / "schemas" / f"odcs-{version}.schema.json").read_text()
+    return json.loads(text)
+
+
+def schema_version(raw: dict) -> str:
+    """The version whose JSON Schema a contract is checked against: its own apiVersion when
+    we have that schema, else the newest."""
+    api = str(raw.get("apiVersion") or "").strip()
+    return api if api in ODCS_VERSIONS else API_VERSION
 
 
 @functools.cache
-def _validator(ref: str | None = None):
+def _validator(ref: str | None = None, version: str = API_VERSION):
     import jsonschema
 
-    schema = json_schema()
+    schema = json_schema(version)
     if ref is not None:
         schema = {"$ref": f"#/$defs/{ref}", "$defs": schema["$defs"]}
-    return jsonschema.validators.validator_for(json_schema())(schema)
+    return jsonschema.validators.validator_for(json_schema(version))(schema)
 
 
-def schema_errors(document: Any, ref: str | None = None) -> list[tuple[Loc, str]]:
-    """(location, message) of every way `document` breaks the ODCS JSON Schema (or one of its
-    definitions), most specific first."""
+def schema_errors(
+    document: Any, ref: str | None = None, version: str = API_VERSION
+) -> list[tuple[Loc, str]]:
+    """(location, message) of every way `document` breaks the ODCS JSON Schema of `version`
+    (or one of its definitions), most specific first."""
     out = []
-    for err in _validator(ref).iter_errors(document):
+    for err in _validator(ref, version).iter_errors(document):
         leaves = _leaf_errors(err)
         for leaf in leaves:
             out.append((tuple(leaf.absolute_path), leaf.message))
@@ -180,9 +197,20 @@ def _truthy(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lower() in _TRUE
 
 
+def vendorless(name: str) -> str:
+    """Our custom property `name` where a version has no `vendor` (v3.1.0): `meshName`."""
+    return VENDOR + name[:1].upper() + name[1:]
+
+
 def _mesh_custom(props: list | None, name: str) -> tuple[int, Any] | None:
+    """(position, value) of our custom property `name`: vendor mesh, or unvendored as
+    `vendorless(name)` (an export for ODCS v3.1.0)."""
     for i, cp in enumerate(props or []):
-        if isinstance(cp, dict) and cp.get("vendor") == VENDOR and cp.get("property") == name:
+        if not isinstance(cp, dict):
+            continue
+        if (cp.get("vendor") == VENDOR and cp.get("property") == name) or (
+            cp.get("vendor") is None and cp.get("property") == vendorless(name)
+        ):
             return i, cp.get("value")
     return None
 

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text
-from infra.contracts.mapping import API_VERSION, Loc, _odcs, schema_errors, short
+from infra.contracts.mapping import API_VERSION, Loc, _odcs, schema_errors, schema_version, short
 from infra.errors import Problem
 from infra.model.source import SourceFile
 
@@ -103,7 +103,8 @@ def parse_contract(text: str, display: str) -> ContractFile:
             for k, v in model_input["servers"].items()
         ]
     model = _validate_model(model_input, src)
-    for loc, message in schema_errors(raw):
+    version = schema_version(raw)  # its own version's schema, when we have it
+    for loc, message in schema_errors(raw, version=version):
         if "'map' is a required property" in message:
             continue  # an `if` of the 3.2.0 schema that matches properties without logicalType
         if len(warnings) == 100:
@@ -111,7 +112,7 @@ def parse_contract(text: str, display: str) -> ContractFile:
                 src.problem((), "CW03", "... and more schema findings (first 100 shown)")
             )
             break
-        warnings.append(src.problem(loc, "CW03", f"not valid ODCS {API_VERSION}: {message[:200]}"))
+        warnings.append(src.problem(loc, "CW03", f"not valid ODCS {version}: {message[:200]}"))
     return ContractFile(display, raw, model, src, warnings)
 
 
