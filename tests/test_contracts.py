@@ -968,6 +968,15 @@ def test_a_failing_object_writes_nothing_and_each_result_is_reported(tmp_path):
     ]
     assert codes(out["products"][1]["errors"]) == [("C004", "schema[1].properties[1].items")]
     assert (into / "sales.yaml").read_text() == before
+    # a product the mesh's own checks refuse: its entry carries the check's error
+    bad.write_text(
+        (ODCS / "two_tables.odcs.yaml").read_text().replace("name: changed_at", "name: group")
+    )
+    code, out = import_json(bad, into)
+    assert code == 1 and [p["ok"] for p in out["products"]] == [True, False]
+    [(check, path)] = codes(out["products"][1]["errors"])
+    assert check == "E035" and path.endswith(".name")
+    assert (into / "sales.yaml").read_text() == before
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,7 @@ def import_contract(
                 "schema": str(objects[index].get("name") or objects[index].get("physicalName")),
                 "index": index,
                 "action": None,
-                "errors": result.errors,
+                "errors": list(result.errors),
             }
         )
     errors = [e for r in results for e in r.errors]
@@ -123,6 +123,12 @@ def import_contract(
         order = [p.name for p in bp.products]
         order += [r.name for r in results if r.name not in order]
         by_name = {r.name: r for r in results}
+        for problem in checked:  # each product's entry says what keeps it out
+            m = re.match(r"products\[(\d+)\]", problem.path or "")
+            name = order[int(m.group(1))] if m and int(m.group(1)) < len(order) else None
+            for entry in outcome.products:
+                if entry["product"] == f"{domain}.{name}":
+                    entry["errors"].append(problem)
         outcome.fail([*checked, _problem(str(target), "C008", _c008(checked, order, by_name))])
     today = clock.today()
     for result, action, entry in zip(results, actions, outcome.products, strict=True):
