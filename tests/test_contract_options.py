@@ -198,3 +198,29 @@ def test_an_export_error_is_a_c009_not_a_crash(tmp_path):
     run = CliRunner().invoke(app, ["contract", "export", str(into), "--out", str(tmp_path / "o")])
     assert run.exit_code == 1
     assert "C009" in run.output and "does not keep the contract of logistics.rates" in run.output
+
+
+def test_a_latency_in_milliseconds_and_a_unit_written_into_the_value(tmp_path):
+    into = blueprints(tmp_path)
+    text = EMPTY_VALUE.replace(
+        "  - {property: frequency, value: 1, unit: d}\n", "  - {property: latency, value: 500ms}\n"
+    )
+    (tmp_path / "ms.odcs.yaml").write_text(text)
+    code, out = run_import(tmp_path / "ms.odcs.yaml", into)
+    assert code == 0, out["errors"]
+    assert product(into, "logistics.rates").freshness_slo_hours == 1
+    [rounded] = [w for w in out["warnings"] if w["path"] == "slaProperties[1].value"]
+    assert rounded["code"] == "CW02" and "rounded up to 1" in rounded["message"]
+
+
+def test_an_object_without_properties_among_several_is_left_out(tmp_path):
+    into = blueprints(tmp_path)
+    text = EMPTY_VALUE.replace(
+        "slaProperties:", "  - name: notes\n    description: Not a table yet\nslaProperties:"
+    )
+    (tmp_path / "two.odcs.yaml").write_text(text)
+    code, out = run_import(tmp_path / "two.odcs.yaml", into)
+    assert code == 0, out["errors"]
+    assert [p["product"] for p in out["products"]] == ["logistics.rates"]
+    [left] = [w for w in out["warnings"] if w["path"] == "schema[1]" and w["code"] == "CW01"]
+    assert left["code"] == "CW01" and "no properties" in left["message"]

@@ -233,6 +233,18 @@ def test_every_odcs_logical_type(prop, glue, lossy):
     assert bool(mapped.notes) is lossy
 
 
+@pytest.mark.parametrize(
+    "prop",
+    [{}, {"logicalType": "object"}, {"logicalType": "array"}, {"logicalType": "map"}],
+    ids=["no-type", "object-without-properties", "array-without-items", "map-without-sides"],
+)
+def test_a_value_without_a_declared_shape_is_held_as_text_with_a_note(prop):
+    mapped = T.glue_type(prop)
+    assert mapped.type == "string"
+    [(loc, note)] = mapped.notes
+    assert loc == ("logicalType",) and "text" in note
+
+
 def test_every_logical_type_of_the_standard_has_a_case():
     assert {c[0]["logicalType"] for c in LOGICAL_CASES} == set(T.LOGICAL_TYPES)
 

@@ -148,6 +148,8 @@ def import_contract(
         if several:  # the other objects are products of this run, not dropped
             imported = {i for i, _n in chosen.products}
             found = [w for w in found if not _other_object(w.path, result.schema_index, imported)]
+        left_out = {w.path for w in chosen.warnings if w.code == "CW01"}  # said why already
+        found = [w for w in found if w.path not in left_out]
         outcome.warnings += found
     if edited_text != text:
         try:

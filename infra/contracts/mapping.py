@@ -64,6 +64,7 @@ _SLA_SYNONYMS = {
     "re": "retention",
 }
 _UNIT_HOURS = {
+    **dict.fromkeys(("ms", "msec", "millisecond", "milliseconds"), 1 / 3_600_000),
     **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1 / 3600),
     **dict.fromkeys(("min", "mins", "minute", "minutes"), 1 / 60),
     **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 1),
@@ -72,6 +73,7 @@ _UNIT_HOURS = {
     **dict.fromkeys(("mo", "mon", "month", "months"), 24 * 30),
     **dict.fromkeys(("y", "yr", "yrs", "year", "years"), 24 * 365),
 }
+_NUMBER_UNIT = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-z]+)$")
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
     r"(?:T(?:(?P<h>\d+)H)?(?:(?P<min>\d+)M)?(?:(?P<s>\d+)S)?)?$"
@@ -226,6 +228,9 @@ def _hours(value: Any, unit: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
+        joined = _NUMBER_UNIT.match(value.strip().lower())
+        if joined is not None and unit is None:  # "500ms", "4 h": the unit in the value
+            value, unit = joined.group(1), joined.group(2)
         try:
             value = float(value.strip())
         except ValueError:

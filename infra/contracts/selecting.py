@@ -99,6 +99,18 @@ def choose(contract: ContractFile, typed: dict, schema: str | None, names: list[
         indexes = indexes[:1]
     else:
         indexes = list(range(len(objects)))
+        if len(objects) > 1:  # an object without columns is no table: the others still are
+            empty = [i for i in indexes if not objects[i].get("properties")]
+            for i in empty:
+                out.warnings.append(
+                    src.problem(
+                        ("schema", i),
+                        "CW01",
+                        f"dropped: schema object {short(_object_name(objects[i]) or '?')} has "
+                        "no properties, so it is no table (a product needs a column)",
+                    )
+                )
+            indexes = [i for i in indexes if i not in empty] or indexes
     if plain is not None and len(indexes) > 1:
         raise UsageError(
             f"--name {plain!r} names one product, and the contract has {len(indexes)} schema "

@@ -293,15 +293,13 @@ def glue_type(prop: dict, depth: int = 0, dialect: str | None = None) -> Mapped:
             "baseType to type it"
         )
         return Mapped("string", consumed, [(("physicalType",), note)])
-    if _bare_complex(words) and not nested:
-        shapeless = TT.resolve(physical, dialect) if logical != "array" else None
-        if shapeless is not None and TT.NOTE_JSON in shapeless.notes:  # VARIANT, OBJECT
-            return Mapped(shapeless.glue, consumed, [(("physicalType",), TT.NOTE_JSON)])
-    if logical is None:
-        raise TypeMappingError(
-            ("logicalType",),
-            "the property has no type: set logicalType (string, integer, number, boolean, "
-            "date, timestamp, array, object, map) or a Glue physicalType",
+    shapeless = not words or _bare_complex(words)  # no physical type, or `array`, `object`
+    if shapeless and nested is None and logical in ("object", "array", "map", None):
+        # a semi-structured value whose shape the contract does not declare (JSON, VARIANT,
+        # an untyped field): its values are held as their text
+        note = TT.NOTE_UNTYPED if logical is None and not words else TT.NOTE_JSON
+        return Mapped(
+            "string", consumed, [((("physicalType",) if words else ("logicalType",)), note)]
         )
     glue, notes = _logical(prop, logical, logical_raw, precision, scale, dialect)
     if glue.startswith("decimal(") and precision is not None:
@@ -394,8 +392,6 @@ def _nested(
     if (logical == "array" or kind == "array") and isinstance(prop.get("items"), dict):
         inner = _inner(prop["items"], ("items",), depth, dialect)
         return Mapped(f"array<{inner.type}>", inner.consumed, inner.notes)
-    if logical == "array" and physical is None and not prop.get("physicalType"):
-        raise TypeMappingError(("items",), "an array needs items (the element type)")
     if (logical == "map" or kind == "map") and isinstance(prop.get("map"), dict):
         definition = prop["map"]
         if not isinstance(definition.get("key"), dict) or not isinstance(
@@ -415,8 +411,6 @@ def _nested(
             key.consumed + value.consumed,
             key.notes + value.notes,
         )
-    if logical == "map" and physical is None:
-        raise TypeMappingError(("map",), "a map needs map.key and map.value")
     if (logical == "object" or kind == "struct") and prop.get("properties"):
         fields, seen, consumed, notes = [], set(), [], []
         for i, child in enumerate(prop["properties"]):
@@ -437,12 +431,6 @@ def _nested(
             consumed += inner.consumed
             notes += inner.notes
         return Mapped(f"struct<{','.join(fields)}>", consumed, notes)
-    if logical == "object" and physical is None and not prop.get("physicalType"):
-        raise TypeMappingError(
-            ("properties",),
-            "an object needs properties to become a Glue struct (or physicalType: string to "
-            "keep it as JSON text)",
-        )
     return None
 
 

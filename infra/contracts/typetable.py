@@ -43,6 +43,7 @@ NOTE_TZ = "held as a timestamp (the instant, in UTC): the time zone of each valu
 NOTE_INTERVAL = "an interval is held as ISO 8601 duration text (e.g. 'P1DT2H'): Glue has none"
 NOTE_GEO = "a geospatial value is held as WKT text: Glue has no geospatial type"
 NOTE_JSON = "a semi-structured value is held as JSON text (declare its fields to get a struct)"
+NOTE_UNTYPED = "the contract states no type: its values are held as text"
 NOTE_UNBOUNDED = (
     f"a decimal without a stated precision is held as {DEFAULT_DECIMAL}: values with more "
     "than 20 integer or 18 fraction digits do not fit (state numeric(p,s) to be exact)"
