@@ -224,3 +224,19 @@ def test_an_object_without_properties_among_several_is_left_out(tmp_path):
     assert [p["product"] for p in out["products"]] == ["logistics.rates"]
     [left] = [w for w in out["warnings"] if w["path"] == "schema[1]" and w["code"] == "CW01"]
     assert left["code"] == "CW01" and "no properties" in left["message"]
+
+
+def test_a_purpose_over_the_description_limit_is_shortened_with_a_warning(tmp_path):
+    into = blueprints(tmp_path)
+    text = NO_GOVERNANCE.read_text().replace(
+        "description:\n  purpose: Carrier rate cards per zone\n", ""
+    )
+    (tmp_path / "p.odcs.yaml").write_text(text)
+    code, out = run_import(
+        tmp_path / "p.odcs.yaml",
+        into,
+        *("--classification", "internal", "--retention-days", "30", "--purpose", "rate " * 600),
+    )
+    assert code == 0
+    assert len(product(into, "logistics.carrier_rates").description) <= 2048
+    assert any("shortened to 2,048" in w["message"] for w in out["warnings"])

@@ -44,7 +44,7 @@ class Fields:
             return existing.description
         if self.governance.purpose is not None:
             self._given("description", "--purpose")
-            return self.governance.purpose
+            return self._text(self.governance.purpose, ())
         self.error(
             ("description",),
             "C005",
