@@ -240,3 +240,18 @@ def test_a_purpose_over_the_description_limit_is_shortened_with_a_warning(tmp_pa
     assert code == 0
     assert len(product(into, "logistics.carrier_rates").description) <= 2048
     assert any("shortened to 2,048" in w["message"] for w in out["warnings"])
+
+
+def test_the_name_rules_of_products_and_columns():
+    from infra.contracts.selecting import fit, fit_column
+
+    assert fit("Orders Table") == "orders_table"
+    assert fit("order") == "order_data"  # the Glue table: a reserved word of Athena SQL
+    assert fit("2024 changes") == "t_2024_changes"
+    long = "athena_iceberg_table_partitioned"
+    assert fit(long) == fit(long) and len(fit(long)) == 31 and fit(long).startswith(long[:26])
+    assert fit_column("E-Mail Address") == "e_mail_address"
+    assert fit_column("group") == "group_value"
+    assert fit_column("2nd") == "c_2nd"
+    assert fit_column("_ok") == "_ok"
+    assert len(fit_column("x" * 200)) == 128

@@ -971,13 +971,39 @@ def test_a_failing_object_writes_nothing_and_each_result_is_reported(tmp_path):
     assert (into / "sales.yaml").read_text() == before
     # a product the mesh's own checks refuse: its entry carries the check's error
     bad.write_text(
-        (ODCS / "two_tables.odcs.yaml").read_text().replace("name: changed_at", "name: group")
+        (ODCS / "two_tables.odcs.yaml")
+        .read_text()
+        .replace("description: One row per change of a customer record", "description: test")
     )
     code, out = import_json(bad, into)
     assert code == 1 and [p["ok"] for p in out["products"]] == [True, False]
     [(check, path)] = codes(out["products"][1]["errors"])
-    assert check == "E035" and path.endswith(".name")
+    assert (check, path) == ("GOV-002", "products[4].description")
     assert (into / "sales.yaml").read_text() == before
+
+
+def test_column_names_are_made_to_fit_glue_and_athena(tmp_path):
+    into = copy_of(SINGLE, tmp_path)
+    fitted = tmp_path / "fitted.odcs.yaml"
+    fitted.write_text(
+        (ODCS / "two_tables.odcs.yaml")
+        .read_text()
+        .replace("name: changed_at", "name: group")  # a reserved word of Athena SQL
+        .replace("name: email", "name: E-Mail Address")
+    )
+    code, out = import_json(fitted, into)
+    assert code == 0, out["errors"]
+    cw07 = [(w["path"], w["message"]) for w in out["warnings"] if w["code"] == "CW07"]
+    assert [p for p, _m in cw07] == ["schema[0].properties[1].name", "schema[1].properties[1].name"]
+    assert "becomes 'e_mail_address'" in cw07[0][1] and "becomes 'group_value'" in cw07[1][1]
+    assert not [w for w in out["warnings"] if w["code"] == "CW02" and w["path"].endswith(".name")]
+    assert [c.name for c in product_of(into, "sales.customer_changes").columns] == [
+        "customer_id",
+        "group_value",
+    ]
+    assert product_of(into, "sales.customer_profiles").columns[1].pii  # still the PII column
+    code, again = import_json(fitted, into)  # the same names on every run
+    assert [p["action"] for p in again["products"]] == ["unchanged", "unchanged"]
 
 
 @pytest.mark.parametrize(
@@ -1248,17 +1274,17 @@ def test_an_import_that_would_not_pass_validate_writes_nothing_and_says_what_to_
     before = (into / "sales.yaml").read_text()
     contract = yaml.safe_load((ODCS / "order_lines.odcs.yaml").read_text())
     del contract["slaProperties"][0]  # no latency: a confidential product needs a freshness SLO
-    contract["schema"][0]["properties"][2]["name"] = "order"  # a reserved word of Athena SQL
     path = tmp_path / "c.odcs.yaml"
     path.write_text(yaml.safe_dump(contract, sort_keys=False))
-    run = mesh(["contract", "import", str(path), "--into", str(into)])
+    # a reserved word of Athena SQL, given as the name (a name from the contract is made to fit)
+    run = mesh(["contract", "import", str(path), "--into", str(into), "--name", "order"])
     assert run.exit_code == 1
-    assert "error E035 products[3].schema[1].name: column name 'order'" in run.stderr
+    assert "error E035 products[3].name: product name 'order'" in run.stderr
     assert "error GOV-" in run.stderr and "has no freshness_slo_hours" in run.stderr
     assert (
         "error C008 the imported blueprint would not pass mesh validate (2 error(s) above, lines "
         "of the file as it would be written): change or add slaProperties: {property: latency, "
-        "value: N, unit: h}; schema[0].properties[2] in the contract; nothing was written"
+        "value: N, unit: h} in the contract; nothing was written"
     ) in run.stderr
     assert (into / "sales.yaml").read_text() == before
 

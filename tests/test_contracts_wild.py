@@ -41,8 +41,6 @@ REFUSED = {
     "lint_valid-3.1.0.odcs.yaml": {"GOV-007", "C008"},
     "lint_valid.odcs.yaml": {"GOV-007", "C008"},
     "excel_shipments-odcs.odcs.yaml": {"GOV-007", "C008"},
-    # table salesterritory (one of 68) has a column `group`, a reserved word of Athena SQL (E035)
-    "odcs_v3_adventureworks.odcs.yaml": {"E035", "C008"},
 }
 
 

@@ -14,9 +14,10 @@ from infra.cli.common import emit_json
 def _tidy(warnings: list) -> list:
     """Warnings in file order, each once; a schema finding (CW03) about a field that a warning
     already reports as dropped or changed is left out, and so is the "becomes" (CW02) of a
-    type whose change a CW06 explains."""
+    type or name whose change a CW06 or CW07 explains."""
     handled = [w.path for w in warnings if w.code in ("CW01", "CW02") and w.path]
-    typed = {w.path for w in warnings if w.code == "CW06"}  # says more than "becomes"
+    # a type's or a name's change (CW06, CW07) says more than its "becomes" (CW02)
+    typed = {w.path for w in warnings if w.code in ("CW06", "CW07")}
 
     def covered(path: str) -> bool:
         return any(path == h or path.startswith((h + ".", h + "[")) for h in handled)

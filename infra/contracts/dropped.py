@@ -46,6 +46,7 @@ _WHY_COLUMN_DEFAULT = "a Glue column has a name, a type, a comment and a PII fla
 class _Differ:
     consumed: set[Loc]
     index: int  # the imported schema object
+    renamed: dict[Loc, str] = field(default_factory=dict)  # property loc -> its column name
     found: list[tuple[str, Loc, Any, Any]] = field(default_factory=list)  # code, loc, in, out
 
     def __post_init__(self) -> None:
@@ -108,6 +109,8 @@ class _Differ:
                 by_ident.setdefault(_hashable(ident(other)), []).append(j)
         for i, item in enumerate(a):
             want = _hashable(ident(item)) if isinstance(item, dict) else None
+            if loc + (i,) in self.renamed:  # a column name made to fit (CW07)
+                want = self.renamed[loc + (i,)]
             candidates = by_ident.get(want, []) if want is not None else []
             match = candidates.pop(0) if candidates else None
             if match is None and key == "servers" and isinstance(item, dict):
@@ -196,7 +199,7 @@ def _why(loc: Loc, code: str) -> str:
 def dropped(contract: ContractFile, exported: dict, result: ImportResult) -> list[Problem]:
     """Every field of the contract that the export of the imported product does not give back,
     as warnings: CW01 when it is gone, CW02 when it is there in another form."""
-    differ = _Differ(result.consumed, result.schema_index)
+    differ = _Differ(result.consumed, result.schema_index, result.renamed)
     differ.node(contract.raw, exported, ())
     out = []
     for code, loc, before, after in differ.found:

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from infra.blueprints.checks import GLUE_COMMENT_MAX
 from infra.contracts import types as T
 from infra.contracts.mapping import (
-    _COLUMN,
     _MAPPED_COLUMN,
     _PII_CLASSIFICATIONS,
     _PII_TAGS,
@@ -25,6 +24,7 @@ from infra.contracts.mapping import (
     short,
 )
 from infra.contracts.reading import _get
+from infra.contracts.selecting import fit_column
 from infra.model.source import format_path
 from infra.model.spec import Product, QualityRule
 
@@ -46,16 +46,18 @@ class Columns:
         if name is None:
             self.error(loc + ("name",), "C006", "the property has no name")
             return None
-        if not _COLUMN.match(name):
+        fitted = fit_column(name)  # always a valid Glue column name
+        if fitted != name:
             where = "physicalName" if prop.get("physicalName") else "name"
-            self.error(
+            self.warn(
                 loc + (where,),
-                "C006",
-                f"{short(prop.get(where))} cannot be a Glue column "
-                "name: expected lower-case letters, digits and _ (set physicalName to the "
-                "column's name in Glue)",
+                "CW07",
+                f"column {short(prop.get(where))} becomes {fitted!r} (a Glue column name is "
+                "lower-case letters, digits and _, not a reserved word of Athena SQL): set "
+                "physicalName to choose another",
             )
-            return None
+            self.renamed[loc] = fitted
+            name = fitted
         try:
             mapped = T.glue_type(prop, dialect=self.dialect)
             glue = T.check_glue(mapped.type, ())

@@ -46,6 +46,7 @@ class ImportResult:
     consumed: set[Loc] = field(default_factory=set)
     schema_index: int = 0
     origins: dict[Loc, Loc] = field(default_factory=dict)  # product loc -> contract loc
+    renamed: dict[Loc, str] = field(default_factory=dict)  # property loc -> the column's name
 
 
 class ContractImport(Columns, Fields):
@@ -72,6 +73,7 @@ class ContractImport(Columns, Fields):
         self.warnings: list[Problem] = []
         self.consumed: set[Loc] = {("apiVersion",), ("kind",)}
         self.origins: dict[Loc, Loc] = {}  # blueprint loc (in the product) -> contract loc
+        self.renamed: dict[Loc, str] = {}  # property loc -> the name made to fit (CW07)
         self.index = index
         self._name = ""  # the product's, set by run
         self.mesh = _mesh_custom(self.typed.get("customProperties"), "blueprint") is not None
@@ -211,6 +213,7 @@ class ContractImport(Columns, Fields):
             self.consumed,
             self.index,
             origins=self.origins,
+            renamed=self.renamed,
         )
 
     def _origin(self, loc: Loc) -> Loc:

@@ -2,12 +2,13 @@
 product each, named from the object), one with `--schema NAME`; `--name NEW` names the product
 of a single object, `--name OBJECT=NEW` renames any one of several.
 
-Name rules: a product name is 2-31 lower-case letters, digits or _ starting with a letter. A
-name taken from the contract is made to fit (lower case; spaces, dashes and other characters
-become _; a leading digit gets `t_`; a name over 31 characters keeps its first 26 and a
-4-character hash of the whole, so the same object always gets the same name), with a warning
-CW07 that says how to choose another (`--name OBJECT=NEW`). A name given with `--name` is
-taken as it is, or refused (C006).
+Name rules: a product name is 2-31 lower-case letters, digits or _ starting with a letter, not
+a reserved word of Athena SQL. A name taken from the contract is made to fit (lower case;
+spaces, dashes and other characters become _; a leading digit gets `t_`; a reserved word gets
+`_data`; a name over 31 characters keeps its first 26 and a 4-character hash of the whole, so
+the same object always gets the same name), with a warning CW07 that says how to choose another
+(`--name OBJECT=NEW`). A name given with `--name` is taken as it is, or refused. Column names
+are made to fit the same way (`fit_column`; set physicalName to choose another).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from dataclasses import dataclass, field
 from infra.contracts.mapping import _NAME, Loc, short
 from infra.contracts.reading import ContractFile
 from infra.errors import Problem
+from infra.model.reserved import reserved_in
 
 MAX_NAME = 31
+MAX_COLUMN = 128
 
 
 class UsageError(ValueError):
@@ -46,15 +49,33 @@ def renames(options: list[str]) -> tuple[str | None, dict[str, str]]:
 
 
 def fit(raw: str) -> str:
-    """`raw` made to fit the name rules (deterministically)."""
+    """`raw` made to fit the product name rules (deterministically); a reserved word of Athena
+    SQL gets `_data` (the Glue table is named after the product)."""
     name = re.sub(r"[\s\-]+", "_", raw.strip().lower())
     name = re.sub(r"[^a-z0-9_]", "_", name)
     if not name[:1].isalpha():
         name = "t_" + name
+    if reserved_in(name) == "select":
+        name += "_data"
     if len(name) > MAX_NAME:
         digest = hashlib.sha1(raw.encode("utf-8")).hexdigest()[:4]
         name = name[: MAX_NAME - 5].rstrip("_") + "_" + digest
     return name
+
+
+def fit_column(name: str) -> str:
+    """A Glue column name made to fit (deterministically): lower-case letters, digits and _,
+    not starting with a digit, at most 128 characters, not a reserved word of Athena SQL
+    (which gets `_value`, as E035 suggests)."""
+    fitted = re.sub(r"[^a-z0-9_]", "_", re.sub(r"[\s\-]+", "_", name.strip().lower()))
+    if not re.match(r"[a-z_]", fitted[:1]):
+        fitted = "c_" + fitted
+    if reserved_in(fitted) == "select":
+        fitted += "_value"
+    if len(fitted) > MAX_COLUMN:
+        digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:4]
+        fitted = fitted[: MAX_COLUMN - 5] + "_" + digest
+    return fitted
 
 
 def _object_name(obj: dict) -> str | None:
