@@ -278,7 +278,7 @@ REGISTRY: dict[str, Code] = {
             ),
             "CW07": (
                 _W,
-                "a product name derived from a schema object was changed to fit the name rules",
+                "a product or column name from the contract was changed to fit the name rules",
             ),
             "CW08": (_W, "a governance field the contract does not state came from an option"),
         },
