@@ -251,7 +251,7 @@ REGISTRY: dict[str, Code] = {
                 "not an ODCS v3 contract (not a mapping, another major version, another kind)",
             ),
             "C002": (_E, "a contract field has the wrong type for the ODCS model"),
-            "C003": (_E, "no schema object to import, or several and none chosen (--schema)"),
+            "C003": (_E, "no schema object to import (or none of the name --schema gives)"),
             "C004": (_E, "a type the Glue catalog cannot hold"),
             "C005": (
                 _E,
@@ -272,6 +272,15 @@ REGISTRY: dict[str, Code] = {
             ),
             "CW04": (_W, "kept from the existing product: the contract does not state it"),
             "CW05": (_W, "the blueprint's formatting could not be kept exactly"),
+            "CW06": (
+                _W,
+                "a column type held with a change: a time as text, a zoned timestamp in UTC, ...",
+            ),
+            "CW07": (
+                _W,
+                "a product or column name from the contract was changed to fit the name rules",
+            ),
+            "CW08": (_W, "a governance field the contract does not state came from an option"),
         },
     ),
 }

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from infra.blueprints.load import load_mesh
 from infra.cli import app
-from infra.contracts import odcs
+from infra.contracts import export, mapping
 from infra.contracts import types as T
 from infra.model.spec import GLUE_PARAMETER_MAX, Product, QualityRule
 from infra.provision.names import Names
@@ -213,9 +213,9 @@ def test_every_glue_type_has_one_odcs_rendering_that_maps_back(glue, expected):
         ({"logicalType": "boolean", "physicalType": "BOOL"}, "boolean"),
         # a physical string holds what the logical type describes (dates in a CSV file)
         ({"logicalType": "date", "physicalType": "string"}, "string"),
-        # not a Glue type, not a known spelling: the logical type decides
         ({"logicalType": "string", "physicalType": "NVARCHAR(MAX)"}, "string"),
-        ({"logicalType": "integer", "physicalType": "NUMBER"}, "bigint"),
+        # an integer of unbounded precision (Oracle NUMBER): the widest exact Glue integer
+        ({"logicalType": "integer", "physicalType": "NUMBER"}, "decimal(38,0)"),
         # the logical type alone, with its options
         ({"logicalType": "string"}, "string"),
         ({"logicalType": "string", "logicalTypeOptions": {"format": "binary"}}, "binary"),
@@ -291,27 +291,11 @@ def test_import_type_mapping(prop, glue):
 @pytest.mark.parametrize(
     "prop, loc, message",
     [
-        ({"logicalType": "time"}, ("logicalType",), "Glue has no time-of-day type"),
-        ({"physicalType": "TIME(3)"}, ("physicalType",), "Glue has no time-of-day type"),
-        (
-            {"physicalType": "interval day to second"},
-            ("physicalType",),
-            "Glue has no interval type",
-        ),
-        ({"physicalType": "GEOGRAPHY"}, ("physicalType",), "Glue has no geospatial type"),
-        (
-            {"logicalType": "integer", "logicalTypeOptions": {"format": "i128"}},
-            ("logicalTypeOptions", "format"),
-            "decimal(38,0)",
-        ),
         (
             {"logicalType": "vector", "logicalTypeOptions": {"elementType": "bfloat16"}},
             ("logicalTypeOptions", "elementType"),
             "no half-precision",
         ),
-        ({"logicalType": "array"}, ("items",), "an array needs items"),
-        ({"logicalType": "object"}, ("properties",), "an object needs properties"),
-        ({"logicalType": "map"}, ("map",), "a map needs map.key and map.value"),
         (
             {
                 "logicalType": "map",
@@ -324,23 +308,23 @@ def test_import_type_mapping(prop, glue):
             "map keys must be a primitive",
         ),
         (
-            {"logicalType": "array", "items": {"logicalType": "time"}},
-            ("items", "logicalType"),
-            "time-of-day",
-        ),
-        (
             {"logicalType": "object", "properties": [{"name": "a b", "logicalType": "string"}]},
             ("properties", 0, "name"),
             "not valid in Glue",
         ),
-        (
-            {"logicalType": "number", "customProperties": [{"property": "precision", "value": 40}]},
-            ("customProperties",),
-            "precision of 1..38",
-        ),
         ({"logicalType": "complex"}, ("logicalType",), "unknown logicalType 'complex'"),
-        ({"physicalType": "GRAPH"}, ("physicalType",), "no logicalType"),
-        ({}, ("logicalType",), "the property has no type"),
+        (
+            {
+                "logicalType": "number",
+                "customProperties": [
+                    {"property": "scale", "value": 3},
+                    {"property": "precision", "value": 2},
+                ],
+            },
+            ("customProperties",),
+            "is not a decimal",
+        ),
+        ({"physicalType": "map<string>"}, ("physicalType",), "a key type and a value type"),
         (
             {
                 "logicalType": "object",
@@ -352,7 +336,7 @@ def test_import_type_mapping(prop, glue):
         ),
     ],
 )
-def test_types_glue_cannot_hold_are_errors_with_their_path(prop, loc, message):
+def test_shapes_no_glue_type_has_are_errors_with_their_path(prop, loc, message):
     with pytest.raises(T.TypeMappingError) as exc:
         T.glue_type(prop)
     assert exc.value.loc == loc
@@ -366,13 +350,13 @@ def test_the_sample_mesh_exported_every_contract_validates_against_the_odcs_sche
     contracts = export_all(SINGLE, tmp_path / "out")
     loaded = load_mesh(SINGLE, today=TODAY).mesh
     assert sorted(contracts) == sorted(f"{bp.domain}.{p.name}" for bp, p in loaded.products())
-    schema = odcs.json_schema()
-    assert schema["properties"]["apiVersion"]["enum"][0] == odcs.API_VERSION  # shipped, v3.2.0
+    schema = mapping.json_schema()
+    assert schema["properties"]["apiVersion"]["enum"][0] == mapping.API_VERSION  # shipped, v3.2.0
     for product_id, contract in contracts.items():
-        assert odcs.schema_errors(contract) == [], product_id
+        assert mapping.schema_errors(contract) == [], product_id
         assert contract["apiVersion"] == "v3.2.0" and contract["kind"] == "DataContract"
     for product_id, contract in export_all(MESH, tmp_path / "mesh").items():
-        assert odcs.schema_errors(contract) == [], product_id
+        assert mapping.schema_errors(contract) == [], product_id
 
 
 def test_the_export_validates_with_jsonschema_itself(tmp_path):
@@ -442,7 +426,6 @@ def test_orders_contract(tmp_path):
     assert partitioned == [("dt", 1)]
     assert contract["slaProperties"] == [
         {"property": "latency", "value": 24, "unit": "h"},
-        {"property": "frequency", "value": 24, "unit": "h"},
         {"property": "retention", "value": 730, "unit": "d"},
     ]
     assert contract["servers"] == [
@@ -538,7 +521,7 @@ def test_the_servers_are_the_provisioned_table():
         if r.type == "aws:glue/catalogTable:CatalogTable"
     }
     for bp, product in loaded.products():
-        contract = odcs.export_contract(bp, product, NAMES, ACCOUNT, TODAY)
+        contract = export.export_contract(bp, product, NAMES, ACCOUNT, TODAY)
         table = tables[contract["schema"][0]["physicalName"]]
         glue = contract["servers"][1]
         assert glue["database"] == table.inputs["databaseName"]
@@ -642,6 +625,7 @@ def test_import_a_partitioned_contract_with_quality_rules_and_sla(tmp_path):
         ("CW02", "servers[1].account"),
         ("CW02", "servers[1].database"),
         ("CW02", "schema[0].description"),
+        ("CW02", "schema[0].properties[0]"),  # partition key ds moves after the columns
         ("CW01", "schema[0].properties[1].required"),
         ("CW01", "schema[0].properties[1].primaryKey"),
         ("CW01", "schema[0].properties[1].primaryKeyPosition"),
@@ -772,7 +756,7 @@ def test_import_a_contract_of_another_tool_lists_everything_it_drops(tmp_path):
         ("CW01", "schema[0].properties[1].criticalDataElement"),
         ("CW02", "schema[0].properties[2].physicalType"),  # NUMERIC(10,2)
         ("CW02", "schema[0].properties[2].classification"),  # public -> restricted
-        ("CW02", "schema[0].properties[3].physicalType"),  # TIMESTAMP WITH TIME ZONE
+        ("CW06", "schema[0].properties[3].physicalType"),  # TIMESTAMP WITH TIME ZONE: UTC
         ("CW01", "schema[0].properties[4].tags"),
         ("CW02", "schema[0].properties[5].name"),  # named by its physicalName
         ("CW02", "schema[0].properties[5].physicalType"),  # VARCHAR2(120)
@@ -813,32 +797,14 @@ def test_import_a_contract_of_another_tool_lists_everything_it_drops(tmp_path):
             [
                 (
                     "C004",
-                    "schema[0].properties[1].logicalType",
-                    16,
-                    "logicalType time cannot be held by a Glue column",
-                ),
-                (
-                    "C004",
-                    "schema[0].properties[2].physicalType",
-                    19,
-                    "physicalType 'INTERVAL DAY TO SECOND' cannot be held",
-                ),
-                (
-                    "C004",
-                    "schema[0].properties[3].logicalTypeOptions.format",
-                    24,
-                    "integer format u128 cannot be held",
-                ),
-                (
-                    "C004",
-                    "schema[0].properties[4].logicalTypeOptions.elementType",
-                    30,
+                    "schema[0].properties[1].logicalTypeOptions.elementType",
+                    20,
                     "vector elementType 'float16' cannot be held",
                 ),
                 (
                     "C004",
-                    "schema[0].properties[5].map.key",
-                    36,
+                    "schema[0].properties[2].map.key",
+                    26,
                     "map keys must be a primitive Glue type, got 'struct<slot:string>'",
                 ),
             ],
@@ -861,7 +827,6 @@ def test_import_a_contract_of_another_tool_lists_everything_it_drops(tmp_path):
             ],
         ),
         ("odcs_v2", [("C001", "apiVersion", 3, "apiVersion 'v2.2.2' is not ODCS v3")]),
-        ("two_tables", [("C003", "schema", 9, "choose one with --schema NAME")]),
     ],
 )
 def test_contracts_that_cannot_be_imported_fail_with_every_error_and_write_nothing(
@@ -890,10 +855,11 @@ def test_text_output_of_a_failed_import(tmp_path):
     )
     assert run.exit_code == 1
     assert (
-        f"{ODCS / 'unmappable.odcs.yaml'}:16: error C004 schema[0].properties[1].logicalType: logicalType time"
+        f"{ODCS / 'unmappable.odcs.yaml'}:20: error C004 "
+        "schema[0].properties[1].logicalTypeOptions.elementType: vector elementType 'float16'"
         in run.stderr
     )
-    assert run.stderr.rstrip().endswith("import failed: 5 error(s); nothing was written")
+    assert run.stderr.rstrip().endswith("import failed: 2 error(s); nothing was written")
     assert run.stdout == ""
 
 
@@ -906,7 +872,7 @@ def test_several_schema_objects_one_chosen(tmp_path):
         ("CW02", "schema[0].description"),
         ("CW01", "schema[1]"),
     ]
-    assert "import each with --schema NAME" in out["warnings"][2]["message"]
+    assert "without it, each becomes a product" in out["warnings"][2]["message"]
     product = product_of(into, "sales.customer_profiles")
     assert [(c.name, c.pii) for c in product.columns] == [
         ("customer_id", False),
@@ -914,6 +880,130 @@ def test_several_schema_objects_one_chosen(tmp_path):
     ]  # pii: "True"
     code, out = import_json(ODCS / "two_tables.odcs.yaml", into, "--schema", "nothing")
     assert code == 1 and codes(out["errors"]) == [("C003", "schema")]
+
+
+def test_several_schema_objects_are_several_products_in_one_run(tmp_path):
+    into = copy_of(SINGLE, tmp_path)
+    code, out = import_json(ODCS / "two_tables.odcs.yaml", into)
+    assert code == 0 and out["ok"] is True
+    assert (out["action"], out["product"]) == (None, None)  # several: see products
+    assert [(p["product"], p["schema"], p["action"], p["ok"]) for p in out["products"]] == [
+        ("sales.customer_profiles", "customer_profiles", "created", True),
+        ("sales.customer_changes", "customer_changes", "created", True),
+    ]
+    # each product takes its own table's description; neither reports the other as dropped
+    assert product_of(into, "sales.customer_changes").description == (
+        "One row per change of a customer record"
+    )
+    assert [p["warnings"] for p in out["products"]] == [[], []]
+    assert codes(out["warnings"]) == [  # the contract's fields, said for each product
+        ("CW02", "id"),
+        ("CW02", "id"),
+        ("CW02", "description.purpose"),
+        ("CW02", "description.purpose"),
+    ]
+    # the same run again changes nothing
+    code, again = import_json(ODCS / "two_tables.odcs.yaml", into)
+    assert code == 0 and [p["action"] for p in again["products"]] == ["unchanged", "unchanged"]
+
+
+def test_renames_with_name_and_names_made_to_fit(tmp_path):
+    into = copy_of(SINGLE, tmp_path)
+    code, out = import_json(
+        ODCS / "two_tables.odcs.yaml", into, "--name", "customer_changes=customer_log"
+    )
+    assert code == 0
+    assert [p["product"] for p in out["products"]] == [
+        "sales.customer_profiles",
+        "sales.customer_log",
+    ]
+    run = mesh(
+        ["contract", "import", str(ODCS / "two_tables.odcs.yaml"), "--into", str(into),
+         "--name", "one_name"]
+    )  # fmt: skip
+    assert run.exit_code == 2 and "--name OBJECT=NEW" in run.output
+    run = mesh(
+        ["contract", "import", str(ODCS / "two_tables.odcs.yaml"), "--into", str(into),
+         "--name", "nothing=x_y"]
+    )  # fmt: skip
+    assert run.exit_code == 2 and "no schema object 'nothing'" in run.output
+    long = tmp_path / "long.odcs.yaml"
+    long.write_text(
+        (ODCS / "two_tables.odcs.yaml")
+        .read_text()
+        .replace("name: customer_profiles", "name: Customer Profiles Of The Web Shop 2024")
+        .replace("name: customer_changes", "name: 2024 changes")
+    )
+    code, out = import_json(long, into)
+    assert code == 0
+    names = [p["product"] for p in out["products"]]
+    assert names[1] == "sales.t_2024_changes"
+    assert names[0].startswith("sales.customer_profiles_of_the_") and len(names[0]) == 6 + 31
+    cw07 = [w for w in out["warnings"] if w["code"] == "CW07"]
+    assert [w["path"] for w in cw07] == ["schema[0].name", "schema[1].name"]
+    assert "--name Customer Profiles Of The Web Shop 2024=NEW" in cw07[0]["message"]
+    code, again = import_json(long, into)  # the same names on every run
+    assert [p["product"] for p in again["products"]] == names
+    assert [p["action"] for p in again["products"]] == ["unchanged", "unchanged"]
+
+
+def test_a_failing_object_writes_nothing_and_each_result_is_reported(tmp_path):
+    into = copy_of(SINGLE, tmp_path)
+    before = (into / "sales.yaml").read_text()
+    bad = tmp_path / "bad.odcs.yaml"
+    bad.write_text(
+        (ODCS / "two_tables.odcs.yaml")
+        .read_text()
+        .replace(
+            "logicalType: timestamp",
+            "logicalType: vector\n        logicalTypeOptions: {elementType: float16}",
+        )
+    )
+    code, out = import_json(bad, into)
+    assert code == 1
+    assert [(p["product"], p["ok"]) for p in out["products"]] == [
+        ("sales.customer_profiles", True),
+        ("sales.customer_changes", False),
+    ]
+    assert codes(out["products"][1]["errors"]) == [
+        ("C004", "schema[1].properties[1].logicalTypeOptions.elementType")
+    ]
+    assert (into / "sales.yaml").read_text() == before
+    # a product the mesh's own checks refuse: its entry carries the check's error
+    bad.write_text(
+        (ODCS / "two_tables.odcs.yaml")
+        .read_text()
+        .replace("description: One row per change of a customer record", "description: test")
+    )
+    code, out = import_json(bad, into)
+    assert code == 1 and [p["ok"] for p in out["products"]] == [True, False]
+    [(check, path)] = codes(out["products"][1]["errors"])
+    assert (check, path) == ("GOV-002", "products[4].description")
+    assert (into / "sales.yaml").read_text() == before
+
+
+def test_column_names_are_made_to_fit_glue_and_athena(tmp_path):
+    into = copy_of(SINGLE, tmp_path)
+    fitted = tmp_path / "fitted.odcs.yaml"
+    fitted.write_text(
+        (ODCS / "two_tables.odcs.yaml")
+        .read_text()
+        .replace("name: changed_at", "name: group")  # a reserved word of Athena SQL
+        .replace("name: email", "name: E-Mail Address")
+    )
+    code, out = import_json(fitted, into)
+    assert code == 0, out["errors"]
+    cw07 = [(w["path"], w["message"]) for w in out["warnings"] if w["code"] == "CW07"]
+    assert [p for p, _m in cw07] == ["schema[0].properties[1].name", "schema[1].properties[1].name"]
+    assert "becomes 'e_mail_address'" in cw07[0][1] and "becomes 'group_value'" in cw07[1][1]
+    assert not [w for w in out["warnings"] if w["code"] == "CW02" and w["path"].endswith(".name")]
+    assert [c.name for c in product_of(into, "sales.customer_changes").columns] == [
+        "customer_id",
+        "group_value",
+    ]
+    assert product_of(into, "sales.customer_profiles").columns[1].pii  # still the PII column
+    code, again = import_json(fitted, into)  # the same names on every run
+    assert [p["action"] for p in again["products"]] == ["unchanged", "unchanged"]
 
 
 @pytest.mark.parametrize(
@@ -1184,17 +1274,17 @@ def test_an_import_that_would_not_pass_validate_writes_nothing_and_says_what_to_
     before = (into / "sales.yaml").read_text()
     contract = yaml.safe_load((ODCS / "order_lines.odcs.yaml").read_text())
     del contract["slaProperties"][0]  # no latency: a confidential product needs a freshness SLO
-    contract["schema"][0]["properties"][2]["name"] = "order"  # a reserved word of Athena SQL
     path = tmp_path / "c.odcs.yaml"
     path.write_text(yaml.safe_dump(contract, sort_keys=False))
-    run = mesh(["contract", "import", str(path), "--into", str(into)])
+    # a reserved word of Athena SQL, given as the name (a name from the contract is made to fit)
+    run = mesh(["contract", "import", str(path), "--into", str(into), "--name", "order"])
     assert run.exit_code == 1
-    assert "error E035 products[3].schema[1].name: column name 'order'" in run.stderr
+    assert "error E035 products[3].name: product name 'order'" in run.stderr
     assert "error GOV-" in run.stderr and "has no freshness_slo_hours" in run.stderr
     assert (
         "error C008 the imported blueprint would not pass mesh validate (2 error(s) above, lines "
         "of the file as it would be written): change or add slaProperties: {property: latency, "
-        "value: N, unit: h}; schema[0].properties[2] in the contract; nothing was written"
+        "value: N, unit: h} in the contract; nothing was written"
     ) in run.stderr
     assert (into / "sales.yaml").read_text() == before
 
@@ -1487,7 +1577,8 @@ def test_the_other_commands_do_not_import_the_contract_libraries():
     code = (
         "import sys, infra.cli; "
         "print(sorted(m for m in ('open_data_contract_standard', 'ruamel', 'jsonschema', "
-        "'infra.contracts.odcs', 'infra.contracts.edit', 'infra.cli.contract_commands') "
+        "'infra.contracts.mapping', 'infra.contracts.importing', 'infra.contracts.edit', "
+        "'infra.cli.contract_commands') "
         "if m in sys.modules))"
     )
     out = subprocess.run(

@@ -7,7 +7,7 @@ _.new_resource
 # PyYAML's resolver hooks, disabled on the hostile-input loader (infra/blueprints/yaml_safe.py)
 _.descend_resolver
 _.ascend_resolver
-# reprlib.Repr and ruamel.yaml settings (infra/errors.py, infra/contracts/odcs.py, edit.py)
+# reprlib.Repr and ruamel.yaml settings (infra/errors.py, infra/contracts/mapping.py, edit.py)
 _.maxstring
 _.maxother
 _.maxlevel
@@ -57,3 +57,5 @@ _.forked
 _.EAGER_IMPORTS
 # io.RawIOBase asks a raw stream whether it is writable (infra/cli/__init__.py's closed-pipe guard)
 _.writable
+# a choice of `mesh contract export --odcs-version`, read by typer (infra/cli/contract.py)
+_.v3_1_0

@@ -1,5 +1,5 @@
 """`mesh contract export` and `mesh contract import`: the typer commands, over
-`infra.cli.contract_commands`.
+`infra.cli.contract_commands` (export) and `infra.cli.contract_import` (import).
 
 Added to the main app as `mesh contract` (see `infra.cli`). This module holds the options
 only: the work, the ODCS models, ruamel.yaml, jsonschema and the Pulumi program's settings are
@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from infra.cli.common import DirArg, MeshCommand, MeshGroup
+from infra.model.spec import Classification
 
 contract_app = typer.Typer(
     name="contract",
@@ -42,6 +43,11 @@ AccountOption = Annotated[
 ]
 
 
+class OdcsVersion(str, Enum):  # infra.contracts.mapping.ODCS_VERSIONS, newest first
+    v3_2_0 = "v3.2.0"
+    v3_1_0 = "v3.1.0"
+
+
 @contract_app.command("export", cls=MeshCommand)
 def export_command(
     out: Annotated[
@@ -57,16 +63,25 @@ def export_command(
     ] = None,
     prefix: PrefixOption = None,
     account: AccountOption = None,
+    odcs_version: Annotated[
+        OdcsVersion,
+        typer.Option(
+            "--odcs-version",
+            help="The ODCS version to write (its JSON Schema checks every contract).",
+        ),
+    ] = OdcsVersion.v3_2_0,
 ) -> None:
-    """Write one ODCS v3 contract per product, each checked against the ODCS JSON Schema.
+    """Write one ODCS v3 contract per product, each checked against the JSON Schema of the
+    ODCS version written.
 
     Nothing is written unless every contract passes the schema.
 
     Example: mesh contract export blueprints --out contracts --product sales.orders
+    --odcs-version v3.1.0
     """
     from infra.cli.contract_commands import export_contracts
 
-    export_contracts(out, directory, product, prefix, account)
+    export_contracts(out, directory, product, prefix, account, odcs_version.value)
 
 
 class ImportFormat(str, Enum):
@@ -85,28 +100,80 @@ def import_command(
         Path, typer.Option("--into", help="Blueprint directory holding <domain>.yaml.")
     ] = Path("blueprints"),
     name: Annotated[
-        str | None,
-        typer.Option("--name", help="Product name (default: the schema object's name)."),
+        list[str] | None,
+        typer.Option(
+            "--name",
+            metavar="NEW|OBJECT=NEW",
+            help="Product name of the one schema object imported, or OBJECT=NEW to rename the "
+            "product of one of several (repeatable; default: the object's name, made to fit).",
+        ),
     ] = None,
     schema: Annotated[
         str | None,
         typer.Option(
-            "--schema", help="The schema object to import, when the contract has several."
+            "--schema",
+            help="Import only this schema object (default: every one, each a product).",
+        ),
+    ] = None,
+    classification: Annotated[
+        Classification | None,
+        typer.Option(
+            "--classification",
+            help="Classification of products whose contract states none (per-property "
+            "classification in the contract wins).",
+        ),
+    ] = None,
+    retention_days: Annotated[
+        int | None,
+        typer.Option(
+            "--retention-days",
+            min=1,
+            metavar="N",
+            help="Retention of products whose contract has no retention SLA.",
+        ),
+    ] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option(
+            "--purpose",
+            metavar="TEXT",
+            help="Description of products whose contract has none.",
         ),
     ] = None,
     prefix: PrefixOption = None,
     account: AccountOption = None,
     format: Annotated[ImportFormat, typer.Option("--format", "-f")] = ImportFormat.text,
 ) -> None:
-    """Create or update a product in its domain's blueprint from an ODCS v3 contract.
+    """Create or update products in their domain's blueprint from an ODCS v3 contract: each
+    schema object becomes a product (or the one --schema names).
 
     The blueprint keeps its comments and layout. What it cannot hold is listed as warnings
-    (stderr); it is written only when the import succeeds and passes mesh validate.
+    (stderr); it is written only when every product imports and passes mesh validate.
+    Governance fields a contract does not state come from --classification, --retention-days
+    and --purpose, never from a default.
 
-    Example: mesh contract import contracts/sales.orders.odcs.yaml --domain sales
+    Example: mesh contract import shop.odcs.yaml --domain sales --classification internal
+    --retention-days 365
     """
-    from infra.cli.contract_commands import import_contract
+    from infra.cli.contract_import import import_contract
+    from infra.contracts.importing import Governance
 
+    if purpose is not None and not purpose.strip():
+        typer.echo("error: --purpose is empty", err=True)
+        raise typer.Exit(2)
+    governance = Governance(
+        classification.value if classification is not None else None,
+        retention_days,
+        purpose.strip() if purpose is not None else None,
+    )
     import_contract(
-        contract, domain, into, name, schema, prefix, account, format is ImportFormat.json
+        contract,
+        domain,
+        into,
+        name or [],
+        schema,
+        prefix,
+        account,
+        format is ImportFormat.json,
+        governance,
     )

@@ -5,13 +5,17 @@ Export (`odcs_type`): every Glue type has one ODCS rendering: `logicalType`, the
 standard has a word for the detail (string length, integer and float width), and the element
 types of `array`, `map` and `struct` as `items`, `map.key`/`map.value` and `properties`.
 
-Import (`glue_type`): a property's `physicalType` decides when it is a Glue type, or a common
-SQL spelling of one (`PHYSICAL_ALIASES`: `VARCHAR2(20)`, `NUMERIC(10,2)`, `TIMESTAMPTZ`, ...);
-otherwise the `logicalType` (with `logicalTypeOptions`, and `precision`/`scale` custom properties
-as datacontract-cli writes them) does. A type Glue cannot hold (a time of day, an interval, a
-geometry, a 128-bit integer, a vector of half floats, ...) is a `TypeMappingError` naming the
-property's path and what would work instead. Pure functions: no ODCS import, plain dicts in.
-The README's "Data contracts (ODCS)" table is this module in prose.
+Import (`glue_type`): a property's `physicalType` decides when it is a Glue type or a type of
+the type table (`typetable`: the common physical types of the databases contracts come from,
+read in the dialect of the contract's servers); otherwise the `logicalType` (with
+`logicalTypeOptions`, and `precision`/`scale` custom properties as datacontract-cli writes them)
+does. A domain type is resolved through the `baseType` custom property where the contract gives
+it, and held as text where it does not. Every mapping that does not hold each value exactly as
+the source does (a time of day as text, an unbounded decimal as decimal(38,18), ...) comes
+with a note (`Mapped.notes`) that the import reports as a warning naming the column; a shape no
+Glue type has (an array without items, a map with a complex key, a vector of half floats) is
+a `TypeMappingError` naming the property's path. Pure functions: no ODCS import, plain dicts
+in. The README's "Data contracts (ODCS)" table is this module in prose.
 
 Why one module (~500 lines): the two directions of one mapping; a type added on one side must
 be added on the other, and the round-trip tests read it as one table.
@@ -23,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.contracts import typetable as TT
 from infra.model.gluetypes import PRIMITIVES, GlueTypeError, normalize_glue_type
 
 Loc = tuple[str | int, ...]
@@ -48,79 +53,6 @@ _VECTOR_ELEMENTS = {"float32": "float", "float64": "double", "int8": "tinyint", 
 DEFAULT_INTEGER = "bigint"  # holds every integer format up to i64: never truncates
 DEFAULT_NUMBER = "double"
 
-# SQL spellings of Glue types (lower case, single spaces; `(n)`/`(p,s)` handled below)
-PHYSICAL_ALIASES = {
-    "text": "string",
-    "varchar": "string",
-    "nvarchar": "string",
-    "character varying": "string",
-    "clob": "string",
-    "uuid": "string",
-    "json": "string",
-    "jsonb": "string",
-    "xml": "string",
-    "int1": "tinyint",
-    "byte": "tinyint",
-    "int2": "smallint",
-    "int16": "smallint",
-    "short": "smallint",
-    "int4": "int",
-    "int32": "int",
-    "mediumint": "int",
-    "int8": "bigint",
-    "int64": "bigint",
-    "long": "bigint",
-    "real": "float",
-    "float4": "float",
-    "float32": "float",
-    "float8": "double",
-    "float64": "double",
-    "double precision": "double",
-    "bool": "boolean",
-    "datetime": "timestamp",
-    "datetime2": "timestamp",
-    "smalldatetime": "timestamp",
-    "timestamp_ntz": "timestamp",
-    "timestamp_ltz": "timestamp",
-    "timestamp_tz": "timestamp",
-    "timestamptz": "timestamp",
-    "timestamp with time zone": "timestamp",
-    "timestamp without time zone": "timestamp",
-    "bytea": "binary",
-    "bytes": "binary",
-    "varbinary": "binary",
-    "blob": "binary",
-    "image": "binary",
-}
-_SIZED_ALIASES = {  # name(n) -> Glue
-    "varchar2": "varchar",
-    "nvarchar": "varchar",
-    "nvarchar2": "varchar",
-    "character varying": "varchar",
-    "character": "char",
-    "nchar": "char",
-    "bpchar": "char",
-    "binary": "binary",
-    "varbinary": "binary",
-    "timestamp": "timestamp",
-    "datetime2": "timestamp",
-    "timestamptz": "timestamp",
-}
-_DECIMAL_ALIASES = ("numeric", "number", "dec")
-# physical types no Glue column type can hold, with what to write instead
-UNHOLDABLE = {
-    "time": "Glue has no time-of-day type: store it as string (physicalType: string) or as a "
-    "timestamp",
-    "timetz": "Glue has no time-of-day type: store it as string (physicalType: string)",
-    "time with time zone": "Glue has no time-of-day type: store it as string",
-    "time without time zone": "Glue has no time-of-day type: store it as string",
-    "interval": "Glue has no interval type: store it as a number of seconds (bigint) or a string",
-    "geography": "Glue has no geospatial type: store it as WKT string or WKB binary",
-    "geometry": "Glue has no geospatial type: store it as WKT string or WKB binary",
-    "hugeint": "Glue's widest integer is decimal(38,0), which cannot hold every 128-bit integer",
-    "int128": "Glue's widest integer is decimal(38,0), which cannot hold every 128-bit integer",
-    "uint128": "Glue's widest integer is decimal(38,0), which cannot hold every 128-bit integer",
-}
 _BARE_COMPLEX = frozenset(
     {"array", "list", "struct", "object", "record", "row", "map", "dict", "vector"}
 )
@@ -142,6 +74,7 @@ class Mapped:
 
     type: str
     consumed: list[Loc] = field(default_factory=list)
+    notes: list[tuple[Loc, str]] = field(default_factory=list)  # what the Glue type changes
 
 
 # ----------------------------------------------------------------- Glue type trees
@@ -225,59 +158,32 @@ def odcs_type(glue: str) -> dict[str, Any]:
 # ----------------------------------------------------------------- import
 
 
-def _words(text: str) -> str:
-    return " ".join(text.strip().lower().split())
-
-
-def physical_glue(text: str) -> str | None:
-    """The Glue type a physicalType names (a Glue type or a `PHYSICAL_ALIASES` spelling), or
-    None when it is neither. Raises TypeMappingError for types Glue cannot hold."""
-    words = _words(text)
-    if not words:
+def physical_glue(text: str, dialect: str | None = None) -> TT.Resolved | None:
+    """The Glue type a physicalType names (`typetable`), or None when the table does not know
+    it (a domain type, a bare `array`/`struct` whose nested definitions say what is inside).
+    Raises TypeMappingError for a shape no Glue type has."""
+    words = TT.words(text)
+    if not words or _bare_complex(words):
         return None
-    base = re.sub(r"\s*\(.*$", "", words)
-    if base in UNHOLDABLE or words in UNHOLDABLE:
-        raise TypeMappingError(
-            ("physicalType",),
-            f"physicalType {text[:60]!r} cannot be held by a Glue column: "
-            f"{UNHOLDABLE.get(words) or UNHOLDABLE[base]}",
-        )
-    if base.startswith("interval"):
-        raise TypeMappingError(
-            ("physicalType",),
-            f"physicalType {text[:60]!r} cannot be held by a Glue column: {UNHOLDABLE['interval']}",
-        )
-    if base in _BARE_COMPLEX:
-        return None  # `array`, `struct`, ...: the nested definitions say what is inside
+    if dialect in (None, "spark"):  # Glue's own spelling first: what export writes
+        try:
+            return TT.Resolved(normalize_glue_type(words))
+        except GlueTypeError:
+            pass
     try:
-        return normalize_glue_type(words)
+        found = TT.resolve(words, dialect)
+        if found is None and dialect not in (None, "spark"):
+            found = TT.Resolved(normalize_glue_type(words))
+    except TT.TypeTableError as exc:
+        raise TypeMappingError(("physicalType",), f"physicalType {text[:60]!r}: {exc}") from None
     except GlueTypeError:
-        pass
-    if words in PHYSICAL_ALIASES:
-        return PHYSICAL_ALIASES[words]
-    sized = re.fullmatch(r"([a-z0-9_ ]+?)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)", words)
-    if sized:
-        name, n, scale = sized.group(1), int(sized.group(2)), sized.group(3)
-        if name in _DECIMAL_ALIASES:
-            return _decimal(n, int(scale or 0), ("physicalType",))
-        if scale is None and name in _SIZED_ALIASES:
-            target = _SIZED_ALIASES[name]
-            if target == "varchar":
-                return f"varchar({n})" if 1 <= n <= 65535 else "string"
-            if target == "char":
-                return f"char({n})" if 1 <= n <= 255 else "string"
-            return target  # binary(n), timestamp(precision)
-    return None
+        return None
+    return found
 
 
-def _decimal(precision: int, scale: int, loc: Loc) -> str:
-    if not 1 <= precision <= 38 or not 0 <= scale <= precision:
-        raise TypeMappingError(
-            loc,
-            f"decimal({precision},{scale}) cannot be held by a Glue column: Glue decimals have "
-            "a precision of 1..38 and a scale of 0..precision",
-        )
-    return f"decimal({precision},{scale})"
+def _bare_complex(words: str) -> bool:
+    """`array`, `struct`, `object` alone (not `array<int>`): the nested definitions decide."""
+    return words in _BARE_COMPLEX
 
 
 def _int(value: Any) -> int | None:
@@ -320,93 +226,130 @@ def nested_name(prop: dict) -> str | None:
     return name.strip().lower() if isinstance(name, str) and name.strip() else None
 
 
-def glue_type(prop: dict, depth: int = 0) -> Mapped:
-    """The Glue type of an ODCS property (a plain dict, the ODCS model's dump)."""
+_BASE_TYPE_KEYS = ("basetype", "basephysicaltype", "domainbasetype", "underlyingtype")
+
+
+def _base_type(prop: dict) -> tuple[str, Loc] | None:
+    """The base type of a domain type, where the contract gives it: a custom property
+    `baseType` (or `basePhysicalType`, `domainBaseType`, `underlyingType`)."""
+    for i, cp in enumerate(prop.get("customProperties") or []):
+        key = str(cp.get("property") or "").strip().lower()
+        if key in _BASE_TYPE_KEYS and isinstance(cp.get("value"), str) and cp["value"].strip():
+            return cp["value"], ("customProperties", i)
+    return None
+
+
+def glue_type(prop: dict, depth: int = 0, dialect: str | None = None) -> Mapped:
+    """The Glue type of an ODCS property (a plain dict, the ODCS model's dump); `dialect` is
+    the database the contract's physical types are written for (`typetable.dialect_of`)."""
     if depth > 16:
         raise TypeMappingError((), "the type nests deeper than 16 levels (Glue's limit here)")
     logical_raw = prop.get("logicalType")
-    logical = _words(logical_raw) if isinstance(logical_raw, str) else None
+    logical = TT.words(logical_raw) if isinstance(logical_raw, str) else None
     physical = prop.get("physicalType")
-    from_physical = physical_glue(physical) if isinstance(physical, str) else None
+    found = physical_glue(physical, dialect) if isinstance(physical, str) else None
     precision, scale, consumed = _precision_scale(prop)
-    nested = _nested(prop, logical, from_physical, depth)
+    at: Loc = ("physicalType",)
+    base = _base_type(prop) if found is None else None
+    if base is not None:  # a domain type resolved through the base type the contract gives
+        found = physical_glue(base[0], dialect)
+        if found is not None:
+            consumed.append(base[1])
+            at = base[1]
+    from_physical = found.glue if found is not None else None
+    nested = _nested(prop, logical, from_physical, depth, dialect)
     if nested is not None:
-        built, nested_consumed = nested
-        consumed += nested_consumed
+        consumed += nested.consumed
         complex_physical = from_physical is not None and split_glue(from_physical)[0] in (
             "array",
             "map",
             "struct",
         )
-        if complex_physical and from_physical != built:
+        if complex_physical and from_physical != nested.type:
             raise TypeMappingError(
                 ("physicalType",),
                 f"physicalType {from_physical!r} does not match the nested definitions of "
-                f"the property ({built!r}): fix one of the two",
+                f"the property ({nested.type!r}): fix one of the two",
             )
         if from_physical is None or complex_physical:
-            return Mapped(built, consumed)
-    if from_physical is not None:
-        if from_physical == "decimal(10,0)" and precision is not None and "(" not in physical:
+            return Mapped(nested.type, consumed, nested.notes)
+    if found is not None:
+        notes = [(at, n) for n in found.notes]
+        bare = re.sub(r"\s*[(\[].*$", "", TT.words(physical)) in TT.DECIMAL_NAMES
+        if bare and "(" not in physical and precision is not None:
             # a bare `decimal` with precision and scale beside it (datacontract-cli)
-            return Mapped(_decimal(precision, scale or 0, ("customProperties",)), consumed)
-        return Mapped(from_physical, consumed)
-    if logical is None:
-        if isinstance(physical, str) and physical.strip():
-            raise TypeMappingError(
-                ("physicalType",),
-                f"physicalType {physical[:60]!r} is not a type Glue knows and the property has "
-                "no logicalType: set logicalType (string, integer, number, boolean, date, "
-                "timestamp, array, object, map) or a Glue physicalType (e.g. string, bigint, "
-                "decimal(12,2))",
-            )
-        raise TypeMappingError(
-            ("logicalType",),
-            "the property has no type: set logicalType (string, integer, number, boolean, "
-            "date, timestamp, array, object, map) or a Glue physicalType",
+            return _decimal(precision, scale, consumed)
+        if bare and logical == "integer" and TT.NOTE_UNBOUNDED in found.notes:
+            return Mapped("decimal(38,0)", consumed, [(at, TT.NOTE_UNBOUNDED_INTEGER)])
+        return Mapped(found.glue, consumed, notes)
+    words = TT.words(physical) if isinstance(physical, str) else ""
+    unknown = bool(words) and not _bare_complex(words)
+    if unknown and logical in ("object", None):
+        # a domain or user-defined type (PostgreSQL `Name`, `Phone`) the contract does not
+        # resolve: its values are held as their text
+        note = (
+            f"physicalType {physical[:60]!r} is not a type the type table knows (a domain or "
+            "user-defined type?): held as its text; give its base type as the custom property "
+            "baseType to type it"
         )
-    return Mapped(_logical(prop, logical, logical_raw, precision, scale), consumed)
+        return Mapped("string", consumed, [(("physicalType",), note)])
+    shapeless = not words or _bare_complex(words)  # no physical type, or `array`, `object`
+    if shapeless and nested is None and logical in ("object", "array", "map", None):
+        # a semi-structured value whose shape the contract does not declare (JSON, VARIANT,
+        # an untyped field): its values are held as their text
+        note = TT.NOTE_UNTYPED if logical is None and not words else TT.NOTE_JSON
+        return Mapped(
+            "string", consumed, [((("physicalType",) if words else ("logicalType",)), note)]
+        )
+    glue, notes = _logical(prop, logical, logical_raw, precision, scale, dialect)
+    if glue.startswith("decimal(") and precision is not None:
+        return _decimal(precision, scale, consumed)
+    return Mapped(glue, consumed, [(("logicalType",), n) for n in notes])
 
 
-def _logical(prop: dict, logical: str, raw: str, precision: int | None, scale: int | None) -> str:
+def _decimal(precision: int, scale: int | None, consumed: list[Loc]) -> Mapped:
+    try:
+        found = TT.decimal(precision, scale or 0)
+    except TT.TypeTableError as exc:
+        raise TypeMappingError(("customProperties",), str(exc)) from None
+    return Mapped(found.glue, consumed, [(("customProperties",), n) for n in found.notes])
+
+
+def _logical(
+    prop: dict, logical: str, raw: str, precision: int | None, scale: int | None, dialect
+) -> tuple[str, list[str]]:
+    """The Glue type of a logical type (with its options) and the notes of what changes."""
     options = prop.get("logicalTypeOptions") or {}
     fmt = options.get("format")
     fmt = fmt.strip().lower() if isinstance(fmt, str) else None
     if logical == "string":
-        return "binary" if fmt == "binary" else "string"
+        return ("binary" if fmt == "binary" else "string"), []
     if logical == "integer":
         if fmt is None:
-            return DEFAULT_INTEGER
+            return DEFAULT_INTEGER, []
         if fmt in _INTEGER_FORMATS:
-            return _INTEGER_FORMATS[fmt]
+            return _INTEGER_FORMATS[fmt], []
         if fmt in ("i128", "u128"):
-            raise TypeMappingError(
-                ("logicalTypeOptions", "format"),
-                f"integer format {fmt} cannot be held by a Glue column: "
-                f"{UNHOLDABLE['int128']} (use decimal(38,0) if the values fit 38 digits)",
-            )
+            return "decimal(38,0)", [TT.NOTE_128]
         raise TypeMappingError(
             ("logicalTypeOptions", "format"),
             f"unknown integer format {fmt!r}: expected one of {', '.join(_INTEGER_FORMATS)}",
         )
     if logical == "number":
         if precision is not None:
-            return _decimal(precision, scale or 0, ("customProperties",))
+            return "decimal(10,0)", []  # the caller applies precision and scale
         if fmt is None:
-            return DEFAULT_NUMBER
+            return DEFAULT_NUMBER, []
         if fmt in _NUMBER_FORMATS:
-            return _NUMBER_FORMATS[fmt]
+            return _NUMBER_FORMATS[fmt], []
         raise TypeMappingError(
             ("logicalTypeOptions", "format"),
             f"unknown number format {fmt!r}: expected f32 or f64 (or precision and scale)",
         )
     if logical in ("boolean", "date", "timestamp"):
-        return logical
+        return logical, []
     if logical == "time":
-        raise TypeMappingError(
-            ("logicalType",),
-            f"logicalType time cannot be held by a Glue column: {UNHOLDABLE['time']}",
-        )
+        return TT.TIME_TYPE, [TT.NOTE_TIME]
     if logical in ("array", "object", "map", "vector"):
         what = {
             "array": "items (the element type)",
@@ -419,13 +362,11 @@ def _logical(prop: dict, logical: str, raw: str, precision: int | None, scale: i
         )
     # not a logical type of the standard: a Glue or SQL type name written as one?
     try:
-        glue = physical_glue(raw)
+        found = physical_glue(raw, dialect)
     except TypeMappingError as exc:
         raise TypeMappingError(("logicalType",), exc.message.replace("physicalType", "logicalType"))
-    if glue is not None:
-        if glue == "decimal(10,0)" and precision is not None:
-            return _decimal(precision, scale or 0, ("customProperties",))
-        return glue
+    if found is not None:
+        return found.glue, found.notes
     raise TypeMappingError(
         ("logicalType",),
         f"unknown logicalType {raw[:60]!r}: expected one of {', '.join(LOGICAL_TYPES)}",
@@ -433,12 +374,11 @@ def _logical(prop: dict, logical: str, raw: str, precision: int | None, scale: i
 
 
 def _nested(
-    prop: dict, logical: str | None, physical: str | None, depth: int
-) -> tuple[str, list[Loc]] | None:
+    prop: dict, logical: str | None, physical: str | None, depth: int, dialect: str | None
+) -> Mapped | None:
     """The Glue type built from `items`, `properties` or `map`, when the property is complex
     and has them; None otherwise (a flat property, or a complex physicalType alone)."""
     kind = split_glue(physical)[0] if physical else None
-    consumed: list[Loc] = []
     if logical == "vector" and physical is None:
         options = prop.get("logicalTypeOptions") or {}
         element = str(options.get("elementType") or "float32").lower()
@@ -448,31 +388,31 @@ def _nested(
                 f"vector elementType {element!r} cannot be held by a Glue column (no "
                 f"half-precision or bit types); expected one of {', '.join(_VECTOR_ELEMENTS)}",
             )
-        return f"array<{_VECTOR_ELEMENTS[element]}>", consumed
+        return Mapped(f"array<{_VECTOR_ELEMENTS[element]}>")
     if (logical == "array" or kind == "array") and isinstance(prop.get("items"), dict):
-        inner = _inner(prop["items"], ("items",), depth)
-        return f"array<{inner.type}>", consumed + inner.consumed
-    if logical == "array" and physical is None:
-        raise TypeMappingError(("items",), "an array needs items (the element type)")
+        inner = _inner(prop["items"], ("items",), depth, dialect)
+        return Mapped(f"array<{inner.type}>", inner.consumed, inner.notes)
     if (logical == "map" or kind == "map") and isinstance(prop.get("map"), dict):
         definition = prop["map"]
         if not isinstance(definition.get("key"), dict) or not isinstance(
             definition.get("value"), dict
         ):
             raise TypeMappingError(("map",), "a map needs map.key and map.value")
-        key = _inner(definition["key"], ("map", "key"), depth)
+        key = _inner(definition["key"], ("map", "key"), depth, dialect)
         if key.type not in PRIMITIVES:
             raise TypeMappingError(
                 ("map", "key"),
                 f"map keys must be a primitive Glue type, got {key.type!r} (Glue/Hive maps "
                 "have primitive keys)",
             )
-        value = _inner(definition["value"], ("map", "value"), depth)
-        return f"map<{key.type},{value.type}>", consumed + key.consumed + value.consumed
-    if logical == "map" and physical is None:
-        raise TypeMappingError(("map",), "a map needs map.key and map.value")
+        value = _inner(definition["value"], ("map", "value"), depth, dialect)
+        return Mapped(
+            f"map<{key.type},{value.type}>",
+            key.consumed + value.consumed,
+            key.notes + value.notes,
+        )
     if (logical == "object" or kind == "struct") and prop.get("properties"):
-        fields, seen = [], set()
+        fields, seen, consumed, notes = [], set(), [], []
         for i, child in enumerate(prop["properties"]):
             name = nested_name(child)
             if name is None or not _FIELD.match(name):
@@ -486,25 +426,24 @@ def _nested(
                     ("properties", i, "name"), f"struct field {name!r} is defined twice"
                 )
             seen.add(name)
-            inner = _inner(child, ("properties", i), depth)
+            inner = _inner(child, ("properties", i), depth, dialect)
             fields.append(f"{name}:{inner.type}")
             consumed += inner.consumed
-        return f"struct<{','.join(fields)}>", consumed
-    if logical == "object" and physical is None:
-        raise TypeMappingError(
-            ("properties",),
-            "an object needs properties to become a Glue struct (or physicalType: string to "
-            "keep it as JSON text)",
-        )
+            notes += inner.notes
+        return Mapped(f"struct<{','.join(fields)}>", consumed, notes)
     return None
 
 
-def _inner(prop: dict, at: Loc, depth: int) -> Mapped:
+def _inner(prop: dict, at: Loc, depth: int, dialect: str | None) -> Mapped:
     try:
-        mapped = glue_type(prop, depth + 1)
+        mapped = glue_type(prop, depth + 1, dialect)
     except TypeMappingError as exc:
         raise TypeMappingError(at + exc.loc, exc.message) from None
-    return Mapped(mapped.type, [at + loc for loc in mapped.consumed])
+    return Mapped(
+        mapped.type,
+        [at + loc for loc in mapped.consumed],
+        [(at + loc, note) for loc, note in mapped.notes],
+    )
 
 
 def check_glue(glue: str, loc: Loc) -> str:
