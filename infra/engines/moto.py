@@ -27,6 +27,7 @@ from botocore.config import Config
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from infra.engines.emulator import AWS_S3_ACTIONS
+from infra.engines.moto_query import DataFilters, apply_workgroup
 from infra.engines.recording import (
     PROVIDER_TYPE,
     ResourceGraph,
@@ -215,6 +216,16 @@ def _lf_resource(inputs: dict) -> dict:
         )
     # the catalog of the resource (another account's, across accounts)
     of = {"CatalogId": inputs["catalogId"]} if inputs.get("catalogId") else {}
+    if t.kind == "filter":
+        f = inputs["dataCellsFilter"]
+        return {
+            "DataCellsFilter": {
+                "TableCatalogId": f["tableCatalogId"],
+                "DatabaseName": t.database,
+                "TableName": t.table,
+                "Name": t.filter,
+            }
+        }
     if t.kind == "database":
         return {"Database": {**of, "Name": t.database}}
     if t.kind == "table":
@@ -269,6 +280,7 @@ class MotoMocks(pulumi.runtime.Mocks):
         # backends are not safe for concurrent writes (in-process, a Lake Formation grant
         # raised "Set changed size during iteration"); under one GIL nothing is lost
         self._applying = threading.Lock()
+        self.data_filters = DataFilters()  # moto holds none (infra/engines/moto_query.py)
         self.appliers: dict[str, Callable[[str, dict], tuple[str, dict]]] = {
             T.KEY: self._key,
             T.ALIAS: self._alias,
@@ -286,6 +298,8 @@ class MotoMocks(pulumi.runtime.Mocks):
             T.LF_RESOURCE: self._lf_location,
             T.LF_PERMISSIONS: self._lf_permissions,
             T.LF_SETTINGS: self._lf_settings,
+            T.WORKGROUP: apply_workgroup,
+            T.LF_DATA_FILTER: self.data_filters.apply,
         }
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:

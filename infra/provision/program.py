@@ -37,6 +37,7 @@ from infra.provision.config_values import account_ids, bucket_namespace, strings
 from infra.provision.documents import AwsEnv, DirectRead
 from infra.provision.guard import DEFAULT_PLATFORM_STACK, LakeGuard, applied_accounts
 from infra.provision.lake_settings import LakeDeclaration, declarations
+from infra.provision.query import data_filter_name, query_path_args
 from infra.provision.names import (
     DEFAULT_PREFIX,
     GLOBAL_NAMESPACE,
@@ -252,6 +253,7 @@ def domain_args(
         direct_readers=tuple((buckets[p], r) for p, group in readers.items() for r in group),
         cross_account=accounts.multi,
         retired=today is not None and bp.decommission is not None and bp.decommission.date <= today,
+        query=query_path_args(names, bp.domain, account),
     )
 
 
@@ -303,14 +305,29 @@ def grant_args(
     consumer_domain: str,
     settings: StackSettings,
     accounts: Accounts | None = None,
+    product: Product | None = None,
 ) -> GrantArgs:
+    """A grant of every column and row is a whole-table permission; any other a data cells
+    filter (`product`: the granted product, for its columns and partition keys: the filter
+    lists the grant's columns and the partition keys, readable with every grant, DESIGN)."""
     accounts = accounts or Accounts(settings.account, {}, settings.region)
     producer, consumer = accounts.of(bp.domain), accounts.of(consumer_domain)
+    filter_name = filter_columns = None
+    if not grant.whole_table:
+        schema = {c.name for c in product.columns} if product is not None else None
+        if schema is None or set(grant.columns) != schema:
+            keys = tuple(k.name for k in product.partition_keys) if product is not None else ()
+            filter_columns = (*grant.columns, *keys)
+        filter_name = data_filter_name(consumer_domain, filter_columns, grant.row_filter)
     return GrantArgs(
         principal=consumer_role_arn(settings, accounts, consumer_domain),
         database=settings.names.database(bp.domain),
         columns=None if grant.whole_table else grant.columns,
         catalog_id=producer if producer != consumer else None,
+        rows=grant.row_filter,
+        filter_catalog=producer,
+        filter_name=filter_name,
+        filter_columns=filter_columns,
     )
 
 
@@ -461,7 +478,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
                 name = grant_logical(bp.domain, product.name, consumer.domain)
                 grants[name] = LakeFormationGrant(
                     name,
-                    grant_args(bp, grant, consumer.domain, settings, accounts),
+                    grant_args(bp, grant, consumer.domain, settings, accounts, product),
                     dp,
                     domains.get(consumer.domain),
                     opts=pulumi.ResourceOptions(parent=dp),
