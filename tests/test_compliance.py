@@ -68,8 +68,10 @@ UNTAGGED = {
     LF_PERMISSIONS: (aws.lakeformation.Permissions, "a Lake Formation grant is not taggable"),
     LF_DATA_FILTER: (
         aws.lakeformation.DataCellsFilter,
-        "a Lake Formation data cells filter is not taggable; the grant it belongs to is named "
-        "after its product and consumer",
+        (
+            "a Lake Formation data cells filter is not taggable; the grant it belongs to is named "
+            "after its product and consumer"
+        ),
     ),
     "aws:lakeformation/dataLakeSettings:DataLakeSettings": (
         aws.lakeformation.DataLakeSettings,

@@ -191,7 +191,7 @@ def test_role_length_guard():
     ]
     assert "is 70 characters; AWS allows 64" in problems[0][3]
     assert problems[3][3].startswith(
-        f"query-results bucket name 'pppppppppppppppppppppppppppppp-sales-and-marketing-operations"
+        "query-results bucket name 'pppppppppppppppppppppppppppppp-sales-and-marketing-operations"
         "-query-results' is 75 characters; S3 allows 63"
     )
 

@@ -910,9 +910,12 @@ def test_omitted_columns_on_a_pii_product_is_a_column_limited_grant(access_graph
         "tableData"
     ]
     assert table_data["columnNames"] == ["contact_id", "country"]  # no partition keys
-    assert access_graph.get(LF_PERMISSIONS, "crm.contacts@ads-lakeformation").inputs[
-        "dataCellsFilter"
-    ]["name"] == table_data["name"]
+    assert (
+        access_graph.get(LF_PERMISSIONS, "crm.contacts@ads-lakeformation").inputs[
+            "dataCellsFilter"
+        ]["name"]
+        == table_data["name"]
+    )
     assert consumer_policy_of(access_graph, "ads") == CONSUMER_POLICY
     assert (
         "mesh-ads-consumer"

@@ -146,6 +146,15 @@ class LocalAws:
         self.client("lakeformation").list_permissions(MaxResults=1)
         self.client("sts").get_caller_identity()
 
+    def athena(self, account: str) -> Any:
+        """moto's Athena backend of `account`, in this process. botocore (1.44) speaks
+        rest-json to Athena and moto 5.2.5 answers Athena only in the json protocol (every
+        call is "Not yet implemented"), so workgroups are written and read here, in the
+        emulator's own state (`infra.engines.moto_query`)."""
+        from moto.athena.models import athena_backends
+
+        return athena_backends[account][self.region]
+
     def enforce_iam(self, on: bool) -> None:
         """moto checks every request against IAM once its no-auth allowance is 0."""
         self._post("/moto-api/reset-auth", b"0" if on else b"inf")

@@ -1,8 +1,10 @@
 """The local engine's appliers for the query path and the data cells filters
 (`infra.provision.query`): what moto can hold of them.
 
-- Athena workgroups: moto implements CreateWorkGroup/GetWorkGroup and keeps the configuration
-  (output location, encryption, enforcement) as sent; it runs no query.
+- Athena workgroups: moto's Athena backend keeps a workgroup's configuration (output
+  location, encryption, enforcement) as sent; it runs no query. Its API is out of reach of
+  this botocore (rest-json, which moto 5.2.5 does not answer for Athena), so the engine
+  writes into and reads from the backend itself (`LocalAws.athena`).
 - Lake Formation data cells filters: moto 5.2.5 implements no CreateDataCellsFilter (its
   ListDataCellsFilter always answers an empty list) and stores a permission on a filter
   without looking at it. So the engine keeps each filter's definition itself
@@ -41,12 +43,14 @@ def apply_workgroup(name: str, i: dict, at: Any) -> tuple[str, dict]:
             ),
         },
     }
-    at.client("athena").create_work_group(
-        Name=i["name"],
-        Configuration=configuration,
-        Description=i.get("description", ""),
-        Tags=_tags(i.get("tags")),
+    created = at.aws.athena(at.account).create_work_group(
+        name=i["name"],
+        configuration=configuration,
+        description=i.get("description", ""),
+        tags=_tags(i.get("tags")),
     )
+    if created is None:
+        raise ValueError(f"workgroup {i['name']!r} already exists")
     arn = f"arn:{at.env.partition}:athena:{at.env.region}:{at.env.account}:workgroup/{i['name']}"
     return i["name"], {"arn": arn}
 

@@ -62,6 +62,7 @@ RESULTS_KMS_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 DEFAULT_DATABASE_ACTIONS = ["glue:GetDatabase"]
 DEFAULT_DATABASE_PERMISSIONS = ["DESCRIBE"]
 
+
 @dataclass(frozen=True)
 class QueryPathArgs:
     """The physical names of a domain's query path."""
