@@ -8,7 +8,7 @@ import copy
 import json
 
 import pytest
-from conftest import SINGLE, TODAY
+from conftest import SAMPLE, SINGLE, TODAY
 
 from infra.audit.audit import audit
 from infra.blueprints.load import load_mesh
@@ -253,3 +253,67 @@ def test_a_permission_on_a_data_filter_that_does_not_exist_grants_nothing(mesh, 
         "names data cells filter marketing-" in p and "which does not exist" in p
         for p in outcome.detail.problems
     )
+
+
+# ---------------------------------------------------------------- ODCS carries the row filter
+
+
+def test_an_odcs_contract_carries_a_grant_s_row_filter(tmp_path):
+    """Export the sample's row-filtered grant (logistics.stock_levels to sales), import it into
+    a copy of the blueprints whose grant lost its `rows:`: the filter is back, unchanged."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from infra.cli import app
+
+    rows = "warehouse IN ('BER-1', 'MUC-2') AND on_hand >= 0"
+    runner = CliRunner()
+    out = tmp_path / "contracts"
+    run = runner.invoke(
+        app, ["contract", "export", str(SAMPLE), "--out", str(out), "--product",
+              "logistics.stock_levels"],
+    )  # fmt: skip
+    assert run.exit_code == 0, run.output
+    copy_dir = tmp_path / "blueprints"
+    shutil.copytree(SAMPLE, copy_dir)
+    logistics = copy_dir / "logistics.yaml"
+    text = logistics.read_text()
+    assert f'rows: "{rows}"' in text
+    logistics.write_text(text.replace(f'        rows: "{rows}"\n', ""))
+    run = runner.invoke(
+        app, ["contract", "import", str(out / "logistics.stock_levels.odcs.yaml"),
+              "--domain", "logistics", "--into", str(copy_dir)],
+    )  # fmt: skip
+    assert run.exit_code == 0, run.output
+    mesh = load_mesh(copy_dir, today=TODAY).mesh
+    _, product = mesh.product("logistics.stock_levels")
+    [grant] = product.consumers
+    assert (grant.domain, grant.rows) == ("sales", rows)
+
+
+def test_the_evaluator_reads_rows_through_the_data_filter():
+    """In the sample, sales reads logistics.stock_levels' rows of two warehouses: effective
+    as declared; a filter that lets every row through is a mismatch of `row_filter`."""
+    sample = load_mesh(SAMPLE, today=TODAY).mesh
+    resources = run_program(sample, StackSettings(), TODAY).resources
+    outcome = audit(sample, resources, TODAY)
+    assert outcome.differences == [] and outcome.detail.problems == []
+    [grant] = [
+        g for g in outcome.effective
+        if (g.principal, g.product) == ("sales:consumer", "logistics.stock_levels")
+    ]  # fmt: skip
+    assert grant.row_filter == "warehouse IN ('BER-1', 'MUC-2') AND on_hand >= 0"
+    assert grant.columns == ("on_hand", "sku", "snapshot_at", "warehouse")
+
+    def every_row(inputs):
+        inputs["tableData"]["rowFilter"] = {"allRowsWildcard": {}}
+
+    widened = _changed(resources, "logistics.stock_levels@sales-data-filter", every_row)
+    [diff] = audit(sample, widened, TODAY).differences
+    assert (diff.kind, diff.principal, diff.fields) == (
+        "mismatch",
+        "sales:consumer",
+        ("row_filter",),
+    )
+    assert diff.effective["row_filter"] is None
