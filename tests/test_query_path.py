@@ -317,3 +317,19 @@ def test_the_evaluator_reads_rows_through_the_data_filter():
         ("row_filter",),
     )
     assert diff.effective["row_filter"] is None
+
+
+def test_mesh_policies_says_what_a_consumer_can_run():
+    from typer.testing import CliRunner
+
+    from infra.cli import app
+
+    run = CliRunner().invoke(app, ["policies", "--format", "json"])
+    assert run.exit_code == 0, run.output
+    engines = {e["engine"]: e["needs"] for e in json.loads(run.stdout)["engines"]}
+    assert list(engines) == ["athena", "redshift-spectrum", "glue-etl", "s3"]
+    assert "workgroup" in engines["athena"] and "DESCRIBE" in engines["athena"]
+    assert "data cells filters" in engines["glue-etl"]
+    assert "s3_direct" in engines["s3"]
+    text = CliRunner().invoke(app, ["policies"]).stdout
+    assert "What a consumer can run on a grant, and what each engine needs:" in text

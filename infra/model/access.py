@@ -106,6 +106,24 @@ def is_decommissioned(product: Product, today: dt.date) -> bool:
 # opted-in direct S3 read adds "s3" (any engine reading the files with the consumer role).
 LF_ENGINES = ("athena", "glue-etl", "redshift-spectrum")
 S3_ENGINE = "s3"
+# What each engine needs to run a consumer's queries (`mesh policies`, README "Access model").
+ENGINES: dict[str, str] = {
+    "athena": "the consumer role itself, in its domain's workgroup <prefix>-<domain> "
+    "(configuration enforced, results SSE-KMS in <prefix>-<domain>-query-results/results/, "
+    "expiring after 7 days); generated: the workgroup, the results bucket, the role's "
+    "mesh-query-path policy, DESCRIBE on `default`; Lake Formation enforces columns and rows",
+    "redshift-spectrum": "an external schema over the product's database (through its "
+    "resource link across accounts) in a cluster or workgroup whose IAM role holds the "
+    "grant: the generated consumer role trusts only the domain's principals, so the platform "
+    "grants the same Lake Formation permission to the cluster's role (not generated); Lake "
+    "Formation enforces columns and rows (data cells filters)",
+    "glue-etl": "a Glue job whose role holds the grant (the job role must be granted like "
+    "the consumer role: not generated); column limits are data cells filters, the only form "
+    "Glue ETL honours (a job fails on a simple column list)",
+    "s3": "direct S3 read of the files with the consumer role: only for a grant of every "
+    "column and row with s3_direct: true (bucket and key policy name the role); nothing "
+    "enforces columns or rows, which is why only such grants may opt in",
+}
 
 
 def engines_of(via: tuple[str, ...]) -> tuple[str, ...]:
