@@ -148,7 +148,7 @@ def _conjuncts(text: str) -> frozenset[str] | None:
 
 
 def compare(old: str | None, new: str | None) -> str:
-    """"same", "narrower" or "wider": how the rows of a grant change from filter `old` to
+    """ "same", "narrower" or "wider": how the rows of a grant change from filter `old` to
     `new` (None: every row). What cannot be ordered counts as "wider"."""
     if old == new:
         return "same"

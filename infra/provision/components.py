@@ -570,12 +570,12 @@ class LakeFormationGrant(pulumi.ComponentResource):
             table = {"catalog_id": args.catalog_id, **table}
             catalog = {"catalog_id": args.catalog_id}
         self.data_filter: aws.lakeformation.DataCellsFilter | None = None
-        if args.filter_name is None:
-            target: dict = {"table": table}
-        else:  # some columns or rows: a data cells filter, which every engine honours
-            self.data_filter = aws.lakeformation.DataCellsFilter(
+        target: dict = {"table": table}
+        if args.filter_name is not None:  # some columns or rows: a data cells filter
+            self.data_filter, target = query.data_filter(
+                self,
                 child_name(name, Part.DATA_FILTER),
-                table_data=query.data_filter_table_data(
+                query.data_filter_table_data(
                     args.filter_catalog,
                     args.database,
                     product.table.name,
@@ -583,16 +583,7 @@ class LakeFormationGrant(pulumi.ComponentResource):
                     args.filter_columns,
                     args.rows,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
-            target = {
-                "data_cells_filter": {
-                    "table_catalog_id": args.filter_catalog,
-                    "database_name": args.database,
-                    "table_name": product.table.name,
-                    "name": args.filter_name,
-                }
-            }
             child = pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[self.data_filter])
             )

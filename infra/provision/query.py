@@ -191,6 +191,20 @@ def data_filter_table_data(
 # ---------------------------------------------------------------- resources
 
 
+def data_filter(
+    grant: pulumi.Resource, logical: str, table_data: dict
+) -> tuple[aws.lakeformation.DataCellsFilter, dict]:
+    """A grant's data cells filter (under its component `grant`, deleted before it is
+    replaced), and the `data_cells_filter` target of the permission on it."""
+    resource = aws.lakeformation.DataCellsFilter(
+        logical,
+        table_data=table_data,
+        opts=pulumi.ResourceOptions(parent=grant, delete_before_replace=True),
+    )
+    keys = ("table_catalog_id", "database_name", "table_name", "name")
+    return resource, {"data_cells_filter": {k: table_data[k] for k in keys}}
+
+
 def provision(
     domain: Any,
     path: QueryPathArgs,
