@@ -16,7 +16,7 @@ from infra.engines.recording import run_program
 from infra.engines.verify import verify
 from infra.provision import documents
 from infra.provision.program import StackSettings
-from infra.provision.query import data_filter_name
+from infra.provision.querydocs import data_filter_name
 
 SETTINGS = StackSettings()
 ALL = frozenset({"read", "list", "write"})

@@ -21,7 +21,7 @@ from infra.cli import app
 from infra.engines.recording import run_program
 from infra.provision import documents as docs
 from infra.provision import names as naming
-from infra.provision import query
+from infra.provision import querydocs as query
 from infra.provision.names import Names
 from infra.provision.program import StackSettings
 from infra.provision.quotas import (

@@ -42,7 +42,7 @@ from infra.blueprints.load import load_mesh
 from infra.engines.recording import ResourceGraph, UnmockedCall, run_program
 from infra.model.mesh import Mesh
 from infra.provision.program import StackSettings
-from infra.provision.query import data_filter_name
+from infra.provision.querydocs import data_filter_name
 
 STATEFUL = (BUCKET, KEY, DATABASE, TABLE)
 

@@ -14,7 +14,7 @@ from infra.audit.audit import audit
 from infra.blueprints.load import load_mesh
 from infra.engines.recording import run_program
 from infra.model.access import LF_ENGINES
-from infra.provision import query
+from infra.provision import querydocs as query
 from infra.provision.documents import AwsEnv
 from infra.provision.program import StackSettings
 

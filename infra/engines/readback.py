@@ -31,7 +31,7 @@ from infra.provision.names import (
     product_logical,
 )
 from infra.provision.program import StackSettings, direct_readers
-from infra.provision.query import DEFAULT_DATABASE
+from infra.provision.querydocs import DEFAULT_DATABASE
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from infra.engines.moto import LocalAws
 from infra.engines.readback import Check
 from infra.model.mesh import Mesh
 from infra.provision.program import StackSettings
-from infra.provision.query import RESULTS_EXPIRE_DAYS, output_location
+from infra.provision.querydocs import RESULTS_EXPIRE_DAYS, output_location
 
 
 def query_paths(

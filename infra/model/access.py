@@ -102,7 +102,7 @@ def is_decommissioned(product: Product, today: dt.date) -> bool:
 
 
 # Engines that honour a Lake Formation grant given as a whole-table permission or a data cells
-# filter, which is how the program gives every grant (`infra.provision.query.LF_ENGINES`); an
+# filter, which is how the program gives every grant (`infra.provision.query`); an
 # opted-in direct S3 read adds "s3" (any engine reading the files with the consumer role).
 LF_ENGINES = ("athena", "glue-etl", "redshift-spectrum")
 S3_ENGINE = "s3"

@@ -22,7 +22,7 @@ from infra.provision import query
 from infra.provision import types as T
 from infra.provision.documents import AwsEnv, DirectRead
 from infra.provision.names import Part, child_name
-from infra.provision.query import QueryPathArgs
+from infra.provision.querydocs import QueryPathArgs, data_filter_table_data
 
 
 def _json(doc: dict) -> str:
@@ -555,7 +555,7 @@ class LakeFormationGrant(pulumi.ComponentResource):
         A grant limited to some columns or rows is a Lake Formation data cells filter and a
         permission on it (Glue ETL honours column limits only this way; LF Developer Guide,
         "Notes and restrictions for column-level filtering"). The filter's name is a digest of
-        its content (`query.data_filter_name`): changing the columns or rows replaces both,
+        its content (`querydocs.data_filter_name`): changing the columns or rows replaces both,
         old permission and old filter deleted first, so the wider and the narrower filter
         never both exist with a grant on them."""
         super().__init__(T.GRANT, name, None, opts)
@@ -575,7 +575,7 @@ class LakeFormationGrant(pulumi.ComponentResource):
             self.data_filter, target = query.data_filter(
                 self,
                 child_name(name, Part.DATA_FILTER),
-                query.data_filter_table_data(
+                data_filter_table_data(
                     args.filter_catalog,
                     args.database,
                     product.table.name,

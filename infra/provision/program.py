@@ -49,7 +49,7 @@ from infra.provision.names import (
     physical_product_name,
     product_logical,
 )
-from infra.provision.query import data_filter_name, query_path_args
+from infra.provision.querydocs import data_filter_name, query_path_args
 
 DEFAULT_ACCOUNT = "123456789012"
 SCOPE_ALL = "all"  # one stack for the whole mesh

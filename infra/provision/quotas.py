@@ -15,7 +15,7 @@ for its roles and key, the product for its bucket); one at 90 % or more is warni
 change after next does not come as a surprise. "At the quota" fails too, one character of margin.
 
 What grows with what, in the Lake-Formation-gated access model: a consumer role's identity policy
-is constant (`documents.consumer_policy`, plus the domain's query path `query.query_policy`,
+is constant (`documents.consumer_policy`, plus the domain's query path `querydocs.query_policy`,
 which names only the domain's own workgroup, results bucket and key); a producer and a data-access role grow with the
 domain's products; a bucket policy grows with the product's direct-read grants, a key policy
 with the domain's. Grants through Lake Formation cost no policy space at all.
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from infra.errors import Problem
 from infra.model.mesh import Mesh
 from infra.provision import documents as docs
-from infra.provision import query
+from infra.provision import querydocs as query
 from infra.provision.documents import AwsEnv, DirectRead
 from infra.provision.names import SIZING_ACCOUNT
 
