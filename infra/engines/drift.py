@@ -37,6 +37,7 @@ from infra.engines.recording import ResourceGraph
 from infra.provision import types as T
 from infra.provision.graph import lf_target
 from infra.provision.program import SCOPE_ALL, SCOPE_PLATFORM, StackSettings
+from infra.provision.querydocs import DEFAULT_DATABASE
 
 Client = Callable[[str, str], Any]  # (service, account) -> a boto3 client there
 
@@ -184,10 +185,14 @@ def _lake_formation(graph, settings, accounts, client, databases, out: Drift) ->
             where = (target.database, target.table or "*", None)
         perms = tuple(sorted(r.inputs["permissions"]))
         declared.add((r.account, r.inputs["principal"], *where, perms, rows))
+    # `default` is no mesh database: only the stack's own roles' permissions on it (the
+    # query path's DESCRIBE) are the stack's to compare
+    default_roles = {e[1] for e in declared if e[2] == DEFAULT_DATABASE}
     live: set[tuple] = set()
     for account in accounts:
         for entry in permissions(client("lakeformation", account), filters):
-            if _in_scope(entry[1], settings, databases):
+            mine = entry[1] == DEFAULT_DATABASE and entry[0] in default_roles
+            if mine or _in_scope(entry[1], settings, databases):
                 live.add((account, *entry))
 
     def finding(e: tuple) -> Finding:
