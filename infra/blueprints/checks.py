@@ -329,7 +329,7 @@ def _check_rows(
     product: Product, schema: dict[str, Column], consumer: Consumer, src: SourceFile, at: Loc
 ) -> Iterator[Problem]:
     """The grant's row filter: parsed, over the product's columns, a predicate; a PII column
-    in it needs the PII approval path (E093), as sharing the column itself does."""
+    in it needs the PII approval path (E098), as sharing the column itself does."""
     columns = {c.name: c.type for c in (*product.columns, *product.partition_keys)}
     problems, named = rowfilter.check(consumer.rows or "", columns)
     for p in problems:
@@ -338,7 +338,7 @@ def _check_rows(
     if pii and not (consumer.include_pii and consumer.approved_by):
         yield src.problem(
             at + ("rows",),
-            "E093",
+            "E098",
             f"the row filter names PII column(s) {', '.join(pii)}: which rows a consumer "
             "sees discloses their values, so it needs include_pii: true and approved_by, as "
             "sharing them does",

@@ -8,10 +8,10 @@ NULL`, over the product's column names (schema and partition keys) and literals 
 numbers, `TRUE`, `FALSE`, `NULL`). Anything else (functions, casts, arithmetic, subqueries,
 qualified names, several statements) is refused, not guessed at.
 
-- E090: the text does not parse, or uses something outside that subset;
-- E091: it names a column the product does not have;
-- E092: it is not a boolean predicate (`region`, `1`, `amount + 1`);
-- E093 (checked by the caller, who knows the grant): it names a PII column without
+- E095: the text does not parse, or uses something outside that subset;
+- E096: it names a column the product does not have;
+- E097: it is not a boolean predicate (`region`, `1`, `amount + 1`);
+- E098 (checked by the caller, who knows the grant): it names a PII column without
   `include_pii` and `approved_by` (a filter on a PII column discloses it row by row).
 
 `compare` classifies a change for `mesh diff`: a filter that adds conditions to the old one
@@ -41,7 +41,7 @@ _ALLOWED = (*_PREDICATES, *_VALUES, exp.Paren, exp.Column, exp.Identifier)
 
 @dataclass(frozen=True)
 class RowFilterProblem:
-    code: str  # E090 | E091 | E092
+    code: str  # E095 | E096 | E097
     message: str
 
 
@@ -53,10 +53,10 @@ def _parse(text: str) -> exp.Expression | RowFilterProblem:
         what = re.sub(r"<class '[\w.]*?(\w+)'>", r"\1", str(errors[0].get("description")))
         where = f" at column {errors[0]['col']}" if errors[0].get("col") else ""
         return RowFilterProblem(
-            "E090", f"the row filter does not parse{where}: {quote(what.splitlines()[0])}"
+            "E095", f"the row filter does not parse{where}: {quote(what.splitlines()[0])}"
         )
     if len(parsed) != 1:
-        return RowFilterProblem("E090", "the row filter must be one predicate, not several")
+        return RowFilterProblem("E095", "the row filter must be one predicate, not several")
     return parsed[0]
 
 
@@ -105,7 +105,7 @@ def check(text: str, columns: Mapping[str, str]) -> tuple[list[RowFilterProblem]
     if what is not None:
         return [
             RowFilterProblem(
-                "E090",
+                "E095",
                 f"the row filter uses {what}, which is not supported: use comparisons, AND, "
                 "OR, NOT, IN, BETWEEN, LIKE and IS NULL over column names and literals",
             )
@@ -113,7 +113,7 @@ def check(text: str, columns: Mapping[str, str]) -> tuple[list[RowFilterProblem]
     named = {c.name for c in tree.find_all(exp.Column)}
     problems = [
         RowFilterProblem(
-            "E091",
+            "E096",
             f"the row filter names column {name!r}, which the product does not have; "
             f"expected one of: {', '.join(sorted(columns))}",
         )
@@ -123,7 +123,7 @@ def check(text: str, columns: Mapping[str, str]) -> tuple[list[RowFilterProblem]
     if not _is_predicate(tree, boolean):
         problems.append(
             RowFilterProblem(
-                "E092",
+                "E097",
                 f"the row filter {quote(tree.sql(dialect=DIALECT))} is not a boolean predicate: "
                 "it must compare columns with values, e.g. region = 'EU' AND year >= 2024",
             )

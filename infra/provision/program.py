@@ -37,7 +37,6 @@ from infra.provision.config_values import account_ids, bucket_namespace, strings
 from infra.provision.documents import AwsEnv, DirectRead
 from infra.provision.guard import DEFAULT_PLATFORM_STACK, LakeGuard, applied_accounts
 from infra.provision.lake_settings import LakeDeclaration, declarations
-from infra.provision.query import data_filter_name, query_path_args
 from infra.provision.names import (
     DEFAULT_PREFIX,
     GLOBAL_NAMESPACE,
@@ -49,7 +48,7 @@ from infra.provision.names import (
     physical_product_name,
     product_logical,
 )
-from infra.provision.querydocs import data_filter_name, query_path_args
+from infra.provision.querydocs import grant_filter, query_path_args
 
 DEFAULT_ACCOUNT = "123456789012"
 SCOPE_ALL = "all"  # one stack for the whole mesh
@@ -309,17 +308,10 @@ def grant_args(
     product: Product | None = None,
 ) -> GrantArgs:
     """A grant of every column and row is a whole-table permission; any other a data cells
-    filter (`product`: the granted product, for its columns and partition keys: the filter
-    lists the grant's columns and the partition keys, readable with every grant, DESIGN)."""
+    filter (`querydocs.grant_filter`; `product`: the granted product)."""
     accounts = accounts or Accounts(settings.account, {}, settings.region)
     producer, consumer = accounts.of(bp.domain), accounts.of(consumer_domain)
-    filter_name = filter_columns = None
-    if not grant.whole_table:
-        schema = {c.name for c in product.columns} if product is not None else None
-        if schema is None or set(grant.columns) != schema:
-            keys = tuple(k.name for k in product.partition_keys) if product is not None else ()
-            filter_columns = (*grant.columns, *keys)
-        filter_name = data_filter_name(consumer_domain, filter_columns, grant.row_filter)
+    filter_name, filter_columns = grant_filter(consumer_domain, grant, product)
     return GrantArgs(
         principal=consumer_role_arn(settings, accounts, consumer_domain),
         database=settings.names.database(bp.domain),

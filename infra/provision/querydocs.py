@@ -10,6 +10,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from infra.model.access import DeclaredGrant
+from infra.model.spec import Product
 from infra.provision import documents as docs
 from infra.provision.documents import AwsEnv
 from infra.provision.names import Names
@@ -142,6 +144,21 @@ def data_filter_name(consumer: str, columns: tuple[str, ...] | None, rows: str |
     in-place edit that a failed update could leave half done; the same content keeps its name."""
     content = json.dumps({"columns": list(columns) if columns else None, "rows": rows})
     return f"{consumer}-{hashlib.sha256(content.encode()).hexdigest()[:12]}"
+
+
+def grant_filter(
+    consumer: str, grant: DeclaredGrant, product: Product | None
+) -> tuple[str | None, tuple[str, ...] | None]:
+    """(filter name, filter columns) of a grant: (None, None) for a whole-table grant; else
+    its data cells filter, listing the grant's columns and the product's partition keys
+    (readable with every grant, DESIGN), or every column (None) when it only limits rows."""
+    if grant.whole_table:
+        return None, None
+    columns = None
+    if product is None or set(grant.columns) != {c.name for c in product.columns}:
+        keys = tuple(k.name for k in product.partition_keys) if product is not None else ()
+        columns = (*grant.columns, *keys)
+    return data_filter_name(consumer, columns, grant.row_filter), columns
 
 
 def data_filter_table_data(
