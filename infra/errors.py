@@ -173,6 +173,11 @@ REGISTRY: dict[str, Code] = {
                 _E,
                 "a stack prefix whose consumers' catalog pattern reaches another stack's databases",
             ),
+            # row filters (`rows:` of a grant), parsed with sqlglot
+            "E095": (_E, "a row filter does not parse or uses unsupported syntax"),
+            "E096": (_E, "a row filter names a column the product does not have"),
+            "E097": (_E, "a row filter is not a boolean predicate"),
+            "E098": (_E, "a row filter names a PII column without include_pii and approved_by"),
             # warnings
             "W001": (_W, "grant expires soon"),
             "W002": (_W, "grant has expired and grants nothing"),

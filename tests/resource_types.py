@@ -10,6 +10,7 @@ from infra.provision.types import (  # noqa: F401  (re-exported for the tests)
     ENCRYPTION,
     GRANT,
     KEY,
+    LF_DATA_FILTER,
     LF_PERMISSIONS,
     LF_RESOURCE,
     LIFECYCLE,
@@ -20,4 +21,5 @@ from infra.provision.types import (  # noqa: F401  (re-exported for the tests)
     ROLE_POLICY,
     TABLE,
     VERSIONING,
+    WORKGROUP,
 )

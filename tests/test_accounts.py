@@ -75,15 +75,28 @@ def test_every_resource_of_a_domain_is_in_its_account():
 def test_a_cross_account_grant_names_the_consumer_role_and_the_producer_catalog(graph):
     lf = graph.get(T.LF_PERMISSIONS, "sales.orders@marketing-lakeformation")
     assert lf.account == "111122223333"  # created in the producer's account
+    # a column-limited grant: a data cells filter in the producer's catalog (created there,
+    # by the producer's stack), shared to the role in the consumer's account
+    data_filter = graph.get(T.LF_DATA_FILTER, "sales.orders@marketing-data-filter")
+    assert data_filter.account == "111122223333"
+    name = data_filter.inputs["tableData"]["name"]
+    assert data_filter.inputs["tableData"] == {
+        "tableCatalogId": "111122223333",
+        "databaseName": "mesh_sales",
+        "tableName": "orders",
+        "name": name,
+        "columnNames": ["amount", "order_date", "order_id", "dt"],
+        "rowFilter": {"allRowsWildcard": {}},
+    }
     assert lf.inputs == {
         "permissions": ["SELECT"],
         "principal": "arn:aws:iam::444455556666:role/mesh-marketing-consumer",
         "catalogId": "111122223333",
-        "tableWithColumns": {
-            "catalogId": "111122223333",
+        "dataCellsFilter": {
+            "tableCatalogId": "111122223333",
             "databaseName": "mesh_sales",
-            "name": "orders",
-            "columnNames": ["amount", "order_date", "order_id"],
+            "tableName": "orders",
+            "name": name,
         },
     }
     # a grant within one account is what it always was: no catalog id
@@ -371,7 +384,7 @@ def test_a_consumer_policy_created_in_another_account_grants_nothing(mesh, graph
     assert [(d.kind, d.principal, d.product, d.fields) for d in outcome.differences] == [
         ("missing", "analytics:consumer", "finance.invoices", ()),
         # the producer's bucket and key policy still let it read the files directly
-        ("mismatch", "analytics:consumer", "finance.revenue_daily", ("via",)),
+        ("mismatch", "analytics:consumer", "finance.revenue_daily", ("via", "engines")),
         ("missing", "analytics:consumer", "marketing.attribution", ()),
         ("missing", "analytics:consumer", "marketing.campaigns", ()),
         ("missing", "analytics:consumer", "sales.returns", ()),

@@ -33,6 +33,8 @@ MATRIX_GRANT_KEYS = {
     "expires",
     "s3_direct",
     "via",
+    "row_filter",
+    "engines",
     "account",
     "product_account",
 }
@@ -108,7 +110,9 @@ def test_effective_access_comes_from_the_resources(result):
 
 
 def test_parliament_reports_nothing_of_medium_or_higher(result):
-    assert result.lint.documents == 45  # 15 trust + 15 inline + 10 bucket + 5 key
+    # 15 trust + 25 inline (15 + a query path per producer and consumer role) + 15 bucket
+    # (10 products + 5 query results) + 5 key
+    assert result.lint.documents == 15 + 25 + 15 + 5
     assert [f.as_json() for f in result.lint.failing] == []
     ignored = {f.issue for f in result.lint.findings if f.ignored}
     assert ignored == {"CREDENTIALS_EXPOSURE", "PERMISSIONS_MANAGEMENT_ACTIONS"}
@@ -222,7 +226,12 @@ def test_a_reader_added_to_a_bucket_and_key_policy_is_reported(mesh, resources):
     )
     outcome = audit(mesh, broken, TODAY)
     assert [(d.kind, d.principal, d.product, d.fields) for d in outcome.differences] == [
-        ("mismatch", "marketing:consumer", "finance.revenue_daily", ("s3_direct", "via"))
+        (
+            "mismatch",
+            "marketing:consumer",
+            "finance.revenue_daily",
+            ("s3_direct", "via", "engines"),  # engines: any reading the files ("s3") too
+        )
     ]
     assert any(
         "ACCESS MISMATCH [mismatch] marketing:consumer -> finance.revenue_daily" in line
@@ -267,7 +276,7 @@ def test_s3_path_around_a_column_restriction_is_reported(mesh, resources):
         "marketing:consumer",
         "sales.orders",
     )
-    assert set(diff.fields) == {"columns", "pii", "s3_direct", "via"}
+    assert set(diff.fields) == {"columns", "pii", "s3_direct", "via", "engines"}
 
 
 def test_a_consumer_role_without_catalog_read_loses_every_lake_formation_grant(mesh, resources):
@@ -299,13 +308,17 @@ def test_catalog_read_scoped_to_another_prefix_is_not_enough(mesh, resources):
     ]
 
 
-def test_lake_formation_columns_are_read_from_the_permission(mesh, resources):
-    def more(inputs):
-        inputs["tableWithColumns"]["columnNames"].append("customer_email")
+def test_lake_formation_columns_are_read_from_the_data_filter(mesh, resources):
+    """The grant's data cells filter names a column the grant does not allow: the evaluator
+    reads the columns through the filter the permission names, and reports the mismatch."""
 
-    broken = _mutated(resources, "sales.orders@marketing-lakeformation", more)
+    def more(inputs):
+        inputs["tableData"]["columnNames"].append("customer_email")
+
+    broken = _mutated(resources, "sales.orders@marketing-data-filter", more)
     (diff,) = audit(mesh, broken, TODAY).differences
     assert diff.kind == "mismatch" and diff.fields == ("columns", "pii")
+    assert "customer_email" in diff.effective["columns"]
 
 
 def test_public_bucket_statement_is_reported(mesh, resources):
@@ -452,8 +465,15 @@ def test_principal_file_holds_the_exact_deployed_documents(audit_out, resources)
     assert by_id["trust/sales-consumer"]["document"] == json.loads(
         recorded["sales-consumer"].inputs["assumeRolePolicy"]
     )
-    # the one constant policy of the role; both logistics grants are Lake Formation only
-    assert sorted(by_id) == ["inline/sales-consumer-access", "trust/sales-consumer"]
+    # the role's two constant policies (catalog access, query path); the key policy names it
+    # for its query results only; both logistics grants are Lake Formation only
+    assert sorted(by_id) == [
+        "bucket/sales-query-results-policy",  # its domain's query results location
+        "inline/sales-consumer-access",
+        "inline/sales-consumer-query",
+        "key/sales-key",
+        "trust/sales-consumer",
+    ]
     assert by_id["inline/sales-consumer-access"]["document"] == json.loads(
         recorded["sales-consumer-access"].inputs["policy"]
     )
@@ -467,6 +487,9 @@ def test_principal_file_of_a_direct_reader_holds_the_bucket_and_key_policy(audit
     assert relations == {
         "trust/analytics-consumer": "attached",
         "inline/analytics-consumer-access": "attached",
+        "inline/analytics-consumer-query": "attached",
+        "key/analytics-key": "names-principal",  # its own query results
+        "bucket/analytics-query-results-policy": "governs-access",
         "bucket/finance.revenue_daily-policy": "names-principal",
         "key/finance-key": "names-principal",
     }

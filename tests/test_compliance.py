@@ -23,6 +23,7 @@ from resource_types import (
     ENCRYPTION,
     GRANT,
     KEY,
+    LF_DATA_FILTER,
     LF_PERMISSIONS,
     LF_RESOURCE,
     LIFECYCLE,
@@ -33,6 +34,7 @@ from resource_types import (
     ROLE_POLICY,
     TABLE,
     VERSIONING,
+    WORKGROUP,
 )
 
 from infra.blueprints.load import load_mesh
@@ -48,6 +50,7 @@ TAGGABLE = {
     KEY: aws.kms.Key,
     ROLE: aws.iam.Role,
     DATABASE: aws.glue.CatalogDatabase,
+    WORKGROUP: aws.athena.Workgroup,
 }
 REQUIRED_TAGS = ("mesh:domain", "mesh:product", "cost-center")
 BUCKET_CONFIGURATION = (
@@ -63,6 +66,13 @@ UNTAGGED = {
     ALIAS: (aws.kms.Alias, "KMS aliases take no tags; the key they name is tagged"),
     ROLE_POLICY: (aws.iam.RolePolicy, "an inline policy is part of its role, which is tagged"),
     LF_PERMISSIONS: (aws.lakeformation.Permissions, "a Lake Formation grant is not taggable"),
+    LF_DATA_FILTER: (
+        aws.lakeformation.DataCellsFilter,
+        (
+            "a Lake Formation data cells filter is not taggable; the grant it belongs to is named "
+            "after its product and consumer"
+        ),
+    ),
     "aws:lakeformation/dataLakeSettings:DataLakeSettings": (
         aws.lakeformation.DataLakeSettings,
         "account-level Lake Formation settings are not an AWS resource that takes tags",
@@ -128,6 +138,11 @@ def domain_of(graph: ResourceGraph, resource: Recorded) -> str:
     return node.name
 
 
+def is_results(bucket: str) -> bool:
+    """A domain's Athena query-results bucket (`infra.provision.query`), not a product's."""
+    return bucket.endswith("-query-results")
+
+
 def attached(graph: ResourceGraph, type_: str, bucket: str) -> list[Recorded]:
     return [r for r in graph.by_type(type_) if r.inputs.get("bucket") == bucket]
 
@@ -158,7 +173,7 @@ def test_taggable_types_take_tags(type_):
 
 def test_every_bucket_is_encrypted_with_its_domain_key(graph):
     buckets = graph.by_type(BUCKET)
-    assert len(buckets) == 10
+    assert len(buckets) == 10 + 5  # products, and one query-results bucket per domain
     for bucket in buckets:
         name = bucket.inputs["bucket"]
         key_arn = graph.get(KEY, child_name(domain_of(graph, bucket), Part.KEY)).outputs["arn"]
@@ -187,6 +202,12 @@ def test_every_bucket_blocks_public_access(graph):
         }
         [ownership] = attached(graph, OWNERSHIP, name)  # ACLs disabled: no ACL can open it
         assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+        if is_results(name):
+            # query results are disposable working copies: not versioned, gone in 7 days
+            assert attached(graph, VERSIONING, name) == [], name
+            [lifecycle] = attached(graph, LIFECYCLE, name)
+            assert [r["expiration"] for r in lifecycle.inputs["rules"]] == [{"days": 7}], name
+            continue
         [versioning] = attached(graph, VERSIONING, name)  # overwrites stay recoverable
         assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
 
@@ -275,7 +296,8 @@ def test_nobody_but_the_producer_writes_a_product(graph):
                 continue
             for bucket in producer_of:
                 if any(
-                    fnmatchcase(f"arn:aws:s3:::{bucket}/any/object", r)
+                    fnmatchcase(f"arn:aws:s3:::{bucket}/{probe}", r)
+                    for probe in ("any/object", "results/any-object")
                     for r in listify(statement["Resource"])
                 ):
                     writers[bucket].add(resource.inputs["role"])
@@ -289,8 +311,13 @@ def test_nobody_but_the_producer_writes_a_product(graph):
         assert [s["Principal"] for s in trust["Statement"]] == [
             {"Service": "lakeformation.amazonaws.com"}
         ]
+    # A domain's query-results bucket is written by its own two roles (Athena writes each
+    # query's results as the caller) and by nobody else.
     assert writers == {
-        bucket: {producer, lf_role_of[bucket]} for bucket, producer in producer_of.items()
+        bucket: {producer, producer.replace("-producer", "-consumer")}
+        if is_results(bucket)
+        else {producer, lf_role_of[bucket]}
+        for bucket, producer in producer_of.items()
     }
 
 
@@ -333,8 +360,10 @@ def test_key_policies_let_only_named_roles_use_the_key_through_s3(graph, mesh):
 
 def test_grants_match_the_declared_access_model(graph, mesh):
     """Every active grant of the access model is provisioned once, as one Lake Formation
-    permission (whole table or exactly its columns), and nothing else is; no consumer role's
-    identity policy names a table, a bucket or a key."""
+    permission: on the whole table, or on a data cells filter of exactly its columns (and the
+    partition keys, readable with every grant) and its rows, which Athena, Redshift Spectrum
+    and Glue ETL all honour; nothing else is. No consumer role's identity policy names a
+    table, a product's bucket or key."""
     declared = {
         (g.principal.split(":")[0], g.product): g
         for g in access.declared_access(mesh, TODAY).grants
@@ -361,15 +390,50 @@ def test_grants_match_the_declared_access_model(graph, mesh):
                 "databaseName": f"mesh_{producer}",
                 "name": name,
             }
+            assert [r.name for r in graph.resources if r.parent == f"{product}@{consumer}"] == [
+                lf.name
+            ]
         else:
-            assert lf.inputs["tableWithColumns"]["columnNames"] == list(declared_grant.columns)
-        assert [r.name for r in graph.resources if r.parent == f"{product}@{consumer}"] == [lf.name]
+            [data_filter] = graph.index.children(f"{product}@{consumer}", LF_DATA_FILTER)
+            table_data = data_filter.inputs["tableData"]
+            schema = mesh.product(product)[1]
+            if set(declared_grant.columns) == {c.name for c in schema.columns}:
+                # every column, some rows: a column wildcard that excludes nothing
+                assert table_data["columnWildcard"] == {"excludedColumnNames": []}
+                assert "columnNames" not in table_data
+            else:
+                keys = [k.name for k in schema.partition_keys]
+                assert table_data["columnNames"] == [*declared_grant.columns, *keys]
+            assert table_data["tableCatalogId"] == account(mesh, producer)
+            rows = declared_grant.row_filter
+            assert table_data["rowFilter"] == (
+                {"filterExpression": rows} if rows else {"allRowsWildcard": {}}
+            )
+            assert lf.inputs["dataCellsFilter"] == {
+                "tableCatalogId": account(mesh, producer),
+                "databaseName": f"mesh_{producer}",
+                "tableName": name,
+                "name": table_data["name"],
+            }
+            assert [r.name for r in graph.resources if r.parent == f"{product}@{consumer}"] == [
+                data_filter.name,
+                lf.name,
+            ]
     for resource, document in role_policies(graph):
         if not resource.inputs["role"].endswith("-consumer"):
             continue
+        domain = domain_of(graph, resource)
+        key_arn = graph.get(KEY, child_name(domain, Part.KEY)).outputs["arn"]
+        own = {  # the query path: its own results bucket and key, nothing of a product
+            f"arn:aws:s3:::mesh-{domain}-query-results",
+            f"arn:aws:s3:::mesh-{domain}-query-results/results/*",
+            key_arn,
+        }
         for statement in document["Statement"]:
             for arn in listify(statement["Resource"]):
-                assert not arn.startswith(("arn:aws:s3:", "arn:aws:kms:")), resource.name
+                if arn.startswith(("arn:aws:s3:", "arn:aws:kms:")):
+                    assert resource.inputs["name"] == "mesh-query-path", resource.name
+                    assert arn in own, (resource.name, arn)
                 if arn.startswith(GLUE_TABLES) and ":table/" in arn:
                     # every account's catalog in a multi-account mesh, Lake Formation gates it
                     multi = StackSettings().accounts(mesh).multi
@@ -382,14 +446,15 @@ def test_grants_match_the_declared_access_model(graph, mesh):
 def test_every_taggable_resource_is_tagged(graph, mesh):
     tagged = [r for r in graph.resources if r.type in TAGGABLE]
     links = [r for r in graph.by_type(DATABASE) if "targetDatabase" in r.inputs]
-    assert len(tagged) == 10 + 5 + 15 + 5 + len(links)  # buckets, keys, roles, databases
+    # buckets (products and query results), keys, roles, databases, workgroups
+    assert len(tagged) == 10 + 5 + 5 + 15 + 5 + 5 + len(links)
     for resource in tagged:
         domain = domain_of(graph, resource)
         tags = resource.inputs["tags"]
         assert set(REQUIRED_TAGS) <= set(tags), resource.name
         assert tags["mesh:domain"] == domain, resource.name
         assert tags["cost-center"] == mesh.blueprint(domain).cost_center, resource.name
-        if resource.parent == domain:  # domain-level: key, database, roles
+        if resource.parent == domain:  # domain-level: key, database, roles, query path
             assert tags["mesh:product"] == "-", resource.name
         else:
             assert f"{domain}.{tags['mesh:product']}" == resource.parent, resource.name
@@ -419,3 +484,63 @@ def test_policies_fit_aws_size_limits(graph):
         assert compact(json.loads(key.inputs["policy"])) <= KEY_POLICY_MAX, key.name
     for policy in graph.by_type(BUCKET_POLICY):
         assert compact(json.loads(policy.inputs["policy"])) <= BUCKET_POLICY_MAX, policy.name
+
+
+# ---------------------------------------------------------------- the query path
+
+
+def test_every_domain_queries_in_its_own_enforced_workgroup(graph, mesh):
+    """Each domain has one Athena workgroup, configuration enforced (clients cannot redirect
+    or unencrypt results), writing to its own results bucket under its own key; no role's
+    policy names another domain's workgroup, results bucket or key (users of one workgroup
+    see each other's results: one per domain keeps a column limit from leaking)."""
+    workgroups = graph.by_type(WORKGROUP)
+    assert sorted(domain_of(graph, w) for w in workgroups) == sorted(mesh.domains)
+    for wg in workgroups:
+        domain = domain_of(graph, wg)
+        key_arn = graph.get(KEY, child_name(domain, Part.KEY)).outputs["arn"]
+        config = wg.inputs["configuration"]
+        assert config["enforceWorkgroupConfiguration"] is True
+        assert config["resultConfiguration"] == {
+            "outputLocation": f"s3://mesh-{domain}-query-results/results/",
+            "encryptionConfiguration": {"encryptionOption": "SSE_KMS", "kmsKeyArn": key_arn},
+            "expectedBucketOwner": account(mesh, domain),
+        }, domain
+    for resource, document in role_policies(graph):
+        domain = domain_of(graph, resource)
+        for statement in document["Statement"]:
+            for arn in listify(statement["Resource"]):
+                if ":athena:" in arn:
+                    assert arn.endswith(f":workgroup/mesh-{domain}"), (resource.name, arn)
+                if "-query-results" in arn:
+                    assert arn.startswith(f"arn:aws:s3:::mesh-{domain}-query-results"), arn
+
+
+def test_every_querying_role_has_describe_on_default_in_its_account(graph, mesh):
+    """Athena needs Lake Formation DESCRIBE on `default` (and glue:GetDatabase on it): both
+    roles of every domain, granted in the domain's own account."""
+    describes = {
+        (r.account, r.inputs["principal"])
+        for r in graph.by_type(LF_PERMISSIONS)
+        if r.inputs.get("database") == {"name": "default"}
+    }
+    assert all(
+        r.inputs["permissions"] == ["DESCRIBE"]
+        for r in graph.by_type(LF_PERMISSIONS)
+        if r.inputs.get("database") == {"name": "default"}
+    )
+    assert describes == {
+        (account(mesh, d), f"arn:aws:iam::{account(mesh, d)}:role/mesh-{d}-{kind}")
+        for d in mesh.domains
+        for kind in ("producer", "consumer")
+    }
+    for resource, document in role_policies(graph):
+        if resource.inputs["name"] != "mesh-query-path":
+            continue
+        acct = account(mesh, domain_of(graph, resource))
+        [default] = [s for s in document["Statement"] if s["Sid"] == "ReadDefaultDatabase"]
+        assert default["Action"] == ["glue:GetDatabase"]
+        assert default["Resource"] == [
+            f"arn:aws:glue:eu-west-1:{acct}:catalog",
+            f"arn:aws:glue:eu-west-1:{acct}:database/default",
+        ]

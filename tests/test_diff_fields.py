@@ -96,6 +96,7 @@ def base() -> dict[str, dict]:
                         "domain": "crm",
                         "approved_by": "crm-lead@example.com",
                         "expires": str(TODAY + 100 * DAY),
+                        "rows": "order_id LIKE 'EU-%' AND amount > 0",
                         "justification": "campaign attribution",
                     },
                     {
@@ -207,6 +208,9 @@ FIELDS: dict[str, tuple[set[str], Mutation]] = {
     "products[].consumers[].expires": ({"new_access"}, lambda b: _p(b)["consumers"][0].update(expires=str(TODAY + 150 * DAY))),
     "products[].consumers[].justification": (set(), lambda b: _p(b)["consumers"][0].update(justification="board dashboards")),
     "products[].consumers[].s3_direct": ({"new_access"}, lambda b: _p(b)["consumers"][2].update(s3_direct=True)),
+    # dropping a condition of the row filter gives rows it did not: new access (narrowing,
+    # adding one, is a change: test_row_filter_changes)
+    "products[].consumers[].rows": ({"new_access"}, lambda b: _p(b)["consumers"][1].update(rows="order_id LIKE 'EU-%'")),
     "products[].tags": (set(), _set(_p, "tags", {"team": "shop-eu"})),
     "products[].previous_names": (set(), _set(_p, "previous_names", ["order_lines", "lines"])),
     "products[].quality": (set(), _set(_p, "quality", [{"type": "library", "metric": "rowCount", "mustBeGreaterThan": 10}])),
@@ -360,3 +364,59 @@ def test_a_pii_column_leaving_is_a_privacy_review(tmp_path, change):
     assert classify(doc, run.exit_code) == expected
     assert "pii_column_dropped" in {r["change"] for r in doc["review_required"]}
     assert "privacy" in {a["approver"] for a in doc["required_approvals"]}
+
+
+def _diff(tmp_path, mutate) -> tuple[int, dict]:
+    head = copy.deepcopy(base())
+    mutate(head)
+    b, h = _write(tmp_path / "base", base()), _write(tmp_path / "head", head)
+    run = CliRunner().invoke(
+        app,
+        ["diff", str(b), str(h), "--validate", "--format", "json"],
+        env={"MESH_TODAY": str(TODAY)},
+    )
+    return run.exit_code, json.loads(run.stdout)
+
+
+@pytest.mark.parametrize(
+    ("rows", "kind", "reason"),
+    [
+        # more conditions: fewer rows, a change (exit 0)
+        ("order_id LIKE 'EU-%' AND amount > 0 AND amount < 1000", "changed", "row_filter_narrowed"),
+        # the same conditions, reordered and reformatted: no change at all
+        ("(amount > 0) and order_id like 'EU-%'", None, None),
+        # a condition dropped: more rows, new access (exit 3)
+        ("amount > 0", "new_access", "row_filter_widened"),
+        # another condition: cannot be ordered, counts as new access
+        ("order_id LIKE 'US-%' AND amount > 0", "new_access", "row_filter_widened"),
+        # no filter: every row, new access
+        (None, "new_access", "row_filter_removed"),
+    ],
+)
+def test_row_filter_changes(tmp_path, rows, kind, reason):
+    def mutate(b):
+        grant = _p(b)["consumers"][1]
+        if rows is None:
+            del grant["rows"]
+        else:
+            grant["rows"] = rows
+
+    code, doc = _diff(tmp_path, mutate)
+    assert doc["errors"] == []
+    entries = {k: [e for e in doc[k] if e["principal"] == "crm:consumer"] for k in (
+        "new_access", "changed")}  # fmt: skip
+    if kind is None:
+        assert entries == {"new_access": [], "changed": []} and code == 0
+        return
+    [entry] = entries[kind]
+    assert entry["reasons"] == [reason]
+    assert entry["row_filter"] == rows
+    assert entry["before"]["row_filter"] == "order_id LIKE 'EU-%' AND amount > 0"
+    assert code == (3 if kind == "new_access" else 0)
+
+
+def test_adding_a_row_filter_is_a_narrowing_change(tmp_path):
+    code, doc = _diff(tmp_path, lambda b: _p(b)["consumers"][0].update(rows="currency = 'EUR'"))
+    [entry] = doc["changed"]
+    assert (entry["principal"], entry["reasons"]) == ("bi:consumer", ["row_filter_added"])
+    assert doc["new_access"] == [] and code == 0

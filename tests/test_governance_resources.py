@@ -21,6 +21,7 @@ from infra.governance.resource_rules import (
     BUCKET_POLICY,
     GRANT_COMPONENT,
     KEY,
+    LF_DATA_FILTER,
     LF_PERMISSIONS,
     LIFECYCLE,
     OWNERSHIP,
@@ -119,11 +120,11 @@ CASES: dict[str, tuple[list[Mutation] | Callable, list[tuple[str, str, str]]]] =
     ),
     "pii-through-lake-formation": (
         [
-            (
-                LF_PERMISSIONS,
-                "sales.orders@marketing-lakeformation",
+            (  # the grant's data cells filter lets the PII column through
+                LF_DATA_FILTER,
+                "sales.orders@marketing-data-filter",
                 _set(
-                    "tableWithColumns",
+                    "tableData",
                     "columnNames",
                     value=["amount", "customer_email", "order_date", "order_id"],
                 ),

@@ -16,6 +16,7 @@ from infra.engines.recording import run_program
 from infra.engines.verify import verify
 from infra.provision import documents
 from infra.provision.program import StackSettings
+from infra.provision.querydocs import data_filter_name
 
 SETTINGS = StackSettings()
 ALL = frozenset({"read", "list", "write"})
@@ -54,7 +55,9 @@ def test_sample_mesh_verifies(deployed):
     assert result.failed_checks == []
     assert result.ok
     assert result.calls == 10 * 10 * 3  # 10 principals x 10 products x (get, list, put)
-    assert len(deployment.graph.resources) == 181
+    # 181 before the query path: + 11 per domain (results bucket and its 5 guards, workgroup,
+    # 2 query policies, 2 DESCRIBE on default) + 4 data cells filters
+    assert len(deployment.graph.resources) == 181 + 5 * 11 + 4
 
 
 def test_only_the_producer_writes(deployed):
@@ -133,6 +136,26 @@ def test_glue_tables_have_the_blueprint_columns(deployed):
     assert orders["StorageDescriptor"]["Columns"][5] == {"Name": "amount", "Type": "decimal(12,2)"}
 
 
+DOMAINS = ("analytics", "finance", "logistics", "marketing", "sales")
+
+
+def data_filter(consumer: str, database: str, table: str, columns: list[str]) -> str:
+    """A permission on the grant's data cells filter (its columns and the partition key `dt`):
+    moto stores the permission as granted; the filter itself only the engine holds."""
+    name = data_filter_name(consumer, (*columns, "dt"), None)
+    return json.dumps(
+        {
+            "DataCellsFilter": {
+                "DatabaseName": database,
+                "Name": name,
+                "TableCatalogId": "123456789012",
+                "TableName": table,
+            }
+        },
+        sort_keys=True,
+    )
+
+
 def test_lake_formation_permissions_equal_declared_grants(deployed):
     _, _, _, _, lf = deployed
     got = sorted(
@@ -150,14 +173,16 @@ def test_lake_formation_permissions_equal_declared_grants(deployed):
             ("mesh-analytics-consumer", '{"Table": {"DatabaseName": "mesh_marketing", "Name": "attribution"}}', ("SELECT",)),
             ("mesh-analytics-consumer", '{"Table": {"DatabaseName": "mesh_marketing", "Name": "campaigns"}}', ("SELECT",)),
             ("mesh-analytics-consumer", '{"Table": {"DatabaseName": "mesh_sales", "Name": "returns"}}', ("SELECT",)),
-            ("mesh-analytics-consumer", '{"TableWithColumns": {"ColumnNames": ["invoice_id", "issued_on", "net_amount", "order_id"], "DatabaseName": "mesh_finance", "Name": "invoices"}}', ("SELECT",)),
+            ("mesh-analytics-consumer", data_filter("analytics", "mesh_finance", "invoices", ['invoice_id', 'issued_on', 'net_amount', 'order_id']), ("SELECT",)),
             ("mesh-finance-consumer", '{"Table": {"DatabaseName": "mesh_marketing", "Name": "campaigns"}}', ("SELECT",)),
             ("mesh-finance-consumer", '{"Table": {"DatabaseName": "mesh_sales", "Name": "orders"}}', ("SELECT",)),
-            ("mesh-logistics-consumer", '{"TableWithColumns": {"ColumnNames": ["order_date", "order_id", "quantity", "sku"], "DatabaseName": "mesh_sales", "Name": "orders"}}', ("SELECT",)),
+            ("mesh-logistics-consumer", data_filter("logistics", "mesh_sales", "orders", ['order_date', 'order_id', 'quantity', 'sku']), ("SELECT",)),
             ("mesh-marketing-consumer", '{"Table": {"DatabaseName": "mesh_finance", "Name": "revenue_daily"}}', ("SELECT",)),
-            ("mesh-marketing-consumer", '{"TableWithColumns": {"ColumnNames": ["amount", "order_date", "order_id"], "DatabaseName": "mesh_sales", "Name": "orders"}}', ("SELECT",)),
+            ("mesh-marketing-consumer", data_filter("marketing", "mesh_sales", "orders", ['amount', 'order_date', 'order_id']), ("SELECT",)),
             ("mesh-sales-consumer", '{"Table": {"DatabaseName": "mesh_logistics", "Name": "stock_levels"}}', ("SELECT",)),
-            ("mesh-sales-consumer", '{"TableWithColumns": {"ColumnNames": ["carrier", "delivered_at", "order_id", "shipment_id", "shipped_at"], "DatabaseName": "mesh_logistics", "Name": "shipments"}}', ("SELECT",)),
+            # the query path: every consumer role describes `default` (its producer does too)
+            *((f"mesh-{d}-consumer", '{"Database": {"Name": "default"}}', ("DESCRIBE",)) for d in DOMAINS),
+            ("mesh-sales-consumer", data_filter("sales", "mesh_logistics", "shipments", ['carrier', 'delivered_at', 'order_id', 'shipment_id', 'shipped_at']), ("SELECT",)),
         ]
     )  # fmt: skip
 
@@ -171,6 +196,10 @@ def test_bucket_settings_are_read_back(deployed):
     assert len(kinds["bucket"]) == 70  # 7 settings per product
     assert len(kinds["kms"]) == 10  # rotation + key policy per domain
     assert len(kinds["evaluator"]) == 2  # the one direct read, the whole access model
+    # the query path: each domain's workgroup and its results bucket, as moto holds them
+    assert [(c.subject, c.ok) for c in kinds["athena"]] == [
+        (d, True) for d in DOMAINS for _ in ("workgroup", "results bucket")
+    ]
     assert all(c.ok for c in result.checks)
 
 

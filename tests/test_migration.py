@@ -41,10 +41,44 @@ def test_what_the_move_creates_and_deletes(new):
     old = {(r["type"], r["name"]) for r in OLD}
     created = sorted(k for k in new if k not in old)
     deleted = sorted(k for k in old if k not in new)
-    assert created == [
-        ("aws:iam/rolePolicy:RolePolicy", f"{d}-consumer-access")
-        for d in ("analytics", "finance", "logistics", "marketing", "sales")
+    domains = ("analytics", "finance", "logistics", "marketing", "sales")
+    # and (issue 23) each domain's query path, and a data cells filter per limited grant
+    query_path = [
+        ("aws:athena/workgroup:Workgroup", "{d}-workgroup"),
+        ("aws:iam/rolePolicy:RolePolicy", "{d}-consumer-query"),
+        ("aws:iam/rolePolicy:RolePolicy", "{d}-producer-query"),
+        ("aws:lakeformation/permissions:Permissions", "{d}-consumer-default-describe"),
+        ("aws:lakeformation/permissions:Permissions", "{d}-producer-default-describe"),
+        ("aws:s3/bucket:Bucket", "{d}-query-results"),
+        *(
+            (t, f"{{d}}-query-results-{part}")
+            for t, part in (
+                ("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "lifecycle"),
+                ("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "ownership"),
+                ("aws:s3/bucketPolicy:BucketPolicy", "policy"),
+                ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "public-access-block"),
+                (
+                    (
+                        "aws:s3/bucketServerSideEncryptionConfiguration:"
+                        "BucketServerSideEncryptionConfiguration"
+                    ),
+                    "encryption",
+                ),
+            )
+        ),
     ]
+    limited = [
+        "finance.invoices@analytics", "logistics.shipments@sales", "sales.orders@logistics",
+        "sales.orders@marketing",
+    ]  # fmt: skip
+    assert created == sorted(
+        [("aws:iam/rolePolicy:RolePolicy", f"{d}-consumer-access") for d in domains]
+        + [(t, n.format(d=d)) for d in domains for t, n in query_path]
+        + [
+            ("aws:lakeformation/dataCellsFilter:DataCellsFilter", f"{g}-data-filter")
+            for g in limited
+        ]
+    )
     pairs = [
         "finance@analytics", "finance@marketing", "logistics@sales", "marketing@analytics",
         "marketing@finance", "sales@analytics", "sales@finance", "sales@logistics",
@@ -58,10 +92,21 @@ def test_what_the_move_creates_and_deletes(new):
 
 
 def test_lake_formation_grants_are_not_replaced(new):
-    """The grants themselves keep their inputs: no revoke-and-grant of a Lake Formation
-    permission on the way (a replaced permission's deletion revokes what it named)."""
+    """The whole-table grants keep their inputs: no revoke-and-grant of a Lake Formation
+    permission on the way (a replaced permission's deletion revokes what it named). The
+    column-limited ones become permissions on data cells filters (issue 23: Glue ETL honours
+    only those): replaced, the old one deleted first, a moment without the grant."""
     lf = "aws:lakeformation/permissions:Permissions"
     old_grants = {r["name"]: r["inputs"] for r in OLD if r["type"] == lf}
-    new_grants = {n: r.inputs for (t, n), r in new.items() if t == lf}
+    new_grants = {n: r.inputs for (t, n), r in new.items() if t == lf and n in old_grants}
     assert len(old_grants) == 17
-    assert old_grants == new_grants
+    changed = sorted(n for n in old_grants if old_grants[n] != new_grants[n])
+    assert changed == [
+        "finance.invoices@analytics-lakeformation",
+        "logistics.shipments@sales-lakeformation",
+        "sales.orders@logistics-lakeformation",
+        "sales.orders@marketing-lakeformation",
+    ]
+    for name in changed:
+        assert "tableWithColumns" in old_grants[name] and "dataCellsFilter" in new_grants[name]
+        assert new[(lf, name)].delete_before_replace

@@ -28,6 +28,7 @@ PHYSICAL = {
     "aws:glue/catalogDatabase:CatalogDatabase": "name",
     "aws:glue/catalogTable:CatalogTable": "name",
     "aws:kms/alias:Alias": "name",
+    "aws:athena/workgroup:Workgroup": "name",
 }
 
 
@@ -98,7 +99,7 @@ def test_sample_names_match_the_snapshot():
 def test_snapshot_covers_every_physical_name():
     entries = json.loads(SNAPSHOT.read_text())
     physical = {e["physical"] for e in entries if e["type"] == "aws:s3/bucket:Bucket"}
-    assert len(physical) == 10
+    assert len(physical) == 10 + 5  # products, and one query-results bucket per domain
     assert "mesh-finance-revenue-daily" in physical  # '_' became '-'
     assert {e["physical"] for e in entries if e["type"] == "aws:kms/alias:Alias"} == {
         f"alias/mesh/{d}" for d in ("analytics", "finance", "logistics", "marketing", "sales")
@@ -186,8 +187,39 @@ def test_role_length_guard():
         ("sales_and_marketing_operations", "E033"),  # producer
         ("sales_and_marketing_operations", "E033"),  # consumer
         ("sales_and_marketing_operations", "E033"),  # lf-access
+        ("sales_and_marketing_operations", "E033"),  # its query-results bucket
     ]
     assert "is 70 characters; AWS allows 64" in problems[0][3]
+    assert problems[3][3].startswith(
+        "query-results bucket name 'pppppppppppppppppppppppppppppp-sales-and-marketing-operations"
+        "-query-results' is 75 characters; S3 allows 63"
+    )
+
+
+def test_a_product_cannot_take_the_name_of_a_query_results_bucket():
+    """`<prefix>-<domain>-query-results` is the domain's Athena results bucket: a product
+    `query_results` of that domain (or a product `results` of a domain `<domain>_query`) would
+    name the same bucket; E032 at the product, whichever comes first."""
+    from infra.model.spec import Product
+
+    names = Names("mesh")
+    raw = {
+        "name": "query_results",
+        "description": "x",
+        "classification": "internal",
+        "format": "parquet",
+        "retention_days": 30,
+        "schema": [{"name": "a", "type": "string"}],
+    }
+    product = Product.model_validate(raw)
+    results = Product.model_validate({**raw, "name": "results"})
+    own = list(name_problems(names, {"sales": [product]}))
+    assert [(d, i, c) for d, i, c, _ in own] == [("sales", 0, "E032")]
+    assert "collides with that of the query results of sales" in own[0][3]
+    other = list(name_problems(names, {"sales": [], "sales_query": [results]}))
+    assert [(d, i, c) for d, i, c, _ in other] == [("sales_query", 0, "E032")]
+    first = list(name_problems(names, {"a_query": [], "a": [], "b": []}))
+    assert first == []
 
 
 @pytest.mark.parametrize("prefix", ["a", "acme", "acme-mesh", "dev2", "a" * 20])

@@ -21,6 +21,7 @@ from infra.cli import app
 from infra.engines.recording import run_program
 from infra.provision import documents as docs
 from infra.provision import names as naming
+from infra.provision import querydocs as query
 from infra.provision.names import Names
 from infra.provision.program import StackSettings
 from infra.provision.quotas import (
@@ -63,7 +64,8 @@ def test_sizes_are_those_of_the_deployed_documents():
     deployed = _deployed_sizes(run_program(mesh, settings, TODAY))
     sized = {(s.kind, s.subject): s.size for s in document_sizes(mesh, NAMES, TODAY)}
     assert sized == deployed
-    assert len(sized) == 15 + 15 + 10 + 5  # role totals, trust policies, buckets, keys
+    # role totals, trust policies, buckets (products and query results), keys
+    assert len(sized) == 15 + 15 + 10 + 5 + 5
 
 
 NAME = st.from_regex(r"[a-z][a-z0-9_]{1,30}", fullmatch=True)
@@ -91,10 +93,17 @@ def test_memoised_sizes_equal_the_builders(domain, other, product, prefix):
     )
     for d in (domain, "y" * len(domain)):
         assert sizer.trust(d) == iam_size(docs.trust_policy(SIZING_ENV, d))
+        results = (names.role(d, "consumer"), names.query_results_bucket(d))
         assert sizer.key(d, []) == sent_size(
-            docs.key_policy(SIZING_ENV, names.role(d, "producer"), names.role(d, "lf-access"))
+            docs.key_policy(
+                SIZING_ENV, names.role(d, "producer"), names.role(d, "lf-access"), (), results
+            )
         )
-    assert sizer.consumer() == iam_size(docs.consumer_policy(SIZING_ENV, names.database_prefix()))
+        # the consumer role: its catalog policy and its domain's query path, whatever it reads
+        path = query.query_path_args(names, d)
+        assert sizer.consumer(d) == iam_size(
+            docs.consumer_policy(SIZING_ENV, names.database_prefix())
+        ) + iam_size(query.query_policy(SIZING_ENV, path, SIZING_KEY_ARN))
     readers = (docs.DirectRead((SIZING_ENV.role_arn(names.role(other, "consumer")),), TODAY),)
     assert sizer.bucket(bucket, readers) == sent_size(
         docs.bucket_policy(SIZING_ENV, bucket, SIZING_KEY_ARN, readers)
@@ -156,13 +165,18 @@ def test_a_consumer_role_policy_does_not_grow_with_its_grants(tmp_path):
         assert loaded.errors == []
         mesh = loaded.mesh
         graph = run_program(mesh, StackSettings(), TODAY)
-        [policy] = [
-            r for r in graph.by_type(ROLE_POLICY) if r.inputs["role"] == "mesh-hub-consumer"
-        ]
-        policies[n] = policy.inputs["policy"]
+        # its catalog policy and its query path (its own workgroup, results bucket and key)
+        key_arn = graph.get(KEY, "hub-key").outputs["arn"]
+        policies[n] = sorted(
+            (r.inputs["name"], r.inputs["policy"].replace(key_arn, "<hub key>"))
+            for r in graph.by_type(ROLE_POLICY)
+            if r.inputs["role"] == "mesh-hub-consumer"
+        )
+        assert [name for name, _ in policies[n]] == ["mesh-consumer-access", "mesh-query-path"]
         grants = [
             r for r in graph.by_type("aws:lakeformation/permissions:Permissions")
             if r.inputs["principal"].endswith(":role/mesh-hub-consumer")
+            and r.inputs.get("database") != {"name": "default"}
         ]  # fmt: skip
         assert len(grants) == n
         assert check_names(mesh, NAMES, TODAY) == []

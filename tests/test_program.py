@@ -24,6 +24,7 @@ from resource_types import (
     ENCRYPTION,
     GRANT,
     KEY,
+    LF_DATA_FILTER,
     LF_PERMISSIONS,
     LF_RESOURCE,
     LIFECYCLE,
@@ -34,12 +35,14 @@ from resource_types import (
     ROLE_POLICY,
     TABLE,
     VERSIONING,
+    WORKGROUP,
 )
 
 from infra.blueprints.load import load_mesh
 from infra.engines.recording import ResourceGraph, UnmockedCall, run_program
 from infra.model.mesh import Mesh
 from infra.provision.program import StackSettings
+from infra.provision.querydocs import data_filter_name
 
 STATEFUL = (BUCKET, KEY, DATABASE, TABLE)
 
@@ -361,6 +364,25 @@ def test_sales_key_and_alias(sample):
                 }
             },
         },
+        {  # the domain's query path: its consumer writes and reads its Athena results
+            "Sid": "ConsumerQueryResultsThroughS3",
+            "Effect": "Allow",
+            "Principal": ROOT_PRINCIPAL,
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": via_s3,
+                    "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/mesh-sales-consumer",
+                },
+                "StringLike": {
+                    "kms:EncryptionContext:aws:s3:arn": [
+                        "arn:aws:s3:::mesh-sales-query-results",
+                        "arn:aws:s3:::mesh-sales-query-results/*",
+                    ]
+                },
+            },
+        },
         # no consumer of sales opts into direct S3 read: the key names no consumer role
     ]
     assert sample.get(ALIAS, "sales-key-alias").inputs == {
@@ -372,14 +394,20 @@ def test_sales_key_and_alias(sample):
 def test_domain_without_readers_has_no_consumer_key_statement(sample):
     """analytics owns no products; payroll-only readers do not exist either."""
     sids = [s["Sid"] for s in policy(sample.get(KEY, "analytics-key"))["Statement"]]
-    assert sids == ["KeyAdministration", "ProducerUseThroughS3", "LakeFormationDataAccess"]
+    assert sids == [
+        "KeyAdministration",
+        "ProducerUseThroughS3",
+        "LakeFormationDataAccess",
+        "ConsumerQueryResultsThroughS3",  # its own query results, not a product's
+    ]
 
 
 def test_the_key_of_a_direct_read_product_names_its_readers(sample):
     """finance's key lets analytics decrypt through S3, and only revenue_daily's objects."""
     statements = policy(sample.get(KEY, "finance-key"))["Statement"]
     arn = "arn:aws:s3:::mesh-finance-revenue-daily"
-    assert statements[3:] == [
+    assert statements[-1]["Sid"] == "ConsumerQueryResultsThroughS3"  # the query path's
+    assert statements[3:-1] == [
         {
             "Sid": "DirectReadDecrypt1",
             "Effect": "Allow",
@@ -522,16 +550,51 @@ def test_full_grant_is_a_whole_table_lake_formation_permission_only(sample):
     ],
 )
 def test_column_limited_grant_is_lake_formation_only(sample, consumer, columns):
-    assert sample.get(LF_PERMISSIONS, f"sales.orders@{consumer}-lakeformation").inputs == {
+    """A column-limited grant is a data cells filter (the grant's columns and the partition
+    key, every row) and SELECT on it: Athena, Redshift Spectrum and Glue ETL honour it."""
+    name = data_filter_name(consumer, (*columns, "dt"), None)
+    assert name.startswith(f"{consumer}-") and len(name) == len(consumer) + 13
+    data_filter = sample.get(LF_DATA_FILTER, f"sales.orders@{consumer}-data-filter")
+    assert data_filter.inputs == {
+        "tableData": {
+            "tableCatalogId": ACCOUNT,
+            "databaseName": "mesh_sales",
+            "tableName": "orders",
+            "name": name,
+            "columnNames": [*columns, "dt"],
+            "rowFilter": {"allRowsWildcard": {}},
+        }
+    }
+    permission = sample.get(LF_PERMISSIONS, f"sales.orders@{consumer}-lakeformation")
+    assert permission.inputs == {
         "principal": f"arn:aws:iam::{ACCOUNT}:role/mesh-{consumer}-consumer",
         "permissions": ["SELECT"],
-        "tableWithColumns": {
+        "dataCellsFilter": {
+            "tableCatalogId": ACCOUNT,
             "databaseName": "mesh_sales",
-            "name": "orders",
-            "columnNames": columns,
+            "tableName": "orders",
+            "name": name,
         },
     }
+    # a change of columns is a new filter name: both replaced, the old ones deleted first
+    assert data_filter.delete_before_replace and permission.delete_before_replace
+    assert f"sales.orders@{consumer}-data-filter" in permission.depends_on
     assert consumer_policy_of(sample, consumer) == CONSUMER_POLICY
+
+
+def test_a_data_filter_name_follows_its_content():
+    """Same columns and rows, same name (no needless replacement); any change, a new name."""
+    base = data_filter_name("marketing", ("amount", "dt"), None)
+    assert base == data_filter_name("marketing", ("amount", "dt"), None)
+    assert base == "marketing-eeb4c7da5770"  # names never change by accident
+    others = {
+        data_filter_name("marketing", ("amount",), None),
+        data_filter_name("marketing", ("amount", "dt"), "region = 'EU'"),
+        data_filter_name("marketing", ("amount", "dt"), "region = 'US'"),
+        data_filter_name("marketing", None, "region = 'EU'"),
+        data_filter_name("sales", ("amount", "dt"), None),
+    }
+    assert base not in others and len(others) == 5
 
 
 def test_lake_formation_grants_are_deleted_before_they_are_replaced(sample):
@@ -546,13 +609,14 @@ def test_expired_grant_produces_nothing(sample):
     """logistics.shipments@analytics expired on 2026-10-31 (TODAY is 2026-11-25)."""
     assert [r.name for r in sample.resources if r.name.startswith("logistics.shipments@")] == [
         "logistics.shipments@sales",
+        "logistics.shipments@sales-data-filter",
         "logistics.shipments@sales-lakeformation",
     ]
     analytics = f"arn:aws:iam::{ACCOUNT}:role/mesh-analytics-consumer"
     assert [
-        r.inputs["tableWithColumns"]["name"]
+        r.inputs["dataCellsFilter"]["tableName"]
         for r in sample.by_type(LF_PERMISSIONS)
-        if r.inputs["principal"] == analytics and "tableWithColumns" in r.inputs
+        if r.inputs["principal"] == analytics and "dataCellsFilter" in r.inputs
     ] == ["invoices"]
 
 
@@ -563,10 +627,16 @@ def test_every_consumer_role_carries_the_same_one_policy(sample):
         r for r in sample.by_type(ROLE_POLICY) if r.inputs["role"].endswith("-consumer")
     ]
     assert sorted((r.parent, r.inputs["name"]) for r in consumer_policies) == [
-        (d, "mesh-consumer-access")
+        (d, name)
         for d in ("analytics", "finance", "logistics", "marketing", "sales")
+        for name in ("mesh-consumer-access", "mesh-query-path")
     ]
-    assert {r.inputs["policy"] for r in consumer_policies} == {json.dumps(CONSUMER_POLICY)}
+    access = [r for r in consumer_policies if r.inputs["name"] == "mesh-consumer-access"]
+    assert {r.inputs["policy"] for r in access} == {json.dumps(CONSUMER_POLICY)}
+    # the query path: the same statements in every domain, each naming its own workgroup,
+    # results bucket and key (test_query_path.py asserts the document)
+    query = [r for r in consumer_policies if r.inputs["name"] == "mesh-query-path"]
+    assert len({len(r.inputs["policy"].replace(r.parent, "")) for r in query}) == 1
 
 
 @pytest.mark.parametrize(
@@ -678,7 +748,8 @@ def test_nested_types_reach_glue_normalised(sample):
 
 def test_every_stateful_resource_is_protected_and_retained(sample):
     stateful = [r for r in sample.resources if r.type in STATEFUL]
-    assert len(stateful) == 5 + 5 + 10 + 10  # keys, databases, buckets, tables
+    # keys, databases, product buckets + one query-results bucket per domain, tables
+    assert len(stateful) == 5 + 5 + (10 + 5) + 10
     assert [r.name for r in stateful if not (r.protect and r.retain_on_delete)] == []
     assert [r.name for r in stateful if r.type == BUCKET and r.inputs["forceDestroy"]] == []
 
@@ -689,7 +760,8 @@ BUCKET_GUARDS = {PUBLIC_ACCESS_BLOCK, OWNERSHIP, ENCRYPTION, VERSIONING, BUCKET_
 def test_bucket_guards_share_the_bucket_safety(sample):
     """A retained bucket keeps its encryption, public-access block, policy and lifecycle."""
     guards = [r for r in sample.resources if r.type in BUCKET_GUARDS]
-    assert len(guards) == 6 * 10
+    # a results bucket has no versioning: its objects are disposable working copies
+    assert len(guards) == 6 * 10 + 5 * 5
     assert [r.name for r in guards if not (r.protect and r.retain_on_delete)] == []
 
 
@@ -704,20 +776,26 @@ def test_only_stateful_resources_and_their_guards_are_protected(sample):
 
 def test_sample_counts(sample):
     assert sample.counts() == {
-        ROLE_POLICY: 15,  # producer, consumer and Lake Formation data access per domain
+        # producer, consumer and Lake Formation data access per domain; a query path for
+        # the producer and the consumer per domain
+        ROLE_POLICY: 15 + 10,
         ALIAS: 5,
         DATABASE: 5,
         TABLE: 10,
         ROLE: 15,  # producer, consumer, Lake Formation data access per domain
         KEY: 5,
-        LF_PERMISSIONS: 17,  # 5 producer + 12 grants
+        # 5 producer + 12 grants + DESCRIBE on default for the 2 querying roles per domain
+        LF_PERMISSIONS: 17 + 10,
+        LF_DATA_FILTER: 4,  # the column-limited grants
         LF_RESOURCE: 10,
-        BUCKET: 10,
-        LIFECYCLE: 10,
-        OWNERSHIP: 10,
-        BUCKET_POLICY: 10,
-        PUBLIC_ACCESS_BLOCK: 10,
-        ENCRYPTION: 10,
+        WORKGROUP: 5,  # one per domain
+        # products, and one query-results bucket per domain (not versioned)
+        BUCKET: 10 + 5,
+        LIFECYCLE: 10 + 5,
+        OWNERSHIP: 10 + 5,
+        BUCKET_POLICY: 10 + 5,
+        PUBLIC_ACCESS_BLOCK: 10 + 5,
+        ENCRYPTION: 10 + 5,
         VERSIONING: 10,
         PRODUCT: 10,
         DOMAIN: 5,
@@ -828,9 +906,16 @@ def access_graph() -> ResourceGraph:
 
 
 def test_omitted_columns_on_a_pii_product_is_a_column_limited_grant(access_graph):
-    assert access_graph.get(LF_PERMISSIONS, "crm.contacts@ads-lakeformation").inputs[
-        "tableWithColumns"
-    ] == {"databaseName": "mesh_crm", "name": "contacts", "columnNames": ["contact_id", "country"]}
+    table_data = access_graph.get(LF_DATA_FILTER, "crm.contacts@ads-data-filter").inputs[
+        "tableData"
+    ]
+    assert table_data["columnNames"] == ["contact_id", "country"]  # no partition keys
+    assert (
+        access_graph.get(LF_PERMISSIONS, "crm.contacts@ads-lakeformation").inputs[
+            "dataCellsFilter"
+        ]["name"]
+        == table_data["name"]
+    )
     assert consumer_policy_of(access_graph, "ads") == CONSUMER_POLICY
     assert (
         "mesh-ads-consumer"
@@ -852,7 +937,7 @@ def test_approved_pii_grant_without_columns_reads_everything(access_graph):
         "Until20270630",
         "2027-07-01T00:00:00Z",
     )
-    [readers] = policy(access_graph.get(KEY, "crm-key"))["Statement"][3:]
+    [readers] = policy(access_graph.get(KEY, "crm-key"))["Statement"][3:-1]
     assert readers["Principal"] == {"AWS": [f"arn:aws:iam::{ACCOUNT}:role/mesh-audit-consumer"]}
     assert readers["Condition"]["DateLessThan"] == {"aws:CurrentTime": "2027-07-01T00:00:00Z"}
 

@@ -172,9 +172,9 @@ def test_revision_sequence_never_deletes_or_replaces_protected_resources(tmp_pat
         assert lost_or_replaced(previous, current) == [], step.__name__
         protected_counts.append(sum(r.protect for r in current.resources))
         previous = current
-    # the account's Lake Formation settings + 2 domains x (key, database) + 8 per product
-    # (bucket, 6 guards, table); nothing dropped
-    assert protected_counts == [13, 21, 21, 21, 21, 21, 21]
+    # the account's Lake Formation settings + 2 domains x (key, database, query-results bucket
+    # and its 5 guards) + 8 per product (bucket, 6 guards, table); nothing dropped
+    assert protected_counts == [25, 33, 33, 33, 33, 33, 33]
 
 
 def test_each_step_changes_what_it_should(tmp_path):
@@ -196,7 +196,13 @@ def test_each_step_changes_what_it_should(tmp_path):
     renamed = graphs[3].get(
         "aws:lakeformation/permissions:Permissions", "shop.order_lines@bi-lakeformation"
     )
-    assert renamed.inputs["tableWithColumns"]["columnNames"] == ["net_amount", "order_id"]
+    # its data cells filter follows the rename's columns, on the table's unchanged name
+    data_filter = graphs[3].get(
+        "aws:lakeformation/dataCellsFilter:DataCellsFilter", "shop.order_lines@bi-data-filter"
+    )
+    assert data_filter.inputs["tableData"]["columnNames"][:2] == ["net_amount", "order_id"]
+    assert data_filter.inputs["tableData"]["tableName"] == "orders"
+    assert renamed.inputs["dataCellsFilter"]["name"] == data_filter.inputs["tableData"]["name"]
     assert graphs[3].get("aws:s3/bucket:Bucket", "shop.order_lines-bucket").inputs["bucket"] == (
         "mesh-shop-orders"
     )

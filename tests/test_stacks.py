@@ -49,8 +49,10 @@ def test_domain_stack_declares_exactly_that_domain(mesh, today):
     # nothing in the sales stack touches another domain's role: a grant is its LF permission
     roles = {r.inputs["role"] for r in graph.by_type("aws:iam/rolePolicy:RolePolicy")}
     assert roles == {"mesh-sales-consumer", "mesh-sales-lf-access", "mesh-sales-producer"}
-    # 11 domain + 3 x 10 product + 4 x 2 grant (component + resource) + the platform reference
-    assert len(graph.resources) == 50
+    # 11 domain + 11 query path (results bucket and 5 guards, workgroup, 2 query policies,
+    # 2 DESCRIBE on default) + 3 x 10 product + 4 x 2 grant (component + resource) + the
+    # platform reference + the data cells filters of its 2 column-limited grants
+    assert len(graph.resources) == 11 + 11 + 3 * 10 + 4 * 2 + 1 + 2
     assert graph.counts()["mesh:index:DataProduct"] == 3
 
 

@@ -61,6 +61,22 @@ EXPECTED: dict[str, list[tuple[str, str, int | None, str]]] = {
         ("E037", "sales.yaml", 19, "products[0].consumers[0].s3_direct"),
         ("E037", "sales.yaml", 31, "products[1].consumers[0].s3_direct"),
     ],
+    # a row filter (`rows:`) is no way around a column restriction either
+    "e037_s3_direct_on_a_row_filtered_grant": [
+        ("E037", "sales.yaml", 25, "products[0].consumers[0].s3_direct")
+    ],
+    # row filters, parsed with sqlglot: an incomplete predicate, then a function call
+    "e095_row_filter_unsupported_syntax": [
+        ("E095", "sales.yaml", 21, "products[0].consumers[0].rows"),
+        ("E095", "sales.yaml", 24, "products[0].consumers[1].rows"),
+    ],
+    "e096_row_filter_unknown_column": [("E096", "sales.yaml", 21, "products[0].consumers[0].rows")],
+    "e097_row_filter_not_a_predicate": [
+        ("E097", "sales.yaml", 21, "products[0].consumers[0].rows")
+    ],
+    "e098_row_filter_on_pii_without_approval": [
+        ("E098", "sales.yaml", 21, "products[0].consumers[0].rows")
+    ],
     # ------------------------------------------------------------------ the model
     "e010_unknown_keys": [
         ("E010", "sales.yaml", 3, "owner.slack"),
@@ -137,6 +153,10 @@ MESSAGE_HINTS = {
     "e027_pii_shared_without_include_pii": "include_pii",
     "e028_include_pii_without_approval": "approved_by",
     "e037_s3_direct_on_column_limited_grant": "path around a column restriction",
+    "e037_s3_direct_on_a_row_filtered_grant": "path around the filter",
+    "e096_row_filter_unknown_column": "expected one of: amount, customer_email, dt, order_id",
+    "e097_row_filter_not_a_predicate": "is not a boolean predicate",
+    "e098_row_filter_on_pii_without_approval": "include_pii: true and approved_by",
     "file_duplicate_key": "first defined on line 8",
     "file_alias_bomb": "alias bomb",
     "file_python_tag": "python/object/apply:os.system",
@@ -167,6 +187,7 @@ def test_every_error_code_in_the_fixtures_is_a_known_code():
     # every rule of the issue has its fixture (E032/E033 are the naming checks of `mesh plan`)
     assert {f"E0{n:02d}" for n in [1, 2, 3, 4, 5, 10, 11, 12, 13, 14]} <= codes
     assert {f"E0{n}" for n in [20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 34, 37]} <= codes
+    assert {"E095", "E096", "E097", "E098"} <= codes  # row filters
 
 
 @pytest.mark.parametrize("case", CASES)

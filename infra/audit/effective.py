@@ -45,8 +45,9 @@ from infra.audit.iameval import (
     decide,
     evaluate,
 )
+from infra.audit.querypath import query_blockers
 from infra.audit.view import Bucket, LfPermission, MeshGraph, PolicyDoc, Role, Table
-from infra.model.access import AccessModel, DeclaredGrant
+from infra.model.access import AccessModel, DeclaredGrant, engines_of
 
 PROBE_OBJECT = "data/audit-probe"  # an object key under the table location
 LF_DATA_ACCESS_ROLE = (
@@ -84,6 +85,7 @@ class Path:
     channel: str  # "s3-read" | "s3-write" | "lakeformation-read" | "lakeformation-write"
     evidence: tuple[str, ...]
     columns: tuple[str, ...]
+    row_filter: str | None = None  # a Lake Formation path through a data cells filter's rows
 
 
 @dataclass
@@ -96,6 +98,8 @@ class EffectiveGrant:
     s3_direct: bool
     via: tuple[str, ...]
     paths: list[Path]
+    row_filter: str | None = None
+    engines: tuple[str, ...] = ()  # what can query it (`infra.audit.querypath`)
 
 
 @dataclass
@@ -327,9 +331,15 @@ class _Evaluator:
         return decision
 
     def s3(self, role: Role | None, caller: Caller, bucket: Bucket, action: str) -> Decision:
+        return self.s3_object(role, caller, bucket.name, f"{bucket.arn}/{PROBE_OBJECT}", action)
+
+    def s3_object(
+        self, role: Role | None, caller: Caller, bucket: str, object_arn: str, action: str
+    ) -> Decision:
+        """`action` on the object `object_arn` of `bucket`: identity and bucket policies."""
         request = Request(
             action,
-            f"{bucket.arn}/{PROBE_OBJECT}",
+            object_arn,
             {
                 "aws:SecureTransport": "true",
                 "aws:PrincipalArn": caller.arn,
@@ -340,7 +350,7 @@ class _Evaluator:
             request.context["aws:PrincipalAccount"] = caller.account
         resource = [
             self._resource_policy(d, request, caller)
-            for d in self._resource.get(("bucket", bucket.name), ())
+            for d in self._resource.get(("bucket", bucket), ())
         ]
         return self._record(decide(self._identity(role, request), resource, False))
 
@@ -547,6 +557,7 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
         if table.bucket:
             table_of_bucket[table.bucket] = table
     paths: dict[tuple[str, str], list[Path]] = {}
+    roles_reading: dict[str, Role] = {}
     tables_by_product: dict[str, Table | None] = {}
     callers: list[tuple[str, Role | None, Caller]] = [
         (role.principal, role, Caller(role.arn))
@@ -597,10 +608,19 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
                 problems.append(f"table {table.database}.{table.name} maps to no product")
                 continue
             tables_by_product.setdefault(product, table)
+            if not perm.filter_found:
+                problems.append(
+                    f"{perm.logical}: Lake Formation grant to {role.principal} on {product} "
+                    f"names data cells filter {perm.data_filter}, which does not exist: it "
+                    "grants nothing"
+                )
+                continue
             names = [c.name for c in table.columns]
             cols = names if perm.columns is None else [c for c in names if c in perm.columns]
             cols = [c for c in cols if c not in perm.excluded_columns]
-            unknown = sorted(set(perm.columns or ()) - set(names))
+            # partition keys: readable with every grant, listed in a data cells filter
+            known = set(names) | {k.name for k in table.partition_keys}
+            unknown = sorted(set(perm.columns or ()) - known)
             if unknown:
                 problems.append(
                     f"{perm.logical} grants columns {unknown} that {table.name} does not have"
@@ -615,13 +635,16 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
             evidence = (f"lakeformation/{perm.logical}",)
             if granted & LF_READ:
                 paths.setdefault((role.principal, product), []).append(
-                    Path("lakeformation-read", evidence, tuple(sorted(cols)))
+                    Path("lakeformation-read", evidence, tuple(sorted(cols)), perm.row_filter)
                 )
+                roles_reading[role.principal] = role
             if granted & LF_WRITE:
                 paths.setdefault((role.principal, product), []).append(
                     Path("lakeformation-write", evidence, tuple(sorted(cols)))
                 )
 
+    # the query path of each role that reads through Lake Formation: Athena needs it all
+    athena_blocked = {p: query_blockers(ev, graph, role) for p, role in roles_reading.items()}
     grants = []
     for (principal, product), found in sorted(paths.items()):
         table = tables_by_product.get(product)
@@ -634,6 +657,15 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
             if p.channel in ("s3-read", "lakeformation-read"):
                 readable.update(p.columns)
         via = tuple(v for v, on in (("lakeformation", lf_read), ("s3", s3_read)) if on)
+        # rows: a whole path (S3, a permission without a filter) reads every row
+        lf_rows = {p.row_filter for p in found if p.channel == "lakeformation-read"}
+        whole = s3_read or None in lf_rows
+        row_filter = None if whole or len(lf_rows) != 1 else next(iter(lf_rows))
+        engines = engines_of(via)
+        blocked = athena_blocked.get(principal, [])
+        if lf_read and blocked:
+            engines = tuple(e for e in engines if e != "athena")
+            problems.append(f"{principal} cannot query {product} with Athena: {'; '.join(blocked)}")
         grants.append(
             EffectiveGrant(
                 principal=principal,
@@ -644,6 +676,8 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
                 s3_direct=s3_read,
                 via=via,
                 paths=found,
+                row_filter=row_filter,
+                engines=engines,
             )
         )
     return EffectiveAccess(grants, ev.uncertain, problems)
@@ -651,7 +685,7 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
 
 # ------------------------------------------------------------------ comparison
 
-_COMPARED = ("access", "columns", "pii", "s3_direct", "via")
+_COMPARED = ("access", "columns", "pii", "s3_direct", "via", "row_filter", "engines")
 
 
 def annotate(effective: EffectiveAccess, declared: AccessModel) -> list[DeclaredGrant]:
@@ -674,6 +708,8 @@ def annotate(effective: EffectiveAccess, declared: AccessModel) -> list[Declared
                 via=e.via,
                 justification=match.justification if match else None,
                 approved_by=match.approved_by if match else None,
+                row_filter=e.row_filter,
+                engines=e.engines,
             )
         )
     return out

@@ -66,6 +66,8 @@ class GrantRow:
     total_columns: int
     pii: bool
     via: str
+    rows: str  # the row filter ("" every row)
+    engines: str  # what can query it: athena, glue-etl, redshift-spectrum, s3
     until: str
     days_left: int | None  # days from the audit's clock to the last day of access
     approved_by: str
@@ -304,6 +306,8 @@ def build(result: AuditResult) -> Report:
             total_columns=total,
             pii=g.pii,
             via=", ".join(g.via),
+            rows=g.row_filter or "",
+            engines=", ".join(g.engines),
             until=until_text(g),
             days_left=days,
             approved_by=g.approved_by or "",
@@ -676,7 +680,9 @@ def render_markdown(result: AuditResult, report: Report | None = None) -> str:
             "Principal",
             "Access",
             "Columns",
+            "Rows",
             "Via",
+            "Engines",
             "Until",
             "Approved by",
             "Justification",
@@ -687,7 +693,9 @@ def render_markdown(result: AuditResult, report: Report | None = None) -> str:
                 g.principal,
                 g.access,
                 _md_columns(g),
+                g.rows or "all",
                 g.via,
+                g.engines,
                 g.until,
                 g.approved_by,
                 g.justification,

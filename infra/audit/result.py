@@ -107,6 +107,8 @@ class AuditResult:
             g.product for g in ix.grants.get(principal, ()) if g.s3_direct or g.access == "write"
         }
         buckets = {b for product in reached for b in ix.buckets_of_product.get(product, ())}
+        # its domain's query results, which it writes and reads through Athena
+        buckets |= {b for b, d in self.graph.results_buckets.items() if d == role.domain}
         keys = {self.graph.bucket_keys[b] for b in buckets if b in self.graph.bucket_keys}
         candidates = set(ix.attached.get(role.name, ())) | set(ix.naming.get(role.arn, ()))
         for name in buckets:
@@ -152,6 +154,8 @@ class AuditResult:
                 "database": p.database,
                 "table": p.table,
                 "columns": list(p.columns) if p.columns is not None else None,
+                "data_filter": p.data_filter,
+                "row_filter": p.row_filter,
             }
             for p in self._by_principal.lf.get(role.arn, ())
         ]

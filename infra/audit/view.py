@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from infra.model import tags as tag_keys
@@ -29,6 +29,8 @@ TABLE = T.TABLE
 DATABASE = T.DATABASE
 LF_PERMISSIONS = T.LF_PERMISSIONS
 LF_RESOURCE = T.LF_RESOURCE
+WORKGROUP = T.WORKGROUP
+DATA_FILTER = T.LF_DATA_FILTER
 
 PII_PARAMETER = "mesh:pii"
 
@@ -111,10 +113,38 @@ class LfPermission:
     excluded_columns: tuple[str, ...] = ()
     account: str = ""  # the account it is granted in ("": not known)
     catalog_id: str | None = None  # the catalog of the table it names (None: `account`'s)
+    # on a data cells filter: its name (the columns and rows are the filter's), whether the
+    # graph declares it, and its row filter (None: every row)
+    data_filter: str | None = None
+    filter_found: bool = True
+    row_filter: str | None = None
 
     @property
     def catalog(self) -> str:
         return self.catalog_id or self.account
+
+
+@dataclass(frozen=True)
+class DataFilter:
+    """A Lake Formation data cells filter: `columns` None is every column but `excluded`."""
+
+    columns: tuple[str, ...] | None
+    excluded: tuple[str, ...]
+    rows: str | None
+
+
+@dataclass(frozen=True)
+class Workgroup:
+    """An Athena workgroup: where its results go and how they are encrypted."""
+
+    name: str
+    account: str
+    domain: str | None
+    enforced: bool
+    results_bucket: str | None  # from the output location s3://<bucket>/...
+    results_prefix: str
+    encryption: str | None
+    key_arn: str | None
 
 
 @dataclass
@@ -132,8 +162,14 @@ class MeshGraph:
     unsupported: list[str] = field(default_factory=list)  # what the evaluator cannot see
     # resource links: (account, database name) -> (catalog id, database) it points at
     links: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
-    # DESCRIBE on a database (a resource link): (account, database, principal ARN)
+    # DESCRIBE on a database (a resource link, `default`): (account, database, principal ARN)
     describes: set[tuple[str, str, str]] = field(default_factory=set)
+    # the query path: buckets of domains rather than products (their Athena results), by
+    # name -> domain; workgroups by (account, name); data cells filters by (catalog,
+    # database, table, name)
+    results_buckets: dict[str, str | None] = field(default_factory=dict)
+    workgroups: dict[tuple[str, str], Workgroup] = field(default_factory=dict)
+    data_filters: dict[tuple[str, str, str, str], DataFilter] = field(default_factory=dict)
 
     def role_by_arn(self, arn: str) -> Role | None:
         return next((r for r in self.roles.values() if r.arn == arn), None)
@@ -246,6 +282,28 @@ def index(resources: Iterable[Any]) -> MeshGraph:
                 f"role {inputs.get('role')} has managed policy {inputs.get('policyArn')} "
                 "(not evaluated)"
             )
+        elif r.type == BUCKET and tags.get(tag_keys.PRODUCT) == tag_keys.NO_PRODUCT:
+            # a domain's bucket, not a product's: its query results (`infra.provision.query`)
+            g.results_buckets[inputs["bucket"]] = tags.get(tag_keys.DOMAIN)
+        elif r.type == WORKGROUP:
+            wg = _workgroup(inputs, account, tags.get(tag_keys.DOMAIN))
+            g.workgroups[(account, wg.name)] = wg
+        elif r.type == DATA_FILTER:
+            data = inputs.get("tableData") or {}
+            wildcard = data.get("columnWildcard") or {}
+            names = data.get("columnNames")
+            g.data_filters[
+                (
+                    data.get("tableCatalogId") or account,
+                    data.get("databaseName", ""),
+                    data.get("tableName", ""),
+                    data.get("name", ""),
+                )
+            ] = DataFilter(
+                tuple(names) if names is not None else None,
+                tuple(wildcard.get("excludedColumnNames") or ()),
+                (data.get("rowFilter") or {}).get("filterExpression"),
+            )
         elif r.type == BUCKET:
             name = inputs["bucket"]
             domain, product = tags.get(tag_keys.DOMAIN), tags.get(tag_keys.PRODUCT)
@@ -321,7 +379,41 @@ def index(resources: Iterable[Any]) -> MeshGraph:
                     g.describes.add((catalog, target.database, inputs.get("principal", "")))
             elif target is not None:
                 g.lf_permissions.append(_lf_permission(r.name, inputs, account, target))
+    # a permission on a data cells filter reads the filter's columns and rows
+    g.lf_permissions = [_through_filter(g, p) for p in g.lf_permissions]
     return g
+
+
+def _through_filter(g: MeshGraph, perm: LfPermission) -> LfPermission:
+    if perm.data_filter is None:
+        return perm
+    table = g.tables.get((perm.database, perm.table or ""))
+    catalog = perm.catalog or (table.account if table else "")
+    found = g.data_filters.get((catalog, perm.database, perm.table or "", perm.data_filter))
+    if found is None:  # nothing it names: it lets nothing through
+        return replace(perm, columns=(), filter_found=False)
+    return replace(
+        perm, columns=found.columns, excluded_columns=found.excluded, row_filter=found.rows
+    )
+
+
+def _workgroup(inputs: dict[str, Any], account: str, domain: str | None) -> Workgroup:
+    config = inputs.get("configuration") or {}
+    result = config.get("resultConfiguration") or {}
+    encryption = result.get("encryptionConfiguration") or {}
+    location = result.get("outputLocation") or ""
+    bucket = _bucket_from_location(location)
+    prefix = location[len(f"s3://{bucket}/") :] if bucket else ""
+    return Workgroup(
+        inputs.get("name", ""),
+        account,
+        domain,
+        config.get("enforceWorkgroupConfiguration") is True,
+        bucket,
+        prefix,
+        encryption.get("encryptionOption"),
+        encryption.get("kmsKeyArn"),
+    )
 
 
 def _lf_permission(name: str, inputs: dict[str, Any], account: str, t: LfTarget) -> LfPermission:
@@ -337,4 +429,5 @@ def _lf_permission(name: str, inputs: dict[str, Any], account: str, t: LfTarget)
         t.excluded if t.kind == "columns" else (),
         account,
         inputs.get("catalogId") or None,
+        t.filter if t.kind == "filter" else None,
     )

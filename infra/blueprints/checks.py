@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
+from infra.blueprints import rowfilter
 from infra.errors import Problem, first_of, quote
 from infra.model import reserved, tags
 from infra.model.source import Loc, SourceFile
@@ -291,13 +292,23 @@ def _check_consumer(
                     "E027",
                     f"column {name!r} is PII: sharing it needs include_pii: true and approved_by",
                 )
+    if consumer.rows is not None:
+        yield from _check_rows(product, schema, consumer, src, at)
     if consumer.include_pii and not consumer.approved_by:
         yield src.problem(
             at + ("approved_by",),
             "E028",
             "include_pii: true needs approved_by (the e-mail of whoever approved sharing PII)",
         )
-    if consumer.s3_direct and not _every_column(product, schema, consumer):
+    if consumer.s3_direct and consumer.rows is not None:
+        yield src.problem(
+            at + ("s3_direct",),
+            "E037",
+            "s3_direct on a grant with a row filter: direct S3 read exposes whole files, "
+            "which is the path around the filter. Drop s3_direct (read through Lake "
+            "Formation) or the row filter",
+        )
+    elif consumer.s3_direct and not _every_column(product, schema, consumer):
         missing = sorted(set(schema) - set(access_readable(product, consumer)))
         yield src.problem(
             at + ("s3_direct",),
@@ -311,6 +322,26 @@ def _check_consumer(
                 else ""
             )
             + ". Drop s3_direct (read through Lake Formation) or grant every column",
+        )
+
+
+def _check_rows(
+    product: Product, schema: dict[str, Column], consumer: Consumer, src: SourceFile, at: Loc
+) -> Iterator[Problem]:
+    """The grant's row filter: parsed, over the product's columns, a predicate; a PII column
+    in it needs the PII approval path (E098), as sharing the column itself does."""
+    columns = {c.name: c.type for c in (*product.columns, *product.partition_keys)}
+    problems, named = rowfilter.check(consumer.rows or "", columns)
+    for p in problems:
+        yield src.problem(at + ("rows",), p.code, p.message)
+    pii = sorted(n for n in named if n in schema and schema[n].pii)
+    if pii and not (consumer.include_pii and consumer.approved_by):
+        yield src.problem(
+            at + ("rows",),
+            "E098",
+            f"the row filter names PII column(s) {', '.join(pii)}: which rows a consumer "
+            "sees discloses their values, so it needs include_pii: true and approved_by, as "
+            "sharing them does",
         )
 
 

@@ -33,6 +33,7 @@ def policies(
 def catalogue_json() -> dict:
     from infra.governance import catalogue as cat
     from infra.governance.approvals import WHO_APPROVES
+    from infra.model import access
 
     return {
         "policies": [p.as_json() for p in cat.CATALOGUE],
@@ -41,12 +42,14 @@ def catalogue_json() -> dict:
         ],
         "limits": cat.limits_json(),
         "approvals": [{"change": c.strip(" ."), "approvers": who} for c, who in WHO_APPROVES],
+        "engines": [{"engine": e, "needs": text} for e, text in access.ENGINES.items()],
     }
 
 
 def catalogue_lines(width: int = 100) -> list[str]:
     from infra.governance import catalogue as cat
     from infra.governance.approvals import WHO_APPROVES
+    from infra.model import access
 
     wrap = lambda text, indent: textwrap.wrap(
         text, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
@@ -80,4 +83,8 @@ def catalogue_lines(width: int = 100) -> list[str]:
     lines.append("Exception codes (in mesh validate output):")
     for code, text in cat.EXCEPTION_CODES.items():
         lines.append(f"  {code}  {text}")
+    lines.append("")
+    lines.append("What a consumer can run on a grant, and what each engine needs:")
+    for engine, text in access.ENGINES.items():
+        lines += wrap(f"{engine}: {text}", "  ")
     return lines

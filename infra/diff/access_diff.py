@@ -46,6 +46,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.blueprints import rowfilter
 from infra.diff.account_moves import moved_grants
 from infra.errors import Problem
 from infra.governance.approvals import RequiredApproval
@@ -71,12 +72,16 @@ REASONS: dict[str, str] = {
     "direct_s3_read": "direct S3 read (every column, around Lake Formation)",
     "more_partition_keys": "more partition keys (readable with every grant)",
     "consumer_account_moved": "the consumer moves to another AWS account, with this grant",
+    "row_filter_removed": "row filter removed (every row)",
+    "row_filter_widened": "row filter widened (or changed so that it cannot be ordered)",
     "fewer_columns": "fewer columns",
     "pii_removed": "PII no longer included",
     "shorter_expiry": "shorter expiry",
     "expiry_added": "expiry added",
     "read_instead_of_write": "read instead of write",
     "no_direct_s3_read": "no direct S3 read any more",
+    "row_filter_added": "row filter added",
+    "row_filter_narrowed": "row filter narrowed (conditions added)",
     "approver_changed": "approver changed",
     "consumer_removed": "consumer removed",
     "grant_expired": "grant expired",
@@ -273,6 +278,9 @@ def _rename_grant(g: DeclaredGrant, product_id: str, columns: dict[str, str]) ->
         via=g.via,
         justification=g.justification,
         approved_by=g.approved_by,
+        whole_table=g.whole_table,
+        row_filter=g.row_filter,
+        engines=g.engines,
     )
 
 
@@ -304,6 +312,12 @@ def _compare(
         add("longer_expiry", f"{before.expires.isoformat()} -> {after.expires.isoformat()}")
     if after.s3_direct and not before.s3_direct:
         add("direct_s3_read")
+    rows = rowfilter.compare(before.row_filter, after.row_filter)
+    if rows == "wider":
+        if after.row_filter is None:
+            add("row_filter_removed", f"was {before.row_filter}")
+        else:
+            add("row_filter_widened", f"{before.row_filter} -> {after.row_filter}")
     if before.access == "write" and after.access == "read":
         add("read_instead_of_write")
     if removed:
@@ -316,6 +330,11 @@ def _compare(
         add("shorter_expiry", f"{before.expires.isoformat()} -> {after.expires.isoformat()}")
     if before.s3_direct and not after.s3_direct:
         add("no_direct_s3_read")
+    if rows == "narrower":
+        if before.row_filter is None:
+            add("row_filter_added", after.row_filter)
+        else:
+            add("row_filter_narrowed", f"{before.row_filter} -> {after.row_filter}")
     if before.approved_by != after.approved_by and after.access == "read":
         add("approver_changed", f"{before.approved_by or 'none'} -> {after.approved_by or 'none'}")
     return reasons, details

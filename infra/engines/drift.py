@@ -32,11 +32,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from infra.engines.readback import permissions
+from infra.engines.readback import data_filters, permissions
 from infra.engines.recording import ResourceGraph
 from infra.provision import types as T
 from infra.provision.graph import lf_target
 from infra.provision.program import SCOPE_ALL, SCOPE_PLATFORM, StackSettings
+from infra.provision.querydocs import DEFAULT_DATABASE
 
 Client = Callable[[str, str], Any]  # (service, account) -> a boto3 client there
 
@@ -158,27 +159,44 @@ def _key_arns(graph: ResourceGraph, client: Client, out: Drift) -> dict[str, str
 
 
 def _lake_formation(graph, settings, accounts, client, databases, out: Drift) -> None:
+    # a permission on a data cells filter is compared through the declared filter's columns
+    # and rows (the filter's own definition is not read back: moto holds none)
+    filters = data_filters(graph)
     declared: set[tuple] = set()
     for r in graph.by_type(T.LF_PERMISSIONS):
         target = lf_target(r.inputs)
         if target is None:
             continue
+        rows = None
         if target.kind == "database":
             where: tuple = (target.database, "", None)
+        elif target.kind == "filter":
+            ref = r.inputs["dataCellsFilter"]
+            data = filters.get(
+                (ref.get("tableCatalogId"), target.database, target.table, target.filter)
+            )
+            names = (data or {}).get("columnNames")
+            cols = tuple(sorted(names)) if names is not None else None
+            where = (target.database, target.table, cols)
+            rows = ((data or {}).get("rowFilter") or {}).get("filterExpression")
         elif target.kind == "columns" and target.columns is not None:
             where = (target.database, target.table, tuple(sorted(target.columns)))
         else:
             where = (target.database, target.table or "*", None)
         perms = tuple(sorted(r.inputs["permissions"]))
-        declared.add((r.account, r.inputs["principal"], *where, perms))
+        declared.add((r.account, r.inputs["principal"], *where, perms, rows))
+    # `default` is no mesh database: only the stack's own roles' permissions on it (the
+    # query path's DESCRIBE) are the stack's to compare
+    default_roles = {e[1] for e in declared if e[2] == DEFAULT_DATABASE}
     live: set[tuple] = set()
     for account in accounts:
-        for entry in permissions(client("lakeformation", account)):
-            if _in_scope(entry[1], settings, databases):
+        for entry in permissions(client("lakeformation", account), filters):
+            mine = entry[1] == DEFAULT_DATABASE and entry[0] in default_roles
+            if mine or _in_scope(entry[1], settings, databases):
                 live.add((account, *entry))
 
     def finding(e: tuple) -> Finding:
-        account, principal, db, table, cols, perms = e
+        account, principal, db, table, cols, perms, _rows = e
         what = db if table == "" else f"{db}.{table}"
         if cols is not None:
             what += f" ({', '.join(cols)})"

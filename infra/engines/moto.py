@@ -27,6 +27,7 @@ from botocore.config import Config
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from infra.engines.emulator import AWS_S3_ACTIONS
+from infra.engines.moto_query import DataFilters, apply_workgroup
 from infra.engines.recording import (
     PROVIDER_TYPE,
     ResourceGraph,
@@ -145,6 +146,15 @@ class LocalAws:
         self.client("lakeformation").list_permissions(MaxResults=1)
         self.client("sts").get_caller_identity()
 
+    def athena(self, account: str) -> Any:
+        """moto's Athena backend of `account`, in this process. botocore (1.44) speaks
+        rest-json to Athena and moto 5.2.5 answers Athena only in the json protocol (every
+        call is "Not yet implemented"), so workgroups are written and read here, in the
+        emulator's own state (`infra.engines.moto_query`)."""
+        from moto.athena.models import athena_backends
+
+        return athena_backends[account][self.region]
+
     def enforce_iam(self, on: bool) -> None:
         """moto checks every request against IAM once its no-auth allowance is 0."""
         self._post("/moto-api/reset-auth", b"0" if on else b"inf")
@@ -215,6 +225,16 @@ def _lf_resource(inputs: dict) -> dict:
         )
     # the catalog of the resource (another account's, across accounts)
     of = {"CatalogId": inputs["catalogId"]} if inputs.get("catalogId") else {}
+    if t.kind == "filter":
+        f = inputs["dataCellsFilter"]
+        return {
+            "DataCellsFilter": {
+                "TableCatalogId": f["tableCatalogId"],
+                "DatabaseName": t.database,
+                "TableName": t.table,
+                "Name": t.filter,
+            }
+        }
     if t.kind == "database":
         return {"Database": {**of, "Name": t.database}}
     if t.kind == "table":
@@ -269,6 +289,7 @@ class MotoMocks(pulumi.runtime.Mocks):
         # backends are not safe for concurrent writes (in-process, a Lake Formation grant
         # raised "Set changed size during iteration"); under one GIL nothing is lost
         self._applying = threading.Lock()
+        self.data_filters = DataFilters()  # moto holds none (infra/engines/moto_query.py)
         self.appliers: dict[str, Callable[[str, dict], tuple[str, dict]]] = {
             T.KEY: self._key,
             T.ALIAS: self._alias,
@@ -286,6 +307,8 @@ class MotoMocks(pulumi.runtime.Mocks):
             T.LF_RESOURCE: self._lf_location,
             T.LF_PERMISSIONS: self._lf_permissions,
             T.LF_SETTINGS: self._lf_settings,
+            T.WORKGROUP: apply_workgroup,
+            T.LF_DATA_FILTER: self.data_filters.apply,
         }
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:

@@ -31,6 +31,7 @@ from infra.provision.names import (
     product_logical,
 )
 from infra.provision.program import StackSettings, direct_readers
+from infra.provision.querydocs import DEFAULT_DATABASE
 
 
 @dataclass(frozen=True)
@@ -235,10 +236,18 @@ def _lake_formation(
         for d in mesh.domains
         for kind in ("producer", "consumer")
     }
+    describe = ("DESCRIBE",)
     want_lf = {
-        (accounts.of(d), role_arn[d, "producer"], names.database(d), "*", None, owner_perms)
+        (accounts.of(d), role_arn[d, "producer"], names.database(d), "*", None, owner_perms, None)
         for d in mesh.domains
         if not mesh.is_retired(d, today)  # a retired domain has no producer role
+    }
+    # the query path: both roles of every domain describe `default` in their account
+    want_lf |= {
+        (accounts.of(d), role_arn[d, kind], DEFAULT_DATABASE, "", None, describe, None)
+        for d in mesh.domains
+        for kind in ("producer", "consumer")
+        if not mesh.is_retired(d, today)  # nor consumer role
     }
     for g in model.grants:
         domain, _, kind_role = g.principal.partition(":")
@@ -248,17 +257,24 @@ def _lake_formation(
         if g.access != "read":
             continue
         table = names.table(physical_product_name(product))
-        cols = None if g.whole_table else g.columns
+        # a limited grant: its data cells filter's columns (the partition keys with them;
+        # None: a wildcard, every column) and rows
+        cols = None
+        if not g.whole_table and set(g.columns) != {c.name for c in product.columns}:
+            cols = tuple(sorted((*g.columns, *(k.name for k in product.partition_keys))))
         perms = tuple(sorted(docs.CONSUMER_LF_PERMISSIONS))
-        want_lf.add((accounts.of(owner), role_arn[domain, kind_role], db, table, cols, perms))
+        want_lf.add(
+            (accounts.of(owner), role_arn[domain, kind_role], db, table, cols, perms, g.row_filter)
+        )
         if accounts.of(domain) != accounts.of(owner):  # the consumer sees the resource link
-            describe = ("DESCRIBE",)
-            want_lf.add((accounts.of(domain), role_arn[domain, kind_role], db, "", None, describe))
+            want_lf.add(
+                (accounts.of(domain), role_arn[domain, kind_role], db, "", None, describe, None)
+            )
     got_lf: set[tuple] = set()
+    filters = data_filters(graph)
     for account in sorted({accounts.of(d) for d in mesh.domains}):
-        got_lf |= {
-            (account, *entry) for entry in permissions(aws.in_account("lakeformation", account))
-        }
+        lf = aws.in_account("lakeformation", account)
+        got_lf |= {(account, *entry) for entry in permissions(lf, filters)}
     for missing in sorted(want_lf - got_lf, key=str):
         checks.append(
             Check(
@@ -338,9 +354,32 @@ def _lake_formation(
     return checks
 
 
-def permissions(lf) -> set[tuple]:
+def data_filters(graph: ResourceGraph) -> dict[tuple, dict]:
+    """The data cells filters as declared, by (catalog, database, table, name): moto 5.2.5
+    holds none (`infra.engines.moto_query`), so a permission on one is resolved through the
+    definition the engine applied."""
+    out = {}
+    for f in graph.by_type(T.LF_DATA_FILTER):
+        data = f.inputs["tableData"]
+        key = (data["tableCatalogId"], data["databaseName"], data["tableName"], data["name"])
+        out[key] = data
+    return out
+
+
+def _filtered(principal: str, ref: dict, filters: dict[tuple, dict], perms: tuple) -> tuple:
+    key = (ref.get("TableCatalogId"), ref["DatabaseName"], ref["TableName"], ref["Name"])
+    data = filters.get(key)
+    if data is None:  # a permission on a filter nobody declared
+        return (principal, ref["DatabaseName"], ref["TableName"], ("?filter", ref["Name"]), perms)
+    names = data.get("columnNames")
+    cols = tuple(sorted(names)) if names is not None else None
+    rows = (data.get("rowFilter") or {}).get("filterExpression")
+    return (principal, ref["DatabaseName"], ref["TableName"], cols, perms, rows)
+
+
+def permissions(lf, filters: dict[tuple, dict] | None = None) -> set[tuple]:
     """(principal, database, table or "*" or "" for the database itself, columns or None,
-    permissions) of every Lake Formation permission one account holds."""
+    permissions, row filter or None) of every Lake Formation permission one account holds."""
     got = set()
     token = None
     while True:
@@ -349,7 +388,9 @@ def permissions(lf) -> set[tuple]:
             res = entry["Resource"]
             principal = entry["Principal"]["DataLakePrincipalIdentifier"]
             perms = tuple(sorted(entry["Permissions"]))
-            if "TableWithColumns" in res:
+            if "DataCellsFilter" in res:
+                got.add(_filtered(principal, res["DataCellsFilter"], filters or {}, perms))
+            elif "TableWithColumns" in res:
                 t = res["TableWithColumns"]
                 got.add(
                     (
@@ -358,16 +399,17 @@ def permissions(lf) -> set[tuple]:
                         t["Name"],
                         tuple(sorted(t["ColumnNames"])),
                         perms,
+                        None,
                     )
                 )
             elif "Table" in res:
                 t = res["Table"]
                 name = t.get("Name", "*") if "TableWildcard" not in t else "*"
-                got.add((principal, t["DatabaseName"], name, None, perms))
+                got.add((principal, t["DatabaseName"], name, None, perms, None))
             elif "Database" in res:
-                got.add((principal, res["Database"]["Name"], "", None, perms))
+                got.add((principal, res["Database"]["Name"], "", None, perms, None))
             else:
-                got.add((principal, json.dumps(res, sort_keys=True), "", None, perms))
+                got.add((principal, json.dumps(res, sort_keys=True), "", None, perms, None))
         token = page.get("NextToken")
         if not token:
             return got

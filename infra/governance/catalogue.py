@@ -73,7 +73,7 @@ literally, KMS actions their key."""
 
 TAG_KEYS = (tags.DOMAIN, tags.PRODUCT, tags.COST_CENTER)  # GOV-011 requires them
 OWNER_TAG = tags.OWNER  # GOV-001 requires it
-TAGGED_TYPES = frozenset({T.BUCKET, T.BUCKET_V2, T.KEY, T.ROLE, T.DATABASE})
+TAGGED_TYPES = frozenset({T.BUCKET, T.BUCKET_V2, T.KEY, T.ROLE, T.DATABASE, T.WORKGROUP})
 
 
 # ------------------------------------------------------------------------------- the catalogue

@@ -64,6 +64,7 @@ IAM_POLICY = T.IAM_POLICY
 DATABASE = T.DATABASE
 TABLE = T.TABLE
 LF_PERMISSIONS = T.LF_PERMISSIONS
+LF_DATA_FILTER = T.LF_DATA_FILTER
 DOMAIN_COMPONENT = T.DOMAIN
 PRODUCT_COMPONENT = T.PRODUCT
 GRANT_COMPONENT = T.GRANT
@@ -274,6 +275,29 @@ def sse_kms(res: Res) -> Iterator[str]:
             yield f"default encryption is {algorithm!r}, not SSE-KMS (aws:kms) with the domain key"
         elif known(default.get("kmsMasterKeyId")) and not default.get("kmsMasterKeyId"):
             yield "SSE-KMS names no key (kmsMasterKeyId): the AWS-managed key is not the domain key"
+
+
+@resource_rule("GOV-008", T.WORKGROUP)
+def workgroup_results_encrypted(res: Res) -> Iterator[str]:
+    """Athena query results hold the data they select: a workgroup writes them SSE-KMS with a
+    key, and enforces that configuration (otherwise a client sends them anywhere, unencrypted)."""
+    config = res.get("configuration")
+    if not known(config):
+        return
+    config = config or {}
+    if known(config.get("enforceWorkgroupConfiguration")) and (
+        config.get("enforceWorkgroupConfiguration") is not True
+    ):
+        yield "the workgroup does not enforce its configuration: clients can redirect results"
+    result = config.get("resultConfiguration") or {}
+    encryption = (result.get("encryptionConfiguration") or {}) if known(result) else {}
+    if not known(encryption):
+        return
+    option, key = encryption.get("encryptionOption"), encryption.get("kmsKeyArn")
+    if known(option) and option != "SSE_KMS":
+        yield f"query results are encrypted with {option!r}, not SSE_KMS with the domain key"
+    elif known(key) and not key:
+        yield "query results name no KMS key (kmsKeyArn): not the domain key"
 
 
 @resource_rule("GOV-008", KEY)
@@ -491,6 +515,13 @@ class Graph(ResourceIndex[Res]):
         for t in self.of_type(TABLE):
             self._tables.setdefault(t.get("databaseName"), {}).setdefault(t.get("name"), t)
         self._databases = {d.get("name"): d for d in self.of_type(DATABASE) if known(d.get("name"))}
+        # data cells filters by (database, table, name): what a permission on one lets through
+        self._filters: dict[tuple, Res] = {}
+        for f in self.of_type(LF_DATA_FILTER):
+            data = f.get("tableData")
+            if known(data) and isinstance(data, Mapping):
+                key = (data.get("databaseName"), data.get("tableName"), data.get("name"))
+                self._filters.setdefault(key, f)
         self._keys: dict[str, Res] = {}
         for k in self.of_type(KEY):
             if (domain := (tags_of(k) or {}).get(tag_keys.DOMAIN)) is not None:
@@ -536,6 +567,26 @@ class Graph(ResourceIndex[Res]):
 
     def domain_key(self, domain: str) -> Res | None:
         return self._keys.get(domain)
+
+    def resolve(self, target: LfTarget) -> LfTarget:
+        """A permission's target with a data cells filter's columns (its list, or every column
+        but those its wildcard excludes); a filter not in the graph counts as every column."""
+        if target.kind != "filter":
+            return target
+        f = self._filters.get((target.database, target.table, target.filter))
+        data = f.get("tableData") if f is not None else None
+        names = data.get("columnNames") if isinstance(data, Mapping) else None
+        if isinstance(names, (list, tuple)):
+            return LfTarget("columns", target.database, target.table, tuple(names))
+        wildcard = data.get("columnWildcard") if isinstance(data, Mapping) else None
+        excluded = wildcard.get("excludedColumnNames") if isinstance(wildcard, Mapping) else None
+        return LfTarget(
+            "columns",
+            target.database,
+            target.table,
+            None,
+            tuple(excluded) if isinstance(excluded, (list, tuple)) else (),
+        )
 
 
 def product_of(res: Res, graph: Graph | None = None) -> str | None:
@@ -689,6 +740,8 @@ def pii_grants(graph: Graph, mesh: Mesh | None, today: dt.date) -> Iterator[tupl
         if product is None or not product.pii_columns:
             continue
         target = _lf_target(res)
+        if target is not None:
+            target = graph.resolve(target)
         if target is not None and target.columns is not None:
             readable = set(target.columns)
         else:  # every column (of a wildcard: but those it excludes)

@@ -40,9 +40,13 @@ class DeclaredGrant:
     via: tuple[str, ...]
     justification: str | None = None
     approved_by: str | None = None
-    # every schema column: a whole-table Lake Formation grant (not in the matrix: it is
-    # `columns` == the product's columns)
+    # every schema column and every row: a whole-table Lake Formation grant (not in the
+    # matrix: it is `columns` == the product's columns and no `row_filter`)
     whole_table: bool = False
+    row_filter: str | None = None  # the grant's `rows:` (None: every row)
+    # what can run queries on it: the engines honouring its Lake Formation permission, and
+    # direct S3 readers when it opts in (`engines_of`)
+    engines: tuple[str, ...] = ()
 
     def as_json(self) -> dict:
         return {
@@ -54,6 +58,8 @@ class DeclaredGrant:
             "expires": self.expires.isoformat() if self.expires else None,
             "s3_direct": self.s3_direct,
             "via": list(self.via),
+            "row_filter": self.row_filter,
+            "engines": list(self.engines),
         }
 
 
@@ -95,14 +101,47 @@ def is_decommissioned(product: Product, today: dt.date) -> bool:
     return product.decommission is not None and product.decommission.date <= today
 
 
+# Engines that honour a Lake Formation grant given as a whole-table permission or a data cells
+# filter, which is how the program gives every grant (`infra.provision.query`); an
+# opted-in direct S3 read adds "s3" (any engine reading the files with the consumer role).
+LF_ENGINES = ("athena", "glue-etl", "redshift-spectrum")
+S3_ENGINE = "s3"
+# What each engine needs to run a consumer's queries (`mesh policies`, README "Access model").
+ENGINES: dict[str, str] = {
+    "athena": "the consumer role itself, in its domain's workgroup <prefix>-<domain> "
+    "(configuration enforced, results SSE-KMS in <prefix>-<domain>-query-results/results/, "
+    "expiring after 7 days); generated: the workgroup, the results bucket, the role's "
+    "mesh-query-path policy, DESCRIBE on `default`; Lake Formation enforces columns and rows",
+    "redshift-spectrum": "an external schema over the product's database (through its "
+    "resource link across accounts) in a cluster or workgroup whose IAM role holds the "
+    "grant: the generated consumer role trusts only the domain's principals, so the platform "
+    "grants the same Lake Formation permission to the cluster's role (not generated); Lake "
+    "Formation enforces columns and rows (data cells filters)",
+    "glue-etl": "a Glue job whose role holds the grant (the job role must be granted like "
+    "the consumer role: not generated); column limits are data cells filters, the only form "
+    "Glue ETL honours (a job fails on a simple column list)",
+    "s3": "direct S3 read of the files with the consumer role: only for a grant of every "
+    "column and row with s3_direct: true (bucket and key policy name the role); nothing "
+    "enforces columns or rows, which is why only such grants may opt in",
+}
+
+
+def engines_of(via: tuple[str, ...]) -> tuple[str, ...]:
+    """The engines a read grant serves through `via` (lakeformation, s3)."""
+    return (LF_ENGINES if "lakeformation" in via else ()) + ((S3_ENGINE,) if "s3" in via else ())
+
+
 def covers_every_column(product: Product, grants: list[Consumer]) -> list[bool]:
-    """For each grant of `product`: does it cover every schema column (then it is a whole-table
-    Lake Formation grant, and may opt into direct S3 read, DESIGN)? Computed once per product."""
+    """For each grant of `product`: does it cover every schema column and every row (then it is
+    a whole-table Lake Formation grant, and may opt into direct S3 read, DESIGN)? Computed
+    once per product."""
     pii = product.pii_columns
     every: set[str] | None = None
     out = []
     for grant in grants:
-        if grant.columns is None:
+        if grant.rows is not None:  # a row filter: never the whole table
+            out.append(False)
+        elif grant.columns is None:
             out.append(grant.include_pii or not pii)
         else:
             if every is None:
@@ -135,6 +174,9 @@ def consumer_grants(bp: Blueprint, product: Product, grants: list[Consumer]) -> 
             if non_pii is None:
                 non_pii = readable_columns(product, grant)
             columns = non_pii
+        # direct S3 read only when opted in *and* every column and row is granted: a grant
+        # limited to some columns or rows never gets a path to the objects (refused as E037)
+        via = ("lakeformation", "s3") if grant.s3_direct and full else ("lakeformation",)
         out.append(
             DeclaredGrant(
                 principal=consumer(grant.domain),
@@ -143,13 +185,13 @@ def consumer_grants(bp: Blueprint, product: Product, grants: list[Consumer]) -> 
                 columns=columns,
                 pii=not pii.isdisjoint(columns),
                 expires=grant.expires,
-                # direct S3 read only when opted in *and* every column is granted: a
-                # column-limited grant never gets a path to the objects (refused as E037)
                 s3_direct=grant.s3_direct and full,
-                via=("lakeformation", "s3") if grant.s3_direct and full else ("lakeformation",),
+                via=via,
                 justification=grant.justification,
                 approved_by=grant.approved_by,
                 whole_table=full,
+                row_filter=grant.rows,
+                engines=engines_of(via),
             )
         )
     return out
@@ -166,6 +208,7 @@ def producer_grant(bp: Blueprint, product: Product) -> DeclaredGrant:
         s3_direct=True,
         via=("lakeformation", "s3"),
         whole_table=True,
+        engines=engines_of(("lakeformation", "s3")),
     )
 
 

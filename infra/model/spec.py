@@ -167,6 +167,14 @@ class Consumer(_Model):
     approved_by: Approver | None = Field(None, description="Who approved sharing PII")
     expires: dt.date | None = Field(None, description="Last day of access (ISO date)")
     justification: Text = Field(description="Why this domain needs the data")
+    rows: Text | None = Field(
+        None,
+        description="Row filter: only the rows for which this predicate holds (Lake "
+        "Formation's PartiQL subset: comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL over "
+        "the product's columns and literals); part of the grant's data cells filter. A PII "
+        "column in it needs include_pii and approved_by; omitted = every row",
+        examples=["region = 'EU' AND year >= 2024"],
+    )
     s3_direct: bool = Field(
         False,
         description="Also let the consumer role read the product's files directly from S3 "

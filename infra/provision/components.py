@@ -18,9 +18,11 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.provision import documents as docs
+from infra.provision import query
 from infra.provision import types as T
 from infra.provision.documents import AwsEnv, DirectRead
 from infra.provision.names import Part, child_name
+from infra.provision.querydocs import QueryPathArgs, data_filter_table_data
 
 
 def _json(doc: dict) -> str:
@@ -69,6 +71,8 @@ class DomainArgs:
     # the domain is retired (its domain-level decommission date has come): no producer and
     # no consumer role any more; its storage stays (protected, or deletable as its products)
     retired: bool = False
+    # the domain's Athena workgroup and results bucket (`infra.provision.query`)
+    query: QueryPathArgs | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,12 @@ class GrantArgs:
     # the producer's account when the consumer lives in another one: Lake Formation shares the
     # table from the producer's catalog directly to the role (cross-account version 3+)
     catalog_id: str | None = None
+    rows: str | None = None  # the row filter (None: every row)
+    # with a data cells filter: the producer's account (the catalog holding the table and
+    # the filter), the filter's name and its columns (the grant's and the partition keys)
+    filter_catalog: str = ""
+    filter_name: str | None = None
+    filter_columns: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -269,6 +279,9 @@ class Domain(pulumi.ComponentResource):
                     None if args.retired else args.producer_role,
                     args.lf_role,
                     args.direct_readers,
+                    (args.consumer_role, args.query.results_bucket)
+                    if args.query and not args.retired
+                    else None,
                 )
             ),
             tags=args.tags,
@@ -318,6 +331,9 @@ class Domain(pulumi.ComponentResource):
                 opts=child,
             )
         self.links: dict[str, aws.glue.CatalogDatabase] = {}
+        self.workgroup: aws.athena.Workgroup | None = None
+        if args.query is not None:
+            query.provision(self, args.query, lake_settings)
         self.register_outputs(
             {
                 "key_arn": self.key.arn,
@@ -534,7 +550,14 @@ class LakeFormationGrant(pulumi.ComponentResource):
         Lake Formation permissions cannot be updated in place: a changed grant is a
         replacement, and deleting the old permission revokes what it named even when the new
         one names it too. So the old one is deleted first (`delete_before_replace`): a moment
-        without the grant rather than a grant that loses its columns for good."""
+        without the grant rather than a grant that loses its columns for good.
+
+        A grant limited to some columns or rows is a Lake Formation data cells filter and a
+        permission on it (Glue ETL honours column limits only this way; LF Developer Guide,
+        "Notes and restrictions for column-level filtering"). The filter's name is a digest of
+        its content (`querydocs.data_filter_name`): changing the columns or rows replaces both,
+        old permission and old filter deleted first, so the wider and the narrower filter
+        never both exist with a grant on them."""
         super().__init__(T.GRANT, name, None, opts)
         child = pulumi.ResourceOptions(
             parent=self,
@@ -546,10 +569,24 @@ class LakeFormationGrant(pulumi.ComponentResource):
         if args.catalog_id is not None:  # shared across accounts from the producer's catalog
             table = {"catalog_id": args.catalog_id, **table}
             catalog = {"catalog_id": args.catalog_id}
-        if args.columns is None:
-            target = {"table": table}
-        else:
-            target = {"table_with_columns": {**table, "column_names": list(args.columns)}}
+        self.data_filter: aws.lakeformation.DataCellsFilter | None = None
+        target: dict = {"table": table}
+        if args.filter_name is not None:  # some columns or rows: a data cells filter
+            self.data_filter, target = query.data_filter(
+                self,
+                child_name(name, Part.DATA_FILTER),
+                data_filter_table_data(
+                    args.filter_catalog,
+                    args.database,
+                    product.table.name,
+                    args.filter_name,
+                    args.filter_columns,
+                    args.rows,
+                ),
+            )
+            child = pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[self.data_filter])
+            )
         self.permissions = aws.lakeformation.Permissions(
             child_name(name, Part.LF_PERMISSION),
             principal=args.principal,

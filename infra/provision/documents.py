@@ -335,6 +335,7 @@ def key_policy(
     producer_role: str | None,
     lf_role: str,
     direct: tuple[tuple[str, DirectRead], ...] | list[tuple[str, DirectRead]] = (),
+    query_results: tuple[str, str] | None = None,
 ) -> dict:
     """Least-privilege key policy of a domain key.
 
@@ -349,7 +350,11 @@ def key_policy(
     roles have no KMS permission of their own, so the key policy names them as principals: each
     may decrypt through S3 only, only objects of the buckets it was granted (the S3 encryption
     context), and only until its grant expires. `producer_role` None: a retired domain, whose
-    producer role is gone (nobody writes its products any more)."""
+    producer role is gone (nobody writes its products any more).
+
+    `query_results`: (consumer role, results bucket) of the domain's query path: the consumer
+    role encrypts and decrypts its Athena results through S3, in that bucket only (the
+    producer's own statement already covers it)."""
     root = {"AWS": env.root_arn()}
     via_s3 = {"kms:ViaService": env.s3_via_service()}
     statements = [
@@ -403,6 +408,22 @@ def key_policy(
                     "StringEquals": via_s3,
                     "StringLike": {"kms:EncryptionContext:aws:s3:arn": [arn, f"{arn}/*"]},
                     **group.condition(),
+                },
+            }
+        )
+    if query_results is not None:  # (consumer role, results bucket): `infra.provision.query`
+        consumer_role, results_bucket = query_results
+        results = env.bucket_arn(results_bucket)
+        statements.append(
+            {
+                "Sid": "ConsumerQueryResultsThroughS3",
+                "Effect": "Allow",
+                "Principal": root,
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {**via_s3, "aws:PrincipalArn": env.role_arn(consumer_role)},
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": [results, f"{results}/*"]},
                 },
             }
         )

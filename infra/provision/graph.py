@@ -99,17 +99,22 @@ class LfTarget:
     """What a Lake Formation permission is on. `table` None: every table of the database (a
     wildcard); `columns` None: every column; `excluded`: columns a wildcard leaves out."""
 
-    kind: str  # "table" | "columns" | "database"
+    kind: str  # "table" | "columns" | "database" | "filter"
     database: Any
     table: Any = None
     columns: tuple | None = None
     excluded: tuple = ()
+    filter: Any = None  # the data cells filter's name (kind "filter": its columns are there)
 
 
 def lf_target(inputs: Mapping[str, Any]) -> LfTarget | None:
     """The target of a `aws.lakeformation.Permissions` from its inputs (camelCase, as recorded
-    and as CrossGuard sees them); None for a data-location or catalog permission. Values may be
+    and as CrossGuard sees them); None for a data-location or catalog permission. A permission
+    on a data cells filter is kind "filter": what it lets through is the filter's. Values may be
     CrossGuard's unknowns: only their shape is relied on."""
+    f = inputs.get("dataCellsFilter")
+    if isinstance(f, Mapping):  # columns and rows: the filter's (`DataCellsFilter.tableData`)
+        return LfTarget("filter", f.get("databaseName"), f.get("tableName"), filter=f.get("name"))
     t = inputs.get("tableWithColumns")
     if isinstance(t, Mapping):
         names = t.get("columnNames")

@@ -19,6 +19,7 @@ from infra.model.spec import Product
 
 ROLE_KINDS = ("producer", "consumer", "lf-access")  # lf-access: Lake Formation service role
 LF_ROLE_KIND = "lf-access"
+QUERY_RESULTS_NAME = "query_results"  # the bucket part of a domain's query-results bucket
 DEFAULT_PREFIX = "mesh"  # the stack prefix when none is configured (plan, local, validate)
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 BUCKET_MAX = 63
@@ -89,6 +90,15 @@ class Part:
     # sharing to another account: `<domain>-link-<account>`, `<domain>@<consumer>-link-describe`
     RESOURCE_LINK = "link"
     LINK_DESCRIBE = "link-describe"
+    # the domain's query path (`infra.provision.query`): `<domain>-workgroup`,
+    # `<domain>-query-results` and its guards `<domain>-query-results-<bucket part>`,
+    # `<domain>-<role kind>-query` (inline policy), `<domain>-<role kind>-default-describe`
+    WORKGROUP = "workgroup"
+    QUERY_RESULTS = "query-results"
+    QUERY_POLICY = "query"
+    DEFAULT_DESCRIBE = "default-describe"
+    # a grant limited to some columns or rows: `<domain>.<product>@<consumer>-data-filter`
+    DATA_FILTER = "data-filter"
 
 
 def domain_logical(domain: str) -> str:
@@ -189,6 +199,16 @@ class Names:
     def key_alias(self, domain: str) -> str:
         return f"alias/{self.prefix}/{domain}"
 
+    def workgroup(self, domain: str) -> str:
+        """The domain's Athena workgroup (1-128 of [a-zA-Z0-9._-]: always within)."""
+        return f"{self.prefix}-{domain}".replace("_", "-")
+
+    def query_results_bucket(self, domain: str, account: str | None = None) -> str:
+        """The domain's Athena query-results bucket: named like a product bucket of a product
+        `query_results` (in the same namespace), so `name_problems` reports a product that
+        would take the name (E032). `account`: as for `bucket`."""
+        return self.bucket(domain, QUERY_RESULTS_NAME, account)
+
     def database_prefix(self) -> str:
         """What every Glue database name of this prefix starts with (`database` of any domain)."""
         return self.database("")
@@ -214,6 +234,29 @@ def name_problems(
                         "shorten the domain name or the stack prefix"
                     ),
                 )
+        results = names.query_results_bucket(domain, SIZING_ACCOUNT)
+        if len(results) > BUCKET_MAX:
+            yield (
+                domain,
+                None,
+                "E033",
+                (
+                    f"query-results bucket name {results!r} is {len(results)} characters; S3 "
+                    f"allows {BUCKET_MAX}: shorten the domain name or the stack prefix"
+                ),
+            )
+        if results in seen:
+            yield (
+                domain,
+                None,
+                "E032",
+                (
+                    f"query-results bucket name {results!r} of domain {domain} collides with the "
+                    f"bucket of {seen[results]} (names are joined with '-' and '_' becomes '-'): "
+                    "rename that product or this domain"
+                ),
+            )
+        seen.setdefault(results, f"the query results of {domain}")
         for index, product in enumerate(products):
             bucket = names.bucket(domain, physical_product_name(product), SIZING_ACCOUNT)
             owner = f"{domain}.{product.name}"

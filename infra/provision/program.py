@@ -48,6 +48,7 @@ from infra.provision.names import (
     physical_product_name,
     product_logical,
 )
+from infra.provision.querydocs import grant_filter, query_path_args
 
 DEFAULT_ACCOUNT = "123456789012"
 SCOPE_ALL = "all"  # one stack for the whole mesh
@@ -252,6 +253,7 @@ def domain_args(
         direct_readers=tuple((buckets[p], r) for p, group in readers.items() for r in group),
         cross_account=accounts.multi,
         retired=today is not None and bp.decommission is not None and bp.decommission.date <= today,
+        query=query_path_args(names, bp.domain, account),
     )
 
 
@@ -303,14 +305,22 @@ def grant_args(
     consumer_domain: str,
     settings: StackSettings,
     accounts: Accounts | None = None,
+    product: Product | None = None,
 ) -> GrantArgs:
+    """A grant of every column and row is a whole-table permission; any other a data cells
+    filter (`querydocs.grant_filter`; `product`: the granted product)."""
     accounts = accounts or Accounts(settings.account, {}, settings.region)
     producer, consumer = accounts.of(bp.domain), accounts.of(consumer_domain)
+    filter_name, filter_columns = grant_filter(consumer_domain, grant, product)
     return GrantArgs(
         principal=consumer_role_arn(settings, accounts, consumer_domain),
         database=settings.names.database(bp.domain),
         columns=None if grant.whole_table else grant.columns,
         catalog_id=producer if producer != consumer else None,
+        rows=grant.row_filter,
+        filter_catalog=producer,
+        filter_name=filter_name,
+        filter_columns=filter_columns,
     )
 
 
@@ -461,7 +471,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
                 name = grant_logical(bp.domain, product.name, consumer.domain)
                 grants[name] = LakeFormationGrant(
                     name,
-                    grant_args(bp, grant, consumer.domain, settings, accounts),
+                    grant_args(bp, grant, consumer.domain, settings, accounts, product),
                     dp,
                     domains.get(consumer.domain),
                     opts=pulumi.ResourceOptions(parent=dp),

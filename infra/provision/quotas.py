@@ -15,7 +15,8 @@ for its roles and key, the product for its bucket); one at 90 % or more is warni
 change after next does not come as a surprise. "At the quota" fails too, one character of margin.
 
 What grows with what, in the Lake-Formation-gated access model: a consumer role's identity policy
-is constant (`documents.consumer_policy`); a producer and a data-access role grow with the
+is constant (`documents.consumer_policy`, plus the domain's query path `querydocs.query_policy`,
+which names only the domain's own workgroup, results bucket and key); a producer and a data-access role grow with the
 domain's products; a bucket policy grows with the product's direct-read grants, a key policy
 with the domain's. Grants through Lake Formation cost no policy space at all.
 
@@ -34,7 +35,9 @@ from dataclasses import dataclass
 from infra.errors import Problem
 from infra.model.mesh import Mesh
 from infra.provision import documents as docs
+from infra.provision import querydocs as query
 from infra.provision.documents import AwsEnv, DirectRead
+from infra.provision.names import SIZING_ACCOUNT
 
 SIZING_ENV = AwsEnv(account="0" * 12, region="ap-southeast-5")
 SIZING_KEY_ARN = f"arn:aws:kms:{SIZING_ENV.region}:{SIZING_ENV.account}:key/{'0' * 36}"
@@ -102,16 +105,27 @@ class Sizer:
     def lf_trust(self) -> int:
         return self._memo_size(("lf-trust",), lambda: iam_size(docs.lf_trust_policy(self.env)))
 
-    def consumer(self) -> int:
+    def consumer(self, domain: str) -> int:
+        """Both inline policies of a consumer role: its catalog access and its query path."""
         prefix = self.names.database_prefix()
         return self._memo_size(
             ("consumer", len(prefix)),
             lambda: iam_size(docs.consumer_policy(self.env, prefix)),
+        ) + self.query(domain)
+
+    def query(self, domain: str) -> int:
+        """The query-path policy each role of `domain` carries (`infra.provision.query`)."""
+        path = query.query_path_args(self.names, domain, SIZING_ACCOUNT)
+        return self._memo_size(
+            ("query", len(path.workgroup), len(path.results_bucket)),
+            lambda: iam_size(query.query_policy(self.env, path, self.key_arn)),
         )
 
     def producer(self, domain: str, buckets: list[str]) -> int:
         database = self.names.database(domain)
-        return iam_size(docs.producer_policy(self.env, database, buckets, self.key_arn))
+        return iam_size(
+            docs.producer_policy(self.env, database, buckets, self.key_arn)
+        ) + self.query(domain)
 
     def lf_access(self, buckets: list[str]) -> int:
         return iam_size(docs.lf_access_policy(self.env, buckets, self.key_arn))
@@ -127,17 +141,21 @@ class Sizer:
     def key(self, domain: str, readers: list[tuple[str, DirectRead]]) -> int:
         producer = self.names.role(domain, "producer")
         lf_role = self.names.role(domain, "lf-access")
+        results = (
+            self.names.role(domain, "consumer"),
+            self.names.query_results_bucket(domain, SIZING_ACCOUNT),
+        )
         if readers:
-            return sent_size(docs.key_policy(self.env, producer, lf_role, readers))
+            return sent_size(docs.key_policy(self.env, producer, lf_role, readers, results))
         return self._memo_size(
-            ("key", len(producer), len(lf_role)),
-            lambda: sent_size(docs.key_policy(self.env, producer, lf_role)),
+            ("key", len(producer), len(lf_role), *map(len, results)),
+            lambda: sent_size(docs.key_policy(self.env, producer, lf_role, (), results)),
         )
 
 
 def document_sizes(mesh: Mesh, names, today: dt.date, sizer: Sizer | None = None) -> list[Sized]:
     """Every generated document of the loaded blueprints, sized."""
-    from infra.provision.names import LF_ROLE_KIND, SIZING_ACCOUNT, physical_product_name
+    from infra.provision.names import LF_ROLE_KIND, physical_product_name
 
     sizer = sizer or Sizer(names)
     role_arn = lambda d: sizer.env.role_arn(names.role(d, "consumer"))
@@ -148,12 +166,16 @@ def document_sizes(mesh: Mesh, names, today: dt.date, sizer: Sizer | None = None
         roles = {kind: names.role(d, kind) for kind in ("producer", "consumer", LF_ROLE_KIND)}
         out += [
             Sized("role", d, None, f"role {roles['producer']!r}", sizer.producer(d, buckets)),
-            Sized("role", d, None, f"role {roles['consumer']!r}", sizer.consumer()),
+            Sized("role", d, None, f"role {roles['consumer']!r}", sizer.consumer(d)),
             Sized("role", d, None, f"role {roles[LF_ROLE_KIND]!r}", sizer.lf_access(buckets)),
             Sized("trust", d, None, f"trust policy of {roles['producer']!r}", sizer.trust(d)),
             Sized("trust", d, None, f"trust policy of {roles['consumer']!r}", sizer.trust(d)),
             Sized("trust", d, None, f"trust policy of {roles[LF_ROLE_KIND]!r}", sizer.lf_trust()),
         ]
+        results = names.query_results_bucket(d, SIZING_ACCOUNT)
+        out.append(
+            Sized("bucket", d, None, f"bucket policy of {results!r}", sizer.bucket(results, ()))
+        )
         key_readers = []
         for i, (product, bucket) in enumerate(zip(bp.products, buckets)):
             group = docs.direct_reads(mesh, bp, product, role_arn, today)

@@ -48,4 +48,7 @@ LF_PERMISSIONS = "aws:lakeformation/permissions:Permissions"
 LF_RESOURCE = "aws:lakeformation/resource:Resource"
 LF_SETTINGS = "aws:lakeformation/dataLakeSettings:DataLakeSettings"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"  # a domain stack's reference to the platform
+LF_DATA_FILTER = "aws:lakeformation/dataCellsFilter:DataCellsFilter"
+# Athena
+WORKGROUP = "aws:athena/workgroup:Workgroup"
 PROVIDER = "pulumi:providers:aws"  # an explicit provider: one per account of a multi-account mesh

@@ -1,0 +1,85 @@
+"""Benchmark: `mesh audit` against `mesh plan` on the same generated tree, in the same run
+(issue 23: the audit with the query path — workgroups, results buckets, data cells filters and
+the evaluator's query-path checks — on the 1,000-product benchmark mesh).
+
+    python bench/query_bench.py [--domains 100] [--products 10] [--consumers 10] [--repeat 1]
+
+Both commands run as subprocesses, end to end (interpreter start-up, loading the tree, the
+Pulumi program under recording mocks; the audit also evaluates effective access, lints every
+policy with parliament and writes its files). Prints each time, the ratio audit / plan, and the
+resources of the query path in the plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.meshgen import blueprints
+from bench.pr_check_bench import mesh_command, write_tree
+
+NEW_TYPES = (
+    "aws:athena/workgroup:Workgroup",
+    "aws:lakeformation/dataCellsFilter:DataCellsFilter",
+    "aws:s3/bucket:Bucket",
+    "aws:lakeformation/permissions:Permissions",
+)
+
+
+def timed(args: list[str], env: dict[str, str], expect: int = 0) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != expect:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-8:]
+        sys.exit(f"{' '.join(args[:3])} exited {done.returncode}:\n" + "\n".join(tail))
+    return elapsed, done.stdout
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--domains", type=int, default=100)
+    parser.add_argument("--products", type=int, default=10, help="products per domain")
+    parser.add_argument("--consumers", type=int, default=10, help="consumers per product")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    today = dt.date(2026, 1, 1)
+    env = {**os.environ, "MESH_TODAY": today.isoformat()}
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "blueprints"
+        write_tree(tree, blueprints(args.domains, args.products, args.consumers, today=today))
+        mesh = mesh_command()
+        plans, audits = [], []
+        plan_doc = ""
+        for i in range(args.repeat):
+            seconds, plan_doc = timed([*mesh, "plan", str(tree), "--format", "json"], env)
+            plans.append(seconds)
+            out = Path(tmp) / f"audit{i}"
+            audits.append(timed([*mesh, "audit", str(tree), "--out", str(out)], env)[0])
+        counts = json.loads(plan_doc)["counts"]
+    plan, audit = min(plans), min(audits)
+    products = args.domains * args.products
+    print(
+        f"mesh of {args.domains} domains x {args.products} products ({products} products), "
+        f"{args.consumers} consumers per product; {sum(counts.values())} resources"
+    )
+    for t in NEW_TYPES:
+        print(f"  {counts.get(t, 0):>6}  {t}")
+    print(f"mesh plan  {plan:8.2f} s")
+    print(f"mesh audit {audit:8.2f} s")
+    print(f"ratio audit / plan: {audit / plan:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
