@@ -443,6 +443,17 @@ def test_orders_contract(tmp_path):
             "format": "parquet",
             "location": "s3://mesh-sales-orders/data/",
         },
+        {  # the domain's query path: datacontract test --server athena reads as a consumer
+            "server": "athena",
+            "type": "athena",
+            "customProperties": [
+                {"property": "workgroup", "value": "mesh-sales", "vendor": "mesh"}
+            ],
+            "catalog": "awsdatacatalog",
+            "regionName": "eu-west-1",
+            "schema": "mesh_sales",
+            "stagingDir": "s3://mesh-sales-query-results/results/",
+        },
     ]
     roles = {r["role"]: r for r in contract["roles"]}
     assert list(roles) == [
@@ -500,6 +511,17 @@ def test_export_options_prefix_and_account(tmp_path):
             "database": "acme_sales",
             "format": "json",
             "location": "s3://acme-sales-returns/data/",
+        },
+        {
+            "server": "athena",
+            "type": "athena",
+            "customProperties": [
+                {"property": "workgroup", "value": "acme-sales", "vendor": "mesh"}
+            ],
+            "catalog": "awsdatacatalog",
+            "regionName": "eu-west-1",
+            "schema": "acme_sales",
+            "stagingDir": "s3://acme-sales-query-results/results/",
         },
     ]
     assert [r["role"] for r in contract["roles"]] == [

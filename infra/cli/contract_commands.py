@@ -71,7 +71,9 @@ def export_contracts(
         src = mesh.source(bp.domain)
         index = bp.products.index(p)
         try:
-            contract = export.export_contract(bp, p, settings.names, settings.account, today)
+            contract = export.export_contract(
+                bp, p, settings.names, settings.account, today, settings.region
+            )
             contract = versions.for_version(contract, version)
             findings = mapping.schema_errors(contract, version=version)
         except export.ExportError as exc:

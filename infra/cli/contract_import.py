@@ -138,7 +138,7 @@ def import_contract(
         product = new_bp.products[at]
         try:
             exported = export.export_contract(
-                new_bp, product, settings.names, settings.account, today
+                new_bp, product, settings.names, settings.account, today, settings.region
             )
         except export.ExportError as exc:
             outcome.fail([_problem(str(target), "C009", str(exc))])

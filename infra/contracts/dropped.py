@@ -20,8 +20,8 @@ _WHY_TOP = {
     "name": "the contract is named after the product",
     "dataProduct": "the contract is named after the product",
     "domain": "the product belongs to the domain it is imported into",
-    "servers": "storage is generated from the blueprint: the product's S3 bucket and Glue table "
-    "(servers s3 and glue)",
+    "servers": "storage is generated from the blueprint: the product's S3 bucket, Glue table and "
+    "the domain's Athena workgroup (servers s3, glue and athena)",
     "team": "a product's owner is its domain's owner (owner in the blueprint)",
     "roles": "access is granted by the blueprint's consumers (roles carrying a mesh grant)",
     "description": "the blueprint has one description (description.purpose)",

@@ -21,7 +21,11 @@ from infra.contracts.mapping import (
     table_location,
 )
 from infra.model.spec import Blueprint, Column, DataFormat, Product
+from infra.provision.accounts import DEFAULT_REGION
 from infra.provision.names import Names, physical_product_name
+from infra.provision.querydocs import output_location
+
+ATHENA_CATALOG = "awsdatacatalog"  # Glue's Data Catalog, as Athena names it
 
 
 class ExportError(ValueError):
@@ -82,10 +86,16 @@ def _attach_quality(product: Product, table: dict) -> None:
 
 
 def export_contract(
-    bp: Blueprint, product: Product, names: Names, default_account: str, today: dt.date
+    bp: Blueprint,
+    product: Product,
+    names: Names,
+    default_account: str,
+    today: dt.date,
+    region: str = DEFAULT_REGION,
 ) -> dict:
     """The ODCS v3 contract of `product` as plain JSON data, checked by the ODCS model (what
-    the model would not keep is a bug: ExportError)."""
+    the model would not keep is a bug: ExportError). `region`: the stack's, for the Athena
+    server."""
     domain = bp.domain
     physical = physical_product_name(product)
     bucket = names.bucket(domain, physical, bp.account or default_account)
@@ -118,6 +128,21 @@ def export_contract(
         "location": table_location(bucket),
         "format": fmt,
     }
+    servers = [s3, glue]
+    if not (bp.decommission is not None and bp.decommission.date <= today):
+        # the domain's query path (a retired domain has none): where `datacontract test
+        # --server athena` reads the table as a consumer does, through Lake Formation
+        account = bp.account or default_account
+        athena = {
+            "server": "athena",
+            "type": "athena",
+            "schema": names.database(domain),
+            "catalog": ATHENA_CATALOG,
+            "stagingDir": output_location(names.query_results_bucket(domain, account)),
+            "regionName": region,
+            "customProperties": [_custom("workgroup", names.workgroup(domain))],
+        }
+        servers.append(athena)
     team: dict[str, Any] = {
         "name": bp.owner.team,
         "members": [{"username": bp.owner.email, "role": "owner"}],
@@ -157,7 +182,7 @@ def export_contract(
         "id": f"{domain}.{product.name}",
         "name": product.name,
         "status": contract_status(product, today),
-        "servers": [s3, glue],
+        "servers": servers,
         "dataProduct": product.name,
         "description": {"purpose": product.description},
         "domain": domain,
