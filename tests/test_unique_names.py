@@ -39,8 +39,8 @@ def test_the_two_sample_stacks_share_no_bucket_name():
     dev, single = buckets(ROOT / "Pulumi.dev.yaml"), buckets(ROOT / "Pulumi.single.yaml")
     assert len(dev) == len(single) == 10 + 5  # products, and each domain's query results
     assert set(dev) & set(single) == set()
-    assert "acme-mesh-sales-query-results" in dev
-    assert "acme-mesh-sales-query-results-999988887777-eu-west-1-an" in single
+    assert "acme-mesh-sales-athena" in dev
+    assert "acme-mesh-sales-athena-999988887777-eu-west-1-an" in single
     assert "acme-mesh-sales-orders" in dev
     assert "bucketNamespace" not in dev["acme-mesh-sales-orders"]  # inputs as before
     orders = single["acme-mesh-sales-orders-999988887777-eu-west-1-an"]
@@ -76,14 +76,14 @@ def test_regional_names_are_length_checked_with_their_suffix():
     long = {"sales": [load_mesh(SAMPLE, today=TODAY).mesh.blueprint("sales").products[0]]}
     prefix = "p" * 20
     assert list(name_problems(Names(prefix), long)) == []
-    # the domain's query-results bucket carries the same suffix, and is longer still
+    # the domain's query-results bucket (`<prefix>-sales-athena`) carries the same suffix
     [results, (domain, index, code, message)] = name_problems(
         Names(prefix, "account-regional", "ap-southeast-2"), long
     )
     assert (domain, index, code) == ("sales", 0, "E033")
     assert "-000000000000-ap-southeast-2-an' is 64 characters" in message
     assert results[:3] == ("sales", None, "E033")
-    assert "query-results-000000000000-ap-southeast-2-an' is 71 characters" in results[3]
+    assert "sales-athena-000000000000-ap-southeast-2-an' is 64 characters" in results[3]
 
 
 # ------------------------------------------------------------------ the project's stack configs
