@@ -140,7 +140,7 @@ def domain_of(graph: ResourceGraph, resource: Recorded) -> str:
 
 def is_results(bucket: str) -> bool:
     """A domain's Athena query-results bucket (`infra.provision.query`), not a product's."""
-    return bucket.endswith("-query-results")
+    return bucket.endswith("-athena")
 
 
 def attached(graph: ResourceGraph, type_: str, bucket: str) -> list[Recorded]:
@@ -425,8 +425,8 @@ def test_grants_match_the_declared_access_model(graph, mesh):
         domain = domain_of(graph, resource)
         key_arn = graph.get(KEY, child_name(domain, Part.KEY)).outputs["arn"]
         own = {  # the query path: its own results bucket and key, nothing of a product
-            f"arn:aws:s3:::mesh-{domain}-query-results",
-            f"arn:aws:s3:::mesh-{domain}-query-results/results/*",
+            f"arn:aws:s3:::mesh-{domain}-athena",
+            f"arn:aws:s3:::mesh-{domain}-athena/results/*",
             key_arn,
         }
         for statement in document["Statement"]:
@@ -502,7 +502,7 @@ def test_every_domain_queries_in_its_own_enforced_workgroup(graph, mesh):
         config = wg.inputs["configuration"]
         assert config["enforceWorkgroupConfiguration"] is True
         assert config["resultConfiguration"] == {
-            "outputLocation": f"s3://mesh-{domain}-query-results/results/",
+            "outputLocation": f"s3://mesh-{domain}-athena/results/",
             "encryptionConfiguration": {"encryptionOption": "SSE_KMS", "kmsKeyArn": key_arn},
             "expectedBucketOwner": account(mesh, domain),
         }, domain
@@ -512,8 +512,8 @@ def test_every_domain_queries_in_its_own_enforced_workgroup(graph, mesh):
             for arn in listify(statement["Resource"]):
                 if ":athena:" in arn:
                     assert arn.endswith(f":workgroup/mesh-{domain}"), (resource.name, arn)
-                if "-query-results" in arn:
-                    assert arn.startswith(f"arn:aws:s3:::mesh-{domain}-query-results"), arn
+                if arn.startswith("arn:aws:s3:::") and arn.split("/")[0].endswith("-athena"):
+                    assert arn.startswith(f"arn:aws:s3:::mesh-{domain}-athena"), arn
 
 
 def test_every_querying_role_has_describe_on_default_in_its_account(graph, mesh):

@@ -452,7 +452,7 @@ def test_orders_contract(tmp_path):
             "catalog": "awsdatacatalog",
             "regionName": "eu-west-1",
             "schema": "mesh_sales",
-            "stagingDir": "s3://mesh-sales-query-results/results/",
+            "stagingDir": "s3://mesh-sales-athena/results/",
         },
     ]
     roles = {r["role"]: r for r in contract["roles"]}
@@ -521,7 +521,7 @@ def test_export_options_prefix_and_account(tmp_path):
             "catalog": "awsdatacatalog",
             "regionName": "eu-west-1",
             "schema": "acme_sales",
-            "stagingDir": "s3://acme-sales-query-results/results/",
+            "stagingDir": "s3://acme-sales-athena/results/",
         },
     ]
     assert [r["role"] for r in contract["roles"]] == [

@@ -82,6 +82,8 @@ def test_the_deploy_after_the_last_day_removes_exactly_the_grants_permission():
     assert gone == sorted(
         [(T.GRANT, g) for g in ended]
         + [(T.LF_PERMISSIONS, f"{g}-lakeformation") for g in ended]
+        # both are column-limited: their data cells filters go with them
+        + [(T.LF_DATA_FILTER, f"{g}-data-filter") for g in ended]
         # marketing read nothing else of sales: its DESCRIBE on sales' link goes too
         + [(T.LF_PERMISSIONS, "sales@marketing-link-describe")]
     )

@@ -192,19 +192,19 @@ def test_role_length_guard():
     assert "is 70 characters; AWS allows 64" in problems[0][3]
     assert problems[3][3].startswith(
         "query-results bucket name 'pppppppppppppppppppppppppppppp-sales-and-marketing-operations"
-        "-query-results' is 75 characters; S3 allows 63"
+        "-athena' is 68 characters; S3 allows 63"
     )
 
 
 def test_a_product_cannot_take_the_name_of_a_query_results_bucket():
-    """`<prefix>-<domain>-query-results` is the domain's Athena results bucket: a product
-    `query_results` of that domain (or a product `results` of a domain `<domain>_query`) would
-    name the same bucket; E032 at the product, whichever comes first."""
+    """`<prefix>-<domain>-athena` is the domain's Athena results bucket: a product `athena` of
+    that domain (or a product `x_athena` of a domain `<d>` when a domain `<d>_x` exists) would
+    name the same bucket; E032 at whichever of the two comes second."""
     from infra.model.spec import Product
 
     names = Names("mesh")
     raw = {
-        "name": "query_results",
+        "name": "athena",
         "description": "x",
         "classification": "internal",
         "format": "parquet",
@@ -212,14 +212,14 @@ def test_a_product_cannot_take_the_name_of_a_query_results_bucket():
         "schema": [{"name": "a", "type": "string"}],
     }
     product = Product.model_validate(raw)
-    results = Product.model_validate({**raw, "name": "results"})
+    results = Product.model_validate({**raw, "name": "x_athena"})
     own = list(name_problems(names, {"sales": [product]}))
     assert [(d, i, c) for d, i, c, _ in own] == [("sales", 0, "E032")]
     assert "collides with that of the query results of sales" in own[0][3]
-    other = list(name_problems(names, {"sales": [], "sales_query": [results]}))
-    assert [(d, i, c) for d, i, c, _ in other] == [("sales_query", 0, "E032")]
-    first = list(name_problems(names, {"a_query": [], "a": [], "b": []}))
-    assert first == []
+    other = list(name_problems(names, {"sales": [results], "sales_x": []}))
+    assert [(d, i, c) for d, i, c, _ in other] == [("sales_x", None, "E032")]
+    assert "query-results bucket name 'mesh-sales-x-athena' of domain sales_x" in other[0][3]
+    assert list(name_problems(names, {"a_x": [], "a": [], "b": []})) == []
 
 
 @pytest.mark.parametrize("prefix", ["a", "acme", "acme-mesh", "dev2", "a" * 20])

@@ -70,7 +70,7 @@ def test_a_stack_config_file_plans_as_pulumi_up_would():
         "acme-mesh-sales-orders",
         "acme-mesh-sales-returns",
         "acme-mesh-sales-customers",
-        "acme-mesh-sales-query-results",  # its Athena results: its own, in its own stack
+        "acme-mesh-sales-athena",  # its Athena results: its own, in its own stack
     }
     # the same without --stack: the file says which stack it is
     assert plan_json("--config", "Pulumi.sales.yaml")[1] == doc

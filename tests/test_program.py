@@ -377,8 +377,8 @@ def test_sales_key_and_alias(sample):
                 },
                 "StringLike": {
                     "kms:EncryptionContext:aws:s3:arn": [
-                        "arn:aws:s3:::mesh-sales-query-results",
-                        "arn:aws:s3:::mesh-sales-query-results/*",
+                        "arn:aws:s3:::mesh-sales-athena",
+                        "arn:aws:s3:::mesh-sales-athena/*",
                     ]
                 },
             },

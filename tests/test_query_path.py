@@ -23,7 +23,7 @@ KEY = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-0000000000
 
 
 def test_the_query_policy_names_only_its_domain_s_workgroup_location_and_key():
-    path = query.QueryPathArgs("mesh-sales", "mesh-sales-query-results")
+    path = query.QueryPathArgs("mesh-sales", "mesh-sales-athena")
     assert query.query_policy(ENV, path, KEY) == {
         "Version": "2012-10-17",
         "Statement": [
@@ -50,7 +50,7 @@ def test_the_query_policy_names_only_its_domain_s_workgroup_location_and_key():
                     "s3:ListBucket",
                     "s3:ListBucketMultipartUploads",
                 ],
-                "Resource": "arn:aws:s3:::mesh-sales-query-results",
+                "Resource": "arn:aws:s3:::mesh-sales-athena",
             },
             {
                 "Sid": "ReadWriteQueryResults",
@@ -61,7 +61,7 @@ def test_the_query_policy_names_only_its_domain_s_workgroup_location_and_key():
                     "s3:ListMultipartUploadParts",
                     "s3:PutObject",
                 ],
-                "Resource": "arn:aws:s3:::mesh-sales-query-results/results/*",
+                "Resource": "arn:aws:s3:::mesh-sales-athena/results/*",
             },
             {
                 "Sid": "EncryptQueryResults",
@@ -84,11 +84,11 @@ def test_the_query_policy_names_only_its_domain_s_workgroup_location_and_key():
 
 
 def test_workgroup_configuration_is_enforced_and_encrypted():
-    assert query.workgroup_configuration(ENV, "mesh-sales-query-results", KEY) == {
+    assert query.workgroup_configuration(ENV, "mesh-sales-athena", KEY) == {
         "enforce_workgroup_configuration": True,
         "publish_cloudwatch_metrics_enabled": True,
         "result_configuration": {
-            "output_location": "s3://mesh-sales-query-results/results/",
+            "output_location": "s3://mesh-sales-athena/results/",
             "encryption_configuration": {"encryption_option": "SSE_KMS", "kms_key_arn": KEY},
             "expected_bucket_owner": "123456789012",
         },
@@ -209,7 +209,7 @@ def test_a_workgroup_that_does_not_enforce_or_writes_elsewhere_breaks_the_path(m
     def loosen(inputs):
         inputs["configuration"]["enforceWorkgroupConfiguration"] = False
         result = inputs["configuration"]["resultConfiguration"]
-        result["outputLocation"] = "s3://mesh-finance-query-results/results/"
+        result["outputLocation"] = "s3://mesh-finance-athena/results/"
 
     outcome = audit(mesh, _changed(graph.resources, "sales-workgroup", loosen), TODAY)
     assert _athena_lost(outcome, "sales:consumer") == [
@@ -219,7 +219,7 @@ def test_a_workgroup_that_does_not_enforce_or_writes_elsewhere_breaks_the_path(m
     [problem, *_] = [p for p in outcome.detail.problems if p.startswith("sales:consumer")]
     assert "workgroup mesh-sales does not enforce its configuration" in problem
     assert (
-        "the results location of workgroup mesh-sales (mesh-finance-query-results) is not a "
+        "the results location of workgroup mesh-sales (mesh-finance-athena) is not a "
         "results bucket of domain sales" in problem
     )
 

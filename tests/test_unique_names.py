@@ -37,8 +37,10 @@ def test_the_two_sample_stacks_share_no_bucket_name():
     """`mesh plan --config Pulumi.dev.yaml` and `--config Pulumi.single.yaml`: dev keeps the
     names it was deployed with (S3's global namespace), single's carry its account."""
     dev, single = buckets(ROOT / "Pulumi.dev.yaml"), buckets(ROOT / "Pulumi.single.yaml")
-    assert len(dev) == len(single) == 10
+    assert len(dev) == len(single) == 10 + 5  # products, and each domain's query results
     assert set(dev) & set(single) == set()
+    assert "acme-mesh-sales-athena" in dev
+    assert "acme-mesh-sales-athena-999988887777-eu-west-1-an" in single
     assert "acme-mesh-sales-orders" in dev
     assert "bucketNamespace" not in dev["acme-mesh-sales-orders"]  # inputs as before
     orders = single["acme-mesh-sales-orders-999988887777-eu-west-1-an"]
@@ -74,11 +76,14 @@ def test_regional_names_are_length_checked_with_their_suffix():
     long = {"sales": [load_mesh(SAMPLE, today=TODAY).mesh.blueprint("sales").products[0]]}
     prefix = "p" * 20
     assert list(name_problems(Names(prefix), long)) == []
-    [(domain, index, code, message)] = name_problems(
+    # the domain's query-results bucket (`<prefix>-sales-athena`) carries the same suffix
+    [results, (domain, index, code, message)] = name_problems(
         Names(prefix, "account-regional", "ap-southeast-2"), long
     )
     assert (domain, index, code) == ("sales", 0, "E033")
     assert "-000000000000-ap-southeast-2-an' is 64 characters" in message
+    assert results[:3] == ("sales", None, "E033")
+    assert "sales-athena-000000000000-ap-southeast-2-an' is 64 characters" in results[3]
 
 
 # ------------------------------------------------------------------ the project's stack configs

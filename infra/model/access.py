@@ -109,7 +109,7 @@ S3_ENGINE = "s3"
 # What each engine needs to run a consumer's queries (`mesh policies`, README "Access model").
 ENGINES: dict[str, str] = {
     "athena": "the consumer role itself, in its domain's workgroup <prefix>-<domain> "
-    "(configuration enforced, results SSE-KMS in <prefix>-<domain>-query-results/results/, "
+    "(configuration enforced, results SSE-KMS in <prefix>-<domain>-athena/results/, "
     "expiring after 7 days); generated: the workgroup, the results bucket, the role's "
     "mesh-query-path policy, DESCRIBE on `default`; Lake Formation enforces columns and rows",
     "redshift-spectrum": "an external schema over the product's database (through its "

@@ -19,7 +19,8 @@ from infra.model.spec import Product
 
 ROLE_KINDS = ("producer", "consumer", "lf-access")  # lf-access: Lake Formation service role
 LF_ROLE_KIND = "lf-access"
-QUERY_RESULTS_NAME = "query_results"  # the bucket part of a domain's query-results bucket
+QUERY_RESULTS_NAME = "athena"  # the bucket part of a domain's query-results bucket (short:
+# a domain's buckets in the account-regional namespace take 26 characters more)
 DEFAULT_PREFIX = "mesh"  # the stack prefix when none is configured (plan, local, validate)
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 BUCKET_MAX = 63
@@ -204,8 +205,8 @@ class Names:
         return f"{self.prefix}-{domain}".replace("_", "-")
 
     def query_results_bucket(self, domain: str, account: str | None = None) -> str:
-        """The domain's Athena query-results bucket: named like a product bucket of a product
-        `query_results` (in the same namespace), so `name_problems` reports a product that
+        """The domain's Athena query-results bucket `<prefix>-<domain>-athena`: named like the
+        bucket of a product `athena` (in the same namespace), so `name_problems` reports a product that
         would take the name (E032). `account`: as for `bucket`."""
         return self.bucket(domain, QUERY_RESULTS_NAME, account)
 
