@@ -12,7 +12,7 @@ from infra.cli.common import MeshCommand, MeshGroup
 init_app = typer.Typer(
     name="init",
     cls=MeshGroup,
-    help="Set a repository up for the mesh: its CI workflow.",
+    help="Set a repository up for the mesh: its PR check, stack configs, rollout and drift workflows.",
     no_args_is_help=True,
 )
 
