@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -473,3 +474,35 @@ def test_a_retired_domain_removed_is_destroyed_last(tmp_path):
     calls = [json.loads(line)["args"] for line in log.read_text().splitlines()]
     assert ["destroy", "--stack", "marketing", "--yes", "--non-interactive"] in calls
     assert summary.read_text() == "| marketing | succeeded | 1 | - 41 deleted |  |\n"
+
+
+@pytest.mark.parametrize(
+    "install, line",
+    [
+        (
+            "-r requirements.lock -e .",
+            (
+                ".venv/bin/pip install -q -r requirements.lock && "
+                ".venv/bin/pip install -q --no-deps --no-build-isolation -e ."
+            ),
+        ),
+        ("mesh-provisioner==0.1.0", ".venv/bin/pip install -q mesh-provisioner==0.1.0"),
+        ("-e .", ".venv/bin/pip install -q -e ."),
+    ],
+    ids=["lock-then-project", "one-pin", "editable-alone"],
+)
+def test_a_locked_install_is_two_pip_steps(install, line):
+    """pip refuses `-e .` beside a requirements file with hashes ("cannot be installed when
+    requiring hashes"): the written workflows install the lock, then the project without
+    dependencies, as the README's set-up does."""
+    from infra.scaffold.deploy import pip_steps
+
+    assert pip_steps(install) == line
+
+
+def test_no_written_workflow_asks_pip_for_a_lock_and_an_editable_at_once():
+    from infra.scaffold.deploy import drift_workflow_text
+
+    for text in (deploy_workflow_text(), drift_workflow_text()):
+        for call in re.findall(r"pip install[^&\n]*", text):
+            assert not ("-r " in call and "-e " in call), call

@@ -46,12 +46,30 @@ def deploy_workflow_text(
         "mesh-deploy.yml.j2",
         branch=branch,
         blueprints=blueprints,
-        install=install,
+        pip=pip_steps(install),
         waves=waves,
         chunks=chunks,
         attempts=attempts,
         retry_delay=retry_delay,
         region=region,
+    )
+
+
+def pip_steps(install: str) -> str:
+    """The shell line that installs `install` into .venv. pip refuses an editable requirement
+    beside a requirements file with hashes (hash-checking mode: "no single file to hash"), so
+    `-r requirements.lock -e .` is two steps, as the README's set-up does: the locked files,
+    then the project itself without dependencies (and, after a lock, with the lock's
+    setuptools: no unlocked build backend)."""
+    words = install.split(" ")
+    editables = [w for i, w in enumerate(words) if i and words[i - 1] == "-e"]
+    others = [w for i, w in enumerate(words) if w != "-e" and not (i and words[i - 1] == "-e")]
+    if not editables or not others:
+        return f".venv/bin/pip install -q {install}"
+    isolation = " --no-build-isolation" if "-r" in others else ""
+    return (
+        f".venv/bin/pip install -q {' '.join(others)} && .venv/bin/pip install -q --no-deps"
+        f"{isolation} {' '.join('-e ' + e for e in editables)}"
     )
 
 
@@ -99,7 +117,7 @@ def drift_workflow_text(
         raise UsageError(f"--cron {cron!r}: expected five cron fields, e.g. '17 5 * * *'")
     _check(branch, blueprints, install, region)
     return _render("mesh-drift.yml.j2", branch=branch, blueprints=blueprints.strip("/") or ".",
-                   install=install, cron=cron, region=region)  # fmt: skip
+                   pip=pip_steps(install), cron=cron, region=region)  # fmt: skip
 
 
 def write_file(root: Path, relative: Path, text: str, force: bool = False) -> Path:
