@@ -4,72 +4,13 @@ tag grant reaches in the declared access (`infra.model.lftags`, `infra.model.acc
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
-from pathlib import Path
 
 import pytest
+from lftags_fixtures import ANALYTICS, MESH_FILE, SALES, TODAY, write
 
 from infra.blueprints.load import load_mesh
 from infra.model import lftags
 from infra.model.access import declared_access
-
-TODAY = dt.date(2026, 12, 5)
-
-MESH_FILE = """\
-approvers:
-  privacy:  {description: Privacy, members: ["@acme/privacy"]}
-  security: {description: Security, members: ["@acme/security"]}
-  platform: {description: Platform, members: ["@acme/platform"]}
-lf_tags:
-  sensitivity: {values: [low, high], description: How sensitive, assigned_by: privacy}
-  area: {values: [shop, ops], description: Business area}
-tag_grants:
-  - {domain: analytics, lf_tags: {classification: [public]}, justification: open data,
-     expires: 2027-12-31, approved_by: platform}
-"""
-
-SALES = """\
-domain: sales
-description: Sales
-owner: {team: sales-data, email: sales@example.com, github: "@acme/sales"}
-cost_center: CC-1
-tag_grants:
-  - {domain: analytics, lf_tags: {classification: [internal, public], sensitivity: [low]},
-     justification: dashboards, expires: 2027-06-30}
-products:
-  - name: orders
-    description: Orders
-    classification: internal
-    retention_days: 30
-    lf_tags: {sensitivity: low, area: shop}
-    lf_tags_approved_by: privacy
-    schema:
-      - {name: order_id, type: string}
-      - {name: email, type: string, pii: true, lf_tags: {sensitivity: high}}
-      - {name: amount, type: int}
-      - {name: note, type: string, lf_tags: {sensitivity: high}}
-  - name: prices
-    description: Prices
-    classification: public
-    retention_days: 30
-    schema:
-      - {name: sku, type: string}
-      - {name: price, type: int, lf_tags: {area: shop}}
-"""
-
-ANALYTICS = """\
-domain: analytics
-description: Analytics
-owner: {team: bi, email: bi@example.com, github: "@acme/bi"}
-cost_center: CC-2
-products: []
-"""
-
-
-def write(tmp_path: Path, **files: str) -> Path:
-    for name, text in files.items():
-        (tmp_path / f"{name}.yaml").write_text(textwrap.dedent(text))
-    return tmp_path
 
 
 @pytest.fixture

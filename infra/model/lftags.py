@@ -71,7 +71,6 @@ class LfTagKey(_Model):
 
     values: list[LfTagValue] = Field(
         min_length=1,
-        max_length=MAX_VALUES_PER_KEY,
         description="Allowed values, from the least to the most sensitive (the order decides "
         "what 'less sensitive' means for a PII column: GOV-015)",
         examples=[["low", "high"]],
