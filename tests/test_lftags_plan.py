@@ -232,3 +232,21 @@ def test_mesh_expiring_names_an_ended_tag_grant_and_its_stack():
     ]
     # in the grantee's stack (its mesh-wide tag grants are declared there) and the whole-mesh ones
     assert ended[0].stacks == ("dev", "marketing", "single")
+
+
+def test_the_deploy_role_may_manage_lf_tags_and_mesh_doctor_checks_it():
+    """Data lake administrators hold the Lake Formation permissions on LF-tags implicitly but
+    need the IAM actions too (LF developer guide, "Adding LF-Tag creators"): the deploy role's
+    policy has them, and `mesh doctor` checks every action of `required_requests`."""
+    from infra.provision.deploy_role import required_requests
+    from infra.provision.documents import AwsEnv
+
+    actions = {a for a, _r, _c in required_requests(AwsEnv(SALES, "eu-west-1"), "mesh", True)}
+    assert {
+        "lakeformation:CreateLFTag",
+        "lakeformation:UpdateLFTag",
+        "lakeformation:DeleteLFTag",
+        "lakeformation:AddLFTagsToResource",
+        "lakeformation:RemoveLFTagsFromResource",
+        "lakeformation:GetResourceLFTags",
+    } <= actions
