@@ -184,3 +184,17 @@ def test_an_unchanged_tree_reports_no_tag_access(tmp_path):
     base, head = _trees(tmp_path)
     code, doc = _diff(base, head)
     assert code == 0 and doc["new_access"] == [] and doc["lf_tag_changes"] == []
+
+
+def test_a_column_a_tag_grantee_reads_removed_is_a_breaking_change_for_it(tmp_path):
+    removed = ("      - {name: reason, type: string}\n", "")
+    base, head = _trees(tmp_path, head={"sales": [removed]})
+    code, doc = _diff(base, head)
+    [breaking] = doc["breaking_schema"]
+    assert (breaking["product"], breaking["column"], breaking["change"]) == (
+        "sales.returns",
+        "reason",
+        "removed",
+    )
+    # analytics by its named grant, marketing by the mesh-wide tag grant
+    assert breaking["consumers"] == ["analytics:consumer", "marketing:consumer"]
