@@ -145,6 +145,40 @@ def _grants_to(mesh: Mesh) -> dict[str, set[str]]:
     return out
 
 
+def _mesh_tag_grants(head: Mesh, base: Mesh, stacks, name, plat: list[str]) -> None:
+    """`_mesh.yaml`'s tag_grants changed: the stacks of the grantees of the grants added,
+    removed or changed (their permissions), of the producers those reach (their resource
+    links), and the platform's when the domains the expressions name change (the values of
+    each account's LF-tag 'domain')."""
+
+    def refs(mesh: Mesh) -> dict:
+        return {
+            (r.grant.domain, r.expression, r.grant.expires): r
+            for r in lftags.tag_grant_refs(mesh)
+            if r.scope == lftags.MESH_SCOPE
+        }
+
+    before, after = refs(base), refs(head)
+    today = _today()
+    for key in set(before) ^ set(after):
+        for mesh, ref in ((base, before.get(key)), (head, after.get(key))):
+            if ref is None:
+                continue
+            grantee = ref.grant.domain
+            if grantee in head.domains:
+                stacks[name(grantee)].reasons.append("its mesh-wide tag grants changed")
+            for match in lftags.expand(mesh, ref, today):
+                if match.domain in head.domains and match.domain != grantee:
+                    stacks[name(match.domain)].reasons.append(
+                        f"a mesh-wide tag grant to {grantee} reaches it (the resource link)"
+                    )
+    named = lambda refs_: {v for r in refs_.values() for v in r.grant.lf_tags.get("domain", ())}
+    if named(before) != named(after):
+        plat.append("the domains mesh-wide tag grants name change: the LF-tag 'domain' values")
+    for s in stacks.values():  # each reason once
+        s.reasons[:] = list(dict.fromkeys(s.reasons))
+
+
 def _homes(accounts: dict[str, str]) -> dict[str, list[str]]:
     """account -> the domains living there, sorted."""
     return {a: sorted(d for d, x in accounts.items() if x == a) for a in set(accounts.values())}
@@ -300,7 +334,9 @@ def _touch(head, base_mesh, stacks, name, platform, accounts, single, configs, b
     changed = sorted(
         k for k in set(head_file) | set(base_file) if head_file.get(k) != base_file.get(k)
     )
-    declaring = [k for k in changed if k not in PLATFORM_FILE_NO_RESOURCES]
+    declaring = [k for k in changed if k not in PLATFORM_FILE_NO_RESOURCES and k != "tag_grants"]
+    if "tag_grants" in changed:
+        _mesh_tag_grants(head, base_mesh, stacks, name, plat)
     if declaring:
         for s in stacks.values():
             s.reasons.append(f"_mesh.yaml {', '.join(declaring)} changed")
