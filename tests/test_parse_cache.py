@@ -266,7 +266,7 @@ def test_a_cache_that_cannot_be_written_changes_nothing(tmp_path):
 
 
 def test_entries_are_json_written_whole(tmp_path):
-    tree, cache, _cold = _cached_tree(tmp_path)
+    _tree, cache, _cold = _cached_tree(tmp_path)
     for entry in _entries(cache):
         head, _, body = entry.read_bytes().partition(b"\n")
         header = json.loads(head)
