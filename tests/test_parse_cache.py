@@ -74,7 +74,9 @@ def test_validate_warm_gives_the_cold_output_on_every_fixture_tree(tmp_path, par
     # entries written by a run on another checkout of the same files (CI: BASE's for HEAD):
     # the problems name this tree's files
     moved = tmp_path / "moved"
-    _run("validate", shutil.copytree(tree, tmp_path / "copy" / tree.name, symlinks=True), cache=moved)
+    _run(
+        "validate", shutil.copytree(tree, tmp_path / "copy" / tree.name, symlinks=True), cache=moved
+    )
     parses.clear()
     assert [_run(*c, cache=moved) for c in commands] == cold
     assert parses == []

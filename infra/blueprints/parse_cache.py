@@ -152,10 +152,8 @@ class ParseCache:
         header["body"] = hashlib.sha256(body).hexdigest()
         raw = json.dumps(header, sort_keys=True).encode() + b"\n" + body
         back = _decode(raw, {k: v for k, v in header.items() if k != "body"})
-        if back is None or not _same(back.data, data) or (back.lines, back.problems) != (
-            lines,
-            problems,
-        ):
+        same = back is not None and _same(back.data, data)
+        if not same or back.lines != lines or back.problems != problems:  # type: ignore[union-attr]
             return  # would not read back as stored: parse it every time instead
         path = self.path(name, text, context)
         try:
@@ -252,9 +250,10 @@ def _decode(raw: bytes, expected: dict[str, Any]) -> Entry | None:
     try:
         head, _, body = raw.partition(b"\n")
         header = json.loads(head)
-        if not isinstance(header, dict) or header.pop("body", None) != hashlib.sha256(
-            body
-        ).hexdigest():
+        if (
+            not isinstance(header, dict)
+            or header.pop("body", None) != hashlib.sha256(body).hexdigest()
+        ):
             return None
         if header != expected:
             return None
@@ -279,9 +278,7 @@ def _decode(raw: bytes, expected: dict[str, Any]) -> Entry | None:
         elif data is not None:
             return None
         problems = [
-            Problem(
-                _text(f), _line(line), _text(path), _text(code), _text(msg), Severity(severity)
-            )
+            Problem(_text(f), _line(line), _text(path), _text(code), _text(msg), Severity(severity))
             for f, line, path, code, msg, severity in doc["problems"]
         ]
         if (lines is None or type(data) is not dict) and not problems:  # not a blueprint
