@@ -300,3 +300,22 @@ def test_the_mesh_fingerprint_keys_the_entries(tmp_path, monkeypatch, parses):
     parses.clear()
     assert _run("validate", tree, "--format", "json", "--cache-dir", cache) == cold
     assert len(parses) == 5 and len(_entries(cache)) == 10
+
+
+def test_the_counts_of_a_load_with_the_cache(tmp_path, parses):
+    """What the library reports: hits, misses, entries ignored and written; the files a load
+    took from the cache (`SharedFiles.cached`) are not counted as parsed."""
+    from infra.blueprints.load import SharedFiles, load_mesh
+
+    tree, cache_dir, _cold = _cached_tree(tmp_path)
+    entry = _entry_of(cache_dir, tree / "sales.yaml")
+    entry.write_bytes(entry.read_bytes()[:-1])  # damaged
+    (tree / "finance.yaml").write_text((tree / "finance.yaml").read_text() + "# edited\n")
+    cache = ParseCache(cache_dir)
+    shared = SharedFiles(cache)
+    parses.clear()
+    report = load_mesh(tree, today=TODAY, shared=shared)
+    assert not report.errors
+    assert (cache.hits, cache.misses, cache.ignored, cache.written) == (3, 1, 1, 2)
+    assert (shared.cached, shared.parsed) == (3, 2)
+    assert sorted(Path(p).name for p in parses) == ["finance.yaml", "sales.yaml"]
