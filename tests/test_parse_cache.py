@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -319,3 +322,39 @@ def test_the_counts_of_a_load_with_the_cache(tmp_path, parses):
     assert (cache.hits, cache.misses, cache.ignored, cache.written) == (3, 1, 1, 2)
     assert (shared.cached, shared.parsed) == (3, 2)
     assert sorted(Path(p).name for p in parses) == ["finance.yaml", "sales.yaml"]
+
+
+def test_a_write_that_fails_midway_leaves_no_entry(tmp_path, monkeypatch):
+    """The entry appears whole (renamed into place) or not at all; its temporary file goes."""
+    tree = shutil.copytree(SAMPLE, tmp_path / "tree")
+    cache = tmp_path / "cache"
+    cold = _run("validate", tree, "--format", "json")
+
+    def crash(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(parse_cache.os, "replace", crash)
+    assert _run("validate", tree, "--format", "json", "--cache-dir", cache) == cold
+    assert list((cache / parse_cache.SUBDIR).iterdir()) == []
+
+
+def test_concurrent_runs_share_one_cache(tmp_path):
+    """Three processes fill the same directory at once: every entry they leave is whole, and a
+    run from it gives the cold output."""
+    tree = shutil.copytree(SAMPLE, tmp_path / "tree")
+    cache = tmp_path / "cache"
+    env = {
+        **os.environ,
+        "MESH_TODAY": TODAY.isoformat(),
+        "MESH_CACHE_DIR": str(cache),
+    }
+    command = [sys.executable, "-m", "infra.cli", "validate", str(tree), "--format", "json"]
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = {run.communicate(timeout=300)[0] for run in runs}
+    assert [run.returncode for run in runs] == [0, 0, 0]
+    assert outputs == {_run("validate", tree, "--format", "json")[1]}
+    assert len(_entries(cache)) == 5
+    assert not list((cache / parse_cache.SUBDIR).glob(".tmp-*"))
+    for entry in _entries(cache):
+        head, _, body = entry.read_bytes().partition(b"\n")
+        assert hashlib.sha256(body).hexdigest() == json.loads(head)["body"]
