@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from array import array
 from pathlib import Path
 from typing import Any
@@ -155,6 +154,8 @@ class ParseCache:
         same = back is not None and _same(back.data, data)
         if not same or back.lines != lines or back.problems != problems:  # type: ignore[union-attr]
             return  # would not read back as stored: parse it every time instead
+        import tempfile  # only a run that stores pays for the import
+
         path = self.path(name, text, context)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
