@@ -21,6 +21,7 @@ BENCHMARKS = [
     ("Plan: program vs Pulumi SDK floor", "plan_bench.py", ["10", "100", "1000"], ["10", "100"]),
     ("Resources per data product", "resources_bench.py", [], []),
     ("PR check: mesh validate + mesh diff", "pr_check_bench.py", [], ["--quick"]),
+    ("PR check with the parse cache: cold vs warm", "pr_cache_bench.py", [], ["--quick"]),
     ("Fan-in: uniform consumers, a hub, validate vs YAML", "fan_in_bench.py", [], ["--quick"]),
     ("Audit: access matrix and diff at scale", "audit_bench.py", [], ["--quick"]),
     ("Audit report: time and size at 10 / 100 / 200 domains", "report_bench.py", [], ["--quick"]),

@@ -82,20 +82,22 @@ def validate(
     today: dt.date | None = None,
     shared: SharedFiles | None = None,
     freeze: bool = False,
+    cache_dir: Path | None = None,
 ) -> Report:
     """Everything `mesh validate` checks: the loader, the blueprint governance policies and
     the physical names and policy sizes for `names` (default: every prefix of the project's
     stack configs). With `base`: also what changing BASE into this tree may not do.
     `deploying`: findings only a lapsed exception brought back are warnings (deploy, plan,
-    audit: `infra.governance.evaluate.with_governance`)."""
+    audit: `infra.governance.evaluate.with_governance`). `cache_dir`: the parse cache
+    (`infra.blueprints.parse_cache`; the result is the same without it)."""
     from infra.blueprints.lftags import lftag_problems
     from infra.governance.approvals import approver_problems
     from infra.governance.evaluate import with_governance
     from infra.model.platform import MESH_FILE
 
     today = today or clock.today()
-    if base is not None and shared is None:
-        shared = SharedFiles()  # a file identical in both trees is parsed once
+    if (base is not None or cache_dir is not None) and shared is None:
+        shared = _shared(cache_dir)  # a file identical in both trees is parsed once
     loaded = load(directory, today=today, shared=shared, only=only, freeze=freeze)
     result = with_governance(loaded, today, deploying)
     result = _with(result, approver_problems(result.mesh))  # with a platform file only
@@ -110,6 +112,13 @@ def validate(
     if base is not None:
         result = _against_base(result, directory, base, shared, today, freeze)
     return result
+
+
+def _shared(cache_dir: Path | None) -> SharedFiles:
+    """Per-file results shared by one command's loads, with the parse cache of `cache_dir`."""
+    from infra.blueprints.parse_cache import from_option
+
+    return SharedFiles(from_option(cache_dir))
 
 
 def _with(result: Report, problems: list[Problem]) -> Report:
@@ -415,12 +424,14 @@ def diff(
     *,
     validate_head: bool = False,
     approved_by: frozenset[str] | None = None,
+    cache_dir: Path | None = None,
 ) -> tuple[DiffResult, bool]:
     """`mesh diff`: access added, removed and changed from BASE to HEAD, schema changes that
     break consumers, and the approvals the change needs (`required_approvals`). `validate_head`:
     first every check of `validate(head, base)`; its problems are the result's, and access is
     computed only when HEAD is valid. `approved_by`: the handles whose approval the change has;
-    the required approvals they do not cover are `missing_approvals`.
+    the required approvals they do not cover are `missing_approvals`. `cache_dir`: the parse
+    cache (`infra.blueprints.parse_cache`; the result is the same without it).
     Returns (result, computed). Raises `InvalidTree` (label base/head) when a side does not load."""
     from infra.diff.access_diff import DiffResult, diff_meshes
     from infra.diff.approvals import (
@@ -433,7 +444,7 @@ def diff(
     from infra.governance.stack_configs import stack_config_review
 
     today = clock.today()
-    shared = SharedFiles()  # a file identical in both trees is parsed and validated once
+    shared = _shared(cache_dir)  # a file identical in both trees is parsed and validated once
     # beyond the blueprints: the stack configs of both projects, and the first platform file
     stack_items, stack_errors = stack_config_review(base, head)
     stack_errors += bootstrap_problems(base, head, stack_items)

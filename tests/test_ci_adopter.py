@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import actionlint
@@ -140,6 +141,8 @@ class Runner:
             (self.bin / name).chmod(0o755)
         self.data: dict = {"pulls": [], "teams": {}}
         self.runs = 0
+        # the Actions cache of the repository: key -> saved directory, in the order saved
+        self.caches: dict[str, Path] = {}
 
     def pull(self, number: int, base: str, head_branch: str) -> dict:
         pr = {
@@ -187,7 +190,9 @@ class Runner:
                 "repository": REPO,
                 "repository_owner": "acme",
                 "token": "fake-token",
+                "workspace": str(work),
             },
+            "runner": {"os": "Linux"},
             "secrets": {},
             "steps": {},
             "failed": False,
@@ -203,7 +208,9 @@ class Runner:
             "FAKE_PIP_LOG": str(self.tmp / "pip.log"),
             "MESH_TODAY": TODAY.isoformat(),
             "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+            "RUNNER_TEMP": str(work / "_temp"),
         }
+        (work / "_temp").mkdir()
         logs: dict[str, str] = {}
         for i, step in enumerate(job["steps"]):
             sid = step.get("id", f"_{i}")
@@ -254,6 +261,23 @@ class Runner:
             archive = subprocess.run(["git", "-C", str(self.repo), "archive", args["ref"]],
                                      capture_output=True, check=True).stdout  # fmt: skip
             subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+            return True
+        if uses == "actions/cache/restore@v4":  # the exact key, else the newest with a prefix
+            keys = [args["key"], *args.get("restore-keys", "").split()]
+            for key in keys:
+                found = [
+                    k for k in self.caches if k == key or (key != keys[0] and k.startswith(key))
+                ]
+                if found:
+                    shutil.copytree(self.caches[found[-1]], work / args["path"], dirs_exist_ok=True)
+                    break
+            return True
+        if uses == "actions/cache/save@v4":  # a key is saved once, never replaced
+            if args["key"] in self.caches or not (work / args["path"]).is_dir():
+                return False
+            self.caches[args["key"]] = shutil.copytree(
+                work / args["path"], self.tmp / f"cache{len(self.caches)}"
+            )
             return True
         return uses in ("actions/setup-python@v5", "actions/upload-artifact@v4")
 
@@ -362,3 +386,53 @@ def test_a_pull_request_into_another_branch_is_refused(adopter):
     pr = gh.pull(3, "main", "sneaky")
     run = gh.run("pull_request_target", pr)
     assert run["status"] == ("success", "safe, and every required approval is there")
+
+
+def _entries(cache: Path) -> set[str]:
+    return {p.name for p in cache.rglob("*.json")}
+
+
+def test_the_parse_cache_is_restored_for_the_base_commit_and_saved(adopter):
+    """The job keeps MESH_CACHE_DIR in the Actions cache keyed on the base commit: a second
+    pull request on the same base restores what the first saved (the base's files are not
+    parsed again), a later base starts from the newest earlier cache, and what a run did not
+    use is dropped before saving."""
+    gh, repo = adopter
+    blueprints = repo / "blueprints"
+    blueprints.mkdir()
+    for path in SAMPLE.glob("*.yaml"):
+        shutil.copy(path, blueprints / path.name)
+    base = _commit(repo, "the sample mesh")
+    _branch(repo, "reword")
+    sales = blueprints / "sales.yaml"
+    sales.write_text(sales.read_text().replace("Orders", "Orders (reworded)", 1))
+    _commit(repo, "reword sales")
+    first = gh.run("pull_request_target", gh.pull(1, "main", "reword"))
+    assert first["steps"]["diff"]["outcome"] == "success" and not first["failed"], first["logs"]
+    saved = gh.caches[f"mesh-parse-Linux-{base}"]
+    assert len(_entries(saved)) == 6  # five blueprints of BASE, the edited one of HEAD
+    # the same pull request decided again (a review): the cache of its base is restored (a
+    # marker dated after the run survives the pruning: it came from the saved cache)
+    marker = next(saved.rglob("*.json")).with_name("marker.json")
+    marker.write_text("{}")
+    os.utime(marker, (time.time() + 3600, time.time() + 3600))
+    second = gh.run("workflow_run", gh.pull(1, "main", "reword"))
+    assert not second["failed"], second["logs"]
+    assert _entries(second["work"] / ".mesh-cache") == _entries(saved)
+    marker.unlink()
+    assert (first["work"] / "mesh-diff.json").read_text() == (
+        second["work"] / "mesh-diff.json"
+    ).read_text()
+    # main moves on: the next base restores the newest earlier cache, drops the entry of the
+    # old sales.yaml (no tree of this run has it) and saves under its own commit
+    _git(repo, "checkout", "-q", "main")
+    _git(repo, "merge", "-q", "--ff-only", "reword")
+    _branch(repo, "finance")
+    finance = blueprints / "finance.yaml"
+    finance.write_text(finance.read_text() + "# reviewed\n")
+    _commit(repo, "finance")
+    third = gh.run("pull_request_target", gh.pull(2, "main", "finance"))
+    assert not third["failed"], third["logs"]
+    new_base = _git(repo, "rev-parse", "main")
+    kept = _entries(gh.caches[f"mesh-parse-Linux-{new_base}"])
+    assert len(kept) == 6 and kept != _entries(saved) and len(kept & _entries(saved)) == 5

@@ -24,6 +24,7 @@ from infra.blueprints.mesh_file import load_platform
 from infra.blueprints.parallel import Key as _Key
 from infra.blueprints.parallel import Loaded as _Loaded
 from infra.blueprints.parallel import load_texts
+from infra.blueprints.parse_cache import ParseCache
 from infra.blueprints.pydantic_errors import validate_data
 from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text
 from infra.errors import Problem, Severity, UsageError
@@ -110,9 +111,14 @@ class SharedFiles:
 
     Content is compared, never modification times: the key holds the decoded text, so a
     lookup costs a hash of the text and, on a hit, one comparison of equal strings.
+
+    `cache`: a parse cache on disk (`parse_cache`, `--cache-dir`): a file found there is not
+    parsed (its data, lines and problems come from the entry; a valid one is validated into its
+    model from the data), and each file parsed here is stored there.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cache: ParseCache | None = None) -> None:
+        self.cache = cache
         self._results: dict[_Key, tuple[str, Blueprint | None, list[Problem], Any, str]] = {}
         # (key, context) -> (display, problems) of `_load_mesh`'s checks of a valid blueprint;
         # a context numbers what else they depend on: the tree's domains and the date
@@ -121,15 +127,18 @@ class SharedFiles:
         self.parsed = 0  # files parsed and validated (the others were reused)
         self.reused = 0
         self.checked = 0  # valid blueprints checked against their tree (the others reused)
+        self.cached = 0  # files found in the parse cache on disk (not parsed)
 
     def __len__(self) -> int:
         return len(self._results)
 
     # `names`: the file was validated in a tree with a platform file (approved_by may name
     # approver groups, `spec.APPROVER_NAMES`): the same text can be valid there and not elsewhere
-    def _put(self, key: _Key, display: str, loaded: _Loaded, names: bool = False) -> None:
+    def _put(
+        self, key: _Key, display: str, loaded: _Loaded, names: bool = False, parsed: bool = True
+    ) -> None:
         bp, src, problems, data = loaded
-        self.parsed += 1
+        self.parsed += parsed
         self._results[(key, names)] = (display, bp, problems, data, key[1], src.lines)
 
     def _get(self, key: _Key, display: str, names: bool = False) -> _Loaded | None:
@@ -145,6 +154,27 @@ class SharedFiles:
             else SourceFile(display)
         )
         return bp, src, _moved(problems, first, display), data
+
+    def _from_disk(self, key: _Key, display: str, context: dict | None) -> _Loaded | None:
+        """The file's load from the parse cache on disk, or None (no cache, or a miss)."""
+        if self.cache is None:
+            return None
+        entry = self.cache.get(key[0], key[1], context)
+        if entry is None:
+            return None
+        self.cached += 1
+        if entry.lines is None:  # did not build: its problem is all there is
+            return None, SourceFile(display), _moved(entry.problems, entry.display, display), None
+        src = SourceFile(display, data=entry.data, lines=entry.lines)
+        if entry.problems:  # invalid: the problems found when it was parsed
+            return None, src, _moved(entry.problems, entry.display, display), entry.data
+        bp, problems = validate_data(src, key[1], entry.data, context)
+        return bp, src, problems, entry.data
+
+    def _to_disk(self, key: _Key, display: str, loaded: _Loaded, context: dict | None) -> None:
+        if self.cache is not None:
+            _bp, src, problems, data = loaded
+            self.cache.put(key[0], key[1], context, display, data, src.lines, problems)
 
     def _context(self, declared: set[str], known: list[str], today: dt.date) -> int:
         """A number for what `_check_blueprint` and `_expiry_warnings` read besides the file."""
@@ -206,11 +236,16 @@ def _load_all(
         else:
             out[i] = shared._get(key, display, names)
             if out[i] is None:
-                todo[key] = [i]
+                out[i] = shared._from_disk(key, display, context)
+                if out[i] is not None:  # from disk: the other tree shares it as if parsed
+                    shared._put(key, display, out[i], names, parsed=False)  # type: ignore[arg-type]
+                else:
+                    todo[key] = [i]
     new = list(todo)
     first = [str(paths[todo[k][0]]) for k in new]
     for key, display, loaded in zip(new, first, load_texts(new, first, context), strict=True):
         shared._put(key, display, loaded, names)
+        shared._to_disk(key, display, loaded, context)
         indices = todo[key]
         out[indices[0]] = loaded
         for i in indices[1:]:

@@ -20,6 +20,18 @@ from infra.util import progress
 from infra.util.textsafe import annotation_message, annotation_property
 
 DirArg = Annotated[Path, typer.Argument(metavar="DIR", help="Directory of blueprint YAML files.")]
+CacheDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        metavar="DIR",
+        envvar="MESH_CACHE_DIR",
+        file_okay=False,
+        help="Keep each blueprint file's parse (plain data, lines, its own problems) in DIR and "
+        "parse only the files not found there: the same result, faster on the next run. Default: "
+        "$MESH_CACHE_DIR (this option wins over it); neither: no cache.",
+    ),
+]
 
 
 def _without_flag_types(params: list) -> list:

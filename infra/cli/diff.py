@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from infra import api
-from infra.cli.common import emit_json, print_invalid, progress_on_terminal
+from infra.cli.common import CacheDirOption, emit_json, print_invalid, progress_on_terminal
 
 
 class DiffFormat(str, Enum):
@@ -51,6 +51,7 @@ def diff(
             "required approval is missing (listed), 0 when every one is there.",
         ),
     ] = None,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Show the access added, removed and changed between two blueprint trees.
 
@@ -68,7 +69,9 @@ def diff(
     side = "HEAD"
     try:
         with progress_on_terminal(base, head):
-            result, computed = api.diff(base, head, validate_head=validate, approved_by=approved)
+            result, computed = api.diff(
+                base, head, validate_head=validate, approved_by=approved, cache_dir=cache_dir
+            )
     except api.InvalidTree as exc:
         print_invalid(exc)
         if format is DiffFormat.text:

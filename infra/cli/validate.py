@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from infra import api
-from infra.cli.common import DirArg, emit_json, github_line
+from infra.cli.common import CacheDirOption, DirArg, emit_json, github_line
 
 
 class ValidateFormat(str, Enum):
@@ -32,12 +32,13 @@ def validate(
             "the change may not do (remove a product that is not decommissioned, ...).",
         ),
     ] = None,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Check every blueprint and the mesh as a whole; report every problem at once.
 
     Example: mesh validate blueprints --format github --base main/blueprints
     """
-    result = api.validate(directory, base, freeze=True)
+    result = api.validate(directory, base, freeze=True, cache_dir=cache_dir)
     if format is ValidateFormat.json:
         emit_json(
             {
