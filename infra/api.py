@@ -90,8 +90,10 @@ def validate(
     `deploying`: findings only a lapsed exception brought back are warnings (deploy, plan,
     audit: `infra.governance.evaluate.with_governance`). `cache_dir`: the parse cache
     (`infra.blueprints.parse_cache`; the result is the same without it)."""
+    from infra.blueprints.lftags import lftag_problems
     from infra.governance.approvals import approver_problems
     from infra.governance.evaluate import with_governance
+    from infra.model.platform import MESH_FILE
 
     today = today or clock.today()
     if (base is not None or cache_dir is not None) and shared is None:
@@ -99,6 +101,9 @@ def validate(
     loaded = load(directory, today=today, shared=shared, only=only, freeze=freeze)
     result = with_governance(loaded, today, deploying)
     result = _with(result, approver_problems(result.mesh))  # with a platform file only
+    if not any(Path(p.file).name == MESH_FILE for p in result.errors):
+        # tag-based access (an invalid platform file: its ontology is unknown, no follow-on)
+        result = _with(result, lftag_problems(result.mesh, today))
     if only is None:  # a per-domain stack does not know the other domains' owners
         result = _with(result, _codeowners_problems(result.mesh, directory))
     if result.ok:

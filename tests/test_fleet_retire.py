@@ -53,6 +53,9 @@ def drop_grants_to_marketing(tree: Path) -> None:
         path = tree / name
         assert text in path.read_text()
         path.write_text(path.read_text().replace(text, "", 1))
+    # and the mesh-wide tag grant to marketing (the sample's _mesh.yaml ends with it)
+    platform = tree / "_mesh.yaml"
+    platform.write_text(platform.read_text().split("tag_grants:")[0] + "tag_grants: []\n")
 
 
 CASCADE = [

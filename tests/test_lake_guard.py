@@ -152,7 +152,7 @@ def test_one_stack_for_the_mesh_waits_for_each_accounts_own_settings():
     assert not graph.by_type(T.STACK_REFERENCE)
     settings = {r.account: r.name for r in graph.by_type(T.LF_SETTINGS)}
     databases = graph.by_type(T.DATABASE)
-    assert len(databases) == 8  # 5 domains, 3 links
+    assert len(databases) == 9  # 5 domains, 4 links (one for analytics' tag grant)
     for r in databases:
         assert settings[r.account] in r.depends_on, r.name
     for r in graph.by_type(T.TABLE):

@@ -46,70 +46,24 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.blueprints import rowfilter
 from infra.diff.account_moves import moved_grants
+from infra.diff.entries import (  # noqa: F401 (REASONS and Entry: re-exported)
+    REASONS,
+    Entry,
+    _compare,
+    _is_widening,
+    _phrase,
+)
+from infra.diff.tag_diff import TagDiff, named_only, retags, tag_entries
 from infra.errors import Problem
 from infra.governance.approvals import RequiredApproval
 from infra.governance.change_safety import change_problems
 from infra.governance.review import ReviewItem, review_changes
 from infra.model.access import AccessModel, DeclaredGrant, declared_access, is_decommissioned
+from infra.model.lftags import enabled
 from infra.model.mesh import Mesh
 from infra.model.spec import Product
 from infra.util.gcpause import gc_paused
-
-# reason code -> phrase (widening first)
-REASONS: dict[str, str] = {
-    "new_consumer": "new consumer",
-    "new_product_shared": "a new product, already shared",
-    "renewed": "expired grant renewed",
-    "recommissioned": "product no longer decommissioned",
-    "more_columns": "more columns",
-    "pii_now_included": "PII now included",
-    "more_pii_columns": "more PII columns",
-    "longer_expiry": "longer expiry",
-    "expiry_removed": "expiry removed",
-    "write_instead_of_read": "write instead of read",
-    "direct_s3_read": "direct S3 read (every column, around Lake Formation)",
-    "more_partition_keys": "more partition keys (readable with every grant)",
-    "consumer_account_moved": "the consumer moves to another AWS account, with this grant",
-    "row_filter_removed": "row filter removed (every row)",
-    "row_filter_widened": "row filter widened (or changed so that it cannot be ordered)",
-    "fewer_columns": "fewer columns",
-    "pii_removed": "PII no longer included",
-    "shorter_expiry": "shorter expiry",
-    "expiry_added": "expiry added",
-    "read_instead_of_write": "read instead of write",
-    "no_direct_s3_read": "no direct S3 read any more",
-    "row_filter_added": "row filter added",
-    "row_filter_narrowed": "row filter narrowed (conditions added)",
-    "approver_changed": "approver changed",
-    "consumer_removed": "consumer removed",
-    "grant_expired": "grant expired",
-    "product_removed": "product removed",
-    "product_decommissioned": "product decommissioned",
-}
-
-
-@dataclass
-class Entry:
-    grant: DeclaredGrant
-    reasons: list[str]
-    details: list[str]
-    before: DeclaredGrant | None = None
-
-    @property
-    def why(self) -> str:
-        return "; ".join(self.details)
-
-    def as_json(self) -> dict[str, Any]:
-        out = self.grant.as_json()
-        out["approved_by"] = self.grant.approved_by
-        out["justification"] = self.grant.justification
-        out["reasons"] = list(self.reasons)
-        out["why"] = self.why
-        if self.before is not None:
-            out["before"] = self.before.as_json()
-        return out
 
 
 @dataclass
@@ -176,6 +130,9 @@ class DiffResult:
     # the platform file (`_mesh.yaml`) changed: (its file, why), a change to review (who
     # approves what) although it grants nothing
     platform_change: tuple[str, str] | None = None
+    # LF-tags an approver group assigns, changed (`infra.diff.tag_diff.Retag`): that group
+    # approves each, and it is a change to review whatever access it adds
+    lf_tag_changes: list[Any] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -187,7 +144,8 @@ class DiffResult:
             return 1
         if self.missing_approvals is not None:
             return 0
-        return 3 if self.new_access or self.review_required or self.platform_change else 0
+        review = self.review_required or self.platform_change or self.lf_tag_changes
+        return 3 if self.new_access or review else 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -207,6 +165,7 @@ class DiffResult:
                 if self.platform_change is None
                 else {"file": self.platform_change[0], "reason": self.platform_change[1]}
             ),
+            "lf_tag_changes": [c.as_json() for c in self.lf_tag_changes],
             "required_approvals": [a.as_json() for a in self.required_approvals],
             "missing_approvals": (
                 None
@@ -287,68 +246,6 @@ def _rename_grant(g: DeclaredGrant, product_id: str, columns: dict[str, str]) ->
 # ------------------------------------------------------------------ comparison
 
 
-def _compare(
-    before: DeclaredGrant, after: DeclaredGrant, pii_columns: frozenset[str]
-) -> tuple[list, list]:
-    reasons, details = [], []
-
-    def add(code: str, detail: str | None = None) -> None:
-        reasons.append(code)
-        details.append(REASONS[code] + (f" ({detail})" if detail else ""))
-
-    if before.access == "read" and after.access == "write":
-        add("write_instead_of_read")
-    added = sorted(set(after.columns) - set(before.columns))
-    removed = sorted(set(before.columns) - set(after.columns))
-    if added:
-        add("more_columns", "+" + ", +".join(added))
-    if not before.pii and after.pii:
-        add("pii_now_included", ", ".join(c for c in added if c in pii_columns) or None)
-    elif before.pii and set(added) & pii_columns:
-        add("more_pii_columns", ", ".join(c for c in added if c in pii_columns))
-    if before.expires is not None and after.expires is None:
-        add("expiry_removed", f"was {before.expires.isoformat()}")
-    elif before.expires and after.expires and after.expires > before.expires:
-        add("longer_expiry", f"{before.expires.isoformat()} -> {after.expires.isoformat()}")
-    if after.s3_direct and not before.s3_direct:
-        add("direct_s3_read")
-    rows = rowfilter.compare(before.row_filter, after.row_filter)
-    if rows == "wider":
-        if after.row_filter is None:
-            add("row_filter_removed", f"was {before.row_filter}")
-        else:
-            add("row_filter_widened", f"{before.row_filter} -> {after.row_filter}")
-    if before.access == "write" and after.access == "read":
-        add("read_instead_of_write")
-    if removed:
-        add("fewer_columns", "-" + ", -".join(removed))
-    if before.pii and not after.pii:
-        add("pii_removed")
-    if before.expires is None and after.expires is not None:
-        add("expiry_added", after.expires.isoformat())
-    elif before.expires and after.expires and after.expires < before.expires:
-        add("shorter_expiry", f"{before.expires.isoformat()} -> {after.expires.isoformat()}")
-    if before.s3_direct and not after.s3_direct:
-        add("no_direct_s3_read")
-    if rows == "narrower":
-        if before.row_filter is None:
-            add("row_filter_added", after.row_filter)
-        else:
-            add("row_filter_narrowed", f"{before.row_filter} -> {after.row_filter}")
-    if before.approved_by != after.approved_by and after.access == "read":
-        add("approver_changed", f"{before.approved_by or 'none'} -> {after.approved_by or 'none'}")
-    return reasons, details
-
-
-def _is_widening(reasons: list[str]) -> bool:
-    narrowing_from = list(REASONS).index("fewer_columns")
-    return any(list(REASONS).index(r) < narrowing_from for r in reasons)
-
-
-def _phrase(code: str, detail: str | None = None) -> str:
-    return REASONS[code] + (f" ({detail})" if detail else "")
-
-
 def _changed_domains(base: Mesh, head: Mesh) -> tuple[Mesh, Mesh]:
     """BASE and HEAD reduced to the domains whose blueprint file is not byte-identical.
 
@@ -403,10 +300,13 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
     safety = change_problems(base, head, today)  # the whole trees: locations need the sources
     review = review_changes(base, head)
     moved = moved_grants(base, head, today)  # the whole trees: a consumer's grants are elsewhere
+    whole = (base, head)  # the tag grants' expressions reach across domains (`tag_diff`)
     base, head = _changed_domains(base, head)
     base_products, head_products = _products(base), _products(head)
     renames = _product_renames(base_products, head_products)
-    base_model, head_model = declared_access(base, today), declared_access(head, today)
+    # the tag grants are compared by `infra.diff.tag_diff`
+    base_model = named_only(declared_access(base, today))
+    head_model = named_only(declared_access(head, today))
     column_renames: dict[str, dict[str, str]] = {}  # head product id -> its column renames
 
     def renames_of(pid: str) -> dict[str, str]:
@@ -495,11 +395,40 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
                 code = "consumer_removed"
             result.removed_access.append(Entry(b, [code], [_phrase(code)]))
 
+    tagged = _add_tag_entries(result, *whole, today, base, head)
     _account_moves(result, moved)
+    reads = [*base_model.grants, *(tagged.base_reads if tagged else ())]
+    after_reads = {**(tagged.head_reads if tagged else {}), **after}
     result.breaking_schema = _breaking(
-        base_products, head_products, renames, base_model.grants, after, renames_of
+        base_products, head_products, renames, reads, after_reads, renames_of
     )
     return result
+
+
+def _tag_platform(mesh: Mesh) -> tuple:
+    """What of `_mesh.yaml` every product's tag access depends on: the ontology and the
+    mesh-wide tag grants."""
+    spec = mesh.platform.spec if mesh.platform is not None else None
+    return (spec.lf_tags, spec.tag_grants) if spec is not None else (None, None)
+
+
+def _add_tag_entries(
+    result: DiffResult, base: Mesh, head: Mesh, today: dt.date, base_part: Mesh, head_part: Mesh
+) -> TagDiff | None:
+    """The tag grants' entries (`infra.diff.tag_diff`), on the products of the changed domains
+    unless the ontology or the mesh-wide grants changed (then on every product)."""
+    if not (enabled(base) or enabled(head)):
+        return None
+    platform_same = _tag_platform(base) == _tag_platform(head)
+    domains = (set(base_part.domains) | set(head_part.domains)) if platform_same else None
+    tagged = tag_entries(base, head, today, domains)
+    result.new_access = sorted(
+        [*result.new_access, *tagged.new], key=lambda e: (e.grant.product, e.grant.principal)
+    )
+    result.removed_access += tagged.removed
+    result.changed += tagged.changed
+    result.lf_tag_changes = retags(base, head, domains)
+    return tagged
 
 
 def _account_moves(result: DiffResult, moved: list) -> None:
@@ -601,7 +530,14 @@ def _breaking(
 
     The schema changes are computed once per product; a grant of a product whose schema did not
     change costs a dictionary look-up."""
-    by_key = {(g.principal, g.product): g for g in base_grants}
+    by_key: dict[tuple[str, str], DeclaredGrant] = {}
+    for g in base_grants:  # a named and a tag grant of one product: what both read
+        had = by_key.get((g.principal, g.product))
+        by_key[(g.principal, g.product)] = (
+            g
+            if had is None
+            else dataclasses.replace(had, columns=tuple(sorted({*had.columns, *g.columns})))
+        )
     per_product: dict[str, dict[str, _Change]] = {}
     found: dict[tuple[str, str, bool], Breaking] = {}
     for (principal, old_pid), grant in sorted(by_key.items()):

@@ -47,6 +47,7 @@ from infra.diff.stack_configs import (
 )
 from infra.errors import UsageError
 from infra.governance.stack_configs import project_dir as project_of
+from infra.model import lftags
 from infra.model.access import active_grants
 from infra.model.mesh import Mesh
 
@@ -134,7 +135,73 @@ def _grants_to(mesh: Mesh) -> dict[str, set[str]]:
         for product in bp.products:
             for c in active_grants(mesh, bp, product, _today()):
                 out.setdefault(c.domain, set()).add(bp.domain)
+    # a domain's tag grants are in its stack, and a producer's stack holds the resource link of
+    # every grantee a tag grant lets read its products (`infra.provision.lftags`)
+    for ref in lftags.tag_grant_refs(mesh):
+        if ref.scope != lftags.MESH_SCOPE:
+            out.setdefault(ref.grant.domain, set()).add(ref.scope)
+        for match in lftags.expand(mesh, ref, _today()):
+            out.setdefault(ref.grant.domain, set()).add(match.domain)
     return out
+
+
+def _mesh_tag_grants(head: Mesh, base: Mesh, stacks, name, plat: list[str]) -> None:
+    """`_mesh.yaml`'s tag_grants changed: the stacks of the grantees of the grants added,
+    removed or changed (their permissions), of the producers those reach (their resource
+    links), and the platform's when the domains the expressions name change (the values of
+    each account's LF-tag 'domain')."""
+
+    def refs(mesh: Mesh) -> dict:
+        return {
+            (r.grant.domain, r.expression, r.grant.expires): r
+            for r in lftags.tag_grant_refs(mesh)
+            if r.scope == lftags.MESH_SCOPE
+        }
+
+    before, after = refs(base), refs(head)
+    today = _today()
+    for key in set(before) ^ set(after):
+        for mesh, ref in ((base, before.get(key)), (head, after.get(key))):
+            if ref is None:
+                continue
+            grantee = ref.grant.domain
+            if grantee in head.domains:
+                stacks[name(grantee)].reasons.append("its mesh-wide tag grants changed")
+            for match in lftags.expand(mesh, ref, today):
+                if match.domain in head.domains and match.domain != grantee:
+                    stacks[name(match.domain)].reasons.append(
+                        f"a mesh-wide tag grant to {grantee} reaches it (the resource link)"
+                    )
+    named = lambda refs_: {v for r in refs_.values() for v in r.grant.lf_tags.get("domain", ())}
+    if named(before) != named(after):
+        plat.append("the domains mesh-wide tag grants name change: the LF-tag 'domain' values")
+    for s in stacks.values():  # each reason once
+        s.reasons[:] = list(dict.fromkeys(s.reasons))
+
+
+def _homes(accounts: dict[str, str]) -> dict[str, list[str]]:
+    """account -> the domains living there, sorted."""
+    return {a: sorted(d for d, x in accounts.items() if x == a) for a in set(accounts.values())}
+
+
+def _tag_reasons(head: Mesh, base: Mesh, stacks, name, accounts, base_accounts, plat) -> None:
+    """Tag-based access (`infra.provision.lftags`): the platform stack creates the LF-tags of
+    every account (the `domain` tag holds the domains living there), and the stack of each
+    grantee of a mesh-wide tag grant one permission per account of the mesh."""
+    if not (lftags.enabled(head) or lftags.enabled(base)):
+        return
+    now, before = _homes(accounts), _homes(base_accounts)
+    moved = sorted(a for a in set(now) | set(before) if now.get(a) != before.get(a))
+    if moved and not any("joins the mesh" in r or "leaves the mesh" in r for r in plat):
+        plat.append(f"the domains of account(s) {', '.join(moved)} change: their LF-tag 'domain'")
+    if set(now) != set(before):
+        grantees = {
+            r.grant.domain for r in lftags.tag_grant_refs(head) if r.scope == lftags.MESH_SCOPE
+        }
+        for d in sorted(grantees & set(head.domains)):
+            stacks[name(d)].reasons.append(
+                "the accounts of the mesh change: its mesh-wide tag grants are one permission per account"
+            )
 
 
 def _today():
@@ -262,11 +329,14 @@ def _touch(head, base_mesh, stacks, name, platform, accounts, single, configs, b
             stacks[name(d)].reasons.append(f"the mesh {change} multi-account")
         if not plat:
             plat.append(f"the mesh {change} multi-account: cross-account sharing settings")
+    _tag_reasons(head, base_mesh, stacks, name, accounts, base_accounts, plat)
     head_file, base_file = _platform_file(head), _platform_file(base_mesh)
     changed = sorted(
         k for k in set(head_file) | set(base_file) if head_file.get(k) != base_file.get(k)
     )
-    declaring = [k for k in changed if k not in PLATFORM_FILE_NO_RESOURCES]
+    declaring = [k for k in changed if k not in PLATFORM_FILE_NO_RESOURCES and k != "tag_grants"]
+    if "tag_grants" in changed:
+        _mesh_tag_grants(head, base_mesh, stacks, name, plat)
     if declaring:
         for s in stacks.values():
             s.reasons.append(f"_mesh.yaml {', '.join(declaring)} changed")

@@ -34,9 +34,11 @@ from infra.provision.components import (
     Safety,
 )
 from infra.provision.config_values import account_ids, bucket_namespace, strings
+from infra.provision.config_values import deletion_switch as _deletion_switch
 from infra.provision.documents import AwsEnv, DirectRead
 from infra.provision.guard import DEFAULT_PLATFORM_STACK, LakeGuard, applied_accounts
 from infra.provision.lake_settings import LakeDeclaration, declarations
+from infra.provision.lftags import TagAccess
 from infra.provision.names import (
     DEFAULT_PREFIX,
     GLOBAL_NAMESPACE,
@@ -164,20 +166,6 @@ class StackSettings:
             bootstrap=mesh.get_bool("bootstrap") or False,
             bootstrap_role_name=mesh.get("bootstrapRoleName") or DEFAULT_BOOTSTRAP_ROLE,
         )
-
-
-def _deletion_switch(value: object) -> bool | frozenset[str]:
-    """`mesh:allowDataDeletion`: true, false (the default) or a list of domain names."""
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, list) and all(isinstance(d, str) for d in value):
-        return frozenset(value)
-    raise pulumi.RunError(
-        f"config mesh:allowDataDeletion is {value!r}: expected true, false or a list of domain "
-        'names, e.g. pulumi config set --path "mesh:allowDataDeletion[0]" sales'
-    )
 
 
 def _tags(bp: Blueprint, product: Product | None) -> dict[str, str]:
@@ -422,6 +410,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
         guard = LakeGuard({accounts.platform: platform.lake_settings, **platform.account_settings})
     else:  # a domain stack: for the platform stack's output (`infra.provision.guard`)
         guard = LakeGuard(platform_stack=settings.platform_stack)
+    tagged = TagAccess(mesh, today, accounts, settings.names, providers, guard.of, platform)
 
     included = [bp for bp in mesh.blueprints if settings.includes_domain(bp.domain)]
     readers = {
@@ -478,6 +467,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
                 )
                 if accounts.of(consumer.domain) != accounts.of(bp.domain):
                     shared.setdefault(bp.domain, {}).setdefault(consumer.domain, None)
+        shared.setdefault(bp.domain, {}).update(tagged.domain(bp, owner, domains, products))
         # resource links: one per other account that reads this domain, after its grants
         by_account: dict[str, list[ConsumerLink]] = {}
         for c in shared.get(bp.domain, {}):

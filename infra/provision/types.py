@@ -49,6 +49,8 @@ LF_RESOURCE = "aws:lakeformation/resource:Resource"
 LF_SETTINGS = "aws:lakeformation/dataLakeSettings:DataLakeSettings"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"  # a domain stack's reference to the platform
 LF_DATA_FILTER = "aws:lakeformation/dataCellsFilter:DataCellsFilter"
+LF_TAG = "aws:lakeformation/lfTag:LfTag"  # tag-based access (`infra.provision.lftags`)
+LF_RESOURCE_TAGS = "aws:lakeformation/resourceLfTags:ResourceLfTags"
 # Athena
 WORKGROUP = "aws:athena/workgroup:Workgroup"
 PROVIDER = "pulumi:providers:aws"  # an explicit provider: one per account of a multi-account mesh
