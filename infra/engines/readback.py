@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from botocore.exceptions import ClientError
 
 from infra.engines.moto import LocalAws, enforced_bucket_policy
+from infra.engines.moto_lftags import declared_policies, policy_entry
 from infra.engines.recording import ResourceGraph
 from infra.model import access
 from infra.model.mesh import Mesh
@@ -270,6 +271,7 @@ def _lake_formation(
             want_lf.add(
                 (accounts.of(domain), role_arn[domain, kind_role], db, "", None, describe, None)
             )
+    want_lf |= declared_policies(graph.resources, settings.account)  # on tag expressions
     got_lf: set[tuple] = set()
     filters = data_filters(graph)
     for account in sorted({accounts.of(d) for d in mesh.domains}):
@@ -390,6 +392,8 @@ def permissions(lf, filters: dict[tuple, dict] | None = None) -> set[tuple]:
             perms = tuple(sorted(entry["Permissions"]))
             if "DataCellsFilter" in res:
                 got.add(_filtered(principal, res["DataCellsFilter"], filters or {}, perms))
+            elif "LFTagPolicy" in res:
+                got.add(policy_entry(principal, res["LFTagPolicy"], perms))
             elif "TableWithColumns" in res:
                 t = res["TableWithColumns"]
                 got.add(
