@@ -88,6 +88,7 @@ def validate(
     stack configs). With `base`: also what changing BASE into this tree may not do.
     `deploying`: findings only a lapsed exception brought back are warnings (deploy, plan,
     audit: `infra.governance.evaluate.with_governance`)."""
+    from infra.blueprints.lftags import lftag_problems
     from infra.governance.approvals import approver_problems
     from infra.governance.evaluate import with_governance
 
@@ -97,6 +98,7 @@ def validate(
     loaded = load(directory, today=today, shared=shared, only=only, freeze=freeze)
     result = with_governance(loaded, today, deploying)
     result = _with(result, approver_problems(result.mesh))  # with a platform file only
+    result = _with(result, lftag_problems(result.mesh, today))  # tag-based access
     if only is None:  # a per-domain stack does not know the other domains' owners
         result = _with(result, _codeowners_problems(result.mesh, directory))
     if result.ok:

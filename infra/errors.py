@@ -178,6 +178,26 @@ REGISTRY: dict[str, Code] = {
             "E096": (_E, "a row filter names a column the product does not have"),
             "E097": (_E, "a row filter is not a boolean predicate"),
             "E098": (_E, "a row filter names a PII column without include_pii and approved_by"),
+            # tag-based access (LF-tags, `infra.blueprints.lftags`), issue 29
+            "E100": (_E, "an LF-tag key that is not in the ontology (lf_tags of _mesh.yaml)"),
+            "E101": (_E, "an LF-tag value that is not one of its key's values"),
+            "E102": (_E, "a derived LF-tag key (domain, classification, pii) declared or set"),
+            "E103": (
+                _E,
+                (
+                    "an LF-tag an approver group assigns, set without that group's approval "
+                    "(lf_tags_approved_by)"
+                ),
+            ),
+            "E104": (_E, "a tag grant to a domain that does not exist, or to its own domain"),
+            "E105": (_E, "a domain's tag grant whose expression names other domains"),
+            "E106": (_E, "a mesh-wide tag grant without the platform group's approval"),
+            "E107": (_E, "a tag grant sharing PII without privacy's approval (approved_by)"),
+            "E108": (_E, "lf_tags on a partition key"),
+            "E109": (_E, "an LF-tag's assigned_by is neither owners nor an approver group"),
+            "E110": (_E, "more than 1,000 values of one LF-tag in an account (Lake Formation)"),
+            "E111": (_E, "more than 50 LF-tags on one resource (Lake Formation)"),
+            "E112": (_E, "more than 1,000 LF-tag keys in an account (Lake Formation)"),
             # warnings
             "W001": (_W, "grant expires soon"),
             "W002": (_W, "grant has expired and grants nothing"),
@@ -218,6 +238,7 @@ REGISTRY: dict[str, Code] = {
                 _W,
                 "the checked-in CODEOWNERS gives a blueprint other owners than `mesh codeowners`",
             ),
+            "W040": (_W, "a tag grant reaches no product today"),
         },
     ),
     # the governance catalogue's policies (`infra.governance.catalogue` says what each requires)
@@ -238,6 +259,7 @@ REGISTRY: dict[str, Code] = {
             "GOV-012": (_E, "no-wildcard-iam: no wildcard actions or data resources in IAM"),
             "GOV-013": (_E, "grant-target-exists: grants go to mesh domains the owner allows"),
             "GOV-014": (_E, "tighten-only: domain policies only tighten the global ones"),
+            "GOV-015": (_E, "pii-tag-floor: a PII column is not tagged below its product"),
             # about the exceptions themselves: not policies, never waivable
             "GOV-X01": (_W, "active exception (listed so reviewers see every waiver)"),
             "GOV-X02": (_W, "expired exception: it no longer waives anything"),

@@ -303,7 +303,7 @@ def test_owner_github_is_a_team_handle(tmp_path):
         (
             MESH + "approver: {}\n",
             ("_mesh.yaml:5: error E010 approver: unknown key 'approver'; expected one of: "
-            "accounts, approvers, owners"),
+            "accounts, approvers, lf_tags, owners, tag_grants"),
         ),
         (
             MESH.replace('"@carol"', '"carol"'),

@@ -87,6 +87,12 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     ],
     "loosen-minmax-bad": [("GOV-014", "shop.yaml", 21, "policies.min_retention_days")],
     "tighten-ok": [],
+    # GOV-015 pii-tag-floor: a PII column's LF-tag below its product's (values least
+    # sensitive first); a non-PII column may go lower, a PII one higher
+    "pii-tag-floor-bad": [
+        ("GOV-015", "shop.yaml", 15, "products[0].schema[1].lf_tags.sensitivity")
+    ],
+    "pii-tag-floor-ok": [],
 }
 
 
@@ -128,6 +134,7 @@ def _stem(policy: str) -> str:
         "GOV-007": "freshness",
         "GOV-013": "target",
         "GOV-014": "tighten",
+        "GOV-015": "pii-tag-floor",
     }.get(policy, "base")
 
 

@@ -40,7 +40,7 @@ def test_policies_json(runner):
     result = runner.invoke(app, ["policies", "--format", "json"])
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
-    assert [p["id"] for p in doc["policies"]] == [f"GOV-{i:03d}" for i in range(1, 15)]
+    assert [p["id"] for p in doc["policies"]] == [f"GOV-{i:03d}" for i in range(1, 16)]
     assert set(doc["policies"][0]) == {
         "id", "name", "severity", "levels", "description", "rationale", "waivable", "waived_by",
     }  # fmt: skip

@@ -12,6 +12,7 @@ from infra.blueprints.pydantic_errors import _problems_from_validation
 from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text
 from infra.errors import Problem
 from infra.model.platform import REQUIRED_GROUPS, MeshFile, Platform
+from infra.model.spec import APPROVER_NAMES
 
 _EXPECTED = (
     "expected a mapping: approvers: {privacy: {description, members}, security: ..., platform: ...}"
@@ -34,7 +35,7 @@ def load_platform(path: Path, display: str | None = None) -> tuple[Platform | No
         got = type(data).__name__
         return None, [Problem(display, src.line_of(()), "", "E005", f"got {got}: {_EXPECTED}")]
     try:
-        spec = MeshFile.model_validate(data)
+        spec = MeshFile.model_validate(data, context=APPROVER_NAMES)  # tag_grants' approved_by
     except ValidationError as exc:
         return None, _problems_from_validation(src, exc, root=MeshFile)
     missing = [

@@ -240,3 +240,31 @@ def check_mesh(mesh: Mesh, today: dt.date) -> Iterator[Finding]:
     domains = mesh.all_domains
     for bp in mesh.blueprints:
         yield from check_blueprint(bp, mesh.source(bp.domain), domains, today, mesh.account_of)
+        yield from _pii_tag_floor(mesh, bp)
+
+
+def _pii_tag_floor(mesh: Mesh, bp: Blueprint) -> Iterator[Finding]:
+    """GOV-015: a PII column's LF-tag value ranks at or above its product's for the same key
+    (the rank: the value's position in the ontology's list, least sensitive first)."""
+    ontology = mesh.platform.spec.lf_tags if mesh.platform is not None else {}
+    for pi, product in enumerate(bp.products):
+        for ci, column in enumerate(product.columns):
+            if not column.pii:
+                continue
+            for key, value in column.lf_tags.items():
+                spec, table = ontology.get(key), product.lf_tags.get(key)
+                if spec is None or table is None:
+                    continue  # an unknown key is E100; a key only the column has: no floor
+                ranked = value in spec.values and table in spec.values  # else E101
+                if ranked and spec.values.index(value) < spec.values.index(table):
+                    pid = access.product_id(bp.domain, product.name)
+                    yield blueprint_finding(
+                        mesh.source(bp.domain),
+                        ("products", pi, "schema", ci, "lf_tags", key),
+                        "GOV-015",
+                        f"PII column {column.name!r} of {pid} is tagged {key}: {value}, "
+                        f"less sensitive than its product's {key}: {table} (values least "
+                        f"sensitive first: {', '.join(spec.values)}); a grant on {value} "
+                        "would read it",
+                        pid,
+                    )

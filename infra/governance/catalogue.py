@@ -245,6 +245,17 @@ CATALOGUE: tuple[Policy, ...] = (
         "Federated governance: domains add rules of their own, but the mesh-wide floor holds "
         "everywhere.",
     ),
+    Policy(
+        "GOV-015",
+        "pii-tag-floor",
+        (_B,),
+        "A PII column's LF-tag is never less sensitive than its product's value of the same "
+        "key; a key's values in the ontology (lf_tags of _mesh.yaml) are listed from the least "
+        "to the most sensitive.",
+        "Grants by tag expression reach every column whose LF-tags match: a PII column retagged "
+        "below its table (sensitivity: low on a high table) would be read by every grant on "
+        "the lower value, without anyone naming the column.",
+    ),
 )
 
 POLICIES: dict[str, Policy] = {p.id: p for p in CATALOGUE}

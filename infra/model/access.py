@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
+from infra.model import lftags
 from infra.model.mesh import Mesh
 from infra.model.spec import Blueprint, Consumer, Product
 from infra.util.gcpause import gc_paused
@@ -47,8 +48,25 @@ class DeclaredGrant:
     # what can run queries on it: the engines honouring its Lake Formation permission, and
     # direct S3 readers when it opts in (`engines_of`)
     engines: tuple[str, ...] = ()
+    # a grant by LF-tag expression (`infra.model.lftags`): the expression, as (key, values)
+    # pairs sorted by key; None for a named grant
+    via_tags: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+    # where it is declared: `_mesh.yaml` or the domain whose blueprint holds it, and its index
+    # in that file's tag_grants (None for a named grant)
+    tag_grant: tuple[str, int] | None = None
+
+    @property
+    def via_tags_json(self) -> dict[str, list[str]] | None:
+        """`via_tags` as `mesh diff --format json` and the access matrix show it."""
+        return None if self.via_tags is None else {k: list(v) for k, v in self.via_tags}
 
     def as_json(self) -> dict:
+        out = self._json()
+        if self.via_tags is not None:  # only on tag grants: named grants' JSON is unchanged
+            out["via_tags"] = self.via_tags_json
+        return out
+
+    def _json(self) -> dict:
         return {
             "principal": self.principal,
             "product": self.product,
@@ -232,6 +250,43 @@ def active_grants(mesh: Mesh, bp: Blueprint, product: Product, today: dt.date) -
     return [g for g in active if not mesh.is_retired(g.domain, today)]
 
 
+def tag_grant(match: lftags.TagMatch) -> DeclaredGrant:
+    """The declared access of one product a tag grant reaches (`lftags.expand`)."""
+    ref, grant, product = match.ref, match.ref.grant, match.spec
+    every = len(match.columns) == len(product.columns)
+    return DeclaredGrant(
+        principal=consumer(grant.domain),
+        product=product_id(match.domain, match.product),
+        access="read",
+        columns=match.columns,
+        pii=not product.pii_columns.isdisjoint(match.columns),
+        expires=grant.expires,
+        s3_direct=False,
+        via=("lakeformation",),
+        justification=grant.justification,
+        approved_by=grant.approved_by,
+        whole_table=every,
+        engines=engines_of(("lakeformation",)),
+        via_tags=tuple((k, tuple(v)) for k, v in sorted(ref.via_tags.items())),
+        tag_grant=(ref.scope, ref.index),
+    )
+
+
+def tag_access(mesh: Mesh, today: dt.date) -> tuple[list[DeclaredGrant], list[DeclaredGrant]]:
+    """(active, expired) declared grants of every tag grant of the mesh, one per product each
+    reaches. A grant to a retired domain gives nothing (it is listed as expired, as a named
+    grant to it is)."""
+    active: list[DeclaredGrant] = []
+    expired: list[DeclaredGrant] = []
+    for ref in lftags.tag_grant_refs(mesh):
+        if ref.grant.domain not in mesh.all_domains:
+            continue  # E10x: reported by validation, grants nothing
+        dead = lftags.is_expired(ref.grant, today) or mesh.is_retired(ref.grant.domain, today)
+        for match in lftags.expand(mesh, ref, today):
+            (expired if dead else active).append(tag_grant(match))
+    return active, expired
+
+
 @gc_paused
 def declared_access(mesh: Mesh, today: dt.date) -> AccessModel:
     grants: list[DeclaredGrant] = []
@@ -242,5 +297,8 @@ def declared_access(mesh: Mesh, today: dt.date) -> AccessModel:
         live = {id(g) for g in active_grants(mesh, bp, product, today)}  # by identity: O(1)
         for g, declared in zip(product.consumers, consumer_grants(bp, product, product.consumers)):
             (grants if id(g) in live else expired).append(declared)
+    tag_active, tag_expired = tag_access(mesh, today)
+    grants += tag_active
+    expired += tag_expired
     key = lambda g: (g.principal, g.product)
     return AccessModel(tuple(sorted(grants, key=key)), tuple(sorted(expired, key=key)))

@@ -13,6 +13,10 @@ approvers:                       # groups a grant or exception may name in appro
 owners:                          # optional: domains whose blueprint has no owner.github
   analytics: "@acme/central-bi"
 accounts: ["111122223333", "444455556666"]   # optional: the mesh's AWS accounts
+lf_tags:                         # optional: the LF-tag ontology (`infra.model.lftags`)
+  sensitivity: {values: [low, high], description: ..., assigned_by: privacy}
+tag_grants:                      # optional: mesh-wide grants by LF-tag expression
+  - {domain: analytics, lf_tags: {classification: [public]}, justification: ..., approved_by: platform}
 ```
 
 With `accounts`, a domain's `account:` outside the list is an error (E074): a blueprint cannot
@@ -28,6 +32,8 @@ from typing import Annotated
 
 from pydantic import Field
 
+from infra.model.lftag_names import LfTagKeyName
+from infra.model.lftags import LfTagKey, TagGrant
 from infra.model.source import SourceFile
 from infra.model.spec import (
     GROUP_PATTERN,
@@ -90,6 +96,18 @@ class MeshFile(_Model):
         description="The mesh's AWS accounts: a domain's account: must be one of them (without "
         "the list, any account)",
         examples=[["111122223333", "444455556666"]],
+    )
+    lf_tags: dict[LfTagKeyName, LfTagKey] = Field(
+        default_factory=dict,
+        description="The LF-tag ontology: keys products and columns may carry (lf_tags:), "
+        "their allowed values (least sensitive first) and who assigns each; domain, "
+        "classification and pii are derived by the mesh and not declared here",
+    )
+    tag_grants: list[TagGrant] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Mesh-wide grants by LF-tag expression over every domain's products "
+        "(approved by the platform group)",
     )
 
 

@@ -10,85 +10,32 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import re
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, ValidationInfo, field_validator
 
-from infra.model.gluetypes import normalize_glue_type
-
-NAME_PATTERN = r"^[a-z][a-z0-9_]{1,30}$"
-COLUMN_PATTERN = r"^[a-z_][a-z0-9_]{0,127}$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
-TEAM_PATTERN = r"^[a-z][a-z0-9-]{1,62}$"
-ACCOUNT_PATTERN = r"^[0-9]{12}$"
-# GitHub handles: a user (@alice) or a team (@org/team), as CODEOWNERS and reviews name them
-HANDLE_PATTERN = r"^@[A-Za-z0-9][A-Za-z0-9-]{0,38}(/[A-Za-z0-9][A-Za-z0-9._-]{0,99})?$"
-TEAM_HANDLE_PATTERN = r"^@[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
-GROUP_PATTERN = r"^[a-z][a-z0-9_-]{1,30}$"  # an approver group of `_mesh.yaml` (privacy, ...)
-# Validation context of a tree with a platform file (`_mesh.yaml`): approved_by may then name an
-# approver group or a GitHub handle (which one it must name is checked against the file:
-# `infra.governance.approvals`); without the file it is an e-mail address, as it always was.
-APPROVER_NAMES = {"approver_names": True}
-
-Name = Annotated[
-    str,
-    Field(pattern=NAME_PATTERN, description="lower-case letters, digits and _, 2-31 chars"),
-]
-ColumnName = Annotated[
-    str,
-    Field(pattern=COLUMN_PATTERN, description="Glue column name: lower-case letters, digits, _"),
-]
-AccountId = Annotated[
-    str,
-    Field(
-        pattern=ACCOUNT_PATTERN,
-        description="AWS account id: 12 digits, quoted (a YAML number would lose leading zeros)",
-        examples=["111122223333"],
-    ),
-]
-Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254, examples=["team@example.com"])]
-_EMAIL = re.compile(EMAIL_PATTERN)
-
-
-def _approver(value: str, info: ValidationInfo) -> str:
-    if not (info.context or {}).get("approver_names") and not _EMAIL.match(value):
-        raise PydanticCustomError(  # the error the e-mail pattern gives (E013, its hint)
-            "string_pattern_mismatch",
-            "String should match pattern '{pattern}'",
-            {"pattern": EMAIL_PATTERN},
-        )
-    return value
-
-
-Approver = Annotated[
-    str,
-    Field(
-        max_length=254,
-        description="Who approved: an e-mail address; in a mesh with a platform file "
-        "(_mesh.yaml) an approver group of that file or one of its members' GitHub handles",
-        examples=["privacy", "@acme/privacy-office", "privacy-office@example.com"],
-        json_schema_extra={
-            "pattern": "^(?:"
-            + "|".join(p[1:-1] for p in (EMAIL_PATTERN, HANDLE_PATTERN, GROUP_PATTERN))
-            + ")$"
-        },
-    ),
-    AfterValidator(_approver),
-]
-Text = Annotated[str, Field(min_length=1, max_length=2048)]
-GlueType = Annotated[
-    str,
-    Field(
-        min_length=1,
-        description="Glue column type: string, int, bigint, double, boolean, date, timestamp, "
-        "decimal(p,s), varchar(n), array<..>, map<..,..>, struct<name:type,..>",
-        examples=["string", "decimal(12,2)", "array<struct<sku:string,qty:int>>"],
-    ),
-    AfterValidator(normalize_glue_type),
-]
+from infra.model.fields import (  # the spec's types, also imported from here
+    ACCOUNT_PATTERN,  # noqa: F401 (re-exported)
+    APPROVER_NAMES,  # noqa: F401 (re-exported)
+    COLUMN_PATTERN,  # noqa: F401 (re-exported)
+    EMAIL_PATTERN,  # noqa: F401 (re-exported)
+    GROUP_PATTERN,  # noqa: F401 (re-exported)
+    HANDLE_PATTERN,  # noqa: F401 (re-exported)
+    NAME_PATTERN,  # noqa: F401 (re-exported)
+    TEAM_HANDLE_PATTERN,
+    TEAM_PATTERN,
+    AccountId,
+    Approver,
+    ColumnName,
+    Email,
+    GlueType,
+    Name,
+    Text,
+    _Model,
+)
+from infra.model.lftag_names import LfTagKeyName, LfTagValue
+from infra.model.lftags import TagGrant
 
 
 class Classification(str, Enum):
@@ -123,10 +70,6 @@ class DataDisposition(str, Enum):
     delete = "delete"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
-
-
 class Owner(_Model):
     """The team that owns the domain and answers for its data."""
 
@@ -150,6 +93,12 @@ class Column(_Model):
     description: Text | None = Field(None, description="What the column holds (the Glue comment)")
     previous_names: list[ColumnName] = Field(
         default_factory=list, description="Earlier names of this column (a declared rename)"
+    )
+    lf_tags: dict[LfTagKeyName, LfTagValue] = Field(
+        default_factory=dict,
+        description="Lake Formation tags of this column, overriding the product's (a key of "
+        "the ontology in _mesh.yaml each); not on partition keys",
+        examples=[{"sensitivity": "high"}],
     )
 
 
@@ -357,6 +306,20 @@ class Product(_Model):
     decommission: Decommission | None = Field(
         None, description="Retire the product: its grants end on the date (data kept by default)"
     )
+    lf_tags: dict[LfTagKeyName, LfTagValue] = Field(
+        default_factory=dict,
+        description="Lake Formation tags of the product's table, inherited by its columns (a "
+        "key of the ontology in _mesh.yaml each; domain, classification and pii are derived, "
+        "never set); `tags:` are AWS resource tags",
+        examples=[{"sensitivity": "low"}],
+    )
+    lf_tags_approved_by: Approver | None = Field(
+        None,
+        description="Who approved the product's and its columns' LF-tags whose key the "
+        "ontology lets only an approver group assign (assigned_by: privacy): that group or one "
+        "of its members",
+        examples=["privacy"],
+    )
 
     @field_validator("quality")
     @classmethod
@@ -487,6 +450,13 @@ class Blueprint(_Model):
     )
     exceptions: list[PolicyException] = Field(
         default_factory=list, description="Waivers of global policies for single products"
+    )
+    tag_grants: list[TagGrant] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Grants by LF-tag expression over this domain's own products (the "
+        "expression is ANDed with domain: [<this domain>]): the domain reads every product and "
+        "column whose LF-tags match, today's and future ones",
     )
 
 
