@@ -11,6 +11,7 @@ import pytest
 from conftest import SAMPLE, SINGLE, TODAY
 
 from infra.audit.effective import compute
+from infra.audit.lftags import as_dict
 from infra.audit.view import index
 from infra.blueprints.load import load_mesh
 from infra.engines.recording import Recorded, run_program
@@ -117,7 +118,11 @@ def _without(resources, *names: str) -> list:
 def _reads(resources, principal: str) -> list[tuple]:
     """(product, readable columns, expression) of every grant of `principal`."""
     access = compute(index(resources), TODAY)
-    return [(g.product, g.columns, g.via_tags) for g in access.grants if g.principal == principal]
+    return [
+        (g.product, g.columns, as_dict(g.via_tags) if g.via_tags else None)
+        for g in access.grants
+        if g.principal == principal
+    ]
 
 
 def _problems(resources) -> list[str]:
@@ -301,3 +306,20 @@ def test_across_accounts_a_tag_grant_still_needs_the_resource_link(sample):
     )
     [problem] = [p for p in _problems(broken) if "finance:consumer on sales.orders" in p]
     assert problem.endswith(f"no DESCRIBE on the resource link to mesh_sales in {SHARED}")
+
+
+def test_the_mesh_s_pii_term_keeps_pii_columns_out_and_is_not_shown_as_the_expression(single):
+    ontology = _res(T.LF_TAG, "lf-tag-pii", {"key": "pii", "values": ["false", "true"]}, ONE)
+    tagging = [
+        ontology,
+        _on_table("mesh_finance", "invoices", ONE, pii="false"),
+        _on_columns("mesh_finance", "invoices", ["billing_name"], ONE, pii="true"),
+    ]
+    expression = {**INTERNAL, "pii": ["false"]}
+    reads = _reads(_marketing_by_tag(single, *tagging, expression=expression), "marketing:consumer")
+    assert reads[0] == (
+        "finance.invoices",
+        ("invoice_id", "issued_on", "net_amount", "order_id", "tax_amount"),
+        INTERNAL,
+    )  # revenue_daily and payroll carry no pii tag: the AND fails
+    assert [p for p, _, _ in reads] == ["finance.invoices", "sales.orders"]

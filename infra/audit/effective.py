@@ -102,7 +102,7 @@ class EffectiveGrant:
     paths: list[Path]
     row_filter: str | None = None
     engines: tuple[str, ...] = ()  # what can query it (`infra.audit.querypath`)
-    via_tags: dict[str, list[str]] | None = None  # read only through an LF-tag expression
+    via_tags: lftags.Expression | None = None  # read only through an LF-tag expression
 
 
 @dataclass
@@ -701,7 +701,7 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
 
 # ------------------------------------------------------------------ comparison
 
-_COMPARED = ("access", "columns", "pii", "s3_direct", "via", "row_filter", "engines")
+_COMPARED = ("access", "columns", "pii", "s3_direct", "via", "row_filter", "engines", "via_tags")
 
 
 def annotate(effective: EffectiveAccess, declared: AccessModel) -> list[DeclaredGrant]:
@@ -726,6 +726,8 @@ def annotate(effective: EffectiveAccess, declared: AccessModel) -> list[Declared
                 approved_by=match.approved_by if match else None,
                 row_filter=e.row_filter,
                 engines=e.engines,
+                via_tags=e.via_tags,
+                tag_grant=match.tag_grant if match and e.via_tags is not None else None,
             )
         )
     return out
@@ -741,9 +743,12 @@ def compare(effective: list[DeclaredGrant], declared: AccessModel) -> list[Diffe
         d, e = want.get(key), have.get(key)
         if d is not None and e is not None:
             dj, ej = d.as_json(), e.as_json()
-            fields = tuple(f for f in _COMPARED if dj[f] != ej[f])
+            # `via_tags` is only in a tag grant's JSON
+            fields = tuple(f for f in _COMPARED if dj.get(f) != ej.get(f))
             if fields:
-                detail = "; ".join(f"{f}: declared {dj[f]!r}, effective {ej[f]!r}" for f in fields)
+                detail = "; ".join(
+                    f"{f}: declared {dj.get(f)!r}, effective {ej.get(f)!r}" for f in fields
+                )
                 out.append(Difference("mismatch", *key, dj, ej, fields, detail))
         elif e is not None:
             if key in expired:

@@ -34,6 +34,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.model.lftag_names import PII_KEY, PII_VALUES
 from infra.provision import types as T
 from infra.provision.graph import lf_tag_policy
 
@@ -342,10 +343,13 @@ def expand(g: Any) -> None:
     g.describes |= database_describes(tags, list(tags.databases))
 
 
-def read_expression(reads: list[Expression | None]) -> dict[str, list[str]] | None:
+def read_expression(reads: list[Expression | None]) -> Expression | None:
     """The expression a principal reads a product through (`reads`: that of each of its Lake
     Formation read paths, None for a named permission): the first, sorted, when only
-    expressions give it; None when a named permission does too, or nothing does."""
+    expressions give it; None when a named permission does too, or nothing does. Without the
+    mesh's own `pii: [false]` term, which only keeps PII columns out (`infra.model.lftags`):
+    the columns and `pii` of the grant show that; the expression shows what was granted."""
     if not reads or any(v is None for v in reads):
         return None
-    return as_dict(min(v for v in reads if v is not None))
+    first = min(v for v in reads if v is not None)
+    return tuple(t for t in first if t != (PII_KEY, (PII_VALUES[0],)))
