@@ -267,21 +267,15 @@ def _finance_by_tag(sample, *extra: Recorded) -> list:
     ]
 
 
-DESCRIBE_SALES = ("finance-tags-0-database", FINANCE, INTERNAL, SALES, "DATABASE", ("DESCRIBE",))
-
-
-def test_across_accounts_a_tag_grant_needs_describe_on_the_shared_database(sample):
-    broken = _finance_by_tag(sample)
-    assert "sales.orders" not in [p for p, _, _ in _reads(broken, "finance:consumer")]
-    [problem] = [p for p in _problems(broken) if "finance:consumer on sales.orders" in p]
-    assert problem == (
-        "finance-tags-0: Lake Formation grant to finance:consumer on sales.orders cannot be used: "
-        f"no DESCRIBE on database mesh_sales of {SALES} for {FINANCE} (a tag grant across "
-        "accounts gives none implicitly)"
-    )
-    fixed = _finance_by_tag(sample, _tag_grant(*DESCRIBE_SALES))
-    assert ("sales.orders", ORDERS, INTERNAL) in _reads(fixed, "finance:consumer")
-    assert not [p for p in _problems(fixed) if "finance-tags-0" in p]
+def test_across_accounts_a_tag_grant_reads_through_the_resource_link(sample):
+    reads = _reads(_finance_by_tag(sample), "finance:consumer")
+    assert [(p, v) for p, _, v in reads] == [
+        ("marketing.campaigns", None),
+        ("sales.customers", INTERNAL),  # inherits internal from its database
+        ("sales.orders", INTERNAL),
+    ]  # sales.returns is public
+    assert reads[2][1] == ORDERS
+    assert not [p for p in _problems(_finance_by_tag(sample)) if "finance-tags-0" in p]
 
 
 def test_across_accounts_a_tag_grant_needs_cross_account_version_3(sample):
@@ -291,7 +285,7 @@ def test_across_accounts_a_tag_grant_needs_cross_account_version_3(sample):
                 r.inputs["parameters"] = {"CROSS_ACCOUNT_VERSION": "2"}
         return resources
 
-    broken = version_2(_finance_by_tag(sample, _tag_grant(*DESCRIBE_SALES)))
+    broken = version_2(_finance_by_tag(sample))
     assert "sales.orders" not in [p for p, _, _ in _reads(broken, "finance:consumer")]
     [problem] = [p for p in _problems(broken) if "finance:consumer on sales.orders" in p]
     assert problem.endswith(
@@ -301,9 +295,7 @@ def test_across_accounts_a_tag_grant_needs_cross_account_version_3(sample):
 
 
 def test_across_accounts_a_tag_grant_still_needs_the_resource_link(sample):
-    broken = _without(
-        _finance_by_tag(sample, _tag_grant(*DESCRIBE_SALES)), "sales@finance-link-describe"
-    )
+    broken = _without(_finance_by_tag(sample), "sales@finance-link-describe")
     [problem] = [p for p in _problems(broken) if "finance:consumer on sales.orders" in p]
     assert problem.endswith(f"no DESCRIBE on the resource link to mesh_sales in {SHARED}")
 

@@ -512,9 +512,7 @@ def _lf_usable(
     """Why an LF permission of `role` on `table` cannot be used (empty: it can)."""
     why = _cross_account(ev, perm, role, table)
     if perm.via_tags is not None:  # what sharing by tag needs besides
-        why += lftags.cross_account_blockers(
-            ev.g.lf_tags, ev.g.describes, role.account, role.arn, table.account, table.database
-        )
+        why += lftags.cross_account_blockers(ev.g.lf_tags, role.account, table.account)
     for arn in _glue_arns(table):
         if not ev.iam_allows(role, GLUE_READ, arn).allowed:
             why.append(f"IAM does not allow {GLUE_READ} on {arn}")

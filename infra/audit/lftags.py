@@ -273,41 +273,21 @@ def database_describes(tags: LfTags, databases: list[tuple[str, str]]) -> set[tu
     return out
 
 
-def cross_account_blockers(
-    tags: LfTags,
-    describes: set[tuple[str, str, str]],
-    role_account: str,
-    role_arn: str,
-    table_account: str,
-    database: str,
-) -> list[str]:
+def cross_account_blockers(tags: LfTags, role_account: str, table_account: str) -> list[str]:
     """What a tag grant to a role of another account needs beyond a named grant (empty: it
-    holds, or the grant is not across accounts):
-
-    - the grantor's cross-account version 3 or later (`TAG_SHARING_VERSION`), when the graph
-      holds its settings (a stack without them: not known, not blocked);
-    - DESCRIBE on the shared database itself, granted explicitly (by tag or by name): "for
-      cross-account resources, you must explicitly grant DESCRIBE permissions. The automatic
-      DESCRIBE permission grant doesn't apply when using attribute-based access control"
-      (developer guide, "Granting permissions on Data Catalog resources").
-
-    The resource link in the role's account, DESCRIBE on it and IAM on it are asked of every
-    grant across accounts (`infra.audit.effective._cross_account`)."""
+    holds, or the grant is not across accounts): the grantor's cross-account version 3 or
+    later (`TAG_SHARING_VERSION`), when the graph holds its settings (a stack without them:
+    not known, not blocked). The resource link in the role's account, DESCRIBE on it and IAM
+    on it are asked of every grant across accounts (`infra.audit.effective._cross_account`)."""
     if not role_account or not table_account or role_account == table_account:
         return []
-    why = []
     version = tags.versions.get(table_account)
     if version is not None and version < TAG_SHARING_VERSION:
-        why.append(
+        return [
             f"account {table_account} shares with CROSS_ACCOUNT_VERSION {version}: a tag grant "
             f"to a role of another account needs {TAG_SHARING_VERSION} or later"
-        )
-    if (table_account, database, role_arn) not in describes:
-        why.append(
-            f"no DESCRIBE on database {database} of {table_account} for {role_arn} (a tag "
-            "grant across accounts gives none implicitly)"
-        )
-    return why
+        ]
+    return []
 
 
 def expand(g: Any) -> None:

@@ -8,8 +8,8 @@ What the program does in a domain account, by service: IAM roles and their inlin
 named `<prefix>-*` and their configuration; KMS keys (`CreateKey` takes no resource) and their
 aliases `alias/<prefix>/*`; Glue databases `<prefix>_*` and their tables, and the catalog
 (resource links; the catalog's resource policy Lake Formation writes when it shares); Lake
-Formation settings, locations, permissions and LF-tags (Lake Formation's actions take no
-resource); and across accounts the AWS RAM permissions of `AWSLakeFormationCrossAccountManager`, which Lake
+Formation settings, locations and permissions (Lake Formation's actions take no resource); and
+across accounts the AWS RAM permissions of `AWSLakeFormationCrossAccountManager`, which Lake
 Formation uses to share a table with another account: "the grantor must have
 AWSLakeFormationCrossAccountManager managed IAM policy permissions" (Lake Formation developer
 guide, cross-account data sharing).
@@ -53,10 +53,6 @@ _LAKEFORMATION = [
     "lakeformation:DescribeResource", "lakeformation:GrantPermissions",
     "lakeformation:RevokePermissions", "lakeformation:BatchGrantPermissions",
     "lakeformation:BatchRevokePermissions", "lakeformation:ListPermissions",
-    # LF-tags: the ontology, their assignment to databases, tables and columns
-    "lakeformation:CreateLFTag", "lakeformation:GetLFTag", "lakeformation:UpdateLFTag",
-    "lakeformation:DeleteLFTag", "lakeformation:AddLFTagsToResource",
-    "lakeformation:GetResourceLFTags", "lakeformation:RemoveLFTagsFromResource",
 ]  # fmt: skip
 # AWSLakeFormationCrossAccountManager's permissions (AWS managed policy, v9), as an inline
 # policy so the role holds exactly these and nothing the managed policy may add later
