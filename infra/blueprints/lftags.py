@@ -302,27 +302,8 @@ def _shown(expression: dict[str, list[str]]) -> str:
 # ------------------------------------------------------------------ quotas
 
 
-def account_values(mesh: Mesh) -> dict[str, dict[str, tuple[str, ...]]]:
-    """account -> LF-tag key -> the values the program creates there: in every account that
-    holds products, every key of the ontology; `domain` with the domains whose products live
-    in the account and the domains mesh-wide expressions name (an expression's values must be
-    values of the tag). Accounts are `bp.account`, or STACK_ACCOUNT."""
-    declared = {k: tuple(v.values) for k, v in _keys(mesh).items() if k not in DERIVED_KEYS}
-    named: set[str] = set()
-    for ref in lftags.tag_grant_refs(mesh):
-        if ref.scope == lftags.MESH_SCOPE:
-            named.update(ref.grant.lf_tags.get(DOMAIN_KEY, ()))
-    homes: dict[str, set[str]] = defaultdict(set)
-    for bp in mesh.blueprints:
-        if bp.products:
-            homes[bp.account or STACK_ACCOUNT].add(bp.domain)
-    base = lftags.ontology(mesh)
-    out = {}
-    for account, domains in sorted(homes.items()):
-        keys = {k: v.values for k, v in base.items() if v.derived}
-        keys[DOMAIN_KEY] = tuple(sorted(domains | named))
-        out[account] = {**keys, **declared}
-    return out
+def _account_of(mesh: Mesh):
+    return lambda domain: mesh.account_of(domain) or STACK_ACCOUNT
 
 
 def _quotas(mesh: Mesh) -> Iterator[Problem]:
@@ -346,7 +327,7 @@ def _quotas(mesh: Mesh) -> Iterator[Problem]:
                 f"{', '.join(DERIVED_KEYS)}), all created in every account holding products; "
                 f"Lake Formation allows {lftags.MAX_KEYS_PER_ACCOUNT:,} per account",
             )
-    for account, per_key in account_values(mesh).items():
+    for account, per_key in lftags.account_values(mesh, _account_of(mesh)).items():
         n = len(per_key[DOMAIN_KEY])
         if n > lftags.MAX_VALUES_PER_KEY:
             first = next(

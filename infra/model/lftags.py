@@ -32,7 +32,7 @@ the least). The governance rule GOV-015 keeps a PII column from being tagged bel
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -261,15 +261,21 @@ class TagMatch:
     spec: Product = field(compare=False, repr=False)
 
 
-def expand(mesh: Mesh, ref: TagGrantRef, today: dt.date) -> Iterator[TagMatch]:
+def expand(
+    mesh: Mesh, ref: TagGrantRef, today: dt.date, only: Blueprint | None = None
+) -> Iterator[TagMatch]:
     """The products (and columns) `ref` reaches in `mesh` today, as Lake Formation would grant
     them: every live product with at least one matching column. A decommissioned product or a
     retired domain's carries no LF-tags (the program removes them), so nothing matches it.
-    Expiry is not applied here (`tag_access` sorts expired grants apart)."""
+    Expiry is not applied here (`tag_access` sorts expired grants apart). `only`: the
+    products of that domain only."""
     from infra.model.access import is_decommissioned
 
-    for bp in _producers(mesh, ref):
-        if mesh.is_retired(bp.domain, today):
+    for bp in _producers(mesh, ref) if only is None else [only]:
+        if ref.scope not in (MESH_SCOPE, bp.domain):
+            continue
+        wanted = dict(ref.expression).get(DOMAIN_KEY)
+        if (wanted is not None and bp.domain not in wanted) or mesh.is_retired(bp.domain, today):
             continue
         for product in bp.products:
             if is_decommissioned(product, today):
@@ -287,6 +293,30 @@ def _producers(mesh: Mesh, ref: TagGrantRef) -> list[Blueprint]:
             return []
     wanted = dict(ref.expression).get(DOMAIN_KEY)
     return [bp for bp in mesh.blueprints if wanted is None or bp.domain in wanted]
+
+
+def account_values(
+    mesh: Mesh, account_of: Callable[[str], str]
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    """account -> LF-tag key -> the values the program creates there (`infra.provision.lftags`,
+    budgeted by `mesh validate`): in every account that holds products, every key of the
+    ontology with its values; `domain` with the domains whose products live in the account and
+    the domains mesh-wide expressions name (an expression's values must be values of the tag)."""
+    base = ontology(mesh)
+    named: set[str] = set()
+    for ref in tag_grant_refs(mesh):
+        if ref.scope == MESH_SCOPE:
+            named.update(ref.grant.lf_tags.get(DOMAIN_KEY, ()))
+    homes: dict[str, set[str]] = {}
+    for bp in mesh.blueprints:
+        if bp.products:
+            homes.setdefault(account_of(bp.domain), set()).add(bp.domain)
+    out = {}
+    for account, domains in sorted(homes.items()):
+        keys = {k: v.values for k, v in base.items()}
+        keys[DOMAIN_KEY] = tuple(sorted(domains | (named & mesh.all_domains)))
+        out[account] = keys
+    return out
 
 
 def is_expired(grant: TagGrant, today: dt.date) -> bool:

@@ -37,6 +37,7 @@ from infra.provision.config_values import account_ids, bucket_namespace, strings
 from infra.provision.documents import AwsEnv, DirectRead
 from infra.provision.guard import DEFAULT_PLATFORM_STACK, LakeGuard, applied_accounts
 from infra.provision.lake_settings import LakeDeclaration, declarations
+from infra.provision.lftags import TagAccess
 from infra.provision.names import (
     DEFAULT_PREFIX,
     GLOBAL_NAMESPACE,
@@ -422,6 +423,12 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
         guard = LakeGuard({accounts.platform: platform.lake_settings, **platform.account_settings})
     else:  # a domain stack: for the platform stack's output (`infra.provision.guard`)
         guard = LakeGuard(platform_stack=settings.platform_stack)
+    tagged = TagAccess(  # tag-based access (`infra.provision.lftags`)
+        mesh, today, accounts.of, lambda d: consumer_role_arn(settings, accounts, d),
+        providers.of, guard.of, providers.explicit,
+    )  # fmt: skip
+    if platform is not None:
+        tagged.build_ontology(platform, guard.of)
 
     included = [bp for bp in mesh.blueprints if settings.includes_domain(bp.domain)]
     readers = {
@@ -451,6 +458,8 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
     for bp in included:
         every = tuple(r for group in readers[bp.domain].values() for r in group)
         domains[bp.domain].provision_storage(in_stack(every), guard.of(accounts.of(bp.domain)))
+        tagged.mesh_grants(bp.domain, domains[bp.domain], domains[bp.domain].consumer)
+    roles = {d: dom.consumer for d, dom in domains.items() if dom.consumer is not None}
     products: dict[str, DataProduct] = {}
     grants: dict[str, LakeFormationGrant] = {}
     shared: dict[str, dict[str, None]] = {}  # producer -> consumer domains in other accounts
@@ -478,6 +487,13 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
                 )
                 if accounts.of(consumer.domain) != accounts.of(bp.domain):
                     shared.setdefault(bp.domain, {}).setdefault(consumer.domain, None)
+            tagged.product(
+                pid, bp, product, settings.names.database(bp.domain),
+                settings.names.table(physical_product_name(product)), dp.table, dp,
+            )  # fmt: skip
+        tagged.domain_grants(bp, owner, roles)
+        for c in tagged.readers_elsewhere(bp):  # their resource links, as for named grants
+            shared.setdefault(bp.domain, {}).setdefault(c, None)
         # resource links: one per other account that reads this domain, after its grants
         by_account: dict[str, list[ConsumerLink]] = {}
         for c in shared.get(bp.domain, {}):
