@@ -264,9 +264,18 @@ def _lake_formation(
         if not g.whole_table and set(g.columns) != {c.name for c in product.columns}:
             cols = tuple(sorted((*g.columns, *(k.name for k in product.partition_keys))))
         perms = tuple(sorted(docs.CONSUMER_LF_PERMISSIONS))
-        want_lf.add(
-            (accounts.of(owner), role_arn[domain, kind_role], db, table, cols, perms, g.row_filter)
-        )
+        if g.via_tags is None:  # a tag grant's permission is on its expression (below)
+            want_lf.add(
+                (
+                    accounts.of(owner),
+                    role_arn[domain, kind_role],
+                    db,
+                    table,
+                    cols,
+                    perms,
+                    g.row_filter,
+                )
+            )
         if accounts.of(domain) != accounts.of(owner):  # the consumer sees the resource link
             want_lf.add(
                 (accounts.of(domain), role_arn[domain, kind_role], db, "", None, describe, None)
