@@ -28,7 +28,11 @@ looks like the sample mesh:
     of one product of every other domain: one consumer of the whole mesh;
   - ``neighbours``: consumers drawn from the producer's next ``NEIGHBOURS`` domains only (the
     generator of earlier releases, kept to compare with their numbers);
-- ``policies: {}`` and ``exceptions: []``.
+- ``policies: {}`` and ``exceptions: []``;
+- with ``tag_share`` (0-1), that share of the domains, spread evenly, grant by tag expression
+  instead (issue 29): each of them replaces its grants of every non-PII column on its internal
+  and public products (no column list, no PII, no direct read) by one ``tag_grants`` entry per
+  consumer domain, ``{classification: [internal, public]}`` over its own products.
 
 Building blocks, for benchmarks that need data rather than files:
 
@@ -146,6 +150,7 @@ def blueprints(
     seed: int = 0,
     today: dt.date | None = None,
     fan_in: str = "uniform",
+    tag_share: float = 0.0,
 ) -> list[dict[str, Any]]:
     """The blueprints of a synthetic mesh as plain dicts, in domain order.
 
@@ -179,7 +184,43 @@ def blueprints(
         out.append(
             _blueprint(rng, domain, others, products_per_domain, consumers_per_product, today, hub)
         )
+        if int((index + 1) * tag_share) > int(index * tag_share):  # evenly spread
+            _by_tags(out[-1])
     return out
+
+
+TAG_EXPRESSION = {"classification": ["internal", "public"]}
+_BY_TAGS = ("internal", "public")
+
+
+def _by_tags(bp: dict[str, Any]) -> None:
+    """Replace the domain's grants of every non-PII column of an internal or public product by
+    one tag grant per consumer domain (`tag_share`); the latest expiry of those it replaces
+    (none when one of them has none)."""
+    expiry: dict[str, dt.date | None] = {}
+    for product in bp["products"]:
+        if product["classification"] not in _BY_TAGS:
+            continue
+        kept = []
+        for grant in product["consumers"]:
+            if {"columns", "include_pii", "s3_direct"} & set(grant):
+                kept.append(grant)
+                continue
+            domain, until = grant["domain"], grant.get("expires")
+            if domain in expiry:
+                before = expiry[domain]
+                until = None if before is None or until is None else max(before, until)
+            expiry[domain] = until
+        product["consumers"] = kept
+    bp["tag_grants"] = [
+        {
+            "domain": domain,
+            "lf_tags": dict(TAG_EXPRESSION),
+            "justification": "every internal and public product of the domain",
+            **({"expires": until} if until is not None else {}),
+        }
+        for domain, until in sorted(expiry.items())
+    ]
 
 
 class _AllBut(collections.abc.Sequence):
@@ -348,6 +389,14 @@ def render(blueprint: dict[str, Any]) -> str:
         f"owner: {_flow(blueprint['owner'])}",
         f"cost_center: {_scalar(blueprint['cost_center'])}",
     ]
+    if blueprint.get("tag_grants"):
+        lines.append("tag_grants:")
+        for grant in blueprint["tag_grants"]:
+            dash = "  - "
+            for key, value in grant.items():
+                text = _flow(value) if isinstance(value, dict) else _scalar(value)
+                lines.append(f"{dash}{key}: {text}")
+                dash = "    "
     products = blueprint.get("products", [])
     lines.append("products:" if products else "products: []")
     for product in products:
@@ -390,6 +439,7 @@ def generate(
     seed: int = 0,
     today: dt.date | None = None,
     fan_in: str = "uniform",
+    tag_share: float = 0.0,
 ) -> GeneratedMesh:
     """Write a valid synthetic mesh, one ``<domain>.yaml`` per domain, into ``out_dir``.
 
@@ -401,7 +451,9 @@ def generate(
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     products = grants = 0
-    for bp in blueprints(domains, products_per_domain, consumers_per_product, seed, today, fan_in):
+    for bp in blueprints(
+        domains, products_per_domain, consumers_per_product, seed, today, fan_in, tag_share
+    ):
         path = directory / f"{bp['domain']}.yaml"
         path.write_text(render(bp), encoding="utf-8")
         paths.append(path)
