@@ -7,6 +7,7 @@ from __future__ import annotations
 import pulumi_aws as aws
 import pytest
 
+from infra.engines.drift import drift
 from infra.engines.moto import ApplyError, LocalAws, MotoMocks
 from infra.engines.moto_lftags import declared_policies
 from infra.engines.readback import permissions
@@ -110,7 +111,18 @@ def test_the_permission_on_the_expression_is_held_as_declared(local, deployed):
     assert expected in held
 
 
-def test_a_tag_removed_by_hand_is_a_failed_check(local, deployed):
+@pytest.fixture
+def fresh(today):
+    """A deployment of its own, for a test that changes it."""
+    emulator = LocalAws(SETTINGS.region)
+    try:
+        yield emulator, run_program(None, SETTINGS, today, mocks=MotoMocks(emulator, SETTINGS), program=_program())  # type: ignore[arg-type]  # fmt: skip
+    finally:
+        emulator.stop()
+
+
+def test_a_tag_removed_by_hand_is_a_failed_check(fresh):
+    local, deployed = fresh
     lf = local.in_account("lakeformation", ACCOUNT)
     lf.remove_lf_tags_from_resource(
         Resource={"Table": {"DatabaseName": "mesh_sales", "Name": "orders"}},
@@ -118,6 +130,45 @@ def test_a_tag_removed_by_hand_is_a_failed_check(local, deployed):
     )
     failed = [c for c in lf_tags_read_back(local, deployed, ACCOUNT) if not c.ok]
     assert [(c.subject, c.detail) for c in failed] == [(f"{ACCOUNT}:mesh_sales.orders", "got {}")]
+
+
+def test_drift_sees_a_permission_on_an_expression_revoked_or_widened_by_hand(fresh):
+    local, deployed = fresh
+    client = lambda service, account: local.in_account(service, account)
+    assert drift(deployed, SETTINGS, [ACCOUNT], client).as_json()["missing"] == []
+    lf = local.in_account("lakeformation", ACCOUNT)
+    policy = {
+        "ResourceType": "TABLE",
+        "Expression": [
+            {"TagKey": "classification", "TagValues": ["internal", "public"]},
+            {"TagKey": "sensitivity", "TagValues": ["low"]},
+        ],
+    }
+    principal = {"DataLakePrincipalIdentifier": ROLE}
+    lf.revoke_permissions(Principal=principal, Resource={"LFTagPolicy": policy}, Permissions=["SELECT"])  # fmt: skip
+    wider = {**policy, "Expression": [{"TagKey": "sensitivity", "TagValues": ["low", "high"]}]}
+    lf.grant_permissions(Principal=principal, Resource={"LFTagPolicy": wider}, Permissions=["SELECT"])  # fmt: skip
+    found = drift(deployed, SETTINGS, [ACCOUNT], client).as_json()
+    tags = '[["classification", ["internal", "public"]], ["sensitivity", ["low"]]]'
+    assert [(f["resource"], f["detail"]) for f in found["missing"]] == [
+        (f"tags TABLE {tags}", f"SELECT to {ROLE}")
+    ]
+    assert [(f["resource"], f["detail"]) for f in found["unexpected"]] == [
+        ('tags TABLE [["sensitivity", ["high", "low"]]]', f"SELECT to {ROLE}")
+    ]
+
+
+def test_the_deploy_role_may_manage_lf_tags():
+    from infra.provision.deploy_role import required_requests
+    from infra.provision.documents import AwsEnv
+
+    actions = {a for a, _, _ in required_requests(AwsEnv(ACCOUNT, "eu-west-1"), "mesh", False)}
+    assert {
+        "lakeformation:CreateLFTag",
+        "lakeformation:AddLFTagsToResource",
+        "lakeformation:GetResourceLFTags",
+        "lakeformation:RemoveLFTagsFromResource",
+    } <= actions
 
 
 def test_a_value_outside_the_ontology_is_refused_as_aws_refuses_it(today):

@@ -124,13 +124,16 @@ class LfTagAppliers:
         return apply
 
 
+ON_TAGS = "tags "  # how a permission on a tag expression's "database" starts (`policy_entry`)
+
+
 def policy_entry(principal: str, policy: Mapping[str, Any], perms: tuple) -> tuple:
     """A permission on a tag expression as `infra.engines.readback.permissions` lists it:
     (principal, "tags <TYPE> <expression JSON>", "", None, permissions, None)."""
     expression = sorted(
         (e["TagKey"], sorted(e["TagValues"])) for e in policy.get("Expression") or ()
     )
-    where = f"tags {policy.get('ResourceType')} {json.dumps(expression)}"
+    where = f"{ON_TAGS}{policy.get('ResourceType')} {json.dumps(expression)}"
     return (principal, where, "", None, perms, None)
 
 
