@@ -240,8 +240,9 @@ def test_lf_tags_per_resource_quota(tmp_path, own, ok):
 
 @pytest.mark.parametrize(("domains", "ok"), [(1000, True), (1001, False)])
 def test_domain_values_per_account_quota(tmp_path, domains, ok):
-    # the derived `domain` LF-tag of an account holds its domains with products
-    mesh = MESH_FILE.split("lf_tags:")[0]
+    # the derived `domain` LF-tag of an account holds its domains (`lf_tags: {}`: tag-based
+    # access on, with the derived keys only)
+    mesh = MESH_FILE.split("lf_tags:")[0] + "lf_tags: {}\n"
     write(tmp_path, _mesh=mesh)
     product = PLAIN_SALES.split("products:")[1].split("  - name: prices")[0]
     for i in range(domains):
@@ -259,3 +260,11 @@ def test_domain_values_per_account_quota(tmp_path, domains, ok):
     else:
         assert _codes(errors) == ["d0000.yaml:5 error E110 account"]
         assert "would hold 1,001 values of the derived LF-tag 'domain'" in errors[0]
+
+
+def test_without_an_ontology_tag_based_access_is_off(tmp_path):
+    mesh = MESH_FILE.split("lf_tags:")[0] + "tag_grants:" + MESH_FILE.split("tag_grants:")[1]
+    code, errors, _ = _validate(_tree(tmp_path, mesh=mesh, sales=PLAIN_SALES))
+    assert code == 1
+    assert _codes(errors) == ["_mesh.yaml:6 error E100 tag_grants[0]"]
+    assert "tag-based access is off in this mesh: _mesh.yaml declares no lf_tags" in errors[0]

@@ -2,7 +2,8 @@
 `_mesh.yaml`, the LF-tags of products and columns, the tag grants, who assigned what, and Lake
 Formation's LF-tag quotas budgeted before anything is deployed.
 
-- E100 a key the ontology does not have; E101 a value outside the key's values (or repeated in
+- E100 a key the ontology does not have (also: a tag grant in a mesh whose `_mesh.yaml` declares
+  no `lf_tags`, where tag-based access is off); E101 a value outside the key's values (or repeated in
   the ontology); E102 a derived key (domain, classification, pii) declared or set;
 - E103 a key an approver group assigns (`assigned_by: privacy`), set on a product or a column
   whose `lf_tags_approved_by` does not name that group (or one of its members); E109 an
@@ -45,21 +46,39 @@ def lftag_problems(mesh: Mesh, today: dt.date) -> list[Problem]:
     out += _ontology(mesh)
     for bp in mesh.blueprints:
         out += _assignments(mesh, bp)
-    for ref in lftags.tag_grant_refs(mesh):
-        out += _tag_grant(mesh, ref, today)
-    out += _quotas(mesh)
+    if lftags.enabled(mesh):
+        for ref in lftags.tag_grant_refs(mesh):
+            out += _tag_grant(mesh, ref, today)
+    else:
+        out += _off(mesh)
+    if lftags.enabled(mesh):
+        out += _quotas(mesh)
     return sorted(out, key=Problem.sort_key)
 
 
+def _off(mesh: Mesh) -> Iterator[Problem]:
+    """E100 for each tag grant of a mesh whose `_mesh.yaml` declares no ontology."""
+    why = (
+        f"tag-based access is off in this mesh: {MESH_FILE} declares no lf_tags (the "
+        "ontology; lf_tags: {} for the derived keys domain, classification and pii only)"
+    )
+    if mesh.platform is not None:
+        for i, _grant in enumerate(mesh.platform.spec.tag_grants):
+            yield mesh.platform.source.problem(("tag_grants", i), "E100", why)
+    for bp in mesh.blueprints:
+        for i, _grant in enumerate(bp.tag_grants):
+            yield mesh.source(bp.domain).problem(("tag_grants", i), "E100", why)
+
+
 def _keys(mesh: Mesh) -> dict[str, lftags.LfTagKey]:
-    return dict(mesh.platform.spec.lf_tags) if mesh.platform is not None else {}
+    return dict((mesh.platform.spec.lf_tags if mesh.platform is not None else None) or {})
 
 
 def _ontology(mesh: Mesh) -> Iterator[Problem]:
     if mesh.platform is None:
         return
     src, groups = mesh.platform.source, mesh.platform.groups
-    for key, spec in mesh.platform.spec.lf_tags.items():
+    for key, spec in (mesh.platform.spec.lf_tags or {}).items():
         if key in DERIVED_KEYS:
             yield src.problem(
                 ("lf_tags", key),
@@ -324,22 +343,18 @@ def _quotas(mesh: Mesh) -> Iterator[Problem]:
                 ("lf_tags",),
                 "E112",
                 f"the ontology has {total:,} LF-tag keys ({len(DERIVED_KEYS)} derived: "
-                f"{', '.join(DERIVED_KEYS)}), all created in every account holding products; "
+                f"{', '.join(DERIVED_KEYS)}), all created in every account of the mesh; "
                 f"Lake Formation allows {lftags.MAX_KEYS_PER_ACCOUNT:,} per account",
             )
     for account, per_key in lftags.account_values(mesh, _account_of(mesh)).items():
         n = len(per_key[DOMAIN_KEY])
         if n > lftags.MAX_VALUES_PER_KEY:
-            first = next(
-                bp
-                for bp in mesh.blueprints
-                if bp.products and (bp.account or STACK_ACCOUNT) == account
-            )
+            first = next(bp for bp in mesh.blueprints if (bp.account or STACK_ACCOUNT) == account)
             yield mesh.source(first.domain).problem(
                 ("account",) if first.account else ("domain",),
                 "E110",
                 f"account {account} would hold {n:,} values of the derived LF-tag 'domain' "
-                "(its domains with products and the domains mesh-wide tag grants name); Lake "
+                "(its domains and the domains mesh-wide tag grants name); Lake "
                 f"Formation allows {lftags.MAX_VALUES_PER_KEY:,} per LF-tag: spread the "
                 "domains over more accounts",
             )

@@ -246,7 +246,7 @@ def check_mesh(mesh: Mesh, today: dt.date) -> Iterator[Finding]:
 def _pii_tag_floor(mesh: Mesh, bp: Blueprint) -> Iterator[Finding]:
     """GOV-015: a PII column's LF-tag value ranks at or above its product's for the same key
     (the rank: the value's position in the ontology's list, least sensitive first)."""
-    ontology = mesh.platform.spec.lf_tags if mesh.platform is not None else {}
+    ontology = (mesh.platform.spec.lf_tags if mesh.platform is not None else None) or {}
     for pi, product in enumerate(bp.products):
         for ci, column in enumerate(product.columns):
             if not column.pii:

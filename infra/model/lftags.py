@@ -173,8 +173,18 @@ def grant_ref(scope: str, index: int, grant: TagGrant) -> TagGrantRef:
     return TagGrantRef(scope, index, grant, _expression(terms))
 
 
+def enabled(mesh: Mesh) -> bool:
+    """Tag-based access is on: `_mesh.yaml` declares the ontology (`lf_tags:`, maybe `{}`).
+    Off, the program creates no LF-tag and the declared access has no tag grant (a tag grant
+    or an LF-tag in a blueprint is then an error, `infra.blueprints.lftags`)."""
+    return mesh.platform is not None and mesh.platform.spec.lf_tags is not None
+
+
 def tag_grant_refs(mesh: Mesh) -> list[TagGrantRef]:
-    """Every tag grant of the mesh: `_mesh.yaml`'s first, then each domain's, in file order."""
+    """Every tag grant of the mesh: `_mesh.yaml`'s first, then each domain's, in file order
+    (none when tag-based access is off)."""
+    if not enabled(mesh):
+        return []
     out = []
     if mesh.platform is not None:
         out += [grant_ref(MESH_SCOPE, i, g) for i, g in enumerate(mesh.platform.spec.tag_grants)]
@@ -242,7 +252,7 @@ def ontology(mesh: Mesh) -> dict[str, OntologyKey]:
         PII_KEY: OntologyKey(PII_KEY, PII_VALUES, True),
     }
     if mesh.platform is not None:
-        for key, spec in mesh.platform.spec.lf_tags.items():
+        for key, spec in (mesh.platform.spec.lf_tags or {}).items():
             out.setdefault(key, OntologyKey(key, tuple(spec.values), False))
     return out
 
@@ -299,18 +309,18 @@ def account_values(
     mesh: Mesh, account_of: Callable[[str], str]
 ) -> dict[str, dict[str, tuple[str, ...]]]:
     """account -> LF-tag key -> the values the program creates there (`infra.provision.lftags`,
-    budgeted by `mesh validate`): in every account that holds products, every key of the
-    ontology with its values; `domain` with the domains whose products live in the account and
-    the domains mesh-wide expressions name (an expression's values must be values of the tag)."""
+    budgeted by `mesh validate`): in every account of the mesh (each domain's, loaded or not:
+    a per-domain stack knows them too), every key of the ontology with its values; `domain`
+    with the domains living in the account and the domains mesh-wide expressions name (an
+    expression's values must be values of the tag)."""
     base = ontology(mesh)
     named: set[str] = set()
     for ref in tag_grant_refs(mesh):
         if ref.scope == MESH_SCOPE:
             named.update(ref.grant.lf_tags.get(DOMAIN_KEY, ()))
     homes: dict[str, set[str]] = {}
-    for bp in mesh.blueprints:
-        if bp.products:
-            homes.setdefault(account_of(bp.domain), set()).add(bp.domain)
+    for domain in mesh.all_domains:
+        homes.setdefault(account_of(domain), set()).add(domain)
     out = {}
     for account, domains in sorted(homes.items()):
         keys = {k: v.values for k, v in base.items()}

@@ -97,11 +97,13 @@ class MeshFile(_Model):
         "the list, any account)",
         examples=[["111122223333", "444455556666"]],
     )
-    lf_tags: dict[LfTagKeyName, LfTagKey] = Field(
-        default_factory=dict,
+    lf_tags: dict[LfTagKeyName, LfTagKey] | None = Field(
+        None,
         description="The LF-tag ontology: keys products and columns may carry (lf_tags:), "
         "their allowed values (least sensitive first) and who assigns each; domain, "
-        "classification and pii are derived by the mesh and not declared here",
+        "classification and pii are derived by the mesh and not declared here. Turns "
+        "tag-based access on (`lf_tags: {}`: the derived keys only); without it, no LF-tags "
+        "are created and no tag grant is allowed",
     )
     tag_grants: list[TagGrant] = Field(
         default_factory=list,

@@ -53,6 +53,14 @@ _LAKEFORMATION = [
     "lakeformation:DescribeResource", "lakeformation:GrantPermissions",
     "lakeformation:RevokePermissions", "lakeformation:BatchGrantPermissions",
     "lakeformation:BatchRevokePermissions", "lakeformation:ListPermissions",
+    # tag-based access (`infra.provision.lftags`): the LF-tags of the account and their
+    # assignments; data lake administrators have the Lake Formation permissions implicitly
+    # but "also need the following IAM permissions" (LF developer guide, "Adding LF-Tag
+    # creators")
+    "lakeformation:CreateLFTag", "lakeformation:GetLFTag", "lakeformation:UpdateLFTag",
+    "lakeformation:DeleteLFTag", "lakeformation:ListLFTags",
+    "lakeformation:AddLFTagsToResource", "lakeformation:RemoveLFTagsFromResource",
+    "lakeformation:GetResourceLFTags",
 ]  # fmt: skip
 # AWSLakeFormationCrossAccountManager's permissions (AWS managed policy, v9), as an inline
 # policy so the role holds exactly these and nothing the managed policy may add later

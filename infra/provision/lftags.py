@@ -3,7 +3,7 @@ columns, and the permissions on tag expressions (`infra.model.lftags` says what;
 declares it).
 
 - `aws.lakeformation.LfTag`, one per ontology key (`domain`, `classification`, `pii` and the
-  keys of `_mesh.yaml`) in every account holding products, with the values
+  keys of `_mesh.yaml`) in every account of the mesh, with the values
   `lftags.account_values` gives (catalogId = the account). Account-level: the platform's
   (`platform-lftag-<account>-<key>`, after the account's Lake Formation settings).
 - `aws.lakeformation.ResourceLfTags` on each live product's table (its derived tags and its
@@ -19,7 +19,7 @@ declares it).
   sharing of resources with IAM principals in external accounts", Lake Formation developer
   guide, "Updating cross-account data sharing version settings"). A domain's grant lives in its
   domain (`<domain>@<consumer>-tags-<digest>`); a mesh-wide one in the platform, one per
-  account holding products (`platform@<consumer>-tags-<digest>-<account>`); `<digest>` is of
+  account of the mesh (`platform@<consumer>-tags-<digest>-<account>`); `<digest>` is of
   the expression, so reordering the grants changes no name.
 
 Every assignment and permission depends on the LfTag resources when the stack declares them,
@@ -91,7 +91,7 @@ def build_ontology(
     provider_of: Callable[[str], pulumi.ProviderResource | None],
     settings_of: Callable[[str], pulumi.Input[pulumi.Resource] | None],
 ) -> dict[str, list[aws.lakeformation.LfTag]]:
-    """The LfTag resources of every account holding products, by account."""
+    """The LfTag resources of every account of the mesh, by account."""
     out: dict[str, list[aws.lakeformation.LfTag]] = {}
     for account, keys in lftags.account_values(mesh, account_of).items():
         settings = settings_of(account)
@@ -235,7 +235,9 @@ class TagAccess:
         self.tags: dict[str, list[aws.lakeformation.LfTag]] = {}  # account -> its LfTags
 
     def build_ontology(self, parent: pulumi.Resource, settings_of) -> None:
-        """The platform's part: every account's LfTags."""
+        """The platform's part: every account's LfTags (none when tag-based access is off)."""
+        if not lftags.enabled(self.mesh):
+            return
         self.tags = build_ontology(
             self.mesh, self.account_of, parent, self.provider_of, settings_of
         )
@@ -256,6 +258,8 @@ class TagAccess:
         table: aws.glue.CatalogTable,
         parent: pulumi.Resource,
     ) -> None:
+        if not lftags.enabled(self.mesh):
+            return
         account = self.account_of(bp.domain)
         tag_product(
             name, bp, product, account, database, table_name, table, self._after(account),
@@ -279,10 +283,11 @@ class TagAccess:
 
     def mesh_grants(self, grantee: str, parent: pulumi.Resource, role) -> None:
         """The mesh-wide tag grants to `grantee`, declared in its stack (after its consumer
-        role): one permission in each account holding products, each with that account's
-        provider (an explicit one, also for the platform's account: the parent, the grantee's
-        domain, may live elsewhere, and a child inherits its parent's provider)."""
+        role): one permission in each account of the mesh, each with that account's
+        provider (an explicit one, also for the platform's account, where the grantee's domain,
+        the parent, lives elsewhere: a child inherits its parent's provider)."""
         accounts = list(lftags.account_values(self.mesh, self.account_of))
+        home = self.account_of(grantee)
         for ref in self.refs:
             if ref.scope != lftags.MESH_SCOPE or ref.grant.domain != grantee:
                 continue
@@ -293,7 +298,7 @@ class TagAccess:
                     self.role_arn(grantee),
                     [*self._after(account), *([role] if role is not None else [])],
                     parent,
-                    self.explicit(account),
+                    self.provider_of(account) if account == home else self.explicit(account),
                 )
 
     def readers_elsewhere(self, bp: Blueprint) -> list[str]:

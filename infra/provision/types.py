@@ -49,9 +49,9 @@ LF_RESOURCE = "aws:lakeformation/resource:Resource"
 LF_SETTINGS = "aws:lakeformation/dataLakeSettings:DataLakeSettings"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"  # a domain stack's reference to the platform
 LF_DATA_FILTER = "aws:lakeformation/dataCellsFilter:DataCellsFilter"
-LF_TAG = "aws:lakeformation/lfTag:LfTag"  # an LF-tag key and its values, in one catalog
-LF_RESOURCE_TAGS = "aws:lakeformation/resourceLfTags:ResourceLfTags"  # tags on a resource
-LF_RESOURCE_TAG = "aws:lakeformation/resourceLfTag:ResourceLfTag"  # one tag on a resource
+LF_TAG = "aws:lakeformation/lfTag:LfTag"  # tag-based access (`infra.provision.lftags`)
+LF_RESOURCE_TAGS = "aws:lakeformation/resourceLfTags:ResourceLfTags"
+LF_RESOURCE_TAG = "aws:lakeformation/resourceLfTag:ResourceLfTag"  # one tag (not declared)
 # Athena
 WORKGROUP = "aws:athena/workgroup:Workgroup"
 PROVIDER = "pulumi:providers:aws"  # an explicit provider: one per account of a multi-account mesh
