@@ -32,7 +32,11 @@ looks like the sample mesh:
 - with ``tag_share`` (0-1), that share of the domains, spread evenly, grant by tag expression
   instead (issue 29): each of them replaces its grants of every non-PII column on its internal
   and public products (no column list, no PII, no direct read) by one ``tag_grants`` entry per
-  consumer domain, ``{classification: [internal, public]}`` over its own products.
+  consumer domain, ``{classification: [internal, public]}`` over its own products. Tag-based
+  access being on only with an LF-tag ontology, :func:`generate` then also writes a
+  ``_mesh.yaml`` (``MESH_FILE_WITH_TAGS``: the approver groups and the ontology), and every
+  ``approved_by`` names the ``privacy`` group and every owner a GitHub team, as a tree with a
+  platform file requires.
 
 Building blocks, for benchmarks that need data rather than files:
 
@@ -186,10 +190,28 @@ def blueprints(
         )
         if int((index + 1) * tag_share) > int(index * tag_share):  # evenly spread
             _by_tags(out[-1])
+    if tag_share > 0:  # with a platform file, approved_by names one of its approver groups
+        for bp in out:  # and each domain has its GitHub owner (W010 otherwise)
+            bp["owner"]["github"] = f"@example/{bp['owner']['team']}"
+            for product in bp["products"]:
+                for grant in product["consumers"]:
+                    if "approved_by" in grant:
+                        grant["approved_by"] = "privacy"
     return out
 
 
 TAG_EXPRESSION = {"classification": ["internal", "public"]}
+# tag-based access is on when the platform file declares an LF-tag ontology (issue 29); the tag
+# grants use the derived `classification` key only
+MESH_FILE_WITH_TAGS = """\
+# The platform file of a synthetic mesh: an LF-tag ontology, so that grants by tag are on.
+approvers:
+  privacy: {description: Data protection office, members: ["@example/privacy"]}
+  security: {description: Security engineering, members: ["@example/security"]}
+  platform: {description: Data platform team, members: ["@example/platform"]}
+lf_tags:
+  tier: {values: [bronze, silver, gold], description: Service tier of a product (synthetic)}
+"""
 _BY_TAGS = ("internal", "public")
 
 
@@ -451,6 +473,10 @@ def generate(
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     products = grants = 0
+    if tag_share > 0:
+        path = directory / "_mesh.yaml"
+        path.write_text(MESH_FILE_WITH_TAGS, encoding="utf-8")
+        paths.append(path)
     for bp in blueprints(
         domains, products_per_domain, consumers_per_product, seed, today, fan_in, tag_share
     ):

@@ -40,13 +40,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.meshgen import blueprints, render
+from bench.meshgen import MESH_FILE_WITH_TAGS, blueprints, render
 
 TODAY = dt.date(2026, 11, 25)
 
 
 def write_tree(directory: Path, bps: list[dict[str, Any]]) -> Path:
+    """The blueprints, and the platform file with an LF-tag ontology when one grants by tag."""
     directory.mkdir(parents=True)
+    if any(bp.get("tag_grants") for bp in bps):
+        (directory / "_mesh.yaml").write_text(MESH_FILE_WITH_TAGS, encoding="utf-8")
     for bp in bps:
         (directory / f"{bp['domain']}.yaml").write_text(render(bp), encoding="utf-8")
     return directory
