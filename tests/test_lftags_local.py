@@ -4,6 +4,7 @@ expression applied to moto exactly as pulumi_aws records them, read back and com
 
 from __future__ import annotations
 
+import pulumi
 import pulumi_aws as aws
 import pytest
 
@@ -22,17 +23,26 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/mesh-analytics-consumer"
 
 def _program(value: str = "high"):
     def program() -> None:
-        aws.lakeformation.LfTag("lf-tag-classification", key="classification", values=["internal", "public"])  # fmt: skip
-        aws.lakeformation.LfTag("lf-tag-sensitivity", key="sensitivity", values=["low", "high"])
+        tags = [
+            aws.lakeformation.LfTag(
+                "lf-tag-classification", key="classification", values=["internal", "public"]
+            ),
+            aws.lakeformation.LfTag(
+                "lf-tag-sensitivity", key="sensitivity", values=["low", "high"]
+            ),
+        ]
+        after = pulumi.ResourceOptions(depends_on=tags)  # as the program's: the tags first
         aws.lakeformation.ResourceLfTags(
             "sales-lf-tags",
             database={"name": "mesh_sales"},
             lf_tags=[{"key": "classification", "value": "internal"}],
+            opts=after,
         )
         aws.lakeformation.ResourceLfTags(
             "sales.orders-lf-tags",
             table={"database_name": "mesh_sales", "name": "orders"},
             lf_tags=[{"key": "sensitivity", "value": "low"}],
+            opts=after,
         )
         aws.lakeformation.ResourceLfTags(
             "sales.orders-pii-lf-tags",
@@ -42,6 +52,7 @@ def _program(value: str = "high"):
                 "column_names": ["customer_email", "customer_name"],
             },
             lf_tags=[{"key": "sensitivity", "value": value}],
+            opts=after,
         )
         aws.lakeformation.ResourceLfTags(  # a second assignment on one column adds to it
             "sales.orders-email-lf-tags",
@@ -51,6 +62,7 @@ def _program(value: str = "high"):
                 "column_names": ["customer_email"],
             },
             lf_tags=[{"key": "classification", "value": "public"}],
+            opts=after,
         )
         aws.lakeformation.Permissions(
             "analytics-tags-0",
@@ -63,6 +75,7 @@ def _program(value: str = "high"):
                     {"key": "classification", "values": ["public", "internal"]},
                 ],
             },
+            opts=after,
         )
 
     return program
