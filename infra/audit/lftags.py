@@ -283,10 +283,11 @@ def cross_account_blockers(tags: LfTags, role_account: str, table_account: str) 
         return []
     version = tags.versions.get(table_account)
     if version is not None and version < TAG_SHARING_VERSION:
-        return [
+        why = (
             f"account {table_account} shares with CROSS_ACCOUNT_VERSION {version}: a tag grant "
             f"to a role of another account needs {TAG_SHARING_VERSION} or later"
-        ]
+        )
+        return [why]
     return []
 
 
