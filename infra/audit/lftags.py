@@ -30,7 +30,7 @@ what tag-based sharing needs (`cross_account_blockers`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,12 +291,11 @@ def cross_account_blockers(tags: LfTags, role_account: str, table_account: str) 
     return []
 
 
-def expand(g: Any) -> None:
-    """Resolve the graph's tag assignments, then add to it (a `MeshGraph`) one `LfPermission`
-    per table each TABLE policy reaches, carrying its expression, and each DESCRIBE a DATABASE
-    policy grants; a policy Lake Formation refuses grants nothing and is a problem."""
-    from infra.audit.view import LfPermission  # the view imports this module
-
+def expand(g: Any, permission: Callable[..., Any]) -> None:
+    """Resolve the graph's tag assignments, then add to it (a `MeshGraph`) one Lake Formation
+    permission per table each TABLE policy reaches, carrying its expression (`permission`: the
+    view's `LfPermission`, which imports this module), and each DESCRIBE a DATABASE policy
+    grants; a policy Lake Formation refuses grants nothing and is a problem."""
     tags: LfTags = g.lf_tags
     resolve(tags)
     for policy in tags.policies:
@@ -308,7 +307,7 @@ def expand(g: Any) -> None:
             )
     for policy, table, columns in table_grants(tags, g.tables.values()):
         g.lf_permissions.append(
-            LfPermission(
+            permission(
                 policy.logical,
                 policy.principal_arn,
                 policy.permissions,

@@ -389,7 +389,7 @@ def index(resources: Iterable[Any]) -> MeshGraph:
                 g.lf_permissions.append(_lf_permission(r.name, inputs, account, target))
     # a permission on a data cells filter reads the filter's columns and rows
     g.lf_permissions = [_through_filter(g, p) for p in g.lf_permissions]
-    lftags.expand(g)  # a permission on a tag expression: one per table it reaches
+    lftags.expand(g, LfPermission)  # a permission on a tag expression: one per table
     return g
 
 
