@@ -91,6 +91,7 @@ def validate(
     from infra.blueprints.lftags import lftag_problems
     from infra.governance.approvals import approver_problems
     from infra.governance.evaluate import with_governance
+    from infra.model.platform import MESH_FILE
 
     today = today or clock.today()
     if base is not None and shared is None:
@@ -98,7 +99,9 @@ def validate(
     loaded = load(directory, today=today, shared=shared, only=only, freeze=freeze)
     result = with_governance(loaded, today, deploying)
     result = _with(result, approver_problems(result.mesh))  # with a platform file only
-    result = _with(result, lftag_problems(result.mesh, today))  # tag-based access
+    if not any(Path(p.file).name == MESH_FILE for p in result.errors):
+        # tag-based access (an invalid platform file: its ontology is unknown, no follow-on)
+        result = _with(result, lftag_problems(result.mesh, today))
     if only is None:  # a per-domain stack does not know the other domains' owners
         result = _with(result, _codeowners_problems(result.mesh, directory))
     if result.ok:

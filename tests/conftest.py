@@ -101,3 +101,21 @@ def run_pulumi_main(config: dict[str, str], settings):
 
     mocks = DeterministicMocks(settings, deployed)
     return run_program(Mesh(()), settings, TODAY, mocks=mocks, program=program)
+
+
+# The sample's tag-based access (issue 29): its ontology and mesh-wide tag grants, for a test
+# that writes a _mesh.yaml of its own over the sample's, and `untagged` for one that removes it
+SAMPLE_TAGS = "lf_tags:" + (SAMPLE / "_mesh.yaml").read_text().split("\nlf_tags:", 1)[1]
+
+
+def untagged(root: Path) -> None:
+    """Remove tag-based access from a copy of the sample at `root` (a tree without
+    _mesh.yaml, where it is off): the products' and columns' lf_tags and the tag grants."""
+    import re
+
+    for path in root.glob("*.yaml"):
+        text = path.read_text()
+        text = re.sub(r", lf_tags: \{[^}]*\}", "", text)
+        text = re.sub(r"(?m)^    lf_tags(_approved_by)?: .*\n", "", text)
+        text = re.sub(r"(?ms)^tag_grants:.*?(?=^\S|\Z)", "", text)
+        path.write_text(text)

@@ -10,7 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE, TODAY
+import yaml
+from conftest import SAMPLE, SAMPLE_TAGS, TODAY, untagged
 from typer.testing import CliRunner
 
 from infra.cli import app
@@ -41,8 +42,9 @@ def _tree(tmp_path: Path, mesh: str | None = MESH, name: str = "blueprints", **e
     shutil.copytree(SAMPLE, root)
     if mesh is None:
         (root / "_mesh.yaml").unlink()
+        untagged(root)  # without the platform file, tag-based access is off
     else:
-        (root / "_mesh.yaml").write_text(mesh)
+        (root / "_mesh.yaml").write_text(_with_tags(mesh))
     for domain, replacements in edits.items():
         path = root / f"{domain}.yaml"
         text = path.read_text()
@@ -51,6 +53,18 @@ def _tree(tmp_path: Path, mesh: str | None = MESH, name: str = "blueprints", **e
             text = text.replace(old, new)
         path.write_text(text)
     return root
+
+
+def _with_tags(mesh: str) -> str:
+    """A valid platform file of a test keeps the sample's ontology and mesh-wide tag grant
+    (the sample's products carry LF-tags); a broken one is written as it is."""
+    try:
+        data = yaml.safe_load(mesh)
+    except yaml.YAMLError:
+        return mesh
+    if not isinstance(data, dict) or "approvers" not in data or "lf_tags" in data:
+        return mesh
+    return mesh + ("" if mesh.endswith("\n") else "\n") + SAMPLE_TAGS
 
 
 def _errors(root: Path) -> tuple[int, list[str]]:
@@ -159,7 +173,7 @@ def test_an_exception_without_a_security_approval_is_an_error(tmp_path):
         1,
         [
             (
-                "sales.yaml:70: error E058 exceptions[0].approved_by: an exception needs "
+                "sales.yaml:74: error E058 exceptions[0].approved_by: an exception needs "
                 "approved_by: waiving GOV-004 needs the approval of security (@acme/security, @carol)"
             )
         ],
@@ -169,7 +183,7 @@ def test_an_exception_without_a_security_approval_is_an_error(tmp_path):
         1,
         [
             (
-                "sales.yaml:70: error E057 exceptions[0].approved_by: an exception waiving GOV-004 "
+                "sales.yaml:74: error E057 exceptions[0].approved_by: an exception waiving GOV-004 "
                 "for sales.customers needs the approval of security (@acme/security, @carol); "
                 "'privacy' names the group privacy, not security"
             )
@@ -198,7 +212,7 @@ def test_the_catalogue_names_the_group_that_waives_a_policy(tmp_path):
         1,
         [
             (
-                "sales.yaml:70: error E057 exceptions[0].approved_by: an exception waiving GOV-007 "
+                "sales.yaml:74: error E057 exceptions[0].approved_by: an exception waiving GOV-007 "
                 "for sales.orders needs the approval of platform (@acme/data-platform); 'security' "
                 "names the group security, not platform"
             )
@@ -558,6 +572,8 @@ def test_a_change_to_the_platform_file_requires_platform(tmp_path):
     dpo = [(PII_APPROVER, "        approved_by: dpo@example.com\n")]
     none = _tree(tmp_path, None, "none", sales=dpo)
     some = _tree(tmp_path, MESH, "some", sales=dpo)
+    untagged(some)  # the platform file alone, without the sample's tag-based access
+    (some / "_mesh.yaml").write_text(MESH)
     assert [
         a["reason"]
         for a in json.loads(_run("diff", none, some, "-f", "json")[1])["required_approvals"]

@@ -286,13 +286,19 @@ def test_the_written_workflows_pass_actionlint(adopter):
     assert found == [], actionlint.format_findings(found)
 
 
+def _without_tag_grants() -> str:
+    """The sample's platform file without its mesh-wide tag grant (to a domain of the sample)."""
+    return (SAMPLE / "_mesh.yaml").read_text().split("\ntag_grants:")[0] + "\n"
+
+
 def test_an_adopters_first_and_second_pull_request(adopter):
     gh, repo = adopter
     blueprints = repo / "blueprints"
     # the first pull request of a new mesh: the platform file alone (main has no blueprints/)
     _branch(repo, "platform-file")
     blueprints.mkdir()
-    shutil.copy(SAMPLE / "_mesh.yaml", blueprints / "_mesh.yaml")
+    # without the sample's mesh-wide tag grant: it names a domain that comes with the second
+    (blueprints / "_mesh.yaml").write_text(_without_tag_grants())
     _commit(repo, "the approvers")
     first = gh.pull(1, "main", "platform-file")
     run = gh.run("pull_request_target", first)
@@ -313,8 +319,7 @@ def test_an_adopters_first_and_second_pull_request(adopter):
     # the second: the domains, decided by the groups main now has
     _branch(repo, "domains")
     for path in SAMPLE.glob("*.yaml"):
-        if path.name != "_mesh.yaml":
-            shutil.copy(path, blueprints / path.name)
+        shutil.copy(path, blueprints / path.name)  # _mesh.yaml: with its tag grant now
     _commit(repo, "five domains")
     second = gh.pull(2, "main", "domains")
     run = gh.run("pull_request_target", second)
@@ -342,7 +347,7 @@ def test_a_pull_request_into_another_branch_is_refused(adopter):
     _branch(repo, "staging")
     _branch(repo, "sneaky", "staging")
     (repo / "blueprints").mkdir()
-    shutil.copy(SAMPLE / "_mesh.yaml", repo / "blueprints" / "_mesh.yaml")
+    (repo / "blueprints" / "_mesh.yaml").write_text(_without_tag_grants())
     _commit(repo, "approvers, into staging")
     pr = gh.pull(3, "staging", "sneaky")
     gh.review(pr, "dana", ["data-platform"])

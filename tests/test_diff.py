@@ -221,6 +221,7 @@ def test_description_and_justification_edits_are_not_reported(tmp_path):
         "warnings": [],
         "review_required": [],
         "platform_file_change": None,
+        "lf_tag_changes": [],
         "required_approvals": [],
         "missing_approvals": None,
     }

@@ -159,6 +159,7 @@ def _add_allowed(bps):
 
 
 Mutation = Callable[[dict], None]
+_TAG_GRANT = {"domain": "bi", "lf_tags": {"classification": ["internal"]}, "justification": "kpis"}
 # field path -> (what changing it is, the change)
 FIELDS: dict[str, tuple[set[str], Mutation]] = {
     "domain": ({"unsafe"}, _set(lambda b: b["shop"], "domain", "shop_eu")),  # E020
@@ -236,6 +237,20 @@ FIELDS: dict[str, tuple[set[str], Mutation]] = {
     "exceptions[].approved_by": ({"review"}, lambda b: b["shop"]["exceptions"][0].update(approved_by="ciso@example.com")),
     "exceptions[].consumers": ({"review"}, lambda b: b["shop"]["exceptions"][0].update(consumers=["bi"])),
     "exceptions[].retention_days": ({"review"}, lambda b: b["shop"]["exceptions"][0].update(retention_days=30)),
+    # tag-based access (issue 29): this tree has no _mesh.yaml, so it is off and each of these
+    # is refused (E100/E102/E108); with an ontology, tests/test_lftags_diff.py shows each
+    # change as the access it adds and the approvals it needs
+    "tag_grants": ({"unsafe"}, _set(lambda b: b["shop"], "tag_grants", [_TAG_GRANT])),
+    "tag_grants[].domain": ({"unsafe"}, _set(lambda b: b["shop"], "tag_grants", [{**_TAG_GRANT, "domain": "crm"}])),
+    "tag_grants[].lf_tags": ({"unsafe"}, _set(lambda b: b["shop"], "tag_grants", [{**_TAG_GRANT, "lf_tags": {"classification": ["public"]}}])),
+    "tag_grants[].justification": ({"unsafe"}, _set(lambda b: b["shop"], "tag_grants", [{**_TAG_GRANT, "justification": "x y z"}])),
+    "tag_grants[].expires": ({"unsafe"}, _set(lambda b: b["shop"], "tag_grants", [{**_TAG_GRANT, "expires": str(TODAY + 9 * DAY)}])),
+    "tag_grants[].include_pii": ({"unsafe"}, _set(lambda b: b["shop"], "tag_grants", [{**_TAG_GRANT, "include_pii": True}])),
+    "tag_grants[].approved_by": ({"unsafe"}, _set(lambda b: b["shop"], "tag_grants", [{**_TAG_GRANT, "approved_by": "dpo@example.com"}])),
+    "products[].lf_tags": ({"unsafe"}, _set(_p, "lf_tags", {"sensitivity": "low"})),
+    "products[].lf_tags_approved_by": (set(), _set(_p, "lf_tags_approved_by", "dpo@example.com")),
+    "products[].schema[].lf_tags": ({"unsafe"}, lambda b: _p(b)["schema"][0].update(lf_tags={"domain": "x"})),
+    "products[].partition_keys[].lf_tags": ({"unsafe"}, lambda b: _p(b)["partition_keys"][0].update(lf_tags={"pii": "true"})),
 }  # fmt: skip
 
 

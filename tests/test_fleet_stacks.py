@@ -77,12 +77,19 @@ SCENARIOS = {
     ),
     "account_move": (
         account_move,
-        [["platform"], ["logistics"], ["sales"]],
+        [["platform"], ["logistics", "marketing"], ["sales"]],
         {
             "platform": [
                 "account 777788889999 joins the mesh (logistics): its Lake Formation settings"
             ],
             "logistics": ["blueprint changed", "moves from account 123456789012 to 777788889999"],
+            # the sample's mesh-wide tag grant to marketing: one permission per account
+            "marketing": [
+                (
+                    "the accounts of the mesh change: its mesh-wide tag grants are one permission "
+                    "per account"
+                )
+            ],
             "sales": ["grants to logistics, whose role moves to account 777788889999"],
         },
     ),

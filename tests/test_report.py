@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE, TODAY
+from conftest import SAMPLE, TODAY, untagged
 from hypothesis import given
 from hypothesis import strategies as st
 from report_fixtures import declared_only, generated_mesh
@@ -216,6 +216,7 @@ def hostile(tmp_path_factory):
     shutil.copytree(SAMPLE, root / "bp")
     # without a platform file, approved_by is any e-mail address: text the blueprint chooses
     (root / "bp" / "_mesh.yaml").unlink()
+    untagged(root / "bp")  # without it, tag-based access is off
     sales = root / "bp" / "sales.yaml"
     text = sales.read_text()
     for old, new in (

@@ -73,6 +73,11 @@ class GrantRow:
     approved_by: str
     justification: str
     differs: bool
+    # tag-based access: the expression a tag grant reaches it by (`key=value` terms, space
+    # separated, "" for a named grant) and the product's LF-tags (`key=value`, space separated):
+    # what the report's LF-tag filter matches
+    via_tags: str = ""
+    lf_tags: str = ""
 
     @property
     def kind_label(self) -> str:
@@ -257,6 +262,36 @@ def _ignored_groups(result: AuditResult) -> list[IgnoredGroup]:
     ]
 
 
+def _terms(pairs) -> str:
+    return " ".join(f"{k}={v}" for k, values in pairs for v in values)
+
+
+def _via_tags(result: AuditResult) -> dict[tuple[str, str], str]:
+    """(principal, product) -> the expression(s) of the tag grants reaching it (declared:
+    the effective grant of a tag policy is the same access), as `key=value` terms."""
+    out: dict[tuple[str, str], str] = {}
+    for g in (*result.declared.grants, *result.declared.expired):
+        if g.via_tags is not None:
+            key = (g.principal, g.product)
+            text = _terms(g.via_tags)
+            out[key] = text if key not in out or out[key] == text else f"{out[key]}; {text}"
+    return out
+
+
+def _product_tags(result: AuditResult) -> dict[str, str]:
+    """product id -> its table's LF-tags as `key=value` terms (none: tag-based access off)."""
+    from infra.model import lftags
+
+    if not lftags.enabled(result.mesh):
+        return {}
+    return {
+        f"{bp.domain}.{p.name}": _terms(
+            (k, [v]) for k, v in lftags.product_tags(bp.domain, p).items()
+        )
+        for bp, p in result.mesh.products()
+    }
+
+
 def build(result: AuditResult) -> Report:
     """The view model of both reports, in one pass over grants, products and principals."""
     today = result.today
@@ -292,10 +327,15 @@ def build(result: AuditResult) -> Report:
         pii = pii_of.get(product, frozenset())
         return tuple(Col(c, c in pii) for c in columns)
 
+    by_tags = _via_tags(result)
+    product_tags = _product_tags(result)
+
     def row_of(g: DeclaredGrant, kind: str | None = None) -> GrantRow:
         info = products.get(g.product)
         total = info.columns if info else len(g.columns)
         days = (g.expires - today).days if g.expires else None
+        via_tags = by_tags.get((g.principal, g.product), "")
+        via = ", ".join(g.via) + (f" (by LF-tags {via_tags})" if via_tags else "")
         return GrantRow(
             domain=_domain_of(g.product),
             product=g.product,
@@ -305,7 +345,7 @@ def build(result: AuditResult) -> Report:
             columns=cols(g.product, g.columns),
             total_columns=total,
             pii=g.pii,
-            via=", ".join(g.via),
+            via=via,
             rows=g.row_filter or "",
             engines=", ".join(g.engines),
             until=until_text(g),
@@ -313,6 +353,8 @@ def build(result: AuditResult) -> Report:
             approved_by=g.approved_by or "",
             justification=g.justification or ("owning producer" if g.access == "write" else ""),
             differs=(g.principal, g.product) in flagged,
+            via_tags=via_tags,
+            lf_tags=product_tags.get(g.product, ""),
         )
 
     # (source domain, target domain) -> [grants, pii, expiring]

@@ -74,6 +74,12 @@ REASONS: dict[str, str] = {
     "consumer_account_moved": "the consumer moves to another AWS account, with this grant",
     "row_filter_removed": "row filter removed (every row)",
     "row_filter_widened": "row filter widened (or changed so that it cannot be ordered)",
+    # grants by tag expression (`infra.diff.tag_diff`): what made the expression reach more
+    "tag_new_product": "a new product matches a tag grant",
+    "tag_product_retagged": "the product's LF-tags changed",
+    "tag_column_retagged": "column LF-tags changed",
+    "tag_grant_added": "new tag grant",
+    "tag_expression_widened": "tag expression changed",
     "fewer_columns": "fewer columns",
     "pii_removed": "PII no longer included",
     "shorter_expiry": "shorter expiry",
@@ -84,6 +90,7 @@ REASONS: dict[str, str] = {
     "row_filter_narrowed": "row filter narrowed (conditions added)",
     "approver_changed": "approver changed",
     "consumer_removed": "consumer removed",
+    "tag_no_longer_matches": "no longer matches the tag expression",
     "grant_expired": "grant expired",
     "product_removed": "product removed",
     "product_decommissioned": "product decommissioned",
@@ -176,6 +183,9 @@ class DiffResult:
     # the platform file (`_mesh.yaml`) changed: (its file, why), a change to review (who
     # approves what) although it grants nothing
     platform_change: tuple[str, str] | None = None
+    # LF-tags an approver group assigns, changed (`infra.diff.tag_diff.Retag`): that group
+    # approves each, and it is a change to review whatever access it adds
+    lf_tag_changes: list[Any] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -187,7 +197,8 @@ class DiffResult:
             return 1
         if self.missing_approvals is not None:
             return 0
-        return 3 if self.new_access or self.review_required or self.platform_change else 0
+        review = self.review_required or self.platform_change or self.lf_tag_changes
+        return 3 if self.new_access or review else 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -207,6 +218,7 @@ class DiffResult:
                 if self.platform_change is None
                 else {"file": self.platform_change[0], "reason": self.platform_change[1]}
             ),
+            "lf_tag_changes": [c.as_json() for c in self.lf_tag_changes],
             "required_approvals": [a.as_json() for a in self.required_approvals],
             "missing_approvals": (
                 None
@@ -403,10 +415,15 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
     safety = change_problems(base, head, today)  # the whole trees: locations need the sources
     review = review_changes(base, head)
     moved = moved_grants(base, head, today)  # the whole trees: a consumer's grants are elsewhere
+    whole = (base, head)  # the tag grants' expressions reach across domains (`tag_diff`)
     base, head = _changed_domains(base, head)
     base_products, head_products = _products(base), _products(head)
     renames = _product_renames(base_products, head_products)
-    base_model, head_model = declared_access(base, today), declared_access(head, today)
+    from infra.diff.tag_diff import add_tag_entries, named_only  # it imports this module
+
+    # the tag grants are compared by `infra.diff.tag_diff`
+    base_model = named_only(declared_access(base, today))
+    head_model = named_only(declared_access(head, today))
     column_renames: dict[str, dict[str, str]] = {}  # head product id -> its column renames
 
     def renames_of(pid: str) -> dict[str, str]:
@@ -495,6 +512,7 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
                 code = "consumer_removed"
             result.removed_access.append(Entry(b, [code], [_phrase(code)]))
 
+    add_tag_entries(result, *whole, today, base, head)
     _account_moves(result, moved)
     result.breaking_schema = _breaking(
         base_products, head_products, renames, base_model.grants, after, renames_of

@@ -14,7 +14,9 @@
   column dropped also `privacy`);
 - a stack config changed (`Pulumi.<stack>.yaml`: `infra.governance.stack_configs`): `platform`
   and `security`;
-- a new domain, and any change to `_mesh.yaml` itself: `platform`.
+- a new domain, and any change to `_mesh.yaml` itself: `platform`;
+- an LF-tag whose key an approver group assigns (`assigned_by: privacy` in the ontology),
+  changed on a product or a column: that group (`infra.diff.tag_diff.retags`).
 
 Who counts as whom is decided by BASE, the tree already merged: its platform file's groups and
 its domains' owners. A pull request cannot approve itself by adding its author to a group or by
@@ -168,6 +170,10 @@ def required_approvals(
             need(who.group(PRIVACY), f"{r.change}: {r.reason}", **at)
         if r.change == "stack_config_changed":
             need(who.group(SECURITY), f"{r.change}: {r.reason}", **at)
+    for change in result.lf_tag_changes:  # `infra.diff.tag_diff.Retag`
+        domain = change.product.split(".", 1)[0]
+        at = {"domain": domain, "product": change.product, "principal": None}
+        need(who.group(change.assigned_by), change.why, **at)
     for domain in sorted(set(head.domains) - base.all_domains):
         at = {"domain": domain, "product": None, "principal": None}
         need(who.group(PLATFORM), f"new domain {domain}", **at)

@@ -47,6 +47,7 @@ from infra.diff.stack_configs import (
 )
 from infra.errors import UsageError
 from infra.governance.stack_configs import project_dir as project_of
+from infra.model import lftags
 from infra.model.access import active_grants
 from infra.model.mesh import Mesh
 
@@ -134,7 +135,39 @@ def _grants_to(mesh: Mesh) -> dict[str, set[str]]:
         for product in bp.products:
             for c in active_grants(mesh, bp, product, _today()):
                 out.setdefault(c.domain, set()).add(bp.domain)
+    # a domain's tag grants are in its stack, and a producer's stack holds the resource link of
+    # every grantee a tag grant lets read its products (`infra.provision.lftags`)
+    for ref in lftags.tag_grant_refs(mesh):
+        if ref.scope != lftags.MESH_SCOPE:
+            out.setdefault(ref.grant.domain, set()).add(ref.scope)
+        for match in lftags.expand(mesh, ref, _today()):
+            out.setdefault(ref.grant.domain, set()).add(match.domain)
     return out
+
+
+def _homes(accounts: dict[str, str]) -> dict[str, list[str]]:
+    """account -> the domains living there, sorted."""
+    return {a: sorted(d for d, x in accounts.items() if x == a) for a in set(accounts.values())}
+
+
+def _tag_reasons(head: Mesh, base: Mesh, stacks, name, accounts, base_accounts, plat) -> None:
+    """Tag-based access (`infra.provision.lftags`): the platform stack creates the LF-tags of
+    every account (the `domain` tag holds the domains living there), and the stack of each
+    grantee of a mesh-wide tag grant one permission per account of the mesh."""
+    if not (lftags.enabled(head) or lftags.enabled(base)):
+        return
+    now, before = _homes(accounts), _homes(base_accounts)
+    moved = sorted(a for a in set(now) | set(before) if now.get(a) != before.get(a))
+    if moved and not any("joins the mesh" in r or "leaves the mesh" in r for r in plat):
+        plat.append(f"the domains of account(s) {', '.join(moved)} change: their LF-tag 'domain'")
+    if set(now) != set(before):
+        grantees = {
+            r.grant.domain for r in lftags.tag_grant_refs(head) if r.scope == lftags.MESH_SCOPE
+        }
+        for d in sorted(grantees & set(head.domains)):
+            stacks[name(d)].reasons.append(
+                "the accounts of the mesh change: its mesh-wide tag grants are one permission per account"
+            )
 
 
 def _today():
@@ -262,6 +295,7 @@ def _touch(head, base_mesh, stacks, name, platform, accounts, single, configs, b
             stacks[name(d)].reasons.append(f"the mesh {change} multi-account")
         if not plat:
             plat.append(f"the mesh {change} multi-account: cross-account sharing settings")
+    _tag_reasons(head, base_mesh, stacks, name, accounts, base_accounts, plat)
     head_file, base_file = _platform_file(head), _platform_file(base_mesh)
     changed = sorted(
         k for k in set(head_file) | set(base_file) if head_file.get(k) != base_file.get(k)

@@ -15,12 +15,18 @@
     return form.elements[name].value.trim().toLowerCase();
   }
 
+  // "key=value" among the space-separated terms (a product's LF-tags, a tag expression's)
+  function hasTag(terms, wanted) {
+    return (" " + (terms || "").replace(/;/g, " ") + " ").indexOf(" " + wanted + " ") !== -1;
+  }
+
   function apply() {
     var domain = form.elements.domain.value;
     var product = text("product");
     var principal = text("principal");
     var pii = form.elements.pii.value;
     var approver = text("approver");
+    var lftag = text("lftag");
     var daysText = form.elements.days.value.trim();
     var days = daysText === "" ? null : Number(daysText);
     var shown = 0;
@@ -35,7 +41,8 @@
           (!principal || d.principal.indexOf(principal) !== -1) &&
           (!pii || d.pii === pii) &&
           (days === null || (d.days !== "" && Number(d.days) <= days)) &&
-          (!approver || d.approver.toLowerCase().indexOf(approver) !== -1);
+          (!approver || d.approver.toLowerCase().indexOf(approver) !== -1) &&
+          (!lftag || hasTag(d.lftags, lftag) || hasTag(d.viatags, lftag));
         rows[i].hidden = !ok;
         if (ok) inGroup++;
       }
