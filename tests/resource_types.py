@@ -13,6 +13,8 @@ from infra.provision.types import (  # noqa: F401  (re-exported for the tests)
     LF_DATA_FILTER,
     LF_PERMISSIONS,
     LF_RESOURCE,
+    LF_RESOURCE_TAGS,
+    LF_TAG,
     LIFECYCLE,
     OWNERSHIP,
     PRODUCT,

@@ -165,17 +165,8 @@ def test_a_widened_expression_and_a_new_matching_product(tmp_path):
 
 
 def test_a_product_no_longer_matching_is_removed_access(tmp_path):
-    base, head = _trees(
-        tmp_path,
-        head={
-            "sales": [
-                (
-                    "    lf_tags: {sensitivity: low}\n    lf_tags_approved_by: privacy\n    schema:\n      - {name: return_id",
-                    "    schema:\n      - {name: return_id",
-                )
-            ]
-        },
-    )
+    tags = "    lf_tags: {sensitivity: low}\n    lf_tags_approved_by: privacy\npolicies:"
+    base, head = _trees(tmp_path, head={"sales": [(tags, "policies:")]})
     code, doc = _diff(base, head)
     assert [(e["principal"], e["product"], e["reasons"]) for e in doc["removed_access"]] == [
         ("marketing:consumer", "sales.returns", ["tag_no_longer_matches"])

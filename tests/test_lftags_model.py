@@ -11,6 +11,7 @@ from lftags_fixtures import ANALYTICS, MESH_FILE, SALES, TODAY, write
 from infra.blueprints.load import load_mesh
 from infra.model import lftags
 from infra.model.access import declared_access
+from infra.model.spec import Classification
 
 
 @pytest.fixture
@@ -132,4 +133,5 @@ def test_ontology_has_the_derived_keys_first(mesh):
     assert list(keys) == ["domain", "classification", "pii", "sensitivity", "area"]
     assert keys["domain"].values == ("analytics", "sales")
     assert keys["classification"].values == ("public", "internal", "confidential", "restricted")
-    assert keys["sensitivity"] == lftags.OntologyKey("sensitivity", ("low", "high"), False)
+    assert keys["classification"].values == tuple(c.value for c in Classification)
+    assert keys["sensitivity"] == lftags.OntologyKey("sensitivity", ("low", "high"))

@@ -4,6 +4,7 @@ the mesh-wide grant to marketing), and what changes them (`infra.provision.lftag
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import pytest
@@ -167,7 +168,7 @@ def _tree(tmp_path, **edits):
 def test_expired_tag_grants_and_decommissioned_products_get_nothing(tmp_path):
     root = _tree(
         tmp_path,
-        logistics=[("    expires: 2027-09-30\nproducts:", "    expires: 2026-11-01\nproducts:")],
+        logistics=[("    expires: 2027-10-31\n", "    expires: 2026-11-01\n")],
         sales=[
             (
                 "    format: json\n    retention_days: 365\n",
@@ -215,3 +216,37 @@ def test_the_platform_stack_declares_the_ontology_and_a_domain_stack_its_own(mes
     # what the catalog resources wait for: the platform stack's guard
     table = logistics.get(T.LF_RESOURCE_TAGS, "logistics.stock_levels-lftags")
     assert "platform-stack" in table.depends_on
+
+
+def test_mesh_expiring_names_an_ended_tag_grant_and_its_stack():
+    from infra.provision.expiry import ended_grants
+    from infra.provision.project import project_stacks
+
+    mesh = load_mesh(SAMPLE, today=TODAY).mesh
+    stacks = project_stacks(SAMPLE.parent)
+
+    day_after = dt.date(2027, 5, 1)  # the mesh-wide grant to marketing's last day: 2027-04-30
+    ended = [e for e in ended_grants(mesh, day_after, 1, stacks) if e.consumer == "marketing"]
+    assert [(e.product, e.ended, e.expires) for e in ended] == [
+        ("sales.returns", day_after, dt.date(2027, 4, 30))
+    ]
+    # in the grantee's stack (its mesh-wide tag grants are declared there) and the whole-mesh ones
+    assert ended[0].stacks == ("dev", "marketing", "single")
+
+
+def test_the_deploy_role_may_manage_lf_tags_and_mesh_doctor_checks_it():
+    """Data lake administrators hold the Lake Formation permissions on LF-tags implicitly but
+    need the IAM actions too (LF developer guide, "Adding LF-Tag creators"): the deploy role's
+    policy has them, and `mesh doctor` checks every action of `required_requests`."""
+    from infra.provision.deploy_role import required_requests
+    from infra.provision.documents import AwsEnv
+
+    actions = {a for a, _r, _c in required_requests(AwsEnv(SALES, "eu-west-1"), "mesh", True)}
+    assert {
+        "lakeformation:CreateLFTag",
+        "lakeformation:UpdateLFTag",
+        "lakeformation:DeleteLFTag",
+        "lakeformation:AddLFTagsToResource",
+        "lakeformation:RemoveLFTagsFromResource",
+        "lakeformation:GetResourceLFTags",
+    } <= actions

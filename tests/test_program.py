@@ -1089,14 +1089,14 @@ def test_main_refuses_an_invalid_prefix(prefix):
 )  # fmt: skip
 def test_the_deletion_switch_may_name_domains(switch, deletable):
     """mesh:allowDataDeletion: true, false, or the domains whose decommissioned data may go."""
-    from infra.provision.program import _deletion_switch
+    from infra.provision.config_values import deletion_switch as _deletion_switch
 
     settings = StackSettings(allow_data_deletion=_deletion_switch(json.loads(switch)))
     assert {d: settings.allows_deletion(d) for d in ("shop", "ops")} == deletable
 
 
 def test_a_deletion_switch_of_another_type_is_refused():
-    from infra.provision.program import _deletion_switch
+    from infra.provision.config_values import deletion_switch as _deletion_switch
 
     with pytest.raises(pulumi.RunError, match="expected true, false or a list of domain names"):
         _deletion_switch("yes")

@@ -258,7 +258,13 @@ def _tag_grant(mesh: Mesh, ref: lftags.TagGrantRef, today: dt.date) -> Iterator[
                 "W001",
                 f"{ref.label}, {what}, expires in {days} day(s), on {grant.expires.isoformat()}",
             )
-    if grant.domain in mesh.all_domains and next(lftags.expand(mesh, ref, today), None) is None:
+    # W040 only when every blueprint is loaded (a per-domain stack's load sees its own only)
+    whole = not mesh.other_domains
+    if (
+        whole
+        and grant.domain in mesh.all_domains
+        and next(lftags.expand(mesh, ref, today), None) is None
+    ):
         yield src.problem(
             at + ("lf_tags",),
             "W040",
@@ -269,8 +275,22 @@ def _tag_grant(mesh: Mesh, ref: lftags.TagGrantRef, today: dt.date) -> Iterator[
 
 def _values_of(mesh: Mesh, key: str, keys: dict) -> tuple[str, ...] | None:
     if key in DERIVED_KEYS:  # declaring one is E102: the derived values hold
-        return lftags.ontology(mesh)[key].values
+        return _derived(mesh)[key]
     return tuple(keys[key].values) if key in keys else None
+
+
+_DERIVED: dict[int, tuple[Mesh, dict[str, tuple[str, ...]]]] = {}
+
+
+def _derived(mesh: Mesh) -> dict[str, tuple[str, ...]]:
+    """The derived keys' values of `mesh`, computed once per mesh (one check asks per tag
+    grant; `domain` sorts every domain of the mesh)."""
+    found = _DERIVED.get(id(mesh))
+    if found is None or found[0] is not mesh:
+        _DERIVED.clear()  # one mesh at a time: no growth
+        values = {k: v.values for k, v in lftags.ontology(mesh).items() if k in DERIVED_KEYS}
+        found = _DERIVED[id(mesh)] = (mesh, values)
+    return found[1]
 
 
 def _approval(mesh: Mesh, ref: lftags.TagGrantRef, src: SourceFile) -> Iterator[Problem]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
-from infra.diff.access_diff import DiffResult, Entry, _compare, _is_widening, _phrase
+from infra.diff.entries import Entry, _compare, _is_widening, _phrase
 from infra.model import lftags
 from infra.model.access import AccessModel, DeclaredGrant, tag_grant
 from infra.model.mesh import Mesh
@@ -300,25 +300,3 @@ def named_only(model: AccessModel) -> AccessModel:
         tuple(g for g in model.grants if g.via_tags is None),
         tuple(g for g in model.expired if g.via_tags is None),
     )
-
-
-def add_tag_entries(
-    result: DiffResult, base: Mesh, head: Mesh, today: dt.date, base_part: Mesh, head_part: Mesh
-) -> None:
-    """The tag grants' entries (`infra.diff.tag_diff`), on the products of the changed domains
-    unless the ontology or the mesh-wide grants changed (then on every product)."""
-    if not (lftags.enabled(base) or lftags.enabled(head)):
-        return
-    spec = lambda m: m.platform.spec if m.platform else None
-    platform_same = (spec(base) and spec(base).lf_tags, spec(base) and spec(base).tag_grants) == (
-        spec(head) and spec(head).lf_tags,
-        spec(head) and spec(head).tag_grants,
-    )
-    domains = (set(base_part.domains) | set(head_part.domains)) if platform_same else None
-    new, removed, changed = tag_entries(base, head, today, domains)
-    result.new_access = sorted(
-        [*result.new_access, *new], key=lambda e: (e.grant.product, e.grant.principal)
-    )
-    result.removed_access += removed
-    result.changed += changed
-    result.lf_tag_changes = retags(base, head, domains)

@@ -34,85 +34,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from pydantic import Field
-
-from infra.model.fields import Approver, Name, Text, _Model
-from infra.model.lftag_names import (
+from infra.model.lftag_names import (  # noqa: F401 (the models, re-exported)
     CLASSIFICATION_KEY,
+    CLASSIFICATION_VALUES,
     DOMAIN_KEY,
+    MAX_KEYS_PER_ACCOUNT,
+    MAX_TAGS_PER_RESOURCE,
+    MAX_VALUES_PER_KEY,
+    OWNERS,
     PII_KEY,
     PII_VALUES,
-    LfTagKeyName,
-    LfTagValue,
+    LfTagKey,
+    TagGrant,
 )
+from infra.model.mesh import Mesh
+from infra.model.spec import Blueprint, Column, Product
 
-if TYPE_CHECKING:  # the Mesh imports the spec, which imports this module's models
-    from infra.model.mesh import Mesh
-    from infra.model.spec import Blueprint, Column, Product
-
-OWNERS = "owners"  # assigned_by: the owning domain sets the key (no approval)
 MESH_SCOPE = "_mesh"  # TagGrantRef.scope of a mesh-wide grant (`_mesh.yaml`)
-
-# AWS Lake Formation's LF-tag quotas, budgeted by `mesh validate` (`infra.blueprints.lftags`):
-# values of one LF-tag (API_LFTag.html: "The maximum number of values that can be defined for a
-# LF-Tag is 1000"), LF-tags on one resource (TBAC-assigning-tags.html: "The maximum number of
-# LF-Tags that you can assign to a resource is 50"), LF-tag keys per account (Service Quotas,
-# "Lake Formation endpoints and quotas": 1,000 LF-tag keys per account).
-MAX_VALUES_PER_KEY = 1000
-MAX_TAGS_PER_RESOURCE = 50
-MAX_KEYS_PER_ACCOUNT = 1000
-
-
-class LfTagKey(_Model):
-    """One key of the ontology: its allowed values (least sensitive first), what it means, and
-    who may assign it."""
-
-    values: list[LfTagValue] = Field(
-        min_length=1,
-        description="Allowed values, from the least to the most sensitive (the order decides "
-        "what 'less sensitive' means for a PII column: GOV-015)",
-        examples=[["low", "high"]],
-    )
-    description: Text = Field(description="What the key means")
-    assigned_by: str = Field(
-        OWNERS,
-        pattern=r"^[a-z][a-z0-9_-]{1,30}$",
-        description="Who may assign the key: `owners` (the owning domain, the default) or an "
-        "approver group of _mesh.yaml, whose approval a product then names in "
-        "lf_tags_approved_by",
-        examples=["owners", "privacy"],
-    )
-
-
-class TagGrant(_Model):
-    """A grant by tag expression: `domain`'s consumer role reads every product (and column)
-    whose LF-tags match `lf_tags` (AND across keys, OR within a key's values)."""
-
-    domain: Name = Field(description="The consuming domain (must exist in the mesh)")
-    lf_tags: dict[LfTagKeyName, list[LfTagValue]] = Field(
-        min_length=1,
-        max_length=50,
-        description="The expression: key -> the values any of which matches",
-        examples=[{"classification": ["internal", "public"], "sensitivity": ["low"]}],
-    )
-    justification: Text = Field(description="Why the domain needs the data")
-    expires: dt.date | None = Field(None, description="Last day of access (ISO date)")
-    include_pii: bool = Field(
-        False, description="Also the PII columns of the matching products; needs approved_by"
-    )
-    approved_by: Approver | None = Field(
-        None,
-        description="Who approved: privacy for PII; the platform group for a mesh-wide grant "
-        "(with _mesh.yaml approvers)",
-    )
-
-    @property
-    def via_tags(self) -> dict[str, list[str]]:
-        """The expression as declared: what `mesh diff --format json` shows as `via_tags`."""
-        return {k: list(v) for k, v in self.lf_tags.items()}
-
 
 # An expression as the program provisions it: (key, values) pairs, sorted by key, values sorted
 Expression = tuple[tuple[str, tuple[str, ...]], ...]
@@ -152,10 +91,6 @@ class TagGrantRef:
         """The expression as it grants, without the PII term: the declared keys and, for a
         domain's grant, `domain: [<domain>]`."""
         return {k: list(v) for k, v in self.expression if k != PII_KEY}
-
-    @property
-    def shares_pii(self) -> bool:
-        return self.grant.include_pii and self.grant.approved_by is not None
 
     @property
     def label(self) -> str:
@@ -236,24 +171,19 @@ class OntologyKey:
 
     key: str
     values: tuple[str, ...]
-    derived: bool
 
 
 def ontology(mesh: Mesh) -> dict[str, OntologyKey]:
     """Every LF-tag key of the mesh: the derived ones (`domain` with every domain of the mesh,
     `classification` with the four classifications, `pii`) and `_mesh.yaml`'s."""
-    from infra.model.spec import Classification
-
     out = {
-        DOMAIN_KEY: OntologyKey(DOMAIN_KEY, tuple(sorted(mesh.all_domains)), True),
-        CLASSIFICATION_KEY: OntologyKey(
-            CLASSIFICATION_KEY, tuple(c.value for c in Classification), True
-        ),
-        PII_KEY: OntologyKey(PII_KEY, PII_VALUES, True),
+        DOMAIN_KEY: OntologyKey(DOMAIN_KEY, tuple(sorted(mesh.all_domains))),
+        CLASSIFICATION_KEY: OntologyKey(CLASSIFICATION_KEY, CLASSIFICATION_VALUES),
+        PII_KEY: OntologyKey(PII_KEY, PII_VALUES),
     }
     if mesh.platform is not None:
         for key, spec in (mesh.platform.spec.lf_tags or {}).items():
-            out.setdefault(key, OntologyKey(key, tuple(spec.values), False))
+            out.setdefault(key, OntologyKey(key, tuple(spec.values)))
     return out
 
 
@@ -279,8 +209,6 @@ def expand(
     retired domain's carries no LF-tags (the program removes them), so nothing matches it.
     Expiry is not applied here (`tag_access` sorts expired grants apart). `only`: the
     products of that domain only."""
-    from infra.model.access import is_decommissioned
-
     for bp in _producers(mesh, ref) if only is None else [only]:
         if ref.scope not in (MESH_SCOPE, bp.domain):
             continue
@@ -288,8 +216,8 @@ def expand(
         if (wanted is not None and bp.domain not in wanted) or mesh.is_retired(bp.domain, today):
             continue
         for product in bp.products:
-            if is_decommissioned(product, today):
-                continue
+            if product.decommission is not None and product.decommission.date <= today:
+                continue  # decommissioned (`access.is_decommissioned`)
             columns = matched_columns(ref.expression, bp.domain, product)
             if columns:
                 yield TagMatch(ref, bp.domain, product.name, columns, product)

@@ -32,8 +32,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from infra.model.lftag_names import LfTagKeyName
-from infra.model.lftags import LfTagKey, TagGrant
+from infra.model.lftag_names import LfTagKey, LfTagKeyName, TagGrant
 from infra.model.source import SourceFile
 from infra.model.spec import (
     GROUP_PATTERN,

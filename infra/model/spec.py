@@ -34,8 +34,7 @@ from infra.model.fields import (  # the spec's types, also imported from here
     Text,
     _Model,
 )
-from infra.model.lftag_names import LfTagKeyName, LfTagValue
-from infra.model.lftags import TagGrant
+from infra.model.lftag_names import LfTagKeyName, LfTagValue, TagGrant
 
 
 class Classification(str, Enum):

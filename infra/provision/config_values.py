@@ -1,5 +1,5 @@
 """The stack config values the accounts work added (`mesh:lakeFormationReadOnlyAdmins`,
-`mesh:lakeFormationTrustedOwners`, `mesh:bucketNamespace`), read as `pulumi up` reads them:
+`mesh:lakeFormationTrustedOwners`, `mesh:bucketNamespace`) and `mesh:allowDataDeletion`, read as `pulumi up` reads them:
 a wrong value is a `pulumi.RunError` naming the key and what was expected."""
 
 from __future__ import annotations
@@ -44,3 +44,17 @@ def bucket_namespace(value: str | None) -> str:
             "(choose once, when the stack is created: a stack's bucket names never change)"
         )
     return value
+
+
+def deletion_switch(value: object) -> bool | frozenset[str]:
+    """`mesh:allowDataDeletion`: true, false (the default) or a list of domain names."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list) and all(isinstance(d, str) for d in value):
+        return frozenset(value)
+    raise pulumi.RunError(
+        f"config mesh:allowDataDeletion is {value!r}: expected true, false or a list of domain "
+        'names, e.g. pulumi config set --path "mesh:allowDataDeletion[0]" sales'
+    )

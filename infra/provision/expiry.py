@@ -67,4 +67,28 @@ def ended_grants(mesh: Mesh, today: dt.date, since: int, stacks: list[ProjectSta
                     declaring,
                 )
             )
+    out += _ended_tag_grants(mesh, today, since, stacks)
     return sorted(out, key=lambda e: (e.ended, e.product, e.consumer))
+
+
+def _ended_tag_grants(
+    mesh: Mesh, today: dt.date, since: int, stacks: list[ProjectStack]
+) -> list[Ended]:
+    """The tag grants (`infra.model.lftags`) whose last day is one of the `since` days before
+    `today`: one entry per product each reached on its last day (the tag grant's label, such as
+    `_mesh.yaml tag_grants[0]`, when it reached none: its permission is still to be removed).
+    A domain's tag grant is in the domain's stack, a mesh-wide one in the grantee's."""
+    from infra.model import lftags
+
+    out = []
+    for ref in lftags.tag_grant_refs(mesh):
+        last = ref.grant.expires
+        if last is None or not (today - dt.timedelta(days=since) <= last < today):
+            continue
+        holder = ref.grant.domain if ref.scope == lftags.MESH_SCOPE else ref.scope
+        declaring = tuple(s.name for s in stacks if s.includes_domain(holder) and not s.bootstrap)
+        products = [f"{m.domain}.{m.product}" for m in lftags.expand(mesh, ref, last)]
+        ended = last + dt.timedelta(days=1)
+        for product in products or [ref.label]:
+            out.append(Ended(product, ref.grant.domain, ended, last, declaring))
+    return out

@@ -43,7 +43,8 @@ from infra.model.lftags import Expression, TagGrantRef
 from infra.model.mesh import Mesh
 from infra.model.spec import Blueprint, Product
 from infra.provision import documents as docs
-from infra.provision.names import child_name
+from infra.provision.accounts import Accounts
+from infra.provision.names import Names, child_name, physical_product_name
 
 LF_TAG_PART = "lftag"  # platform-lftag-<account>-<key>
 LF_TAGS_PART = "lftags"  # <domain>.<product>-lftags[-<column>]
@@ -213,33 +214,39 @@ def tag_permission(
 
 class TagAccess:
     """What `infra.provision.program.build_mesh` declares for tag-based access, in the stack's
-    scope: `account_of` (domain -> account), `role_arn` (domain -> its consumer role's ARN),
-    `provider_of` (account -> its provider, None: the default), `guard_of` (account -> what
-    its catalog resources wait for in a stack without the account's LF-tags)."""
+    scope: `accounts` (where each domain lives), `names` (the stack's physical names),
+    `providers` (the program's: `of(account)`, None for the default one, and `explicit(account)`),
+    `guard_of` (account -> what its catalog resources wait for in a stack without the account's
+    LF-tags, `infra.provision.guard`)."""
 
     def __init__(
         self,
         mesh: Mesh,
         today: dt.date,
-        account_of: Callable[[str], str],
-        role_arn: Callable[[str], str],
-        provider_of: Callable[[str], pulumi.ProviderResource | None],
+        accounts: Accounts,
+        names: Names,
+        providers,
         guard_of: Callable[[str], pulumi.Input[pulumi.Resource] | None],
-        explicit: Callable[[str], pulumi.ProviderResource],
+        platform: pulumi.Resource | None = None,
     ) -> None:
-        self.mesh, self.today = mesh, today
-        self.account_of, self.role_arn = account_of, role_arn
-        self.provider_of, self.guard_of = provider_of, guard_of
-        self.explicit = explicit  # account -> its explicit provider (also the platform's)
+        """`platform`: the Platform component, when the stack declares it: the LF-tags of
+        every account are its children (`build_ontology`)."""
+        self.mesh, self.today, self.names, self.guard_of = mesh, today, names, guard_of
+        self.account_of = accounts.of
+        self.provider_of, self.explicit = providers.of, providers.explicit
+        self.role_arn = lambda d: accounts.env(d).role_arn(names.role(d, "consumer"))
         self.refs = live_refs(mesh, today)
         self.tags: dict[str, list[aws.lakeformation.LfTag]] = {}  # account -> its LfTags
+        if platform is not None:
+            self.build_ontology(platform)
 
-    def build_ontology(self, parent: pulumi.Resource, settings_of) -> None:
-        """The platform's part: every account's LfTags (none when tag-based access is off)."""
+    def build_ontology(self, parent: pulumi.Resource) -> None:
+        """The platform's part: every account's LfTags (none when tag-based access is off),
+        each after its account's Lake Formation settings."""
         if not lftags.enabled(self.mesh):
             return
         self.tags = build_ontology(
-            self.mesh, self.account_of, parent, self.provider_of, settings_of
+            self.mesh, self.account_of, parent, self.provider_of, self.guard_of
         )
 
     def _after(self, account: str) -> list[pulumi.Input[pulumi.Resource]]:
@@ -248,30 +255,40 @@ class TagAccess:
         guard = self.guard_of(account)
         return [guard] if guard is not None else []
 
-    def product(
-        self,
-        name: str,
-        bp: Blueprint,
-        product: Product,
-        database: str,
-        table_name: str,
-        table: aws.glue.CatalogTable,
-        parent: pulumi.Resource,
-    ) -> None:
+    def product(self, name: str, bp: Blueprint, product: Product, dp) -> None:
+        """The LF-tag assignments of one product (`dp`: its DataProduct component)."""
         if not lftags.enabled(self.mesh):
             return
         account = self.account_of(bp.domain)
+        database = self.names.database(bp.domain)
+        table = self.names.table(physical_product_name(product))
         tag_product(
-            name, bp, product, account, database, table_name, table, self._after(account),
-            self.today, parent,
+            name, bp, product, account, database, table, dp.table, self._after(account),
+            self.today, dp,
         )  # fmt: skip
 
-    def domain_grants(self, bp: Blueprint, parent: pulumi.Resource, roles: dict) -> None:
-        """A producing domain's tag grants (`roles`: consumer roles of this stack, by domain)."""
+    def domain(
+        self, bp: Blueprint, owner: pulumi.Resource, domains: dict, products: dict
+    ) -> dict[str, None]:
+        """Everything of one domain of the stack (`owner`: its Domain component; `domains`:
+        the stack's, whose consumer roles the grants wait for; `products`: the DataProducts by
+        id): its products' LF-tags, its tag grants, the mesh-wide tag grants to it. Returns the
+        domains of other accounts a tag grant lets read its products today: they need its
+        database's resource link (`Domain.share_to`), as for a named grant."""
+        for product in bp.products:
+            pid = f"{bp.domain}.{product.name}"
+            self.product(pid, bp, product, products[pid])
+        self._domain_grants(bp, owner, domains)
+        self.mesh_grants(bp.domain, owner, getattr(owner, "consumer", None))
+        return dict.fromkeys(self.readers_elsewhere(bp))
+
+    def _domain_grants(self, bp: Blueprint, parent: pulumi.Resource, domains: dict) -> None:
+        """A producing domain's tag grants."""
         account = self.account_of(bp.domain)
         for ref in self.refs:
             if ref.scope == bp.domain:
-                role = roles.get(ref.grant.domain)
+                grantee = domains.get(ref.grant.domain)
+                role = grantee.consumer if grantee is not None else None
                 tag_permission(
                     ref,
                     account,

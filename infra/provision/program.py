@@ -34,6 +34,7 @@ from infra.provision.components import (
     Safety,
 )
 from infra.provision.config_values import account_ids, bucket_namespace, strings
+from infra.provision.config_values import deletion_switch as _deletion_switch
 from infra.provision.documents import AwsEnv, DirectRead
 from infra.provision.guard import DEFAULT_PLATFORM_STACK, LakeGuard, applied_accounts
 from infra.provision.lake_settings import LakeDeclaration, declarations
@@ -165,20 +166,6 @@ class StackSettings:
             bootstrap=mesh.get_bool("bootstrap") or False,
             bootstrap_role_name=mesh.get("bootstrapRoleName") or DEFAULT_BOOTSTRAP_ROLE,
         )
-
-
-def _deletion_switch(value: object) -> bool | frozenset[str]:
-    """`mesh:allowDataDeletion`: true, false (the default) or a list of domain names."""
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, list) and all(isinstance(d, str) for d in value):
-        return frozenset(value)
-    raise pulumi.RunError(
-        f"config mesh:allowDataDeletion is {value!r}: expected true, false or a list of domain "
-        'names, e.g. pulumi config set --path "mesh:allowDataDeletion[0]" sales'
-    )
 
 
 def _tags(bp: Blueprint, product: Product | None) -> dict[str, str]:
@@ -423,12 +410,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
         guard = LakeGuard({accounts.platform: platform.lake_settings, **platform.account_settings})
     else:  # a domain stack: for the platform stack's output (`infra.provision.guard`)
         guard = LakeGuard(platform_stack=settings.platform_stack)
-    tagged = TagAccess(  # tag-based access (`infra.provision.lftags`)
-        mesh, today, accounts.of, lambda d: consumer_role_arn(settings, accounts, d),
-        providers.of, guard.of, providers.explicit,
-    )  # fmt: skip
-    if platform is not None:
-        tagged.build_ontology(platform, guard.of)
+    tagged = TagAccess(mesh, today, accounts, settings.names, providers, guard.of, platform)
 
     included = [bp for bp in mesh.blueprints if settings.includes_domain(bp.domain)]
     readers = {
@@ -458,8 +440,6 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
     for bp in included:
         every = tuple(r for group in readers[bp.domain].values() for r in group)
         domains[bp.domain].provision_storage(in_stack(every), guard.of(accounts.of(bp.domain)))
-        tagged.mesh_grants(bp.domain, domains[bp.domain], domains[bp.domain].consumer)
-    roles = {d: dom.consumer for d, dom in domains.items() if dom.consumer is not None}
     products: dict[str, DataProduct] = {}
     grants: dict[str, LakeFormationGrant] = {}
     shared: dict[str, dict[str, None]] = {}  # producer -> consumer domains in other accounts
@@ -487,13 +467,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
                 )
                 if accounts.of(consumer.domain) != accounts.of(bp.domain):
                     shared.setdefault(bp.domain, {}).setdefault(consumer.domain, None)
-            tagged.product(
-                pid, bp, product, settings.names.database(bp.domain),
-                settings.names.table(physical_product_name(product)), dp.table, dp,
-            )  # fmt: skip
-        tagged.domain_grants(bp, owner, roles)
-        for c in tagged.readers_elsewhere(bp):  # their resource links, as for named grants
-            shared.setdefault(bp.domain, {}).setdefault(c, None)
+        shared.setdefault(bp.domain, {}).update(tagged.domain(bp, owner, domains, products))
         # resource links: one per other account that reads this domain, after its grants
         by_account: dict[str, list[ConsumerLink]] = {}
         for c in shared.get(bp.domain, {}):
