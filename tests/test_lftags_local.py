@@ -171,19 +171,6 @@ def test_drift_sees_a_permission_on_an_expression_revoked_or_widened_by_hand(fre
     ]
 
 
-def test_the_deploy_role_may_manage_lf_tags():
-    from infra.provision.deploy_role import required_requests
-    from infra.provision.documents import AwsEnv
-
-    actions = {a for a, _, _ in required_requests(AwsEnv(ACCOUNT, "eu-west-1"), "mesh", False)}
-    assert {
-        "lakeformation:CreateLFTag",
-        "lakeformation:AddLFTagsToResource",
-        "lakeformation:GetResourceLFTags",
-        "lakeformation:RemoveLFTagsFromResource",
-    } <= actions
-
-
 def test_a_value_outside_the_ontology_is_refused_as_aws_refuses_it(today):
     emulator = LocalAws(SETTINGS.region)
     try:
