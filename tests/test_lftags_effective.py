@@ -6,6 +6,7 @@ matches, with what sharing by tag needs across accounts."""
 from __future__ import annotations
 
 import copy
+import shutil
 
 import pytest
 from conftest import SAMPLE, SINGLE, TODAY
@@ -328,3 +329,32 @@ def test_the_mesh_s_pii_term_keeps_pii_columns_out_and_is_not_shown_as_the_expre
         INTERNAL,
     )  # revenue_daily and payroll carry no pii tag: the AND fails
     assert [p for p, _, _ in reads] == ["finance.invoices", "sales.orders"]
+
+
+def test_an_expired_tag_grant_is_not_provisioned_and_reads_nothing(tmp_path):
+    """The sample's logistics grant to analytics by tag, expired: the program declares no
+    permission for it, the evaluator finds no access, and the audit agrees with the blueprints
+    (the grant is listed as expired, not missing)."""
+    from infra.audit.audit import audit
+
+    root = tmp_path / "blueprints"
+    shutil.copytree(SAMPLE, root)
+    path = root / "logistics.yaml"
+    text = path.read_text()
+    assert text.count("    expires: 2027-10-31\n") == 1
+    path.write_text(text.replace("    expires: 2027-10-31\n", "    expires: 2026-11-01\n"))
+    mesh = load_mesh(root, today=TODAY).mesh
+    graph = run_program(mesh, StackSettings(), TODAY)
+    assert not [
+        r
+        for r in graph.by_type(T.LF_PERMISSIONS)
+        if "lfTagPolicy" in r.inputs and r.name.startswith("logistics@")
+    ]
+    outcome = audit(mesh, graph.resources, TODAY)
+    assert outcome.differences == [] and outcome.detail.problems == []
+    assert ("analytics:consumer", "logistics.stock_levels") not in {
+        (g.principal, g.product) for g in outcome.effective
+    }
+    assert [(g.principal, g.product) for g in outcome.declared.expired if g.via_tags] == [
+        ("analytics:consumer", "logistics.stock_levels")
+    ]
