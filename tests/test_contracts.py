@@ -1735,3 +1735,24 @@ def test_sla_values_the_blueprint_cannot_take_are_errors_at_the_sla(tmp_path):
             "freshness_slo_hours: Input should be less than or equal to 8760 (got 17520)",
         )
     ]
+
+
+def test_lf_tags_travel_through_the_contract(tmp_path):
+    """The sample's tagged product (issue 29): its LF-tags, their approval and a column's
+    override go out in the contract's blueprint custom property and come back on import."""
+    from conftest import SAMPLE
+
+    contracts = export_all(SAMPLE, tmp_path / "c1")
+    assert contracts["sales.orders"]["customProperties"][0]["value"]["lf_tags"] == {
+        "sensitivity": "low"
+    }
+    into = copy_of(SAMPLE, tmp_path)
+    sales = into / "sales.yaml"
+    data = yaml.safe_load(sales.read_text())
+    data["products"] = [p for p in data["products"] if p["name"] != "orders"]
+    sales.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, out = import_json(tmp_path / "c1" / "sales.orders.odcs.yaml", into)
+    assert (code, out["action"]) == (0, "created"), out
+    after = product_of(into, "sales.orders")
+    assert after.lf_tags == {"sensitivity": "low"} and after.lf_tags_approved_by == "privacy"
+    assert [c.lf_tags for c in after.columns if c.lf_tags] == [{"sensitivity": "high"}]

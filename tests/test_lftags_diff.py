@@ -86,8 +86,17 @@ def test_a_product_gaining_a_matching_tag_is_new_access_for_the_grantee(tmp_path
         ("platform", "marketing:consumer"),  # the approver the mesh-wide grant names
         ("privacy", None),  # sensitivity is assigned by privacy
     ]
+    # the text names the retag as a change to review
+    code, text = _diff(base, head, "text")
+    assert (
+        "  ? logistics.stock_levels: lf_tag_changed -- LF-tag sensitivity of "
+        "logistics.stock_levels: - -> low (assigned by privacy)"
+    ) in text.splitlines()
     # the PR comment names the expression and where it is declared
     code, markdown = _diff(base, head, "markdown")
+    assert (
+        "> - LF-tag sensitivity of logistics.stock_levels: - -> low (assigned by privacy)"
+    ) in markdown.splitlines()
     assert code == 3
     assert r"via tags {classification: \[internal\], sensitivity: \[low\]}" in markdown
     assert r"_mesh.yaml:14 tag_grants\[0\]" in markdown  # (brackets escaped in Markdown)
@@ -184,3 +193,17 @@ def test_an_unchanged_tree_reports_no_tag_access(tmp_path):
     base, head = _trees(tmp_path)
     code, doc = _diff(base, head)
     assert code == 0 and doc["new_access"] == [] and doc["lf_tag_changes"] == []
+
+
+def test_a_column_a_tag_grantee_reads_removed_is_a_breaking_change_for_it(tmp_path):
+    removed = ("      - {name: reason, type: string}\n", "")
+    base, head = _trees(tmp_path, head={"sales": [removed]})
+    code, doc = _diff(base, head)
+    [breaking] = doc["breaking_schema"]
+    assert (breaking["product"], breaking["column"], breaking["change"]) == (
+        "sales.returns",
+        "reason",
+        "removed",
+    )
+    # analytics by its named grant, marketing by the mesh-wide tag grant
+    assert breaking["consumers"] == ["analytics:consumer", "marketing:consumer"]

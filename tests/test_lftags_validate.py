@@ -268,3 +268,41 @@ def test_without_an_ontology_tag_based_access_is_off(tmp_path):
     assert code == 1
     assert _codes(errors) == ["_mesh.yaml:6 error E100 tag_grants[0]"]
     assert "tag-based access is off in this mesh: _mesh.yaml declares no lf_tags" in errors[0]
+
+
+def test_tag_grants_meet_the_grant_policies_of_the_products_they_reach(tmp_path):
+    """A tag grant reaching restricted data is GOV-004, one reaching confidential data without
+    expires GOV-005, at the tag grant's line (with the product it reaches, so the producing
+    domain's exception can waive it as for a named grant)."""
+    sales = """\
+domain: sales
+description: Sales of the shop
+owner: {team: sales-data, email: sales@example.com, github: "@acme/sales"}
+cost_center: CC-1
+tag_grants:
+  - {domain: analytics, lf_tags: {classification: [restricted, confidential]}, justification: x}
+products:
+  - name: orders
+    description: One row per order
+    classification: confidential
+    retention_days: 90
+    freshness_slo_hours: 24
+    schema:
+      - {name: order_id, type: string}
+  - name: payroll
+    description: Monthly payroll
+    classification: restricted
+    retention_days: 90
+    freshness_slo_hours: 24
+    schema:
+      - {name: month, type: string}
+"""
+    code, errors, _ = _validate(_tree(tmp_path, sales=sales))
+    assert code == 1
+    assert _codes(errors) == [
+        "sales.yaml:6 error GOV-005 tag_grants[0]",
+        "sales.yaml:6 error GOV-005 tag_grants[0]",
+        "sales.yaml:6 error GOV-004 tag_grants[0].lf_tags",
+    ]
+    assert "reaches sales.orders (confidential) and has no expires" in errors[0]
+    assert "reaches sales.payroll, which is restricted" in errors[2]

@@ -54,7 +54,7 @@ from infra.diff.entries import (  # noqa: F401 (REASONS and Entry: re-exported)
     _is_widening,
     _phrase,
 )
-from infra.diff.tag_diff import named_only, retags, tag_entries
+from infra.diff.tag_diff import TagDiff, named_only, retags, tag_entries
 from infra.errors import Problem
 from infra.governance.approvals import RequiredApproval
 from infra.governance.change_safety import change_problems
@@ -395,10 +395,12 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
                 code = "consumer_removed"
             result.removed_access.append(Entry(b, [code], [_phrase(code)]))
 
-    _add_tag_entries(result, *whole, today, base, head)
+    tagged = _add_tag_entries(result, *whole, today, base, head)
     _account_moves(result, moved)
+    reads = [*base_model.grants, *(tagged.base_reads if tagged else ())]
+    after_reads = {**(tagged.head_reads if tagged else {}), **after}
     result.breaking_schema = _breaking(
-        base_products, head_products, renames, base_model.grants, after, renames_of
+        base_products, head_products, renames, reads, after_reads, renames_of
     )
     return result
 
@@ -412,20 +414,21 @@ def _tag_platform(mesh: Mesh) -> tuple:
 
 def _add_tag_entries(
     result: DiffResult, base: Mesh, head: Mesh, today: dt.date, base_part: Mesh, head_part: Mesh
-) -> None:
+) -> TagDiff | None:
     """The tag grants' entries (`infra.diff.tag_diff`), on the products of the changed domains
     unless the ontology or the mesh-wide grants changed (then on every product)."""
     if not (enabled(base) or enabled(head)):
-        return
+        return None
     platform_same = _tag_platform(base) == _tag_platform(head)
     domains = (set(base_part.domains) | set(head_part.domains)) if platform_same else None
-    new, removed, changed = tag_entries(base, head, today, domains)
+    tagged = tag_entries(base, head, today, domains)
     result.new_access = sorted(
-        [*result.new_access, *new], key=lambda e: (e.grant.product, e.grant.principal)
+        [*result.new_access, *tagged.new], key=lambda e: (e.grant.product, e.grant.principal)
     )
-    result.removed_access += removed
-    result.changed += changed
+    result.removed_access += tagged.removed
+    result.changed += tagged.changed
     result.lf_tag_changes = retags(base, head, domains)
+    return tagged
 
 
 def _account_moves(result: DiffResult, moved: list) -> None:
@@ -527,7 +530,14 @@ def _breaking(
 
     The schema changes are computed once per product; a grant of a product whose schema did not
     change costs a dictionary look-up."""
-    by_key = {(g.principal, g.product): g for g in base_grants}
+    by_key: dict[tuple[str, str], DeclaredGrant] = {}
+    for g in base_grants:  # a named and a tag grant of one product: what both read
+        had = by_key.get((g.principal, g.product))
+        by_key[(g.principal, g.product)] = (
+            g
+            if had is None
+            else dataclasses.replace(had, columns=tuple(sorted({*had.columns, *g.columns})))
+        )
     per_product: dict[str, dict[str, _Change]] = {}
     found: dict[tuple[str, str, bool], Breaking] = {}
     for (principal, old_pid), grant in sorted(by_key.items()):

@@ -139,13 +139,19 @@ def render_text(result: DiffResult, computed: bool = True, side: str = "HEAD") -
                     f"{' PII' if g.pii else ''}, {until_text(g)} -- {e.why}"
                 )
             )
-    n_review = len(result.review_required) + (result.platform_change is not None)
+    n_review = (
+        len(result.review_required)
+        + (result.platform_change is not None)
+        + len(result.lf_tag_changes)
+    )
     lines.append(f"REVIEW REQUIRED (no new access): {n_review}")
     for r in result.review_required:
         lines.append(one_line(f"  ? {r.where}: {r.change} {r.subject} -- {r.reason}"))
     if result.platform_change is not None:
         file, reason = result.platform_change
         lines.append(one_line(f"  ? {file}: platform file -- {reason}"))
+    for c in result.lf_tag_changes:
+        lines.append(one_line(f"  ? {c.product}: lf_tag_changed -- {c.why}"))
     lines.append(f"BREAKING SCHEMA CHANGES for existing consumers: {len(result.breaking_schema)}")
     for b in result.breaking_schema:
         lines.append(one_line(f"  ! {b.why} (read by {', '.join(b.consumers)})"))
@@ -257,7 +263,11 @@ def render_markdown(result: DiffResult, computed: bool = True, side: str = "HEAD
         )
     else:
         lines.append("No new access.")
-    n_review = len(result.review_required) + (result.platform_change is not None)
+    n_review = (
+        len(result.review_required)
+        + (result.platform_change is not None)
+        + len(result.lf_tag_changes)
+    )
     if n_review:
         lines.append("")
         lines.append(
@@ -275,6 +285,8 @@ def render_markdown(result: DiffResult, computed: bool = True, side: str = "HEAD
             lines += md_wrap(
                 f"{md_code(file)} platform file: {md_cell(reason)}", WRAP, "> - ", ">   "
             )
+        for c in result.lf_tag_changes:  # `infra.diff.tag_diff.Retag`
+            lines += md_wrap(md_cell(c.why), WRAP, "> - ", ">   ")
     lines.append("")
     lines.append(
         f"New: **{len(result.new_access)}** · removed: {len(result.removed_access)} · "

@@ -174,10 +174,21 @@ def causes(
     return out
 
 
-def tag_entries(
-    base: Mesh, head: Mesh, today: dt.date, domains: set[str] | None
-) -> tuple[list[Entry], list[Entry], list[Entry]]:
-    """(new access, removed access, changed) of the tag grants from `base` to `head`, on the
+@dataclass
+class TagDiff:
+    """The tag grants' entries of a diff, and what they read on each side (merged per
+    principal and product): the breaking schema changes of their grantees are found with the
+    named grants' (`infra.diff.access_diff._breaking`)."""
+
+    new: list[Entry]
+    removed: list[Entry]
+    changed: list[Entry]
+    base_reads: list[DeclaredGrant]
+    head_reads: dict[tuple[str, str], DeclaredGrant]
+
+
+def tag_entries(base: Mesh, head: Mesh, today: dt.date, domains: set[str] | None) -> TagDiff:
+    """New access, removed access and changes of the tag grants from `base` to `head`, on the
     products of `domains` (None: every product: the ontology or a mesh-wide grant changed)."""
     base_side, head_side = tag_side(base, today, domains), tag_side(head, today, domains)
     products = (
@@ -232,7 +243,9 @@ def tag_entries(
             else:
                 code = "tag_no_longer_matches"
             removed.append(Entry(b, [code], [_phrase(code), via_text(base, base_side, b_all)]))
-    return new, removed, changed
+    base_reads = [merged(gs) for gs in base_side.active.values()]
+    head_reads = {k: merged(gs) for k, gs in head_side.active.items()}
+    return TagDiff(new, removed, changed, base_reads, head_reads)
 
 
 @dataclass(frozen=True)

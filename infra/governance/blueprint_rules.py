@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from infra.governance import catalogue as cat
 from infra.governance.domain_limits import DomainLimits, effective, loosening
 from infra.governance.findings import Finding, blueprint_finding
+from infra.governance.tag_rules import tag_grant_findings
 from infra.model import access
 from infra.model.mesh import Mesh
 from infra.model.source import Loc, SourceFile
@@ -241,6 +242,7 @@ def check_mesh(mesh: Mesh, today: dt.date) -> Iterator[Finding]:
     for bp in mesh.blueprints:
         yield from check_blueprint(bp, mesh.source(bp.domain), domains, today, mesh.account_of)
         yield from _pii_tag_floor(mesh, bp)
+    yield from tag_grant_findings(mesh, today)  # grants by tag expression
 
 
 def _pii_tag_floor(mesh: Mesh, bp: Blueprint) -> Iterator[Finding]:
