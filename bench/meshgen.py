@@ -28,7 +28,15 @@ looks like the sample mesh:
     of one product of every other domain: one consumer of the whole mesh;
   - ``neighbours``: consumers drawn from the producer's next ``NEIGHBOURS`` domains only (the
     generator of earlier releases, kept to compare with their numbers);
-- ``policies: {}`` and ``exceptions: []``.
+- ``policies: {}`` and ``exceptions: []``;
+- with ``tag_share`` (0-1), that share of the domains, spread evenly, grant by tag expression
+  instead (issue 29): each of them replaces its grants of every non-PII column on its internal
+  and public products (no column list, no PII, no direct read) by one ``tag_grants`` entry per
+  consumer domain, ``{classification: [internal, public]}`` over its own products. Tag-based
+  access being on only with an LF-tag ontology, :func:`generate` then also writes a
+  ``_mesh.yaml`` (``MESH_FILE_WITH_TAGS``: the approver groups and the ontology), and every
+  ``approved_by`` names the ``privacy`` group and every owner a GitHub team, as a tree with a
+  platform file requires.
 
 Building blocks, for benchmarks that need data rather than files:
 
@@ -146,6 +154,7 @@ def blueprints(
     seed: int = 0,
     today: dt.date | None = None,
     fan_in: str = "uniform",
+    tag_share: float = 0.0,
 ) -> list[dict[str, Any]]:
     """The blueprints of a synthetic mesh as plain dicts, in domain order.
 
@@ -179,7 +188,61 @@ def blueprints(
         out.append(
             _blueprint(rng, domain, others, products_per_domain, consumers_per_product, today, hub)
         )
+        if int((index + 1) * tag_share) > int(index * tag_share):  # evenly spread
+            _by_tags(out[-1])
+    if tag_share > 0:  # with a platform file, approved_by names one of its approver groups
+        for bp in out:  # and each domain has its GitHub owner (W010 otherwise)
+            bp["owner"]["github"] = f"@example/{bp['owner']['team']}"
+            for product in bp["products"]:
+                for grant in product["consumers"]:
+                    if "approved_by" in grant:
+                        grant["approved_by"] = "privacy"
     return out
+
+
+TAG_EXPRESSION = {"classification": ["internal", "public"]}
+# tag-based access is on when the platform file declares an LF-tag ontology (issue 29); the tag
+# grants use the derived `classification` key only
+MESH_FILE_WITH_TAGS = """\
+# The platform file of a synthetic mesh: an LF-tag ontology, so that grants by tag are on.
+approvers:
+  privacy: {description: Data protection office, members: ["@example/privacy"]}
+  security: {description: Security engineering, members: ["@example/security"]}
+  platform: {description: Data platform team, members: ["@example/platform"]}
+lf_tags:
+  tier: {values: [bronze, silver, gold], description: Service tier of a product (synthetic)}
+"""
+_BY_TAGS = ("internal", "public")
+
+
+def _by_tags(bp: dict[str, Any]) -> None:
+    """Replace the domain's grants of every non-PII column of an internal or public product by
+    one tag grant per consumer domain (`tag_share`); the latest expiry of those it replaces
+    (none when one of them has none)."""
+    expiry: dict[str, dt.date | None] = {}
+    for product in bp["products"]:
+        if product["classification"] not in _BY_TAGS:
+            continue
+        kept = []
+        for grant in product["consumers"]:
+            if {"columns", "include_pii", "s3_direct"} & set(grant):
+                kept.append(grant)
+                continue
+            domain, until = grant["domain"], grant.get("expires")
+            if domain in expiry:
+                before = expiry[domain]
+                until = None if before is None or until is None else max(before, until)
+            expiry[domain] = until
+        product["consumers"] = kept
+    bp["tag_grants"] = [
+        {
+            "domain": domain,
+            "lf_tags": dict(TAG_EXPRESSION),
+            "justification": "every internal and public product of the domain",
+            **({"expires": until} if until is not None else {}),
+        }
+        for domain, until in sorted(expiry.items())
+    ]
 
 
 class _AllBut(collections.abc.Sequence):
@@ -348,6 +411,14 @@ def render(blueprint: dict[str, Any]) -> str:
         f"owner: {_flow(blueprint['owner'])}",
         f"cost_center: {_scalar(blueprint['cost_center'])}",
     ]
+    if blueprint.get("tag_grants"):
+        lines.append("tag_grants:")
+        for grant in blueprint["tag_grants"]:
+            dash = "  - "
+            for key, value in grant.items():
+                text = _flow(value) if isinstance(value, dict) else _scalar(value)
+                lines.append(f"{dash}{key}: {text}")
+                dash = "    "
     products = blueprint.get("products", [])
     lines.append("products:" if products else "products: []")
     for product in products:
@@ -390,6 +461,7 @@ def generate(
     seed: int = 0,
     today: dt.date | None = None,
     fan_in: str = "uniform",
+    tag_share: float = 0.0,
 ) -> GeneratedMesh:
     """Write a valid synthetic mesh, one ``<domain>.yaml`` per domain, into ``out_dir``.
 
@@ -401,7 +473,13 @@ def generate(
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     products = grants = 0
-    for bp in blueprints(domains, products_per_domain, consumers_per_product, seed, today, fan_in):
+    if tag_share > 0:
+        path = directory / "_mesh.yaml"
+        path.write_text(MESH_FILE_WITH_TAGS, encoding="utf-8")
+        paths.append(path)
+    for bp in blueprints(
+        domains, products_per_domain, consumers_per_product, seed, today, fan_in, tag_share
+    ):
         path = directory / f"{bp['domain']}.yaml"
         path.write_text(render(bp), encoding="utf-8")
         paths.append(path)

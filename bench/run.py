@@ -34,6 +34,12 @@ BENCHMARKS = [
     ("mesh validate on 1,000 domain files", "validate_bench.py", [], []),
     ("mesh up --local: the sample mesh and 100 products", "local_bench.py", [], ["--quick"]),
     (
+        "Grants by LF-tag expression: permissions and the retag PR check",
+        "tag_bench.py",
+        [],
+        ["--quick"],
+    ),
+    (
         "mesh audit vs mesh plan, with the query path",
         "query_bench.py",
         [],

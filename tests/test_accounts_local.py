@@ -69,7 +69,9 @@ def test_each_domain_lives_in_its_account(deployed):
     # each domain's database in its account, plus the resource links its consumers read through
     assert databases[SALES] == {"mesh_sales", "mesh_logistics"}
     assert databases[PLATFORM] == {"mesh_logistics", "mesh_sales"}
-    assert databases[SHARED] == {"mesh_analytics", "mesh_finance", "mesh_marketing", "mesh_sales"}
+    assert databases[SHARED] == {  # mesh_logistics: analytics's tag grant from logistics
+        "mesh_analytics", "mesh_finance", "mesh_marketing", "mesh_sales", "mesh_logistics",
+    }  # fmt: skip
     link = local.in_account("glue", SHARED).get_database(Name="mesh_sales")["Database"]
     assert link["TargetDatabase"] == {"CatalogId": SALES, "DatabaseName": "mesh_sales"}
     keys = local.in_account("kms", SALES).list_keys()["Keys"]
@@ -128,11 +130,13 @@ def test_up_local_states_what_it_verified_in_each_account(deployed):
         if len(cells := [c.strip() for c in line.split("│")[1:-1]]) == 4
     }
     # 52 before the query path: + its results bucket (and 5 guards), workgroup, 2 query
-    # policies, 2 DESCRIBE on default, and the data cells filters of its 2 limited grants
+    # policies, 2 DESCRIBE on default, and the data cells filters of its 2 limited grants; then
+    # tag-based access: 4 LF-tags, 6 assignments (3 tables, 3 PII columns) and marketing's
+    # mesh-wide tag grant, read back as 1 ontology and 6 assignment checks
     assert rows[SALES] == [
         "sales",
-        str(52 + 11 + 2),
-        "athena 2/2, bucket 21/21, glue 7/7, kms 2/2, lakeformation 4/4",
+        str(52 + 11 + 2 + 4 + 6 + 1),
+        "athena 2/2, bucket 21/21, glue 7/7, kms 2/2, lakeformation 11/11",
     ]
     assert rows[PLATFORM][0] == "logistics"
     assert rows[SHARED][0] == "analytics, finance, marketing"

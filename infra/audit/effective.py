@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.audit import lftags
 from infra.audit.iameval import (
     Caller,
     Decision,
@@ -86,6 +87,7 @@ class Path:
     evidence: tuple[str, ...]
     columns: tuple[str, ...]
     row_filter: str | None = None  # a Lake Formation path through a data cells filter's rows
+    via_tags: lftags.Expression | None = None  # granted on an LF-tag expression: which
 
 
 @dataclass
@@ -100,6 +102,7 @@ class EffectiveGrant:
     paths: list[Path]
     row_filter: str | None = None
     engines: tuple[str, ...] = ()  # what can query it (`infra.audit.querypath`)
+    via_tags: lftags.Expression | None = None  # read only through an LF-tag expression
 
 
 @dataclass
@@ -508,6 +511,8 @@ def _lf_usable(
 ) -> list[str]:
     """Why an LF permission of `role` on `table` cannot be used (empty: it can)."""
     why = _cross_account(ev, perm, role, table)
+    if perm.via_tags is not None:  # what sharing by tag needs besides
+        why += lftags.cross_account_blockers(ev.g.lf_tags, role.account, table.account)
     for arn in _glue_arns(table):
         if not ev.iam_allows(role, GLUE_READ, arn).allowed:
             why.append(f"IAM does not allow {GLUE_READ} on {arn}")
@@ -551,7 +556,7 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
     """Who reaches which product on `today` (noon UTC is the request time: statements that
     end with a grant's expiry, `DateLessThan aws:CurrentTime`, still hold on its last day)."""
     ev = _Evaluator(graph, f"{today.isoformat()}T12:00:00Z")
-    problems: list[str] = list(graph.unsupported)
+    problems: list[str] = [*graph.unsupported, *graph.lf_tags.problems]
     table_of_bucket: dict[str, Table] = {}
     for table in graph.tables.values():
         if table.bucket:
@@ -635,7 +640,13 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
             evidence = (f"lakeformation/{perm.logical}",)
             if granted & LF_READ:
                 paths.setdefault((role.principal, product), []).append(
-                    Path("lakeformation-read", evidence, tuple(sorted(cols)), perm.row_filter)
+                    Path(
+                        "lakeformation-read",
+                        evidence,
+                        tuple(sorted(cols)),
+                        perm.row_filter,
+                        perm.via_tags,
+                    )
                 )
                 roles_reading[role.principal] = role
             if granted & LF_WRITE:
@@ -678,6 +689,9 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
                 paths=found,
                 row_filter=row_filter,
                 engines=engines,
+                via_tags=lftags.read_expression(
+                    [p.via_tags for p in found if p.channel == "lakeformation-read"]
+                ),
             )
         )
     return EffectiveAccess(grants, ev.uncertain, problems)
@@ -685,7 +699,7 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
 
 # ------------------------------------------------------------------ comparison
 
-_COMPARED = ("access", "columns", "pii", "s3_direct", "via", "row_filter", "engines")
+_COMPARED = ("access", "columns", "pii", "s3_direct", "via", "row_filter", "engines", "via_tags")
 
 
 def annotate(effective: EffectiveAccess, declared: AccessModel) -> list[DeclaredGrant]:
@@ -710,6 +724,8 @@ def annotate(effective: EffectiveAccess, declared: AccessModel) -> list[Declared
                 approved_by=match.approved_by if match else None,
                 row_filter=e.row_filter,
                 engines=e.engines,
+                via_tags=e.via_tags,
+                tag_grant=match.tag_grant if match and e.via_tags is not None else None,
             )
         )
     return out
@@ -725,9 +741,12 @@ def compare(effective: list[DeclaredGrant], declared: AccessModel) -> list[Diffe
         d, e = want.get(key), have.get(key)
         if d is not None and e is not None:
             dj, ej = d.as_json(), e.as_json()
-            fields = tuple(f for f in _COMPARED if dj[f] != ej[f])
+            # `via_tags` is only in a tag grant's JSON
+            fields = tuple(f for f in _COMPARED if dj.get(f) != ej.get(f))
             if fields:
-                detail = "; ".join(f"{f}: declared {dj[f]!r}, effective {ej[f]!r}" for f in fields)
+                detail = "; ".join(
+                    f"{f}: declared {dj.get(f)!r}, effective {ej.get(f)!r}" for f in fields
+                )
                 out.append(Difference("mismatch", *key, dj, ej, fields, detail))
         elif e is not None:
             if key in expired:

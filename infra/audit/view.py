@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from infra.audit import lftags
 from infra.model import tags as tag_keys
 from infra.provision import types as T
 from infra.provision.graph import LfTarget, lf_target
@@ -118,6 +119,8 @@ class LfPermission:
     data_filter: str | None = None
     filter_found: bool = True
     row_filter: str | None = None
+    # granted on an LF-tag expression (`infra.audit.lftags`): the expression; None: by name
+    via_tags: lftags.Expression | None = None
 
     @property
     def catalog(self) -> str:
@@ -170,6 +173,7 @@ class MeshGraph:
     results_buckets: dict[str, str | None] = field(default_factory=dict)
     workgroups: dict[tuple[str, str], Workgroup] = field(default_factory=dict)
     data_filters: dict[tuple[str, str, str, str], DataFilter] = field(default_factory=dict)
+    lf_tags: lftags.LfTags = field(default_factory=lftags.LfTags)  # LF-TBAC (infra.audit.lftags)
 
     def role_by_arn(self, arn: str) -> Role | None:
         return next((r for r in self.roles.values() if r.arn == arn), None)
@@ -370,7 +374,11 @@ def index(resources: Iterable[Any]) -> MeshGraph:
             g.lf_locations[inputs["arn"]] = (
                 None if inputs.get("useServiceLinkedRole") else inputs.get("roleArn")
             )
+        elif r.type in lftags.HANDLED:
+            lftags.add(g.lf_tags, r.type, r.name, inputs, account)
         elif r.type == LF_PERMISSIONS:
+            if lftags.add_policy(g.lf_tags, r.name, inputs, account):
+                continue  # on a tag expression: expanded below
             target = lf_target(inputs)
             if target is not None and target.kind == "database":
                 # no table data by itself; DESCRIBE on a resource link makes it visible
@@ -381,6 +389,7 @@ def index(resources: Iterable[Any]) -> MeshGraph:
                 g.lf_permissions.append(_lf_permission(r.name, inputs, account, target))
     # a permission on a data cells filter reads the filter's columns and rows
     g.lf_permissions = [_through_filter(g, p) for p in g.lf_permissions]
+    lftags.expand(g, LfPermission)  # a permission on a tag expression: one per table
     return g
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from infra.engines.moto_lftags import ON_TAGS, declared_policies
 from infra.engines.readback import data_filters, permissions
 from infra.engines.recording import ResourceGraph
 from infra.provision import types as T
@@ -188,10 +189,16 @@ def _lake_formation(graph, settings, accounts, client, databases, out: Drift) ->
     # `default` is no mesh database: only the stack's own roles' permissions on it (the
     # query path's DESCRIBE) are the stack's to compare
     default_roles = {e[1] for e in declared if e[2] == DEFAULT_DATABASE}
+    # permissions on tag expressions, as the read-back lists them: a stack of the whole mesh
+    # owns every one; a domain's stack those to the principals it grants by tag
+    declared |= declared_policies(graph.resources, settings.account)
+    tag_roles = {e[1] for e in declared if e[2].startswith(ON_TAGS)}
     live: set[tuple] = set()
     for account in accounts:
         for entry in permissions(client("lakeformation", account), filters):
             mine = entry[1] == DEFAULT_DATABASE and entry[0] in default_roles
+            if entry[1].startswith(ON_TAGS):
+                mine = settings.scope == SCOPE_ALL or entry[0] in tag_roles
             if mine or _in_scope(entry[1], settings, databases):
                 live.add((account, *entry))
 

@@ -27,6 +27,7 @@ from botocore.config import Config
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from infra.engines.emulator import AWS_S3_ACTIONS
+from infra.engines.moto_lftags import LfTagAppliers, tag_policy_resource
 from infra.engines.moto_query import DataFilters, apply_workgroup
 from infra.engines.recording import (
     PROVIDER_TYPE,
@@ -218,6 +219,9 @@ def _glue_columns(cols: list[dict]) -> list[dict]:
 
 def _lf_resource(inputs: dict) -> dict:
     """The Lake Formation API's `Resource` for a permission's recorded inputs."""
+    on_tags = tag_policy_resource(inputs)  # on an LF-tag expression (`infra.engines.moto_lftags`)
+    if on_tags is not None:
+        return on_tags
     t = lf_target(inputs)
     if t is None:
         raise UnsupportedResource(
@@ -309,6 +313,7 @@ class MotoMocks(pulumi.runtime.Mocks):
             T.LF_SETTINGS: self._lf_settings,
             T.WORKGROUP: apply_workgroup,
             T.LF_DATA_FILTER: self.data_filters.apply,
+            **LfTagAppliers().appliers(),
         }
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from botocore.exceptions import ClientError
 
 from infra.engines.moto import LocalAws, enforced_bucket_policy
+from infra.engines.moto_lftags import declared_policies, policy_entry
 from infra.engines.recording import ResourceGraph
 from infra.model import access
 from infra.model.mesh import Mesh
@@ -263,13 +264,23 @@ def _lake_formation(
         if not g.whole_table and set(g.columns) != {c.name for c in product.columns}:
             cols = tuple(sorted((*g.columns, *(k.name for k in product.partition_keys))))
         perms = tuple(sorted(docs.CONSUMER_LF_PERMISSIONS))
-        want_lf.add(
-            (accounts.of(owner), role_arn[domain, kind_role], db, table, cols, perms, g.row_filter)
-        )
+        if g.via_tags is None:  # a tag grant's permission is on its expression (below)
+            want_lf.add(
+                (
+                    accounts.of(owner),
+                    role_arn[domain, kind_role],
+                    db,
+                    table,
+                    cols,
+                    perms,
+                    g.row_filter,
+                )
+            )
         if accounts.of(domain) != accounts.of(owner):  # the consumer sees the resource link
             want_lf.add(
                 (accounts.of(domain), role_arn[domain, kind_role], db, "", None, describe, None)
             )
+    want_lf |= declared_policies(graph.resources, settings.account)  # on tag expressions
     got_lf: set[tuple] = set()
     filters = data_filters(graph)
     for account in sorted({accounts.of(d) for d in mesh.domains}):
@@ -390,6 +401,8 @@ def permissions(lf, filters: dict[tuple, dict] | None = None) -> set[tuple]:
             perms = tuple(sorted(entry["Permissions"]))
             if "DataCellsFilter" in res:
                 got.add(_filtered(principal, res["DataCellsFilter"], filters or {}, perms))
+            elif "LFTagPolicy" in res:
+                got.add(policy_entry(principal, res["LFTagPolicy"], perms))
             elif "TableWithColumns" in res:
                 t = res["TableWithColumns"]
                 got.add(

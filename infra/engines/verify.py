@@ -37,6 +37,7 @@ from infra.engines import parallel
 from infra.engines.emulator import Deviation, calibrate
 from infra.engines.moto import LocalAws
 from infra.engines.readback import Check, read_back
+from infra.engines.readback_lftags import lf_tags_read_back
 from infra.engines.readback_query import query_paths
 from infra.engines.recording import ResourceGraph
 from infra.model import access
@@ -202,6 +203,7 @@ def verify(
         return [
             *read_back(mesh, settings, aws, graph, buckets, key_arns, model, today),
             *query_paths(mesh, settings, aws, key_arns),
+            *lf_tags_read_back(aws, graph, settings.account),
             *_evaluated(graph, model, today),
         ]
 

@@ -8,7 +8,8 @@ into parsed policy documents) and the emulator's verifier (`infra.engines.verify
 - `ResourceIndex`: resources by type, by (type, logical name), children by parent, ancestors;
   built once, so every look-up is O(1) and a rule or check stays linear in the mesh;
 - `urn_type_and_name`: the one URN parser (the recording monitor and CrossGuard);
-- `lf_target`: what a Lake Formation permission's inputs point at (table, columns, database).
+- `lf_target`: what a Lake Formation permission's inputs point at (table, columns, database);
+  `lf_tag_policy`: the LF-tag expression it is granted on instead.
 
 Anything with `type`, `name` and `parent` (the logical name of its parent, None for the stack)
 can be indexed: recorded resources and the rules' CrossGuard view alike.
@@ -138,3 +139,32 @@ def lf_target(inputs: Mapping[str, Any]) -> LfTarget | None:
     if isinstance(d, Mapping):
         return LfTarget("database", d.get("name"))
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class LfTagPolicy:
+    """A Lake Formation permission on an LF-tag expression (`lfTagPolicy`): every resource of
+    `resource_type` in the catalog whose LF-tags match. `expression`: (key, values) sorted by
+    key, values sorted; keys AND, values of a key OR."""
+
+    resource_type: Any  # "TABLE" | "DATABASE"
+    expression: tuple
+    catalog_id: Any = None  # None: the granting account's catalog
+
+
+def lf_tag_policy(inputs: Mapping[str, Any]) -> LfTagPolicy | None:
+    """The tag expression a `aws.lakeformation.Permissions` is granted on (None: it names its
+    resource, `lf_target`). Conditions AND: a key given twice keeps the values both allow."""
+    policy = inputs.get("lfTagPolicy")
+    if not isinstance(policy, Mapping):
+        return None
+    found: dict[str, set[str]] = {}
+    for condition in policy.get("expressions") or ():
+        if not isinstance(condition, Mapping) or not isinstance(condition.get("key"), str):
+            continue
+        raw = condition.get("values")
+        values = {v for v in (raw if isinstance(raw, (list, tuple)) else ()) if isinstance(v, str)}
+        key = condition["key"]
+        found[key] = found[key] & values if key in found else values
+    expression = tuple((k, tuple(sorted(v))) for k, v in sorted(found.items()))
+    return LfTagPolicy(policy.get("resourceType"), expression, policy.get("catalogId"))

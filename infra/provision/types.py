@@ -51,6 +51,7 @@ STACK_REFERENCE = "pulumi:pulumi:StackReference"  # a domain stack's reference t
 LF_DATA_FILTER = "aws:lakeformation/dataCellsFilter:DataCellsFilter"
 LF_TAG = "aws:lakeformation/lfTag:LfTag"  # tag-based access (`infra.provision.lftags`)
 LF_RESOURCE_TAGS = "aws:lakeformation/resourceLfTags:ResourceLfTags"
+LF_RESOURCE_TAG = "aws:lakeformation/resourceLfTag:ResourceLfTag"  # one tag (not declared)
 # Athena
 WORKGROUP = "aws:athena/workgroup:Workgroup"
 PROVIDER = "pulumi:providers:aws"  # an explicit provider: one per account of a multi-account mesh
