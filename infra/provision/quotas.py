@@ -20,9 +20,12 @@ which names only the domain's own workgroup, results bucket and key); a producer
 domain's products; a bucket policy grows with the product's direct-read grants, a key policy
 with the domain's. Grants through Lake Formation cost no policy space at all.
 
-Sizing is memoised on the lengths of the names a document holds: names are plain ASCII, each a
-JSON string of its own, so two documents built from names of the same lengths have the same size.
-`tests/test_policy_quota.py` checks that property against the builders.
+Sizing builds no document per domain or product: names are plain ASCII, each a JSON string of its
+own, so two documents built from names of the same lengths have the same size, and a list of names
+(a domain's buckets, a product's direct readers) adds to a document linearly. `Sizer` builds each
+kind of document a few times per combination of name lengths (memoised probes) and sizes every
+domain and product from them by arithmetic; `tests/test_policy_quota.py` checks it against the
+builders for any names.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from infra.errors import Problem
 from infra.model.mesh import Mesh
@@ -73,8 +77,7 @@ def sent_size(document: dict) -> int:
     return len(json.dumps(document, sort_keys=False).encode())
 
 
-@dataclass(frozen=True)
-class Sized:
+class Sized(NamedTuple):
     """One document's size against its quota, and where it belongs in the blueprints."""
 
     kind: str  # a key of QUOTAS
@@ -84,8 +87,47 @@ class Sized:
     size: int
 
 
+PROBE_UNTIL = dt.date(2000, 1, 1)  # any date of a 4-digit year sizes every such date
+
+
+def plain(name: str) -> bool:
+    """A name JSON writes as itself between quotes (printable ASCII, no quote or backslash): its
+    size in any document is its length."""
+    return name.isascii() and name.isprintable() and '"' not in name and "\\" not in name
+
+
+def _sizable(until: dt.date | None) -> bool:
+    """An expiry whose Sid suffix and condition have the probe date's length."""
+    return until is None or 1000 <= until.year <= 9998
+
+
+def _linear(memo, key: tuple, build, items) -> int:
+    """The size of `build(items)` for plain names, from three memoised probes: JSON is additive
+    over its strings, so each further name costs what a second one-character name costs, and
+    each further character what a second character of one name costs."""
+    one = memo((*key, 1), lambda: build(("a",)))
+    two = memo((*key, 2), lambda: build(("a", "b")))
+    longer = memo((*key, "aa"), lambda: build(("aa",)))
+    n, chars = len(items), sum(map(len, items))
+    return one + (n - 1) * (two - one) + (chars - n) * (longer - one)
+
+
+def _numbering(count: int) -> int:
+    """Characters `DirectReadDecrypt1` .. `DirectReadDecrypt<count>` add beyond one digit each."""
+    extra, start = 0, 10
+    while start <= count:  # every number from `start` on has one more digit
+        extra += count - start + 1
+        start *= 10
+    return extra
+
+
 class Sizer:
-    """Exact sizes of the documents of a mesh, memoised on name lengths (see the docstring)."""
+    """Exact sizes of the documents of a mesh, without building them: a document's size is the
+    size of the same document built from names of the same lengths (see the docstring), and a
+    list of names (a domain's buckets, a group of direct readers) adds to it linearly. So each
+    kind of document is built a bounded number of times, whatever the size of the mesh (memoised
+    on name lengths: probes of `_linear`), and every domain's and product's size is arithmetic.
+    A name JSON would escape, or an expiry outside years 1000-9998, is sized by building."""
 
     def __init__(self, names, env: AwsEnv = SIZING_ENV, key_arn: str = SIZING_KEY_ARN) -> None:
         self.names, self.env, self.key_arn = names, env, key_arn
@@ -121,21 +163,52 @@ class Sizer:
             lambda: iam_size(query.query_policy(self.env, path, self.key_arn)),
         )
 
+    def _buckets(self, kind: str, key: tuple, build, buckets: list[str]) -> int:
+        """A role policy over a domain's buckets (none: the bucket statements are left out)."""
+        if not buckets:
+            return self._memo_size((kind, *key, 0), lambda: build([]))
+        if not all(map(plain, buckets)):
+            return build(buckets)
+        return _linear(self._memo_size, (kind, *key), lambda b: build(list(b)), buckets)
+
     def producer(self, domain: str, buckets: list[str]) -> int:
         database = self.names.database(domain)
-        return iam_size(
-            docs.producer_policy(self.env, database, buckets, self.key_arn)
-        ) + self.query(domain)
+        build = lambda b: iam_size(docs.producer_policy(self.env, database, b, self.key_arn))
+        return self._buckets("producer", (len(database),), build, buckets) + self.query(domain)
 
     def lf_access(self, buckets: list[str]) -> int:
-        return iam_size(docs.lf_access_policy(self.env, buckets, self.key_arn))
+        build = lambda b: iam_size(docs.lf_access_policy(self.env, b, self.key_arn))
+        return self._buckets("lf-access", (), build, buckets)
+
+    def _readers_sizable(self, readers) -> bool:
+        return all(_sizable(r.until) and all(map(plain, r.roles)) for r in readers)
+
+    def _group(self, kind: str, key: tuple, build, group: DirectRead) -> int:
+        """What one group of direct readers (`documents.direct_groups`) adds to a document:
+        `build(roles, until)` is the probe document's size with one such group, `build((),
+        None)` without any."""
+        until = None if group.until is None else PROBE_UNTIL
+        empty = self._memo_size((kind, *key, "none"), lambda: build((), None))
+        k = (kind, *key, until is None)
+        return _linear(self._memo_size, k, lambda roles: build(roles, until), group.roles) - empty
 
     def bucket(self, bucket: str, readers: tuple[DirectRead, ...]) -> int:
-        if readers:
-            return sent_size(docs.bucket_policy(self.env, bucket, self.key_arn, readers))
-        return self._memo_size(
+        base = self._memo_size(
             ("bucket", len(bucket)),
             lambda: sent_size(docs.bucket_policy(self.env, bucket, self.key_arn)),
+        )
+        if not readers:
+            return base
+        if not (plain(bucket) and self._readers_sizable(readers)):
+            return sent_size(docs.bucket_policy(self.env, bucket, self.key_arn, readers))
+
+        def build(roles, until) -> int:
+            direct = (DirectRead(tuple(roles), until),) if roles else ()
+            return sent_size(docs.bucket_policy(self.env, bucket, self.key_arn, direct))
+
+        key = (len(bucket),)
+        return base + sum(
+            self._group("bucket-readers", key, build, g) for g in docs.direct_groups(readers)
         )
 
     def key(self, domain: str, readers: list[tuple[str, DirectRead]]) -> int:
@@ -145,12 +218,28 @@ class Sizer:
             self.names.role(domain, "consumer"),
             self.names.query_results_bucket(domain, SIZING_ACCOUNT),
         )
-        if readers:
-            return sent_size(docs.key_policy(self.env, producer, lf_role, readers, results))
-        return self._memo_size(
+        base = self._memo_size(
             ("key", len(producer), len(lf_role), *map(len, results)),
             lambda: sent_size(docs.key_policy(self.env, producer, lf_role, (), results)),
         )
+        if not readers:
+            return base
+        if not all(plain(b) and self._readers_sizable((r,)) for b, r in readers):
+            return sent_size(docs.key_policy(self.env, producer, lf_role, readers, results))
+        by_bucket: dict[str, list[DirectRead]] = {}
+        for bucket, group in readers:
+            by_bucket.setdefault(bucket, []).append(group)
+        size, statements = base, 0
+        for bucket, groups in by_bucket.items():
+
+            def build(roles, until, bucket=bucket) -> int:  # statement DirectReadDecrypt1
+                direct = ((bucket, DirectRead(tuple(roles), until)),) if roles else ()
+                return sent_size(docs.key_policy(self.env, "p", "l", direct))
+
+            for g in docs.direct_groups(groups):
+                size += self._group("key-readers", (len(bucket),), build, g)
+                statements += 1
+        return size + _numbering(statements)
 
 
 def document_sizes(mesh: Mesh, names, today: dt.date, sizer: Sizer | None = None) -> list[Sized]:
