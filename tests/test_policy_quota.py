@@ -125,8 +125,10 @@ def _reference(sizer: Sizer, names: Names, domain: str) -> tuple:
     env, key_arn = SIZING_ENV, SIZING_KEY_ARN
     results = (names.role(domain, "consumer"), names.query_results_bucket(domain))
     return (
-        lambda b: iam_size(docs.producer_policy(env, names.database(domain), b, key_arn))
-        + sizer.query(domain),
+        lambda b: (
+            iam_size(docs.producer_policy(env, names.database(domain), b, key_arn))
+            + sizer.query(domain)
+        ),
         lambda b: iam_size(docs.lf_access_policy(env, b, key_arn)),
         lambda b, r: sent_size(docs.bucket_policy(env, b, key_arn, r)),
         lambda r: sent_size(
@@ -186,7 +188,9 @@ def test_sizing_builds_a_bounded_number_of_documents(monkeypatch):
     for name in ("producer_policy", "lf_access_policy", "bucket_policy", "key_policy"):
         real = getattr(docs, name)
         monkeypatch.setattr(
-            docs, name, lambda *a, _real=real, _name=name, **k: built.append(_name) or _real(*a, **k)
+            docs,
+            name,
+            lambda *a, _real=real, _name=name, **k: built.append(_name) or _real(*a, **k),
         )
     sizer = Sizer(NAMES)
     mesh = load_mesh(SINGLE, today=TODAY).mesh
