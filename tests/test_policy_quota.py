@@ -181,9 +181,10 @@ def test_key_policies_of_hundreds_of_reader_groups_are_sized_exactly():
     assert len(docs.key_policy(SIZING_ENV, "p", "l", direct)["Statement"]) == 3 + 150
 
 
-def test_sizing_builds_a_bounded_number_of_documents(monkeypatch):
-    """The sizer probes the builders per combination of name lengths, not per domain or
-    product: a second mesh of other names of the same lengths builds nothing more."""
+def test_sizing_builds_a_bounded_number_of_documents(monkeypatch, tmp_path):
+    """The sizer builds a few probe documents of each kind, not one per domain or product: a
+    mesh of 60 producing domains costs the builds one of 5 costs, and sizing again with the
+    same sizer builds nothing."""
     built = []
     for name in ("producer_policy", "lf_access_policy", "bucket_policy", "key_policy"):
         real = getattr(docs, name)
@@ -192,13 +193,15 @@ def test_sizing_builds_a_bounded_number_of_documents(monkeypatch):
             name,
             lambda *a, _real=real, _name=name, **k: built.append(_name) or _real(*a, **k),
         )
-    sizer = Sizer(NAMES)
-    mesh = load_mesh(SINGLE, today=TODAY).mesh
-    first = document_sizes(mesh, NAMES, TODAY, sizer)
-    probes = len(built)
-    assert 0 < probes < len(first)
-    assert document_sizes(mesh, NAMES, TODAY, sizer) == first
-    assert len(built) == probes  # everything memoised: sized by arithmetic
+    counts = []
+    for n in (5, 60):
+        mesh = load_mesh(_hub(tmp_path / f"hub{n}", n), today=TODAY).mesh
+        sizer, built[:] = Sizer(NAMES), []
+        sized = document_sizes(mesh, NAMES, TODAY, sizer)
+        counts.append(len(built))
+        assert document_sizes(mesh, NAMES, TODAY, sizer) == sized
+        assert len(built) == counts[-1]  # memoised: sized by arithmetic
+    assert counts[0] == counts[1] < 20, counts
 
 
 def test_iam_size_ignores_whitespace():

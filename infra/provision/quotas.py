@@ -21,17 +21,17 @@ domain's products; a bucket policy grows with the product's direct-read grants, 
 with the domain's. Grants through Lake Formation cost no policy space at all.
 
 Sizing builds no document per domain or product: names are plain ASCII, each a JSON string of its
-own, so two documents built from names of the same lengths have the same size, and a list of names
-(a domain's buckets, a product's direct readers) adds to a document linearly. `Sizer` builds each
-kind of document a few times per combination of name lengths (memoised probes) and sizes every
-domain and product from them by arithmetic; `tests/test_policy_quota.py` checks it against the
-builders for any names.
+own, so a document's size is affine in the lengths of its names and in the number of names in
+each of its lists (a domain's buckets, a product's direct readers). `Sizer` builds a few small
+probe documents of each kind, once, and sizes every domain and product from them by arithmetic;
+`tests/test_policy_quota.py` checks it against the builders for any names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -90,10 +90,13 @@ class Sized(NamedTuple):
 PROBE_UNTIL = dt.date(2000, 1, 1)  # any date of a 4-digit year sizes every such date
 
 
+_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII, except the quote and the backslash
+
+
 def plain(name: str) -> bool:
     """A name JSON writes as itself between quotes (printable ASCII, no quote or backslash): its
     size in any document is its length."""
-    return name.isascii() and name.isprintable() and '"' not in name and "\\" not in name
+    return _PLAIN.fullmatch(name) is not None
 
 
 def _sizable(until: dt.date | None) -> bool:
@@ -101,15 +104,14 @@ def _sizable(until: dt.date | None) -> bool:
     return until is None or 1000 <= until.year <= 9998
 
 
-def _linear(memo, key: tuple, build, items) -> int:
-    """The size of `build(items)` for plain names, from three memoised probes: JSON is additive
-    over its strings, so each further name costs what a second one-character name costs, and
-    each further character what a second character of one name costs."""
-    one = memo((*key, 1), lambda: build(("a",)))
-    two = memo((*key, 2), lambda: build(("a", "b")))
-    longer = memo((*key, "aa"), lambda: build(("aa",)))
-    n, chars = len(items), sum(map(len, items))
-    return one + (n - 1) * (two - one) + (chars - n) * (longer - one)
+def _names(count: int, extra: int) -> list[str]:
+    """`count` distinct probe names, `extra` characters more than one each in all."""
+    return ["a" * (1 + extra), *(chr(ord("b") + i) for i in range(count - 1))]
+
+
+def _list_axes(names) -> tuple[int, int]:
+    """A list of names as the sizer's axes: how many, and their characters beyond one each."""
+    return len(names), sum(map(len, names)) - len(names)
 
 
 def _numbering(count: int) -> int:
@@ -122,16 +124,20 @@ def _numbering(count: int) -> int:
 
 
 class Sizer:
-    """Exact sizes of the documents of a mesh, without building them: a document's size is the
-    size of the same document built from names of the same lengths (see the docstring), and a
-    list of names (a domain's buckets, a group of direct readers) adds to it linearly. So each
-    kind of document is built a bounded number of times, whatever the size of the mesh (memoised
-    on name lengths: probes of `_linear`), and every domain's and product's size is arithmetic.
-    A name JSON would escape, or an expiry outside years 1000-9998, is sized by building."""
+    """Exact sizes of the documents of a mesh, without building them per domain or product.
+
+    A document's size is affine in the lengths of the names it holds and in the number of names
+    in each of its lists (plain names: JSON writes each between quotes, lists separate them by
+    commas): `_affine` builds a probe document at an origin and one step along each axis, once
+    per kind of document (memoised), and every domain's and product's size is arithmetic from
+    those. Lists of direct readers add one group per expiry (`documents.direct_groups`), each
+    sized the same way. A name JSON would escape, or an expiry outside years 1000-9998, is sized
+    by building its document."""
 
     def __init__(self, names, env: AwsEnv = SIZING_ENV, key_arn: str = SIZING_KEY_ARN) -> None:
         self.names, self.env, self.key_arn = names, env, key_arn
         self._memo: dict[tuple, int] = {}
+        self._coefficients: dict[str, tuple[int, tuple[int, ...]]] = {}
 
     def _memo_size(self, key: tuple, build) -> int:
         size = self._memo.get(key)
@@ -139,10 +145,26 @@ class Sizer:
             size = self._memo[key] = build()
         return size
 
+    def _affine(self, kind: str, build, point: tuple[int, ...], origin: tuple[int, ...]) -> int:
+        """`build(axes)` at `point`, from its value at `origin` and one step along each axis
+        (built once per kind)."""
+        coefficients = self._coefficients.get(kind)
+        if coefficients is None:
+            base = build(origin)
+            steps = tuple(
+                build((*origin[:i], o + 1, *origin[i + 1 :])) - base for i, o in enumerate(origin)
+            )
+            coefficients = self._coefficients[kind] = (base, steps)
+        size, steps = coefficients
+        for p, o, step in zip(point, origin, steps, strict=True):
+            size += (p - o) * step
+        return size
+
     def trust(self, domain: str) -> int:
-        return self._memo_size(
-            ("trust", len(domain)), lambda: iam_size(docs.trust_policy(self.env, domain))
-        )
+        if not plain(domain):
+            return iam_size(docs.trust_policy(self.env, domain))
+        build = lambda a: iam_size(docs.trust_policy(self.env, "d" * a[0]))
+        return self._affine("trust", build, (len(domain),), (1,))
 
     def lf_trust(self) -> int:
         return self._memo_size(("lf-trust",), lambda: iam_size(docs.lf_trust_policy(self.env)))
@@ -150,65 +172,72 @@ class Sizer:
     def consumer(self, domain: str) -> int:
         """Both inline policies of a consumer role: its catalog access and its query path."""
         prefix = self.names.database_prefix()
-        return self._memo_size(
-            ("consumer", len(prefix)),
-            lambda: iam_size(docs.consumer_policy(self.env, prefix)),
-        ) + self.query(domain)
+        build = lambda a: iam_size(docs.consumer_policy(self.env, "p" * a[0]))
+        return self._affine("consumer", build, (len(prefix),), (1,)) + self.query(domain)
 
     def query(self, domain: str) -> int:
         """The query-path policy each role of `domain` carries (`infra.provision.query`)."""
         path = query.query_path_args(self.names, domain, SIZING_ACCOUNT)
-        return self._memo_size(
-            ("query", len(path.workgroup), len(path.results_bucket)),
-            lambda: iam_size(query.query_policy(self.env, path, self.key_arn)),
-        )
+        if not (plain(path.workgroup) and plain(path.results_bucket)):
+            return iam_size(query.query_policy(self.env, path, self.key_arn))
 
-    def _buckets(self, kind: str, key: tuple, build, buckets: list[str]) -> int:
-        """A role policy over a domain's buckets (none: the bucket statements are left out)."""
-        if not buckets:
-            return self._memo_size((kind, *key, 0), lambda: build([]))
+        def build(a) -> int:
+            probe = query.QueryPathArgs("w" * a[0], "r" * a[1])
+            return iam_size(query.query_policy(self.env, probe, self.key_arn))
+
+        point = (len(path.workgroup), len(path.results_bucket))
+        return self._affine("query", build, point, (1, 1))
+
+    def _buckets(self, kind: str, build, lengths: tuple[int, ...], buckets: list[str]) -> int:
+        """A role policy over a domain's buckets (`build(lengths, buckets)`; with none the bucket
+        statements are left out, so that is a kind of its own)."""
         if not all(map(plain, buckets)):
-            return build(buckets)
-        return _linear(self._memo_size, (kind, *key), lambda b: build(list(b)), buckets)
+            return build(lengths, buckets)
+        if not buckets:
+            probe = lambda a: build(a, [])
+            return self._affine(f"{kind}-none", probe, lengths, (1,) * len(lengths))
+        k = len(lengths)
+        probe = lambda a: build(a[:k], _names(a[k], a[k + 1]))
+        return self._affine(kind, probe, (*lengths, *_list_axes(buckets)), (1,) * k + (1, 0))
 
     def producer(self, domain: str, buckets: list[str]) -> int:
         database = self.names.database(domain)
-        build = lambda b: iam_size(docs.producer_policy(self.env, database, b, self.key_arn))
-        return self._buckets("producer", (len(database),), build, buckets) + self.query(domain)
+        if not plain(database):
+            return iam_size(
+                docs.producer_policy(self.env, database, buckets, self.key_arn)
+            ) + self.query(domain)
+        build = lambda a, b: iam_size(docs.producer_policy(self.env, "d" * a[0], b, self.key_arn))
+        return self._buckets("producer", build, (len(database),), buckets) + self.query(domain)
 
     def lf_access(self, buckets: list[str]) -> int:
-        build = lambda b: iam_size(docs.lf_access_policy(self.env, b, self.key_arn))
-        return self._buckets("lf-access", (), build, buckets)
+        build = lambda _a, b: iam_size(docs.lf_access_policy(self.env, b, self.key_arn))
+        return self._buckets("lf-access", build, (), buckets)
 
     def _readers_sizable(self, readers) -> bool:
         return all(_sizable(r.until) and all(map(plain, r.roles)) for r in readers)
 
-    def _group(self, kind: str, key: tuple, build, group: DirectRead) -> int:
-        """What one group of direct readers (`documents.direct_groups`) adds to a document:
-        `build(roles, until)` is the probe document's size with one such group, `build((),
-        None)` without any."""
+    def _group(self, kind: str, build, bucket: str, group: DirectRead) -> int:
+        """What one group of direct readers (`documents.direct_groups`) of `bucket` adds to a
+        document: `build(bucket, group)` sizes a probe document with that one group, or none."""
         until = None if group.until is None else PROBE_UNTIL
-        empty = self._memo_size((kind, *key, "none"), lambda: build((), None))
-        k = (kind, *key, until is None)
-        return _linear(self._memo_size, k, lambda roles: build(roles, until), group.roles) - empty
+        none = lambda a: build("b" * a[0], None)
+        one = lambda a: build("b" * a[0], DirectRead(tuple(_names(a[1], a[2])), until))
+        kind = f"{kind}-{'until' if until else 'open'}"
+        point = (len(bucket), *_list_axes(group.roles))
+        with_group = self._affine(kind, one, point, (1, 1, 0))
+        return with_group - self._affine(f"{kind}-none", none, point[:1], (1,))
 
     def bucket(self, bucket: str, readers: tuple[DirectRead, ...]) -> int:
-        base = self._memo_size(
-            ("bucket", len(bucket)),
-            lambda: sent_size(docs.bucket_policy(self.env, bucket, self.key_arn)),
-        )
-        if not readers:
-            return base
         if not (plain(bucket) and self._readers_sizable(readers)):
             return sent_size(docs.bucket_policy(self.env, bucket, self.key_arn, readers))
 
-        def build(roles, until) -> int:
-            direct = (DirectRead(tuple(roles), until),) if roles else ()
-            return sent_size(docs.bucket_policy(self.env, bucket, self.key_arn, direct))
+        def build(b: str, group: DirectRead | None) -> int:
+            direct = () if group is None else (group,)
+            return sent_size(docs.bucket_policy(self.env, b, self.key_arn, direct))
 
-        key = (len(bucket),)
+        base = self._affine("bucket", lambda a: build("b" * a[0], None), (len(bucket),), (1,))
         return base + sum(
-            self._group("bucket-readers", key, build, g) for g in docs.direct_groups(readers)
+            self._group("bucket", build, bucket, g) for g in docs.direct_groups(readers)
         )
 
     def key(self, domain: str, readers: list[tuple[str, DirectRead]]) -> int:
@@ -218,26 +247,30 @@ class Sizer:
             self.names.role(domain, "consumer"),
             self.names.query_results_bucket(domain, SIZING_ACCOUNT),
         )
-        base = self._memo_size(
-            ("key", len(producer), len(lf_role), *map(len, results)),
-            lambda: sent_size(docs.key_policy(self.env, producer, lf_role, (), results)),
-        )
-        if not readers:
-            return base
-        if not all(plain(b) and self._readers_sizable((r,)) for b, r in readers):
+        if not (
+            all(map(plain, (producer, lf_role, *results)))
+            and all(plain(b) and self._readers_sizable((r,)) for b, r in readers)
+        ):
             return sent_size(docs.key_policy(self.env, producer, lf_role, readers, results))
+
+        def base(a) -> int:
+            probe = ("c" * a[2], "r" * a[3])
+            return sent_size(docs.key_policy(self.env, "p" * a[0], "l" * a[1], (), probe))
+
+        lengths = (len(producer), len(lf_role), *map(len, results))
+        size = self._affine("key", base, lengths, (1, 1, 1, 1))
+
+        def build(b: str, group: DirectRead | None) -> int:  # statement DirectReadDecrypt1
+            direct = () if group is None else ((b, group),)
+            return sent_size(docs.key_policy(self.env, "p", "l", direct))
+
         by_bucket: dict[str, list[DirectRead]] = {}
         for bucket, group in readers:
             by_bucket.setdefault(bucket, []).append(group)
-        size, statements = base, 0
+        statements = 0
         for bucket, groups in by_bucket.items():
-
-            def build(roles, until, bucket=bucket) -> int:  # statement DirectReadDecrypt1
-                direct = ((bucket, DirectRead(tuple(roles), until)),) if roles else ()
-                return sent_size(docs.key_policy(self.env, "p", "l", direct))
-
             for g in docs.direct_groups(groups):
-                size += self._group("key-readers", (len(bucket),), build, g)
+                size += self._group("key", build, bucket, g)
                 statements += 1
         return size + _numbering(statements)
 
