@@ -5,6 +5,7 @@ command is what registering them all up front gives."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -67,7 +68,7 @@ def imports_of(*args: str) -> tuple[int, set[str]]:
         text=True,
         timeout=300,
         check=False,
-        env={"MESH_TODAY": TODAY.isoformat(), "PATH": ""},
+        env={**os.environ, "MESH_TODAY": TODAY.isoformat()},
     )
     doc = json.loads(done.stderr.strip().splitlines()[-1])
     return doc["code"], set(doc["modules"])

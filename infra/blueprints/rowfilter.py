@@ -23,18 +23,12 @@ else cannot be ordered and counts as wider (new access: a reviewer looks).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
-class RowFilterProblem:
-    code: str  # E095 | E096 | E097
-    message: str
-
-
-def check(text: str, columns: Mapping[str, str]) -> tuple[list[RowFilterProblem], set[str]]:
+def check(text: str, columns: Mapping[str, str]) -> tuple[list, set[str]]:
     """Problems of a row filter over `columns` (name -> Glue type: the schema and the
-    partition keys), and the columns it names."""
+    partition keys), each a `rowfilter_sql.RowFilterProblem` (code E095-E097, message), and
+    the columns it names."""
     from infra.blueprints import rowfilter_sql
 
     return rowfilter_sql.check(text, columns)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from infra.blueprints.rowfilter import RowFilterProblem
 from infra.errors import quote
 
 DIALECT = "trino"  # Athena's SQL: string literals in '', identifiers in ""
@@ -19,6 +19,12 @@ _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 _PREDICATES = (*_LOGICAL, exp.Not, *_COMPARISONS, exp.In, exp.Between, exp.Like, exp.Is)
 _VALUES = (exp.Literal, exp.Null, exp.Boolean, exp.Neg)
 _ALLOWED = (*_PREDICATES, *_VALUES, exp.Paren, exp.Column, exp.Identifier)
+
+
+@dataclass(frozen=True)
+class RowFilterProblem:
+    code: str  # E095 | E096 | E097
+    message: str
 
 
 def _parse(text: str) -> exp.Expression | RowFilterProblem:
