@@ -69,10 +69,14 @@ def run(args: list[str], env: dict, expect: int | None = 0) -> subprocess.Comple
 
 
 def consumer_policy(plan: dict, role: str) -> str:
+    """The role's catalog policy (`mesh-consumer-access`; its other, the query path's, names
+    the domain's own workgroup, bucket and key, whatever it reads)."""
     [policy] = [
         r["inputs"]["policy"]
         for r in plan["resources"]
-        if r["type"] == "aws:iam/rolePolicy:RolePolicy" and r["inputs"]["role"] == role
+        if r["type"] == "aws:iam/rolePolicy:RolePolicy"
+        and r["inputs"]["role"] == role
+        and r["inputs"]["name"] == "mesh-consumer-access"
     ]
     return policy
 
