@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.meshgen import blueprints
 from bench.pr_check_bench import edit_domain, mesh_command, write_tree
-from bench.timing import best_of
+from bench.timing import best_of, goal
 from infra.blueprints import load as loader
 from infra.diff.access_diff import diff_meshes
 from infra.model.access import declared_access
@@ -239,6 +239,17 @@ def print_effective(rows: list[dict]) -> None:
         print(
             "  recording vs resources        "
             + "  ".join(growth(resources, [r["recording"] for r in rows]))
+        )
+        first, last = rows[0], rows[-1]  # issue 27: linear in grants (exponent 1, some noise)
+        exponent = math.log(last["effective"] / first["effective"]) / math.log(
+            last["grants"] / first["grants"]
+        )
+        goal(
+            f"effective access growth vs grants, {first['grants']:,} -> {last['grants']:,}",
+            exponent,
+            1.2,
+            "exponent",
+            "log(time ratio) / log(grant ratio), best of repeat",
         )
 
 

@@ -3,11 +3,13 @@
 the evaluator's query-path checks — on the 1,000-product benchmark mesh).
 
     python bench/query_bench.py [--domains 100] [--products 10] [--consumers 10] [--repeat 1]
+    python bench/query_bench.py --domains 1000 --products 10 --consumers 2 --audit-only
 
 Both commands run as subprocesses, end to end (interpreter start-up, loading the tree, the
 Pulumi program under recording mocks; the audit also evaluates effective access, lints every
 policy with parliament and writes its files). Prints each time, the ratio audit / plan, and the
-resources of the query path in the plan.
+resources of the query path in the plan, and issue 27's goals as GOAL lines (bench/run.py): audit
+÷ plan and the audit's max RSS at 1,000 products, its wall time and RSS at 10,000 (--audit-only).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.meshgen import blueprints
 from bench.pr_check_bench import mesh_command, write_tree
+from bench.timing import goal, run_measured
 
 NEW_TYPES = (
     "aws:athena/workgroup:Workgroup",
@@ -46,12 +49,31 @@ def timed(args: list[str], env: dict[str, str], expect: int = 0) -> tuple[float,
     return elapsed, done.stdout
 
 
+def figures(products: int, audit: float, plan: float | None, rss: int, repeat: int) -> None:
+    """Issue 27's goals: mesh audit <= 1.3x mesh plan and <= 0.6 GiB at 1,000 products;
+    <= 15 minutes and <= 3 GB at 10,000 (GOAL lines for bench/run.py)."""
+    size = f"{products:,} products"
+    print(f"mesh audit {audit:.2f} s, max RSS {rss / 2**30:.2f} GiB")
+    if plan is not None:
+        goal(f"mesh audit ÷ mesh plan, {size}", audit / plan, 1.3, detail=f"min of {repeat}")
+    if products < 10_000:
+        goal(f"max RSS of mesh audit, {size}", rss / 2**30, 0.6, "GiB", f"max of {repeat}")
+    else:
+        goal(f"mesh audit, {size}: wall", audit / 60, 15, "min", f"min of {repeat}")
+        goal(f"mesh audit, {size}: max RSS", rss / 1e9, 3, "GB", f"max of {repeat}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--domains", type=int, default=100)
     parser.add_argument("--products", type=int, default=10, help="products per domain")
     parser.add_argument("--consumers", type=int, default=10, help="consumers per product")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--audit-only",
+        action="store_true",
+        help="only mesh audit: its wall time and max RSS (issue 27's 10,000-product figure)",
+    )
     args = parser.parse_args()
     today = dt.date(2026, 1, 1)
     env = {**os.environ, "MESH_TODAY": today.isoformat()}
@@ -59,16 +81,23 @@ def main() -> int:
         tree = Path(tmp) / "blueprints"
         write_tree(tree, blueprints(args.domains, args.products, args.consumers, today=today))
         mesh = mesh_command()
-        plans, audits = [], []
-        plan_doc = ""
+        plans, audits, rss = [], [], []
+        plan_doc = '{"counts": {}}'
         for i in range(args.repeat):
-            seconds, plan_doc = timed([*mesh, "plan", str(tree), "--format", "json"], env)
-            plans.append(seconds)
+            if not args.audit_only:
+                seconds, plan_doc = timed([*mesh, "plan", str(tree), "--format", "json"], env)
+                plans.append(seconds)
             out = Path(tmp) / f"audit{i}"
-            audits.append(timed([*mesh, "audit", str(tree), "--out", str(out)], env)[0])
+            seconds, peak = run_measured([*mesh, "audit", str(tree), "--out", str(out)], env)
+            audits.append(seconds)
+            rss.append(peak)
         counts = json.loads(plan_doc)["counts"]
-    plan, audit = min(plans), min(audits)
+    audit = min(audits)
     products = args.domains * args.products
+    figures(products, audit, min(plans) if plans else None, max(rss), args.repeat)
+    if args.audit_only:
+        return 0
+    plan = min(plans)
     print(
         f"mesh of {args.domains} domains x {args.products} products ({products} products), "
         f"{args.consumers} consumers per product; {sum(counts.values())} resources"

@@ -5,6 +5,7 @@ warning from 90 %; and a consumer role whose identity policy never grows with it
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -108,6 +109,99 @@ def test_memoised_sizes_equal_the_builders(domain, other, product, prefix):
     assert sizer.bucket(bucket, readers) == sent_size(
         docs.bucket_policy(SIZING_ENV, bucket, SIZING_KEY_ARN, readers)
     )
+
+
+BUCKET = st.from_regex(r"[a-z0-9][a-z0-9.-]{2,62}", fullmatch=True)
+# role ARNs as the direct readers name them; now and then one JSON escapes (sized by building)
+ROLE_ARN = st.one_of(
+    st.from_regex(r"arn:aws:iam::[0-9]{12}:role/[a-z][a-z0-9_-]{0,60}", fullmatch=True),
+    st.text(alphabet='ab"\\\u00e9\n', min_size=1, max_size=4),
+)
+UNTIL = st.one_of(st.none(), st.dates(dt.date(2020, 1, 1), dt.date(2030, 12, 31)))
+
+
+def _reference(sizer: Sizer, names: Names, domain: str) -> tuple:
+    """The builders' sizes of a domain's role policies, and of a bucket and key policy."""
+    env, key_arn = SIZING_ENV, SIZING_KEY_ARN
+    results = (names.role(domain, "consumer"), names.query_results_bucket(domain))
+    return (
+        lambda b: (
+            iam_size(docs.producer_policy(env, names.database(domain), b, key_arn))
+            + sizer.query(domain)
+        ),
+        lambda b: iam_size(docs.lf_access_policy(env, b, key_arn)),
+        lambda b, r: sent_size(docs.bucket_policy(env, b, key_arn, r)),
+        lambda r: sent_size(
+            docs.key_policy(
+                env, names.role(domain, "producer"), names.role(domain, "lf-access"), r, results
+            )
+        ),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    domain=NAME,
+    buckets=st.lists(BUCKET, max_size=12),
+    readers=st.lists(
+        st.tuples(st.integers(0, 11), st.lists(ROLE_ARN, min_size=1, max_size=3), UNTIL),
+        max_size=30,
+    ),
+)
+def test_sizes_without_building_equal_the_builders(domain, buckets, readers):
+    """Every document the sizer sizes by arithmetic (a domain's buckets in its producer and
+    data-access role policies, direct readers grouped by expiry in bucket and key policies) has
+    the size its builder's document has, for any names, any number of them and any expiries."""
+    names = Names("mesh")
+    sizer = Sizer(names)
+    producer, lf_access, bucket_policy, key_policy = _reference(sizer, names, domain)
+    assert sizer.producer(domain, buckets) == producer(buckets)
+    assert sizer.lf_access(buckets) == lf_access(buckets)
+    pool = buckets or ["mesh-shop-sales"]
+    direct = [
+        (pool[i % len(pool)], docs.DirectRead(tuple(roles), until)) for i, roles, until in readers
+    ]
+    for b in pool:
+        mine = tuple(r for name, r in direct if name == b)
+        assert sizer.bucket(b, mine) == bucket_policy(b, mine)
+    assert sizer.key(domain, direct) == key_policy(direct)
+
+
+def test_key_policies_of_hundreds_of_reader_groups_are_sized_exactly():
+    """Statements DirectReadDecrypt1 .. 150: the Sid's number grows a digit at 10 and at 100."""
+    names, sizer = Names("mesh"), Sizer(Names("mesh"))
+    *_, key_policy = _reference(sizer, names, "shop")
+    for count in (9, 10, 99, 100, 150):
+        direct = [
+            (f"mesh-shop-t{i % 7}", docs.DirectRead((f"arn:aws:iam::1:role/r{i}",), until))
+            for i in range(count)
+            for until in [TODAY + dt.timedelta(days=i // 7)]
+        ]
+        assert sizer.key("shop", direct) == key_policy(direct)
+    assert len(docs.key_policy(SIZING_ENV, "p", "l", direct)["Statement"]) == 3 + 150
+
+
+def test_sizing_builds_a_bounded_number_of_documents(monkeypatch, tmp_path):
+    """The sizer builds a few probe documents of each kind, not one per domain or product: a
+    mesh of 60 producing domains costs the builds one of 5 costs, and sizing again with the
+    same sizer builds nothing."""
+    built = []
+    for name in ("producer_policy", "lf_access_policy", "bucket_policy", "key_policy"):
+        real = getattr(docs, name)
+        monkeypatch.setattr(
+            docs,
+            name,
+            lambda *a, _real=real, _name=name, **k: built.append(_name) or _real(*a, **k),
+        )
+    counts = []
+    for n in (5, 60):
+        mesh = load_mesh(_hub(tmp_path / f"hub{n}", n), today=TODAY).mesh
+        sizer, built[:] = Sizer(NAMES), []
+        sized = document_sizes(mesh, NAMES, TODAY, sizer)
+        counts.append(len(built))
+        assert document_sizes(mesh, NAMES, TODAY, sizer) == sized
+        assert len(built) == counts[-1]  # memoised: sized by arithmetic
+    assert counts[0] == counts[1] < 20, counts
 
 
 def test_iam_size_ignores_whitespace():

@@ -7,41 +7,112 @@ command runs from the console script or from a test's `CliRunner`.
 
 Each command's help starts with one complete sentence on one line: it is what `mesh --help`
 lists (tests/test_cli_polish.py holds every command to it).
+
+A command's module is imported when the command runs or its help is shown (`COMMANDS`), not
+when `mesh` starts: `mesh diff` loads what `mesh diff` needs, and none of the deploy, audit or
+scaffolding code of the other commands (tests/test_startup.py).
 """
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import sys
+from collections.abc import MutableMapping
 from typing import Annotated
 
 import typer
 
-from infra.cli.audit import audit
-from infra.cli.codeowners import codeowners
 from infra.cli.common import MeshCommand, MeshGroup
-from infra.cli.contract import contract_app
-from infra.cli.diff import diff
-from infra.cli.doctor import doctor
-from infra.cli.drift import drift
-from infra.cli.expiring import expiring
-from infra.cli.init import init_app
-from infra.cli.local import local_app
-from infra.cli.new import new_app
-from infra.cli.plan import plan
-from infra.cli.policies import policies
-from infra.cli.schema import schema
-from infra.cli.stacks import stacks
-from infra.cli.up import up
-from infra.cli.validate import validate
 from infra.errors import MeshError
 
 DISTRIBUTION = "mesh-provisioner"  # the name in pyproject.toml
 
 
+# name -> (module, attribute): a command function, or a `typer.Typer` of a command group; in the
+# order `mesh --help` lists them
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("infra.cli.validate", "validate"),
+    "plan": ("infra.cli.plan", "plan"),
+    "up": ("infra.cli.up", "up"),
+    "schema": ("infra.cli.schema", "schema"),
+    "policies": ("infra.cli.policies", "policies"),
+    "audit": ("infra.cli.audit", "audit"),
+    "diff": ("infra.cli.diff", "diff"),
+    "codeowners": ("infra.cli.codeowners", "codeowners"),
+    "stacks": ("infra.cli.stacks", "stacks"),
+    "drift": ("infra.cli.drift", "drift"),
+    "doctor": ("infra.cli.doctor", "doctor"),
+    "expiring": ("infra.cli.expiring", "expiring"),
+    "contract": ("infra.cli.contract", "contract_app"),
+    "init": ("infra.cli.init_fleet", "init_app"),  # mesh init ci, and init_fleet's stacks, ...
+    "new": ("infra.cli.new", "new_app"),
+    "local": ("infra.cli.local", "local_app"),
+}
+
+
+def click_command(name: str):
+    """The click command (or group) of `mesh NAME`, built as `app.command(NAME,
+    cls=MeshCommand)` or `app.add_typer(..., name=NAME)` would build it, its module imported."""
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        return typer.main.get_group_from_info(
+            typer.models.TyperInfo(target, name=name),
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=app.rich_markup_mode,
+            suggest_commands=app.suggest_commands,
+        )
+    scratch = typer.Typer()
+    scratch.command(name, cls=MeshCommand)(target)
+    return typer.main.get_command_from_info(
+        scratch.registered_commands[0],
+        pretty_exceptions_short=app.pretty_exceptions_short,
+        rich_markup_mode=app.rich_markup_mode,
+    )
+
+
+class _LazyCommands(MutableMapping):
+    """The commands of `mesh`: every name of `COMMANDS`, each built on first access."""
+
+    def __init__(self) -> None:
+        self._built: dict = {}
+        self._names = list(COMMANDS)
+
+    def __getitem__(self, name: str):
+        if name not in self._built:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._built[name] = click_command(name)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command) -> None:
+        self._built[name] = command
+        if name not in self._names:
+            self._names.append(name)
+
+    def __delitem__(self, name: str) -> None:
+        self._names.remove(name)
+        self._built.pop(name, None)
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 class _MeshGroup(MeshGroup):
-    """Turns a `MeshError` into `error: <message>` on stderr and its exit code."""
+    """`mesh`: its commands imported when used (`_LazyCommands`); turns a `MeshError` into
+    `error: <message>` on stderr and its exit code."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        lazy = _LazyCommands()
+        for name, command in self.commands.items():  # any registered on `app` itself
+            lazy[name] = command
+        self.commands = lazy
 
     def invoke(self, ctx):
         try:
@@ -87,29 +158,6 @@ def _root(
     ] = False,
 ) -> None:
     """Data mesh provisioner: validate blueprints, plan and deploy the mesh, audit access."""
-
-
-for _name, _command in [
-    ("validate", validate),
-    ("plan", plan),
-    ("up", up),
-    ("schema", schema),
-    ("policies", policies),
-    ("audit", audit),
-    ("diff", diff),
-    ("codeowners", codeowners),
-    ("stacks", stacks),
-    ("drift", drift),
-    ("doctor", doctor),
-    ("expiring", expiring),
-]:
-    app.command(_name, cls=MeshCommand)(_command)
-app.add_typer(contract_app, name="contract")
-import infra.cli.init_fleet  # noqa: F401  (mesh init stacks, mesh init deploy)
-
-app.add_typer(init_app, name="init")
-app.add_typer(new_app, name="new")
-app.add_typer(local_app, name="local")
 
 
 class _ClosedPipeSafe(io.RawIOBase):

@@ -9,15 +9,17 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
 from infra.errors import Problem
-from infra.model.report import Report
 from infra.util import progress
 from infra.util.textsafe import annotation_message, annotation_property
+
+if TYPE_CHECKING:  # the models: imported by the commands that load a tree, not by `mesh` itself
+    from infra.model.report import Report
 
 DirArg = Annotated[Path, typer.Argument(metavar="DIR", help="Directory of blueprint YAML files.")]
 CacheDirOption = Annotated[

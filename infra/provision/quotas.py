@@ -20,17 +20,21 @@ which names only the domain's own workgroup, results bucket and key); a producer
 domain's products; a bucket policy grows with the product's direct-read grants, a key policy
 with the domain's. Grants through Lake Formation cost no policy space at all.
 
-Sizing is memoised on the lengths of the names a document holds: names are plain ASCII, each a
-JSON string of its own, so two documents built from names of the same lengths have the same size.
-`tests/test_policy_quota.py` checks that property against the builders.
+Sizing builds no document per domain or product: names are plain ASCII, each a JSON string of its
+own, so a document's size is affine in the lengths of its names and in the number of names in
+each of its lists (a domain's buckets, a product's direct readers). `Sizer` builds a few small
+probe documents of each kind, once, and sizes every domain and product from them by arithmetic;
+`tests/test_policy_quota.py` checks it against the builders for any names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from infra.errors import Problem
 from infra.model.mesh import Mesh
@@ -73,8 +77,7 @@ def sent_size(document: dict) -> int:
     return len(json.dumps(document, sort_keys=False).encode())
 
 
-@dataclass(frozen=True)
-class Sized:
+class Sized(NamedTuple):
     """One document's size against its quota, and where it belongs in the blueprints."""
 
     kind: str  # a key of QUOTAS
@@ -84,12 +87,57 @@ class Sized:
     size: int
 
 
+PROBE_UNTIL = dt.date(2000, 1, 1)  # any date of a 4-digit year sizes every such date
+
+
+_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII, except the quote and the backslash
+
+
+def plain(name: str) -> bool:
+    """A name JSON writes as itself between quotes (printable ASCII, no quote or backslash): its
+    size in any document is its length."""
+    return _PLAIN.fullmatch(name) is not None
+
+
+def _sizable(until: dt.date | None) -> bool:
+    """An expiry whose Sid suffix and condition have the probe date's length."""
+    return until is None or 1000 <= until.year <= 9998
+
+
+def _names(count: int, extra: int) -> list[str]:
+    """`count` distinct probe names, `extra` characters more than one each in all."""
+    return ["a" * (1 + extra), *(chr(ord("b") + i) for i in range(count - 1))]
+
+
+def _list_axes(names) -> tuple[int, int]:
+    """A list of names as the sizer's axes: how many, and their characters beyond one each."""
+    return len(names), sum(map(len, names)) - len(names)
+
+
+def _numbering(count: int) -> int:
+    """Characters `DirectReadDecrypt1` .. `DirectReadDecrypt<count>` add beyond one digit each."""
+    extra, start = 0, 10
+    while start <= count:  # every number from `start` on has one more digit
+        extra += count - start + 1
+        start *= 10
+    return extra
+
+
 class Sizer:
-    """Exact sizes of the documents of a mesh, memoised on name lengths (see the docstring)."""
+    """Exact sizes of the documents of a mesh, without building them per domain or product.
+
+    A document's size is affine in the lengths of the names it holds and in the number of names
+    in each of its lists (plain names: JSON writes each between quotes, lists separate them by
+    commas): `_affine` builds a probe document at an origin and one step along each axis, once
+    per kind of document (memoised), and every domain's and product's size is arithmetic from
+    those. Lists of direct readers add one group per expiry (`documents.direct_groups`), each
+    sized the same way. A name JSON would escape, or an expiry outside years 1000-9998, is sized
+    by building its document."""
 
     def __init__(self, names, env: AwsEnv = SIZING_ENV, key_arn: str = SIZING_KEY_ARN) -> None:
         self.names, self.env, self.key_arn = names, env, key_arn
         self._memo: dict[tuple, int] = {}
+        self._coefficients: dict[str, tuple[int, tuple[int, ...]]] = {}
 
     def _memo_size(self, key: tuple, build) -> int:
         size = self._memo.get(key)
@@ -97,10 +145,26 @@ class Sizer:
             size = self._memo[key] = build()
         return size
 
+    def _affine(self, kind: str, build, point: tuple[int, ...], origin: tuple[int, ...]) -> int:
+        """`build(axes)` at `point`, from its value at `origin` and one step along each axis
+        (built once per kind)."""
+        coefficients = self._coefficients.get(kind)
+        if coefficients is None:
+            base = build(origin)
+            steps = tuple(
+                build((*origin[:i], o + 1, *origin[i + 1 :])) - base for i, o in enumerate(origin)
+            )
+            coefficients = self._coefficients[kind] = (base, steps)
+        size, steps = coefficients
+        for p, o, step in zip(point, origin, steps, strict=True):
+            size += (p - o) * step
+        return size
+
     def trust(self, domain: str) -> int:
-        return self._memo_size(
-            ("trust", len(domain)), lambda: iam_size(docs.trust_policy(self.env, domain))
-        )
+        if not plain(domain):
+            return iam_size(docs.trust_policy(self.env, domain))
+        build = lambda a: iam_size(docs.trust_policy(self.env, "d" * a[0]))
+        return self._affine("trust", build, (len(domain),), (1,))
 
     def lf_trust(self) -> int:
         return self._memo_size(("lf-trust",), lambda: iam_size(docs.lf_trust_policy(self.env)))
@@ -108,34 +172,72 @@ class Sizer:
     def consumer(self, domain: str) -> int:
         """Both inline policies of a consumer role: its catalog access and its query path."""
         prefix = self.names.database_prefix()
-        return self._memo_size(
-            ("consumer", len(prefix)),
-            lambda: iam_size(docs.consumer_policy(self.env, prefix)),
-        ) + self.query(domain)
+        build = lambda a: iam_size(docs.consumer_policy(self.env, "p" * a[0]))
+        return self._affine("consumer", build, (len(prefix),), (1,)) + self.query(domain)
 
     def query(self, domain: str) -> int:
         """The query-path policy each role of `domain` carries (`infra.provision.query`)."""
         path = query.query_path_args(self.names, domain, SIZING_ACCOUNT)
-        return self._memo_size(
-            ("query", len(path.workgroup), len(path.results_bucket)),
-            lambda: iam_size(query.query_policy(self.env, path, self.key_arn)),
-        )
+        if not (plain(path.workgroup) and plain(path.results_bucket)):
+            return iam_size(query.query_policy(self.env, path, self.key_arn))
+
+        def build(a) -> int:
+            probe = query.QueryPathArgs("w" * a[0], "r" * a[1])
+            return iam_size(query.query_policy(self.env, probe, self.key_arn))
+
+        point = (len(path.workgroup), len(path.results_bucket))
+        return self._affine("query", build, point, (1, 1))
+
+    def _buckets(self, kind: str, build, lengths: tuple[int, ...], buckets: list[str]) -> int:
+        """A role policy over a domain's buckets (`build(lengths, buckets)`; with none the bucket
+        statements are left out, so that is a kind of its own)."""
+        if not all(map(plain, buckets)):
+            return build(lengths, buckets)
+        if not buckets:
+            probe = lambda a: build(a, [])
+            return self._affine(f"{kind}-none", probe, lengths, (1,) * len(lengths))
+        k = len(lengths)
+        probe = lambda a: build(a[:k], _names(a[k], a[k + 1]))
+        return self._affine(kind, probe, (*lengths, *_list_axes(buckets)), (1,) * k + (1, 0))
 
     def producer(self, domain: str, buckets: list[str]) -> int:
         database = self.names.database(domain)
-        return iam_size(
-            docs.producer_policy(self.env, database, buckets, self.key_arn)
-        ) + self.query(domain)
+        if not plain(database):
+            return iam_size(
+                docs.producer_policy(self.env, database, buckets, self.key_arn)
+            ) + self.query(domain)
+        build = lambda a, b: iam_size(docs.producer_policy(self.env, "d" * a[0], b, self.key_arn))
+        return self._buckets("producer", build, (len(database),), buckets) + self.query(domain)
 
     def lf_access(self, buckets: list[str]) -> int:
-        return iam_size(docs.lf_access_policy(self.env, buckets, self.key_arn))
+        build = lambda _a, b: iam_size(docs.lf_access_policy(self.env, b, self.key_arn))
+        return self._buckets("lf-access", build, (), buckets)
+
+    def _readers_sizable(self, readers) -> bool:
+        return all(_sizable(r.until) and all(map(plain, r.roles)) for r in readers)
+
+    def _group(self, kind: str, build, bucket: str, group: DirectRead) -> int:
+        """What one group of direct readers (`documents.direct_groups`) of `bucket` adds to a
+        document: `build(bucket, group)` sizes a probe document with that one group, or none."""
+        until = None if group.until is None else PROBE_UNTIL
+        none = lambda a: build("b" * a[0], None)
+        one = lambda a: build("b" * a[0], DirectRead(tuple(_names(a[1], a[2])), until))
+        kind = f"{kind}-{'until' if until else 'open'}"
+        point = (len(bucket), *_list_axes(group.roles))
+        with_group = self._affine(kind, one, point, (1, 1, 0))
+        return with_group - self._affine(f"{kind}-none", none, point[:1], (1,))
 
     def bucket(self, bucket: str, readers: tuple[DirectRead, ...]) -> int:
-        if readers:
+        if not (plain(bucket) and self._readers_sizable(readers)):
             return sent_size(docs.bucket_policy(self.env, bucket, self.key_arn, readers))
-        return self._memo_size(
-            ("bucket", len(bucket)),
-            lambda: sent_size(docs.bucket_policy(self.env, bucket, self.key_arn)),
+
+        def build(b: str, group: DirectRead | None) -> int:
+            direct = () if group is None else (group,)
+            return sent_size(docs.bucket_policy(self.env, b, self.key_arn, direct))
+
+        base = self._affine("bucket", lambda a: build("b" * a[0], None), (len(bucket),), (1,))
+        return base + sum(
+            self._group("bucket", build, bucket, g) for g in docs.direct_groups(readers)
         )
 
     def key(self, domain: str, readers: list[tuple[str, DirectRead]]) -> int:
@@ -145,12 +247,32 @@ class Sizer:
             self.names.role(domain, "consumer"),
             self.names.query_results_bucket(domain, SIZING_ACCOUNT),
         )
-        if readers:
+        if not (
+            all(map(plain, (producer, lf_role, *results)))
+            and all(plain(b) and self._readers_sizable((r,)) for b, r in readers)
+        ):
             return sent_size(docs.key_policy(self.env, producer, lf_role, readers, results))
-        return self._memo_size(
-            ("key", len(producer), len(lf_role), *map(len, results)),
-            lambda: sent_size(docs.key_policy(self.env, producer, lf_role, (), results)),
-        )
+
+        def base(a) -> int:
+            probe = ("c" * a[2], "r" * a[3])
+            return sent_size(docs.key_policy(self.env, "p" * a[0], "l" * a[1], (), probe))
+
+        lengths = (len(producer), len(lf_role), *map(len, results))
+        size = self._affine("key", base, lengths, (1, 1, 1, 1))
+
+        def build(b: str, group: DirectRead | None) -> int:  # statement DirectReadDecrypt1
+            direct = () if group is None else ((b, group),)
+            return sent_size(docs.key_policy(self.env, "p", "l", direct))
+
+        by_bucket: dict[str, list[DirectRead]] = {}
+        for bucket, group in readers:
+            by_bucket.setdefault(bucket, []).append(group)
+        statements = 0
+        for bucket, groups in by_bucket.items():
+            for g in docs.direct_groups(groups):
+                size += self._group("key", build, bucket, g)
+                statements += 1
+        return size + _numbering(statements)
 
 
 def document_sizes(mesh: Mesh, names, today: dt.date, sizer: Sizer | None = None) -> list[Sized]:
