@@ -187,3 +187,37 @@ def test_format_words_and_unsafe_services_are_kept():
     assert '"true"' in norm.text  # a Bool value
     assert "ou/o-true/*" in norm.text  # organizations' formats glue `o-` to a name
     assert "kms:eu-west-1:123456789012:" not in norm.text  # a safe service: its account is
+
+
+SHAPES = [
+    # one statement as an object, on the second line, a condition after the names
+    (
+        '{"Version": "2012-10-17",\n "Statement": {"Effect": "Allow", "Action": "s3:PutObject", '
+        '"Resource": "arn:aws:s3:::mesh-sales-orders/*", "Condition": {"StringEquals": '
+        '{"s3:x-amz-server-side-encryption-aws-kms-key-id": '
+        '"arn:aws:kms:eu-west-1:123456789012:key/1f1810d0-cedb"}}}}'
+    ),
+    # pretty-printed, names on several lines, findings on later lines
+    json.dumps(
+        {"Version": "2012-10-17", "Statement": _s3("mesh-sales-orders", "123456789012", "sales")},
+        indent=2,
+    ),
+    # names before findings on the same line, two statements per line
+    (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": '
+        '"arn:aws:iam::123456789012:role/mesh-a"}, "Action": "s3:ListBucket", "Resource": '
+        '"arn:aws:s3:::mesh-a"}, {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:'
+        'role/mesh-a"}, "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEquals": '
+        '{"aws:PrincipalArn": "arn:aws:iam::123456789012:role/mesh-a", "aws:PrincipalTag/d": "a"}}}]}'
+    ),
+    # not JSON: left as it is, parliament reports where
+    '{"Version": "2012-10-17", "Statement": [{"Resource": "arn:aws:s3:::mesh-a",}',
+]
+
+
+@pytest.mark.parametrize("text", SHAPES)
+def test_lint_dedup_maps_lines_and_columns_back(text):
+    doc = PolicyDoc("inline/x", "inline", "aws:iam/rolePolicy:RolePolicy", "x", "r", None, text, {})
+    found = [f.as_json() for f in lint_mod.lint_documents([(doc, None)]).findings]
+    assert found == _each_alone([(doc, None)])
+    assert any("line" in f["location"] or "lineno" in f["location"] for f in found)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 with warnings.catch_warnings():  # parliament imports pkg_resources, which warns on import
@@ -163,23 +164,38 @@ def _replaceable(segment: str) -> bool:
     return not segment.isdigit() or len(segment) == 12
 
 
-def _normalise_value(value: str, namer: _Namer) -> str:
+def _parts(value: str) -> list[str] | None:
+    """`value` cut into literal text (even indices) and names (odd indices), or None if nothing
+    in it is replaced."""
     if value.startswith("arn:"):
         parts = value.split(":")
         if len(parts) < 6 or parts[2] not in SAFE_SERVICES or any(c in value for c in "[]${}"):
-            return value
+            return None
+        out = [":".join(parts[:4]) + ":"]
         if ACCOUNT.fullmatch(parts[4]):
-            parts[4] = namer.placeholder(parts[4])
-        pieces = re.split(r"([:/])", ":".join(parts[5:]))
-        for i in range(0, len(pieces), 2):
-            if _replaceable(pieces[i]):
-                pieces[i] = namer.placeholder(pieces[i])
-        changed = ":".join(parts[:5]) + ":" + "".join(pieces)
-    elif _replaceable(value):
-        changed = namer.placeholder(value)
-    else:
-        return value
-    return changed if _signature(changed) == _signature(value) else value
+            out += [parts[4], ":"]
+        else:
+            out[0] += parts[4] + ":"
+        for i, piece in enumerate(re.split(r"([:/])", ":".join(parts[5:]))):
+            if i % 2 == 0 and _replaceable(piece):
+                out += [piece, ""]
+            else:
+                out[-1] += piece
+        return out if len(out) > 1 else None
+    return ["", value, ""] if _replaceable(value) else None
+
+
+@lru_cache(maxsize=1 << 16)
+def _template(value: str) -> tuple[str, ...] | None:
+    """`_parts(value)` if the value may change: every pattern parliament applies to a value
+    gives the same answer with placeholders in it (placeholders of a name differ only in their
+    digits, which no pattern tells apart, so one trial stands for all)."""
+    parts = _parts(value)
+    if parts is None:
+        return None
+    trial = _Namer("")
+    changed = "".join(trial.placeholder(p) if i % 2 else p for i, p in enumerate(parts))
+    return tuple(parts) if _signature(changed) == _signature(value) else None
 
 
 def normalise(text: str) -> Normalised:
@@ -188,63 +204,58 @@ def normalise(text: str) -> Normalised:
     out: list[str] = []
     shifts: list[tuple[int, int, int]] = []
     namer = _Namer(text)
-    line, line_start, norm_len = 1, 0, 0  # position in the normalised text
+    copied = 0  # text[:copied] is in `out`
+    line, counted, line_delta = 1, 0, 0  # line of text[counted]; length change on that line
     # a stack of [is_object, expecting_key, key of the current member]
     stack: list[list[Any]] = []
-    pos = 0
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None:
-            if text[pos:].strip():
-                return Normalised(text, {}, ())
-            break
-        string, punct, scalar = match.groups()
-        raw = match.group(0)
-        replaced = raw
-        if punct in ("{", "["):
-            stack.append([punct == "{", True, None])
-        elif punct in ("}", "]"):
-            if not stack:
-                return Normalised(text, {}, ())
-            stack.pop()
-            if stack and stack[-1][0]:
-                stack[-1][2] = None
-        elif punct == ",":
-            if stack and stack[-1][0]:
-                stack[-1][1] = True
-        elif punct == ":":
-            if stack and stack[-1][0]:
-                stack[-1][1] = False
-        elif string is not None:
-            frame = stack[-1] if stack else None
-            if frame is not None and frame[0] and frame[1]:
-                frame[2] = string[1:-1]
-            else:
-                path = [f[2] for f in stack if f[0]]
-                inside = len(path) >= 2 and path[0] == "Statement" and path[1] in ELEMENTS
-                content = string[1:-1]
-                if inside and "\\" not in content:
-                    new = _normalise_value(content, namer)
-                    if new != content:
-                        replaced = raw[: len(raw) - len(string)] + '"' + new + '"'
-                        start = norm_len + len(raw) - len(string) + 1
-                        shifts.extend(_shifts(content, new, line, start - line_start))
-        elif scalar is None:
+    last = 0
+    for match in _TOKEN.finditer(text):
+        if match.start() != last:
             return Normalised(text, {}, ())
-        out.append(replaced)
-        newlines = replaced.count("\n")
+        last = match.end()
+        kind = match.lastindex
+        if kind == 2:
+            punct = text[last - 1]
+            if punct in "{[":
+                stack.append([punct == "{", True, None])
+            elif punct in "}]":
+                if not stack:
+                    return Normalised(text, {}, ())
+                stack.pop()
+                if stack and stack[-1][0]:
+                    stack[-1][2] = None
+            elif stack and stack[-1][0]:
+                stack[-1][1] = punct == ","
+            continue
+        if kind != 1:
+            continue
+        frame = stack[-1] if stack else None
+        if frame is not None and frame[0] and frame[1]:
+            frame[2] = match.group(1)[1:-1]
+            continue
+        if len(stack) < 2 or stack[0][2] != "Statement":
+            continue
+        path = [f[2] for f in stack if f[0]]
+        if len(path) < 2 or path[1] not in ELEMENTS:
+            continue
+        content_start, content_end = match.start(1) + 1, last - 1
+        content = text[content_start:content_end]
+        parts = None if "\\" in content else _template(content)
+        if parts is None:
+            continue
+        new = "".join(namer.placeholder(p) if i % 2 else p for i, p in enumerate(parts))
+        newlines = text.count("\n", counted, content_start)
         if newlines:
-            line += newlines
-            line_start = norm_len + replaced.rindex("\n") + 1
-        norm_len += len(replaced)
-        pos = match.end()
-    if not namer.by_name or not namer.ok:
+            line, line_delta = line + newlines, 0
+        counted = content_start
+        column = content_start - text.rfind("\n", 0, content_start) - 1 - line_delta
+        if len(new) != len(content):
+            shifts.append((line, column, len(content) - len(new)))
+            line_delta += len(content) - len(new)
+        out += [text[copied:content_start], new]
+        copied = content_end
+    if text[last:].strip() or stack or not namer.by_name or not namer.ok:
         return Normalised(text, {}, ())
+    out.append(text[copied:])
     names = {p: n for n, p in namer.by_name.items()}
     return Normalised("".join(out), names, tuple(shifts))
-
-
-def _shifts(original: str, new: str, line: int, column: int) -> list[tuple[int, int, int]]:
-    """One shift for the value: nodes after it move by the whole length change (a node never
-    starts inside a string, so where in the string the change is does not matter)."""
-    return [(line, column, len(original) - len(new))] if len(original) != len(new) else []
