@@ -210,6 +210,24 @@ SHAPES = [
         'role/mesh-a"}, "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEquals": '
         '{"aws:PrincipalArn": "arn:aws:iam::123456789012:role/mesh-a", "aws:PrincipalTag/d": "a"}}}]}'
     ),
+    # Sids: a duplicate one (DUPLICATE_SID names it), a date in one, one parliament refuses
+    json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject", "Resource": res}
+                for sid, res in (
+                    ("ReadUntil20270101", "arn:aws:s3:::mesh-a/*"),
+                    ("ReadUntil20270101", "arn:aws:s3:::mesh-b/*"),
+                    ("ListUntil20270714", "*"),
+                )
+            ],
+        }
+    ),
+    (
+        '{"Version": "2012-10-17", "Statement": [{"Sid": "Read-mesh-a", "Effect": "Allow", '
+        '"Action": "s3:GetObject", "Resource": "arn:aws:s3:::mesh-a/*"}]}'
+    ),
     # not JSON: left as it is, parliament reports where
     '{"Version": "2012-10-17", "Statement": [{"Resource": "arn:aws:s3:::mesh-a",}',
 ]

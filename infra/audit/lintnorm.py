@@ -4,13 +4,17 @@ products 2,400 documents, ~660 distinct apart from names), and each finding mapp
 document it stands for.
 
 What is replaced (only in the string *values* under a statement's `Resource`, `NotResource`,
-`Principal`, `NotPrincipal` and `Condition`; never a key, an action, an effect, a Sid):
+`Principal`, `NotPrincipal` and `Condition`, and its `Sid`; never a key, an action, an effect):
 
 - in an ARN of a service whose ARN formats are "delimiter-bounded" (below): the account (12
   digits) and every segment of the resource part (between `/` and `:`) that is a plain name
   (letters, digits, `_.+=,@-`) and not a word of any ARN format parliament knows (`role`, `key`,
   `table`, `default`, ...); partition, service and region are kept;
-- a whole value that is a plain name (a tag value such as a domain name, an account id).
+- a whole value that is a plain name (a tag value such as a domain name, an account id), or a
+  date-time (`2027-04-19T00:00:00Z`, a grant's last day; its placeholder is a date-time too);
+- a Sid of letters and digits (`DirectReadObjectsUntil20270714`): parliament only checks that a
+  Sid is letters and digits and compares Sids with each other (DUPLICATE_SID); its placeholder
+  (`zs000001`) is letters and digits, one per distinct Sid.
 
 Why parliament cannot tell the difference (the test `test_lint_dedup_*` checks it on every
 fixture tree, the sample and a generated mesh, finding by finding):
@@ -48,7 +52,9 @@ with warnings.catch_warnings():  # parliament imports pkg_resources, which warns
 ELEMENTS = frozenset({"Resource", "NotResource", "Principal", "NotPrincipal", "Condition"})
 NAME = re.compile(r"[A-Za-z0-9_.+=,@-]+")
 ACCOUNT = re.compile(r"[0-9]{12}")
-PLACEHOLDER = re.compile(r"z[-b][0-9]{6}|[0-9]{12}")
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+SID = re.compile(r"[0-9A-Za-z]+")
+PLACEHOLDER = re.compile(r"z[-bs][0-9]{6}|[0-9]{12}|0000-00-00T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _TOKEN = re.compile(
     r'\s*(?:("(?:[^"\\\n]|\\.)*")|([{}\[\],:])|(-?[0-9][0-9.eE+-]*|true|false|null))'
 )
@@ -138,23 +144,27 @@ class Normalised:
 class _Namer:
     def __init__(self, text: str) -> None:
         self.text = text
-        self.by_name: dict[str, str] = {}
+        self.by_name: dict[tuple[bool, str], str] = {}  # (a Sid?, name) -> placeholder
         self.ok = True
 
-    def placeholder(self, name: str) -> str:
-        known = self.by_name.get(name)
+    def placeholder(self, name: str, sid: bool = False) -> str:
+        known = self.by_name.get((sid, name))
         if known is not None:
             return known
         i = len(self.by_name) + 1
-        if ACCOUNT.fullmatch(name):
+        if sid:  # letters and digits, as parliament requires of a Sid
+            made = f"zs{i:06d}"
+        elif ACCOUNT.fullmatch(name):
             made = f"{i:012d}"
+        elif DATE.fullmatch(name):  # a grant's last day in a condition
+            made = f"0000-00-00T{i // 3600 % 100:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z"
         elif _VALUE_PATTERNS[1].match(name):  # a base64-shaped name keeps that shape
             made = f"zb{i:06d}"
         else:
             made = f"z-{i:06d}"
         if made in self.text:  # never confuse a placeholder with the document's own text
             self.ok = False
-        self.by_name[name] = made
+        self.by_name[(sid, name)] = made
         return made
 
 
@@ -182,7 +192,7 @@ def _parts(value: str) -> list[str] | None:
             else:
                 out[-1] += piece
         return out if len(out) > 1 else None
-    return ["", value, ""] if _replaceable(value) else None
+    return ["", value, ""] if _replaceable(value) or DATE.fullmatch(value) else None
 
 
 @lru_cache(maxsize=1 << 16)
@@ -236,14 +246,21 @@ def normalise(text: str) -> Normalised:
         if len(stack) < 2 or stack[0][2] != "Statement":
             continue
         path = [f[2] for f in stack if f[0]]
-        if len(path) < 2 or path[1] not in ELEMENTS:
+        if len(path) < 2:
             continue
         content_start, content_end = match.start(1) + 1, last - 1
         content = text[content_start:content_end]
-        parts = None if "\\" in content else _template(content)
-        if parts is None:
+        if path[1] == "Sid" and len(path) == 2:
+            if not SID.fullmatch(content):
+                continue
+            new = namer.placeholder(content, sid=True)
+        elif path[1] in ELEMENTS:
+            parts = None if "\\" in content else _template(content)
+            if parts is None:
+                continue
+            new = "".join(namer.placeholder(p) if i % 2 else p for i, p in enumerate(parts))
+        else:
             continue
-        new = "".join(namer.placeholder(p) if i % 2 else p for i, p in enumerate(parts))
         newlines = text.count("\n", counted, content_start)
         if newlines:
             line, line_delta = line + newlines, 0
@@ -257,5 +274,5 @@ def normalise(text: str) -> Normalised:
     if text[last:].strip() or stack or not namer.by_name or not namer.ok:
         return Normalised(text, {}, ())
     out.append(text[copied:])
-    names = {p: n for n, p in namer.by_name.items()}
+    names = {p: n for (_, n), p in namer.by_name.items()}
     return Normalised("".join(out), names, tuple(shifts))
