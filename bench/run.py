@@ -54,6 +54,12 @@ BENCHMARKS = [
         [],
         ["--domains", "20", "--products", "5", "--consumers", "5"],
     ),
+    (
+        "Lint once per distinct document; mesh audit / mesh plan at 1,000 products",
+        "lint_bench.py",
+        [],
+        ["--domains", "20", "--products", "5", "--consumers", "5", "--no-before"],
+    ),
 ]
 # with --full: the figures that take long (issue 27: mesh audit at 10,000 products, <= 15 min)
 LONG_BENCHMARKS = [

@@ -147,10 +147,10 @@ def test_memoised_lint_finds_exactly_what_parliament_finds_alone(resources, monk
 
     graph = index(resources)
     memoised = lint_mod.lint(graph).findings
-    lint_mod._lint_text.cache_clear()
+    lint_mod._parliament.cache_clear()
     monkeypatch.setattr(Policy, "get_allowed_actions", Policy.get_allowed_actions.original)
     alone = lint_mod.lint(graph).findings
-    lint_mod._lint_text.cache_clear()
+    lint_mod._parliament.cache_clear()
     assert memoised == alone and len(alone) > 0
 
 

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from infra.audit.lintnorm import Normalised, normalise
 from infra.audit.view import MeshGraph, PolicyDoc
 
 with warnings.catch_warnings():  # parliament imports pkg_resources, which warns on import
@@ -34,6 +36,7 @@ with warnings.catch_warnings():  # parliament imports pkg_resources, which warns
     from jsoncfg.config_classes import ConfigJSONArray
     from parliament import analyze_policy_string, enhance_finding
     from parliament.cli import is_finding_filtered
+    from parliament.finding import Finding
 
 
 def _memoised_allowed_actions() -> None:
@@ -59,6 +62,32 @@ def _memoised_allowed_actions() -> None:
 
 
 _memoised_allowed_actions()
+
+
+def _fresh_default_locations() -> None:
+    """parliament's `Policy.add_finding` and `Statement.add_finding` default `location` to one
+    shared `{}`; the first finding added without a location gets `filepath` written into it, and
+    every later such finding (RESOURCE_POLICY_PRIVILEGE_ESCALATION, DUPLICATE_SID, ...) of any
+    document in the process reported that first document's path (and was matched against the
+    ignores with it). Each such finding gets its own location here."""
+    from parliament.policy import Policy
+    from parliament.statement import Statement
+
+    for cls in (Policy, Statement):
+        add = cls.add_finding
+        if getattr(add, "fresh_location", False):
+            continue
+
+        def add_finding(self, finding, detail=None, location=None, _add=add, _cls=cls):
+            if detail is None and _cls is Policy:
+                detail = ""
+            return _add(self, finding, detail, {} if location is None else location)
+
+        add_finding.fresh_location = True
+        cls.add_finding = add_finding
+
+
+_fresh_default_locations()
 
 SEVERITIES = ("MUTE", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 FAIL_AT = "MEDIUM"  # findings of this severity or higher fail the audit
@@ -126,15 +155,17 @@ class LintFinding:
 class LintResult:
     documents: int
     findings: list[LintFinding]
+    distinct: int = 0  # distinct normalised texts, i.e. parliament analyses (cached ones too)
 
     @property
     def failing(self) -> list[LintFinding]:
         return [f for f in self.findings if f.fails]
 
 
+@lru_cache(maxsize=1)
 def _configure() -> None:
     """Parliament's config is module-global: load the community auditors' settings and our
-    ignores into it (idempotent)."""
+    ignores into it (once per process: it reads a YAML file)."""
     parliament.override_config(str(COMMUNITY_OVERRIDES))
     for issue in {i.issue for i in IGNORED}:
         parliament.config[issue]["ignore_locations"] = [
@@ -197,39 +228,118 @@ def _justification(finding: Any) -> str | None:
 
 
 def lint_document(doc: PolicyDoc, role_arn: str | None = None) -> list[LintFinding]:
-    _configure()
-    return list(_lint_text(lintable_text(doc, role_arn), doc.id))
+    return lint_documents([(doc, role_arn)]).findings
+
+
+# the file path parliament is given for a normalised text: each finding's `filepath` is set back
+# to the document's id (parliament uses the path for nothing else)
+_NORMALISED_PATH = "\x00normalised"
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """One parliament finding on a normalised text, before it is mapped back to a document."""
+
+    issue: str
+    severity: str
+    title: str
+    detail: str
+    location: dict[str, Any]
+
+
+def _copied(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return type(value)(_copied(v) for v in value)
+    return value
 
 
 @lru_cache(maxsize=4096)
-def _lint_text(text: str, doc_id: str) -> tuple[LintFinding, ...]:
-    """Parliament's findings for one document text (deterministic for a text, an id and the
-    configuration, so cached: an audit of a slightly changed graph re-lints only what changed)."""
+def _parliament(text: str) -> tuple[_Raw, ...]:
+    """Parliament's findings for one (normalised) text: deterministic for a text and the
+    configuration, so cached: an audit of a slightly changed graph re-lints only what changed."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        policy = analyze_policy_string(text, filepath=doc_id, include_community_auditors=True)
-        out = []
+        policy = analyze_policy_string(
+            text, filepath=_NORMALISED_PATH, include_community_auditors=True
+        )
+        raws = []
         for raw in policy.findings:
             finding = enhance_finding(raw)
-            out.append(
-                LintFinding(
-                    document=doc_id,
-                    issue=finding.issue,
-                    severity=finding.severity,
-                    title=finding.title,
-                    detail=str(finding.detail or ""),
-                    location=_plain(finding.location),
-                    ignored=_justification(finding),
+            raws.append(
+                _Raw(
+                    finding.issue,
+                    finding.severity,
+                    finding.title,
+                    str(finding.detail or ""),
+                    _copied(finding.location),
                 )
             )
-    return tuple(out)
+    return tuple(raws)
+
+
+def _restored(value: Any, norm: Normalised, doc_id: str, key: str | None = None) -> Any:
+    """A finding's location (on the normalised text) as it is on the document: the names back
+    in every string, the document's id as the file path, the column shifted."""
+    if isinstance(value, dict):
+        line = value.get("line", value.get("lineno"))
+        return {
+            k: norm.column(line, v) if k == "column" else _restored(v, norm, doc_id, k)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple, set)):
+        return type(value)(_restored(v, norm, doc_id) for v in value)
+    if key == "filepath" and value == _NORMALISED_PATH:
+        return doc_id
+    if isinstance(value, str):
+        return norm.restore(value)
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    return norm.restore(str(value))
+
+
+def _mapped(doc_id: str, norm: Normalised, raws: tuple[_Raw, ...]) -> list[LintFinding]:
+    out = []
+    for raw in raws:
+        location = _restored(raw.location, norm, doc_id)
+        finding = Finding(raw.issue, raw.detail, location)
+        finding.severity = raw.severity
+        out.append(
+            LintFinding(
+                document=doc_id,
+                issue=raw.issue,
+                severity=raw.severity,
+                title=raw.title,
+                detail=norm.restore(raw.detail),
+                location=_plain(location),
+                ignored=_justification(finding),
+            )
+        )
+    return out
+
+
+def lint_documents(documents: Iterable[tuple[PolicyDoc, str | None]]) -> LintResult:
+    """Lint `(document, role ARN for a trust policy)` pairs (an iterable: a streaming caller
+    feeds them as they come). Parliament analyses each distinct normalised text once
+    (`infra.audit.lintnorm`); its findings are mapped back to every document."""
+    _configure()
+    findings: list[LintFinding] = []
+    count = 0
+    distinct: set[str] = set()
+    for doc, role_arn in documents:
+        count += 1
+        norm = normalise(lintable_text(doc, role_arn))
+        distinct.add(norm.text)
+        findings.extend(_mapped(doc.id, norm, _parliament(norm.text)))
+    findings.sort(key=lambda f: (-SEVERITIES.index(f.severity), f.document, f.issue))
+    return LintResult(count, findings, len(distinct))
 
 
 def lint(graph: MeshGraph) -> LintResult:
-    _configure()
-    findings: list[LintFinding] = []
-    for doc in graph.documents:
-        role = graph.roles.get(doc.attached_to) if doc.kind == "trust" else None
-        findings.extend(_lint_text(lintable_text(doc, role.arn if role else None), doc.id))
-    findings.sort(key=lambda f: (-SEVERITIES.index(f.severity), f.document, f.issue))
-    return LintResult(len(graph.documents), findings)
+    def pairs() -> Iterator[tuple[PolicyDoc, str | None]]:
+        for doc in graph.documents:
+            role = graph.roles.get(doc.attached_to) if doc.kind == "trust" else None
+            yield doc, role.arn if role else None
+
+    return lint_documents(pairs())

@@ -78,7 +78,8 @@ def audit(out: OutOption, directory: DirArg = Path("blueprints")) -> None:
     t = outcome.timings
     typer.echo(
         f"time: program {t['program']:.2f}s, effective access {t['effective_access']:.2f}s, "
-        f"lint {t['lint']:.2f}s, report {t['report']:.2f}s (policy files {t['files']:.2f}s, "
+        f"lint {t['lint']:.2f}s (parliament on {lint.distinct} distinct of {lint.documents} "
+        f"documents), report {t['report']:.2f}s (policy files {t['files']:.2f}s, "
         f"report.md {t['report_md']:.2f}s, report.html {t['report_html']:.2f}s)"
     )
     typer.echo("audit: " + ("PASS" if outcome.ok else "FAIL"))
