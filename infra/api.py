@@ -375,13 +375,21 @@ def audit(
     directory: Path,
     settings: StackSettings | None = None,
     timings: dict[str, float] | None = None,
-) -> tuple[AuditResult, ResourceGraph]:
+    *,
+    per_stack: bool = True,
+    generated_at: str | None = None,
+) -> tuple[AuditResult, int]:
     """`mesh audit`: every generated policy linted, effective access computed from them and
-    compared with the declared grants. Raises `InvalidTree` when the blueprints do not validate."""
+    compared with the declared grants. Returns the result and how many resources the program
+    declares. Raises `InvalidTree` when the blueprints do not validate.
+
+    `per_stack` (the default): the program runs as the mesh deploys, one stack at a time (the
+    platform, each domain), each in a worker process, and only what the audit reads comes back
+    (`infra.engines.stackrun`): memory is bounded by the largest domain, not the mesh. Else
+    the whole mesh's program runs here, in one Pulumi run; the result is the same."""
     import time
 
     from infra.audit.audit import audit as run_audit
-    from infra.engines.recording import run_program
     from infra.provision.program import StackSettings
 
     settings = settings or StackSettings()
@@ -389,10 +397,23 @@ def audit(
         report = valid(directory, settings.names)
     today = clock.today()
     t0 = time.perf_counter()
-    with progress.step("run the Pulumi program (recording mocks)"):
-        graph = run_program(report.mesh, settings, today)
+    if per_stack:
+        from infra.engines.stackrun import merged, record_stacks, resource_count
+
+        with progress.step("run the Pulumi program of each stack (recording mocks)"):
+            stacks = record_stacks(report.mesh, settings, today)
+        count = resource_count(stacks)
+        resources: Any = merged(stacks)
+    else:
+        from infra.engines.recording import run_program
+
+        with progress.step("run the Pulumi program (recording mocks)"):
+            graph = run_program(report.mesh, settings, today)
+        count, resources = len(graph.resources), graph.resources
+        del graph
     timings = dict(timings or {}) | {"program": time.perf_counter() - t0}
-    return run_audit(report.mesh, graph.resources, today, timings=timings), graph
+    result = run_audit(report.mesh, resources, today, generated_at, timings=timings)
+    return result, count
 
 
 def expiring(directory: Path, since: int) -> tuple[dt.date, list]:
