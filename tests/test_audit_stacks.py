@@ -6,11 +6,10 @@ accounts), the one-account fixture and a generated mesh with a hub consumer."""
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SAMPLE, SINGLE, TODAY
+from conftest import SAMPLE, SINGLE, TODAY
 
 from infra import api
 from infra.audit.audit import write
@@ -20,14 +19,13 @@ from infra.engines.parallel import WorkerFailed
 from infra.engines.recording import run_program
 from infra.provision.program import StackSettings
 
-sys.path.insert(0, str(ROOT))
-from bench.meshgen import generate
-
 STAMP = "2026-11-25T00:00:00Z"
 
 
 @pytest.fixture(scope="module")
 def hub_mesh(tmp_path_factory) -> Path:
+    from bench.meshgen import generate
+
     directory = tmp_path_factory.mktemp("hub") / "blueprints"
     generate(directory, 6, 2, 2, today=TODAY, fan_in="hub")
     return directory
