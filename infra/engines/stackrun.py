@@ -129,14 +129,27 @@ def record_stacks(
         return record_stack(mesh, settings, today, scope)
 
     n = workers_for(len(items)) if workers is None else workers
+    # The first stack runs here: the SDK's first run in a process fills its caches (input
+    # types' hints, ...: ~60 % of a small stack's time), which every fork then inherits.
+    # Its memory is one domain's.
+    first = min(items[1:], key=lambda d: _size(mesh, d), default=items[0])
+    out = {first: one(first)}
+    if on_stack is not None:
+        on_stack(out[first])
+    rest = [s for s in items if s != first]
     if n <= 1 or not hasattr(os, "fork"):
-        out = []
-        for scope in items:
-            out.append(one(scope))
+        for scope in rest:
+            out[scope] = one(scope)
             if on_stack is not None:
-                on_stack(out[-1])
-        return out
-    return _pool(one, items, n, on_stack)
+                on_stack(out[scope])
+    else:
+        out.update(zip(rest, _pool(one, rest, n, on_stack), strict=True))
+    return [out[s] for s in items]
+
+
+def _size(mesh: Mesh, domain: str) -> int:
+    bp = next(b for b in mesh.blueprints if b.domain == domain)
+    return sum(1 + len(p.consumers) for p in bp.products)
 
 
 # ------------------------------------------------------------------ the pool
