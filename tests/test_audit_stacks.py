@@ -87,3 +87,21 @@ def test_a_failing_stack_fails_the_run_naming_it(monkeypatch):
     monkeypatch.setattr(stackrun, "record_stack", broken)
     with pytest.raises(WorkerFailed, match="'finance': ValueError: no finance today"):
         stackrun.record_stacks(mesh, StackSettings(), dt.date(2026, 11, 25), workers=2)
+
+
+@pytest.mark.parametrize("tree", ["sample", "single", "empty"])
+def test_plan_json_is_streamed_byte_for_byte_as_one_document(tree):
+    import io
+    import json
+
+    from infra.cli.plan import write_plan_json
+    from infra.engines.recording import ResourceGraph
+
+    if tree == "empty":
+        graph = ResourceGraph([])
+    else:
+        directory = SAMPLE if tree == "sample" else SINGLE
+        graph = run_program(load_mesh(directory, today=TODAY).mesh, StackSettings(), TODAY)
+    out = io.StringIO()
+    write_plan_json(graph, out)
+    assert out.getvalue() == json.dumps(graph.plan_json(), indent=2, sort_keys=True) + "\n"
