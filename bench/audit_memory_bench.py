@@ -99,6 +99,7 @@ def main() -> int:
             s_wall, s_rss, s_text = run([sys.executable, "-c", SINGLE, str(tree), str(single)], env)
             print(f"audit in one process        {s_wall:8.1f} s  max RSS {s_rss / GIB:6.2f} GiB")
             print(f"ratio RSS per stack / one process: {rss / s_rss:.2f}")
+            print(f"    one process: {s_text.strip().splitlines()[-1]}")
             differing = same_files(out, single)
             print(f"output files identical (but the time stamp): {not differing} {differing[:5]}")
             met &= not differing

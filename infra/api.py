@@ -383,10 +383,8 @@ def audit(
     compared with the declared grants. Returns the result and how many resources the program
     declares. Raises `InvalidTree` when the blueprints do not validate.
 
-    `per_stack` (the default): the program runs as the mesh deploys, one stack at a time (the
-    platform, each domain), each in a worker process, and only what the audit reads comes back
-    (`infra.engines.stackrun`): memory is bounded by the largest domain, not the mesh. Else
-    the whole mesh's program runs here, in one Pulumi run; the result is the same."""
+    `per_stack`: one stack at a time, each in a worker process (`infra.engines.stackrun`),
+    memory bounded by the largest domain; else in one Pulumi run here. The result is the same."""
     import time
 
     from infra.audit.audit import audit as run_audit
@@ -410,7 +408,6 @@ def audit(
         with progress.step("run the Pulumi program (recording mocks)"):
             graph = run_program(report.mesh, settings, today)
         count, resources = len(graph.resources), graph.resources
-        del graph
     timings = dict(timings or {}) | {"program": time.perf_counter() - t0}
     result = run_audit(report.mesh, resources, today, generated_at, timings=timings)
     return result, count
