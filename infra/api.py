@@ -383,11 +383,11 @@ def audit(
     compared with the declared grants. Returns the result and how many resources the program
     declares. Raises `InvalidTree` when the blueprints do not validate.
 
-    `per_stack`: one stack at a time, each in a worker process (`infra.engines.stackrun`),
-    memory bounded by the largest domain; else in one Pulumi run here. The result is the same."""
+    `per_stack`: one stack per worker process, else one Pulumi run here (`stackrun`)."""
     import time
 
     from infra.audit.audit import audit as run_audit
+    from infra.engines.stackrun import audited_resources
     from infra.provision.program import StackSettings
 
     settings = settings or StackSettings()
@@ -395,19 +395,8 @@ def audit(
         report = valid(directory, settings.names)
     today = clock.today()
     t0 = time.perf_counter()
-    if per_stack:
-        from infra.engines.stackrun import merged, record_stacks, resource_count
-
-        with progress.step("run the Pulumi program of each stack (recording mocks)"):
-            stacks = record_stacks(report.mesh, settings, today)
-        count = resource_count(stacks)
-        resources: Any = merged(stacks)
-    else:
-        from infra.engines.recording import run_program
-
-        with progress.step("run the Pulumi program (recording mocks)"):
-            graph = run_program(report.mesh, settings, today)
-        count, resources = len(graph.resources), graph.resources
+    with progress.step("run the Pulumi program (recording mocks)"):
+        count, resources = audited_resources(report.mesh, settings, today, per_stack)
     timings = dict(timings or {}) | {"program": time.perf_counter() - t0}
     result = run_audit(report.mesh, resources, today, generated_at, timings=timings)
     return result, count

@@ -30,7 +30,7 @@ import os
 import pickle
 import selectors
 import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from infra.engines.parallel import WorkerFailed, workers_for
@@ -110,6 +110,18 @@ def merged(stacks: list[StackRecords]) -> Iterator[Lite]:
             last = r.key
             yield r
     lists.clear()
+
+
+def audited_resources(
+    mesh: Mesh, settings: StackSettings, today: dt.date, per_stack: bool = True
+) -> tuple[int, Iterable[Any]]:
+    """(how many resources the whole mesh's program declares, what the audit reads of them in
+    the order of its single run): per stack in workers, else in one run here."""
+    if not per_stack:
+        graph = run_program(mesh, settings, today)
+        return len(graph.resources), graph.resources
+    stacks = record_stacks(mesh, settings, today)
+    return resource_count(stacks), merged(stacks)
 
 
 def record_stacks(
