@@ -375,15 +375,11 @@ def audit(
     directory: Path,
     settings: StackSettings | None = None,
     timings: dict[str, float] | None = None,
-    *,
     per_stack: bool = True,
     generated_at: str | None = None,
 ) -> tuple[AuditResult, int]:
-    """`mesh audit`: every generated policy linted, effective access computed from them and
-    compared with the declared grants. Returns the result and how many resources the program
-    declares. Raises `InvalidTree` when the blueprints do not validate.
-
-    `per_stack`: one stack per worker process, else one Pulumi run here (`stackrun`)."""
+    """`mesh audit`: policies linted, effective access compared with the declared grants; and
+    the resource count (`per_stack`: `infra.engines.stackrun`). Raises `InvalidTree`."""
     import time
 
     from infra.audit.audit import audit as run_audit
@@ -398,8 +394,7 @@ def audit(
     with progress.step("run the Pulumi program (recording mocks)"):
         count, resources = audited_resources(report.mesh, settings, today, per_stack)
     timings = dict(timings or {}) | {"program": time.perf_counter() - t0}
-    result = run_audit(report.mesh, resources, today, generated_at, timings=timings)
-    return result, count
+    return run_audit(report.mesh, resources, today, generated_at, timings=timings), count
 
 
 def expiring(directory: Path, since: int) -> tuple[dt.date, list]:
