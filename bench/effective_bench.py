@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.meshgen import generate
-from bench.timing import best_of
+from bench.timing import best_of, goal
 from infra.audit import effective
 from infra.audit.view import index
 from infra.blueprints.load import load_mesh
@@ -104,14 +104,16 @@ def main() -> int:
         )
     last = rows[-1]
     exponent = last.get("exponent", float("nan"))
-    met = exponent <= GOAL_EXPONENT
     print(
         f"ratio every-principal / linear at {last['domains']} domains: "
         f"{last['every'] / last['linear']:.2f}"
     )
-    print(
-        f"GOAL effective access linear in grants: measured exponent {exponent:.2f} "
-        f"goal {GOAL_EXPONENT} {'met' if met else 'missed'}"
+    met = goal(
+        "effective access: growth exponent vs grants (uniform fan-in)",
+        exponent,
+        GOAL_EXPONENT,
+        "exponent",
+        f"{rows[-2]['domains']} -> {last['domains']} domains",
     )
     return 0 if met else 1
 
