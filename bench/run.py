@@ -49,6 +49,18 @@ BENCHMARKS = [
         ["--quick"],
     ),
     (
+        "Effective access against the number of grants",
+        "effective_bench.py",
+        [],
+        ["--domains", "10,20", "--repeat", "1"],
+    ),
+    (
+        "mesh audit per stack: wall time and max RSS at 1,000 products",
+        "audit_memory_bench.py",
+        [],
+        ["--domains", "10", "--products", "5", "--consumers", "3"],
+    ),
+    (
         "mesh audit vs mesh plan, with the query path",
         "query_bench.py",
         [],

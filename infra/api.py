@@ -375,13 +375,15 @@ def audit(
     directory: Path,
     settings: StackSettings | None = None,
     timings: dict[str, float] | None = None,
-) -> tuple[AuditResult, ResourceGraph]:
-    """`mesh audit`: every generated policy linted, effective access computed from them and
-    compared with the declared grants. Raises `InvalidTree` when the blueprints do not validate."""
+    per_stack: bool = True,
+    generated_at: str | None = None,
+) -> tuple[AuditResult, int]:
+    """`mesh audit`: policies linted, effective access compared with the declared grants; and
+    the resource count (`per_stack`: `infra.engines.stackrun`). Raises `InvalidTree`."""
     import time
 
     from infra.audit.audit import audit as run_audit
-    from infra.engines.recording import run_program
+    from infra.engines.stackrun import audited_resources
     from infra.provision.program import StackSettings
 
     settings = settings or StackSettings()
@@ -390,9 +392,9 @@ def audit(
     today = clock.today()
     t0 = time.perf_counter()
     with progress.step("run the Pulumi program (recording mocks)"):
-        graph = run_program(report.mesh, settings, today)
+        count, resources = audited_resources(report.mesh, settings, today, per_stack)
     timings = dict(timings or {}) | {"program": time.perf_counter() - t0}
-    return run_audit(report.mesh, graph.resources, today, timings=timings), graph
+    return run_audit(report.mesh, resources, today, generated_at, timings=timings), count
 
 
 def expiring(directory: Path, since: int) -> tuple[dt.date, list]:

@@ -37,6 +37,7 @@ from typing import Any
 
 from infra.audit import lftags
 from infra.audit.iameval import (
+    _OPERATORS,
     Caller,
     Decision,
     Evaluation,
@@ -242,6 +243,108 @@ class _Candidates:
         if len(hits) == len(self.docs):
             return self.docs
         return [self.docs[i] for i in sorted(hits)]
+
+
+class _Reachers:
+    """Which callers a bucket's object probes can allow, so each bucket is probed with those
+    alone, not with every principal of the mesh (products x principals probes): linear in the
+    grants.
+
+    S3 allows a request (`iameval.decide`) only through an identity statement or a bucket-policy
+    statement naming the caller directly. A caller none of whose identity documents may apply to
+    the probe (`_Candidates`, keyed over every role at once here) and that no Allow statement
+    of the bucket's policies names by its ARN gets no path and no note: its probes are skipped.
+    A bucket is probed with every caller, as before, when one of its policies' statements could
+    apply to callers it does not name (`Principal: "*"` on an Allow, `NotPrincipal`, a
+    principal not understood) in a way that matters: an Allow, or a condition the evaluator may
+    leave undecided (whose note would then be recorded in another order)."""
+
+    def __init__(self, ev: _Evaluator, callers: list[tuple[str, Role | None, Caller]]) -> None:
+        self.ev = ev
+        self.every = list(range(len(callers)))
+        self.always: set[int] = set()
+        self.keyed: dict[str | None, dict[str, set[int]]] = {}
+        self.by_arn: dict[str, list[int]] = {}
+        for i, (_, role, caller) in enumerate(callers):
+            self.by_arn.setdefault(caller.arn, []).append(i)
+            if role is None:
+                self.always.add(i)  # the anonymous caller: one per bucket
+                continue
+            for d in ev._inline.get(role.name, []):
+                if not _same_account(d.account, role):
+                    continue
+                keys = _document_keys(d.document)
+                if keys is None:
+                    self.always.add(i)
+                    continue
+                for action, prefix in keys:
+                    self.keyed.setdefault(action, {}).setdefault(prefix, set()).add(i)
+        self.lengths = {a: sorted({len(p) for p in by}) for a, by in self.keyed.items()}
+
+    def of(self, bucket: Bucket, actions: tuple[str, ...]) -> list[int]:
+        """Positions (in the callers' order) of the callers to probe `bucket` with."""
+        hits = set(self.always)
+        for d in self.ev._resource.get(("bucket", bucket.name), ()):
+            named = _named_principals(d.document)
+            if named is None:
+                return self.every
+            for arn in named:
+                hits.update(self.by_arn.get(arn, ()))
+        resource = f"{bucket.arn}/{PROBE_OBJECT}"
+        for action in actions:
+            for key in (action.lower(), None):
+                by_prefix = self.keyed.get(key)
+                if not by_prefix:
+                    continue
+                for n in self.lengths[key]:
+                    if n > len(resource):
+                        break
+                    hits |= by_prefix.get(resource[:n], set())
+        return sorted(hits)
+
+
+# condition operators `iameval` always decides (dates may not parse: not among them)
+_DECIDED = frozenset(op for op in (*_OPERATORS, "Null") if not op.startswith("Date"))
+
+
+def _named_principals(document: Any) -> set[str] | None:
+    """The ARNs the Allow statements of a resource policy name as principals; None when a
+    statement may apply to callers it does not name and it matters (see `_Reachers`)."""
+    if not isinstance(document, Mapping):
+        return None
+    named: set[str] = set()
+    for stmt in as_list(document.get("Statement")):
+        if not isinstance(stmt, Mapping):
+            return None
+        principal = stmt.get("Principal")
+        explicit = None
+        if "NotPrincipal" not in stmt and isinstance(principal, Mapping):
+            values = as_list(principal.get("AWS"))
+            if all(
+                isinstance(v, str) and v.startswith("arn:") and ":root" not in v for v in values
+            ):
+                explicit = set(values)
+        if stmt.get("Effect") == "Allow":
+            if explicit is None:
+                return None
+            named |= explicit
+        if explicit is None and not _surely_decided(stmt.get("Condition")):
+            return None
+    return named
+
+
+def _surely_decided(condition: Any) -> bool:
+    if condition is None:
+        return True
+    if not isinstance(condition, Mapping):
+        return False
+    for operator in condition:
+        if not isinstance(operator, str):
+            return False
+        base = operator.removesuffix("IfExists").rpartition(":")[2]
+        if base not in _DECIDED:
+            return False
+    return True
 
 
 # request context keys whose value depends on the caller (see _Evaluator.s3 and .kms)
@@ -570,6 +673,7 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
         if role.service is None  # service roles act only for their service (see _lf_usable)
     ]
     callers.append((ANONYMOUS, None, Caller(ANONYMOUS)))
+    reachers = _Reachers(ev, callers)
 
     for bucket in graph.buckets.values():
         if bucket.product is None:
@@ -578,7 +682,8 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
         table = table_of_bucket.get(bucket.name)
         tables_by_product[bucket.product] = table
         all_columns = tuple(sorted(c.name for c in table.columns)) if table else ()
-        for principal, role, caller in callers:
+        for position in reachers.of(bucket, ("s3:GetObject", "s3:PutObject")):
+            principal, role, caller = callers[position]
             for write in (False, True):
                 evidence, latent = _object_path(ev, role, caller, bucket, write)
                 if latent:

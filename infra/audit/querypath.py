@@ -36,12 +36,19 @@ def _arn_parts(arn: str) -> tuple[str, str]:
     return (parts[1], parts[3]) if len(parts) > 4 else ("aws", "")
 
 
-def _workgroups_of(graph: MeshGraph, role: Role) -> list[Workgroup]:
-    """The workgroups of the role's domain in its account ("" on either side: not known)."""
+def _workgroups_of(ev: Any, graph: MeshGraph, role: Role) -> list[Workgroup]:
+    """The workgroups of the role's domain in its account ("" on either side: not known).
+    Indexed by domain once per evaluation (a scan of every workgroup per role was domains²)."""
+    by_domain = getattr(ev, "workgroups_by_domain", None)
+    if by_domain is None:
+        by_domain = {}
+        for (account, _), wg in sorted(graph.workgroups.items()):
+            by_domain.setdefault(wg.domain, []).append((account, wg))
+        ev.workgroups_by_domain = by_domain
     return [
         wg
-        for (account, _), wg in sorted(graph.workgroups.items())
-        if wg.domain == role.domain and (not account or not role.account or account == role.account)
+        for account, wg in by_domain.get(role.domain, ())
+        if not account or not role.account or account == role.account
     ]
 
 
@@ -89,7 +96,7 @@ def query_blockers(ev: Any, graph: MeshGraph, role: Role) -> list[str]:
         (_arn_parts(k)[1] for k in graph.keys), ""
     )
     partition = _arn_parts(role.arn)[0] if role.arn else "aws"
-    candidates = _workgroups_of(graph, role)
+    candidates = _workgroups_of(ev, graph, role)
     if not candidates:
         why.append(f"no Athena workgroup of domain {role.domain} in account {role.account}")
     else:

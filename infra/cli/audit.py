@@ -39,7 +39,7 @@ def audit(out: OutOption, directory: DirArg = Path("blueprints")) -> None:
     started = time.perf_counter()
     with progress_on_terminal(directory):
         try:
-            outcome, graph = api.audit(directory)
+            outcome, resources = api.audit(directory)
         except api.InvalidTree as exc:
             print_invalid(exc)
             raise typer.Exit(1) from None
@@ -50,7 +50,7 @@ def audit(out: OutOption, directory: DirArg = Path("blueprints")) -> None:
 
     lint = outcome.lint
     typer.echo(
-        f"audited {len(outcome.mesh.blueprints)} domain(s), {len(graph.resources)} resources, "
+        f"audited {len(outcome.mesh.blueprints)} domain(s), {resources} resources, "
         f"{lint.documents} policy documents, {len(outcome.effective)} effective grant(s)"
     )
     if outcome.differences or outcome.detail.problems:

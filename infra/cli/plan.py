@@ -102,7 +102,7 @@ def plan(
     code = print_governance(planned.governance)
     graph = planned.graph
     if format is PlanFormat.json:
-        sys.stdout.write(json.dumps(graph.plan_json(), indent=2, sort_keys=True) + "\n")
+        write_plan_json(graph, sys.stdout)
         raise typer.Exit(code)
     children: dict[str | None, list] = {}
     for r in graph.resources:
@@ -120,6 +120,25 @@ def plan(
     for type_, n in graph.counts().items():
         typer.echo(f"  {n:5d}  {type_}")
     raise typer.Exit(code)
+
+
+def write_plan_json(graph, out) -> None:
+    """`json.dumps(graph.plan_json(), indent=2, sort_keys=True)` and a line break, byte for
+    byte, written one resource at a time: the text of the whole document (hundreds of MB at
+    10,000 products) is never held in memory, and the first resources are out while the
+    others are encoded."""
+
+    def block(value: object, depth: int) -> str:
+        return json.dumps(value, indent=2, sort_keys=True).replace("\n", "\n" + "  " * depth)
+
+    out.write('{\n  "counts": ' + block(graph.counts(), 1) + ',\n  "resources": ')
+    if not graph.resources:
+        out.write("[]\n}\n")
+        return
+    out.write("[")
+    for i, r in enumerate(graph.resources):
+        out.write(("," if i else "") + "\n    " + block(r.as_plan_json(), 2))
+    out.write("\n  ]\n}\n")
 
 
 def print_governance(report: GovernanceReport) -> int:
