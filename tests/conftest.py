@@ -119,3 +119,35 @@ def untagged(root: Path) -> None:
         text = re.sub(r"(?m)^    lf_tags(_approved_by)?: .*\n", "", text)
         text = re.sub(r"(?ms)^tag_grants:.*?(?=^\S|\Z)", "", text)
         path.write_text(text)
+
+
+@pytest.fixture
+def parse_count(monkeypatch):
+    """The files composed and built, in order (serial load: in this process, so counted)."""
+    from infra.blueprints import parallel
+
+    calls: list[str] = []
+    real = parallel._parse_text
+
+    def counting(text, display):
+        calls.append(display)
+        return real(text, display)
+
+    monkeypatch.setattr(parallel, "_can_fork", lambda n_files: False)
+    monkeypatch.setattr(parallel, "_parse_text", counting)
+    return calls
+
+
+def command_paths(app) -> list[tuple[str, ...]]:
+    """Every command and group of the typer `app`, as the words that name it."""
+    import typer
+
+    paths = []
+
+    def walk(command, path):
+        paths.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(app), ())
+    return paths

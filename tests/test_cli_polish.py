@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from conftest import command_paths
 from typer.testing import CliRunner
 
 from infra.cli import app
@@ -23,19 +24,6 @@ from infra.cli import app
 ROOT = Path(__file__).resolve().parent.parent
 MESH = [sys.executable, "-m", "infra.cli"]  # the console script's `main`, in this venv
 WIDE = {"COLUMNS": "200", "TERMINAL_WIDTH": "200"}
-
-
-def command_paths() -> list[tuple[str, ...]]:
-    """Every command and group of `mesh`, as the words that name it."""
-    paths = []
-
-    def walk(command, path):
-        paths.append(path)
-        for name, sub in getattr(command, "commands", {}).items():
-            walk(sub, (*path, name))
-
-    walk(typer.main.get_command(app), ())
-    return paths
 
 
 def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -65,7 +53,7 @@ def test_version_is_the_package_version():
     assert (done.returncode, done.stdout, done.stderr) == (0, f"mesh {expected}\n", "")
 
 
-@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p) or "mesh")
+@pytest.mark.parametrize("path", command_paths(app), ids=lambda p: " ".join(p) or "mesh")
 def test_help_shows_no_bool_metavar(path):
     result = CliRunner().invoke(app, [*path, "--help"], env=WIDE)
     assert result.exit_code == 0, result.output
@@ -74,7 +62,7 @@ def test_help_shows_no_bool_metavar(path):
     assert "--help" in result.output
 
 
-@pytest.mark.parametrize("path", command_paths()[1:], ids=lambda p: " ".join(p))
+@pytest.mark.parametrize("path", command_paths(app)[1:], ids=lambda p: " ".join(p))
 def test_first_help_line_is_one_complete_sentence_listed_whole(path):
     """`mesh --help` (or the group's) lists a command by the first paragraph of its help: one
     sentence on one line, shown there whole at a width it fits in."""

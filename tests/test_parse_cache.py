@@ -1,6 +1,6 @@
 """The parse cache of the PR check (`infra.blueprints.parse_cache`, `--cache-dir`,
 `MESH_CACHE_DIR`): a warm run gives byte for byte the output and exit code of a cold run on every
-fixture tree, parses only what is not in the cache, and ignores any entry it cannot trust
+fixture tree, parse_count only what is not in the cache, and ignores any entry it cannot trust
 (damaged, foreign, stale)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from conftest import DIFF_PAIRS, FIXTURES, SAMPLE, TODAY
 from typer.testing import CliRunner
 
-from infra.blueprints import parallel, parse_cache
+from infra.blueprints import parse_cache
 from infra.blueprints.parse_cache import ParseCache
 from infra.cli import app
 from infra.model.spec import APPROVER_NAMES
@@ -27,22 +27,6 @@ def _case_dirs() -> list[Path]:
     """Every fixture directory holding YAML (valid and invalid trees, hostile input), and the
     sample mesh."""
     return sorted({p.parent for p in FIXTURES.rglob("*.y*ml")} | {SAMPLE})
-
-
-@pytest.fixture
-def parses(monkeypatch):
-    """The files composed and built in this process (the parallel load off: it parses in a
-    helper process)."""
-    calls: list[str] = []
-    real = parallel._parse_text
-
-    def counting(text, display):
-        calls.append(display)
-        return real(text, display)
-
-    monkeypatch.setattr(parallel, "_can_fork", lambda n_files: False)
-    monkeypatch.setattr(parallel, "_parse_text", counting)
-    return calls
 
 
 def _run(*args, cache: Path | None = None) -> tuple[int, str, str]:
@@ -62,32 +46,32 @@ def _entries(cache: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize("tree", _case_dirs(), ids=lambda p: str(p.relative_to(p.parents[1])))
-def test_validate_warm_gives_the_cold_output_on_every_fixture_tree(tmp_path, parses, tree):
+def test_validate_warm_gives_the_cold_output_on_every_fixture_tree(tmp_path, parse_count, tree):
     cache = tmp_path / "cache"
     commands = [["validate", tree], ["validate", tree, "--format", "json"]]
     cold = [_run(*c) for c in commands]
     assert not cache.exists()
     written = [_run(*c, cache=cache) for c in commands]  # cold, storing
-    parses.clear()
+    parse_count.clear()
     warm = [_run(*c, cache=cache) for c in commands]
     assert written == cold
     assert warm == cold
     # every file that was parsed is in the cache: the warm runs parsed nothing
-    assert parses == []
+    assert parse_count == []
     # entries written by a run on another checkout of the same files (CI: BASE's for HEAD):
     # the problems name this tree's files
     moved = tmp_path / "moved"
     _run(
         "validate", shutil.copytree(tree, tmp_path / "copy" / tree.name, symlinks=True), cache=moved
     )
-    parses.clear()
+    parse_count.clear()
     assert [_run(*c, cache=moved) for c in commands] == cold
-    assert parses == []
+    assert parse_count == []
 
 
 @pytest.mark.parametrize("base,head", DIFF_PAIRS)
 @pytest.mark.parametrize("validate", [[], ["--validate"]], ids=["diff", "diff--validate"])
-def test_diff_warm_gives_the_cold_output(tmp_path, parses, base, head, validate):
+def test_diff_warm_gives_the_cold_output(tmp_path, parse_count, base, head, validate):
     cache = tmp_path / "cache"
     base, head = FIXTURES / base, FIXTURES / head
     commands = [
@@ -95,11 +79,11 @@ def test_diff_warm_gives_the_cold_output(tmp_path, parses, base, head, validate)
     ]
     cold = [_run(*c) for c in commands]
     written = [_run(*c, cache=cache) for c in commands]
-    parses.clear()
+    parse_count.clear()
     warm = [_run(*c, cache=cache) for c in commands]
     assert written == cold
     assert warm == cold
-    assert parses == []
+    assert parse_count == []
     assert _entries(cache)
 
 
@@ -114,19 +98,19 @@ def _trees(tmp_path: Path) -> tuple[Path, Path]:
     return base, head
 
 
-def test_a_warm_pr_check_parses_only_the_changed_file(tmp_path, parses):
+def test_a_warm_pr_check_parses_only_the_changed_file(tmp_path, parse_count):
     base, head = _trees(tmp_path)
     cache = tmp_path / "cache"
     cold = _run("diff", base, head, "--validate", "--format", "json")
-    assert len(parses) == 6  # five in BASE, the changed one in HEAD (SharedFiles)
+    assert len(parse_count) == 6  # five in BASE, the changed one in HEAD (SharedFiles)
     _run("validate", base, "--cache-dir", cache)  # what the base branch's run left behind
-    parses.clear()
+    parse_count.clear()
     warm = _run("diff", base, head, "--validate", "--format", "json", "--cache-dir", cache)
-    assert parses == [str(head / "sales.yaml")]
+    assert parse_count == [str(head / "sales.yaml")]
     assert warm == cold
-    parses.clear()
+    parse_count.clear()
     assert _run("diff", base, head, "--validate", "--format", "json", "--cache-dir", cache) == cold
-    assert parses == []  # the changed file was stored by the run before
+    assert parse_count == []  # the changed file was stored by the run before
 
 
 # --------------------------------------------------------------------------- never trusted blindly
@@ -182,7 +166,7 @@ def _poison(doc: dict) -> None:
         "empty file",
     ],
 )
-def test_an_entry_that_cannot_be_trusted_is_ignored(tmp_path, parses, damage):
+def test_an_entry_that_cannot_be_trusted_is_ignored(tmp_path, parse_count, damage):
     tree, cache, cold = _cached_tree(tmp_path)
     sales = tree / "sales.yaml"
     entry = _entry_of(cache, sales)
@@ -213,16 +197,16 @@ def test_an_entry_that_cannot_be_trusted_is_ignored(tmp_path, parses, damage):
         _rewrite(entry, None, lambda doc: doc.update(problems=[["x", "1", "", "E010", "m", "!"]]))
     else:
         entry.write_bytes(b"")
-    parses.clear()
+    parse_count.clear()
     assert _run("validate", tree, "--format", "json", "--cache-dir", cache) == cold
-    assert parses == [str(sales)]  # parsed again, the four others from the cache
+    assert parse_count == [str(sales)]  # parsed again, the four others from the cache
     # and stored again, whole: the next run trusts it
-    parses.clear()
+    parse_count.clear()
     assert _run("validate", tree, "--format", "json", "--cache-dir", cache) == cold
-    assert parses == []
+    assert parse_count == []
 
 
-def test_a_believed_entry_would_change_the_output(tmp_path, parses):
+def test_a_believed_entry_would_change_the_output(tmp_path, parse_count):
     """The damage above is visible: an entry rewritten with a correct checksum and key is
     read (the cache trusts its directory, not the data's meaning), so the checks that refuse the
     others are what keep them out."""
@@ -231,15 +215,15 @@ def test_a_believed_entry_would_change_the_output(tmp_path, parses):
     assert _run("validate", tree, "--format", "json", "--cache-dir", cache) != cold
 
 
-def test_a_changed_file_misses_and_a_stale_entry_stays_unused(tmp_path, parses):
+def test_a_changed_file_misses_and_a_stale_entry_stays_unused(tmp_path, parse_count):
     tree, cache, _cold = _cached_tree(tmp_path)
     sales = tree / "sales.yaml"
     old_entry = _entry_of(cache, sales)
     sales.write_text(sales.read_text().replace("Orders", "Orders (reworded)", 1))
     cold = _run("validate", tree, "--format", "json")
-    parses.clear()
+    parse_count.clear()
     assert _run("validate", tree, "--format", "json", "--cache-dir", cache) == cold
-    assert parses == [str(sales)]
+    assert parse_count == [str(sales)]
     assert old_entry.exists() and _entry_of(cache, sales) != old_entry
 
 
@@ -283,7 +267,7 @@ def test_entries_are_json_written_whole(tmp_path):
     assert not list((cache / parse_cache.SUBDIR).glob(".tmp-*"))
 
 
-def test_a_value_json_cannot_give_back_is_not_stored(tmp_path, parses):
+def test_a_value_json_cannot_give_back_is_not_stored(tmp_path, parse_count):
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "sales.yaml").write_text("domain: sales\ndescription: .nan\n")
@@ -291,21 +275,21 @@ def test_a_value_json_cannot_give_back_is_not_stored(tmp_path, parses):
     cold = _run("validate", tree, "--format", "json")
     assert _run("validate", tree, "--format", "json", "--cache-dir", cache) == cold
     assert not cache.exists() or _entries(cache) == []
-    parses.clear()
+    parse_count.clear()
     assert _run("validate", tree, "--format", "json", "--cache-dir", cache) == cold
-    assert parses == [str(tree / "sales.yaml")]
+    assert parse_count == [str(tree / "sales.yaml")]
 
 
-def test_the_mesh_fingerprint_keys_the_entries(tmp_path, monkeypatch, parses):
+def test_the_mesh_fingerprint_keys_the_entries(tmp_path, monkeypatch, parse_count):
     """Another mesh version (or a change to the loader or the models) misses every entry."""
     tree, cache, cold = _cached_tree(tmp_path)
     monkeypatch.setattr(parse_cache, "_fingerprint", lambda: "mesh 9.9.9")
-    parses.clear()
+    parse_count.clear()
     assert _run("validate", tree, "--format", "json", "--cache-dir", cache) == cold
-    assert len(parses) == 5 and len(_entries(cache)) == 10
+    assert len(parse_count) == 5 and len(_entries(cache)) == 10
 
 
-def test_the_counts_of_a_load_with_the_cache(tmp_path, parses):
+def test_the_counts_of_a_load_with_the_cache(tmp_path, parse_count):
     """What the library reports: hits, misses, entries ignored and written; the files a load
     took from the cache (`SharedFiles.cached`) are not counted as parsed."""
     from infra.blueprints.load import SharedFiles, load_mesh
@@ -316,12 +300,12 @@ def test_the_counts_of_a_load_with_the_cache(tmp_path, parses):
     (tree / "finance.yaml").write_text((tree / "finance.yaml").read_text() + "# edited\n")
     cache = ParseCache(cache_dir)
     shared = SharedFiles(cache)
-    parses.clear()
+    parse_count.clear()
     report = load_mesh(tree, today=TODAY, shared=shared)
     assert not report.errors
     assert (cache.hits, cache.misses, cache.ignored, cache.written) == (3, 1, 1, 2)
     assert (shared.cached, shared.parsed) == (3, 2)
-    assert sorted(Path(p).name for p in parses) == ["finance.yaml", "sales.yaml"]
+    assert sorted(Path(p).name for p in parse_count) == ["finance.yaml", "sales.yaml"]
 
 
 def test_a_write_that_fails_midway_leaves_no_entry(tmp_path, monkeypatch):

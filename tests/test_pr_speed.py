@@ -56,21 +56,6 @@ def serial(monkeypatch):
     monkeypatch.setattr(parallel, "_can_fork", lambda n_files: False)
 
 
-@pytest.fixture
-def parse_count(monkeypatch):
-    """How many times a text was composed and built (serial load: in this process)."""
-    calls: list[str] = []
-    real = parallel._parse_text
-
-    def counting(text, display):
-        calls.append(display)
-        return real(text, display)
-
-    monkeypatch.setattr(parallel, "_can_fork", lambda n_files: False)
-    monkeypatch.setattr(parallel, "_parse_text", counting)
-    return calls
-
-
 # --------------------------------------------------------------------------- parsed once
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import typer
 import yaml
-from conftest import FIXTURES, SAMPLE, TODAY
+from conftest import FIXTURES, SAMPLE, TODAY, command_paths
 from typer.testing import CliRunner
 
 import infra.cli
@@ -161,18 +161,6 @@ def eager_app() -> typer.Typer:
         else:
             app.command(name, cls=MeshCommand)(target)
     return app
-
-
-def command_paths(app: typer.Typer) -> list[tuple[str, ...]]:
-    paths = []
-
-    def walk(command, path):
-        paths.append(path)
-        for name, sub in getattr(command, "commands", {}).items():
-            walk(sub, (*path, name))
-
-    walk(typer.main.get_command(app), ())
-    return paths
 
 
 def test_every_help_is_what_registering_every_command_gives():

@@ -200,6 +200,37 @@ def _document_keys(document: Any) -> list[tuple[str | None, str]] | None:
     return keys
 
 
+class _PrefixIndex:
+    """Items (document or caller positions) keyed by the (action, literal resource prefix) pairs
+    of their statements (`_statement_keys`; action None: a wildcard or NotAction). The items that
+    may apply to a request are found with one look-up per distinct prefix length, not per item."""
+
+    def __init__(self) -> None:
+        self.keyed: dict[str | None, dict[str, set[int]]] = {}
+        self._lengths: dict[str | None, list[int]] | None = None
+
+    def add(self, item: int, keys: list[tuple[str | None, str]]) -> None:
+        for action, prefix in keys:
+            self.keyed.setdefault(action, {}).setdefault(prefix, set()).add(item)
+        self._lengths = None
+
+    def lookup(self, action: str, resource: str) -> set[int]:
+        if self._lengths is None:
+            self._lengths = {a: sorted({len(p) for p in by}) for a, by in self.keyed.items()}
+        hits: set[int] = set()
+        for key in (action.lower(), None):
+            by_prefix = self.keyed.get(key)
+            if not by_prefix:
+                continue
+            for n in self._lengths[key]:
+                if n > len(resource):
+                    break
+                found = by_prefix.get(resource[:n])
+                if found:
+                    hits |= found
+        return hits
+
+
 class _Candidates:
     """The identity documents of one role that may apply to a request, in their order.
 
@@ -213,33 +244,19 @@ class _Candidates:
     def __init__(self, docs: list[PolicyDoc]) -> None:
         self.docs = docs
         self.always: set[int] = set()
-        # action (None: a wildcard or NotAction) -> resource literal prefix -> document indexes
-        self.keyed: dict[str | None, dict[str, set[int]]] = {}
+        self.index = _PrefixIndex()
         for i, doc in enumerate(docs):
             keys = _document_keys(doc.document)
             if keys is None:
                 self.always.add(i)
-                continue
-            for action, prefix in keys:
-                self.keyed.setdefault(action, {}).setdefault(prefix, set()).add(i)
-        # the distinct prefix lengths per action: one look-up per length, not per document
-        self.lengths = {a: sorted({len(p) for p in by}) for a, by in self.keyed.items()}
+            else:
+                self.index.add(i, keys)
 
     def matching(self, request: Request) -> list[PolicyDoc]:
         action, resource = request.action, request.resource
         if not (isinstance(action, str) and action.isascii() and isinstance(resource, str)):
             return self.docs
-        hits = set(self.always)
-        for key in (action.lower(), None):
-            by_prefix = self.keyed.get(key)
-            if not by_prefix:
-                continue
-            for n in self.lengths[key]:
-                if n > len(resource):
-                    break
-                found = by_prefix.get(resource[:n])
-                if found:
-                    hits |= found
+        hits = self.always | self.index.lookup(action, resource)
         if len(hits) == len(self.docs):
             return self.docs
         return [self.docs[i] for i in sorted(hits)]
@@ -263,7 +280,7 @@ class _Reachers:
         self.ev = ev
         self.every = list(range(len(callers)))
         self.always: set[int] = set()
-        self.keyed: dict[str | None, dict[str, set[int]]] = {}
+        self.index = _PrefixIndex()
         self.by_arn: dict[str, list[int]] = {}
         for i, (_, role, caller) in enumerate(callers):
             self.by_arn.setdefault(caller.arn, []).append(i)
@@ -276,10 +293,8 @@ class _Reachers:
                 keys = _document_keys(d.document)
                 if keys is None:
                     self.always.add(i)
-                    continue
-                for action, prefix in keys:
-                    self.keyed.setdefault(action, {}).setdefault(prefix, set()).add(i)
-        self.lengths = {a: sorted({len(p) for p in by}) for a, by in self.keyed.items()}
+                else:
+                    self.index.add(i, keys)
 
     def of(self, bucket: Bucket, actions: tuple[str, ...]) -> list[int]:
         """Positions (in the callers' order) of the callers to probe `bucket` with."""
@@ -292,14 +307,7 @@ class _Reachers:
                 hits.update(self.by_arn.get(arn, ()))
         resource = f"{bucket.arn}/{PROBE_OBJECT}"
         for action in actions:
-            for key in (action.lower(), None):
-                by_prefix = self.keyed.get(key)
-                if not by_prefix:
-                    continue
-                for n in self.lengths[key]:
-                    if n > len(resource):
-                        break
-                    hits |= by_prefix.get(resource[:n], set())
+            hits |= self.index.lookup(action, resource)
         return sorted(hits)
 
 
