@@ -292,22 +292,14 @@ def test_the_base_is_clean(tmp_path):
 @pytest.mark.parametrize("field", sorted(FIELDS))
 def test_changing_a_field(tmp_path, field):
     expected, mutate = FIELDS[field]
-    head = copy.deepcopy(base())
-    mutate(head)
-    b, h = _write(tmp_path / "base", base()), _write(tmp_path / "head", head)
-    run = CliRunner().invoke(
-        app,
-        ["diff", str(b), str(h), "--validate", "--format", "json"],
-        env={"MESH_TODAY": str(TODAY)},
-    )
-    doc = json.loads(run.stdout)
+    exit_code, doc = _diff(tmp_path, mutate)
     if "unsafe" not in expected:
         assert doc["errors"] == [], doc["errors"]
-    assert classify(doc, run.exit_code) == expected, json.dumps(
+    assert classify(doc, exit_code) == expected, json.dumps(
         {k: doc[k] for k in ("new_access", "review_required", "breaking_schema", "errors")},
         indent=1,
     )
-    assert run.exit_code == (
+    assert exit_code == (
         1 if "unsafe" in expected else 3 if expected & {"new_access", "review"} else 0
     )
 
