@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,6 +18,14 @@ from typer.core import TyperCommand, TyperGroup
 from infra.errors import Problem
 from infra.util import progress
 from infra.util.textsafe import annotation_message, annotation_property
+
+
+class TextOrJson(str, Enum):
+    """`--format` of a command that prints text or one JSON document."""
+
+    text = "text"
+    json = "json"
+
 
 if TYPE_CHECKING:  # the models: imported by the commands that load a tree, not by `mesh` itself
     from infra.model.report import Report

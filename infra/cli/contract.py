@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from infra.cli.common import DirArg, MeshCommand, MeshGroup
+from infra.cli.common import DirArg, MeshCommand, MeshGroup, TextOrJson
 from infra.model.spec import Classification
 
 contract_app = typer.Typer(
@@ -84,11 +84,6 @@ def export_command(
     export_contracts(out, directory, product, prefix, account, odcs_version.value)
 
 
-class ImportFormat(str, Enum):
-    text = "text"
-    json = "json"
-
-
 @contract_app.command("import", cls=MeshCommand)
 def import_command(
     contract: Annotated[Path, typer.Argument(metavar="FILE", help="ODCS v3 contract (YAML).")],
@@ -142,7 +137,7 @@ def import_command(
     ] = None,
     prefix: PrefixOption = None,
     account: AccountOption = None,
-    format: Annotated[ImportFormat, typer.Option("--format", "-f")] = ImportFormat.text,
+    format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
 ) -> None:
     """Create or update products in their domain's blueprint from an ODCS v3 contract: each
     schema object becomes a product (or the one --schema names).
@@ -174,6 +169,6 @@ def import_command(
         schema,
         prefix,
         account,
-        format is ImportFormat.json,
+        format is TextOrJson.json,
         governance,
     )

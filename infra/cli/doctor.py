@@ -3,19 +3,13 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from infra.cli.common import DirArg, emit_json, load_valid
+from infra.cli.common import DirArg, TextOrJson, emit_json, load_valid
 from infra.util.textsafe import one_line
-
-
-class DoctorFormat(str, Enum):
-    text = "text"
-    json = "json"
 
 
 def doctor(
@@ -24,7 +18,7 @@ def doctor(
         bool,
         typer.Option("--local", help="Check the kept local mesh (mesh up --local --keep)."),
     ] = False,
-    format: Annotated[DoctorFormat, typer.Option("--format", "-f")] = DoctorFormat.text,
+    format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
 ) -> None:
     """Check, read-only, that every account has what the deploy needs, and name what is missing.
 
@@ -50,7 +44,7 @@ def doctor(
         access = doctor_access.aws_access(settings)
     mesh = load_valid(directory, settings).mesh
     report = engine.diagnose(mesh, settings, access, check_caller=not local)
-    if format is DoctorFormat.json:
+    if format is TextOrJson.json:
         emit_json(report.as_json())
     else:
         for c in report.checks:

@@ -4,20 +4,14 @@
 from __future__ import annotations
 
 import dataclasses
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from infra import clock
-from infra.cli.common import emit_json, load_valid
+from infra.cli.common import TextOrJson, emit_json, load_valid
 from infra.util.textsafe import one_line
-
-
-class DriftFormat(str, Enum):
-    text = "text"
-    json = "json"
 
 
 def drift(
@@ -47,7 +41,7 @@ def drift(
             "whole-mesh stack].",
         ),
     ] = None,
-    format: Annotated[DriftFormat, typer.Option("--format", "-f")] = DriftFormat.text,
+    format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
 ) -> None:
     """Compare the live accounts with what the blueprints declare; exit 1 on drift.
 
@@ -84,7 +78,7 @@ def drift(
     accounts = settings.accounts(mesh)
     every = sorted({settings.account} | {accounts.of(d) for d in mesh.all_domains})
     result = compare(graph, settings, every, client, local=local)
-    if format is DriftFormat.json:
+    if format is TextOrJson.json:
         emit_json(result.as_json())
     else:
         for group in ("unexpected", "missing", "changed"):

@@ -3,20 +3,14 @@ revoke them (what `.github/workflows/mesh-expiry.yml` deploys every night)."""
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from infra import api
-from infra.cli.common import DirArg, emit_json, print_invalid
+from infra.cli.common import DirArg, TextOrJson, emit_json, print_invalid
 from infra.util.textsafe import one_line
-
-
-class ExpiringFormat(str, Enum):
-    text = "text"
-    json = "json"
 
 
 def expiring(
@@ -31,7 +25,7 @@ def expiring(
             "caught up by the next).",
         ),
     ] = 7,
-    format: Annotated[ExpiringFormat, typer.Option("--format", "-f")] = ExpiringFormat.text,
+    format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
 ) -> None:
     """List the grants whose access ended lately and the stacks that must deploy to revoke them.
 
@@ -48,7 +42,7 @@ def expiring(
         print_invalid(exc)
         raise typer.Exit(1) from None
     stacks = sorted({s for e in ended for s in e.stacks})
-    if format is ExpiringFormat.json:
+    if format is TextOrJson.json:
         emit_json(
             {
                 "today": today.isoformat(),

@@ -6,24 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from infra import api
-from infra.cli.common import print_invalid, progress_on_terminal
+from infra.cli.common import TextOrJson, print_invalid, progress_on_terminal
 
 if TYPE_CHECKING:
     from infra.governance.evaluate import GovernanceReport
     from infra.governance.findings import Finding
     from infra.model.mesh import Mesh
-
-
-class PlanFormat(str, Enum):
-    text = "text"
-    json = "json"
 
 
 def plan(
@@ -36,7 +30,7 @@ def plan(
             show_default=False,
         ),
     ] = None,
-    format: Annotated[PlanFormat, typer.Option("--format", "-f")] = PlanFormat.text,
+    format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
     stack: Annotated[
         str | None,
         typer.Option(
@@ -101,7 +95,7 @@ def plan(
         raise typer.Exit(1) from None
     code = print_governance(planned.governance)
     graph = planned.graph
-    if format is PlanFormat.json:
+    if format is TextOrJson.json:
         write_plan_json(graph, sys.stdout)
         raise typer.Exit(code)
     children: dict[str | None, list] = {}

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import textwrap
-from enum import Enum
 from typing import Annotated
 
 import typer
 
-from infra.cli.common import emit_json
-
-
-class PoliciesFormat(str, Enum):
-    text = "text"
-    json = "json"
+from infra.cli.common import TextOrJson, emit_json
 
 
 def policies(
-    format: Annotated[PoliciesFormat, typer.Option("--format", "-f")] = PoliciesFormat.text,
+    format: Annotated[TextOrJson, typer.Option("--format", "-f")] = TextOrJson.text,
 ) -> None:
     """List the global policy catalogue: id, severity, level, description, rationale, limits.
 
     Example: mesh policies --format json | jq -r '.policies[].id'
     """
-    if format is PoliciesFormat.json:
+    if format is TextOrJson.json:
         emit_json(catalogue_json())
         return
     for line in catalogue_lines():
