@@ -20,6 +20,7 @@ import pulumi_aws as aws
 from infra.provision import documents as docs
 from infra.provision import query
 from infra.provision import types as T
+from infra.provision.bucket_guards import guard_bucket
 from infra.provision.documents import AwsEnv, DirectRead
 from infra.provision.names import Part, child_name
 from infra.provision.querydocs import QueryPathArgs, data_filter_table_data
@@ -443,35 +444,7 @@ class DataProduct(pulumi.ComponentResource):
         # The bucket's guards share its safety: removing a product must not strip a retained
         # bucket of its encryption, public-access block, policy or lifecycle.
         guard = stateful
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            child_name(name, Part.PUBLIC_ACCESS_BLOCK),
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=guard,
-        )
-        self.ownership = aws.s3.BucketOwnershipControls(
-            child_name(name, Part.OWNERSHIP),
-            bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=guard,
-        )
-        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            child_name(name, Part.ENCRYPTION),
-            bucket=self.bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": domain.key.arn,
-                    },
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=guard,
-        )
+        self.guards = guard_bucket(name, self.bucket, domain.key.arn, guard)
         self.versioning = aws.s3.BucketVersioning(
             child_name(name, Part.VERSIONING),
             bucket=self.bucket.id,
@@ -487,7 +460,7 @@ class DataProduct(pulumi.ComponentResource):
                 )
             ),
             opts=args.safety.opts(
-                parent=self, depends_on=[self.public_access_block, *(readers or ())]
+                parent=self, depends_on=[self.guards.public_access_block, *(readers or ())]
             ),
         )
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(

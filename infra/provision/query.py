@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.provision import documents as docs
+from infra.provision.bucket_guards import guard_bucket
 from infra.provision.names import Part, child_name
 from infra.provision.querydocs import (
     DEFAULT_DATABASE,
@@ -80,35 +81,7 @@ def provision(
         tags=args.tags,
         opts=kept,
     )
-    pab = aws.s3.BucketPublicAccessBlock(
-        child_name(name, f"{part}-{Part.PUBLIC_ACCESS_BLOCK}"),
-        bucket=bucket.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=kept,
-    )
-    aws.s3.BucketOwnershipControls(
-        child_name(name, f"{part}-{Part.OWNERSHIP}"),
-        bucket=bucket.id,
-        rule={"object_ownership": "BucketOwnerEnforced"},
-        opts=kept,
-    )
-    aws.s3.BucketServerSideEncryptionConfiguration(
-        child_name(name, f"{part}-{Part.ENCRYPTION}"),
-        bucket=bucket.id,
-        rules=[
-            {
-                "apply_server_side_encryption_by_default": {
-                    "sse_algorithm": "aws:kms",
-                    "kms_master_key_id": domain.key.arn,
-                },
-                "bucket_key_enabled": True,
-            }
-        ],
-        opts=kept,
-    )
+    guards = guard_bucket(child_name(name, part), bucket, domain.key.arn, kept)
     aws.s3.BucketPolicy(
         child_name(name, f"{part}-{Part.BUCKET_POLICY}"),
         bucket=bucket.id,
@@ -116,7 +89,10 @@ def provision(
             lambda key_arn: json.dumps(docs.bucket_policy(env, path.results_bucket, key_arn))
         ),
         opts=pulumi.ResourceOptions(
-            parent=domain, protect=True, retain_on_delete=True, depends_on=[pab]
+            parent=domain,
+            protect=True,
+            retain_on_delete=True,
+            depends_on=[guards.public_access_block],
         ),
     )
     aws.s3.BucketLifecycleConfiguration(
