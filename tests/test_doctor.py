@@ -89,6 +89,7 @@ def test_everything_in_place(kept):
                       "cross-account-version", "bucket-name"):  # fmt: skip
             assert (account, check) in checked
     assert (PLATFORM, "ram-sharing") in checked
+    assert (SALES, "glue-policy") in checked  # no catalog policy: nothing to add
     # Service Quotas of S3 and IAM are not in the emulator: said, never passed
     assert {(n["account"], n["check"]) for n in doc["notes"]} == {
         (a, "quota") for a in (PLATFORM, SALES, SHARED)
@@ -136,6 +137,57 @@ def test_a_deploy_role_without_the_ram_permissions(kept):
         iam.put_role_policy(
             RoleName="mesh-deployer", PolicyName="mesh-deploy", PolicyDocument=json.dumps(doc)
         )
+    assert doctor(kept)[0] == 0
+
+
+GLUE = f"arn:aws:glue:eu-west-1:{SALES}"
+RAM_SHARE = {
+    "Effect": "Allow",
+    "Principal": {"Service": "ram.amazonaws.com"},
+    "Action": "glue:ShareResource",
+    "Resource": [f"{GLUE}:table/*/*", f"{GLUE}:database/*", f"{GLUE}:catalog"],
+}
+PARTNER = {  # a Glue-only cross-account grant, as a team may have made before the mesh
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+    "Action": "glue:GetTable",
+    "Resource": f"{GLUE}:table/legacy/*",
+}
+
+
+@pytest.mark.parametrize(
+    "statements, ready",
+    [
+        ([PARTNER], False),
+        ([PARTNER, RAM_SHARE], True),
+        ([PARTNER, {**RAM_SHARE, "Resource": f"arn:aws:glue:*:{SALES}:*"}], True),
+        ([{**RAM_SHARE, "Resource": [f"{GLUE}:table/mesh_sales/*", f"{GLUE}:database/*"]}], False),
+        ([RAM_SHARE, {**RAM_SHARE, "Effect": "Deny", "Resource": f"{GLUE}:catalog"}], False),
+        ([{**RAM_SHARE, "Condition": {"StringEquals": {"aws:SourceAccount": SALES}}}], False),
+    ],
+    ids=["without-ram", "with-ram", "wildcards", "some-tables-only", "denied", "conditional"],
+)
+def test_a_data_catalog_policy_that_keeps_ram_from_sharing(kept, statements, ready):
+    """Lake Formation shares named resources across accounts through AWS RAM: a Data Catalog
+    resource policy must then let RAM share the account's tables, databases and catalog."""
+    glue = admin(kept, "glue", SALES)
+    policy = {"Version": "2012-10-17", "Statement": statements}
+    glue.put_resource_policy(PolicyInJson=json.dumps(policy))
+    try:
+        code, report = doctor(kept)
+        check = next(
+            c for c in report["checks"] if (c["account"], c["check"]) == (SALES, "glue-policy")
+        )
+        assert (code, check["ok"]) == (0 if ready else 1, ready)
+        if not ready:
+            assert missing(report) == [(SALES, "glue-policy")]
+            assert check["message"].startswith(
+                "the Data Catalog resource policy does not let ram.amazonaws.com "
+                "glue:ShareResource on "
+            )
+            assert check["fix"].startswith("add to the Data Catalog resource policy: Allow ")
+    finally:
+        glue.delete_resource_policy()
     assert doctor(kept)[0] == 0
 
 

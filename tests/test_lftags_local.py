@@ -178,3 +178,45 @@ def test_a_value_outside_the_ontology_is_refused_as_aws_refuses_it(today):
             run_program(None, SETTINGS, today, mocks=MotoMocks(emulator, SETTINGS), program=_program("secret"))  # type: ignore[arg-type]  # fmt: skip
     finally:
         emulator.stop()
+
+
+def test_drift_sees_lf_tags_and_assignments_changed_by_hand(fresh):
+    local, deployed = fresh
+    client = lambda service, account: local.in_account(service, account)
+    kinds = ("lf_tag", "lf_tag_assignment")
+
+    def tag_drift() -> dict:
+        found = drift(deployed, SETTINGS, [ACCOUNT], client).as_json()
+        return {
+            group: [
+                (f["kind"], f["resource"], f["detail"]) for f in found[group] if f["kind"] in kinds
+            ]
+            for group in found
+        }
+
+    assert tag_drift() == {"unexpected": [], "missing": [], "changed": []}
+    lf = local.in_account("lakeformation", ACCOUNT)
+    lf.update_lf_tag(TagKey="sensitivity", TagValuesToAdd=["medium"])  # a value added
+    lf.create_lf_tag(TagKey="owner", TagValues=["finance"])  # a key the mesh does not know
+    orders = {"Table": {"DatabaseName": "mesh_sales", "Name": "orders"}}
+    lf.remove_lf_tags_from_resource(
+        Resource=orders, LFTags=[{"TagKey": "sensitivity", "TagValues": ["low"]}]
+    )
+    lf.add_lf_tags_to_resource(Resource=orders, LFTags=[{"TagKey": "owner", "TagValues": ["finance"]}])  # fmt: skip
+    name = {"TableWithColumns": {**orders["Table"], "ColumnNames": ["customer_name"]}}
+    lf.add_lf_tags_to_resource(Resource=name, LFTags=[{"TagKey": "sensitivity", "TagValues": ["low"]}])  # fmt: skip
+    assert tag_drift() == {
+        "unexpected": [
+            ("lf_tag", "owner", "values finance"),
+            ("lf_tag_assignment", "mesh_sales.orders", "owner=finance"),
+        ],
+        "missing": [("lf_tag_assignment", "mesh_sales.orders", "sensitivity=low")],
+        "changed": [
+            ("lf_tag", "sensitivity", "values high, low, medium; declared values high, low"),
+            (
+                "lf_tag_assignment",
+                "mesh_sales.orders.customer_name",
+                "sensitivity=low; declared sensitivity=high",
+            ),
+        ],
+    }

@@ -16,6 +16,9 @@ mesh relies on once deployed, and names each missing piece with its fix:
 - `cross-account-version`: `CROSS_ACCOUNT_VERSION` as declared, in a multi-account mesh;
 - `ram-sharing`: in a multi-account mesh, AWS RAM sharing with the Organization (read from the
   management account); outside one, pending resource share invitations;
+- `glue-policy`: in a multi-account mesh, an account holding products has no Data Catalog
+  resource policy, or one that lets AWS RAM share its tables, databases and catalog
+  (`infra.engines.doctor_catalog`);
 - `bucket-name`: each bucket the stack will create is free (`HeadBucket`: 404) or already the
   account's own, never another account's;
 - `quota`: where Service Quotas exposes it (IAM roles, S3 buckets per account), room for what
@@ -36,6 +39,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.audit.iameval import Request, decide, evaluate
+from infra.engines.doctor_catalog import check_catalog_policy, shared_resources
 from infra.errors import MeshError
 from infra.model.mesh import Mesh
 from infra.provision.bootstrap import deployers
@@ -49,6 +53,12 @@ RAM_PRINCIPAL = "ram.amazonaws.com"
 QUOTAS = (  # (service code, quota code, what it counts)
     ("iam", "L-FE177D64", "IAM roles"),
     ("s3", "L-DC2B2D3D", "S3 general purpose buckets"),
+)
+
+GLUE_FIX = (
+    "add to the Data Catalog resource policy: Allow glue:ShareResource to the service "
+    "ram.amazonaws.com on arn:aws:glue:<region>:<account>:table/*/*, database/* and catalog "
+    "(or remove the policy)"
 )
 
 Access = Callable[[str, str], Any]  # (service, account) -> a boto3 client with its credentials
@@ -140,6 +150,12 @@ def diagnose(
             for p in bp.products
         ]
         _buckets(report, access, account, buckets)
+        if accounts.multi and buckets:  # it may share its catalog with other accounts
+            check_catalog_policy(
+                access("glue", account),
+                shared_resources(env.partition, env.region, account),
+                lambda ok, message, a=account: report.add(a, "glue-policy", ok, message, GLUE_FIX),
+            )
         _quotas(report, access, account, len(buckets))
     if accounts.multi:
         _ram(report, access, platform, foreign)

@@ -14,7 +14,9 @@ stack's resources:
 - each product bucket's policy and each domain key's policy;
 - resource links (missing, or pointing elsewhere) and Glue databases named like the mesh's that
   it does not declare;
-- the data lake settings (administrators, default permissions, cross-account parameters).
+- the data lake settings (administrators, default permissions, cross-account parameters);
+- LF-tags: each catalog's keys and values, and the tags assigned to each database, table and
+  column the stack tags (`infra.engines.drift_lftags`).
 
 A KMS key's ARN is the one thing AWS chooses: the declared documents get the live key's ARN
 (found by its alias) before they are compared. Locally, a bucket holds only the statements the
@@ -32,6 +34,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from infra.engines.drift_lftags import lf_tag_drift
 from infra.engines.moto_lftags import ON_TAGS, declared_policies
 from infra.engines.readback import data_filters, permissions
 from infra.engines.recording import ResourceGraph
@@ -46,7 +49,7 @@ Client = Callable[[str, str], Any]  # (service, account) -> a boto3 client there
 @dataclass(frozen=True)
 class Finding:
     kind: str  # lakeformation | role | role_policy | bucket_policy | key_policy | resource_link
-    #          | database | lake_settings
+    #          | database | lake_settings | lf_tag | lf_tag_assignment
     account: str
     resource: str
     detail: str
@@ -136,6 +139,8 @@ def drift(
         _key_policies(graph, client, expected, key_arns, out)
         _links_and_databases(graph, settings, accounts, client, databases, out)
     _lake_settings(graph, settings, client, out)
+    for group, *fields in lf_tag_drift(graph, settings.account, client):
+        getattr(out, group).append(Finding(*fields))
     return out
 
 

@@ -17,7 +17,7 @@ from infra.provision import types as T
 ASSIGNMENTS = (T.LF_RESOURCE_TAGS, T.LF_RESOURCE_TAG)
 
 
-def _where(resource: dict, column: str) -> str:
+def where(resource: dict, column: str) -> str:
     kind, ref = next(iter(resource.items()))
     if kind == "Database":
         return ref["Name"]
@@ -26,13 +26,8 @@ def _where(resource: dict, column: str) -> str:
 
 def lf_tags_read_back(aws: LocalAws, graph: ResourceGraph, default_account: str) -> list[Check]:
     checks: list[Check] = []
-    ontology: dict[str, dict[str, list[str]]] = {}
-    for r in graph.by_type(T.LF_TAG):
-        catalog = r.inputs.get("catalogId") or r.account or default_account
-        ontology.setdefault(catalog, {})[r.inputs["key"]] = sorted(r.inputs["values"])
-    for catalog, want in sorted(ontology.items()):
-        listed = aws.in_account("lakeformation", catalog).list_lf_tags(CatalogId=catalog)
-        got = {t["TagKey"]: sorted(t["TagValues"]) for t in listed.get("LFTags", [])}
+    for catalog, want in sorted(declared_ontology(graph, default_account).items()):
+        got = live_ontology(aws.in_account("lakeformation", catalog), catalog)
         checks.append(
             Check(
                 "lakeformation",
@@ -43,31 +38,14 @@ def lf_tags_read_back(aws: LocalAws, graph: ResourceGraph, default_account: str)
                 catalog,
             )
         )
-    # (account, resource JSON, column) -> the tags the program assigns it, in all
-    declared: dict[tuple[str, str, str], dict[str, str]] = {}
-    for r in [r for t in ASSIGNMENTS for r in graph.by_type(t)]:
-        resource, columns = resource_of(r.inputs)
-        account = r.account or default_account
-        for column in columns or ("",):
-            key = (account, json.dumps(resource, sort_keys=True), column)
-            declared.setdefault(key, {}).update(assigned_pairs(r.type, r.inputs))
-    for (account, raw, column), want in sorted(declared.items()):
+    assignments = declared_assignments(graph, default_account)
+    for (account, raw, column), want in sorted(assignments.items()):
         resource = json.loads(raw)
-        if column:
-            resource = {
-                "TableWithColumns": {**resource["TableWithColumns"], "ColumnNames": [column]}
-            }
-        held = aws.in_account("lakeformation", account).get_resource_lf_tags(Resource=resource)
-        if column:
-            on = [c["LFTags"] for c in held.get("LFTagsOnColumns", []) if c["Name"] == column]
-            pairs = on[0] if on else []
-        else:
-            pairs = held.get("LFTagOnDatabase" if "Database" in resource else "LFTagsOnTable", [])
-        got = {p["TagKey"]: ",".join(p["TagValues"]) for p in pairs}
+        got = live_assignment(aws.in_account("lakeformation", account), resource, column)
         checks.append(
             Check(
                 "lakeformation",
-                f"{account}:{_where(resource, column)}",
+                f"{account}:{where(resource, column)}",
                 f"LF-tags {dict(sorted(want.items()))}",
                 got == want,
                 "" if got == want else f"got {got}",
@@ -75,3 +53,48 @@ def lf_tags_read_back(aws: LocalAws, graph: ResourceGraph, default_account: str)
             )
         )
     return checks
+
+
+def declared_ontology(graph: ResourceGraph, default_account: str) -> dict[str, dict[str, list]]:
+    """Catalog -> each LF-tag key the program creates there -> its values, sorted."""
+    ontology: dict[str, dict[str, list[str]]] = {}
+    for r in graph.by_type(T.LF_TAG):
+        catalog = r.inputs.get("catalogId") or r.account or default_account
+        ontology.setdefault(catalog, {})[r.inputs["key"]] = sorted(r.inputs["values"])
+    return ontology
+
+
+def live_ontology(lf, catalog: str) -> dict[str, list[str]]:
+    """Each LF-tag key of the catalog -> its values, sorted (every page)."""
+    got: dict[str, list[str]] = {}
+    for page in lf.get_paginator("list_lf_tags").paginate(CatalogId=catalog):
+        got.update({t["TagKey"]: sorted(t["TagValues"]) for t in page.get("LFTags", [])})
+    return got
+
+
+def declared_assignments(
+    graph: ResourceGraph, default_account: str
+) -> dict[tuple[str, str, str], dict[str, str]]:
+    """(account, resource JSON, column or "") -> the LF-tags the program assigns it, in all."""
+    declared: dict[tuple[str, str, str], dict[str, str]] = {}
+    for r in [r for t in ASSIGNMENTS for r in graph.by_type(t)]:
+        resource, columns = resource_of(r.inputs)
+        account = r.account or default_account
+        for column in columns or ("",):
+            key = (account, json.dumps(resource, sort_keys=True), column)
+            declared.setdefault(key, {}).update(assigned_pairs(r.type, r.inputs))
+    return declared
+
+
+def live_assignment(lf, resource: dict, column: str) -> dict[str, str]:
+    """The LF-tags assigned on the resource (a database, a table, or the table's `column`)
+    itself, not those it inherits: key -> value(s, comma-joined)."""
+    if column:
+        resource = {"TableWithColumns": {**resource["TableWithColumns"], "ColumnNames": [column]}}
+    held = lf.get_resource_lf_tags(Resource=resource, ShowAssignedLFTags=True)
+    if column:
+        on = [c["LFTags"] for c in held.get("LFTagsOnColumns", []) if c["Name"] == column]
+        pairs = on[0] if on else []
+    else:
+        pairs = held.get("LFTagOnDatabase" if "Database" in resource else "LFTagsOnTable", [])
+    return {p["TagKey"]: ",".join(p["TagValues"]) for p in pairs}

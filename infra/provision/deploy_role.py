@@ -46,6 +46,7 @@ _GLUE = [
     "glue:CreateDatabase", "glue:GetDatabase", "glue:UpdateDatabase", "glue:DeleteDatabase",
     "glue:CreateTable", "glue:GetTable", "glue:UpdateTable", "glue:DeleteTable",
     "glue:GetTags", "glue:TagResource", "glue:UntagResource",
+    "glue:GetResourcePolicy",  # read by mesh doctor (glue-policy)
 ]  # fmt: skip
 _LAKEFORMATION = [
     "lakeformation:GetDataLakeSettings", "lakeformation:PutDataLakeSettings",
