@@ -67,7 +67,17 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"  # a property of its role when in 
 WHY: dict[str, str] = {
     "aws:s3/bucket:Bucket": (
         "one bucket per product: its own blast radius and policy; protected + retained, so "
-        "removing a product never deletes its data"
+        "removing a product never deletes its data; and the domain's one Athena query-results "
+        "bucket (results are not Lake Formation-governed: each domain's stay its own)"
+    ),
+    "aws:athena/workgroup:Workgroup": (
+        "the domain's one workgroup, configuration enforced: results only in the domain's "
+        "results bucket, SSE-KMS with its key, the expected owner; the only workgroup its "
+        "consumer role may query in"
+    ),
+    "aws:lakeformation/dataCellsFilter:DataCellsFilter": (
+        "a column- or row-limited grant's data cells filter: Glue ETL honours column limits "
+        "only through one, so the Lake Formation permission names the filter"
     ),
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
         "default SSE-KMS with the domain's customer-managed key (bucket key on): no object is "
