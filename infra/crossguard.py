@@ -4,7 +4,7 @@
 starts a server, so tests call each policy's `validate` directly with fake args.
 
 Every CrossGuard policy wraps the *same* functions `mesh plan` runs (infra.governance.
-resource_rules): a `ResourceValidationPolicy` per catalogue policy with resource rules, and a
+resource_rules and graph_rules): a `ResourceValidationPolicy` per catalogue policy with resource rules, and a
 `StackValidationPolicy` (`<id>-...-graph`) per catalogue policy with graph rules. CrossGuard's
 `resource_type`/`props` (camelCase inputs, like the recorded graph) become a `Res`; values not known
 during preview become `UNKNOWN` and are skipped. The blueprints (for exceptions and the rules that
@@ -50,16 +50,9 @@ from infra import api, clock
 from infra.errors import Severity, UsageError
 from infra.governance import catalogue as cat
 from infra.governance.findings import resource_finding
-from infra.governance.resource_rules import (
-    GRAPH_RULES,
-    RESOURCE_RULES,
-    UNKNOWN,
-    Graph,
-    Res,
-    check_graph,
-    check_resource,
-    product_of,
-)
+from infra.governance.graph_index import Graph, product_of
+from infra.governance.graph_rules import GRAPH_RULES, check_graph
+from infra.governance.resource_rules import RESOURCE_RULES, UNKNOWN, Res, check_resource
 from infra.governance.waivers import Waivers
 from infra.model.mesh import Mesh
 from infra.provision.graph import STACK_TYPE, urn_type_and_name

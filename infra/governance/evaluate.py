@@ -25,7 +25,7 @@ from infra.model.mesh import Mesh
 from infra.model.report import Report
 
 if TYPE_CHECKING:  # the resource rules are imported by the resource checks, not by validate
-    from infra.governance.resource_rules import Graph
+    from infra.governance.graph_index import Graph
 
 
 @dataclass
@@ -77,7 +77,8 @@ def active_exceptions(mesh: Mesh, today: dt.date) -> list[ExceptionStatus]:
 
 def graph_from_recorded(resources: Iterable) -> Graph:
     """A Graph from the recording engine's `Recorded` resources (or anything shaped like them)."""
-    from infra.governance.resource_rules import Graph, Res
+    from infra.governance.graph_index import Graph
+    from infra.governance.resource_rules import Res
 
     items = list(resources)
     components = {r.name: r.type for r in items if not r.custom}
@@ -97,12 +98,9 @@ def graph_from_recorded(resources: Iterable) -> Graph:
 
 def govern_resources(graph, mesh: Mesh | None, today: dt.date) -> GovernanceReport:
     """`graph`: a recording-engine ResourceGraph, a list of Recorded, or a Graph."""
-    from infra.governance.resource_rules import (
-        Graph,
-        check_graph,
-        check_resource,
-        product_of,
-    )
+    from infra.governance.graph_index import Graph, product_of
+    from infra.governance.graph_rules import check_graph
+    from infra.governance.resource_rules import check_resource
 
     if not isinstance(graph, Graph):
         graph = graph_from_recorded(getattr(graph, "resources", graph))

@@ -1,9 +1,10 @@
 """The resource graph a Pulumi run declares, indexed once, and the parsing every reader of it
 shares.
 
-Three readers look at the same graph: the governance rules (`infra.governance.resource_rules`,
-fed by the recording engine or by CrossGuard), the audit (`infra.audit.view`, which turns it
-into parsed policy documents) and the emulator's verifier (`infra.engines.verify`). They share:
+Three readers look at the same graph: the governance rules (`infra.governance.resource_rules`
+and `graph_rules`, fed by the recording engine or by CrossGuard), the audit (`infra.audit.view`,
+which turns it into parsed policy documents) and the emulator's verifier
+(`infra.engines.verify`). They share:
 
 - `ResourceIndex`: resources by type, by (type, logical name), children by parent, ancestors;
   built once, so every look-up is O(1) and a rule or check stays linear in the mesh;
