@@ -10,7 +10,8 @@ from conftest import SAMPLE, TODAY
 
 from infra import api
 from infra.audit.audit import audit
-from infra.audit.report import build, render_html, render_markdown
+from infra.audit.report import build, render_html
+from infra.audit.report_md import render_markdown
 from infra.engines.recording import run_program
 from infra.provision.program import StackSettings
 

@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 import infra.audit
 from infra.audit.audit import audit
 from infra.audit.markdown import md_cell
-from infra.audit.report import render_html, render_markdown
+from infra.audit.report import render_html
+from infra.audit.report_md import render_markdown
 from infra.blueprints.load import load_mesh
 from infra.cli import app
 from infra.engines.recording import run_program

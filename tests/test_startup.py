@@ -45,6 +45,7 @@ NOT_OURS_ON_THE_PR_PATH = (
     "infra.audit.effective",
     "infra.audit.lint",
     "infra.audit.report",
+    "infra.audit.report_md",
 )
 # the modules of the commands (infra.cli.<module>) and what only they use
 COMMAND_MODULES = {module for module, _ in infra.cli.COMMANDS.values()}

@@ -34,7 +34,8 @@ from infra.audit.layout import (
     principal_file_name,
 )
 from infra.audit.lint import lint
-from infra.audit.report import build, render_html, render_markdown
+from infra.audit.report import build, render_html
+from infra.audit.report_md import render_markdown
 from infra.audit.result import AuditResult
 from infra.audit.view import index
 from infra.model.access import declared_access
