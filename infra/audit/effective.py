@@ -23,35 +23,26 @@ Expiry is not a property of AWS resources (an expired grant is simply no longer 
 longer provisioned): an effective grant carries the expiry, justification and approver of the
 declared grant it matches, or none when it matches nothing — which is itself a difference.
 
-Why one module (~650 lines): one computation (who can reach what) over one view of the graph;
-its steps (identity, resource policies, keys, Lake Formation) share the candidate principals and
-the evaluator's answers, and are only correct together.
+One computation (who can reach what) over one view of the graph: its steps (identity, resource
+policies, keys, Lake Formation) share the candidate principals and the evaluator's answers and
+are only correct together, so they stay here; the evaluator's requests and memos are
+`infra.audit.evaluator`, what a document may apply to (to skip what cannot matter) is
+`infra.audit.docindex`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from infra.audit import lftags
-from infra.audit.iameval import (
-    _OPERATORS,
-    Caller,
-    Decision,
-    Evaluation,
-    Request,
-    StatementHit,
-    as_list,
-    decide,
-    evaluate,
-)
+from infra.audit.docindex import PrefixIndex, document_keys, named_principals
+from infra.audit.evaluator import PROBE_OBJECT, Evaluator, account_region, same_account
+from infra.audit.iameval import Caller
 from infra.audit.querypath import query_blockers
-from infra.audit.view import Bucket, LfPermission, MeshGraph, PolicyDoc, Role, Table
+from infra.audit.view import Bucket, LfPermission, MeshGraph, Role, Table
 from infra.model.access import AccessModel, DeclaredGrant, engines_of
 
-PROBE_OBJECT = "data/audit-probe"  # an object key under the table location
 LF_DATA_ACCESS_ROLE = (
     "role/aws-service-role/lakeformation.amazonaws.com/AWSServiceRoleForLakeFormationDataAccess"
 )
@@ -135,133 +126,6 @@ class EffectiveAccess:
     problems: list[str] = field(default_factory=list)  # unmapped resources, unusable grants
 
 
-def _same_account(account: str, role: Role) -> bool:
-    """An inline policy applies to a role only when created in the role's account ("" on
-    either side: a graph recorded without accounts, one account)."""
-    return not account or not role.account or account == role.account
-
-
-def _account_region(arn: str) -> tuple[str, str, str]:
-    parts = arn.split(":")
-    return parts[1], parts[3], parts[4]  # partition, region, account
-
-
-def _literal_prefix(pattern: str) -> str:
-    """The text before the first IAM wildcard: every value the pattern matches starts with it."""
-    cut = len(pattern)
-    for wildcard in ("*", "?"):
-        at = pattern.find(wildcard)
-        if at != -1:
-            cut = min(cut, at)
-    return pattern[:cut]
-
-
-def _statement_keys(stmt: Any) -> list[tuple[str | None, str]] | None:
-    """(literal action in lower case or None for any action, resource literal prefix) for every
-    request the statement may apply to; [] when it applies to none; None when it cannot be told
-    (the document is then evaluated for every request, exactly as before)."""
-    if not isinstance(stmt, Mapping):
-        return None
-    if stmt.get("Effect") not in ("Allow", "Deny"):
-        return []
-    if "Action" in stmt:
-        patterns = as_list(stmt["Action"])
-        if not all(isinstance(p, str) for p in patterns):
-            return None
-        # IAM actions compare case-insensitively (ASCII); a wildcard matches many
-        actions = {
-            p.lower() if p.isascii() and "*" not in p and "?" not in p else None for p in patterns
-        }
-    elif "NotAction" in stmt:
-        actions = {None}
-    else:
-        return []
-    if "Resource" in stmt:
-        patterns = as_list(stmt["Resource"])
-        if not all(isinstance(p, str) for p in patterns):
-            return None
-        prefixes = {_literal_prefix(p) for p in patterns}
-    elif "NotResource" in stmt:
-        prefixes = {""}
-    else:
-        return []
-    return [(a, r) for a in actions for r in prefixes]
-
-
-def _document_keys(document: Any) -> list[tuple[str | None, str]] | None:
-    if not isinstance(document, Mapping):
-        return None
-    keys: list[tuple[str | None, str]] = []
-    for stmt in as_list(document.get("Statement")):
-        found = _statement_keys(stmt)
-        if found is None:
-            return None
-        keys.extend(found)
-    return keys
-
-
-class _PrefixIndex:
-    """Items (document or caller positions) keyed by the (action, literal resource prefix) pairs
-    of their statements (`_statement_keys`; action None: a wildcard or NotAction). The items that
-    may apply to a request are found with one look-up per distinct prefix length, not per item."""
-
-    def __init__(self) -> None:
-        self.keyed: dict[str | None, dict[str, set[int]]] = {}
-        self._lengths: dict[str | None, list[int]] | None = None
-
-    def add(self, item: int, keys: list[tuple[str | None, str]]) -> None:
-        for action, prefix in keys:
-            self.keyed.setdefault(action, {}).setdefault(prefix, set()).add(item)
-        self._lengths = None
-
-    def lookup(self, action: str, resource: str) -> set[int]:
-        if self._lengths is None:
-            self._lengths = {a: sorted({len(p) for p in by}) for a, by in self.keyed.items()}
-        hits: set[int] = set()
-        for key in (action.lower(), None):
-            by_prefix = self.keyed.get(key)
-            if not by_prefix:
-                continue
-            for n in self._lengths[key]:
-                if n > len(resource):
-                    break
-                found = by_prefix.get(resource[:n])
-                if found:
-                    hits |= found
-        return hits
-
-
-class _Candidates:
-    """The identity documents of one role that may apply to a request, in their order.
-
-    `evaluate` keeps a statement only when its Action and Resource match the request, and a
-    document none of whose statements match yields an empty `Evaluation`, which `decide` ignores:
-    so evaluating only the documents with a statement whose literal action equals the request's
-    (or whose actions have a wildcard) and one of whose resource patterns' literal prefix starts
-    the request's resource gives the same decision. A consumer role carries one document per
-    grant; without this every probe of every bucket evaluated all of them."""
-
-    def __init__(self, docs: list[PolicyDoc]) -> None:
-        self.docs = docs
-        self.always: set[int] = set()
-        self.index = _PrefixIndex()
-        for i, doc in enumerate(docs):
-            keys = _document_keys(doc.document)
-            if keys is None:
-                self.always.add(i)
-            else:
-                self.index.add(i, keys)
-
-    def matching(self, request: Request) -> list[PolicyDoc]:
-        action, resource = request.action, request.resource
-        if not (isinstance(action, str) and action.isascii() and isinstance(resource, str)):
-            return self.docs
-        hits = self.always | self.index.lookup(action, resource)
-        if len(hits) == len(self.docs):
-            return self.docs
-        return [self.docs[i] for i in sorted(hits)]
-
-
 class _Reachers:
     """Which callers a bucket's object probes can allow, so each bucket is probed with those
     alone, not with every principal of the mesh (products x principals probes): linear in the
@@ -269,28 +133,28 @@ class _Reachers:
 
     S3 allows a request (`iameval.decide`) only through an identity statement or a bucket-policy
     statement naming the caller directly. A caller none of whose identity documents may apply to
-    the probe (`_Candidates`, keyed over every role at once here) and that no Allow statement
+    the probe (`Candidates`, keyed over every role at once here) and that no Allow statement
     of the bucket's policies names by its ARN gets no path and no note: its probes are skipped.
     A bucket is probed with every caller, as before, when one of its policies' statements could
     apply to callers it does not name (`Principal: "*"` on an Allow, `NotPrincipal`, a
     principal not understood) in a way that matters: an Allow, or a condition the evaluator may
     leave undecided (whose note would then be recorded in another order)."""
 
-    def __init__(self, ev: _Evaluator, callers: list[tuple[str, Role | None, Caller]]) -> None:
+    def __init__(self, ev: Evaluator, callers: list[tuple[str, Role | None, Caller]]) -> None:
         self.ev = ev
         self.every = list(range(len(callers)))
         self.always: set[int] = set()
-        self.index = _PrefixIndex()
+        self.index = PrefixIndex()
         self.by_arn: dict[str, list[int]] = {}
         for i, (_, role, caller) in enumerate(callers):
             self.by_arn.setdefault(caller.arn, []).append(i)
             if role is None:
                 self.always.add(i)  # the anonymous caller: one per bucket
                 continue
-            for d in ev._inline.get(role.name, []):
-                if not _same_account(d.account, role):
+            for d in ev.inline.get(role.name, []):
+                if not same_account(d.account, role):
                     continue
-                keys = _document_keys(d.document)
+                keys = document_keys(d.document)
                 if keys is None:
                     self.always.add(i)
                 else:
@@ -299,8 +163,8 @@ class _Reachers:
     def of(self, bucket: Bucket, actions: tuple[str, ...]) -> list[int]:
         """Positions (in the callers' order) of the callers to probe `bucket` with."""
         hits = set(self.always)
-        for d in self.ev._resource.get(("bucket", bucket.name), ()):
-            named = _named_principals(d.document)
+        for d in self.ev.resource_docs.get(("bucket", bucket.name), ()):
+            named = named_principals(d.document)
             if named is None:
                 return self.every
             for arn in named:
@@ -311,255 +175,8 @@ class _Reachers:
         return sorted(hits)
 
 
-# condition operators `iameval` always decides (dates may not parse: not among them)
-_DECIDED = frozenset(op for op in (*_OPERATORS, "Null") if not op.startswith("Date"))
-
-
-def _named_principals(document: Any) -> set[str] | None:
-    """The ARNs the Allow statements of a resource policy name as principals; None when a
-    statement may apply to callers it does not name and it matters (see `_Reachers`)."""
-    if not isinstance(document, Mapping):
-        return None
-    named: set[str] = set()
-    for stmt in as_list(document.get("Statement")):
-        if not isinstance(stmt, Mapping):
-            return None
-        principal = stmt.get("Principal")
-        explicit = None
-        if "NotPrincipal" not in stmt and isinstance(principal, Mapping):
-            values = as_list(principal.get("AWS"))
-            if all(
-                isinstance(v, str) and v.startswith("arn:") and ":root" not in v for v in values
-            ):
-                explicit = set(values)
-        if stmt.get("Effect") == "Allow":
-            if explicit is None:
-                return None
-            named |= explicit
-        if explicit is None and not _surely_decided(stmt.get("Condition")):
-            return None
-    return named
-
-
-def _surely_decided(condition: Any) -> bool:
-    if condition is None:
-        return True
-    if not isinstance(condition, Mapping):
-        return False
-    for operator in condition:
-        if not isinstance(operator, str):
-            return False
-        base = operator.removesuffix("IfExists").rpartition(":")[2]
-        if base not in _DECIDED:
-            return False
-    return True
-
-
-# request context keys whose value depends on the caller (see _Evaluator.s3 and .kms)
-_CALLER_KEYS = frozenset({"aws:PrincipalArn", "aws:PrincipalAccount", "kms:CallerAccount"})
-
-
-def _principal_shape(document: Any) -> tuple[Any, ...] | bool:
-    """The Principal/NotPrincipal elements of a resource policy, in statement order, when they
-    are all the policy lets depend on the caller; False when a condition reads a caller key or
-    the document has a shape `evaluate` may treat otherwise."""
-    if not isinstance(document, Mapping):
-        return False
-    elements = []
-    for stmt in as_list(document.get("Statement")):
-        if not isinstance(stmt, Mapping):
-            return False
-        for name in ("Principal", "NotPrincipal"):
-            if name in stmt:
-                elements.append(stmt[name])
-        condition = stmt.get("Condition")
-        if condition is None:
-            continue
-        if not isinstance(condition, Mapping):
-            return False
-        for tests in condition.values():
-            if not isinstance(tests, Mapping):
-                return False
-            if any(not isinstance(k, str) or k in _CALLER_KEYS for k in tests):
-                return False
-    return tuple(elements)
-
-
-class _Evaluator:
-    """Evaluates requests against the graph's documents, looked up by what they attach to
-    (one pass over the documents, not one per request)."""
-
-    def __init__(self, graph: MeshGraph, now: str) -> None:
-        self.g = graph
-        self.now = now  # aws:CurrentTime of every request
-        self.uncertain: list[str] = []
-        self._inline: dict[str, list[PolicyDoc]] = {}
-        self._resource: dict[tuple[str, str], list[PolicyDoc]] = {}
-        for d in graph.documents:
-            if d.kind == "inline":
-                self._inline.setdefault(d.attached_to, []).append(d)
-            elif d.kind in ("bucket", "key"):
-                self._resource.setdefault((d.kind, d.attached_to), []).append(d)
-        self._candidates: dict[str, _Candidates] = {}
-        # decisions asked again return the first answer (its uncertainties are recorded once)
-        self._decisions: dict[tuple, Decision] = {}
-        self._shapes: dict[str, tuple[Any, ...] | bool] = {}
-        self._evaluations: dict[tuple, Evaluation] = {}
-        self._roles_by_arn: dict[str, Role] = {}
-        for role in graph.roles.values():
-            self._roles_by_arn.setdefault(role.arn, role)  # the first, as MeshGraph.role_by_arn
-        self._tables: dict[str, list[Table]] = {}
-        for (database, _), table in sorted(graph.tables.items()):
-            self._tables.setdefault(database, []).append(table)
-        # (account, (catalog, database)) -> the resource links in that account pointing there
-        self._links: dict[tuple[str, tuple[str, str]], list[str]] = {}
-        for (account, name), target in sorted(graph.links.items()):
-            self._links.setdefault((account, target), []).append(name)
-
-    def role_by_arn(self, arn: str) -> Role | None:
-        try:
-            return self._roles_by_arn.get(arn)
-        except TypeError:  # not a string: names no role
-            return None
-
-    def tables_of(self, database: str) -> list[Table]:
-        return self._tables.get(database, [])
-
-    def links_to(self, account: str, catalog: str, database: str) -> list[str]:
-        """The resource links in `account`'s catalog that target `catalog`:`database`."""
-        return self._links.get((account, (catalog, database)), [])
-
-    def _identity(self, role: Role | None, request: Request) -> list[Evaluation]:
-        if role is None:
-            return []
-        candidates = self._candidates.get(role.name)
-        if candidates is None:
-            candidates = _Candidates(
-                [d for d in self._inline.get(role.name, []) if _same_account(d.account, role)]
-            )
-            self._candidates[role.name] = candidates
-        return [evaluate(d.document, d.id, request) for d in candidates.matching(request)]
-
-    def _record(self, decision: Decision) -> Decision:
-        self.uncertain.extend(u for u in decision.uncertain if u not in self.uncertain)
-        return decision
-
-    def s3(self, role: Role | None, caller: Caller, bucket: Bucket, action: str) -> Decision:
-        return self.s3_object(role, caller, bucket.name, f"{bucket.arn}/{PROBE_OBJECT}", action)
-
-    def s3_object(
-        self, role: Role | None, caller: Caller, bucket: str, object_arn: str, action: str
-    ) -> Decision:
-        """`action` on the object `object_arn` of `bucket`: identity and bucket policies."""
-        request = Request(
-            action,
-            object_arn,
-            {
-                "aws:SecureTransport": "true",
-                "aws:PrincipalArn": caller.arn,
-                "aws:CurrentTime": self.now,
-            },
-        )
-        if caller.account:
-            request.context["aws:PrincipalAccount"] = caller.account
-        resource = [
-            self._resource_policy(d, request, caller)
-            for d in self._resource.get(("bucket", bucket), ())
-        ]
-        return self._record(decide(self._identity(role, request), resource, False))
-
-    def _resource_policy(self, doc: PolicyDoc, request: Request, caller: Caller) -> Evaluation:
-        """`evaluate(doc, request, caller)`, shared by the callers it cannot tell apart.
-
-        A resource policy sees the caller only through its statements' Principal/NotPrincipal
-        (`Caller.matches`) and the condition keys naming the caller: callers that every
-        statement's principal matches the same way get the same evaluation when no condition
-        reads those keys. Every bucket is probed with every principal; most of them are named
-        by nothing in its policy."""
-        shape = self._shapes.get(doc.id)
-        if shape is None:
-            shape = self._shapes[doc.id] = _principal_shape(doc.document)
-        if shape is False:  # conditions on the caller, or a shape not understood
-            return evaluate(doc.document, doc.id, request, caller)
-        context = tuple(
-            sorted((k, str(v)) for k, v in request.context.items() if k not in _CALLER_KEYS)
-        )
-        matches = tuple(caller.matches(p) for p in shape)
-        key = (doc.id, request.action, request.resource, context, matches)
-        evaluation = self._evaluations.get(key)
-        if evaluation is None:
-            evaluation = evaluate(doc.document, doc.id, request, caller)
-            self._evaluations[key] = evaluation
-        return evaluation
-
-    def kms(
-        self,
-        role: Role | None,
-        caller: Caller,
-        key_arn: str,
-        action: str,
-        via_s3: str | None,
-        identity_unknown: bool = False,
-    ) -> Decision:
-        """`via_s3`: the ARN of the bucket whose objects S3 en- or decrypts (kms:ViaService and
-        the S3 encryption context, which is the bucket's ARN with S3 Bucket Keys); None when
-        the key is used directly."""
-        # a pure function of its arguments and the graph: asked once per Lake Formation grant
-        memo_key = ("kms", role, caller, key_arn, action, via_s3, identity_unknown)
-        decision = self._decisions.get(memo_key)
-        if decision is None:
-            decision = self._kms(role, caller, key_arn, action, via_s3, identity_unknown)
-            self._decisions[memo_key] = decision
-        return decision
-
-    def _kms(
-        self,
-        role: Role | None,
-        caller: Caller,
-        key_arn: str,
-        action: str,
-        via_s3: str | None,
-        identity_unknown: bool,
-    ) -> Decision:
-        _, region, _ = _account_region(key_arn)
-        context: dict = {
-            "aws:SecureTransport": "true",
-            "aws:PrincipalArn": caller.arn,
-            "aws:CurrentTime": self.now,
-        }
-        if caller.account:
-            context["aws:PrincipalAccount"] = caller.account
-            context["kms:CallerAccount"] = caller.account
-        if via_s3:
-            context["kms:ViaService"] = f"s3.{region}.amazonaws.com"
-            context["kms:EncryptionContext:aws:s3:arn"] = via_s3
-        request = Request(action, key_arn, context)
-        resource = [
-            evaluate(d.document, d.id, request, caller)
-            for d in self._resource.get(("key", key_arn), ())
-        ]
-        identity = self._identity(role, request)
-        if identity_unknown:  # an AWS-managed role: its identity side is assumed to allow
-            identity = [
-                Evaluation(allows=[StatementHit("(AWS-managed role policy)", None, "Allow")])
-            ]
-        return self._record(decide(identity, resource, True))
-
-    def iam_allows(self, role: Role, action: str, resource: str) -> Decision:
-        # the same few questions (GetDataAccess, the catalog ARN) for every grant of a role
-        memo_key = ("iam", role, action, resource)
-        decision = self._decisions.get(memo_key)
-        if decision is None:
-            request = Request(
-                action, resource, {"aws:PrincipalArn": role.arn, "aws:CurrentTime": self.now}
-            )
-            decision = self._record(decide(self._identity(role, request), [], False))
-            self._decisions[memo_key] = decision
-        return decision
-
-
 def _object_path(
-    ev: _Evaluator, role: Role | None, caller: Caller, bucket: Bucket, write: bool
+    ev: Evaluator, role: Role | None, caller: Caller, bucket: Bucket, write: bool
 ) -> tuple[tuple[str, ...] | None, str | None]:
     """(evidence that `caller` can read/write the bucket's objects or None, and a note when S3
     allows it but the key policy stops it — one control failing, the other holding)."""
@@ -585,7 +202,7 @@ def _glue_arns(table: Table) -> list[str]:
     return [f"{prefix}:catalog", f"{prefix}:database/{table.database}", table.arn]
 
 
-def _cross_account(ev: _Evaluator, perm: LfPermission, role: Role, table: Table) -> list[str]:
+def _cross_account(ev: Evaluator, perm: LfPermission, role: Role, table: Table) -> list[str]:
     """Why a grant cannot be used across accounts (empty: it can, or it is not across).
 
     A permission is on the catalog it names (its own account's when it names none): it must be
@@ -610,7 +227,7 @@ def _cross_account(ev: _Evaluator, perm: LfPermission, role: Role, table: Table)
     why = []
     if not any((role.account, name, role.arn) in ev.g.describes for name in links):
         why.append(f"no DESCRIBE on the resource link to {table.database} in {role.account}")
-    partition, region, _ = _account_region(table.arn)
+    partition, region, _ = account_region(table.arn)
     link_arns = [f"arn:{partition}:glue:{region}:{role.account}:database/{n}" for n in links]
     if not any(ev.iam_allows(role, GLUE_READ, arn).allowed for arn in link_arns):
         why.append(f"IAM does not allow {GLUE_READ} on {link_arns[0]}")
@@ -618,7 +235,7 @@ def _cross_account(ev: _Evaluator, perm: LfPermission, role: Role, table: Table)
 
 
 def _lf_usable(
-    ev: _Evaluator, perm: LfPermission, role: Role, table: Table, bucket: Bucket | None
+    ev: Evaluator, perm: LfPermission, role: Role, table: Table, bucket: Bucket | None
 ) -> list[str]:
     """Why an LF permission of `role` on `table` cannot be used (empty: it can)."""
     why = _cross_account(ev, perm, role, table)
@@ -649,14 +266,14 @@ def _lf_usable(
         ):
             why.append(f"{vending.name} (Lake Formation data access) cannot decrypt with {key}")
     elif key is not None:  # the service-linked role: its IAM side is AWS-managed
-        partition, _, account = _account_region(key)
+        partition, _, account = account_region(key)
         lf_role = Caller(f"arn:{partition}:iam::{account}:{LF_DATA_ACCESS_ROLE}")
         if not ev.kms(None, lf_role, key, "kms:Decrypt", None, identity_unknown=True).allowed:
             why.append(f"key policy of {key} does not let Lake Formation decrypt")
     return why
 
 
-def _lf_tables(ev: _Evaluator, perm: LfPermission) -> list[Table]:
+def _lf_tables(ev: Evaluator, perm: LfPermission) -> list[Table]:
     if perm.table is None:
         return ev.tables_of(perm.database)
     table = ev.g.tables.get((perm.database, perm.table))
@@ -666,7 +283,7 @@ def _lf_tables(ev: _Evaluator, perm: LfPermission) -> list[Table]:
 def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
     """Who reaches which product on `today` (noon UTC is the request time: statements that
     end with a grant's expiry, `DateLessThan aws:CurrentTime`, still hold on its last day)."""
-    ev = _Evaluator(graph, f"{today.isoformat()}T12:00:00Z")
+    ev = Evaluator(graph, f"{today.isoformat()}T12:00:00Z")
     problems: list[str] = [*graph.unsupported, *graph.lf_tags.problems]
     table_of_bucket: dict[str, Table] = {}
     for table in graph.tables.values():
@@ -704,7 +321,7 @@ def compute(graph: MeshGraph, today: dt.date) -> EffectiveAccess:
 
     for doc in graph.documents:
         owner = graph.roles.get(doc.attached_to) if doc.kind == "inline" else None
-        if owner is not None and not _same_account(doc.account, owner):
+        if owner is not None and not same_account(doc.account, owner):
             problems.append(
                 f"{doc.id} is created in account {doc.account} but role {owner.name} lives in "
                 f"{owner.account}: it grants nothing"

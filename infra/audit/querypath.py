@@ -14,7 +14,7 @@ needs, for the role (Athena User Guide, "Manage Lake Formation and Athena user p
 - Lake Formation `DESCRIBE` on `default` in its account and IAM `glue:GetDatabase` on it.
 
 `query_blockers` names each link that does not hold (empty: the role can query). It asks the
-effective-access evaluator (`infra.audit.effective._Evaluator`, passed in) the same way the
+effective-access evaluator (`infra.audit.evaluator.Evaluator`, passed in) the same way the
 rest of the audit does, so the same documents and the same IAM semantics decide.
 """
 
