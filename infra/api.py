@@ -63,8 +63,16 @@ def load(
     """The blueprints of a tree and their structural problems (no governance). `shared`: files
     already parsed for the other tree of a comparison; `only`: the domain of a per-domain stack.
     `freeze`: move the loaded objects out of the cyclic collector's reach (`gc.freeze`): for a
-    process that keeps the mesh until it exits (the CLI), not for a library caller."""
-    result = load_mesh(directory, today=today or clock.today(), shared=shared, only=only)
+    process that keeps the mesh until it exits (the CLI), not for a library caller.
+    With `shared`, a tree is loaded once per command (`SharedFiles.tree`): `mesh diff
+    --validate` reads BASE for the lifecycle checks and for the access diff."""
+    today = today or clock.today()
+    if shared is not None:
+        result = shared.tree(
+            directory, today, only, lambda: load_mesh(directory, today, only, shared)
+        )
+    else:
+        result = load_mesh(directory, today=today, only=only)
     if freeze:
         # The loaded mesh lives until the command ends: keep the collector from rescanning its
         # millions of objects on every later collection.

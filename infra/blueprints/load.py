@@ -128,6 +128,23 @@ class SharedFiles:
         self.reused = 0
         self.checked = 0  # valid blueprints checked against their tree (the others reused)
         self.cached = 0  # files found in the parse cache on disk (not parsed)
+        self._trees: dict[tuple[str, dt.date, str | None], Report] = {}
+
+    def tree(
+        self,
+        directory: str | os.PathLike,
+        today: dt.date,
+        only: str | None,
+        load: Callable[[], Report],
+    ) -> Report:
+        """The load of `directory` (`load()`), done once per command: a later load of the same
+        tree, date and domain gets the same mesh (frozen models, nothing mutates it) and copies
+        of its lists of problems."""
+        key = (str(Path(directory).resolve()), today, only)
+        found = self._trees.get(key)
+        if found is None:
+            found = self._trees[key] = load()
+        return Report(found.mesh, list(found.errors), list(found.warnings))
 
     def __len__(self) -> int:
         return len(self._results)
