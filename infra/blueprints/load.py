@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from infra.blueprints.checks import NAME as _NAME
-from infra.blueprints.checks import check_blueprint, expiry_warnings
+from infra.blueprints.checks import expiry_warnings, file_problems, tree_problems
 from infra.blueprints.mesh_file import load_platform
 from infra.blueprints.parallel import Key as _Key
 from infra.blueprints.parallel import Loaded as _Loaded
 from infra.blueprints.parallel import load_texts
-from infra.blueprints.parse_cache import ParseCache
+from infra.blueprints.parse_cache import Entry, ParseCache, _same
 from infra.blueprints.pydantic_errors import validate_data
 from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text
 from infra.errors import Problem, Severity, UsageError
@@ -123,6 +123,8 @@ class SharedFiles:
         # (key, context) -> (display, problems) of `_load_mesh`'s checks of a valid blueprint;
         # a context numbers what else they depend on: the tree's domains and the date
         self._checks: dict[tuple[_Key, int], tuple[str, list[Problem]]] = {}
+        # (key, names) -> (display, problems) of a valid blueprint's own checks (`file_problems`)
+        self._own: dict[tuple[_Key, bool], tuple[str, list[Problem]]] = {}
         self._contexts: dict[tuple[frozenset[str], tuple[str, ...], dt.date], int] = {}
         self.parsed = 0  # files parsed and validated (the others were reused)
         self.reused = 0
@@ -165,15 +167,19 @@ class SharedFiles:
         first, bp, problems, data, text, lines = found
         self.reused += 1
         # a fresh source per tree, locating lines from the same data and recorded lines
-        src = (
-            SourceFile(display, text=text, data=data, lines=lines)
-            if data is not None
-            else SourceFile(display)
-        )
+        if isinstance(data, Entry):
+            src: SourceFile = _CachedSource(display, data, text)
+        elif data is not None:
+            src = SourceFile(display, text=text, data=data, lines=lines)
+        else:
+            src = SourceFile(display)
         return bp, src, _moved(problems, first, display), data
 
     def _from_disk(self, key: _Key, display: str, context: dict | None) -> _Loaded | None:
-        """The file's load from the parse cache on disk, or None (no cache, or a miss)."""
+        """The file's load from the parse cache on disk, or None (no cache, or a miss). A valid
+        blueprint's model is validated from the entry's data JSON when the write checked that
+        this gives the parse's model (`Entry.model`; its plain data is then decoded only if a
+        line is looked up), else from its decoded data, as a parse would."""
         if self.cache is None:
             return None
         entry = self.cache.get(key[0], key[1], context)
@@ -182,6 +188,14 @@ class SharedFiles:
         self.cached += 1
         if entry.lines is None:  # did not build: its problem is all there is
             return None, SourceFile(display), _moved(entry.problems, entry.display, display), None
+        if entry.checks is not None:
+            self._own[(key, context is not None)] = (entry.display, entry.checks)
+        if entry.model and not entry.problems:
+            bp = _json_model(entry.data_json, context)
+            if bp is not None:
+                return bp, _CachedSource(display, entry, key[1]), [], entry
+            if not entry.decoded():
+                return None  # (forged) data that neither validates nor decodes: parse it
         src = SourceFile(display, data=entry.data, lines=entry.lines)
         if entry.problems:  # invalid: the problems found when it was parsed
             return None, src, _moved(entry.problems, entry.display, display), entry.data
@@ -190,8 +204,24 @@ class SharedFiles:
 
     def _to_disk(self, key: _Key, display: str, loaded: _Loaded, context: dict | None) -> None:
         if self.cache is not None:
-            _bp, src, problems, data = loaded
-            self.cache.put(key[0], key[1], context, display, data, src.lines, problems)
+            bp, src, problems, data = loaded
+            own, same = None, None
+            if bp is not None:
+                own = self._own_checks(key, context is not None, display, bp, src)
+                same = lambda data_json: _same_model(bp, data_json, context)
+            self.cache.put(key[0], key[1], context, display, data, src.lines, problems, own, same)
+
+    def _own_checks(
+        self, key: _Key, names: bool, display: str, bp: Blueprint, src: SourceFile
+    ) -> list[Problem]:
+        """`file_problems` of a valid blueprint: from the cache entry or computed once."""
+        found = self._own.get((key, names))
+        if found is None:
+            problems = list(file_problems(bp, src))
+            self._own[(key, names)] = (display, problems)
+            return problems
+        first, problems = found
+        return _moved(problems, first, display)
 
     def _context(self, declared: set[str], known: list[str], today: dt.date) -> int:
         """A number for what `_check_blueprint` and `_expiry_warnings` read besides the file."""
@@ -209,6 +239,48 @@ class SharedFiles:
             return problems
         first, problems = found
         return _moved(problems, first, display)
+
+
+_DATA = SourceFile.data  # the slot of `SourceFile.data`
+
+
+class _CachedSource(SourceFile):
+    """The source of a file loaded from its cache entry: its plain data (which only locating a
+    problem's line reads) is decoded from the entry on first use."""
+
+    __slots__ = ("_entry",)
+
+    def __init__(self, path: str, entry: Entry, text: str | None = None) -> None:
+        super().__init__(path, text=text, lines=entry.lines)
+        self._entry: Entry | None = entry
+
+    @property  # type: ignore[override]
+    def data(self) -> Any:
+        if self._entry is not None:
+            _DATA.__set__(self, self._entry.data)
+            self._entry = None
+        return _DATA.__get__(self, SourceFile)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._entry = None
+        _DATA.__set__(self, value)
+
+
+def _json_model(data_json: bytes, context: dict | None) -> Blueprint | None:
+    """The blueprint validated from an entry's data JSON, or None when it does not validate."""
+    try:
+        return Blueprint.model_validate_json(data_json, context=context)
+    except Exception:  # noqa: BLE001 - only a forged entry fails here: validated the usual way
+        return None
+
+
+def _same_model(bp: Blueprint, data_json: bytes, context: dict | None) -> bool:
+    """Validating `data_json` (the stored data) gives `bp` (the parse's model), field for
+    field and type for type: JSON validation reads dates from text, and a field of any type
+    keeps a date as text there."""
+    other = _json_model(data_json, context)
+    return other is not None and other == bp and _same(other.model_dump(), bp.model_dump())
 
 
 def _moved(problems: list[Problem], first: str, display: str) -> list[Problem]:
@@ -348,7 +420,10 @@ def _load_mesh(
         errors.extend(problems)
         stem = path.stem
         declared.add(stem)
-        named = data.get("domain") if isinstance(data, dict) else None
+        if bp is not None:  # the domain it names (validated: data["domain"], unchanged)
+            named = bp.domain
+        else:
+            named = data.get("domain") if isinstance(data, dict) else None
         if isinstance(named, str):
             declared.add(named)
             if named != stem and _NAME.match(named):  # an invalid name is E013 already
@@ -380,9 +455,12 @@ def _load_mesh(
     for domain in known:
         bp, src = valid[domain], sources[domain]
 
-        def check(bp: Blueprint = bp, src: SourceFile = src) -> list[Problem]:
-            return [
-                *check_blueprint(bp, src, declared, known),
+        def check(
+            bp: Blueprint = bp, src: SourceFile = src, key: _Key = keys[domain]
+        ) -> list[Problem]:
+            return [  # `checks.check_blueprint`: the file's own checks, then the tree's
+                *shared._own_checks(key, has_platform_file, src.path, bp, src),
+                *tree_problems(bp, src, declared, known),
                 *expiry_warnings(bp, src, today),
             ]
 

@@ -227,7 +227,12 @@ class Sizer:
         with_group = self._affine(kind, one, point, (1, 1, 0))
         return with_group - self._affine(f"{kind}-none", none, point[:1], (1,))
 
+    def _bucket_alone(self, a) -> int:
+        return sent_size(docs.bucket_policy(self.env, "b" * a[0], self.key_arn, ()))
+
     def bucket(self, bucket: str, readers: tuple[DirectRead, ...]) -> int:
+        if not readers and plain(bucket):  # most buckets: no direct reader
+            return self._affine("bucket", self._bucket_alone, (len(bucket),), (1,))
         if not (plain(bucket) and self._readers_sizable(readers)):
             return sent_size(docs.bucket_policy(self.env, bucket, self.key_arn, readers))
 
@@ -235,7 +240,7 @@ class Sizer:
             direct = () if group is None else (group,)
             return sent_size(docs.bucket_policy(self.env, b, self.key_arn, direct))
 
-        base = self._affine("bucket", lambda a: build("b" * a[0], None), (len(bucket),), (1,))
+        base = self._affine("bucket", self._bucket_alone, (len(bucket),), (1,))
         return base + sum(
             self._group("bucket", build, bucket, g) for g in docs.direct_groups(readers)
         )
