@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from infra.blueprints.load import SharedFiles, blueprint_files, load_mesh, tree_files
 from infra.errors import MeshError, Problem, Severity, UsageError
 from infra.model.report import Report
-from infra.util import progress
+from infra.util import gcpause, progress
 
 __all__ = ["InvalidTree", "Plan", "Report", "audit", "diff", "load", "plan", "valid", "validate"]
 from infra import clock
@@ -63,20 +63,11 @@ def load(
     """The blueprints of a tree and their structural problems (no governance). `shared`: files
     already parsed for the other tree of a comparison; `only`: the domain of a per-domain stack.
     `freeze`: move the loaded objects out of the cyclic collector's reach (`gc.freeze`): for a
-    process that keeps the mesh until it exits (the CLI), not for a library caller.
-    With `shared`, a tree is loaded once per command (`SharedFiles.tree`): `mesh diff
-    --validate` reads BASE for the lifecycle checks and for the access diff."""
-    today = today or clock.today()
-    if shared is not None:
-        result = shared.tree(
-            directory, today, only, lambda: load_mesh(directory, today, only, shared)
-        )
-    else:
-        result = load_mesh(directory, today=today, only=only)
-    if freeze:
-        # The loaded mesh lives until the command ends: keep the collector from rescanning its
-        # millions of objects on every later collection.
-        gc.freeze()
+    process that keeps the mesh until it exits (the CLI), not for a library caller."""
+    with gcpause.paused():  # until the mesh is frozen (`gcpause.paused`)
+        result = load_mesh(directory, today=today or clock.today(), shared=shared, only=only)
+        if freeze:  # the mesh lives until the command ends: out of every later collection
+            gc.freeze()
     return result
 
 

@@ -381,12 +381,12 @@ def test_a_warm_load_validates_the_entries_json_and_checks_no_file_again(tmp_pat
     """A valid file from the cache is validated from the entry's data JSON (its plain data is
     not decoded: no problem is located in it) and its own checks (`file_problems`) come from the
     entry; only what reads the tree (E025/E029, expiry) runs. Output: the cold one."""
-    from infra.blueprints import load
+    from infra.blueprints import shared
 
     tree, cache, cold = _cached_tree(tmp_path)
-    validated = _counting(monkeypatch, load, "validate_data")
-    checked = _counting(monkeypatch, load, "file_problems")
-    from_json = _counting(monkeypatch, load, "_json_model")
+    validated = _counting(monkeypatch, shared, "validate_data")
+    checked = _counting(monkeypatch, shared, "file_problems")
+    from_json = _counting(monkeypatch, shared, "_json_model")
     decoded = _counting(monkeypatch, parse_cache, "_decode_data")
     assert _run("validate", tree, "--format", "json", "--cache-dir", cache) == cold
     assert (validated, checked, len(from_json)) == ([], [], 5)

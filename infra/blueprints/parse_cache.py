@@ -109,20 +109,26 @@ class ParseCache:
             "context": _context_key(context),
         }
 
+    def _keyed(self, name: str, text: str, context: dict | None) -> tuple[dict[str, Any], Path]:
+        """(the entry's header without its body checksum, where the entry is)."""
+        header = self._header(name, text, context)
+        key = json.dumps(header, sort_keys=True)
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        return header, self.directory / SUBDIR / f"{digest}.json"
+
     def path(self, name: str, text: str, context: dict | None) -> Path:
         """Where the entry of this file would be."""
-        key = json.dumps(self._header(name, text, context), sort_keys=True)
-        return self.directory / SUBDIR / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+        return self._keyed(name, text, context)[1]
 
     def get(self, name: str, text: str, context: dict | None) -> Entry | None:
         """The entry of this file, or None: absent, unreadable, foreign or damaged."""
-        path = self.path(name, text, context)
+        header, path = self._keyed(name, text, context)
         try:
             raw = path.read_bytes()
         except OSError:
             self.misses += 1
             return None
-        entry = _decode(raw, self._header(name, text, context))
+        entry = _decode(raw, header)
         if entry is None:
             self.ignored += 1
             return None
@@ -150,7 +156,7 @@ class ParseCache:
         valid blueprint's own checks (`checks.file_problems`); `same_model(data JSON)`: whether
         validating the stored data JSON gives the model the parse gave (then a warm run
         validates the entry's bytes directly: `Entry.model`)."""
-        header = self._header(name, text, context)
+        header, path = self._keyed(name, text, context)
         encoded = _encode_body(display, data, lines, problems, checks)
         if encoded is None:
             return
@@ -171,7 +177,6 @@ class ParseCache:
             return  # would not read back as stored: parse it every time instead
         import tempfile  # only a run that stores pays for the import
 
-        path = self.path(name, text, context)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
