@@ -18,7 +18,7 @@ from typing import Any
 from infra.blueprints.checks import file_problems
 from infra.blueprints.parallel import Key as _Key
 from infra.blueprints.parallel import Loaded as _Loaded
-from infra.blueprints.parse_cache import Entry, ParseCache, _same
+from infra.blueprints.parse_cache import Entry, ParseCache
 from infra.blueprints.pydantic_errors import validate_data
 from infra.errors import Problem
 from infra.model.report import Report
@@ -212,9 +212,13 @@ def _json_model(data_json: bytes, context: dict | None) -> Blueprint | None:
 def _same_model(bp: Blueprint, data_json: bytes, context: dict | None) -> bool:
     """Validating `data_json` (the stored data) gives `bp` (the parse's model), field for
     field and type for type: JSON validation reads dates from text, and a field of any type
-    keeps a date as text there."""
+    keeps a date as text there (`==` tells them apart), and `==` takes 1 for 1.0 and True
+    (their JSON does not)."""
     other = _json_model(data_json, context)
-    return other is not None and other == bp and _same(other.model_dump(), bp.model_dump())
+    try:
+        return other == bp and other.model_dump_json() == bp.model_dump_json()  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - a value pydantic cannot write: validate the data instead
+        return False
 
 
 def _moved(problems: list[Problem], first: str, display: str) -> list[Problem]:
