@@ -12,7 +12,10 @@ busy machine slows them alike), as subprocesses with start-up included:
 - cold: `mesh diff BASE HEAD --validate --format json`, no cache;
 - cold, storing: the same with an empty `--cache-dir` (what the first run pays to fill it);
 - warm: the same with the cache a run on BASE left (`mesh validate BASE --cache-dir`: what the
-  CI restores for the base commit), so HEAD's changed file is the only one parsed.
+  CI restores for the base commit), so HEAD's changed file is the only one parsed;
+- start-up: the same check of a one-domain mesh against itself, which has next to nothing to
+  check: what any PR check pays before it reads a file (interpreter, imports), the part of
+  the warm figure that does not grow with the mesh.
 
 Prints wall and CPU seconds (the process and its children: less sensitive to a busy machine)
 and their ratios to `mesh validate` (min and median over the rounds) and checks
@@ -142,6 +145,8 @@ def main() -> int:
         write_tree(base, bps)
         write_tree(head, head_bps)
         cache, empty = Path(tmp) / "cache", Path(tmp) / "empty"
+        tiny = Path(tmp) / "tiny"
+        write_tree(tiny, blueprints(1, 1, 0, today=today))
         timed([*mesh, "validate", str(base), "--cache-dir", str(cache)], env, 0)
         keep = {p.name for p in cache.rglob("*") if p.is_file()}
         products = sum(len(b["products"]) for b in bps)
@@ -151,7 +156,7 @@ def main() -> int:
             f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f}"
         )
         check = [*mesh, "diff", str(base), str(head), "--validate"]
-        names = ("validate", "cold", "cold, storing", "warm")
+        names = ("validate", "cold", "cold, storing", "warm", "start-up")
         wall: dict[str, list[float]] = {n: [] for n in names}
         cpu: dict[str, list[float]] = {n: [] for n in names}
 
@@ -172,6 +177,7 @@ def main() -> int:
             warm = record(
                 "warm", timed([*check, "--format", "json", "--cache-dir", str(cache)], env, 3)
             )
+            record("start-up", timed([*mesh, "diff", str(tiny), str(tiny), "--validate"], env, 0))
             assert stored == cold, "the cold run that stores the cache printed another result"
             assert warm == cold, "the warm run printed another result than the cold run"
         # the PR comment too: warm Markdown == cold Markdown

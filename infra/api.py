@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from infra.blueprints.load import SharedFiles, blueprint_files, load_mesh, tree_files
 from infra.errors import MeshError, Problem, Severity, UsageError
 from infra.model.report import Report
-from infra.util import progress
+from infra.util import gcpause, progress
 
 __all__ = ["InvalidTree", "Plan", "Report", "audit", "diff", "load", "plan", "valid", "validate"]
 from infra import clock
@@ -64,11 +64,10 @@ def load(
     already parsed for the other tree of a comparison; `only`: the domain of a per-domain stack.
     `freeze`: move the loaded objects out of the cyclic collector's reach (`gc.freeze`): for a
     process that keeps the mesh until it exits (the CLI), not for a library caller."""
-    result = load_mesh(directory, today=today or clock.today(), shared=shared, only=only)
-    if freeze:
-        # The loaded mesh lives until the command ends: keep the collector from rescanning its
-        # millions of objects on every later collection.
-        gc.freeze()
+    with gcpause.paused():  # until the mesh is frozen (`gcpause.paused`)
+        result = load_mesh(directory, today=today or clock.today(), shared=shared, only=only)
+        if freeze:  # the mesh lives until the command ends: out of every later collection
+            gc.freeze()
     return result
 
 

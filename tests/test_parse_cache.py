@@ -126,13 +126,26 @@ def _rewrite(entry: Path, header_change: dict | None = None, body_change=None) -
     key check (or the decoding) can refuse it."""
     head, _, body = entry.read_bytes().partition(b"\n")
     header = json.loads(head)
-    doc = json.loads(body)
+    doc = _body(body)
     if body_change is not None:
         body_change(doc)
     header.update(header_change or {})
-    body = json.dumps(doc).encode()
+    body = _unbody(doc)
     header["body"] = hashlib.sha256(body).hexdigest()
     entry.write_bytes(json.dumps(header).encode() + b"\n" + body)
+
+
+def _body(body: bytes) -> dict:
+    """An entry's body (a line of what the file's load found, a line of its data) as one
+    document: the first line's keys and `data`."""
+    meta, _, data = body.partition(b"\n")
+    return {**json.loads(meta), "data": json.loads(data)}
+
+
+def _unbody(doc: dict) -> bytes:
+    doc = dict(doc)
+    data = doc.pop("data")
+    return json.dumps(doc).encode() + b"\n" + json.dumps(data).encode()
 
 
 def _cached_tree(tmp_path: Path) -> tuple[Path, Path, tuple]:
@@ -177,9 +190,9 @@ def test_an_entry_that_cannot_be_trusted_is_ignored(tmp_path, parse_count, damag
         entry.write_bytes(b"\x80\x81 not json\n\x00")
     elif damage == "body changed, checksum not":
         head, _, body = raw.partition(b"\n")
-        doc = json.loads(body)
+        doc = _body(body)
         _poison(doc)
-        entry.write_bytes(head + b"\n" + json.dumps(doc).encode())
+        entry.write_bytes(head + b"\n" + _unbody(doc))
     elif damage == "foreign format":
         _rewrite(entry, {"format": parse_cache.FORMAT + 1}, _poison)
     elif damage == "foreign mesh version":
@@ -192,7 +205,8 @@ def test_an_entry_that_cannot_be_trusted_is_ignored(tmp_path, parse_count, damag
     elif damage == "lines do not decode":
         _rewrite(entry, None, lambda doc: doc.update(lines="not base64 !"))
     elif damage == "a date that is not one":
-        _rewrite(entry, None, lambda doc: doc.update(dates=[[["domain"], "date"]]))
+        # (with problems: the data of an entry without any may be decoded only when used)
+        _rewrite(entry, None, lambda doc: _poison(doc) or doc.update(dates=[[["domain"], "date"]]))
     elif damage == "problems of the wrong shape":
         _rewrite(entry, None, lambda doc: doc.update(problems=[["x", "1", "", "E010", "m", "!"]]))
     else:
@@ -261,7 +275,10 @@ def test_entries_are_json_written_whole(tmp_path):
         header = json.loads(head)
         assert header["format"] == parse_cache.FORMAT and header["name"].endswith(".yaml")
         assert hashlib.sha256(body).hexdigest() == header["body"]
-        assert set(json.loads(body)) == {"display", "data", "dates", "lines", "problems"}
+        meta, _, data = body.partition(b"\n")
+        keys = {"display", "dates", "lines", "problems", "checks"}
+        assert set(json.loads(meta)) - {"model"} == keys
+        assert isinstance(json.loads(data), dict)
     # no temporary file left behind (written beside the entry, then renamed over it)
     assert [p.name for p in (cache / parse_cache.SUBDIR).iterdir() if p.suffix != ".json"] == []
     assert not list((cache / parse_cache.SUBDIR).glob(".tmp-*"))
@@ -342,3 +359,90 @@ def test_concurrent_runs_share_one_cache(tmp_path):
     for entry in _entries(cache):
         head, _, body = entry.read_bytes().partition(b"\n")
         assert hashlib.sha256(body).hexdigest() == json.loads(head)["body"]
+
+
+# --------------------------------------------------------------------------- what a warm load skips
+
+
+def _counting(monkeypatch, module, name: str) -> list:
+    """Calls of `module.name` (its arguments' first item), counted."""
+    calls: list = []
+    real = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(args[0] if args else None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def test_a_warm_load_validates_the_entries_json_and_checks_no_file_again(tmp_path, monkeypatch):
+    """A valid file from the cache is validated from the entry's data JSON (its plain data is
+    not decoded: no problem is located in it) and its own checks (`file_problems`) come from the
+    entry; only what reads the tree (E025/E029, expiry) runs. Output: the cold one."""
+    from infra.blueprints import shared
+
+    tree, cache, cold = _cached_tree(tmp_path)
+    validated = _counting(monkeypatch, shared, "validate_data")
+    checked = _counting(monkeypatch, shared, "file_problems")
+    from_json = _counting(monkeypatch, shared, "_json_model")
+    decoded = _counting(monkeypatch, parse_cache, "_decode_data")
+    assert _run("validate", tree, "--format", "json", "--cache-dir", cache) == cold
+    assert (validated, checked, len(from_json)) == ([], [], 5)
+    # the sample's warnings are located in analytics.yaml and logistics.yaml (W002): those two
+    # files' data is decoded, to find the lines
+    assert len(decoded) == len({w["file"] for w in json.loads(cold[1])["warnings"]})
+
+
+def test_an_entry_whose_json_validates_otherwise_is_validated_from_its_data(tmp_path, parse_count):
+    """A date in a field of any type stays a date when the YAML is validated, and would be text
+    if the entry's JSON were: such an entry is not marked for JSON validation (`model`), and a
+    warm run validates its decoded data, as a parse does."""
+    tree = shutil.copytree(FIXTURES / "odcs" / "mesh", tmp_path / "tree")
+    shop = tree / "shop.yaml"
+    text = shop.read_text()
+    assert "metric: nullValues, mustBe: 0}" in text
+    shop.write_text(
+        text.replace("metric: nullValues, mustBe: 0}", "metric: nullValues, mustBe: 2026-01-01}")
+    )
+    cache = tmp_path / "cache"
+    cold = _run("validate", tree, "--format", "json")
+    assert cold[0] == 0
+    assert _run("validate", tree, "--format", "json", "--cache-dir", cache) == cold
+    entry = _entry_of(cache, shop, None)
+    meta = json.loads(entry.read_bytes().split(b"\n")[1])
+    assert "model" not in meta and meta["checks"] is not None
+    others = [e for e in _entries(cache) if e != entry]
+    assert others and all(json.loads(e.read_bytes().split(b"\n")[1])["model"] for e in others)
+    parse_count.clear()
+    assert _run("validate", tree, "--format", "json", "--cache-dir", cache) == cold
+    assert parse_count == []
+
+
+def test_a_believed_entrys_checks_would_change_the_output(tmp_path, parse_count):
+    """The file's own checks are read from the entry (as its problems are): rewritten with a
+    correct checksum, they show; of the wrong shape, the entry is ignored."""
+    tree, cache, cold = _cached_tree(tmp_path)
+    sales = _entry_of(cache, tree / "sales.yaml")
+    raw = sales.read_bytes()
+    row = [str(tree / "sales.yaml"), 1, "domain", "E023", "poisoned", "error"]
+    _rewrite(sales, None, lambda doc: doc.update(checks=[row]))
+    code, out, _err = _run("validate", tree, "--format", "json", "--cache-dir", cache)
+    assert code == 1 and "poisoned" in out
+    sales.write_bytes(raw)
+    _rewrite(sales, None, lambda doc: doc.update(checks=[["x", "1"]]))
+    parse_count.clear()
+    assert _run("validate", tree, "--format", "json", "--cache-dir", cache) == cold
+    assert parse_count == [str(tree / "sales.yaml")]
+
+
+def test_mesh_diff_validate_loads_each_tree_once(tmp_path, monkeypatch):
+    """BASE is read for the lifecycle checks and for the access diff: loaded once."""
+    from infra.blueprints import load
+
+    base, head = _trees(tmp_path)
+    cold = _run("diff", base, head, "--validate", "--format", "json")
+    loads = _counting(monkeypatch, load, "_load_mesh")
+    assert _run("diff", base, head, "--validate", "--format", "json") == cold
+    assert sorted(Path(d).name for d in loads) == ["base", "head"]

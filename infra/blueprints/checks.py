@@ -23,7 +23,40 @@ def check_blueprint(
     bp: Blueprint, src: SourceFile, domains: set[str], known: list[str]
 ) -> Iterator[Problem]:
     """Checks across one blueprint and the mesh. `domains` holds every domain any file names
-    (valid or not, to avoid follow-on errors); `known` the valid ones (to suggest)."""
+    (valid or not, to avoid follow-on errors); `known` the valid ones (to suggest). The file's
+    own checks (`file_problems`), then those that read the tree's domains (`tree_problems`):
+    the loader sorts them by place and code, and the two never share a code."""
+    yield from file_problems(bp, src)
+    yield from tree_problems(bp, src, domains, known)
+
+
+def tree_problems(
+    bp: Blueprint, src: SourceFile, domains: set[str], known: list[str]
+) -> Iterator[Problem]:
+    """What `check_blueprint` finds from the tree's domains: a consumer naming its own domain
+    (E029) or none of the tree's (E025)."""
+    for pi, product in enumerate(bp.products):
+        for gi, consumer in enumerate(product.consumers):
+            if consumer.domain == bp.domain:
+                yield src.problem(
+                    ("products", pi, "consumers", gi, "domain"),
+                    "E029",
+                    f"domain {bp.domain!r} lists itself as consumer of {product.name!r}; its "
+                    "producer role already reads and writes its own products",
+                )
+            elif consumer.domain not in domains:
+                others = first_of((d for d in known if d != bp.domain), len(known) - 1)
+                yield src.problem(
+                    ("products", pi, "consumers", gi, "domain"),
+                    "E025",
+                    f"consumer domain {consumer.domain!r} does not exist; expected one of: "
+                    f"{others or '(no other domains)'}",
+                )
+
+
+def file_problems(bp: Blueprint, src: SourceFile) -> Iterator[Problem]:
+    """What `check_blueprint` finds in the blueprint alone: a function of the file's text,
+    which the parse cache keeps with the file (`infra.blueprints.parse_cache`)."""
     if bp.domain in STACK_SCOPES:
         yield src.problem(
             ("domain",),
@@ -120,9 +153,7 @@ def check_blueprint(
             partitions.add(key.name)
         consumers: dict[str, int] = {}
         for gi, consumer in enumerate(product.consumers):
-            yield from _check_consumer(
-                bp, product, schema, consumer, src, at + ("consumers", gi), domains, known
-            )
+            yield from _check_consumer(product, schema, consumer, src, at + ("consumers", gi))
             if consumer.domain in consumers:
                 yield src.problem(
                     at + ("consumers", gi, "domain"),
@@ -245,29 +276,8 @@ def _reserved_problem(src: SourceFile, loc: Loc, what: str, name: str) -> Proble
 
 
 def _check_consumer(
-    bp: Blueprint,
-    product: Product,
-    schema: dict[str, Column],
-    consumer: Consumer,
-    src: SourceFile,
-    at: Loc,
-    domains: set[str],
-    known: list[str],
+    product: Product, schema: dict[str, Column], consumer: Consumer, src: SourceFile, at: Loc
 ) -> Iterator[Problem]:
-    if consumer.domain == bp.domain:
-        yield src.problem(
-            at + ("domain",),
-            "E029",
-            f"domain {bp.domain!r} lists itself as consumer of {product.name!r}; its producer "
-            "role already reads and writes its own products",
-        )
-    elif consumer.domain not in domains:
-        yield src.problem(
-            at + ("domain",),
-            "E025",
-            f"consumer domain {consumer.domain!r} does not exist; expected one of: "
-            f"{first_of((d for d in known if d != bp.domain), len(known) - 1) or '(no other domains)'}",
-        )
     if consumer.columns is not None:
         keys = {k.name for k in product.partition_keys}
         for ci, name in enumerate(consumer.columns):

@@ -33,12 +33,13 @@ import json
 import os
 import sys
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from infra.errors import Problem, Severity
 
-FORMAT = 1  # bump when an entry's layout or meaning changes
+FORMAT = 2  # bump when an entry's layout or meaning changes
 ENV = "MESH_CACHE_DIR"
 SUBDIR = f"parse-v{FORMAT}"
 # the sources whose change can change what a file's load yields (a dev checkout keeps its version)
@@ -108,20 +109,26 @@ class ParseCache:
             "context": _context_key(context),
         }
 
+    def _keyed(self, name: str, text: str, context: dict | None) -> tuple[dict[str, Any], Path]:
+        """(the entry's header without its body checksum, where the entry is)."""
+        header = self._header(name, text, context)
+        key = json.dumps(header, sort_keys=True)
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        return header, self.directory / SUBDIR / f"{digest}.json"
+
     def path(self, name: str, text: str, context: dict | None) -> Path:
         """Where the entry of this file would be."""
-        key = json.dumps(self._header(name, text, context), sort_keys=True)
-        return self.directory / SUBDIR / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+        return self._keyed(name, text, context)[1]
 
     def get(self, name: str, text: str, context: dict | None) -> Entry | None:
         """The entry of this file, or None: absent, unreadable, foreign or damaged."""
-        path = self.path(name, text, context)
+        header, path = self._keyed(name, text, context)
         try:
             raw = path.read_bytes()
         except OSError:
             self.misses += 1
             return None
-        entry = _decode(raw, self._header(name, text, context))
+        entry = _decode(raw, header)
         if entry is None:
             self.ignored += 1
             return None
@@ -141,22 +148,35 @@ class ParseCache:
         data: Any,
         lines: array | None,
         problems: list[Problem],
+        checks: list[Problem] | None = None,
+        same_model: Callable[[bytes], bool] | None = None,
     ) -> None:
         """Store what loading this file gave; nothing when it cannot be stored exactly (a value
-        JSON does not give back as it was) or the directory cannot be written."""
-        header = self._header(name, text, context)
-        body = _encode_body(display, data, lines, problems)
-        if body is None:
+        JSON does not give back as it was) or the directory cannot be written. `checks`: the
+        valid blueprint's own checks (`checks.file_problems`); `same_model(data JSON)`: whether
+        validating the stored data JSON gives the model the parse gave (then a warm run
+        validates the entry's bytes directly: `Entry.model`)."""
+        header, path = self._keyed(name, text, context)
+        encoded = _encode_body(display, data, lines, problems, checks)
+        if encoded is None:
             return
+        meta, data_json = encoded
+        if same_model is not None and not problems and same_model(data_json):
+            meta = meta[:-1] + b',"model":true}'
+        body = meta + b"\n" + data_json
         header["body"] = hashlib.sha256(body).hexdigest()
         raw = json.dumps(header, sort_keys=True).encode() + b"\n" + body
         back = _decode(raw, {k: v for k, v in header.items() if k != "body"})
-        same = back is not None and _same(back.data, data)
-        if not same or back.lines != lines or back.problems != problems:  # type: ignore[union-attr]
+        same = back is not None and back.decoded() and _same(back.data, data)
+        if (
+            not same
+            or back.lines != lines  # type: ignore[union-attr]
+            or back.problems != problems  # type: ignore[union-attr]
+            or back.checks != checks  # type: ignore[union-attr]
+        ):
             return  # would not read back as stored: parse it every time instead
         import tempfile  # only a run that stores pays for the import
 
-        path = self.path(name, text, context)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
@@ -176,15 +196,44 @@ class ParseCache:
 
 
 class Entry:
-    """One file's cached load: its data and recorded lines (None when it did not build), its
-    problems as first found (under `display`)."""
+    """One file's cached load: its recorded lines (None when it did not build), its problems as
+    first found (under `display`), a valid blueprint's own checks (`checks`, else None), and
+    its plain data, decoded on first use (`data`). `model`: the write checked that validating
+    `data_json` gives the parse's model (`ParseCache.put`)."""
 
-    __slots__ = ("data", "display", "lines", "problems")
+    __slots__ = ("_data", "checks", "data_json", "dates", "display", "lines", "model", "problems")
 
     def __init__(
-        self, display: str, data: Any, lines: array | None, problems: list[Problem]
+        self,
+        display: str,
+        data_json: bytes,
+        dates: list,
+        lines: array | None,
+        problems: list[Problem],
+        checks: list[Problem] | None = None,
+        model: bool = False,
     ) -> None:
-        self.display, self.data, self.lines, self.problems = display, data, lines, problems
+        self.display, self.data_json, self.dates = display, data_json, dates
+        self.lines, self.problems, self.checks, self.model = lines, problems, checks, model
+        self._data: Any = _UNDECODED
+
+    def decoded(self) -> bool:
+        """Decode the data now: False when it does not decode into what a parse gives."""
+        if self._data is _UNDECODED:
+            try:
+                self._data = _decode_data(self.data_json, self.dates)
+            except Exception:  # noqa: BLE001 - a damaged entry is a miss, never an error
+                self._data = _FAILED
+        return self._data is not _FAILED
+
+    @property
+    def data(self) -> Any:
+        """The plain data (None when it does not decode: only a forged entry whose model
+        validated, see `Entry.model`, gets that far, and then a line is not found)."""
+        return self._data if self.decoded() else None
+
+
+_UNDECODED, _FAILED = object(), object()
 
 
 # ------------------------------------------------------------------ encoding
@@ -193,8 +242,13 @@ _DATE, _DATETIME = "date", "datetime"
 
 
 def _encode_body(
-    display: str, data: Any, lines: array | None, problems: list[Problem]
-) -> bytes | None:
+    display: str,
+    data: Any,
+    lines: array | None,
+    problems: list[Problem],
+    checks: list[Problem] | None = None,
+) -> tuple[bytes, bytes] | None:
+    """(the meta line, the data line) of an entry's body; None when JSON cannot hold it."""
     dates: list[list[Any]] = []
     if not _collect_dates(data, [], dates):
         return None
@@ -204,19 +258,22 @@ def _encode_body(
         if sys.byteorder != "little":  # pragma: no cover - stored little-endian everywhere
             copy.byteswap()
         line_bytes = base64.b64encode(copy.tobytes()).decode("ascii")
-    body = {
+    meta = {
         "display": display,
-        "data": data,
         "dates": dates,
         "lines": line_bytes,
-        "problems": [
-            [p.file, p.line, p.path, p.code, p.message, p.severity.value] for p in problems
-        ],
+        "problems": [_problem_row(p) for p in problems],
+        "checks": None if checks is None else [_problem_row(p) for p in checks],
     }
     try:
-        return json.dumps(body, default=_date_text, allow_nan=False, separators=(",", ":")).encode()
+        data_json = json.dumps(data, default=_date_text, allow_nan=False, separators=(",", ":"))
+        return json.dumps(meta, separators=(",", ":")).encode(), data_json.encode()
     except (TypeError, ValueError):
         return None
+
+
+def _problem_row(p: Problem) -> list:
+    return [p.file, p.line, p.path, p.code, p.message, p.severity.value]
 
 
 def _date_text(value: Any) -> str:
@@ -247,7 +304,8 @@ def _collect_dates(value: Any, at: list, out: list) -> bool:
 
 def _decode(raw: bytes, expected: dict[str, Any]) -> Entry | None:
     """The entry in `raw` when its header is `expected` plus the body's checksum and the body
-    checks out; else None. Never raises on bad input."""
+    checks out; else None. Never raises on bad input. The data of an entry whose model the
+    write checked (`Entry.model`) is decoded when first used; any other's is decoded here."""
     try:
         head, _, body = raw.partition(b"\n")
         header = json.loads(head)
@@ -258,35 +316,54 @@ def _decode(raw: bytes, expected: dict[str, Any]) -> Entry | None:
             return None
         if header != expected:
             return None
-        doc = json.loads(body)
-        display, data, dates = doc["display"], doc["data"], doc["dates"]
-        if type(display) is not str:
+        meta_line, newline, data_json = body.partition(b"\n")
+        if not newline:
             return None
-        for at, kind in dates:
-            parent, last = _parent(data, at)
-            text = parent[last]
-            if type(text) is not str:
-                return None
-            parent[last] = (dt.datetime if kind == _DATETIME else dt.date).fromisoformat(text)
-            if kind == _DATE and type(parent[last]) is not dt.date:
-                return None
+        doc = json.loads(meta_line)
+        display, dates, model = doc["display"], doc["dates"], doc.get("model", False)
+        if type(display) is not str or type(dates) is not list or model not in (True, False):
+            return None
         lines = None
         if doc["lines"] is not None:
             lines = array("I")
             lines.frombytes(base64.b64decode(doc["lines"], validate=True))
             if sys.byteorder != "little":  # pragma: no cover
                 lines.byteswap()
-        elif data is not None:
+        problems = [_problem(row) for row in doc["problems"]]
+        checks = None if doc["checks"] is None else [_problem(row) for row in doc["checks"]]
+        entry = Entry(display, data_json, dates, lines, problems, checks, model)
+        if model and lines is not None and not problems:
+            return entry  # a valid blueprint: its model is validated from `data_json`
+        if not entry.decoded():
             return None
-        problems = [
-            Problem(_text(f), _line(line), _text(path), _text(code), _text(msg), Severity(severity))
-            for f, line, path, code, msg, severity in doc["problems"]
-        ]
+        data = entry.data
+        if lines is None and data is not None:
+            return None
         if (lines is None or type(data) is not dict) and not problems:  # not a blueprint
             return None
-        return Entry(display, data, lines, problems)
+        return entry
     except Exception:  # noqa: BLE001 - anything wrong with an entry makes it a miss
         return None
+
+
+def _decode_data(data_json: bytes, dates: list) -> Any:
+    """The plain data of an entry, its dates restored; raises when it is not what a parse
+    gives."""
+    data = json.loads(data_json)
+    for at, kind in dates:
+        parent, last = _parent(data, at)
+        text = parent[last]
+        if type(text) is not str:
+            raise ValueError("a date that is not text")
+        parent[last] = (dt.datetime if kind == _DATETIME else dt.date).fromisoformat(text)
+        if kind == _DATE and type(parent[last]) is not dt.date:
+            raise ValueError("a date-time where a date was")
+    return data
+
+
+def _problem(row: Any) -> Problem:
+    f, line, path, code, msg, severity = row
+    return Problem(_text(f), _line(line), _text(path), _text(code), _text(msg), Severity(severity))
 
 
 def _same(a: Any, b: Any) -> bool:

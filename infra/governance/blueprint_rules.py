@@ -249,6 +249,8 @@ def _pii_tag_floor(mesh: Mesh, bp: Blueprint) -> Iterator[Finding]:
     """GOV-015: a PII column's LF-tag value ranks at or above its product's for the same key
     (the rank: the value's position in the ontology's list, least sensitive first)."""
     ontology = (mesh.platform.spec.lf_tags if mesh.platform is not None else None) or {}
+    if not ontology:
+        return  # no key has a rank
     for pi, product in enumerate(bp.products):
         for ci, column in enumerate(product.columns):
             if not column.pii:

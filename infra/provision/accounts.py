@@ -65,13 +65,18 @@ def account_problems(mesh: Mesh, today: dt.date) -> list[Problem]:
     problems: list[Problem] = []
     per_account: Counter[str] = Counter()
     first: dict[str, tuple[str, tuple]] = {}
+    account_of = mesh.account_of
+    if not any(bp.account for bp in mesh.blueprints) and not any(mesh.other_accounts.values()):
+        return problems  # every domain in the stack's account: nothing crosses accounts
     for bp in mesh.blueprints:
         src = mesh.source(bp.domain)
         for pi, product in enumerate(bp.products):
+            if all(account_of(c.domain) == bp.account for c in product.consumers):
+                continue  # no consumer in another account (the active ones are among these)
             active = access.active_grants(mesh, bp, product, today)
             position = {id(c): i for i, c in enumerate(product.consumers)}
             for c, g in zip(active, access.consumer_grants(bp, product, active)):
-                if mesh.account_of(c.domain) == bp.account:
+                if account_of(c.domain) == bp.account:
                     continue
                 ci = position[id(c)]
                 per_account[bp.account or ""] += 1

@@ -30,6 +30,7 @@ probe documents of each kind, once, and sizes every domain and product from them
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -93,6 +94,7 @@ PROBE_UNTIL = dt.date(2000, 1, 1)  # any date of a 4-digit year sizes every such
 _PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII, except the quote and the backslash
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a domain's bucket names are asked for three times
 def plain(name: str) -> bool:
     """A name JSON writes as itself between quotes (printable ASCII, no quote or backslash): its
     size in any document is its length."""
@@ -177,6 +179,9 @@ class Sizer:
 
     def query(self, domain: str) -> int:
         """The query-path policy each role of `domain` carries (`infra.provision.query`)."""
+        return self._memo_size(("query", domain), lambda: self._query(domain))
+
+    def _query(self, domain: str) -> int:
         path = query.query_path_args(self.names, domain, SIZING_ACCOUNT)
         if not (plain(path.workgroup) and plain(path.results_bucket)):
             return iam_size(query.query_policy(self.env, path, self.key_arn))
@@ -227,7 +232,12 @@ class Sizer:
         with_group = self._affine(kind, one, point, (1, 1, 0))
         return with_group - self._affine(f"{kind}-none", none, point[:1], (1,))
 
+    def _bucket_alone(self, a) -> int:
+        return sent_size(docs.bucket_policy(self.env, "b" * a[0], self.key_arn, ()))
+
     def bucket(self, bucket: str, readers: tuple[DirectRead, ...]) -> int:
+        if not readers and plain(bucket):  # most buckets: no direct reader
+            return self._affine("bucket", self._bucket_alone, (len(bucket),), (1,))
         if not (plain(bucket) and self._readers_sizable(readers)):
             return sent_size(docs.bucket_policy(self.env, bucket, self.key_arn, readers))
 
@@ -235,7 +245,7 @@ class Sizer:
             direct = () if group is None else (group,)
             return sent_size(docs.bucket_policy(self.env, b, self.key_arn, direct))
 
-        base = self._affine("bucket", lambda a: build("b" * a[0], None), (len(bucket),), (1,))
+        base = self._affine("bucket", self._bucket_alone, (len(bucket),), (1,))
         return base + sum(
             self._group("bucket", build, bucket, g) for g in docs.direct_groups(readers)
         )

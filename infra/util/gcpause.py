@@ -11,9 +11,10 @@ after, at the cost of a higher peak memory.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -32,3 +33,18 @@ def gc_paused(fn: Callable[P, R]) -> Callable[P, R]:
                 gc.enable()
 
     return paused
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """The collector off inside the block, restored after. To keep what a block loads for the
+    rest of the process, `gc.freeze()` it inside the block: every object made while the
+    collector was off is still in its youngest generation, and the first collection after
+    would scan them all once."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
