@@ -184,3 +184,38 @@ def test_an_unknown_command_is_a_usage_error_naming_the_closest():
     assert result.exit_code == 2
     assert "No such command 'vallidate'" in result.output
     assert "validate" in result.output.split("No such command")[1]
+
+
+_PLUGINS = """
+import json, runpy, sys
+sys.argv = ["mesh", *sys.argv[1:]]
+try:
+    runpy.run_module("infra.cli", run_name="__main__")
+except SystemExit:
+    pass
+from pydantic.plugin import _loader
+print(json.dumps(_loader._plugins), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "environment, scanned",
+    [({}, None), ({"PYDANTIC_DISABLE_PLUGINS": ""}, {})],
+    ids=["default: no plugin scan", "the user's setting kept"],
+)
+def test_the_pr_check_reads_no_plugin_entry_points(head, environment, scanned):
+    """`mesh` turns pydantic's plugins off (their discovery reads the entry points of every
+    installed distribution when the first model validates), unless PYDANTIC_DISABLE_PLUGINS is
+    set: an empty value enables them again, and the plugins are looked up."""
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PLUGINS, "diff", str(BASE), str(head), "--validate"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**env, **environment, "MESH_TODAY": TODAY.isoformat()},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "crm:consumer" in done.stdout  # the check ran: the renewed grant is new access
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == scanned

@@ -203,7 +203,13 @@ def _guard_stdout() -> None:
 
 
 def main() -> None:
-    """Console entry point: never lets a traceback reach the user unless MESH_DEBUG is set."""
+    """Console entry point: never lets a traceback reach the user unless MESH_DEBUG is set.
+
+    Pydantic plugins are off unless the environment says otherwise (PYDANTIC_DISABLE_PLUGINS
+    set, to any value, is kept): our models' first validator would otherwise read the entry
+    points of every installed distribution, looking for plugins that observe validation (none
+    of which the mesh uses), on every run of every command (tests/test_startup.py)."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     _guard_stdout()
     try:
         app()
