@@ -25,8 +25,6 @@ that account's Lake Formation settings). Adding an account is a change of this f
 platform group approves.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -42,6 +40,8 @@ from infra.model.spec import (
     AccountId,
     Text,
     _Model,
+    empty_dict,
+    empty_list,
 )
 
 MESH_FILE = "_mesh.yaml"
@@ -86,7 +86,7 @@ class MeshFile(_Model):
         "be added (the catalogue names the group that may waive each policy)"
     )
     owners: dict[Annotated[str, Field(pattern=NAME_PATTERN)], TeamHandle] = Field(
-        default_factory=dict,
+        default_factory=empty_dict,
         description="Domain -> owning GitHub team, for blueprints without owner.github",
     )
     accounts: list[AccountId] | None = Field(
@@ -105,7 +105,7 @@ class MeshFile(_Model):
         "are created and no tag grant is allowed",
     )
     tag_grants: list[TagGrant] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         max_length=1000,
         description="Mesh-wide grants by LF-tag expression over every domain's products "
         "(approved by the platform group)",
