@@ -163,6 +163,7 @@ def validate_vs_yaml(directory: Path, env: dict, repeat: int) -> bool:
 
 def pr_check(tmp: Path, env: dict, domains: int, repeat: int) -> bool:
     today = dt.date.fromisoformat(env["MESH_TODAY"])
+    env = {k: v for k, v in env.items() if k != "MESH_CACHE_DIR"}  # cold: no parse cache
     bps = blueprints(domains, 10, 2, today=today)
     base, head = tmp / f"pr-{domains}-base", tmp / f"pr-{domains}-head"
     for directory in (base, head):
