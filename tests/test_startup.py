@@ -184,3 +184,96 @@ def test_an_unknown_command_is_a_usage_error_naming_the_closest():
     assert result.exit_code == 2
     assert "No such command 'vallidate'" in result.output
     assert "validate" in result.output.split("No such command")[1]
+
+
+_PLUGINS = """
+import json, runpy, sys
+sys.argv = ["mesh", *sys.argv[1:]]
+try:
+    runpy.run_module("infra.cli", run_name="__main__")
+except SystemExit:
+    pass
+from pydantic.plugin import _loader
+print(json.dumps(_loader._plugins), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "environment, scanned",
+    [({}, None), ({"PYDANTIC_DISABLE_PLUGINS": ""}, {})],
+    ids=["default: no plugin scan", "the user's setting kept"],
+)
+def test_the_pr_check_reads_no_plugin_entry_points(head, environment, scanned):
+    """`mesh` turns pydantic's plugins off (their discovery reads the entry points of every
+    installed distribution when the first model validates), unless PYDANTIC_DISABLE_PLUGINS is
+    set: an empty value enables them again, and the plugins are looked up."""
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PLUGINS, "diff", str(BASE), str(head), "--validate"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**env, **environment, "MESH_TODAY": TODAY.isoformat()},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "crm:consumer" in done.stdout  # the check ran: the renewed grant is new access
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == scanned
+
+
+_COLLECTOR = """
+import gc, json, runpy, sys
+seen = {}
+import infra.cli.diff as command
+real = command.api.diff
+def probe(*args, **kwargs):  # the command's work: the collector is on again
+    seen["work"] = gc.isenabled()
+    return real(*args, **kwargs)
+command.api.diff = probe
+import infra.cli.common as common
+start_up = common.start_up
+def at_start():
+    start_up()
+    seen["start"] = gc.isenabled()
+common.start_up = at_start
+import infra.cli
+infra.cli.start_up = at_start
+sys.argv = ["mesh", *sys.argv[1:]]
+try:
+    infra.cli.main()
+except SystemExit as exc:
+    seen["code"] = exc.code
+seen["frozen"] = gc.get_freeze_count()
+print(json.dumps(seen), file=sys.stderr)
+"""
+
+
+def test_the_collector_is_off_while_mesh_starts_and_on_for_the_work(head):
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECTOR, "diff", str(BASE), str(head), "--validate"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "MESH_TODAY": TODAY.isoformat()},
+    )
+    seen = json.loads(done.stderr.strip().splitlines()[-1])
+    assert seen["code"] == 3
+    assert (seen["start"], seen["work"]) == (False, True)
+    assert seen["frozen"] > 10_000  # the start-up's objects, out of the collector's reach
+
+
+def test_a_library_caller_keeps_its_collector(head, monkeypatch):
+    """`CliRunner` (any caller of `infra.cli.app` but the console entry point): the command
+    starts with the collector as it was, and leaves it so."""
+    import gc
+
+    import infra.cli.diff as command
+
+    seen, real = [], command.api.diff
+    monkeypatch.setattr(
+        command.api, "diff", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k)
+    )
+    result = CliRunner().invoke(infra.cli.app, ["diff", str(BASE), str(head)])
+    assert result.exit_code == 3, result.output
+    assert seen == [True] and gc.isenabled()

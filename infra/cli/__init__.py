@@ -24,7 +24,7 @@ from typing import Annotated
 
 import typer
 
-from infra.cli.common import MeshCommand, MeshGroup
+from infra.cli.common import MeshCommand, MeshGroup, start_up
 from infra.errors import MeshError
 
 DISTRIBUTION = "mesh-provisioner"  # the name in pyproject.toml
@@ -203,7 +203,14 @@ def _guard_stdout() -> None:
 
 
 def main() -> None:
-    """Console entry point: never lets a traceback reach the user unless MESH_DEBUG is set."""
+    """Console entry point: never lets a traceback reach the user unless MESH_DEBUG is set.
+
+    Pydantic plugins are off unless the environment says otherwise (PYDANTIC_DISABLE_PLUGINS
+    set, to any value, is kept): our models' first validator would otherwise read the entry
+    points of every installed distribution, looking for plugins that observe validation (none
+    of which the mesh uses), on every run of every command (tests/test_startup.py)."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    start_up()  # the cyclic collector off until the command's work starts
     _guard_stdout()
     try:
         app()

@@ -87,4 +87,23 @@ GlueType = Annotated[
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    """The base of every blueprint model. `defer_build`: a model's validator is built when it
+    first validates (or serialises, or prints its JSON Schema), not when its module is imported:
+    a command pays only for the models it uses, and a model used only inside another (a
+    `Column` inside a `Product` inside a `Blueprint`) has its schema generated once, inside the
+    outer one's, instead of once more for a validator of its own nobody calls."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, defer_build=True)
+
+
+# The default of a list or mapping field. Not `list` or `dict` themselves: pydantic inspects a
+# default factory's signature (does it take the validated data?), and a built-in's signature is
+# parsed from its text with the tokenizer, whose first use compiles its regular expressions:
+# milliseconds of every command's start-up. Same values, same JSON Schema (a factory's result is
+# never shown there).
+def empty_list() -> list:
+    return []
+
+
+def empty_dict() -> dict:
+    return {}

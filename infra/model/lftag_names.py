@@ -11,8 +11,6 @@ lower-case ones only, so a key or value never differs from another by case alone
 (a wildcard in a tag policy) and no space.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Annotated
 

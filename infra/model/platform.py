@@ -25,12 +25,10 @@ that account's Lake Formation settings). Adding an account is a change of this f
 platform group approves.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from infra.model.lftag_names import LfTagKey, LfTagKeyName, TagGrant
 from infra.model.source import SourceFile
@@ -42,6 +40,8 @@ from infra.model.spec import (
     AccountId,
     Text,
     _Model,
+    empty_dict,
+    empty_list,
 )
 
 MESH_FILE = "_mesh.yaml"
@@ -70,21 +70,14 @@ GroupName = Annotated[
 ]
 
 
-class _Deferred(_Model):
-    """A model of the platform files, built on first use: most trees have no `_mesh.yaml`, and
-    the PR check should not pay for validators it never runs."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
-class ApproverGroup(_Deferred):
+class ApproverGroup(_Model):
     """People who may approve one kind of change: any one member's approval is the group's."""
 
     description: Text
     members: list[Handle] = Field(min_length=1, max_length=100)
 
 
-class MeshFile(_Deferred):
+class MeshFile(_Model):
     """`_mesh.yaml`: the approver groups (privacy, security and platform at least) and the
     owners of domains whose blueprint names none."""
 
@@ -93,7 +86,7 @@ class MeshFile(_Deferred):
         "be added (the catalogue names the group that may waive each policy)"
     )
     owners: dict[Annotated[str, Field(pattern=NAME_PATTERN)], TeamHandle] = Field(
-        default_factory=dict,
+        default_factory=empty_dict,
         description="Domain -> owning GitHub team, for blueprints without owner.github",
     )
     accounts: list[AccountId] | None = Field(
@@ -112,7 +105,7 @@ class MeshFile(_Deferred):
         "are created and no tag grant is allowed",
     )
     tag_grants: list[TagGrant] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         max_length=1000,
         description="Mesh-wide grants by LF-tag expression over every domain's products "
         "(approved by the platform group)",
@@ -146,7 +139,7 @@ def editor_json_schema() -> dict:
     }
 
 
-class ApprovalsFile(_Deferred):
+class ApprovalsFile(_Model):
     """`mesh diff --approvals FILE`: the handles whose approval a pull request has (its
     approving reviewers, `@login`, and their teams, `@org/team`)."""
 

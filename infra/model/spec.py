@@ -5,8 +5,6 @@ JSON Schema printed by ``mesh schema`` and the docs all come from here. The spec
 Pulumi or AWS.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import functools
 import json
@@ -33,6 +31,8 @@ from infra.model.fields import (  # the spec's types, also imported from here
     Name,
     Text,
     _Model,
+    empty_dict,
+    empty_list,
 )
 from infra.model.lftag_names import LfTagKeyName, LfTagValue, TagGrant
 
@@ -91,10 +91,10 @@ class Column(_Model):
     pii: bool = Field(False, description="Personally identifiable: shared only with approval")
     description: Text | None = Field(None, description="What the column holds (the Glue comment)")
     previous_names: list[ColumnName] = Field(
-        default_factory=list, description="Earlier names of this column (a declared rename)"
+        default_factory=empty_list, description="Earlier names of this column (a declared rename)"
     )
     lf_tags: dict[LfTagKeyName, LfTagValue] = Field(
-        default_factory=dict,
+        default_factory=empty_dict,
         description="Lake Formation tags of this column, overriding the product's (a key of "
         "the ontology in _mesh.yaml each); not on partition keys",
         examples=[{"sensitivity": "high"}],
@@ -282,31 +282,31 @@ class Product(_Model):
         description="The table's columns, in order (partition keys not included)",
     )
     partition_keys: list[Column] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         max_length=20,
         description="Partition columns (object key segments key=value, readable by every "
         "grant; never PII)",
     )
     quality: list[QualityRule] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         max_length=500,
         description="Data-quality rules (ODCS v3 quality entries; `mesh contract import` fills "
         "it from a contract); exported in the product's contract, not executed",
     )
     consumers: list[Consumer] = Field(
-        default_factory=list, description="The grants: domains that may read the product"
+        default_factory=empty_list, description="The grants: domains that may read the product"
     )
     tags: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/=+\-@ ]{1,64}$")], Text] = Field(
-        default_factory=dict, description="Extra tags on every resource of the product"
+        default_factory=empty_dict, description="Extra tags on every resource of the product"
     )
     previous_names: list[Name] = Field(
-        default_factory=list, description="Earlier names of this product (a declared rename)"
+        default_factory=empty_list, description="Earlier names of this product (a declared rename)"
     )
     decommission: Decommission | None = Field(
         None, description="Retire the product: its grants end on the date (data kept by default)"
     )
     lf_tags: dict[LfTagKeyName, LfTagValue] = Field(
-        default_factory=dict,
+        default_factory=empty_dict,
         description="Lake Formation tags of the product's table, inherited by its columns (a "
         "key of the ontology in _mesh.yaml each; domain, classification and pii are derived, "
         "never set); `tags:` are AWS resource tags",
@@ -442,16 +442,18 @@ class Blueprint(_Model):
         "deleted as `data` says (deletion also needs the stack's mesh:allowDataDeletion); after "
         "the date a domain with data: delete may be removed from the tree",
     )
-    products: list[Product] = Field(default_factory=list, description="The domain's data products")
+    products: list[Product] = Field(
+        default_factory=empty_list, description="The domain's data products"
+    )
     policies: DomainPolicies = Field(
         default_factory=DomainPolicies,
         description="Domain-local governance, tightening the global policies only",
     )
     exceptions: list[PolicyException] = Field(
-        default_factory=list, description="Waivers of global policies for single products"
+        default_factory=empty_list, description="Waivers of global policies for single products"
     )
     tag_grants: list[TagGrant] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         max_length=1000,
         description="Grants by LF-tag expression over this domain's own products (the "
         "expression is ANDed with domain: [<this domain>]): the domain reads every product and "
