@@ -347,14 +347,9 @@ class Plan:
     governance: GovernanceReport
 
 
-def plan(
-    directory: Path, settings: StackSettings | None = None, per_stack: bool | None = None
-) -> Plan:
-    """`mesh plan`: raises `InvalidTree` when the blueprints do not validate. The whole mesh
-    (scope `all`) per stack in workers (`infra.engines.stackplan`) when `per_stack`, by
-    default from `stackplan.PER_STACK_FROM` products; the same resources either way."""
-    from infra.engines import stackplan
-    from infra.engines.recording import run_program
+def plan(directory: Path, settings: StackSettings | None = None) -> Plan:
+    """`mesh plan` (a large whole mesh per stack: `stackplan`): raises `InvalidTree`."""
+    from infra.engines.stackplan import program_graph
     from infra.governance.evaluate import govern_resources
     from infra.provision.program import StackSettings
 
@@ -362,13 +357,8 @@ def plan(
     with progress.step("validate the blueprints"):
         report = valid(directory, settings.names, only=_stack_domain(settings))
     today = clock.today()
-    if per_stack is None:
-        per_stack = stackplan.per_stack_by_default(report.mesh)
     with progress.step("run the Pulumi program (recording mocks)"):
-        if per_stack and stackplan.sliceable(settings):
-            graph = stackplan.planned_graph(report.mesh, settings, today)
-        else:
-            graph = run_program(report.mesh, settings, today)
+        graph = program_graph(report.mesh, settings, today)
     with progress.step("check the resources against governance"):
         governance = govern_resources(graph, report.mesh, today)
     return Plan(report, graph, governance)

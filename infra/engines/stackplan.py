@@ -13,7 +13,7 @@ result is the scope-`all` run's resource list, resource for resource and field f
 than one domain's Pulumi objects (the parent holds the plain records).
 
 The whole-mesh plan runs in one process below `PER_STACK_FROM` products (one runtime is
-quicker than forks for a small mesh); `infra.api.plan(per_stack=...)` decides otherwise.
+quicker than forks for a small mesh; `program_graph(per_stack=...)` decides otherwise).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ import heapq
 from collections.abc import Iterator
 from typing import Any
 
-from infra.engines.recording import Recorded, ResourceGraph, run_program
+from infra.engines import recording
+from infra.engines.recording import Recorded, ResourceGraph
 from infra.errors import MeshError
 from infra.model.mesh import Mesh
 from infra.provision.program import SCOPE_ALL, SCOPE_PLATFORM, StackSettings
@@ -60,18 +61,27 @@ class Planned:
         return (self.name, self.type)
 
 
+def program_graph(
+    mesh: Mesh, settings: StackSettings, today: dt.date, per_stack: bool | None = None
+) -> ResourceGraph:
+    """What `mesh plan` prints of the program of `settings`: the whole mesh's (scope `all`)
+    stack by stack when `per_stack` (by default from `PER_STACK_FROM` products), else, and any
+    other stack's, `run_program`'s graph."""
+    if per_stack is None:
+        per_stack = sum(len(bp.products) for bp in mesh.blueprints) >= PER_STACK_FROM
+    if per_stack and sliceable(settings):
+        return planned_graph(mesh, settings, today)
+    return recording.run_program(mesh, settings, today)
+
+
 def sliceable(settings: StackSettings) -> bool:
     """The whole mesh's program (scope `all`), which the slices make up."""
     return settings.scope == SCOPE_ALL and not settings.bootstrap
 
 
-def per_stack_by_default(mesh: Mesh) -> bool:
-    return sum(len(bp.products) for bp in mesh.blueprints) >= PER_STACK_FROM
-
-
 def plan_stack(mesh: Mesh, settings: StackSettings, today: dt.date, scope: str) -> list[Planned]:
     """One stack's slice of the scope-`all` program, sorted by (name, type)."""
-    graph = run_program(
+    graph = recording.run_program(
         mesh,
         dataclasses.replace(settings, scope=scope),
         today,

@@ -376,11 +376,8 @@ def build_mesh(
 
     A per-domain stack declares only that domain's resources, including the grants it gives;
     other domains are referenced by deterministic names, never through stack outputs, so its
-    cost does not depend on the size of the mesh.
-
-    `sliced` (a domain scope; `infra.engines.stackrun`): not the domain's stack but its slice of
-    the scope-`all` program, each resource declared as that program declares it: what it
-    depends on in other stacks is `infra.provision.slices.Slice`'s stand-ins, and there is no StackReference."""
+    cost does not depend on the size of the mesh. `sliced`: a domain's part of the scope-`all`
+    program instead, declared as that program declares it (`infra.provision.slices`)."""
     if settings.scope not in (SCOPE_ALL, SCOPE_PLATFORM) and settings.scope not in mesh.domains:
         raise ValueError(
             f"stack scope {settings.scope!r} is neither 'all', 'platform' nor a domain of the mesh"
@@ -393,6 +390,7 @@ def build_mesh(
         )
         return MeshResources(None, {}, {}, {})
     providers = _Providers(settings, accounts)
+    cut = Slice(mesh, accounts, today) if sliced and not settings.includes_platform() else None
     platform = None
     if settings.includes_platform():
         lake = settings.lake_declarations(mesh)
@@ -415,14 +413,12 @@ def build_mesh(
         )
         # every catalog resource waits for its account's settings
         guard = LakeGuard({accounts.platform: platform.lake_settings, **platform.account_settings})
-    elif sliced:  # the settings of the platform's slice, as the scope-all program has them
-        elsewhere = Slice(mesh, accounts, today)
-        guard = LakeGuard(elsewhere.lake_settings())
+    elif cut is not None:  # the platform's settings, as the scope-all program has them
+        guard = LakeGuard(cut.lake_settings())
     else:  # a domain stack: for the platform stack's output (`infra.provision.guard`)
         guard = LakeGuard(platform_stack=settings.platform_stack)
     tagged = TagAccess(mesh, today, accounts, settings.names, providers, guard.of, platform)
-    if sliced and platform is None:
-        tagged.tags = elsewhere.lf_tags()
+    tagged.tags = cut.lf_tags() if cut is not None else tagged.tags
 
     included = [bp for bp in mesh.blueprints if settings.includes_domain(bp.domain)]
     readers = {
@@ -437,9 +433,7 @@ def build_mesh(
         )
         for bp in included
     }
-    # every domain whose consumer role this stack's resources wait for: the stack's own; in a
-    # slice also the others, as stand-ins
-    reach = {**elsewhere.domains(included), **domains} if sliced and platform is None else domains
+    reach = {**cut.domains(included), **domains} if cut is not None else domains
     consumer_roles = {
         consumer_role_arn(settings, accounts, d): dom.consumer
         for d, dom in reach.items()
