@@ -76,7 +76,7 @@ def main() -> int:
     args = parser.parse_args()
     products = args.domains * args.products
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**bench_env(tmp), "MESH_TODAY": TODAY.isoformat()}
+        env = {"MESH_TODAY": TODAY.isoformat(), **bench_env(tmp)}  # a MESH_TODAY given wins
         tree = args.tree or Path(tmp) / "blueprints"
         if args.tree is None:
             generate(tree, args.domains, args.products, args.consumers, today=TODAY)

@@ -31,7 +31,7 @@ from infra.model.mesh import Mesh
 from infra.provision.program import SCOPE_ALL, SCOPE_PLATFORM, StackSettings
 
 # products from which the whole-mesh plan runs per stack
-PER_STACK_FROM = 200
+PER_STACK_FROM = 100
 
 
 class SliceMismatch(MeshError, RuntimeError):
