@@ -250,3 +250,39 @@ def test_two_slices_declaring_one_resource_differently_is_an_error():
     with pytest.raises(stackplan.SliceMismatch, match="account-1"):
         list(stackplan.merged([[a], [b]]))
     assert list(stackplan.merged([[a], [dataclasses.replace(a)]])) == [a]
+
+
+class _Counter:
+    """A progress reporter that counts the ticks of each step."""
+
+    def __init__(self) -> None:
+        self.ticks: dict[str, int] = {}
+
+    def begin(self, label: str) -> str:
+        self.ticks[label] = 0
+        return label
+
+    def advance(self, task: str, n: int) -> None:
+        self.ticks[task] += n
+
+    def end(self, task: str) -> None:
+        pass
+
+
+def test_the_workers_resources_are_counted_in_the_progress_of_the_parent():
+    """Every registration of every slice counts once on a terminal: those of the stack run
+    here as they happen, a worker's when its result arrives (its own ticks stay in it)."""
+    from infra.util import progress
+
+    mesh = load_mesh(SAMPLE, today=TODAY).mesh
+    expected = sum(len(r) for r in _slices(mesh, StackSettings()).values())
+    counter = _Counter()
+    with progress.reporting(counter), progress.step("plan"):
+        graph = stackplan.planned_graph(mesh, StackSettings(), TODAY, workers=2)
+    assert counter.ticks == {"plan": expected}
+    assert expected > len(graph.resources)  # the providers of several stacks, counted in each
+    counter = _Counter()
+    with progress.reporting(counter), progress.step("audit"):
+        stacks = stackrun.record_stacks(mesh, StackSettings(), TODAY, workers=2)
+    assert counter.ticks == {"audit": expected}
+    assert stackrun.resource_count(stacks) == len(graph.resources)

@@ -39,6 +39,7 @@ from infra.engines.parallel import WorkerFailed, workers_for
 from infra.engines.recording import PROVIDER_TYPE, run_program
 from infra.model.mesh import Mesh
 from infra.provision.program import SCOPE_PLATFORM, StackSettings
+from infra.util import progress
 
 _LENGTH = struct.Struct("!Q")
 
@@ -137,7 +138,11 @@ def record_stacks(
     (at most `workers` at once; default one per core). Without `fork`, in this process, one
     after the other."""
     return run_stacks(
-        mesh, lambda scope: record_stack(mesh, settings, today, scope), workers, on_stack
+        mesh,
+        lambda scope: record_stack(mesh, settings, today, scope),
+        workers,
+        on_stack,
+        registered=lambda s: s.declared + len(s.providers),
     )
 
 
@@ -146,10 +151,12 @@ def run_stacks(
     one: Callable[[str], Any],
     workers: int | None = None,
     on_stack: Callable[[Any], None] | None = None,
+    registered: Callable[[Any], int] = len,
 ) -> list:
     """`[one(scope) for scope in scopes(mesh)]`, each in a worker process of its own (at most
     `workers` at once; default one per core) but the first (below); without `fork`, here, one
-    after the other."""
+    after the other. A worker's progress ticks stay in its process: its stack's resources
+    (`registered` of its result) are ticked here when the result arrives."""
     items = scopes(mesh)
     n = workers_for(len(items)) if workers is None else workers
     # The first stack runs here: the SDK's first run in a process fills its caches (input
@@ -166,7 +173,13 @@ def run_stacks(
             if on_stack is not None:
                 on_stack(out[scope])
     else:
-        out.update(zip(rest, _pool(one, rest, n, on_stack), strict=True))
+
+        def arrived(result: Any) -> None:
+            progress.tick(registered(result))
+            if on_stack is not None:
+                on_stack(result)
+
+        out.update(zip(rest, _pool(one, rest, n, arrived), strict=True))
     return [out[s] for s in items]
 
 
