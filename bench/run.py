@@ -61,6 +61,12 @@ BENCHMARKS = [
         ["--domains", "10", "--products", "5", "--consumers", "3"],
     ),
     (
+        "Whole-mesh mesh plan per stack vs one process: wall, CPU and max RSS at 1,000 products",
+        "plan_memory_bench.py",
+        [],
+        ["--domains", "10", "--products", "5", "--consumers", "3", "--rounds", "1"],
+    ),
+    (
         "mesh audit vs mesh plan, with the query path",
         "query_bench.py",
         [],

@@ -348,8 +348,8 @@ class Plan:
 
 
 def plan(directory: Path, settings: StackSettings | None = None) -> Plan:
-    """`mesh plan`: raises `InvalidTree` when the blueprints do not validate."""
-    from infra.engines.recording import run_program
+    """`mesh plan` (a large whole mesh per stack: `stackplan`): raises `InvalidTree`."""
+    from infra.engines.stackplan import program_graph
     from infra.governance.evaluate import govern_resources
     from infra.provision.program import StackSettings
 
@@ -358,7 +358,7 @@ def plan(directory: Path, settings: StackSettings | None = None) -> Plan:
         report = valid(directory, settings.names, only=_stack_domain(settings))
     today = clock.today()
     with progress.step("run the Pulumi program (recording mocks)"):
-        graph = run_program(report.mesh, settings, today)
+        graph = program_graph(report.mesh, settings, today)
     with progress.step("check the resources against governance"):
         governance = govern_resources(graph, report.mesh, today)
     return Plan(report, graph, governance)

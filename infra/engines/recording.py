@@ -306,8 +306,11 @@ def run_program(
     today: dt.date,
     mocks: pulumi.runtime.Mocks | None = None,
     program: Callable[[], Any] | None = None,
+    *,
+    sliced: bool = False,
 ) -> ResourceGraph:
-    """Run the mesh program (or `program`) under `mocks` and return what it registered."""
+    """Run the mesh program (or `program`) under `mocks` and return what it registered;
+    `sliced`: a domain's slice of the scope-all program (`infra.provision.slices`)."""
     mocks = mocks or DeterministicMocks(settings, platform_accounts(mesh, settings))
     with _lock:
         monitor = RecordingMonitor(mocks, settings.account)
@@ -317,7 +320,7 @@ def run_program(
         pulumi_settings.SETTINGS.rpc_manager.clear()
         pulumi_settings.SETTINGS.outputs.clear()
         pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
-        body = program or (lambda: build_mesh(mesh, settings, today))
+        body = program or (lambda: build_mesh(mesh, settings, today, sliced=sliced))
         result: list[MeshResources] = []
         with _no_source_positions():
             _sync_await(run_pulumi_func(lambda: result.append(body())))

@@ -2,10 +2,12 @@
 worker with a fresh Pulumi runtime, and stream what each stack records back as compact plain
 data — so no process ever holds the whole mesh's Pulumi objects.
 
-What `mesh audit` reads of a resource (`infra.audit.view.index`) is its type, logical name,
-account, inputs and the ARN among its outputs: a worker sends only that (`Lite`), of every
-custom resource but the providers and the domain stacks' reference to the platform stack (what
-a stack adds to reach the others, not what the mesh declares). A stack's records arrive sorted
+Each stack runs its slice of the whole-mesh program (`infra.provision.slices`): the resources
+the stack holds, each declared exactly as the scope-`all` program declares it, so the stacks
+together are the whole-mesh graph (`mesh plan` of the whole mesh runs them too:
+`infra.engines.stackplan`). What `mesh audit` reads of a resource (`infra.audit.view.index`)
+is its type, logical name, account, inputs and the ARN among its outputs: a worker sends only
+that (`Lite`), of every custom resource but the providers. A stack's records arrive sorted
 by (logical name, type), as `run_program` sorts them; `merged` interleaves the stacks into the
 order of the single-process run of the whole mesh (scope `all`), so the audit built from them
 is the same, file for file (tests/test_audit_stacks.py compares them).
@@ -36,12 +38,10 @@ from typing import Any
 from infra.engines.parallel import WorkerFailed, workers_for
 from infra.engines.recording import PROVIDER_TYPE, run_program
 from infra.model.mesh import Mesh
-from infra.provision import types as T
 from infra.provision.program import SCOPE_PLATFORM, StackSettings
+from infra.util import progress
 
 _LENGTH = struct.Struct("!Q")
-# what a stack declares to reach the others, not what the mesh declares
-_NOT_AUDITED = frozenset({PROVIDER_TYPE, T.STACK_REFERENCE})
 
 
 @dataclasses.dataclass(slots=True)
@@ -73,8 +73,8 @@ class StackRecords:
 
 
 def resource_count(stacks: list[StackRecords]) -> int:
-    """How many resources the whole mesh's program (scope `all`) registers: every stack's,
-    each provider once, without the domain stacks' references to the platform stack."""
+    """How many resources the whole mesh's program (scope `all`) registers: every slice's,
+    each provider once."""
     return sum(s.declared for s in stacks) + len({p for s in stacks for p in s.providers})
 
 
@@ -84,15 +84,17 @@ def scopes(mesh: Mesh) -> list[str]:
 
 
 def record_stack(mesh: Mesh, settings: StackSettings, today: dt.date, scope: str) -> StackRecords:
-    """Run the program of one stack and keep what the audit reads."""
-    graph = run_program(mesh, dataclasses.replace(settings, scope=scope), today)
+    """Run one stack's slice of the whole-mesh program and keep what the audit reads."""
+    graph = run_program(
+        mesh, dataclasses.replace(settings, scope=scope), today, sliced=scope != SCOPE_PLATFORM
+    )
     out, declared, providers = [], 0, []
     for r in graph.resources:
         if r.type == PROVIDER_TYPE:
             providers.append(r.name)
-        elif r.type != T.STACK_REFERENCE:
-            declared += 1
-        if not r.custom or r.type in _NOT_AUDITED:
+            continue
+        declared += 1
+        if not r.custom:
             continue
         arn = r.outputs.get("arn")
         out.append(Lite(r.type, r.name, r.account, r.inputs, {} if arn is None else {"arn": arn}))
@@ -135,28 +137,58 @@ def record_stacks(
     """Every stack's records (in `scopes` order), each stack run in a worker process of its own
     (at most `workers` at once; default one per core). Without `fork`, in this process, one
     after the other."""
+    return run_stacks(
+        mesh,
+        lambda scope: record_stack(mesh, settings, today, scope),
+        workers,
+        on_stack,
+        registered=lambda s: s.declared + len(s.providers),
+    )
+
+
+def run_stacks(
+    mesh: Mesh,
+    one: Callable[[str], Any],
+    workers: int | None = None,
+    on_stack: Callable[[Any], None] | None = None,
+    registered: Callable[[Any], int] = len,
+) -> list:
+    """`[one(scope) for scope in scopes(mesh)]`, each in a worker process of its own (at most
+    `workers` at once; default one per core) but the first (below); without `fork`, here, one
+    after the other. A worker's progress ticks stay in its process: its stack's resources
+    (`registered` of its result) are ticked here when the result arrives."""
     items = scopes(mesh)
-
-    def one(scope: str) -> StackRecords:
-        return record_stack(mesh, settings, today, scope)
-
     n = workers_for(len(items)) if workers is None else workers
     # The first stack runs here: the SDK's first run in a process fills its caches (input
     # types' hints, ...: ~60 % of a small stack's time), which every fork then inherits.
     # Its memory is one domain's.
     first = min(items[1:], key=lambda d: _size(mesh, d), default=items[0])
-    out = {first: one(first)}
+    out = {first: _here(one, first)}
     if on_stack is not None:
         on_stack(out[first])
     rest = [s for s in items if s != first]
     if n <= 1 or not hasattr(os, "fork"):
         for scope in rest:
-            out[scope] = one(scope)
+            out[scope] = _here(one, scope)
             if on_stack is not None:
                 on_stack(out[scope])
     else:
-        out.update(zip(rest, _pool(one, rest, n, on_stack), strict=True))
+
+        def arrived(result: Any) -> None:
+            progress.tick(registered(result))
+            if on_stack is not None:
+                on_stack(result)
+
+        out.update(zip(rest, _pool(one, rest, n, arrived), strict=True))
     return [out[s] for s in items]
+
+
+def _here(one: Callable[[str], Any], scope: str) -> Any:
+    """`one(scope)` in this process, failing as a worker fails: naming the stack."""
+    try:
+        return one(scope)
+    except Exception as exc:
+        raise WorkerFailed(f"a stack failed: stack {scope!r}: {type(exc).__name__}: {exc}") from exc
 
 
 def _size(mesh: Mesh, domain: str) -> int:

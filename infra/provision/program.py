@@ -51,6 +51,7 @@ from infra.provision.names import (
     product_logical,
 )
 from infra.provision.querydocs import grant_filter, query_path_args
+from infra.provision.slices import Slice
 
 DEFAULT_ACCOUNT = "123456789012"
 SCOPE_ALL = "all"  # one stack for the whole mesh
@@ -366,14 +367,17 @@ class _Providers:
         return pulumi.ResourceOptions(providers=[provider]) if provider is not None else None
 
 
-def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResources:
+def build_mesh(
+    mesh: Mesh, settings: StackSettings, today: dt.date, *, sliced: bool = False
+) -> MeshResources:
     """Declare the resources of the stack's scope: the platform, then every domain's roles (the
     grant targets), then each domain's storage (its key policy names the consumer roles that
     read its products directly), products under their domain and grants under their product.
 
     A per-domain stack declares only that domain's resources, including the grants it gives;
     other domains are referenced by deterministic names, never through stack outputs, so its
-    cost does not depend on the size of the mesh."""
+    cost does not depend on the size of the mesh. `sliced`: a domain's part of the scope-`all`
+    program instead, declared as that program declares it (`infra.provision.slices`)."""
     if settings.scope not in (SCOPE_ALL, SCOPE_PLATFORM) and settings.scope not in mesh.domains:
         raise ValueError(
             f"stack scope {settings.scope!r} is neither 'all', 'platform' nor a domain of the mesh"
@@ -386,6 +390,7 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
         )
         return MeshResources(None, {}, {}, {})
     providers = _Providers(settings, accounts)
+    cut = Slice(mesh, accounts, today) if sliced and not settings.includes_platform() else None
     platform = None
     if settings.includes_platform():
         lake = settings.lake_declarations(mesh)
@@ -408,9 +413,12 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
         )
         # every catalog resource waits for its account's settings
         guard = LakeGuard({accounts.platform: platform.lake_settings, **platform.account_settings})
+    elif cut is not None:  # the platform's settings, as the scope-all program has them
+        guard = LakeGuard(cut.lake_settings())
     else:  # a domain stack: for the platform stack's output (`infra.provision.guard`)
         guard = LakeGuard(platform_stack=settings.platform_stack)
     tagged = TagAccess(mesh, today, accounts, settings.names, providers, guard.of, platform)
+    tagged.tags = cut.lf_tags() if cut is not None else tagged.tags
 
     included = [bp for bp in mesh.blueprints if settings.includes_domain(bp.domain)]
     readers = {
@@ -425,9 +433,10 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
         )
         for bp in included
     }
+    reach = {**cut.domains(included), **domains} if cut is not None else domains
     consumer_roles = {
         consumer_role_arn(settings, accounts, d): dom.consumer
-        for d, dom in domains.items()
+        for d, dom in reach.items()
         if dom.consumer is not None
     }
 
@@ -462,16 +471,16 @@ def build_mesh(mesh: Mesh, settings: StackSettings, today: dt.date) -> MeshResou
                     name,
                     grant_args(bp, grant, consumer.domain, settings, accounts, product),
                     dp,
-                    domains.get(consumer.domain),
+                    reach.get(consumer.domain),
                     opts=pulumi.ResourceOptions(parent=dp),
                 )
                 if accounts.of(consumer.domain) != accounts.of(bp.domain):
                     shared.setdefault(bp.domain, {}).setdefault(consumer.domain, None)
-        shared.setdefault(bp.domain, {}).update(tagged.domain(bp, owner, domains, products))
+        shared.setdefault(bp.domain, {}).update(tagged.domain(bp, owner, reach, products))
         # resource links: one per other account that reads this domain, after its grants
         by_account: dict[str, list[ConsumerLink]] = {}
         for c in shared.get(bp.domain, {}):
-            consumer_domain = domains.get(c)
+            consumer_domain = reach.get(c)
             by_account.setdefault(accounts.of(c), []).append(
                 ConsumerLink(
                     c,
