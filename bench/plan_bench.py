@@ -62,15 +62,20 @@ def floor_program(n: int):
 
 class Registrations:
     """What the program's RegisterResource and RegisterResourceOutputs requests carried beyond
-    the recorded graph, by URN: the parent's, dependencies' and provider's URNs and a component's
-    outputs. Captured by wrapping the recording monitor during one (untimed) program run."""
+    the recorded graph, by URN: the parent's, dependencies' and provider's URNs, the alias specs
+    (pulumi_aws declares type aliases: a bucket was `aws:s3/bucketV2:BucketV2`) and a component's
+    outputs. Captured by wrapping the recording monitor during one (untimed) run."""
 
     def __init__(self) -> None:
         self.parent: dict[str, str] = {}
         self.dependencies: dict[str, list[str]] = {}
         self.provider: dict[str, str] = {}  # a custom resource's provider reference
         self.providers: dict[str, list[str]] = {}  # a component's providers (their URNs)
+        self.aliases: dict[str, list[tuple]] = {}  # (urn, name, type, parent URN, no parent)
         self.outputs: dict[str, dict] = {}  # a component's registered outputs, plain
+
+    def same_as(self, other: Registrations) -> bool:
+        return vars(self) == vars(other)
 
     @contextlib.contextmanager
     def capturing(self):
@@ -82,11 +87,15 @@ class Registrations:
         def on_register(monitor, request):
             response = register(monitor, request)
             self.parent[response.urn] = request.parent
-            self.dependencies[response.urn] = list(request.dependencies)
+            self.dependencies[response.urn] = sorted(request.dependencies)
             self.provider[response.urn] = request.provider.rsplit("::", 1)[0]
             self.providers[response.urn] = sorted(
                 ref.rsplit("::", 1)[0] for ref in dict(request.providers).values()
             )
+            self.aliases[response.urn] = [
+                (a.urn, a.spec.name, a.spec.type, a.spec.parentUrn, a.spec.noParent)
+                for a in request.aliases
+            ]
             return response
 
         def on_outputs(monitor, request):
@@ -152,7 +161,7 @@ def faithful_replay_program(graph, regs: Registrations):
                         protect=r.protect,
                         retain_on_delete=r.retain_on_delete,
                         delete_before_replace=r.delete_before_replace,
-                        aliases=[pulumi.Alias(name=a) for a in r.aliases] or None,
+                        aliases=_aliases(regs.aliases[r.urn]),
                     ),
                 )
             else:
@@ -164,7 +173,7 @@ def faithful_replay_program(graph, regs: Registrations):
                         parent=parent,
                         providers=[made[u] for u in regs.providers[r.urn]] or None,
                         protect=r.protect,
-                        aliases=[pulumi.Alias(name=a) for a in r.aliases] or None,
+                        aliases=_aliases(regs.aliases[r.urn]),
                     ),
                 )
                 if r.urn in regs.outputs:
@@ -173,6 +182,18 @@ def faithful_replay_program(graph, regs: Registrations):
             made[r.urn] = res
 
     return program
+
+
+def _aliases(specs: list[tuple]) -> list | None:
+    """Aliases that the SDK sends as exactly these alias specs (or URNs)."""
+    out: list = []
+    for urn, name, type_, parent_urn, no_parent in specs:
+        if urn:
+            out.append(urn)
+            continue
+        parent = None if no_parent else (parent_urn or ...)
+        out.append(pulumi.Alias(name=name or ..., type_=type_ or ..., parent=parent))
+    return out or None
 
 
 def flat_replay_program(graph):
@@ -267,7 +288,10 @@ def main(sizes: list[int]) -> None:
             graph = run_program(mesh, settings, TODAY)
         n = len(graph.resources)
         faithful = faithful_replay_program(graph, regs)
-        same_graph(graph, run_program(mesh, settings, TODAY, program=faithful))
+        again = Registrations()
+        with again.capturing():
+            same_graph(graph, run_program(mesh, settings, TODAY, program=faithful))
+        assert again.same_as(regs), "the replay's requests differ from the program's"
         times = interleaved_runs(
             {
                 "program": lambda m=mesh: run_program(m, settings, TODAY),
