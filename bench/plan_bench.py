@@ -1,18 +1,28 @@
-"""Plan benchmark: the mesh program under recording mocks vs the bare Pulumi SDK floor.
+"""Plan benchmark: the mesh program under recording mocks vs a replay of its registrations.
 
-For each size, in one process and one run:
+For each size, in one process, interleaved (program, faithful, flat, floor; `ROUNDS` rounds
+after an untimed warm-up run of the program):
 
 * program  — `run_program` on a generated mesh (components, parents, Outputs, builders);
-* floor    — the same number of `pulumi_aws` resources registered with no logic at all
-             (`aws.s3.Bucket(name, bucket=name)`), under the same mocks and monitor;
-* replay   — the program's recorded resources registered again flat, with the same types and
-             input payloads but no parents, no dependencies and no builders: what the SDK costs
-             for exactly our payload.
+* faithful — issue 27's "replay of the same registrations": the program's recorded resources
+             registered again with no program logic, each with its type, name, resolved inputs,
+             parent, provider, dependencies (as `depends_on`), protect / retain /
+             delete-before-replace, alias specs and, for a component, its registered outputs,
+             each after what it needs. Its recorded graph must equal the program's field for
+             field, and its captured requests (parents, dependencies, providers, aliases,
+             component outputs) the program's, or the bench stops. Not replayed: which input
+             carries which dependency (`propertyDependencies`; the inputs are plain values);
+* flat     — the same resources with the same types and input payloads but no parent,
+             provider, dependency or option, components as bare ComponentResources (what the
+             bench compared with before: cheaper than the program's registrations, since each
+             registration then waits for nothing);
+* floor    — the same number of bare `aws.s3.Bucket(name, bucket=name)`, under the same mocks.
 
-Ratios are program ÷ floor and program ÷ replay, by wall time and by CPU time (CPU is steadier
-on a shared machine); program ÷ replay at the largest size is issue 27's goal (<= 1.3x, a GOAL
-line for bench/run.py). A cProfile pass at the middle size prints the share of time spent in our
-own code (`infra/`), the rest being the Pulumi SDK, asyncio and the mocks.
+Ratios are program ÷ each, min/median over the rounds, by wall time (and CPU time against the
+faithful replay: steadier on a shared machine); program ÷ faithful replay at the largest size,
+median, is issue 27's goal (<= 1.3x, a GOAL line for bench/run.py). A cProfile pass at the
+middle size prints the share of time spent in our own code (`infra/`), the rest being the
+Pulumi SDK, asyncio and the mocks.
 
     python bench/plan_bench.py            # sizes 10, 100, 1000 products
     python bench/plan_bench.py 10 100     # chosen sizes
