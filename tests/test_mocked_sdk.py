@@ -29,6 +29,7 @@ SDK = {
     (pulumi_resource, "_get_stack_trace"): pulumi_resource._get_stack_trace,
     (rpc, "transfer_properties"): rpc.transfer_properties,
     (pulumi_types, "unwrap_type"): pulumi_types.unwrap_type,
+    (pulumi_types, "unwrap_optional_type"): pulumi_types.unwrap_optional_type,
     (pulumi_resource_api, "collapse_alias_to_urn"): pulumi_resource_api.collapse_alias_to_urn,
 }
 

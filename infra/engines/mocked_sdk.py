@@ -2,7 +2,7 @@
 
 `pulumi up` runs the SDK as it is. Under mocks (`infra.engines.recording.run_program`) some of
 its per-registration work has no reader, or does what it does at a cost that grows with every
-property of every resource. `shortcuts()` replaces four SDK functions for the duration of one
+property of every resource. `shortcuts()` replaces five SDK functions for the duration of one
 run and restores them after (the runtime is process-global; `run_program` holds its lock):
 
 - `_get_stack_trace`: the SDK walks and converts the whole Python stack of every registration
@@ -17,9 +17,9 @@ run and restores them after (the runtime is process-global; `run_program` holds 
   the registration returns. Here each Output is one future resolved with the same data
   (`_OutputData`: value, known, secret, the resource plus its dependencies), or the same
   exception, at the same moment.
-- `unwrap_type`: the typed input translation unwraps the same `Optional[Input[...]]`
-  annotations for every property of every resource; the result depends on the annotation
-  only, so it is cached.
+- `unwrap_type`, `unwrap_optional_type`: the typed translation of inputs and outputs unwraps
+  the same `Optional[Input[...]]` annotations for every property of every resource; the
+  result depends on the annotation only, so it is cached.
 
 Each replacement gives the program the same values, dependencies and requests: the recorded
 graph and the plan JSON are byte-identical with and without them (tests/test_mocked_sdk.py).
@@ -84,25 +84,25 @@ def _resolve(
     )
 
 
-@functools.cache
-def _unwrap_cached(typ: Any) -> Any:
-    return _ORIGINAL_UNWRAP(typ)
+def _cached(unwrap: Any) -> Any:
+    """`unwrap` (a function of a type annotation only) with its results cached."""
+    cached = functools.cache(unwrap)
 
+    def lookup(typ: Any) -> Any:
+        try:
+            return cached(typ)
+        except TypeError:  # an unhashable annotation: as the SDK does it
+            return unwrap(typ)
 
-def _unwrap_type(typ: Any) -> Any:
-    try:
-        return _unwrap_cached(typ)
-    except TypeError:  # an unhashable annotation: as the SDK does it
-        return _ORIGINAL_UNWRAP(typ)
+    return lookup
 
-
-_ORIGINAL_UNWRAP = pulumi_types.unwrap_type
 
 # (module, attribute, replacement); collapse_alias_to_urn only while specs are taken
 _ALWAYS = (
     (pulumi_resource, "_get_stack_trace", _empty_stack_trace),
     (rpc, "transfer_properties", _transfer_properties),
-    (pulumi_types, "unwrap_type", _unwrap_type),
+    (pulumi_types, "unwrap_type", _cached(pulumi_types.unwrap_type)),
+    (pulumi_types, "unwrap_optional_type", _cached(pulumi_types.unwrap_optional_type)),
 )
 _WITH_ALIAS_SPECS = ((pulumi_resource_api, "collapse_alias_to_urn", _alias_unused),)
 
