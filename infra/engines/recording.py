@@ -10,7 +10,6 @@ wrapped to read them from the registration request.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import threading
@@ -22,12 +21,11 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import settings as pulumi_settings
-from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from infra.engines import mocked_sdk
 from infra.errors import MeshError
 from infra.model.mesh import Mesh
 from infra.provision import types as T
@@ -282,24 +280,14 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _run(body: Callable[[], Any]) -> None:
+    """Run `body` as the program, through the SDK shortcuts the mocks allow (`pulumi up` keeps
+    the SDK as it is: `infra.engines.mocked_sdk`)."""
+    with mocked_sdk.shortcuts():
+        _sync_await(run_pulumi_func(body))
+
+
 @gc_paused  # the SDK's tasks and Outputs: 2.5x faster and linear at 15,000 resources, +8 % RSS
-@contextlib.contextmanager
-def _no_source_positions():
-    """The SDK walks and converts the whole Python stack of every registration into a source
-    position for the engine (`_get_stack_trace`: 18 % of a plan); mocks ignore it. Skipped
-    while a program runs under mocks here; `pulumi up` keeps it."""
-    original = pulumi_resource._get_stack_trace
-    pulumi_resource._get_stack_trace = _empty_stack_trace
-    try:
-        yield
-    finally:
-        pulumi_resource._get_stack_trace = original
-
-
-def _empty_stack_trace():
-    return source_pb2.StackTrace()
-
-
 def run_program(
     mesh: Mesh,
     settings: StackSettings,
@@ -322,8 +310,7 @@ def run_program(
         pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
         body = program or (lambda: build_mesh(mesh, settings, today, sliced=sliced))
         result: list[MeshResources] = []
-        with _no_source_positions():
-            _sync_await(run_pulumi_func(lambda: result.append(body())))
+        _run(lambda: result.append(body()))
         # the mocks' stack never finishes: its exports are read here (`pulumi.export`)
         root = pulumi_settings.ROOT.get()
         exported = getattr(root, "outputs", None) or {}
