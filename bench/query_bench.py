@@ -94,6 +94,9 @@ def main() -> int:
         counts = json.loads(plan_doc)["counts"]
     audit = min(audits)
     products = args.domains * args.products
+    # run_measured stops the bench on any other exit code: mesh audit exits 1 on an access
+    # difference or a lint finding of MEDIUM or higher
+    print(f"mesh audit exited 0 in all {args.repeat} run(s): effective access == declared access")
     figures(products, audit, min(plans) if plans else None, max(rss), args.repeat)
     if args.audit_only:
         return 0
