@@ -61,17 +61,23 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stder
 """
 
 
-def imports_of(*args: str) -> tuple[int, set[str]]:
-    """(exit code, every module loaded) of `mesh ARGS`, run in a fresh interpreter."""
+def run_script(script: str, *args: str) -> dict:
+    """What `script` (which runs `mesh ARGS`) prints as JSON on its last stderr line, run in a
+    fresh interpreter."""
     done = subprocess.run(
-        [sys.executable, "-c", _RUN, *args],
+        [sys.executable, "-c", script, *args],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
         env={**os.environ, "MESH_TODAY": TODAY.isoformat()},
     )
-    doc = json.loads(done.stderr.strip().splitlines()[-1])
+    return json.loads(done.stderr.strip().splitlines()[-1])
+
+
+def imports_of(*args: str) -> tuple[int, set[str]]:
+    """(exit code, every module loaded) of `mesh ARGS`, run in a fresh interpreter."""
+    doc = run_script(_RUN, *args)
     return doc["code"], set(doc["modules"])
 
 
@@ -249,15 +255,7 @@ print(json.dumps(seen), file=sys.stderr)
 
 
 def test_the_collector_is_off_while_mesh_starts_and_on_for_the_work(head):
-    done = subprocess.run(
-        [sys.executable, "-c", _COLLECTOR, "diff", str(BASE), str(head), "--validate"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "MESH_TODAY": TODAY.isoformat()},
-    )
-    seen = json.loads(done.stderr.strip().splitlines()[-1])
+    seen = run_script(_COLLECTOR, "diff", str(BASE), str(head), "--validate")
     assert seen["code"] == 3
     assert (seen["start"], seen["work"]) == (False, True)
     assert seen["frozen"] > 10_000  # the start-up's objects, out of the collector's reach
