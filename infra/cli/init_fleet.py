@@ -10,6 +10,7 @@ import typer
 
 from infra.cli.common import MeshCommand
 from infra.cli.init import init_app
+from infra.scaffold.deploy import DEFAULT_INSTALL
 from infra.util.textsafe import one_line
 
 
@@ -61,7 +62,7 @@ def init_deploy(
     install: Annotated[
         str,
         typer.Option(help="What `pip install` installs into .venv (mesh and the program)."),
-    ] = "-r requirements.lock -e .",
+    ] = DEFAULT_INSTALL,
     waves: Annotated[int, typer.Option(help="Deploy waves the workflow has jobs for.")] = 4,
     chunks: Annotated[
         int, typer.Option(help="Matrices of up to 256 stacks per wave (1,024 stacks: 4).")
@@ -107,7 +108,7 @@ def init_drift(
     ] = "blueprints",
     install: Annotated[
         str, typer.Option(help="What `pip install` installs into .venv.")
-    ] = "-r requirements.lock -e .",
+    ] = DEFAULT_INSTALL,
     cron: Annotated[str, typer.Option(help="When it runs (UTC, cron syntax).")] = "17 5 * * *",
     region: Annotated[str, typer.Option(help="The AWS region of the credentials.")] = ("eu-west-1"),
     force: Annotated[bool, typer.Option("--force", help="Replace an existing workflow.")] = False,
