@@ -247,9 +247,9 @@ def test_a_failing_slice_fails_the_plan_naming_its_stack(monkeypatch):
 def test_two_slices_declaring_one_resource_differently_is_an_error():
     a = stackplan.Planned("p", "account-1", None, "1", {"region": "x"}, False, [], True, {})
     b = dataclasses.replace(a, inputs={"region": "y"})
-    with pytest.raises(stackplan.SliceMismatch, match="account-1"):
-        list(stackplan.merged([[a], [b]]))
-    assert list(stackplan.merged([[a], [dataclasses.replace(a)]])) == [a]
+    with pytest.raises(stackrun.SliceMismatch, match="account-1"):
+        list(stackrun.merge_sorted([[a], [b]]))
+    assert list(stackrun.merge_sorted([[a], [dataclasses.replace(a)]])) == [a]
 
 
 class _Counter:

@@ -20,22 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import heapq
-from collections.abc import Iterator
 from typing import Any
 
 from infra.engines import recording
 from infra.engines.recording import Recorded, ResourceGraph
-from infra.errors import MeshError
+from infra.engines.stackrun import arn_only, merge_sorted, run_slice, run_stacks
 from infra.model.mesh import Mesh
-from infra.provision.program import SCOPE_ALL, SCOPE_PLATFORM, StackSettings
+from infra.provision.program import SCOPE_ALL, StackSettings
 
 # products from which the whole-mesh plan runs per stack
 PER_STACK_FROM = 100
-
-
-class SliceMismatch(MeshError, RuntimeError):
-    """Two stacks' slices declare one resource differently (a bug in the slices)."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -81,52 +75,26 @@ def sliceable(settings: StackSettings) -> bool:
 
 def plan_stack(mesh: Mesh, settings: StackSettings, today: dt.date, scope: str) -> list[Planned]:
     """One stack's slice of the scope-`all` program, sorted by (name, type)."""
-    graph = recording.run_program(
-        mesh,
-        dataclasses.replace(settings, scope=scope),
-        today,
-        sliced=scope != SCOPE_PLATFORM,
-    )
-    out = []
-    for r in graph.resources:
-        arn = r.outputs.get("arn")
-        out.append(
-            Planned(
-                r.type,
-                r.name,
-                r.parent,
-                r.account,
-                r.inputs,
-                r.protect,
-                r.depends_on,
-                r.custom,
-                {} if arn is None else {"arn": arn},
-            )
+    return [
+        Planned(
+            r.type,
+            r.name,
+            r.parent,
+            r.account,
+            r.inputs,
+            r.protect,
+            r.depends_on,
+            r.custom,
+            arn_only(r),
         )
-    return out
+        for r in run_slice(mesh, settings, today, scope).resources
+    ]
 
 
 def planned_graph(
     mesh: Mesh, settings: StackSettings, today: dt.date, workers: int | None = None
 ) -> ResourceGraph:
     """The scope-`all` run's resources (`Planned`, in its order), stack by stack in workers."""
-    from infra.engines.stackrun import run_stacks
-
     assert sliceable(settings), settings.scope
     stacks = run_stacks(mesh, lambda scope: plan_stack(mesh, settings, today, scope), workers)
-    return ResourceGraph(list(merged(stacks)))
-
-
-def merged(stacks: list[list[Planned]]) -> Iterator[Planned]:
-    """Every stack's resources in (name, type) order, each once (the providers two stacks
-    both declare must be equal). Consumes `stacks`."""
-    lists = list(stacks)
-    stacks.clear()
-    last: Planned | None = None
-    for r in heapq.merge(*lists, key=lambda r: r.key):
-        if last is not None and r.key == last.key:
-            if r != last:
-                raise SliceMismatch(f"two stacks declare {r.type} {r.name!r} differently")
-            continue
-        last = r
-        yield r
+    return ResourceGraph(list(merge_sorted(stacks)))

@@ -8,7 +8,7 @@ together are the whole-mesh graph (`mesh plan` of the whole mesh runs them too:
 `infra.engines.stackplan`). What `mesh audit` reads of a resource (`infra.audit.view.index`)
 is its type, logical name, account, inputs and the ARN among its outputs: a worker sends only
 that (`Lite`), of every custom resource but the providers. A stack's records arrive sorted
-by (logical name, type), as `run_program` sorts them; `merged` interleaves the stacks into the
+by (logical name, type), as `run_program` sorts them; `merge_sorted` interleaves the stacks into the
 order of the single-process run of the whole mesh (scope `all`), so the audit built from them
 is the same, file for file (tests/test_audit_stacks.py compares them).
 
@@ -36,7 +36,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from infra.engines.parallel import WorkerFailed, workers_for
-from infra.engines.recording import PROVIDER_TYPE, run_program
+from infra.engines.recording import PROVIDER_TYPE, Recorded, ResourceGraph, run_program
+from infra.errors import MeshError
 from infra.model.mesh import Mesh
 from infra.provision.program import SCOPE_PLATFORM, StackSettings
 from infra.util import progress
@@ -83,35 +84,58 @@ def scopes(mesh: Mesh) -> list[str]:
     return [SCOPE_PLATFORM, *(bp.domain for bp in mesh.blueprints)]
 
 
-def record_stack(mesh: Mesh, settings: StackSettings, today: dt.date, scope: str) -> StackRecords:
-    """Run one stack's slice of the whole-mesh program and keep what the audit reads."""
-    graph = run_program(
+def run_slice(mesh: Mesh, settings: StackSettings, today: dt.date, scope: str) -> ResourceGraph:
+    """One stack's slice of the whole-mesh program of `settings` (the platform's is its stack's
+    program), recorded."""
+    return run_program(
         mesh, dataclasses.replace(settings, scope=scope), today, sliced=scope != SCOPE_PLATFORM
     )
+
+
+def arn_only(r: Recorded) -> dict[str, Any]:
+    """Of a resource's outputs, the one its readers need: its ARN (if it has one)."""
+    arn = r.outputs.get("arn")
+    return {} if arn is None else {"arn": arn}
+
+
+def record_stack(mesh: Mesh, settings: StackSettings, today: dt.date, scope: str) -> StackRecords:
+    """Run one stack's slice of the whole-mesh program and keep what the audit reads."""
     out, declared, providers = [], 0, []
-    for r in graph.resources:
+    for r in run_slice(mesh, settings, today, scope).resources:
         if r.type == PROVIDER_TYPE:
             providers.append(r.name)
             continue
         declared += 1
-        if not r.custom:
-            continue
-        arn = r.outputs.get("arn")
-        out.append(Lite(r.type, r.name, r.account, r.inputs, {} if arn is None else {"arn": arn}))
+        if r.custom:
+            out.append(Lite(r.type, r.name, r.account, r.inputs, arn_only(r)))
     return StackRecords(scope, out, declared, tuple(providers))
 
 
+class SliceMismatch(MeshError, RuntimeError):
+    """Two stacks' slices declare one resource differently (a bug in the slices)."""
+
+
+def merge_sorted(lists: list[list[Any]]) -> Iterator[Any]:
+    """The records of every stack (each list sorted by its records' `key`: (name, type)) in
+    that order, each resource once: one that several stacks declare (a provider) must be
+    declared alike. Consumes `lists`: the records are released as they are read."""
+    sources = list(lists)
+    lists.clear()
+    last: Any = None
+    for r in heapq.merge(*sources, key=lambda r: r.key):
+        if last is not None and r.key == last.key:
+            if r != last:
+                raise SliceMismatch(f"two stacks declare {r.type} {r.name!r} differently")
+            continue
+        last = r
+        yield r
+
+
 def merged(stacks: list[StackRecords]) -> Iterator[Lite]:
-    """Every stack's records in (name, type) order, each resource once (a resource two stacks
-    both record, the first's). Consumes `stacks`: the records are released as they are read."""
+    """Every stack's records in (name, type) order, each resource once. Consumes `stacks`."""
     lists = [s.resources for s in stacks]
     stacks.clear()
-    last = None
-    for r in heapq.merge(*lists, key=lambda r: r.key):
-        if r.key != last:
-            last = r.key
-            yield r
-    lists.clear()
+    return merge_sorted(lists)
 
 
 def audited_resources(
