@@ -155,20 +155,8 @@ class Evaluator:
         # a pure function of its arguments and the graph: asked once per Lake Formation grant
         memo_key = ("kms", role, caller, key_arn, action, via_s3, identity_unknown)
         decision = self._decisions.get(memo_key)
-        if decision is None:
-            decision = self._kms(role, caller, key_arn, action, via_s3, identity_unknown)
-            self._decisions[memo_key] = decision
-        return decision
-
-    def _kms(
-        self,
-        role: Role | None,
-        caller: Caller,
-        key_arn: str,
-        action: str,
-        via_s3: str | None,
-        identity_unknown: bool,
-    ) -> Decision:
+        if decision is not None:
+            return decision
         _, region, _ = account_region(key_arn)
         context: dict = {
             "aws:SecureTransport": "true",
@@ -191,7 +179,8 @@ class Evaluator:
             identity = [
                 Evaluation(allows=[StatementHit("(AWS-managed role policy)", None, "Allow")])
             ]
-        return self._record(decide(identity, resource, True))
+        decision = self._decisions[memo_key] = self._record(decide(identity, resource, True))
+        return decision
 
     def iam_allows(self, role: Role, action: str, resource: str) -> Decision:
         # the same few questions (GetDataAccess, the catalog ARN) for every grant of a role

@@ -73,41 +73,33 @@ def _lf_target(perm: Res) -> LfTarget | None:
     return target if target is not None and target.kind != "database" else None
 
 
-def _s3_reads(policy: Any) -> set[str]:
-    """Buckets whose objects an IAM policy lets its role read."""
+def _object_reads(policy: Any) -> Iterator[tuple[dict, list[str]]]:
+    """Each Allow statement of a policy with an S3 object-read action, with the buckets whose
+    objects its resources name."""
     doc = parse_document(policy)
-    buckets: set[str] = set()
     if not isinstance(doc, dict):
-        return buckets
+        return
     for s in statements(doc):
         if s.get("Effect") != "Allow":
             continue
         if not any(isinstance(a, str) and _S3_READ.match(a) for a in as_list(s.get("Action"))):
             continue
-        for r in as_list(s.get("Resource")):
-            ref = bucket_of_arn(r)
-            if ref and ref[1]:
-                buckets.add(ref[0])
-    return buckets
+        refs = [bucket_of_arn(r) for r in as_list(s.get("Resource"))]
+        yield s, [ref[0] for ref in refs if ref and ref[1]]
+
+
+def _s3_reads(policy: Any) -> set[str]:
+    """Buckets whose objects an IAM policy lets its role read."""
+    return {b for _, buckets in _object_reads(policy) for b in buckets}
 
 
 def _bucket_policy_readers(policy: Any, bucket: str) -> set[str]:
     """Principal ARNs an S3 bucket policy lets read the objects of `bucket` (Allow statements
     with an object-read action on one of its objects; their conditions are not evaluated, so a
     reader that only a condition limits still counts: a rule must over-report)."""
-    doc = parse_document(policy)
     readers: set[str] = set()
-    if not isinstance(doc, dict):
-        return readers
-    for s in statements(doc):
-        if s.get("Effect") != "Allow":
-            continue
-        if not any(isinstance(a, str) and _S3_READ.match(a) for a in as_list(s.get("Action"))):
-            continue
-        if not any(
-            (ref := bucket_of_arn(r)) and ref[0] == bucket and ref[1]
-            for r in as_list(s.get("Resource"))
-        ):
+    for s, buckets in _object_reads(policy):
+        if bucket not in buckets:
             continue
         principal = s.get("Principal")
         values = principal.get("AWS") if isinstance(principal, Mapping) else principal
