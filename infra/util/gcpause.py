@@ -22,17 +22,14 @@ R = TypeVar("R")
 
 
 def gc_paused(fn: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(fn)
-    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            if enabled:
-                gc.enable()
+    """`fn` run inside `paused()`."""
 
-    return paused
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with paused():
+            return fn(*args, **kwargs)
+
+    return run
 
 
 @contextlib.contextmanager
