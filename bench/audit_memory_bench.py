@@ -13,7 +13,6 @@ Goals: max RSS <= 0.6 GiB at 1,000 products; <= 15 min and <= 3 GB at 10,000 pro
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import re
@@ -28,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.meshgen import generate
 from bench.pr_check_bench import mesh_command
-from bench.timing import goal
+from bench.timing import goal, mesh_parser
 
 TODAY = dt.date(2026, 1, 1)
 GIB = 1 << 30
@@ -70,10 +69,7 @@ def same_files(a: Path, b: Path) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domains", type=int, default=100)
-    parser.add_argument("--products", type=int, default=10, help="products per domain")
-    parser.add_argument("--consumers", type=int, default=10, help="consumers per product")
+    parser = mesh_parser(__doc__, 100)
     parser.add_argument("--single-process", action="store_true")
     parser.add_argument("--tree", type=Path, help="an existing tree (generated alike)")
     args = parser.parse_args()

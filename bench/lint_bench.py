@@ -17,7 +17,6 @@ product; 1,000 products by default):
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import statistics
@@ -113,10 +112,9 @@ def ratio(tree: Path, rounds: int, tmp: Path, products: int) -> bool:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domains", type=int, default=100)
-    parser.add_argument("--products", type=int, default=10)
-    parser.add_argument("--consumers", type=int, default=10)
+    from bench.timing import mesh_parser
+
+    parser = mesh_parser(__doc__, 100)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-before", action="store_true")
     parser.add_argument("--no-ratio", action="store_true")

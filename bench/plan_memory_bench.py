@@ -15,7 +15,6 @@ products (as the audit's).
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import hashlib
 import os
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.meshgen import generate
 from bench.run import bench_env
-from bench.timing import goal
+from bench.timing import goal, mesh_parser
 
 TODAY = dt.date(2026, 1, 1)
 GIB = 1 << 30
@@ -66,10 +65,7 @@ def run(args: list[str], env: dict[str, str]) -> tuple[float, float, int, int, s
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domains", type=int, default=100)
-    parser.add_argument("--products", type=int, default=10, help="products per domain")
-    parser.add_argument("--consumers", type=int, default=10, help="consumers per product")
+    parser = mesh_parser(__doc__, 100)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--format", default="json", choices=["json", "text"])
     parser.add_argument("--tree", type=Path, help="an existing tree (generated alike)")

@@ -26,7 +26,6 @@ the goal (median).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import datetime as dt
 import os
@@ -44,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.meshgen import blueprints
 from bench.pr_check_bench import mesh_command, write_tree
-from bench.timing import goal
+from bench.timing import goal, mesh_parser
 
 GOAL_SECONDS = 1.0
 GOAL_RATIO = 0.3
@@ -123,10 +122,7 @@ def profile_warm(base: Path, head: Path, cache: Path, keep: set[str]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domains", type=int, default=1000)
-    parser.add_argument("--products", type=int, default=10, help="products per domain")
-    parser.add_argument("--consumers", type=int, default=3, help="consumers per product")
+    parser = mesh_parser(__doc__, 1000, 10, 3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="100 domains x 10 products")
     parser.add_argument("--profile", action="store_true")

@@ -14,7 +14,6 @@ resources of the query path in the plan, and issue 27's goals as GOAL lines (ben
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -29,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.meshgen import blueprints
 from bench.pr_check_bench import mesh_command, write_tree
-from bench.timing import goal, run_measured
+from bench.timing import goal, mesh_parser, run_measured
 
 NEW_TYPES = (
     "aws:athena/workgroup:Workgroup",
@@ -64,10 +63,7 @@ def figures(products: int, audit: float, plan: float | None, rss: int, repeat: i
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domains", type=int, default=100)
-    parser.add_argument("--products", type=int, default=10, help="products per domain")
-    parser.add_argument("--consumers", type=int, default=10, help="consumers per product")
+    parser = mesh_parser(__doc__, 100)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument(
         "--audit-only",

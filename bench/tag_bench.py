@@ -25,7 +25,6 @@ consumer domain):
 
 from __future__ import annotations
 
-import argparse
 import copy
 import datetime as dt
 import os
@@ -41,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.meshgen import MESH_FILE_WITH_TAGS, blueprints, render
+from bench.timing import mesh_parser
 
 TODAY = dt.date(2026, 11, 25)
 
@@ -144,10 +144,7 @@ def timed(args: list[str], env: dict[str, str], expect: int) -> tuple[float, str
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domains", type=int, default=1000)
-    parser.add_argument("--products", type=int, default=10)
-    parser.add_argument("--consumers", type=int, default=3)
+    parser = mesh_parser(__doc__, 1000, 10, 3)
     parser.add_argument("--share", type=float, default=0.5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--check-domains", type=int, default=10)

@@ -4,6 +4,7 @@ goals table it prints at the end."""
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import os
@@ -105,3 +106,14 @@ def run_measured(args: list[str], env: dict[str, str], expect: int | None = 0) -
         tail = "\n".join(stderr.strip().splitlines()[-8:])
         sys.exit(f"{' '.join(args[:3])} exited {proc.returncode}:\n{tail}")
     return seconds, usage.ru_maxrss * 1024  # Linux reports KiB
+
+
+def mesh_parser(doc: str | None, domains: int, products: int = 10, consumers: int = 10):
+    """The argument parser of a benchmark of one generated mesh (`bench/meshgen.py`): its
+    description is the docstring's first line, and --domains, --products (per domain) and
+    --consumers (per product) size the mesh; the caller adds its own options."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--domains", type=int, default=domains)
+    parser.add_argument("--products", type=int, default=products, help="products per domain")
+    parser.add_argument("--consumers", type=int, default=consumers, help="consumers per product")
+    return parser

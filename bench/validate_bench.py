@@ -20,7 +20,6 @@ Prints a table with each number's ratio to the goal; exits 1 when the end-to-end
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import subprocess
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.meshgen import generate
-from bench.timing import best_of
+from bench.timing import best_of, mesh_parser
 from infra.blueprints import load as loader
 from infra.blueprints import parallel
 
@@ -63,10 +62,7 @@ def run_cli(args: list[str], env: dict[str, str]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domains", type=int, default=1000)
-    parser.add_argument("--products", type=int, default=10, help="products per domain")
-    parser.add_argument("--consumers", type=int, default=3, help="consumers per product")
+    parser = mesh_parser(__doc__, 1000, 10, 3)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, help="generate into this directory and keep it")
