@@ -53,7 +53,8 @@ class SharedFiles:
 
     def __init__(self, cache: ParseCache | None = None) -> None:
         self.cache = cache
-        self._results: dict[_Key, tuple[str, Blueprint | None, list[Problem], Any, str]] = {}
+        # (key, names) -> (display, model, problems, data, text, lines) of a file's load
+        self._results: dict[tuple[_Key, bool], tuple] = {}
         # (key, context) -> (display, problems) of `_load_mesh`'s checks of a valid blueprint;
         # a context numbers what else they depend on: the tree's domains and the date
         self._checks: dict[tuple[_Key, int], tuple[str, list[Problem]]] = {}
@@ -149,13 +150,7 @@ class SharedFiles:
         self, key: _Key, names: bool, display: str, bp: Blueprint, src: SourceFile
     ) -> list[Problem]:
         """`file_problems` of a valid blueprint: from the cache entry or computed once."""
-        found = self._own.get((key, names))
-        if found is None:
-            problems = list(file_problems(bp, src))
-            self._own[(key, names)] = (display, problems)
-            return problems
-        first, problems = found
-        return _moved(problems, first, display)
+        return _memo(self._own, (key, names), display, lambda: list(file_problems(bp, src)))
 
     def _context(self, declared: set[str], known: list[str], today: dt.date) -> int:
         """A number for what `_check_blueprint` and `_expiry_warnings` read besides the file."""
@@ -165,14 +160,8 @@ class SharedFiles:
     def _checked(
         self, key: _Key, context: int, display: str, run: Callable[[], list[Problem]]
     ) -> list[Problem]:
-        found = self._checks.get((key, context))
-        if found is None:
-            self.checked += 1
-            problems = run()
-            self._checks[(key, context)] = (display, problems)
-            return problems
-        first, problems = found
-        return _moved(problems, first, display)
+        self.checked += (key, context) not in self._checks
+        return _memo(self._checks, (key, context), display, run)
 
 
 _DATA = SourceFile.data  # the slot of `SourceFile.data`
@@ -219,6 +208,23 @@ def _same_model(bp: Blueprint, data_json: bytes, context: dict | None) -> bool:
         return other == bp and other.model_dump_json() == bp.model_dump_json()  # type: ignore[union-attr]
     except Exception:  # noqa: BLE001 - a value pydantic cannot write: validate the data instead
         return False
+
+
+def _memo(
+    table: dict[Any, tuple[str, list[Problem]]],
+    key: Any,
+    display: str,
+    run: Callable[[], list[Problem]],
+) -> list[Problem]:
+    """The problems `run` finds in the file `display`, computed once per `key`: a later file
+    of the same key (byte-identical) gets them with its own path."""
+    found = table.get(key)
+    if found is None:
+        problems = run()
+        table[key] = (display, problems)
+        return problems
+    first, problems = found
+    return _moved(problems, first, display)
 
 
 def _moved(problems: list[Problem], first: str, display: str) -> list[Problem]:
