@@ -418,7 +418,8 @@ def build_mesh(
     else:  # a domain stack: for the platform stack's output (`infra.provision.guard`)
         guard = LakeGuard(platform_stack=settings.platform_stack)
     tagged = TagAccess(mesh, today, accounts, settings.names, providers, guard.of, platform)
-    tagged.tags = cut.lf_tags() if cut is not None else tagged.tags
+    if cut is not None:  # the platform's LF-tags, as the scope-all program has them
+        tagged.tags = cut.lf_tags()
 
     included = [bp for bp in mesh.blueprints if settings.includes_domain(bp.domain)]
     readers = {
