@@ -15,7 +15,11 @@ busy machine slows them alike), as subprocesses with start-up included:
   CI restores for the base commit), so HEAD's changed file is the only one parsed;
 - start-up: the same check of a one-domain mesh against itself, which has next to nothing to
   check: what any PR check pays before it reads a file (interpreter, imports), the part of
-  the warm figure that does not grow with the mesh.
+  the warm figure that does not grow with the mesh;
+- warm, load only: the CLI's imports and the warm check's two loads (`infra.api.load` of HEAD
+  and BASE with the same cache), and no check: what the warm check pays before its first check
+  as long as the checks read blueprint models (each unchanged file's model is validated from
+  its entry), so the warm figure minus this row is what every check together costs.
 
 Prints wall and CPU seconds (the process and its children: less sensitive to a busy machine)
 and their ratios to `mesh validate` (min and median over the rounds) and checks
@@ -47,6 +51,17 @@ from bench.timing import goal, mesh_parser
 
 GOAL_SECONDS = 1.0
 GOAL_RATIO = 0.3
+LOAD_ONLY = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "import infra.cli, infra.api as api\n"
+    "from infra.blueprints.parse_cache import ParseCache\n"
+    "from infra.blueprints.shared import SharedFiles\n"
+    "shared = SharedFiles(ParseCache(sys.argv[3]))\n"
+    "head = api.load(Path(sys.argv[2]), shared=shared, freeze=True)\n"
+    "base = api.load(Path(sys.argv[1]), shared=shared, freeze=True)\n"
+    "assert not head.errors and not base.errors and shared.cached == len(base.mesh.blueprints)\n"
+)
 
 
 def add_grant(bps: list[dict], today: dt.date) -> str:
@@ -152,7 +167,7 @@ def main() -> int:
             f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f}"
         )
         check = [*mesh, "diff", str(base), str(head), "--validate"]
-        names = ("validate", "cold", "cold, storing", "warm", "start-up")
+        names = ("validate", "cold", "cold, storing", "warm", "start-up", "warm, load only")
         wall: dict[str, list[float]] = {n: [] for n in names}
         cpu: dict[str, list[float]] = {n: [] for n in names}
 
@@ -174,6 +189,9 @@ def main() -> int:
                 "warm", timed([*check, "--format", "json", "--cache-dir", str(cache)], env, 3)
             )
             record("start-up", timed([*mesh, "diff", str(tiny), str(tiny), "--validate"], env, 0))
+            reset(cache, keep)
+            load_only = [sys.executable, "-c", LOAD_ONLY, str(base), str(head), str(cache)]
+            record("warm, load only", timed(load_only, env, 0))
             assert stored == cold, "the cold run that stores the cache printed another result"
             assert warm == cold, "the warm run printed another result than the cold run"
         # the PR comment too: warm Markdown == cold Markdown
@@ -182,7 +200,7 @@ def main() -> int:
         assert warm_md == timed([*check, "--format", "markdown"], env, 3)[2]
         print("warm output == cold output: JSON in every round, and the Markdown comment")
         print(
-            f"\n{'':14} {'wall min s':>10} {'median s':>8} {'min x':>6} {'median x':>8}  "
+            f"\n{'':16} {'wall min s':>10} {'median s':>8} {'min x':>6} {'median x':>8}  "
             f"{'CPU min s':>9} {'median s':>8} {'min x':>6} {'median x':>8}   (x: / mesh validate)"
         )
         ratio: dict[str, list[float]] = {}
@@ -190,7 +208,7 @@ def main() -> int:
             ratio[name] = [a / b for a, b in zip(wall[name], wall["validate"], strict=True)]
             cpu_ratio = [a / b for a, b in zip(cpu[name], cpu["validate"], strict=True)]
             print(
-                f"{name:14} {min(wall[name]):10.3f} {statistics.median(wall[name]):8.3f} "
+                f"{name:16} {min(wall[name]):10.3f} {statistics.median(wall[name]):8.3f} "
                 f"{min(ratio[name]):6.2f} {statistics.median(ratio[name]):8.2f}  "
                 f"{min(cpu[name]):9.3f} {statistics.median(cpu[name]):8.3f} "
                 f"{min(cpu_ratio):6.2f} {statistics.median(cpu_ratio):8.2f}"
