@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 from infra.governance import catalogue as cat
 from infra.governance.domain_limits import DomainLimits, effective, loosening
@@ -135,31 +136,56 @@ def _product(
             pid,
         )
     active = {id(c) for c in access.active_consumers(product, today)}  # by identity: O(1)
+    # what every grant of the product is checked against: the same for each
+    facts = _GrantFacts(
+        pid,
+        cls,
+        cls is Classification.restricted,
+        eff.expiry_required(cls),
+        domains,
+        today,
+        account_of,
+    )
+    # no rule below applies to a grant of this product unless it lacks a required approval
+    quiet = (
+        eff.allowed_consumers is None
+        and bp.policies.allowed_consumer_accounts is None
+        and not (facts.restricted or facts.expiry)
+    )
     for gi, consumer in enumerate(product.consumers):
+        if quiet and (consumer.approved_by or not eff.require_approval):
+            continue
         yield from _consumer(
-            bp, product, consumer, src, at + ("consumers", gi), eff, domains, today,
-            id(consumer) in active, account_of,
-        )  # fmt: skip
+            bp, consumer, src, at + ("consumers", gi), eff, facts, id(consumer) in active
+        )
+
+
+class _GrantFacts(NamedTuple):
+    """What the checks of one product's grants read, computed once per product."""
+
+    pid: str
+    cls: Classification
+    restricted: bool
+    expiry: bool  # grants on it must expire (`DomainLimits.expiry_required`)
+    domains: frozenset[str]
+    today: dt.date
+    account_of: Callable[[str], str | None]
 
 
 def _consumer(
     bp: Blueprint,
-    product: Product,
     consumer: Consumer,
     src: SourceFile,
     at: Loc,
     eff: DomainLimits,
-    domains: frozenset[str],
-    today: dt.date,
+    facts: _GrantFacts,
     active: bool,
-    account_of: Callable[[str], str | None],
 ) -> Iterator[Finding]:
-    pid = access.product_id(bp.domain, product.name)
-    cls = product.classification
+    pid, cls, today = facts.pid, facts.cls, facts.today
     grant = f"grant of {pid} to {consumer.domain}"
     # GOV-013: the consumer is a domain the owner allows (one that does not exist is E025, a
     # structural fault the blueprint checks report)
-    known = consumer.domain == bp.domain or consumer.domain in domains
+    known = consumer.domain == bp.domain or consumer.domain in facts.domains
     if known and eff.allowed_consumers is not None and consumer.domain not in eff.allowed_consumers:
         allowed = ", ".join(sorted(eff.allowed_consumers)) or "(none)"
         yield blueprint_finding(
@@ -172,10 +198,9 @@ def _consumer(
         )
     # GOV-013: ... and, across accounts, in an account the owner allows
     allowed_accounts = bp.policies.allowed_consumer_accounts
-    elsewhere = account_of(consumer.domain) != bp.account
-    if known and elsewhere and allowed_accounts is not None:
-        account = account_of(consumer.domain)
-        if account not in allowed_accounts:
+    if known and allowed_accounts is not None:
+        account = facts.account_of(consumer.domain)
+        if account != bp.account and account not in allowed_accounts:
             yield blueprint_finding(
                 src,
                 at + ("domain",),
@@ -199,7 +224,7 @@ def _consumer(
     if not active:  # an expired grant (or a decommissioned product) grants nothing
         return
     # GOV-004: restricted data stays in its domain
-    if cls is Classification.restricted and consumer.domain != bp.domain:
+    if facts.restricted and consumer.domain != bp.domain:
         yield blueprint_finding(
             src,
             at + ("domain",),
@@ -209,7 +234,7 @@ def _consumer(
             pid,
         )
     # GOV-005: grants on sensitive data expire, within the maximum period
-    if eff.expiry_required(cls):
+    if facts.expiry:
         limit = eff.max_grant_days
         source = (
             f"domain {bp.domain} allows at most {limit} days (policies.max_grant_days)"
