@@ -162,11 +162,19 @@ class Sizer:
             size += (p - o) * step
         return size
 
+    def _line(self, kind: str, build, length: int) -> int:
+        """`_affine` along one axis (a name's length) from 1: the hot case of every domain and
+        product, without the general case's tuples."""
+        coefficients = self._coefficients.get(kind)
+        if coefficients is None:
+            return self._affine(kind, build, (length,), (1,))
+        return coefficients[0] + (length - 1) * coefficients[1][0]
+
     def trust(self, domain: str) -> int:
         if not plain(domain):
             return iam_size(docs.trust_policy(self.env, domain))
         build = lambda a: iam_size(docs.trust_policy(self.env, "d" * a[0]))
-        return self._affine("trust", build, (len(domain),), (1,))
+        return self._line("trust", build, len(domain))
 
     def lf_trust(self) -> int:
         return self._memo_size(("lf-trust",), lambda: iam_size(docs.lf_trust_policy(self.env)))
@@ -237,7 +245,7 @@ class Sizer:
 
     def bucket(self, bucket: str, readers: tuple[DirectRead, ...]) -> int:
         if not readers and plain(bucket):  # most buckets: no direct reader
-            return self._affine("bucket", self._bucket_alone, (len(bucket),), (1,))
+            return self._line("bucket", self._bucket_alone, len(bucket))
         if not (plain(bucket) and self._readers_sizable(readers)):
             return sent_size(docs.bucket_policy(self.env, bucket, self.key_arn, readers))
 
@@ -245,7 +253,7 @@ class Sizer:
             direct = () if group is None else (group,)
             return sent_size(docs.bucket_policy(self.env, b, self.key_arn, direct))
 
-        base = self._affine("bucket", self._bucket_alone, (len(bucket),), (1,))
+        base = self._line("bucket", self._bucket_alone, len(bucket))
         return base + sum(
             self._group("bucket", build, bucket, g) for g in docs.direct_groups(readers)
         )
@@ -296,12 +304,13 @@ def document_sizes(mesh: Mesh, names, today: dt.date, sizer: Sizer | None = None
         d = bp.domain
         buckets = [names.bucket(d, physical_product_name(p), SIZING_ACCOUNT) for p in bp.products]
         roles = {kind: names.role(d, kind) for kind in ("producer", "consumer", LF_ROLE_KIND)}
+        trust = sizer.trust(d)  # the producer's and the consumer's: the same document
         out += [
             Sized("role", d, None, f"role {roles['producer']!r}", sizer.producer(d, buckets)),
             Sized("role", d, None, f"role {roles['consumer']!r}", sizer.consumer(d)),
             Sized("role", d, None, f"role {roles[LF_ROLE_KIND]!r}", sizer.lf_access(buckets)),
-            Sized("trust", d, None, f"trust policy of {roles['producer']!r}", sizer.trust(d)),
-            Sized("trust", d, None, f"trust policy of {roles['consumer']!r}", sizer.trust(d)),
+            Sized("trust", d, None, f"trust policy of {roles['producer']!r}", trust),
+            Sized("trust", d, None, f"trust policy of {roles['consumer']!r}", trust),
             Sized("trust", d, None, f"trust policy of {roles[LF_ROLE_KIND]!r}", sizer.lf_trust()),
         ]
         results = names.query_results_bucket(d, SIZING_ACCOUNT)
