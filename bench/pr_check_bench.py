@@ -179,6 +179,7 @@ def phases(base: Path, head: Path, today: dt.date, repeat: int) -> list[tuple[st
     from infra.blueprints import load as loader
     from infra.diff.access_diff import diff_meshes
     from infra.governance.evaluate import with_governance
+    from infra.governance.project_checks import project_problems
 
     def load(directory: Path):
         result = api.load(directory, today=today)
@@ -189,9 +190,7 @@ def phases(base: Path, head: Path, today: dt.date, repeat: int) -> list[tuple[st
         """The steps `api.validate` runs after loading (governance, then names and quotas)."""
         result = with_governance(head_result, today)
         assert result.ok
-        assert not any(
-            p.severity.value == "error" for p in api.project_name_problems(result.mesh, head)
-        )
+        assert not any(p.severity.value == "error" for p in project_problems(result.mesh, head))
 
     def load_head_shared() -> float:
         """`mesh diff`'s second load: HEAD, with BASE's files already parsed (SharedFiles)."""

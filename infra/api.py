@@ -92,6 +92,7 @@ def validate(
     from infra.blueprints.lftags import lftag_problems
     from infra.governance.approvals import approver_problems
     from infra.governance.evaluate import with_governance
+    from infra.governance.project_checks import project_problems
     from infra.model.platform import MESH_FILE
 
     today = today or clock.today()
@@ -106,7 +107,7 @@ def validate(
     if only is None:  # a per-domain stack does not know the other domains' owners
         result = _with(result, _codeowners_problems(result.mesh, directory))
     if result.ok:
-        for p in project_name_problems(result.mesh, directory, names, today):
+        for p in project_problems(result.mesh, directory, names, today):
             (result.errors if p.severity is Severity.error else result.warnings).append(p)
     if base is not None:
         result = _against_base(result, directory, base, shared, today, freeze)
@@ -216,59 +217,6 @@ def valid(
     if report.errors:
         raise InvalidTree(directory, report)
     return report
-
-
-def project_name_problems(
-    mesh, directory: Path, names: Names | None = None, today: dt.date | None = None
-) -> list[Problem]:
-    """Physical names and policy sizes (`check_names`, `quota_problems`) for the stack prefix given, else for
-    every prefix the project's stack configs set (`Pulumi.*.yaml` beside the blueprint
-    directory; `mesh` when there are none), and names two of the project's stacks would share
-    (E049)."""
-    from infra.provision.accounts import account_problems
-    from infra.provision.names import (
-        DEFAULT_PREFIX,
-        Names,
-        check_names,
-        cross_prefix_problems,
-        stack_prefixes,
-    )
-    from infra.provision.project import (
-        bucket_collisions,
-        prefix_overlaps,
-        project_stacks,
-        settings_owners,
-    )
-    from infra.provision.quotas import quota_problems
-
-    today = today or clock.today()
-    project = Path(directory).resolve().parent
-    prefixes = stack_prefixes(project)
-    stacks = project_stacks(project) if prefixes else []
-    if names is not None:  # one stack's (`pulumi up`) or the local default (plan, audit, up)
-        checked = [names]
-        if names.prefix not in prefixes:
-            prefixes, stacks = {}, []  # not a stack of the project: nothing to collide with
-    else:
-        every = {(s.prefix, s.namespace, s.region): s.names for s in stacks}
-        checked = [n for _, n in sorted(every.items())]
-        checked += [Names(p) for p in sorted(prefixes) if not any(n.prefix == p for n in checked)]
-        checked = checked or [Names(DEFAULT_PREFIX)]
-    problems = []
-    seen = set()
-    for n in checked:
-        for p in [*check_names(mesh, n), *quota_problems(mesh, n, today)]:
-            key = (p.file, p.line, p.code, p.message)
-            if key not in seen:
-                seen.add(key)
-                problems.append(p)
-    problems += account_problems(mesh, today)
-    if len(prefixes) > 1:
-        problems += cross_prefix_problems(mesh, prefixes)
-    if len(stacks) > 1:
-        problems += bucket_collisions(mesh, stacks) + settings_owners(mesh, stacks)
-        problems += prefix_overlaps(mesh, stacks)
-    return sorted(problems, key=Problem.sort_key)
 
 
 def _against_base(
@@ -401,15 +349,14 @@ def expiring(directory: Path, since: int) -> tuple[dt.date, list]:
     project's stacks that must deploy to revoke them (`infra.provision.expiry`). Only the
     loader's checks: a governance finding (which time alone may bring) never hides a grant to
     revoke. Raises `InvalidTree` when the blueprints do not load."""
+    from infra.governance.project_checks import project_stacks_of
     from infra.provision.expiry import ended_grants
-    from infra.provision.project import project_stacks
 
     today = clock.today()
     report = load(directory, today=today)
     if report.errors:
         raise InvalidTree(directory, report)
-    stacks = project_stacks(Path(directory).resolve().parent)
-    return today, ended_grants(report.mesh, today, since, stacks)
+    return today, ended_grants(report.mesh, today, since, project_stacks_of(directory))
 
 
 def read_approvals(path: Path) -> frozenset[str]:

@@ -219,11 +219,12 @@ def test_the_platform_stack_declares_the_ontology_and_a_domain_stack_its_own(mes
 
 
 def test_mesh_expiring_names_an_ended_tag_grant_and_its_stack():
+    from infra.blueprints.stack_files import read_stack_configs
     from infra.provision.expiry import ended_grants
     from infra.provision.project import project_stacks
 
     mesh = load_mesh(SAMPLE, today=TODAY).mesh
-    stacks = project_stacks(SAMPLE.parent)
+    stacks = project_stacks(read_stack_configs(SAMPLE.parent).values())
 
     day_after = dt.date(2027, 5, 1)  # the mesh-wide grant to marketing's last day: 2027-04-30
     ended = [e for e in ended_grants(mesh, day_after, 1, stacks) if e.consumer == "marketing"]

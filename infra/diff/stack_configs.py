@@ -1,6 +1,6 @@
 """The project's stack configs (`Pulumi.<stack>.yaml` beside the blueprint directory), read
-as plain YAML over the project's defaults (`Pulumi.yaml`), and what is wrong with them for a
-blueprint tree (`mesh stacks`, `mesh init stacks`). Pure: no Pulumi (`infra.provision.
+as hostile input (`infra.blueprints.stack_files`) over the project's defaults (`Pulumi.yaml`),
+and what is wrong with them for a blueprint tree (`mesh stacks`, `mesh init stacks`). Pure: no Pulumi (`infra.provision.
 stack_config` reads one config the way `pulumi up` does, for `mesh plan --config`)."""
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from infra.blueprints.stack_files import STACK_CONFIGS, read_config_file, read_project_file
 from infra.errors import UsageError
 
 SCOPE_ALL, SCOPE_PLATFORM = "all", "platform"
@@ -26,7 +25,7 @@ SHARED_KEYS = (
     "mesh:singleAccount",
     "mesh:blueprints",
 )
-_CONFIG = re.compile(r"^Pulumi\.(.+)\.ya?ml$")
+_CONFIG = re.compile(r"^Pulumi\.(.+)\.yaml$")
 
 
 @dataclass(frozen=True)
@@ -48,35 +47,28 @@ class StackConfig:
 
 
 def _plain(path: Path) -> dict:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read the stack config {str(path)!r}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path} is not YAML: {exc}") from None
-    doc = doc or {}
-    config = doc.get("config") if isinstance(doc, dict) else None
-    if config is None:
-        return {}
-    if not isinstance(config, dict):
-        raise UsageError(f"{path}: config is not a mapping")
-    return {str(k): v for k, v in config.items()}
+    """The `config:` values of one stack config (`infra.blueprints.stack_files`: hostile input);
+    a file that does not read stops the command with its problem."""
+    read = read_config_file(path)
+    if read.problem is not None:
+        p = read.problem
+        where = f"{p.file}:{p.line}" if p.line is not None else p.file
+        raise UsageError(f"cannot read the stack config {where}: {p.code} {p.message}")
+    return read.config
 
 
 def _project_defaults(project_dir: Path) -> dict[str, object]:
     """The `default:` of each key `Pulumi.yaml` declares, namespaced as Pulumi does."""
-    path = project_dir / "Pulumi.yaml"
-    if not path.is_file():
+    project = read_project_file(project_dir)
+    if project is None:
         return {}
-    try:
-        project = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
-    name = project.get("name", "") if isinstance(project, dict) else ""
-    specs = project.get("config") if isinstance(project, dict) else None
+    if project.problem is not None:
+        p = project.problem
+        raise UsageError(f"cannot read {p.file}: {p.code} {p.message}")
+    name = project.other.get("name", "")
     return {
         (str(k) if ":" in str(k) else f"{name}:{k}"): v["default"]
-        for k, v in (specs if isinstance(specs, dict) else {}).items()
+        for k, v in project.config.items()
         if isinstance(v, dict) and "default" in v
     }
 
@@ -86,7 +78,7 @@ def project_configs(project_dir: Path) -> list[StackConfig]:
     project's defaults (`Pulumi.yaml`) under its own values."""
     configs = []
     defaults = _project_defaults(project_dir)
-    for path in sorted(project_dir.glob("Pulumi.*.y*ml")):
+    for path in sorted(project_dir.glob(STACK_CONFIGS)):
         match = _CONFIG.match(path.name)
         if not match:
             continue

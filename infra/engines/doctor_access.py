@@ -66,16 +66,12 @@ def stack_settings(directory) -> StackSettings:
     import os
     from pathlib import Path
 
-    from infra.provision.project import project_stacks
+    from infra.governance.project_checks import project_stacks_of
     from infra.provision.stack_config import read_stack_config
 
     if named := os.environ.get(STACK_ENV):
         return read_stack_config(Path(named))
-    stacks = [
-        s
-        for s in project_stacks(Path(directory).resolve().parent)
-        if s.includes_platform() and not s.bootstrap
-    ]
+    stacks = [s for s in project_stacks_of(directory) if s.includes_platform() and not s.bootstrap]
     if len(stacks) != 1:
         names = ", ".join(s.file.name for s in stacks) or "none"
         raise UsageError(

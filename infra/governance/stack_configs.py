@@ -18,24 +18,24 @@ side's project is its own checkout's. A HEAD without any stack config deploys no
 not compared (a blueprint directory copied elsewhere; in a repository, deleting every stack
 config is a change of files the `*` rule of CODEOWNERS gives the platform team).
 
-The files are read with the blueprints' hostile-input reader (`infra.blueprints.yaml_safe`:
+The files are read with the blueprints' hostile-input reader (`infra.blueprints.stack_files`:
 size limit, no tags, no alias bombs), not by Pulumi: this is the PR check, it runs on text.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text
+from infra.blueprints.stack_files import (
+    PROJECT_FILE,
+    StackConfig,
+    read_project_file,
+    read_stack_configs,
+)
 from infra.errors import Problem, first_of, quote
 from infra.governance.review import ReviewItem
-from infra.model.source import SourceFile
 
-PROJECT_FILE = "Pulumi.yaml"
-STACK_CONFIGS = "Pulumi.*.yaml"
 DEFAULT_BLUEPRINTS = "blueprints"  # `mesh:blueprints` without a value (Pulumi.yaml's default)
 
 # the keys whose change a reviewer must understand, and what they decide (any other changed key
@@ -64,56 +64,6 @@ def project_dir(blueprints: Path) -> Path:
     if (blueprints / PROJECT_FILE).is_file():
         return blueprints
     return blueprints.parent if blueprints.name not in ("", ".") else blueprints / ".."
-
-
-@dataclass
-class StackConfig:
-    """One `Pulumi.<stack>.yaml`: its display path, where its fields are, and its values."""
-
-    path: str
-    src: SourceFile | None
-    config: dict[str, Any] = field(default_factory=dict)
-    other: dict[str, Any] = field(default_factory=dict)  # top-level keys but `config`
-    problem: Problem | None = None
-
-    def line(self, *loc: str | int) -> int | None:
-        return self.src.line_of(loc) if self.src is not None else None
-
-
-def _read(path: Path) -> StackConfig:
-    """One stack config or project file; a file that does not read as a YAML mapping carries
-    its problem (E001, E002, E005)."""
-    shown = os.path.normpath(path)
-    try:
-        text = _read_text(path)
-    except _FileError as exc:
-        return StackConfig(shown, None, problem=Problem(shown, exc.line, "", exc.code, exc.message))
-    src, _text, data, problem = _parse_text(text, shown)
-    if problem is not None and problem.code == "E005":  # empty: no settings
-        data, problem = {}, None
-    if problem is not None:
-        return StackConfig(shown, None, problem=problem)
-    if not isinstance(data, dict) or not isinstance(data.get("config", {}) or {}, dict):
-        why = "expected a mapping, with a config: mapping"
-        return StackConfig(shown, src, problem=Problem(shown, 1, "", "E005", why))
-    config = data.get("config") or {}
-    other = {str(k): v for k, v in data.items() if k != "config"}
-    return StackConfig(shown, src, {str(k): v for k, v in config.items()}, other)
-
-
-def read_stack_configs(project: Path) -> dict[str, StackConfig]:
-    """File name -> stack config, for every `Pulumi.*.yaml` of `project`."""
-    try:
-        paths = sorted(p for p in project.glob(STACK_CONFIGS) if not p.is_dir())
-    except OSError:
-        return {}
-    return {path.name: _read(path) for path in paths}
-
-
-def read_project_file(project: Path) -> StackConfig | None:
-    """`Pulumi.yaml` of `project`, or None."""
-    path = project / PROJECT_FILE
-    return _read(path) if path.is_file() else None
 
 
 # where a value is: (file, line, field path)

@@ -9,9 +9,9 @@ logical name (carried by aliases) but never the bucket, so it can never turn int
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 from infra.errors import MeshError, Problem
 from infra.model.mesh import Mesh
@@ -295,23 +295,15 @@ def name_problems(
             seen.setdefault(bucket, owner)
 
 
-def stack_prefixes(project_dir: Path) -> dict[str, str]:
-    """prefix -> stack config file, for every `Pulumi.<stack>.yaml` of the project that sets
-    `mesh:prefix` (the stacks that deploy these blueprints)."""
-    import yaml
-
+def stack_prefixes(configs: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """prefix -> stack config file, for every stack config of the project that sets
+    `mesh:prefix` (the stacks that deploy these blueprints); `configs`: file name -> the
+    `config:` values of each one that reads (`infra.blueprints.stack_files`), in name order."""
     out: dict[str, str] = {}
-    for path in sorted(project_dir.glob("Pulumi.*.yaml")):
-        try:
-            if path.stat().st_size > 1 << 20:
-                continue
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue
-        config = doc.get("config") if isinstance(doc, dict) else None
-        prefix = config.get("mesh:prefix") if isinstance(config, dict) else None
+    for name, config in configs.items():
+        prefix = config.get("mesh:prefix")
         if isinstance(prefix, str):
-            out.setdefault(prefix, path.name)
+            out.setdefault(prefix, name)
     return out
 
 

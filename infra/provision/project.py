@@ -26,8 +26,10 @@ A stack config that does not read (a missing admin list, a wrong value) is left 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from infra.errors import Problem
 from infra.model.mesh import Mesh
@@ -47,8 +49,8 @@ ALL, PLATFORM = "all", "platform"
 
 @dataclass(frozen=True)
 class ProjectStack:
-    """What one `Pulumi.<stack>.yaml` declares, read as plain YAML: `mesh validate` runs on
-    every pull request and loads no Pulumi (`StackSettings.from_pulumi_config` reads the same
+    """What one `Pulumi.<stack>.yaml` declares, read as text (`infra.blueprints.stack_files`):
+    `mesh validate` runs on every pull request and loads no Pulumi (`StackSettings.from_pulumi_config` reads the same
     keys for `pulumi up`)."""
 
     file: Path
@@ -110,22 +112,24 @@ def _strings(value: object) -> tuple[str, ...] | None:
     return None
 
 
-def read_project_stack(path: Path) -> ProjectStack | None:
-    """The stack config at `path`; None when it is not one `pulumi up` would accept (a
-    missing prefix or account, a wrong value: `pulumi up` and `mesh plan --config` refuse it
-    with their own error), or not a file to read."""
-    import yaml
+class ConfigFile(Protocol):
+    """A stack config as `infra.blueprints.stack_files` reads it (hostile input: the PR check
+    reads a pull request's)."""
 
-    try:
-        if path.stat().st_size > 1 << 20:
-            return None
-        text = path.read_text(encoding="utf-8")
-        doc = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    file: Path | None
+    config: dict[str, Any]
+    problem: object | None
+
+    def line(self, *loc: str | int) -> int | None: ...
+
+
+def project_stack(read: ConfigFile) -> ProjectStack | None:
+    """The stack config `read`; None when it is not one `pulumi up` would accept (it did not
+    read, a missing prefix or account, a wrong value: `pulumi up` and `mesh plan --config`
+    refuse it with their own error)."""
+    if read.problem is not None or read.file is None:
         return None
-    config = doc.get("config") if isinstance(doc, dict) else None
-    if not isinstance(config, dict):
-        return None
+    config = read.config
     get = config.get
     prefix, account = get("mesh:prefix"), str(get("mesh:account", ""))
     scope, namespace = get("mesh:stack", ALL), get("mesh:bucketNamespace", GLOBAL_NAMESPACE)
@@ -143,13 +147,13 @@ def read_project_stack(path: Path) -> ProjectStack | None:
     admins, readers, owners = lists
     if scope in (ALL, PLATFORM) and not admins:
         return None  # pulumi up refuses it: mesh:lakeFormationAdmins is required
-    lines = {}
-    for n, line in enumerate(text.splitlines(), 1):
-        key = line.strip().split(":", 2)
-        if len(key) >= 2 and key[0] in ("mesh", "aws"):
-            lines.setdefault(f"{key[0]}:{key[1]}", n)
+    lines = {
+        key: line
+        for key in config
+        if key.startswith(("mesh:", "aws:")) and (line := read.line("config", key)) is not None
+    }
     return ProjectStack(
-        path,
+        read.file,
         prefix,
         account,
         str(get("aws:region", DEFAULT_REGION)),
@@ -165,9 +169,10 @@ def read_project_stack(path: Path) -> ProjectStack | None:
     )
 
 
-def project_stacks(project_dir: Path) -> list[ProjectStack]:
-    """Every stack config of the project that `pulumi up` would accept."""
-    found = (read_project_stack(p) for p in sorted(project_dir.glob("Pulumi.*.yaml")))
+def project_stacks(configs: Iterable[ConfigFile]) -> list[ProjectStack]:
+    """Every stack config of the project (`infra.blueprints.stack_files.read_stack_configs`)
+    that `pulumi up` would accept, in the order given."""
+    found = (project_stack(c) for c in configs)
     return [s for s in found if s is not None]
 
 

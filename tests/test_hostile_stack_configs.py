@@ -1,0 +1,86 @@
+"""Hostile stack configs (`Pulumi.<stack>.yaml`) end to end: a pull request changes them as it
+changes a blueprint, and every command reads them with the one hostile-input reader
+(`infra.blueprints.stack_files`). A FIFO must not hang a check, a link to `/dev/zero` must not
+read until memory runs out, a link to a file elsewhere on the machine must not print a byte of
+it, an alias bomb must stay bounded; the PR check reports each (E001/E002), the checks that only
+collect prefixes skip it, `mesh stacks` stops on it with a usage error (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+from conftest import ROOT
+from test_hostile_input import _laughs, mesh_subprocess
+
+SECRET = "AKIAHOSTILESECRET1234"
+
+
+@pytest.fixture
+def project(tmp_path):
+    """BASE and HEAD checkouts of the sample project side by side (the PR workflow's layout)."""
+    for side in ("base", "head"):
+        shutil.copytree(ROOT / "blueprints", tmp_path / side / "blueprints")
+        for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
+            shutil.copy(ROOT / name, tmp_path / side / name)
+    return tmp_path
+
+
+def _outputs(project, expect_diff: int = 1) -> dict[str, str]:
+    """What `mesh validate`, the PR check and `mesh stacks` print for HEAD, each bounded."""
+    head, base = project / "head" / "blueprints", project / "base" / "blueprints"
+    out = {}
+    done, seconds, peak = mesh_subprocess("validate", str(head), timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr  # it only reads prefixes: skipped
+    assert seconds < 60 and peak < 1024, (seconds, peak)
+    out["validate"] = done.stdout + done.stderr
+    for fmt in ("json", "markdown"):
+        args = ("diff", str(base), str(head), "--validate", "--format", fmt)
+        done, seconds, peak = mesh_subprocess(*args, timeout=120)
+        assert done.returncode == expect_diff, done.stdout + done.stderr
+        assert seconds < 60 and peak < 1024, (seconds, peak)
+        out[f"diff {fmt}"] = done.stdout + done.stderr
+    done, seconds, peak = mesh_subprocess("stacks", str(head), timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr  # a usage error naming the file
+    assert seconds < 60 and peak < 1024, (seconds, peak)
+    out["stacks"] = done.stdout + done.stderr
+    return out
+
+
+def _errors(diff_json: str) -> list[tuple[str, str]]:
+    doc = json.loads(diff_json[: diff_json.rindex("}") + 1])
+    return sorted((os.path.basename(e["file"]), e["code"]) for e in doc["errors"])
+
+
+def test_a_fifo_stack_config_hangs_nothing(project):
+    os.mkfifo(project / "head" / "Pulumi.fifo.yaml")  # opening it for reading would block
+    out = _outputs(project)
+    assert _errors(out["diff json"]) == [("Pulumi.fifo.yaml", "E001")]
+    assert "Pulumi.fifo.yaml" in out["stacks"] and "E001" in out["stacks"]
+
+
+def test_a_stack_config_linked_to_dev_zero_is_refused_unread(project):
+    os.symlink("/dev/zero", project / "head" / "Pulumi.zero.yaml")
+    out = _outputs(project)
+    assert _errors(out["diff json"]) == [("Pulumi.zero.yaml", "E001")]
+    assert "Pulumi.zero.yaml" in out["stacks"] and "E001" in out["stacks"]
+
+
+def test_a_stack_config_linked_out_of_the_project_prints_none_of_it(project):
+    # credentials elsewhere on the runner, not YAML a parser would accept quietly
+    elsewhere = project / "credentials"
+    elsewhere.write_text(f"[default]\naws_access_key_id = {SECRET}\nsecret: : {SECRET}\n")
+    os.symlink(elsewhere, project / "head" / "Pulumi.leak.yaml")
+    out = _outputs(project)
+    assert _errors(out["diff json"]) == [("Pulumi.leak.yaml", "E001")]
+    for command, text in out.items():
+        assert SECRET not in text, command
+
+
+def test_a_stack_config_alias_bomb_is_bounded(project):
+    (project / "head" / "Pulumi.bomb.yaml").write_text(_laughs() + "config:\n  mesh:prefix: *a9\n")
+    out = _outputs(project)
+    assert _errors(out["diff json"]) == [("Pulumi.bomb.yaml", "E004")]
+    assert "Pulumi.bomb.yaml" in out["stacks"]
