@@ -81,10 +81,6 @@ def merged(grants: list[DeclaredGrant]) -> DeclaredGrant:
     )
 
 
-def expression_text(via: dict[str, list[str]]) -> str:
-    return "{" + ", ".join(f"{k}: [{', '.join(v)}]" for k, v in via.items()) + "}"
-
-
 def where(mesh: Mesh, ref: lftags.TagGrantRef) -> str:
     """`blueprints/sales.yaml:12 tag_grants[0]`: where a tag grant is declared."""
     if ref.scope == lftags.MESH_SCOPE:
@@ -105,7 +101,7 @@ def via_text(mesh: Mesh, side: TagSide, grants: list[DeclaredGrant]) -> str:
         ref = side.refs.get(g.tag_grant) if g.tag_grant else None
         if ref is None:
             continue
-        text = f"via tags {expression_text(ref.via_tags)} ({where(mesh, ref)})"
+        text = f"via tags {lftags.expression_text(ref.via_tags)} ({where(mesh, ref)})"
         if text not in parts:
             parts.append(text)
     return "; ".join(parts)
@@ -143,9 +139,9 @@ def causes(
         if not any(r.expression == ref.expression for r in same):
             code = "tag_expression_widened" if same else "tag_grant_added"
             detail = (
-                f"{expression_text(same[0].via_tags)} -> {expression_text(ref.via_tags)}"
+                f"{lftags.expression_text(same[0].via_tags)} -> {lftags.expression_text(ref.via_tags)}"
                 if same
-                else expression_text(ref.via_tags)
+                else lftags.expression_text(ref.via_tags)
             )
             if (code, detail) not in out:
                 out.append((code, detail))
