@@ -1,8 +1,9 @@
 """Retiring a domain in two pull requests: a domain-level `decommission:` (with notice, E052)
 ends every grant the domain gives and receives on its date and removes its roles, the PR check
-shows the cascade (each consumer that loses access, by a named grant or an LF-tag expression) and requires, for every product, the
-approvals a product decommission requires; after the date a second PR removes the blueprint
-(W030 with data: delete; E080 before the date, E081 with data: retain, E043 without any)."""
+shows the cascade (each consumer that loses access, by a named grant or an LF-tag expression)
+and requires, for every product, the approvals a product decommission requires; after the date
+a second PR removes the blueprint (W030 with data: delete; E080 before the date, E081 with
+data: retain, E043 without any)."""
 
 from __future__ import annotations
 
