@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from infra.diff.entries import Entry, _compare, _is_widening, _phrase
 from infra.model import lftags
 from infra.model.access import AccessModel, DeclaredGrant, tag_grant
+from infra.model.lftags import expression_text
 from infra.model.mesh import Mesh
 from infra.model.spec import Product
 
@@ -101,7 +102,7 @@ def via_text(mesh: Mesh, side: TagSide, grants: list[DeclaredGrant]) -> str:
         ref = side.refs.get(g.tag_grant) if g.tag_grant else None
         if ref is None:
             continue
-        text = f"via tags {lftags.expression_text(ref.via_tags)} ({where(mesh, ref)})"
+        text = f"via tags {expression_text(ref.via_tags)} ({where(mesh, ref)})"
         if text not in parts:
             parts.append(text)
     return "; ".join(parts)
@@ -139,9 +140,9 @@ def causes(
         if not any(r.expression == ref.expression for r in same):
             code = "tag_expression_widened" if same else "tag_grant_added"
             detail = (
-                f"{lftags.expression_text(same[0].via_tags)} -> {lftags.expression_text(ref.via_tags)}"
+                f"{expression_text(same[0].via_tags)} -> {expression_text(ref.via_tags)}"
                 if same
-                else lftags.expression_text(ref.via_tags)
+                else expression_text(ref.via_tags)
             )
             if (code, detail) not in out:
                 out.append((code, detail))

@@ -187,12 +187,9 @@ def _retirement(
                 pid,
             )
 
-    def ends(grant, product: Product) -> bool:  # the grant would still hold on the date
-        return cascades(grant.expires, product, b.date)
-
     for p in after.products:
         for c in p.consumers:
-            if ends(c, p):
+            if cascades(c.expires, p, b.date):
                 yield (
                     ("decommission",),
                     "domain_retired_cascade",
@@ -204,7 +201,7 @@ def _retirement(
             continue
         for p in other.products:
             for c in p.consumers:
-                if c.domain == d and ends(c, p):
+                if c.domain == d and cascades(c.expires, p, b.date):
                     yield (
                         ("decommission",),
                         "domain_retired_cascade",
