@@ -1,8 +1,9 @@
 """Retiring a domain in two pull requests: a domain-level `decommission:` (with notice, E052)
 ends every grant the domain gives and receives on its date and removes its roles, the PR check
-shows the cascade (each consumer that loses access) and requires, for every product, the
-approvals a product decommission requires; after the date a second PR removes the blueprint
-(W030 with data: delete; E080 before the date, E081 with data: retain, E043 without any)."""
+shows the cascade (each consumer that loses access, by a named grant or an LF-tag expression)
+and requires, for every product, the approvals a product decommission requires; after the date
+a second PR removes the blueprint (W030 with data: delete; E080 before the date, E081 with
+data: retain, E043 without any)."""
 
 from __future__ import annotations
 
@@ -73,6 +74,14 @@ CASCADE = [
 ]
 
 
+# the sample's mesh-wide tag grant to marketing (`_mesh.yaml` line 14) reaches sales.returns
+TAG_RECEIVED = (
+    "marketing:consumer loses access by LF-tag expression {classification: [internal], "
+    "sensitivity: [low]} to sales.returns on 2027-01-31 (the tag grant _mesh.yaml tag_grants[0] "
+    "ends)"
+)
+
+
 def test_pr_one_decommissions_the_domain_and_shows_the_cascade(tmp_path):
     base, head = copy(tmp_path / "base"), retire(copy(tmp_path / "head"))
     code, out, err = mesh("diff", base, head, "--validate", "--format", "json")
@@ -90,7 +99,9 @@ def test_pr_one_decommissions_the_domain_and_shows_the_cascade(tmp_path):
     assert sorted(i[1] for i in items if i[0] == "data_deletion_allowed") == [
         "marketing.attribution", "marketing.campaigns",
     ]  # fmt: skip
-    assert sorted(i[2] for i in items if i[0] == "domain_retired_cascade") == CASCADE
+    assert sorted(i[2] for i in items if i[0] == "domain_retired_cascade") == sorted(
+        [*CASCADE, TAG_RECEIVED]
+    )
     # the approvals of a product decommission, for every product: its owners and platform
     approvers = {(a["approver"], a["product"]) for a in doc["required_approvals"]}
     for product in ("marketing.campaigns", "marketing.attribution"):
@@ -108,6 +119,13 @@ def test_pr_one_decommissions_the_domain_and_shows_the_cascade(tmp_path):
     flowing = " ".join(md.replace("\n>", "\n").split())  # its lines wrap
     for line in CASCADE:
         assert line in flowing
+    # the tag grant's item, its brackets escaped (blueprint text: never Markdown)
+    assert (
+        f"<code>{head}/_mesh.yaml:14</code> domain_retired_cascade: sales.returns: "
+        r"marketing:consumer loses access by LF-tag expression {classification: \[internal\], "
+        r"sensitivity: \[low\]} to sales.returns on 2027-01-31 (the tag grant _mesh.yaml "
+        r"tag_grants\[0\] ends)"
+    ) in flowing
 
 
 def test_too_little_notice_is_refused(tmp_path):
@@ -200,3 +218,174 @@ def test_a_retained_or_undeclared_domain_stays(tmp_path, line, code):
     done, out, _ = mesh("validate", head, "--base", base, "--format", "json", today=AFTER)
     assert done == 1
     assert [e["code"] for e in json.loads(out)["errors"]] == [code]
+
+
+# ------------------------------------------------------------------ grants by LF-tag expression
+
+
+def cascade(base: Path, head: Path, fmt: str = "json"):
+    code, out, err = mesh("diff", base, head, "--format", fmt)
+    assert code == 3, err
+    if fmt != "json":
+        return out
+    doc = json.loads(out)
+    items = [r for r in doc["review_required"] if r["change"] == "domain_retired_cascade"]
+    return items, doc["required_approvals"]
+
+
+def edit(trees: list[Path], name: str, old: str, new: str) -> None:
+    for tree in trees:
+        path = tree / name
+        assert old in path.read_text(), (name, old)
+        path.write_text(path.read_text().replace(old, new, 1))
+
+
+def by_tags(items: list[dict]) -> list[dict]:
+    return [i for i in items if "by LF-tag expression" in i["reason"]]
+
+
+def test_a_retiring_domain_loses_what_its_tag_grants_reach(tmp_path):
+    base, head = copy(tmp_path / "base"), retire(copy(tmp_path / "head"))
+    items, approvals = cascade(base, head)
+    assert by_tags(items) == [
+        {
+            "domain": "marketing",
+            "product": "sales.returns",
+            "change": "domain_retired_cascade",
+            "reason": TAG_RECEIVED,
+            "file": str(head / "_mesh.yaml"),  # where the grant is declared
+            "line": 14,
+        }
+    ]
+    # the approvals of every cascade item: the retiring domain's owners and platform
+    assert [
+        (a["approver"], a["domain"], a["principal"])
+        for a in approvals
+        if a["product"] == "sales.returns"
+    ] == [("@acme/growth-analytics", "marketing", None), ("platform", "marketing", None)]
+    text = cascade(base, head, "text")
+    assert (
+        f"  ? {head}/_mesh.yaml:14: domain_retired_cascade sales.returns -- {TAG_RECEIVED}\n"
+        in (text)
+    )
+
+
+FINANCE_TAG_GRANT = (
+    "  - domain: finance\n"
+    "    lf_tags: {classification: [internal]}\n"
+    "    justification: every internal product, for the cost model\n"
+    "    expires: 2027-06-30\n"
+    "    approved_by: platform\n"
+)
+
+
+def test_a_tag_grant_of_another_domain_on_the_retiring_tables_ends(tmp_path):
+    base, head = copy(tmp_path / "base"), copy(tmp_path / "head")
+    for tree in (base, head):  # a second mesh-wide grant, merged before: _mesh.yaml line 19
+        platform = tree / "_mesh.yaml"
+        platform.write_text(platform.read_text() + FINANCE_TAG_GRANT)
+    retire(head)
+    items, _ = cascade(base, head)
+    assert [
+        (i["reason"], Path(i["file"]).name, i["line"], i["product"]) for i in by_tags(items)
+    ] == [
+        (TAG_RECEIVED, "_mesh.yaml", 14, "sales.returns"),
+        (
+            (
+                "finance:consumer loses access by LF-tag expression {classification: [internal]} "
+                "to marketing.campaigns on 2027-01-31"
+            ),  # not marketing.attribution: confidential
+            "_mesh.yaml",
+            19,
+            "marketing.campaigns",
+        ),
+    ]
+    assert {i["domain"] for i in items} == {"marketing"}
+
+
+def test_the_tag_grant_a_retiring_domain_gives_over_its_own_tables_ends(tmp_path):
+    base, head = copy(tmp_path / "base"), copy(tmp_path / "head")
+    edit(
+        [head],
+        "logistics.yaml",
+        "cost_center: CC-4100\n",
+        "cost_center: CC-4100\ndecommission: {date: 2027-01-31, reason: outsourced, data: retain}\n",
+    )
+    items, _ = cascade(base, head)
+    assert by_tags(items) == [
+        {
+            "domain": "logistics",
+            "product": "logistics.stock_levels",  # logistics.shipments is confidential
+            "change": "domain_retired_cascade",
+            "reason": (
+                "analytics:consumer loses access by LF-tag expression {classification: "
+                "[internal], domain: [logistics]} to logistics.stock_levels on 2027-01-31"
+            ),
+            "file": str(head / "logistics.yaml"),
+            "line": 50,  # logistics.yaml tag_grants[0]
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "ends"),
+    [
+        # the grant's last day of access: the day before the retirement (no item), or the day
+        ("_mesh.yaml", "expires: 2027-04-30\n", "expires: 2027-01-30\n", False),
+        ("_mesh.yaml", "expires: 2027-04-30\n", "expires: 2027-01-31\n", True),
+        # the product it reaches is decommissioned before the date, or on it: its own item
+        (
+            "sales.yaml",
+            "  - name: returns\n",
+            "  - name: returns\n    decommission: {date: 2027-01-20, reason: r, data: retain}\n",
+            False,
+        ),
+        (
+            "sales.yaml",
+            "  - name: returns\n",
+            "  - name: returns\n    decommission: {date: 2027-01-31, reason: r, data: retain}\n",
+            False,
+        ),
+        (
+            "sales.yaml",
+            "  - name: returns\n",
+            "  - name: returns\n    decommission: {date: 2027-02-01, reason: r, data: retain}\n",
+            True,
+        ),
+    ],
+)
+def test_a_tag_grant_that_ends_before_the_date_does_not_cascade(tmp_path, name, old, new, ends):
+    base, head = copy(tmp_path / "base"), copy(tmp_path / "head")
+    edit([base, head], name, old, new)  # merged before the retirement
+    retire(head)
+    items, _ = cascade(base, head)
+    assert [i["reason"] for i in by_tags(items)] == ([TAG_RECEIVED] if ends else [])
+
+
+def without_tags(tree: Path) -> Path:
+    """The sample with tag-based access off: no ontology, no LF-tag, no tag grant."""
+    platform = tree / "_mesh.yaml"
+    platform.write_text(platform.read_text().split("lf_tags:")[0])
+    sales = tree / "sales.yaml"
+    text = sales.read_text().replace(", lf_tags: {sensitivity: high}", "")
+    sales.write_text(
+        "".join(
+            line
+            for line in text.splitlines(keepends=True)
+            if not line.lstrip().startswith(("lf_tags:", "lf_tags_approved_by:"))
+        )
+    )
+    logistics = tree / "logistics.yaml"
+    logistics.write_text(logistics.read_text().split("tag_grants:")[0])
+    return tree
+
+
+def test_without_tags_the_cascade_is_the_named_grants(tmp_path):
+    base = without_tags(copy(tmp_path / "base"))
+    head = retire(without_tags(copy(tmp_path / "head")))
+    code, out, _ = mesh("validate", head, "--format", "json")
+    assert code == 0, out
+    assert "lf_tags" not in "".join(p.read_text() for p in head.iterdir())
+    items, _ = cascade(base, head)
+    assert sorted(i["reason"] for i in items) == CASCADE
+    assert {(Path(i["file"]).name, i["line"]) for i in items} == {("marketing.yaml", 6)}

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from infra.diff.entries import Entry, _compare, _is_widening, _phrase
 from infra.model import lftags
 from infra.model.access import AccessModel, DeclaredGrant, tag_grant
+from infra.model.lftags import expression_text
 from infra.model.mesh import Mesh
 from infra.model.spec import Product
 
@@ -79,10 +80,6 @@ def merged(grants: list[DeclaredGrant]) -> DeclaredGrant:
         expires=None if None in expiries else max(e for e in expiries if e is not None),
         whole_table=any(g.whole_table for g in grants),
     )
-
-
-def expression_text(via: dict[str, list[str]]) -> str:
-    return "{" + ", ".join(f"{k}: [{', '.join(v)}]" for k, v in via.items()) + "}"
 
 
 def where(mesh: Mesh, ref: lftags.TagGrantRef) -> str:

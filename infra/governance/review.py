@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from infra.governance.cascade import cascades, tag_cascade
 from infra.model.mesh import Mesh
 from infra.model.source import Loc
 from infra.model.spec import Blueprint, DataDisposition, DomainPolicies, PolicyException, Product
@@ -116,6 +117,11 @@ def _domain(head: Mesh, before: Blueprint, after: Blueprint) -> Iterator[ReviewI
         yield item(("owner",), "owner_changed", _owner_change(d, before, after))
     for loc, change, reason, product in _retirement(head, before, after):
         yield item(loc, change, reason, product)
+    if before.decommission is None:  # the tag grants that end with the domain, where declared
+        for file, loc, reason, product in tag_cascade(head, after):
+            yield ReviewItem(
+                d, product, "domain_retired_cascade", reason, file.path, file.line_of(loc)
+            )
     for field, reason in _loosened(before.policies, after.policies):
         yield item(("policies", field), "domain_policy_loosened", reason)
     old_products = {p.name: p for p in before.products}
@@ -140,7 +146,8 @@ def _retirement(
     head: Mesh, before: Blueprint, after: Blueprint
 ) -> Iterator[tuple[Loc, str, str, str | None]]:
     """A domain-level decommission: for every product what its own decommission would need
-    reviewed, then the cascade: each grant that ends with the domain, given or received."""
+    reviewed, then the cascade: each named grant that ends with the domain, given or received
+    (its tag grants: `infra.governance.cascade.tag_cascade`)."""
     a, b, d = before.decommission, after.decommission, after.domain
     if b is None:
         return
@@ -180,15 +187,9 @@ def _retirement(
                 pid,
             )
 
-    def ends(grant, product: Product) -> bool:  # the grant would still hold on the date
-        own = product.decommission
-        return (grant.expires is None or grant.expires >= b.date) and (
-            own is None or own.date > b.date
-        )
-
     for p in after.products:
         for c in p.consumers:
-            if ends(c, p):
+            if cascades(c.expires, p, b.date):
                 yield (
                     ("decommission",),
                     "domain_retired_cascade",
@@ -200,7 +201,7 @@ def _retirement(
             continue
         for p in other.products:
             for c in p.consumers:
-                if c.domain == d and ends(c, p):
+                if c.domain == d and cascades(c.expires, p, b.date):
                     yield (
                         ("decommission",),
                         "domain_retired_cascade",

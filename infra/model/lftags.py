@@ -61,6 +61,12 @@ def _expression(terms: dict[str, list[str] | tuple[str, ...]]) -> Expression:
     return tuple((k, tuple(sorted(set(v)))) for k, v in sorted(terms.items()))
 
 
+def expression_text(via: dict[str, list[str]]) -> str:
+    """`{classification: [internal], sensitivity: [low]}`: an expression in messages (the
+    `via_tags` of a grant, `TagGrantRef.via_tags`)."""
+    return "{" + ", ".join(f"{k}: [{', '.join(v)}]" for k, v in via.items()) + "}"
+
+
 def matches(expression: Expression, tags: dict[str, str]) -> bool:
     """Lake Formation's match: every key of the expression is on the resource with one of the
     expression's values (AND across keys, OR within a key)."""
