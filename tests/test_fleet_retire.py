@@ -389,3 +389,20 @@ def test_without_tags_the_cascade_is_the_named_grants(tmp_path):
     items, _ = cascade(base, head)
     assert sorted(i["reason"] for i in items) == CASCADE
     assert {(Path(i["file"]).name, i["line"]) for i in items} == {("marketing.yaml", 6)}
+
+
+def test_a_domain_retired_earlier_has_no_grant_left_to_end(tmp_path):
+    # finance retires two weeks before marketing (merged before): its grants ended with it
+    base, head = copy(tmp_path / "base"), copy(tmp_path / "head")
+    finance = "decommission: {date: 2027-01-15, reason: finance moves to the ERP, data: retain}\n"
+    edit([base, head], "finance.yaml", "exceptions: []\n", f"exceptions: []\n{finance}")
+    retire(head)
+    items, _ = cascade(base, head)
+    assert sorted(i["reason"] for i in items if "by LF-tag" not in i["reason"]) == [
+        "analytics:consumer loses access to marketing.attribution on 2027-01-31",
+        "analytics:consumer loses access to marketing.campaigns on 2027-01-31",
+        (
+            "marketing:consumer loses access to sales.orders on 2027-01-31 (the grant in sales's "
+            "blueprint ends)"
+        ),
+    ]

@@ -13,6 +13,7 @@ the rest of the diff; domains whose blueprint text is byte-identical are skipped
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -187,9 +188,11 @@ def _retirement(
                 pid,
             )
 
+    # a domain retired before this one has no grant left to end (nor has the tag cascade)
+    last = b.date - dt.timedelta(days=1)
     for p in after.products:
         for c in p.consumers:
-            if cascades(c.expires, p, b.date):
+            if cascades(c.expires, p, b.date) and not head.is_retired(c.domain, last):
                 yield (
                     ("decommission",),
                     "domain_retired_cascade",
@@ -197,7 +200,7 @@ def _retirement(
                     f"{d}.{p.name}",
                 )
     for other in head.blueprints:
-        if other.domain == d:
+        if other.domain == d or head.is_retired(other.domain, last):
             continue
         for p in other.products:
             for c in p.consumers:
