@@ -13,7 +13,7 @@ What moto 5.2.6 implements of them (moto/lakeformation/models.py), and how it is
   inherited ones); a database or table never tagged is a server error (a `KeyError` in moto),
   where AWS answers that nothing is assigned: `untagged_reads_as_aws` makes moto answer so
   while an emulator runs (`mesh drift` reads every database and table the stack creates).
-  Neither checks that the resource exists (AWS: EntityNotFoundException);
+  moto does not check that the resource exists (AWS: EntityNotFoundException);
 - `GrantPermissions` with an `LFTagPolicy` resource, and `ListPermissions`: stored and listed as
   given (a listing filtered by resource does not match tag policies: the read-back lists all);
 - not implemented: `SearchTablesByLFTags`, `SearchDatabasesByLFTags`, LF-tag expressions
