@@ -1,7 +1,8 @@
 """`mesh drift --local` against a kept local mesh (`mesh up --local --keep`): nothing after the
 deploy; then each out-of-band change, made as an administrator would in the console, reported
 exactly, and nothing else: a Lake Formation grant the mesh never made, an edited bucket
-policy, a deleted resource link, an edited role policy."""
+policy, a deleted resource link, an edited role policy, LF-tags assigned where the mesh
+assigns none."""
 
 from __future__ import annotations
 
@@ -101,3 +102,21 @@ def test_drift_of_a_kept_mesh(kept, admin):  # noqa: F811
     )
     code, found = drift(env, "--stack", "sales")
     assert code == 1 and CONSOLE_GRANT in found["unexpected"] and len(found["missing"]) == 1
+
+    # LF-tags assigned in the console where the mesh assigns none: on the sales database and
+    # on a column of customers that is not tagged of its own (a tag grant on pii=true now
+    # reaches them)
+    lf = admin("lakeformation", SALES)
+    customers = {"DatabaseName": "mesh_sales", "Name": "customers"}
+    for resource in (
+        {"Database": {"Name": "mesh_sales"}},
+        {"TableWithColumns": {**customers, "ColumnNames": ["country"]}},
+    ):
+        lf.add_lf_tags_to_resource(Resource=resource, LFTags=[{"TagKey": "pii", "TagValues": ["true"]}])  # fmt: skip
+    code, found = drift(env, "--stack", "sales")
+    assert code == 1
+    assert [f for f in found["unexpected"] if f["kind"] == "lf_tag_assignment"] == [
+        {"kind": "lf_tag_assignment", "account": SALES, "resource": "mesh_sales", "detail": "pii=true"},
+        {"kind": "lf_tag_assignment", "account": SALES, "resource": "mesh_sales.customers.country", "detail": "pii=true"},
+    ]  # fmt: skip
+    assert drift(env, "--stack", "marketing") == (0, {"unexpected": [], "missing": [], "changed": []})  # fmt: skip

@@ -47,7 +47,8 @@ def drift(
 
     Reads, with boto3, Lake Formation permissions on the mesh's databases and tables (also
     grants the mesh never made), role trust and inline policies, bucket and key policies,
-    resource links and the data lake settings, in every account of the mesh: with the
+    resource links, the data lake settings and LF-tags (also tags assigned by hand on the
+    mesh's databases, tables and columns), in every account of the mesh: with the
     caller's credentials in the platform account and the deploy role in the others, or with
     --local in the kept local mesh. JSON: {"unexpected": [...], "missing": [...], "changed":
     [...]}, each finding {kind, account, resource, detail}.

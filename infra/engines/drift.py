@@ -15,8 +15,9 @@ stack's resources:
 - resource links (missing, or pointing elsewhere) and Glue databases named like the mesh's that
   it does not declare;
 - the data lake settings (administrators, default permissions, cross-account parameters);
-- LF-tags: each catalog's keys and values, and the tags assigned to each database, table and
-  column the stack tags (`infra.engines.drift_lftags`).
+- LF-tags: each catalog's keys and values, the tags assigned to each database, table and
+  column the stack tags, and any assigned by hand on those it creates and does not tag
+  (`infra.engines.drift_lftags`).
 
 A KMS key's ARN is the one thing AWS chooses: the declared documents get the live key's ARN
 (found by its alias) before they are compared. Locally, a bucket holds only the statements the

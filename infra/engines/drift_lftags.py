@@ -8,6 +8,11 @@
   assigned is `missing`, one assigned another value is `changed`, a key assigned there by hand
   is `unexpected` (a tag grant on it reaches the resource). Only what is assigned on the
   resource itself is compared (`ShowAssignedLFTags`), not what it inherits.
+- The assignments on each Glue database (not a resource link), table and column the stack
+  creates and does not tag: every key assigned there is `unexpected` — by hand, so any grant
+  on that key and value reaches the data outside the blueprints. One read per database, one
+  per table and one per table for all its untagged columns; a resource gone (deleted by hand)
+  has nothing assigned.
 
 Permissions on tag expressions are compared with every other Lake Formation permission
 (`infra.engines.drift`)."""
@@ -18,10 +23,15 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from infra.engines.readback_lftags import (
+    created_catalog,
     declared_assignments,
     declared_ontology,
+    identity,
     live_assignment,
+    live_columns,
     live_ontology,
     where,
 )
@@ -46,7 +56,31 @@ def lf_tag_drift(
         got = live_assignment(client("lakeformation", account), resource, column)
         for group, _, detail in _compared(want, got, lambda k, v: f"{k}={v}"):
             found.append((group, "lf_tag_assignment", account, where(resource, column), detail))
+    tagged = {identity(a, json.loads(raw), c) for a, raw, c in assignments}
+    for account, resource, columns in created_catalog(graph, default_account):
+        lf = client("lakeformation", account)
+        held: dict[str, dict[str, str]] = {}
+        if identity(account, resource, "") not in tagged:
+            held[""] = _unless_gone(live_assignment, lf, resource, "")
+        untagged = [c for c in columns if identity(account, resource, c) not in tagged]
+        if untagged:
+            held.update(_unless_gone(live_columns, lf, resource, untagged))
+        for column, pairs in sorted(held.items()):
+            for key, value in sorted(pairs.items()):
+                at = where(resource, column)
+                found.append(("unexpected", "lf_tag_assignment", account, at, f"{key}={value}"))
     return found
+
+
+def _unless_gone(read: Callable[..., dict], *args: Any) -> dict:
+    """What `read(*args)` returns; nothing for a database or table that is not there (AWS's
+    EntityNotFoundException: deleted by hand, nothing can be assigned on it)."""
+    try:
+        return read(*args)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "EntityNotFoundException":
+            raise
+        return {}
 
 
 def _compared(want: dict, got: dict, show: Callable[[str, Any], str]):

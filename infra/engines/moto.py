@@ -5,7 +5,8 @@ is applied through boto3 to a moto server started in-process on 127.0.0.1, and t
 moto hands back flow into the dependent resources (the bucket encryption gets the real key ARN).
 A resource type without an applier is an error naming the type, never silently skipped.
 
-This is the only module that imports moto.
+This is the only module that imports moto (but `infra.engines.moto_lftags`, which mends a
+gap of moto's Lake Formation while an emulator runs).
 
 Why one module (~520 lines): the emulator and the appliers that write into it are one engine;
 keeping them together keeps moto, its stub and its quirks behind this one import.
@@ -27,7 +28,7 @@ from botocore.config import Config
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from infra.engines.emulator import AWS_S3_ACTIONS
-from infra.engines.moto_lftags import LfTagAppliers, tag_policy_resource
+from infra.engines.moto_lftags import LfTagAppliers, tag_policy_resource, untagged_reads_as_aws
 from infra.engines.moto_query import DataFilters, apply_workgroup
 from infra.engines.recording import (
     PROVIDER_TYPE,
@@ -76,6 +77,7 @@ class LocalAws:
         from moto.server import ThreadedMotoServer
 
         self._restore_s3_actions = _authorize_s3_as(s3_actions)
+        self._restore_lf_reads = untagged_reads_as_aws()
         self.account = DEFAULT_ACCOUNT_ID  # the platform's: ADMIN_CREDENTIALS are its own
         self.region = region
         self.deploy_role = deploy_role
@@ -172,6 +174,7 @@ class LocalAws:
         self._in_process.stop()
         self._server.stop()
         self._restore_s3_actions()
+        self._restore_lf_reads()
 
 
 def _authorize_s3_as(actions: dict[str, str]) -> Callable[[], None]:

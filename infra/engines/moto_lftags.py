@@ -10,7 +10,10 @@ What moto 5.2.6 implements of them (moto/lakeformation/models.py), and how it is
   So the engine sends each resource every tag the program assigned it so far, and refuses a
   value the catalog's LF-tag does not have, as AWS does ("Tag or tag value does not exist");
 - `GetResourceLFTags`: the tags assigned on the resource itself only (AWS also returns the
-  inherited ones); a database never tagged is a server error, so only assigned ones are read;
+  inherited ones); a database or table never tagged is a server error (a `KeyError` in moto),
+  where AWS answers that nothing is assigned: `untagged_reads_as_aws` makes moto answer so
+  while an emulator runs (`mesh drift` reads every database and table the stack creates).
+  moto does not check that the resource exists (AWS: EntityNotFoundException);
 - `GrantPermissions` with an `LFTagPolicy` resource, and `ListPermissions`: stored and listed as
   given (a listing filtered by resource does not match tag policies: the read-back lists all);
 - not implemented: `SearchTablesByLFTags`, `SearchDatabasesByLFTags`, LF-tag expressions
@@ -22,7 +25,7 @@ What moto 5.2.6 implements of them (moto/lakeformation/models.py), and how it is
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from infra.provision import types as T
@@ -149,3 +152,30 @@ def declared_policies(resources, default_account: str) -> set[tuple]:
             entry = policy_entry(r.inputs["principal"], resource["LFTagPolicy"], perms)
             out.add((r.account or default_account, *entry))
     return out
+
+
+def untagged_reads_as_aws() -> Callable[[], None]:
+    """moto's `GetResourceLFTags` of a database or table never tagged answers nothing assigned,
+    as AWS does, instead of a server error, while this emulator runs. Returns the undo."""
+    from moto.lakeformation.models import LakeFormationBackend
+
+    original = LakeFormationBackend.get_resource_lf_tags
+
+    def read(self, catalog_id: str, resource: dict[str, Any]) -> tuple[list, list, list]:
+        database, table = resource.get("Database"), resource.get("Table")
+        if database is not None:
+            held = (database.get("CatalogId", self.account_id), database["Name"])
+            if held not in self.lf_database_tags:
+                return [], [], []
+        if table is not None:
+            of = table.get("CatalogId", self.account_id)
+            if (of, table["DatabaseName"], table["Name"]) not in self.lf_table_tags:
+                return [], [], []
+        return original(self, catalog_id, resource)
+
+    LakeFormationBackend.get_resource_lf_tags = read
+
+    def restore() -> None:
+        LakeFormationBackend.get_resource_lf_tags = original
+
+    return restore

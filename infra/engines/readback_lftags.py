@@ -86,6 +86,47 @@ def declared_assignments(
     return declared
 
 
+def identity(account: str, resource: dict, column: str) -> tuple[str, str, str, str]:
+    """(catalog, database, table or "", column or "") of an API `Resource`, however it names
+    its catalog (by default the account's)."""
+    kind, ref = next(iter(resource.items()))
+    catalog = ref.get("CatalogId") or account
+    if kind == "Database":
+        return catalog, ref["Name"], "", ""
+    return catalog, ref["DatabaseName"], ref["Name"], column
+
+
+def created_catalog(graph: ResourceGraph, default_account: str) -> list[tuple[str, dict, list]]:
+    """(account, `Resource`, columns) of each Glue database the stack creates (not a resource
+    link: no data of its own) and each table, with the table's columns and partition keys."""
+    out: list[tuple[str, dict, list]] = []
+    for r in graph.by_type(T.DATABASE):
+        if not r.inputs.get("targetDatabase"):
+            of = {"CatalogId": r.inputs["catalogId"]} if r.inputs.get("catalogId") else {}
+            database = {"Database": {**of, "Name": r.inputs["name"]}}
+            out.append((r.account or default_account, database, []))
+    for r in graph.by_type(T.TABLE):
+        i = r.inputs
+        of = {"CatalogId": i["catalogId"]} if i.get("catalogId") else {}
+        table = {"Table": {**of, "DatabaseName": i["databaseName"], "Name": i["name"]}}
+        columns = (i.get("storageDescriptor") or {}).get("columns") or []
+        raw = [*columns, *(i.get("partitionKeys") or [])]
+        out.append((r.account or default_account, table, [c["name"] for c in raw]))
+    return out
+
+
+def live_columns(lf, table: dict, columns: list[str]) -> dict[str, dict[str, str]]:
+    """The LF-tags assigned on each of the table's `columns` itself, in one read: column ->
+    key -> value(s, comma-joined); a column with none is absent."""
+    resource = {"TableWithColumns": {**table["Table"], "ColumnNames": list(columns)}}
+    held = lf.get_resource_lf_tags(Resource=resource, ShowAssignedLFTags=True)
+    return {
+        c["Name"]: {p["TagKey"]: ",".join(p["TagValues"]) for p in c["LFTags"]}
+        for c in held.get("LFTagsOnColumns", [])
+        if c["Name"] in columns and c.get("LFTags")
+    }
+
+
 def live_assignment(lf, resource: dict, column: str) -> dict[str, str]:
     """The LF-tags assigned on the resource (a database, a table, or the table's `column`)
     itself, not those it inherits: key -> value(s, comma-joined)."""
