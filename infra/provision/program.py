@@ -19,20 +19,17 @@ from infra.model.spec import Blueprint, Column, DataDisposition, Product
 from infra.provision import documents as docs
 from infra.provision.accounts import DEFAULT_DEPLOY_ROLE, DEFAULT_REGION, Accounts
 from infra.provision.bootstrap import DEFAULT_BOOTSTRAP_ROLE, build_bootstrap
-from infra.provision.components import (
+from infra.provision.component_args import (
     AccountLake,
     ColumnArgs,
     ConsumerLink,
-    DataProduct,
-    Domain,
     DomainArgs,
     GrantArgs,
-    LakeFormationGrant,
-    Platform,
     PlatformArgs,
     ProductArgs,
     Safety,
 )
+from infra.provision.components import DataProduct, Domain, LakeFormationGrant, Platform
 from infra.provision.config_values import account_ids, bucket_namespace, strings
 from infra.provision.config_values import deletion_switch as _deletion_switch
 from infra.provision.documents import AwsEnv, DirectRead
