@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from infra.provision.documents import AwsEnv, DirectRead
+from infra.provision.arns import AwsEnv
+from infra.provision.direct_read import DirectRead
 from infra.provision.querydocs import QueryPathArgs
 
 

@@ -32,6 +32,7 @@ from infra.provision.component_args import (
 )
 from infra.provision.names import Part, child_name
 from infra.provision.querydocs import data_filter_table_data
+from infra.provision.tables import STORAGE_FORMATS, TABLE_PREFIX
 
 
 def _json(doc: dict) -> str:
@@ -363,7 +364,7 @@ class DataProduct(pulumi.ComponentResource):
             rules=docs.lifecycle_rules(args.retention_days),
             opts=args.safety.opts(parent=self, depends_on=[self.versioning]),
         )
-        storage = docs.STORAGE_FORMATS[args.format]
+        storage = STORAGE_FORMATS[args.format]
         self.table = aws.glue.CatalogTable(
             child_name(name, Part.TABLE),
             name=args.table,
@@ -372,7 +373,7 @@ class DataProduct(pulumi.ComponentResource):
             table_type="EXTERNAL_TABLE",
             parameters={"EXTERNAL": "TRUE", **storage["table_parameters"], **args.table_parameters},
             storage_descriptor={
-                "location": f"s3://{args.bucket}/{docs.TABLE_PREFIX}",
+                "location": f"s3://{args.bucket}/{TABLE_PREFIX}",
                 "input_format": storage["input_format"],
                 "output_format": storage["output_format"],
                 "ser_de_info": {
