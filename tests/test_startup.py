@@ -41,6 +41,7 @@ NOT_OURS_ON_THE_PR_PATH = (
     "infra.contracts",
     "infra.provision.program",
     "infra.provision.components",
+    "infra.provision.component_args",
     "infra.audit.audit",
     "infra.audit.effective",
     "infra.audit.lint",

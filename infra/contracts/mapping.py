@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from infra.errors import codes_of
 from infra.model.spec import COLUMN_PATTERN, NAME_PATTERN, Classification
-from infra.provision.documents import (
+from infra.provision.tables import (
     TABLE_PREFIX,  # the Glue table's location in the product bucket
 )
 

@@ -32,11 +32,12 @@ domain's blueprint removed, a physical name changed: `infra.governance.change_sa
 with the base or head file and line, and the exit code is 1: it blocks the merge whether or not
 it also adds access.
 
-Why one module (~610 lines): the classification (every field of a grant decides new, removed
+Why one module (~370 lines): the classification (every field of a grant decides new, removed
 or changed access) and its JSON change together and are tested field by field as a whole
-(tests/test_diff_fields.py); the text and the
-Markdown of the PR comment are `infra.diff.render`; who must approve is computed apart
-(`infra.diff.approvals`), a consumer's account move in `infra.diff.account_moves`.
+(tests/test_diff_fields.py). Apart from it: the text and the Markdown of the PR comment
+(`infra.diff.render`), who must approve (`infra.diff.approvals`), a consumer's account move
+(`infra.diff.account_moves`), declared renames (`infra.diff.renames`) and the breaking schema
+changes and added partition keys (`infra.diff.schema_changes`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,14 @@ from infra.diff.entries import (  # noqa: F401 (REASONS and Entry: re-exported)
     _is_widening,
     _phrase,
 )
+from infra.diff.renames import (
+    column_renames_of,
+    product_renames,
+    products_by_id,
+    renamed_columns,
+    renamed_grant,
+)
+from infra.diff.schema_changes import Breaking, breaking_changes, new_partition_keys
 from infra.diff.tag_diff import TagDiff, named_only, retags, tag_entries
 from infra.errors import Problem
 from infra.governance.approvals import RequiredApproval
@@ -64,41 +73,6 @@ from infra.model.lftags import enabled
 from infra.model.mesh import Mesh
 from infra.model.spec import Product
 from infra.util.gcpause import gc_paused
-
-
-@dataclass
-class Breaking:
-    product: str
-    column: str
-    change: str  # "removed" | "retyped" | "renamed"
-    before_type: str
-    after_type: str | None
-    after_name: str | None
-    consumers: list[str]
-    partition_key: bool = False
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "product": self.product,
-            "column": self.column,
-            "change": self.change,
-            "partition_key": self.partition_key,
-            "before_type": self.before_type,
-            "after_type": self.after_type,
-            "after_name": self.after_name,
-            "consumers": self.consumers,
-        }
-
-    @property
-    def why(self) -> str:
-        what = "partition key" if self.partition_key else "column"
-        if self.change == "retyped":
-            tail = f"retyped {self.before_type} -> {self.after_type}"
-        elif self.change == "renamed":
-            tail = f"renamed to {self.after_name}"
-        else:
-            tail = "removed"
-        return f"{what} {self.column} of {self.product} {tail}"
 
 
 @dataclass
@@ -175,74 +149,6 @@ class DiffResult:
         }
 
 
-# ------------------------------------------------------------------ renames
-
-
-def _products(mesh: Mesh) -> dict[str, Product]:
-    return {f"{bp.domain}.{p.name}": p for bp, p in mesh.products()}
-
-
-def _product_renames(base: dict[str, Product], head: dict[str, Product]) -> dict[str, str]:
-    """base product id -> head product id, for declared renames."""
-    out = {}
-    for pid, product in head.items():
-        domain = pid.split(".", 1)[0]
-        for old in product.previous_names:
-            old_id = f"{domain}.{old}"
-            if old_id in base and old_id not in head:
-                out[old_id] = pid
-    return out
-
-
-def _column_renames(product: Product) -> dict[str, str]:
-    """old column name -> current name, for declared renames."""
-    out = {}
-    for col in [*product.columns, *product.partition_keys]:
-        for old in col.previous_names:
-            out[old] = col.name
-    return out
-
-
-def _renamed_columns(
-    base: dict[str, Product], head: dict[str, Product], renames: dict[str, str]
-) -> dict[str, dict[str, str]]:
-    """head product id -> {old: new} for the columns (and partition keys) this change renames:
-    the old name was a column in BASE, the new one was not."""
-    out: dict[str, dict[str, str]] = {}
-    for old_pid, before in base.items():
-        pid = renames.get(old_pid, old_pid)
-        after = head.get(pid)
-        if after is None:
-            continue
-        names = {c.name for c in [*before.columns, *before.partition_keys]}
-        for col in [*after.columns, *after.partition_keys]:
-            if col.name in names:
-                continue
-            for old in col.previous_names:
-                if old in names:
-                    out.setdefault(pid, {})[old] = col.name
-                    break
-    return out
-
-
-def _rename_grant(g: DeclaredGrant, product_id: str, columns: dict[str, str]) -> DeclaredGrant:
-    return DeclaredGrant(
-        principal=g.principal,
-        product=product_id,
-        access=g.access,
-        columns=tuple(sorted({columns.get(c, c) for c in g.columns})),
-        pii=g.pii,
-        expires=g.expires,
-        s3_direct=g.s3_direct,
-        via=g.via,
-        justification=g.justification,
-        approved_by=g.approved_by,
-        whole_table=g.whole_table,
-        row_filter=g.row_filter,
-        engines=g.engines,
-    )
-
-
 # ------------------------------------------------------------------ comparison
 
 
@@ -302,8 +208,8 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
     moved = moved_grants(base, head, today)  # the whole trees: a consumer's grants are elsewhere
     whole = (base, head)  # the tag grants' expressions reach across domains (`tag_diff`)
     base, head = _changed_domains(base, head)
-    base_products, head_products = _products(base), _products(head)
-    renames = _product_renames(base_products, head_products)
+    base_products, head_products = products_by_id(base), products_by_id(head)
+    renames = product_renames(base_products, head_products)
     # the tag grants are compared by `infra.diff.tag_diff`
     base_model = named_only(declared_access(base, today))
     head_model = named_only(declared_access(head, today))
@@ -312,7 +218,7 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
     def renames_of(pid: str) -> dict[str, str]:
         cols = column_renames.get(pid)
         if cols is None:
-            cols = _column_renames(head_products[pid]) if pid in head_products else {}
+            cols = column_renames_of(head_products[pid]) if pid in head_products else {}
             column_renames[pid] = cols
         return cols
 
@@ -324,7 +230,7 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
                 cols = renames_of(pid)
                 # columns of a declared grant are sorted and unique already: nothing to rename
                 same = pid == g.product and not cols
-                target[(g.principal, pid)] = g if same else _rename_grant(g, pid, cols)
+                target[(g.principal, pid)] = g if same else renamed_grant(g, pid, cols)
         return active, expired
 
     before, before_expired = mapped(base_model)
@@ -335,10 +241,10 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
     for old, new in renames.items():
         old_ids.setdefault(new, old)
     result = DiffResult(renamed_products=renames, review_required=review)
-    result.renamed_columns = _renamed_columns(base_products, head_products, renames)
+    result.renamed_columns = renamed_columns(base_products, head_products, renames)
     result.errors, result.warnings = safety
 
-    new_keys = _new_partition_keys(base_products, head_products, renames, renames_of)
+    new_keys = new_partition_keys(base_products, head_products, renames, renames_of)
     for key in sorted(set(before) | set(after), key=lambda k: (k[1], k[0])):
         pid = key[1]
         b, a = before.get(key), after.get(key)
@@ -399,7 +305,7 @@ def _diff_meshes(base: Mesh, head: Mesh, today: dt.date) -> DiffResult:
     _account_moves(result, moved)
     reads = [*base_model.grants, *(tagged.base_reads if tagged else ())]
     after_reads = {**(tagged.head_reads if tagged else {}), **after}
-    result.breaking_schema = _breaking(
+    result.breaking_schema = breaking_changes(
         base_products, head_products, renames, reads, after_reads, renames_of
     )
     return result
@@ -456,28 +362,6 @@ def _account_moves(result: DiffResult, moved: list) -> None:
     result.new_access.sort(key=lambda e: (e.grant.product, e.grant.principal))
 
 
-def _new_partition_keys(
-    base_products: dict[str, Product],
-    head_products: dict[str, Product],
-    renames: dict[str, str],
-    renames_of,
-) -> dict[str, list[str]]:
-    """head product id -> partition keys it did not have in BASE (after declared renames):
-    every grant of the product reads them, their values being in the object keys."""
-    out: dict[str, list[str]] = {}
-    for old_pid, old in base_products.items():
-        pid = renames.get(old_pid, old_pid)
-        new = head_products.get(pid)
-        if new is None:
-            continue
-        cols = renames_of(pid)
-        had = {cols.get(k.name, k.name) for k in old.partition_keys}
-        added = sorted(k.name for k in new.partition_keys if k.name not in had)
-        if added:
-            out[pid] = added
-    return out
-
-
 def _lapsed_on(grant: DeclaredGrant, today: dt.date) -> str | None:
     """The date a grant expired on, when its own expiry ended it (not a revocation)."""
     return grant.expires.isoformat() if grant.expires and grant.expires < today else None
@@ -488,81 +372,3 @@ def _base_decommissioned(
 ) -> bool:
     product = base_products.get(old_ids.get(pid, pid))
     return product is not None and is_decommissioned(product, today)
-
-
-_Change = tuple[str, str, str | None, str | None]  # change, before_type, after_type, after_name
-
-
-def _schema_changes(old: Product, new: Product, col_renames: dict[str, str]) -> dict[str, _Change]:
-    """Every column (or partition key) name of OLD that is removed, renamed or retyped in NEW."""
-    new_types = {c.name: c.type for c in [*new.columns, *new.partition_keys]}
-    changes: dict[str, _Change] = {}
-    for c in [*old.columns, *old.partition_keys]:
-        change = _change(c.name, c.type, new_types, col_renames)
-        if change is not None:
-            changes[c.name] = change
-    return changes
-
-
-def _change(
-    column: str, old_type: str, new_types: dict[str, str], col_renames: dict[str, str]
-) -> _Change | None:
-    now = col_renames.get(column, column)
-    if now not in new_types:
-        return "removed", old_type, None, None
-    if now != column:
-        return "renamed", old_type, new_types[now], now
-    if new_types[now] != old_type:
-        return "retyped", old_type, new_types[now], None
-    return None
-
-
-def _breaking(
-    base_products: dict[str, Product],
-    head_products: dict[str, Product],
-    renames: dict[str, str],
-    base_grants: tuple[DeclaredGrant, ...],
-    after: dict[tuple[str, str], DeclaredGrant],
-    renames_of,
-) -> list[Breaking]:
-    """Columns (and partition keys) an existing consumer reads that were removed, renamed or
-    retyped. "Existing" = a read grant in BASE that still gives access in HEAD.
-
-    The schema changes are computed once per product; a grant of a product whose schema did not
-    change costs a dictionary look-up."""
-    by_key: dict[tuple[str, str], DeclaredGrant] = {}
-    for g in base_grants:  # a named and a tag grant of one product: what both read
-        had = by_key.get((g.principal, g.product))
-        by_key[(g.principal, g.product)] = (
-            g
-            if had is None
-            else dataclasses.replace(had, columns=tuple(sorted({*had.columns, *g.columns})))
-        )
-    per_product: dict[str, dict[str, _Change]] = {}
-    found: dict[tuple[str, str, bool], Breaking] = {}
-    for (principal, old_pid), grant in sorted(by_key.items()):
-        if grant.access != "read":
-            continue
-        pid = renames.get(old_pid, old_pid)
-        if (principal, pid) not in after or pid not in head_products:
-            continue
-        old = base_products[old_pid]
-        changes = per_product.get(old_pid)
-        if changes is None:
-            changes = _schema_changes(old, head_products[pid], renames_of(pid))
-            per_product[old_pid] = changes
-        if not changes:
-            continue
-        read = [(c, False) for c in grant.columns] + [(k.name, True) for k in old.partition_keys]
-        for column, is_key in read:
-            change = changes.get(column)
-            if change is None:
-                continue
-            kind, before_type, after_type, after_name = change
-            item = found.setdefault(
-                (pid, column, is_key),
-                Breaking(pid, column, kind, before_type, after_type, after_name, [], is_key),
-            )
-            if principal not in item.consumers:
-                item.consumers.append(principal)
-    return sorted(found.values(), key=lambda b: (b.product, b.partition_key, b.column))

@@ -175,7 +175,7 @@ def causes(
 class TagDiff:
     """The tag grants' entries of a diff, and what they read on each side (merged per
     principal and product): the breaking schema changes of their grantees are found with the
-    named grants' (`infra.diff.access_diff._breaking`)."""
+    named grants' (`infra.diff.schema_changes.breaking_changes`)."""
 
     new: list[Entry]
     removed: list[Entry]

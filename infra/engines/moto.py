@@ -40,7 +40,7 @@ from infra.errors import MeshError
 from infra.model.mesh import Mesh
 from infra.provision import types as T
 from infra.provision.accounts import DEFAULT_DEPLOY_ROLE
-from infra.provision.documents import AwsEnv
+from infra.provision.arns import AwsEnv
 from infra.provision.graph import lf_target
 from infra.provision.names import parse_logical
 from infra.provision.program import StackSettings

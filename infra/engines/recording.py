@@ -29,7 +29,7 @@ from infra.engines import mocked_sdk
 from infra.errors import MeshError
 from infra.model.mesh import Mesh
 from infra.provision import types as T
-from infra.provision.documents import AwsEnv
+from infra.provision.arns import AwsEnv
 from infra.provision.graph import STACK_TYPE, ResourceIndex, urn_type_and_name
 from infra.provision.guard import PLATFORM_OUTPUT
 from infra.provision.program import MeshResources, StackSettings, build_mesh

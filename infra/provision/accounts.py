@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from infra.errors import Problem
 from infra.model import access
 from infra.model.mesh import Mesh
-from infra.provision.documents import AwsEnv
+from infra.provision.arns import AwsEnv
 
 DEFAULT_REGION = "eu-west-1"
 DEFAULT_DEPLOY_ROLE = "mesh-deployer"  # in every domain account, assumed by `pulumi up`

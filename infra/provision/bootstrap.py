@@ -26,8 +26,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.provision import types as T
+from infra.provision.arns import AwsEnv
 from infra.provision.deploy_role import DEPLOY_POLICY_NAME, deploy_policy, deploy_trust
-from infra.provision.documents import AwsEnv
 from infra.provision.lake_settings import arn_account
 
 DEFAULT_BOOTSTRAP_ROLE = "OrganizationAccountAccessRole"

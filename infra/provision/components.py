@@ -1,10 +1,11 @@
 """Pulumi components: Platform, Domain, DataProduct, LakeFormationGrant.
 
-Each takes a small typed args object (built from the blueprint model in `infra.provision.program`), creates
-its children with `parent=self` and names derived from its own name, and registers its outputs
-last. Every policy document comes from `infra.provision.documents`. Components never import boto3.
+Each takes a small typed args object (`infra.provision.component_args`, built from the blueprint
+model in `infra.provision.program`), creates its children with `parent=self` and names derived
+from its own name, and registers its outputs last. Every policy document comes from
+`infra.provision.documents`. Components never import boto3.
 
-Why one module (~500 lines): the four components are one resource graph whose ordering
+Why one module (~460 lines): the four components are one resource graph whose ordering
 (roles before the key policy that names them, the database after the Lake Formation
 settings, a grant after its consumer role) is only visible when they are read together.
 """
@@ -12,7 +13,6 @@ settings, a grant after its consumer role) is only visible when they are read to
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -21,127 +21,22 @@ from infra.provision import documents as docs
 from infra.provision import query
 from infra.provision import types as T
 from infra.provision.bucket_guards import guard_bucket
-from infra.provision.documents import AwsEnv, DirectRead
+from infra.provision.component_args import (
+    ColumnArgs,
+    ConsumerLink,
+    DomainArgs,
+    GrantArgs,
+    PlatformArgs,
+    ProductArgs,
+    Safety,
+)
 from infra.provision.names import Part, child_name
-from infra.provision.querydocs import QueryPathArgs, data_filter_table_data
+from infra.provision.querydocs import data_filter_table_data
+from infra.provision.tables import STORAGE_FORMATS, TABLE_PREFIX
 
 
 def _json(doc: dict) -> str:
     return json.dumps(doc, sort_keys=False)
-
-
-@dataclass(frozen=True)
-class Safety:
-    """Two switches decide deletion: the blueprint (decommission with data: delete, date passed)
-    and the stack (`mesh:allowDataDeletion`). Both must agree; otherwise protect + retain."""
-
-    deletable: bool = False
-
-    def opts(self, **kwargs) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(
-            protect=not self.deletable, retain_on_delete=not self.deletable, **kwargs
-        )
-
-
-@dataclass(frozen=True)
-class ColumnArgs:
-    name: str
-    type: str
-    pii: bool = False
-    comment: str | None = None
-
-
-@dataclass(frozen=True)
-class DomainArgs:
-    domain: str
-    description: str
-    env: AwsEnv
-    producer_role: str
-    consumer_role: str
-    lf_role: str  # the role Lake Formation uses for the domain's registered locations
-    database: str
-    key_alias: str
-    buckets: tuple[str, ...]  # physical names of the domain's product buckets
-    database_prefix: str  # every mesh database name starts with it (the consumer's catalog scope)
-    tags: dict[str, str]
-    # (bucket, readers) of the domain's products whose grants opt into direct S3 read
-    direct_readers: tuple[tuple[str, DirectRead], ...] = ()
-    # a multi-account mesh: the consumer role reads catalogs of every account (through
-    # resource links to other accounts' databases; Lake Formation still gates every table)
-    cross_account: bool = False
-    # the domain is retired (its domain-level decommission date has come): no producer and
-    # no consumer role any more; its storage stays (protected, or deletable as its products)
-    retired: bool = False
-    # the domain's Athena workgroup and results bucket (`infra.provision.query`)
-    query: QueryPathArgs | None = None
-
-
-@dataclass(frozen=True)
-class ProductArgs:
-    domain: str
-    product: str
-    description: str
-    env: AwsEnv
-    bucket: str
-    database: str
-    table: str
-    format: str
-    retention_days: int
-    columns: tuple[ColumnArgs, ...]
-    partition_keys: tuple[ColumnArgs, ...]
-    table_parameters: dict[str, str]
-    tags: dict[str, str]
-    safety: Safety = field(default_factory=Safety)
-    aliases: tuple[str, ...] = ()  # previous logical names (declared renames)
-    direct_readers: tuple[DirectRead, ...] = ()  # opted-in whole-table grants (bucket policy)
-    bucket_namespace: str = "global"  # S3's (the default) or "account-regional"
-
-
-@dataclass(frozen=True)
-class GrantArgs:
-    principal: str  # the consumer role's ARN (in the consumer's account)
-    database: str
-    columns: tuple[str, ...] | None  # None: the whole table
-    # the producer's account when the consumer lives in another one: Lake Formation shares the
-    # table from the producer's catalog directly to the role (cross-account version 3+)
-    catalog_id: str | None = None
-    rows: str | None = None  # the row filter (None: every row)
-    # with a data cells filter: the producer's account (the catalog holding the table and
-    # the filter), the filter's name and its columns (the grant's and the partition keys)
-    filter_catalog: str = ""
-    filter_name: str | None = None
-    filter_columns: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class AccountLake:
-    """Lake Formation settings of a domain account other than the platform's."""
-
-    account: str
-    admins: tuple[str, ...]
-    provider: pulumi.ProviderResource
-    read_only_admins: tuple[str, ...] = ()
-    trusted_owners: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ConsumerLink:
-    """A consumer domain in another account that reads a producer's tables: its role gets
-    DESCRIBE on the resource link to the producer's database in its account."""
-
-    domain: str
-    principal: str  # the consumer role's ARN
-    role: pulumi.Resource | None = None  # the role, when this stack creates it
-
-
-@dataclass(frozen=True)
-class PlatformArgs:
-    lake_formation_admins: tuple[str, ...]
-    # a multi-account mesh: cross-account sharing on, and each other account's settings
-    cross_account: bool = False
-    accounts: tuple[AccountLake, ...] = ()
-    read_only_admins: tuple[str, ...] = ()
-    trusted_owners: tuple[str, ...] = ()
 
 
 def _merged(read_only_admins: tuple[str, ...], trusted_owners: tuple[str, ...]) -> dict:
@@ -469,7 +364,7 @@ class DataProduct(pulumi.ComponentResource):
             rules=docs.lifecycle_rules(args.retention_days),
             opts=args.safety.opts(parent=self, depends_on=[self.versioning]),
         )
-        storage = docs.STORAGE_FORMATS[args.format]
+        storage = STORAGE_FORMATS[args.format]
         self.table = aws.glue.CatalogTable(
             child_name(name, Part.TABLE),
             name=args.table,
@@ -478,7 +373,7 @@ class DataProduct(pulumi.ComponentResource):
             table_type="EXTERNAL_TABLE",
             parameters={"EXTERNAL": "TRUE", **storage["table_parameters"], **args.table_parameters},
             storage_descriptor={
-                "location": f"s3://{args.bucket}/{docs.TABLE_PREFIX}",
+                "location": f"s3://{args.bucket}/{TABLE_PREFIX}",
                 "input_format": storage["input_format"],
                 "output_format": storage["output_format"],
                 "ser_de_info": {

@@ -17,7 +17,7 @@ guide, cross-account data sharing).
 
 from __future__ import annotations
 
-from infra.provision.documents import AwsEnv
+from infra.provision.arns import AwsEnv
 
 DEPLOY_POLICY_NAME = "mesh-deploy"
 

@@ -5,25 +5,27 @@ JSON) to the resource, the audit and the linter read the same document from the 
 graph, and the tests assert it exactly. ARNs are built from deterministic names; only the KMS key
 ARN (a random id chosen by AWS) is passed in.
 
-Why one module (~500 lines): every document AWS receives is built here and nowhere else, so a
+Why one module (~450 lines): every document AWS receives is built here and nowhere else, so a
 reviewer reads one file to know what any principal is allowed; splitting it by service would
-scatter the statements that must agree (a bucket policy and the key policy it relies on).
+scatter the statements that must agree (a bucket policy and the key policy it relies on). What
+the documents are built from lives beside it: the ARNs (`infra.provision.arns`), the direct
+readers (`infra.provision.direct_read`) and the table's location (`infra.provision.tables`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
-from infra.model import access
-from infra.model.mesh import Mesh
-from infra.model.spec import Blueprint, DataFormat, Product
+from infra.provision.arns import AwsEnv
+from infra.provision.direct_read import (
+    DirectRead,
+    direct_groups,
+    direct_reads,  # noqa: F401 (re-exported: quotas.py)
+)
+from infra.provision.tables import TABLE_PREFIX
 
 POLICY_VERSION = "2012-10-17"
 NONCURRENT_VERSION_DAYS = 30  # how long overwritten/deleted object versions stay recoverable
 ABORT_MULTIPART_DAYS = 7
 PRINCIPAL_TAG_DOMAIN = "mesh-domain"  # session tag a human/CI principal needs to assume a role
-TABLE_PREFIX = "data/"  # every product's table location is s3://<bucket>/data/
 
 # Actions each principal kind needs, and nothing more.
 PRODUCER_OBJECT_ACTIONS = [
@@ -98,67 +100,6 @@ KEY_ADMIN_ACTIONS = [
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 ]
-
-
-@dataclass(frozen=True)
-class AwsEnv:
-    account: str
-    region: str
-    partition: str = "aws"
-
-    # ---- ARNs from deterministic names
-    def role_arn(self, name: str) -> str:
-        return f"arn:{self.partition}:iam::{self.account}:role/{name}"
-
-    def root_arn(self) -> str:
-        return f"arn:{self.partition}:iam::{self.account}:root"
-
-    def bucket_arn(self, bucket: str) -> str:
-        return f"arn:{self.partition}:s3:::{bucket}"
-
-    def glue_catalog_arn(self) -> str:
-        return f"arn:{self.partition}:glue:{self.region}:{self.account}:catalog"
-
-    def glue_database_arn(self, database: str) -> str:
-        return f"arn:{self.partition}:glue:{self.region}:{self.account}:database/{database}"
-
-    def glue_table_arn(self, database: str, table: str) -> str:
-        return f"arn:{self.partition}:glue:{self.region}:{self.account}:table/{database}/{table}"
-
-    def s3_via_service(self) -> str:
-        return f"s3.{self.region}.amazonaws.com"
-
-    def lakeformation_arn(self, resource: str = "*") -> str:
-        return f"arn:{self.partition}:lakeformation:{self.region}:{self.account}:{resource}"
-
-
-@dataclass(frozen=True)
-class DirectRead:
-    """Consumer roles that may read one product's objects directly from S3 (the opt-in of a
-    whole-table grant), up to and including `until` (None: no expiry)."""
-
-    roles: tuple[str, ...]  # role ARNs
-    until: dt.date | None = None
-
-    @property
-    def sid_suffix(self) -> str:
-        return "" if self.until is None else f"Until{self.until:%Y%m%d}"
-
-    def condition(self) -> dict:
-        """Access ends at the end of `until` even when nobody deploys (aws:CurrentTime)."""
-        if self.until is None:
-            return {}
-        end = self.until + dt.timedelta(days=1)
-        return {"DateLessThan": {"aws:CurrentTime": f"{end.isoformat()}T00:00:00Z"}}
-
-
-def direct_groups(readers: tuple[DirectRead, ...] | list[DirectRead]) -> list[DirectRead]:
-    """One group per expiry date (no expiry first, then by date), each with its sorted roles."""
-    by_until: dict[dt.date | None, set[str]] = {}
-    for r in readers:
-        by_until.setdefault(r.until, set()).update(r.roles)
-    order = sorted(by_until, key=lambda d: (d is not None, d or dt.date.min))
-    return [DirectRead(tuple(sorted(by_until[d])), d) for d in order]
 
 
 def _fresh(value):
@@ -513,47 +454,3 @@ def lifecycle_rules(retention_days: int) -> list[dict]:
             "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_DAYS},
         }
     ]
-
-
-# Hive/Glue storage definitions per format.
-_TEXT_IN = "org.apache.hadoop.mapred.TextInputFormat"
-_TEXT_OUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
-STORAGE_FORMATS: dict[DataFormat, dict] = {
-    DataFormat.parquet: {
-        "input_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-        "output_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-        "serde": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-        "serde_parameters": {"serialization.format": "1"},
-        "table_parameters": {"classification": "parquet", "parquet.compression": "SNAPPY"},
-    },
-    DataFormat.json: {
-        "input_format": _TEXT_IN,
-        "output_format": _TEXT_OUT,
-        "serde": "org.openx.data.jsonserde.JsonSerDe",
-        "serde_parameters": {"ignore.malformed.json": "FALSE"},
-        "table_parameters": {"classification": "json"},
-    },
-    DataFormat.csv: {
-        "input_format": _TEXT_IN,
-        "output_format": _TEXT_OUT,
-        "serde": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
-        "serde_parameters": {"field.delim": ",", "serialization.format": ","},
-        "table_parameters": {"classification": "csv", "skip.header.line.count": "1"},
-    },
-}
-
-
-def direct_reads(
-    mesh: Mesh, bp: Blueprint, product: Product, role_arn, today: dt.date
-) -> tuple[DirectRead, ...]:
-    """The active grants of `product` that opt into direct S3 read (and cover every column),
-    as the consumer role ARNs its bucket and key policies name (`role_arn(domain)`), each with
-    its grant's expiry."""
-    if not any(g.s3_direct for g in product.consumers):
-        return ()  # most products: nobody opted in, nothing to look up
-    opted = [g for g in access.active_grants(mesh, bp, product, today) if g.s3_direct]
-    return tuple(
-        DirectRead((role_arn(c.domain),), c.expires)
-        for c, whole in zip(opted, access.covers_every_column(product, opted))
-        if whole  # `access.consumer_grants`' s3_direct: opted in and every column and row
-    )

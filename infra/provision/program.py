@@ -16,26 +16,23 @@ import pulumi_aws as aws
 from infra.model import access, tags
 from infra.model.mesh import Mesh
 from infra.model.spec import Blueprint, Column, DataDisposition, Product
-from infra.provision import documents as docs
 from infra.provision.accounts import DEFAULT_DEPLOY_ROLE, DEFAULT_REGION, Accounts
+from infra.provision.arns import AwsEnv
 from infra.provision.bootstrap import DEFAULT_BOOTSTRAP_ROLE, build_bootstrap
-from infra.provision.components import (
+from infra.provision.component_args import (
     AccountLake,
     ColumnArgs,
     ConsumerLink,
-    DataProduct,
-    Domain,
     DomainArgs,
     GrantArgs,
-    LakeFormationGrant,
-    Platform,
     PlatformArgs,
     ProductArgs,
     Safety,
 )
+from infra.provision.components import DataProduct, Domain, LakeFormationGrant, Platform
 from infra.provision.config_values import account_ids, bucket_namespace, strings
 from infra.provision.config_values import deletion_switch as _deletion_switch
-from infra.provision.documents import AwsEnv, DirectRead
+from infra.provision.direct_read import DirectRead, direct_reads
 from infra.provision.guard import DEFAULT_PLATFORM_STACK, LakeGuard, applied_accounts
 from infra.provision.lake_settings import LakeDeclaration, declarations
 from infra.provision.lftags import TagAccess
@@ -206,9 +203,9 @@ def consumer_role_arn(settings: StackSettings, accounts: Accounts, domain: str) 
 def direct_readers(
     mesh: Mesh, bp: Blueprint, product: Product, settings: StackSettings, today: dt.date
 ) -> tuple[DirectRead, ...]:
-    """`documents.direct_reads` with this stack's role ARNs."""
+    """`direct_read.direct_reads` with this stack's role ARNs."""
     accounts = settings.accounts(mesh)
-    return docs.direct_reads(
+    return direct_reads(
         mesh, bp, product, lambda d: consumer_role_arn(settings, accounts, d), today
     )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from infra.model.access import DeclaredGrant
 from infra.model.spec import Product
 from infra.provision import documents as docs
-from infra.provision.documents import AwsEnv
+from infra.provision.arns import AwsEnv
 from infra.provision.names import Names
 
 RESULTS_PREFIX = "results/"  # the workgroup's output location is s3://<bucket>/results/

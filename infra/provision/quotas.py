@@ -41,7 +41,8 @@ from infra.errors import Problem
 from infra.model.mesh import Mesh
 from infra.provision import documents as docs
 from infra.provision import querydocs as query
-from infra.provision.documents import AwsEnv, DirectRead
+from infra.provision.arns import AwsEnv
+from infra.provision.direct_read import DirectRead
 from infra.provision.names import SIZING_ACCOUNT
 
 SIZING_ENV = AwsEnv(account="0" * 12, region="ap-southeast-5")
