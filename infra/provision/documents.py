@@ -15,11 +15,7 @@ readers (`infra.provision.direct_read`) and the table's location (`infra.provisi
 from __future__ import annotations
 
 from infra.provision.arns import AwsEnv
-from infra.provision.direct_read import (
-    DirectRead,
-    direct_groups,
-    direct_reads,  # noqa: F401 (re-exported: quotas.py)
-)
+from infra.provision.direct_read import DirectRead, direct_groups
 from infra.provision.tables import TABLE_PREFIX
 
 POLICY_VERSION = "2012-10-17"

@@ -42,7 +42,7 @@ from infra.model.mesh import Mesh
 from infra.provision import documents as docs
 from infra.provision import querydocs as query
 from infra.provision.arns import AwsEnv
-from infra.provision.direct_read import DirectRead
+from infra.provision.direct_read import DirectRead, direct_groups, direct_reads
 from infra.provision.names import SIZING_ACCOUNT
 
 SIZING_ENV = AwsEnv(account="0" * 12, region="ap-southeast-5")
@@ -255,9 +255,7 @@ class Sizer:
             return sent_size(docs.bucket_policy(self.env, b, self.key_arn, direct))
 
         base = self._line("bucket", self._bucket_alone, len(bucket))
-        return base + sum(
-            self._group("bucket", build, bucket, g) for g in docs.direct_groups(readers)
-        )
+        return base + sum(self._group("bucket", build, bucket, g) for g in direct_groups(readers))
 
     def key(self, domain: str, readers: list[tuple[str, DirectRead]]) -> int:
         producer = self.names.role(domain, "producer")
@@ -288,7 +286,7 @@ class Sizer:
             by_bucket.setdefault(bucket, []).append(group)
         statements = 0
         for bucket, groups in by_bucket.items():
-            for g in docs.direct_groups(groups):
+            for g in direct_groups(groups):
                 size += self._group("key", build, bucket, g)
                 statements += 1
         return size + _numbering(statements)
@@ -320,7 +318,7 @@ def document_sizes(mesh: Mesh, names, today: dt.date, sizer: Sizer | None = None
         )
         key_readers = []
         for i, (product, bucket) in enumerate(zip(bp.products, buckets)):
-            group = docs.direct_reads(mesh, bp, product, role_arn, today)
+            group = direct_reads(mesh, bp, product, role_arn, today)
             key_readers += [(bucket, r) for r in group]
             out.append(
                 Sized("bucket", d, i, f"bucket policy of {bucket!r}", sizer.bucket(bucket, group))
