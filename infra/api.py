@@ -183,6 +183,7 @@ def codeowners(directory: Path) -> str:
 def _codeowners_problems(mesh, directory: Path) -> list[Problem]:
     """W011 when the repository's checked-in CODEOWNERS disagrees with `codeowners`; nothing
     outside a repository or without the file."""
+    from infra.blueprints.yaml_safe import read_bytes
     from infra.governance.codeowners import (
         CODEOWNERS_MAX_BYTES,
         CODEOWNERS_PATHS,
@@ -194,13 +195,11 @@ def _codeowners_problems(mesh, directory: Path) -> list[Problem]:
         return []
     for name in CODEOWNERS_PATHS:
         path = root / name
-        try:
-            with open(path, "rb") as fh:
-                raw = fh.read(CODEOWNERS_MAX_BYTES + 1)
-        except OSError:  # absent (a directory, unreadable: GitHub would not use it either)
-            continue
-        if len(raw) > CODEOWNERS_MAX_BYTES:
-            return []  # GitHub ignores it too
+        if not path.is_file():
+            continue  # absent, a directory, a FIFO: GitHub would not use it either
+        raw = read_bytes(path, within=root, limit=CODEOWNERS_MAX_BYTES)
+        if raw is None:  # over GitHub's limit (GitHub ignores it too), or a link out of the
+            return []  # repository: never read, never quoted
         _root, prefix, command = _codeowners_place(directory, root)
         display = os.path.relpath(path)
         display = str(path) if display.startswith("..") else display
@@ -276,10 +275,11 @@ def _scoped(result: Report, directory: Path, base: Path, shared, today: dt.date)
 
 
 def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.read_bytes() == b.read_bytes()
-    except OSError:
-        return False
+    """Both read (as hostile input: `yaml_safe.read_bytes`) and hold the same bytes."""
+    from infra.blueprints.yaml_safe import read_bytes
+
+    same = read_bytes(a)
+    return same is not None and same == read_bytes(b)
 
 
 # ------------------------------------------------------------------------------ deploy side

@@ -263,3 +263,27 @@ def test_the_file_github_reads_is_the_one_compared(tmp_path, monkeypatch):
 def test_patterns_match_as_github_matches_them(pattern, path, matches):
     rule = Rule(pattern, ("@x",))
     assert (owners_of([rule], path) is rule) is matches
+
+
+def test_a_codeowners_linked_out_of_the_repository_is_never_read(tmp_path, monkeypatch):
+    # a pull request can make CODEOWNERS a link to any file of the machine that runs the check:
+    # it is not used, and nothing of the file it points to is printed
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret").write_text("/data/mesh/sales.yaml @HOSTILE-SECRET\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    tree = _repo(repo)
+    (repo / ".github").mkdir()
+    (repo / ".github" / "CODEOWNERS").symlink_to(outside / "secret")
+    monkeypatch.chdir(repo)
+    code, out, _ = _run("validate", tree, "--format", "json")
+    assert code == 0 and "HOSTILE-SECRET" not in out
+    assert _validate(tree) == (0, [])
+    # a link inside the repository is followed, as GitHub follows it
+    (repo / "docs").mkdir()
+    (repo / "docs" / "OWNERS").write_text("/data/mesh/sales.yaml @acme/someone-else\n")
+    (repo / ".github" / "CODEOWNERS").unlink()
+    (repo / ".github" / "CODEOWNERS").symlink_to(repo / "docs" / "OWNERS")
+    code, found = _validate(tree)
+    assert "@acme/someone-else" in " ".join(w["message"] for w in found)

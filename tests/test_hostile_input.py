@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -192,6 +193,26 @@ def test_a_fifo_or_directory_named_like_a_blueprint_does_not_hang(tmp_path):
     assert time.perf_counter() - started < 10
     assert code == 1
     assert sorted(located(doc)) == [("sales.yaml", None, "E001"), ("shop.yaml", None, "E001")]
+
+
+def test_a_head_file_linked_to_dev_zero_does_not_exhaust_the_pr_check(tmp_path):
+    # the PR check compares BASE and HEAD byte for byte (untouched files, the platform file):
+    # those reads are bounded and refuse a link out of the tree, as the load does
+    for side in ("base", "head"):
+        shutil.copytree(ROOT / "blueprints", tmp_path / side)
+    for name in ("evil.yaml", "_mesh.yaml"):
+        target = tmp_path / "head" / name
+        target.unlink(missing_ok=True)
+        target.symlink_to("/dev/zero")
+        args = ("diff", str(tmp_path / "base"), str(target.parent), "--validate")
+        done, seconds, peak = mesh_subprocess(*args, "--format", "json")
+        assert done.returncode == 1, done.stdout + done.stderr
+        doc = json.loads(done.stdout)
+        assert [(Path(e["file"]).name, e["code"]) for e in doc["errors"]] == [(name, "E001")]
+        assert seconds < 60 and peak < 1024, (seconds, peak)
+        target.unlink()
+        if name == "_mesh.yaml":
+            shutil.copy(ROOT / "blueprints" / name, target)
 
 
 # ------------------------------------------------------------------ YAML bombs

@@ -24,7 +24,7 @@ from infra.blueprints.parallel import Loaded as _Loaded
 from infra.blueprints.parallel import load_texts
 from infra.blueprints.pydantic_errors import validate_data
 from infra.blueprints.shared import SharedFiles
-from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text
+from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text, read_bytes
 from infra.errors import Problem, Severity, UsageError
 from infra.model.mesh import Mesh
 from infra.model.platform import MESH_FILE
@@ -302,10 +302,7 @@ def _accounts_named(paths: list[Path]) -> dict[str, str]:
     every PR's `mesh validate`; a file whose account is not such a line counts as naming none."""
     out = {}
     for path in paths:
-        try:
-            match = _ACCOUNT_LINE.search(path.read_bytes())
-        except OSError:
-            continue
+        match = _ACCOUNT_LINE.search(read_bytes(path) or b"")
         if match:
             out[path.stem] = match.group(2).decode()
     return out
@@ -322,12 +319,11 @@ def _retired_named(paths: list[Path]) -> dict[str, dt.date]:
     parse, or says no date, counts as not retired (its own stack and every PR report it)."""
     out = {}
     for path in paths:
+        if not _DECOMMISSION_LINE.search(read_bytes(path) or b""):
+            continue
         try:
-            raw = path.read_bytes()
-            if not _DECOMMISSION_LINE.search(raw):
-                continue
             _src, _text, data, problem = _parse_text(_read_text(path), str(path))
-        except (OSError, _FileError):
+        except _FileError:
             continue
         block = data.get("decommission") if problem is None and isinstance(data, dict) else None
         date = block.get("date") if isinstance(block, dict) else None

@@ -84,13 +84,14 @@ class _FileError(Exception):
         self.code, self.message, self.line = code, message, line
 
 
-def _check_link(path: Path) -> None:
-    """A symbolic link may point at another file of the blueprint directory, never outside it:
-    what a pull request adds must be reviewable in the directory it changes, and the checks must
-    not read (or print pieces of) files elsewhere on the machine that runs them."""
+def _check_link(path: Path, within: Path | None = None) -> None:
+    """A symbolic link may point at another file of the blueprint directory (`within`, by
+    default the file's own), never outside it: what a pull request adds must be reviewable in
+    the directory it changes, and the checks must not read (or print pieces of) files elsewhere
+    on the machine that runs them."""
     try:
         target = path.resolve(strict=True)
-        inside = target.is_relative_to(path.parent.resolve(strict=True))
+        inside = target.is_relative_to((within or path.parent).resolve(strict=True))
     except (OSError, RuntimeError):  # dangling, a loop, no permission
         raise _FileError("E001", "symbolic link that points to no readable file") from None
     if not inside:
@@ -101,10 +102,14 @@ def _check_link(path: Path) -> None:
         )
 
 
-def _read_text(path: Path) -> str:
+def _read_raw(path: Path, within: Path | None = None, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a file of the directory under review, read as hostile input: a link out of
+    the directory (`within`: the file, and every directory on its way, must resolve inside it),
+    a FIFO, a device or a file over `limit` bytes is refused (`_FileError`) before more than
+    `limit` + 1 bytes are read."""
     try:
-        if path.is_symlink():
-            _check_link(path)
+        if path.is_symlink() or within is not None:
+            _check_link(path, within)
         # O_NONBLOCK: a FIFO must not block the open; fstat then refuses anything but a file
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         with os.fdopen(fd, "rb") as fh:
@@ -112,13 +117,29 @@ def _read_text(path: Path) -> str:
                 raise _FileError(
                     "E001", "not a regular file (a directory, FIFO, socket or device): refused"
                 )
-            raw = fh.read(MAX_FILE_BYTES + 1)
+            raw = fh.read(limit + 1)
     except OSError as exc:
         raise _FileError("E001", f"cannot read file: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
+    if len(raw) > limit:
         raise _FileError(
-            "E001", f"file is larger than {MAX_FILE_BYTES // 1024} KiB; a blueprint should be small"
+            "E001", f"file is larger than {limit // 1024} KiB; a blueprint should be small"
         )
+    return raw
+
+
+def read_bytes(path: Path, within: Path | None = None, limit: int = MAX_FILE_BYTES) -> bytes | None:
+    """The bytes of a file of the directory under review (a blueprint, the platform file, a
+    stack config; `within`: the directory it must stay in, e.g. the repository of its
+    CODEOWNERS), or None when it is absent or refused as `_read_raw` refuses it: what compares
+    two trees' files byte for byte reads, never more than a blueprint may hold."""
+    try:
+        return _read_raw(path, within, limit)
+    except _FileError:
+        return None
+
+
+def _read_text(path: Path) -> str:
+    raw = _read_raw(path)
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise _FileError("E001", "file contains NUL bytes: expected UTF-8 YAML text", line)

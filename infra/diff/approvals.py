@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from infra.blueprints.load import blueprint_files
+from infra.blueprints.yaml_safe import read_bytes
 from infra.errors import Problem, first_of
 from infra.governance.approvals import RequiredApproval
 from infra.governance.catalogue import waiver_group
@@ -186,11 +187,8 @@ def platform_file_change(base_dir: Path, head_dir: Path) -> tuple[str, str] | No
     """(file, why) when the platform file changed from BASE to HEAD (added, removed, edited):
     HEAD's file, or BASE's when HEAD has none. None when its bytes are the same."""
 
-    def read(directory: Path) -> bytes | None:
-        try:
-            return (directory / MESH_FILE).read_bytes()
-        except OSError:  # absent (or unreadable, which its load reports)
-            return None
+    def read(directory: Path) -> bytes | None:  # absent or refused (its load reports which)
+        return read_bytes(directory / MESH_FILE)
 
     before, after = read(base_dir), read(head_dir)
     if before == after:
@@ -226,7 +224,12 @@ def bootstrap_problems(
     base = {p.name: p for p in blueprint_files(base_dir)}
     for name in sorted(set(head) | set(base)):
         a, b = base.get(name), head.get(name)
-        if a is not None and b is not None and _bytes(a) == _bytes(b):
+        if (
+            a is not None
+            and b is not None
+            and (same := read_bytes(a)) is not None
+            and (same == read_bytes(b))
+        ):
             continue
         what = "added" if a is None else "removed" if b is None else "changed"
         shown = str(b if b is not None else a)
@@ -234,10 +237,3 @@ def bootstrap_problems(
     for item in stack_changes:
         out.append(Problem(item.file, item.line, "", "E071", f"{item.reason}: {why}"))
     return out
-
-
-def _bytes(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
