@@ -436,3 +436,34 @@ def test_the_parse_cache_is_restored_for_the_base_commit_and_saved(adopter):
     new_base = _git(repo, "rev-parse", "main")
     kept = _entries(gh.caches[f"mesh-parse-Linux-{new_base}"])
     assert len(kept) == 6 and kept != _entries(saved) and len(kept & _entries(saved)) == 5
+
+
+def test_a_blueprint_directory_linked_out_of_the_checkout_is_refused(adopter, tmp_path):
+    """The job runs with the base branch's rights on the pull request's files as data: a pull
+    request whose blueprint directory is a symbolic link to a directory elsewhere on the runner
+    is refused before any check reads it, so nothing of that directory reaches a comment."""
+    gh, repo = adopter
+    blueprints = repo / "blueprints"
+    blueprints.mkdir()
+    for path in SAMPLE.glob("*.yaml"):
+        shutil.copy(path, blueprints / path.name)
+    _commit(repo, "the sample mesh")
+    elsewhere = tmp_path / "runner-secrets"
+    elsewhere.mkdir()
+    (elsewhere / "token.yaml").write_text("domain: HOSTILE-SECRET-VALUE\n")
+    _branch(repo, "sneaky")
+    shutil.rmtree(blueprints)
+    blueprints.symlink_to(elsewhere)
+    _commit(repo, "blueprints elsewhere")
+    run = gh.run("pull_request_target", gh.pull(1, "main", "sneaky"))
+    assert run["status"] == ("failure", "the comparison did not finish (exit none)")
+    assert run["steps"]["diff"]["outcome"] == "failure"
+    assert (
+        "blueprints of the pull request is a symbolic link out of its checkout: refused"
+        in (run["logs"]["diff"])
+    )
+    assert (
+        not (run["work"] / "comment.md").exists()
+        or "HOSTILE" not in (run["work"] / "comment.md").read_text()
+    )
+    assert "HOSTILE" not in json.dumps(run["logs"])
