@@ -8,7 +8,8 @@ import pytest
 from conftest import SAMPLE, TODAY
 
 from infra import api
-from infra.engines.moto import LocalAws, deploy
+from infra.engines.moto import LocalAws
+from infra.engines.moto_deploy import deploy
 from infra.engines.readback import resource_links
 from infra.engines.verify import verify
 from infra.provision.program import StackSettings

@@ -13,7 +13,8 @@ import pytest
 from conftest import SAMPLE, TODAY
 
 from infra import api
-from infra.engines.moto import LocalAws, deploy
+from infra.engines.moto import LocalAws
+from infra.engines.moto_deploy import deploy
 from infra.engines.readback_lftags import lf_tags_read_back
 from infra.provision.program import StackSettings
 

@@ -10,7 +10,6 @@ tag expression (`infra.engines.moto_lftags`); the audit's evaluator proves what 
 from __future__ import annotations
 
 import json
-
 from collections.abc import Callable, Iterator
 from typing import Any
 
