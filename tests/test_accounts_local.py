@@ -8,7 +8,8 @@ import pytest
 from conftest import SAMPLE, TODAY
 
 from infra import api
-from infra.engines.moto import LocalAws, deploy
+from infra.engines.moto import LocalAws
+from infra.engines.moto_deploy import deploy
 from infra.engines.readback import resource_links
 from infra.engines.verify import verify
 from infra.provision.program import StackSettings
@@ -132,11 +133,13 @@ def test_up_local_states_what_it_verified_in_each_account(deployed):
     # 52 before the query path: + its results bucket (and 5 guards), workgroup, 2 query
     # policies, 2 DESCRIBE on default, and the data cells filters of its 2 limited grants; then
     # tag-based access: 4 LF-tags, 6 assignments (3 tables, 3 PII columns) and marketing's
-    # mesh-wide tag grant, read back as 1 ontology and 6 assignment checks
+    # mesh-wide tag grant, read back as 1 ontology and 6 assignment checks, and 4 checks that
+    # nothing is assigned where the program assigns none (the database; the untagged columns
+    # of each of its 3 tables, one read per table)
     assert rows[SALES] == [
         "sales",
         str(52 + 11 + 2 + 4 + 6 + 1),
-        "athena 2/2, bucket 21/21, glue 7/7, kms 2/2, lakeformation 11/11",
+        "athena 2/2, bucket 21/21, glue 7/7, kms 2/2, lakeformation 15/15",
     ]
     assert rows[PLATFORM][0] == "logistics"
     assert rows[SHARED][0] == "analytics, finance, marketing"

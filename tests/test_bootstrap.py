@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 from infra.blueprints.load import load_mesh
 from infra.cli import app
 from infra.engines.recording import run_program
+from infra.engines.stack_config import read_stack_config
 from infra.governance.evaluate import govern_resources
 from infra.provision import types as T
 from infra.provision.deploy_role import deploy_policy, required_requests
 from infra.provision.documents import AwsEnv
 from infra.provision.program import StackSettings
-from infra.provision.stack_config import read_stack_config
 
 DEPLOYER = "arn:aws:iam::123456789012:role/platform-deployer"
 

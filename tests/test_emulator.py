@@ -13,7 +13,8 @@ from rich.console import Console
 from infra.blueprints.load import load_mesh
 from infra.cli.up_view import render
 from infra.engines.emulator import AWS_S3_ACTIONS, Deviation, calibrate
-from infra.engines.moto import LocalAws, deploy
+from infra.engines.moto import LocalAws
+from infra.engines.moto_deploy import deploy
 from infra.engines.verify import Cell, verify
 from infra.provision.documents import CONSUMER_BUCKET_ACTIONS, PRODUCER_BUCKET_ACTIONS
 from infra.provision.program import StackSettings

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from infra.blueprints.load import load_mesh
 from infra.cli import app
 from infra.engines.recording import run_program
+from infra.engines.stack_config import read_stack_config
 from infra.provision import types as T
-from infra.provision.stack_config import read_stack_config
 
 LAST_DAY = dt.date(2027, 6, 30)  # sales.orders -> marketing: expires 2027-06-30
 GRANT = "sales.orders@marketing"

@@ -17,7 +17,7 @@ from infra.cli import app
 from infra.diff.stack_configs import project_configs
 from infra.diff.stacks import MATRIX_MAX, Rollout, Stack, layer
 from infra.engines.recording import run_program
-from infra.provision.stack_config import read_stack_config
+from infra.engines.stack_config import read_stack_config
 
 ENV = {"MESH_TODAY": TODAY.isoformat()}
 

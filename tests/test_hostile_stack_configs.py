@@ -3,7 +3,9 @@ changes a blueprint, and every command reads them with the one hostile-input rea
 (`infra.blueprints.stack_files`). A FIFO must not hang a check, a link to `/dev/zero` must not
 read until memory runs out, a link to a file elsewhere on the machine must not print a byte of
 it, an alias bomb must stay bounded; the PR check reports each (E001/E002), the checks that only
-collect prefixes skip it, `mesh stacks` stops on it with a usage error (exit 2)."""
+collect prefixes skip it, `mesh stacks` stops on it with a usage error (exit 2), and so do
+`mesh plan --config FILE` and `mesh doctor` (`MESH_STACK_CONFIG`), which read one stack config
+as `pulumi up` does (`infra.engines.stack_config`)."""
 
 from __future__ import annotations
 
@@ -84,3 +86,56 @@ def test_a_stack_config_alias_bomb_is_bounded(project):
     out = _outputs(project)
     assert _errors(out["diff json"]) == [("Pulumi.bomb.yaml", "E004")]
     assert "Pulumi.bomb.yaml" in out["stacks"]
+
+
+# ------------------------------------------ the one stack config of `mesh plan --config FILE`
+
+
+@pytest.mark.parametrize(
+    "name, make, why",
+    [
+        (
+            "Pulumi.fifo.yaml",
+            os.mkfifo,  # opening it for reading would block
+            "E001 not a regular file (a directory, FIFO, socket or device): refused",
+        ),
+        (
+            "Pulumi.zero.yaml",
+            lambda path: os.symlink("/dev/zero", path),  # read, it never ends
+            "E001 symbolic link to '/dev/zero', outside the blueprint directory: refused",
+        ),
+    ],
+)
+def test_mesh_plan_config_refuses_a_fifo_or_a_link_to_dev_zero_unread(project, name, make, why):
+    config = project / "head" / name
+    make(config)
+    done, seconds, peak = mesh_subprocess(
+        "plan", str(project / "head" / "blueprints"), "--config", str(config), timeout=120
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert seconds < 60 and peak < 1024, (seconds, peak)
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"error: cannot read the stack config {str(config)!r}: {why}")
+
+
+def test_mesh_plan_config_names_a_yaml_error_and_its_line_without_printing_the_file(project):
+    config = project / "head" / "Pulumi.bad.yaml"
+    config.write_text(f"config:\n  mesh:prefix: [{SECRET}\n  mesh:account: x\n")
+    done, _, _ = mesh_subprocess(
+        "plan", str(project / "head" / "blueprints"), "--config", str(config)
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith(
+        f"error: cannot read the stack config {str(config)!r} (line 3): E002 YAML syntax error: "
+    )
+    assert SECRET not in done.stdout + done.stderr
+
+
+def test_mesh_doctor_refuses_a_stack_config_linked_to_dev_zero_unread(project, monkeypatch):
+    config = project / "head" / "Pulumi.zero.yaml"
+    os.symlink("/dev/zero", config)
+    monkeypatch.setenv("MESH_STACK_CONFIG", str(config))
+    done, seconds, peak = mesh_subprocess("doctor", str(project / "head" / "blueprints"))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert seconds < 60 and peak < 1024, (seconds, peak)
+    assert f"cannot read the stack config {str(config)!r}: E001 symbolic link" in done.stderr

@@ -194,9 +194,11 @@ def test_no_import_cycles():
 
 def test_a_long_module_says_why_it_is_one():
     long = {}
-    for path in sorted(INFRA.rglob("*.py")):
+    paths = sorted(INFRA.rglob("*.py"))
+    for path in paths:
         text = path.read_text(encoding="utf-8")
         if text.count("\n") > 500:
             doc = ast.get_docstring(ast.parse(text)) or ""
             long[path.relative_to(ROOT).as_posix()] = "Why one module" in doc
-    assert long and all(long.values()), long
+    assert len(paths) > 100  # the scan sees the package (today no module is over 500 lines)
+    assert all(long.values()), long

@@ -16,10 +16,10 @@ from infra.engines.recording import (
     UnmockedCall,
     run_program,
 )
+from infra.engines.stack_config import read_stack_config
 from infra.provision import types as T
 from infra.provision.guard import PLATFORM_OUTPUT, REFERENCE, NotLakeFormationOnly
 from infra.provision.program import StackSettings
-from infra.provision.stack_config import read_stack_config
 
 CATALOG = (T.DATABASE, T.TABLE)
 

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 from infra.blueprints.load import load_mesh
 from infra.cli import app
 from infra.engines.recording import run_program
+from infra.engines.stack_config import read_stack_config
 from infra.provision import types as T
 from infra.provision.lake_settings import declarations
-from infra.provision.stack_config import read_stack_config
 
 PLATFORM, SALES, SHARED = "123456789012", "111122223333", "444455556666"
 

@@ -14,7 +14,8 @@ from botocore.stub import Stubber
 
 from infra.engines.drift import drift
 from infra.engines.drift_lftags import lf_tag_drift
-from infra.engines.moto import LocalAws, MotoMocks
+from infra.engines.moto import LocalAws
+from infra.engines.moto_deploy import MotoMocks
 from infra.engines.readback_lftags import created_catalog
 from infra.engines.recording import Recorded, ResourceGraph, run_program
 from infra.provision import types as T

@@ -9,7 +9,8 @@ import pulumi_aws as aws
 import pytest
 
 from infra.engines.drift import drift
-from infra.engines.moto import ApplyError, LocalAws, MotoMocks
+from infra.engines.moto import ApplyError, LocalAws
+from infra.engines.moto_deploy import MotoMocks
 from infra.engines.moto_lftags import declared_policies
 from infra.engines.readback import permissions
 from infra.engines.readback_lftags import lf_tags_read_back

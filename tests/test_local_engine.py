@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from infra.blueprints.load import load_mesh
 from infra.cli import app
-from infra.engines.moto import LocalAws, MotoMocks, UnsupportedResource, deploy
+from infra.engines.moto import LocalAws, UnsupportedResource
+from infra.engines.moto_deploy import MotoMocks, deploy
 from infra.engines.recording import run_program
 from infra.engines.verify import verify
 from infra.provision import documents

@@ -10,7 +10,8 @@ import pytest
 
 from infra.blueprints.load import load_mesh
 from infra.engines import parallel
-from infra.engines.moto import ApplyError, LocalAws, deploy
+from infra.engines.moto import ApplyError, LocalAws
+from infra.engines.moto_deploy import deploy
 from infra.engines.verify import verify
 from infra.provision.program import StackSettings
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from infra.blueprints.load import load_mesh
 from infra.cli import app
-from infra.engines.moto import domain_of
+from infra.engines.moto_deploy import domain_of
 from infra.engines.recording import PROVIDER_TYPE as PROVIDER
 from infra.engines.recording import run_program
 from infra.provision import types as T

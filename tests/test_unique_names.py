@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 from infra.blueprints.load import load_mesh
 from infra.cli import app
 from infra.engines.recording import run_program
+from infra.engines.stack_config import read_stack_config
 from infra.provision import types as T
 from infra.provision.names import Names, name_problems
 from infra.provision.program import StackSettings
-from infra.provision.stack_config import read_stack_config
 
 runner = CliRunner()
 ENV = {"MESH_TODAY": str(TODAY)}

@@ -2,7 +2,7 @@
 whitelist), never imported or run. Each group says who uses the names."""
 # ruff: noqa
 
-# Pulumi's mocks interface (infra/engines/recording.py, infra/engines/moto.py)
+# Pulumi's mocks interface (infra/engines/recording.py, infra/engines/moto_deploy.py)
 _.new_resource
 # PyYAML's resolver hooks, disabled on the hostile-input loader (infra/blueprints/yaml_safe.py)
 _.descend_resolver

@@ -71,7 +71,7 @@ def drift(
         client = aws_client(settings)
     if stack is not None:
         from infra.blueprints.load import blueprint_files
-        from infra.provision.stack_config import check_scope
+        from infra.engines.stack_config import check_scope
 
         check_scope(settings, [p.stem for p in blueprint_files(directory)], directory)
     mesh = load_valid(directory, settings).mesh
@@ -92,8 +92,8 @@ def drift(
 
 def _deployed_settings(directory: Path, stack: str | None, config: Path | None):
     from infra.diff.stack_configs import SCOPE_PLATFORM, project_configs
+    from infra.engines.stack_config import stack_settings
     from infra.errors import UsageError
-    from infra.provision.stack_config import stack_settings
 
     if config is None:
         from infra.governance.stack_configs import project_dir as project_of

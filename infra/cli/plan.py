@@ -73,7 +73,7 @@ def plan(
 
     Example: mesh plan --stack sales --config Pulumi.sales.yaml --format json | jq '.counts'
     """
-    from infra.provision.stack_config import check_scope, stack_settings
+    from infra.engines.stack_config import check_scope, stack_settings
 
     settings = stack_settings(config, stack=stack, prefix=prefix, account=account)
     if directory is None:

@@ -21,7 +21,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from infra.engines.moto import LocalAws, deploy, domain_of
+from infra.engines.moto import LocalAws
+from infra.engines.moto_deploy import deploy, domain_of
 from infra.engines.recording import PROVIDER_TYPE, ResourceGraph
 from infra.engines.verify import OPERATIONS, Verification, verify
 from infra.model import access

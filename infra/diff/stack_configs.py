@@ -1,6 +1,6 @@
 """The project's stack configs (`Pulumi.<stack>.yaml` beside the blueprint directory), read
 as hostile input (`infra.blueprints.stack_files`) over the project's defaults (`Pulumi.yaml`),
-and what is wrong with them for a blueprint tree (`mesh stacks`, `mesh init stacks`). Pure: no Pulumi (`infra.provision.
+and what is wrong with them for a blueprint tree (`mesh stacks`, `mesh init stacks`). Pure: no Pulumi (`infra.engines.
 stack_config` reads one config the way `pulumi up` does, for `mesh plan --config`)."""
 
 from __future__ import annotations

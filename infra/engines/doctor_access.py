@@ -66,8 +66,8 @@ def stack_settings(directory) -> StackSettings:
     import os
     from pathlib import Path
 
+    from infra.engines.stack_config import read_stack_config
     from infra.governance.project_checks import project_stacks_of
-    from infra.provision.stack_config import read_stack_config
 
     if named := os.environ.get(STACK_ENV):
         return read_stack_config(Path(named))

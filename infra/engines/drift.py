@@ -21,7 +21,7 @@ stack's resources:
 
 A KMS key's ARN is the one thing AWS chooses: the declared documents get the live key's ARN
 (found by its alias) before they are compared. Locally, a bucket holds only the statements the
-emulator can enforce (`infra.engines.moto.enforced_bucket_policy`), which is what is expected
+emulator can enforce (`infra.engines.moto_appliers.enforced_bucket_policy`), which is what is expected
 of it there. Documents are compared in a canonical form (a one-element list is its element,
 lists sorted), as IAM returns them rewritten.
 """
@@ -269,7 +269,7 @@ def _roles(graph, client, expected, out: Drift) -> None:
 
 
 def _bucket_policies(graph, client, expected, local: bool, out: Drift) -> None:
-    from infra.engines.moto import enforced_bucket_policy
+    from infra.engines.moto_appliers import enforced_bucket_policy
 
     for p in graph.by_type(T.BUCKET_POLICY):
         bucket, account = p.inputs["bucket"], p.account

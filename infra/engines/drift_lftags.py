@@ -23,16 +23,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from infra.engines.readback_lftags import (
-    created_catalog,
     declared_assignments,
     declared_ontology,
-    identity,
     live_assignment,
-    live_columns,
     live_ontology,
+    untagged_reads,
     where,
 )
 from infra.engines.recording import ResourceGraph
@@ -56,31 +52,12 @@ def lf_tag_drift(
         got = live_assignment(client("lakeformation", account), resource, column)
         for group, _, detail in _compared(want, got, lambda k, v: f"{k}={v}"):
             found.append((group, "lf_tag_assignment", account, where(resource, column), detail))
-    tagged = {identity(a, json.loads(raw), c) for a, raw, c in assignments}
-    for account, resource, columns in created_catalog(graph, default_account):
-        lf = client("lakeformation", account)
-        held: dict[str, dict[str, str]] = {}
-        if identity(account, resource, "") not in tagged:
-            held[""] = _unless_gone(live_assignment, lf, resource, "")
-        untagged = [c for c in columns if identity(account, resource, c) not in tagged]
-        if untagged:
-            held.update(_unless_gone(live_columns, lf, resource, untagged))
+    for account, resource, _, held in untagged_reads(graph, default_account, client):
         for column, pairs in sorted(held.items()):
             for key, value in sorted(pairs.items()):
                 at = where(resource, column)
                 found.append(("unexpected", "lf_tag_assignment", account, at, f"{key}={value}"))
     return found
-
-
-def _unless_gone(read: Callable[..., dict], *args: Any) -> dict:
-    """What `read(*args)` returns; nothing for a database or table that is not there (AWS's
-    EntityNotFoundException: deleted by hand, nothing can be assigned on it)."""
-    try:
-        return read(*args)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "EntityNotFoundException":
-            raise
-        return {}
 
 
 def _compared(want: dict, got: dict, show: Callable[[str, Any], str]):

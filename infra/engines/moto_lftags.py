@@ -1,6 +1,6 @@
 """LF-tags in the local engine: the ontology (`LfTag`), the tags assigned to databases, tables
 and columns (`ResourceLfTags`, `ResourceLfTag`) and permissions on tag expressions, applied to
-the emulator (`infra.engines.moto`), read back by `infra.engines.readback_lftags`.
+the emulator (`infra.engines.moto_deploy`), read back by `infra.engines.readback_lftags`.
 
 What moto 5.2.6 implements of them (moto/lakeformation/models.py), and how it is met:
 

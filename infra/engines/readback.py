@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 
 from botocore.exceptions import ClientError
 
-from infra.engines.moto import LocalAws, enforced_bucket_policy
+from infra.engines.moto import LocalAws
+from infra.engines.moto_appliers import enforced_bucket_policy
 from infra.engines.moto_lftags import declared_policies, policy_entry
 from infra.engines.recording import ResourceGraph
 from infra.model import access

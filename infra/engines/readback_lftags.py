@@ -1,12 +1,19 @@
 """LF-tags read back from the emulator, account by account, and compared with the plan: each
-catalog's LF-tags (keys and values) exactly, and the tags of each database, table and column
-the program assigns. The permissions on tag expressions are read back with every other Lake
+catalog's LF-tags (keys and values) exactly, the tags of each database, table and column the
+program assigns, and — where the stack creates LF-tags — nothing assigned where the program
+assigns none (`infra.provision.lftags`): on a database (it tags tables, never databases), on a
+table it leaves untagged (a decommissioned product's, or a retired domain's), on a column that
+overrides nothing of its table's. The same reads as `mesh drift` (`untagged_reads`). The permissions on tag expressions are read back with every other Lake
 Formation permission (`infra.engines.readback`). Evidence of configuration: moto evaluates no
 tag expression (`infra.engines.moto_lftags`); the audit's evaluator proves what one reaches."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
 
 from infra.engines.moto import LocalAws
 from infra.engines.moto_lftags import assigned_pairs, resource_of
@@ -52,7 +59,29 @@ def lf_tags_read_back(aws: LocalAws, graph: ResourceGraph, default_account: str)
                 account,
             )
         )
+    if declared_ontology(graph, default_account):  # else no LF-tag to assign: none could fail
+        reads = untagged_reads(graph, default_account, aws.in_account)
+        checks += [_none_assigned(*read) for read in reads]
     return checks
+
+
+def _none_assigned(account: str, resource: dict, columns: list[str], held: dict) -> Check:
+    """The check of one read of `untagged_reads`: nothing is assigned there."""
+    if columns:
+        rule = f"no LF-tags on its {len(columns)} column(s) the program does not tag"
+    elif "Database" in resource:
+        rule = "no LF-tags on a database (the program tags tables, never databases)"
+    else:
+        rule = "no LF-tags on a table the program leaves untagged (decommissioned, or retired)"
+    got = {c: pairs for c, pairs in sorted(held.items()) if pairs} if columns else held.get("", {})
+    return Check(
+        "lakeformation",
+        f"{account}:{where(resource, '')}",
+        rule,
+        not got,
+        f"got {got}" if got else "",
+        account,
+    )
 
 
 def declared_ontology(graph: ResourceGraph, default_account: str) -> dict[str, dict[str, list]]:
@@ -139,3 +168,35 @@ def live_assignment(lf, resource: dict, column: str) -> dict[str, str]:
     else:
         pairs = held.get("LFTagOnDatabase" if "Database" in resource else "LFTagsOnTable", [])
     return {p["TagKey"]: ",".join(p["TagValues"]) for p in pairs}
+
+
+Read = tuple[str, dict, list[str], dict[str, dict[str, str]]]
+
+
+def untagged_reads(
+    graph: ResourceGraph, default_account: str, client: Callable[[str, str], Any]
+) -> Iterator[Read]:
+    """What is assigned where the stack creates and tags nothing, one read at a time:
+    (account, `Resource`, the columns read ([]: the database or table itself), column ("": the
+    resource itself) -> key -> value(s, comma-joined)). One read per untagged database, one per
+    untagged table, one per table for all its untagged columns; a database or table gone
+    (deleted by hand: AWS's EntityNotFoundException) has nothing assigned."""
+    assignments = declared_assignments(graph, default_account)
+    tagged = {identity(a, json.loads(raw), c) for a, raw, c in assignments}
+    for account, resource, columns in created_catalog(graph, default_account):
+        lf = client("lakeformation", account)
+        if identity(account, resource, "") not in tagged:
+            yield account, resource, [], {"": _unless_gone(live_assignment, lf, resource, "")}
+        untagged = [c for c in columns if identity(account, resource, c) not in tagged]
+        if untagged:
+            yield account, resource, untagged, _unless_gone(live_columns, lf, resource, untagged)
+
+
+def _unless_gone(read: Callable[..., dict], *args: Any) -> dict:
+    """What `read(*args)` returns; nothing for a database or table that is not there."""
+    try:
+        return read(*args)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "EntityNotFoundException":
+            raise
+        return {}

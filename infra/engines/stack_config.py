@@ -6,6 +6,13 @@ A stack config file is read the way the Pulumi CLI hands it to the program: the 
 (`Pulumi.yaml` beside it) declares, and then `StackSettings.from_pulumi_config` — the code
 `pulumi up` runs — turns them into settings, with the same errors for a missing or wrong value.
 The values are set in a copy of the current context, so nothing of them stays behind.
+
+Both files are read as hostile input, with the reader every other command uses
+(`infra.blueprints.stack_files`): a FIFO or a device (a link to `/dev/zero`) is refused before it
+is read, a link out of its directory too, and a YAML error names the file and the line without
+printing the file's text. Each problem is a usage error (exit 2) naming the file. (In
+`infra.engines`: the reader is the blueprints', the settings the program's, and `provision` and
+`blueprints` are independent layers.)
 """
 
 from __future__ import annotations
@@ -16,15 +23,14 @@ import re
 from pathlib import Path
 
 import pulumi
-import yaml
 from pulumi.runtime import config as pulumi_config
 
+from infra.blueprints.stack_files import StackConfig, read_config_file, read_project_file
 from infra.errors import UsageError
 from infra.provision.names import PhysicalNameError
 from infra.provision.program import SCOPE_ALL, SCOPE_PLATFORM, StackSettings
 
 _ACCOUNT = re.compile(r"^\d{12}$")
-PROJECT_FILE = "Pulumi.yaml"
 
 
 def stack_settings(
@@ -104,24 +110,19 @@ def _stack_name(path: Path) -> str | None:
     return match.group(1) if match else None
 
 
-def _load(path: Path) -> dict:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read the stack config {str(path)!r}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path} is not YAML: {exc}") from None
-    if doc is None:
-        return {}
-    if not isinstance(doc, dict):
-        raise UsageError(f"{path} is not a mapping")
-    return doc
+def _read(read: StackConfig, what: str = "the stack config") -> StackConfig:
+    """A stack config or project file as `infra.blueprints.stack_files` read it; one that does
+    not read as a YAML mapping with a `config:` mapping is a usage error naming it (and the line,
+    when known)."""
+    p = read.problem
+    if p is not None:
+        at = f" (line {p.line})" if p.line is not None else ""
+        raise UsageError(f"cannot read {what} {read.path!r}{at}: {p.code} {p.message}")
+    return read
 
 
 def _config_values(path: Path) -> dict[str, str]:
-    config = _load(path).get("config") or {}
-    if not isinstance(config, dict):
-        raise UsageError(f"{path}: config is not a mapping")
+    config = _read(read_config_file(path)).config
     values = {}
     for key, value in config.items():
         if isinstance(value, dict) and "secure" in value:
@@ -137,13 +138,13 @@ def _config_values(path: Path) -> dict[str, str]:
 def _project_defaults(project_dir: Path) -> dict[str, str]:
     """The `default:` of each key the project file declares, namespaced as Pulumi does (a key
     without a namespace belongs to the project)."""
-    project_file = project_dir / PROJECT_FILE
-    if not project_file.is_file():
+    found = read_project_file(project_dir)
+    if found is None:
         return {}
-    project = _load(project_file)
-    name = project.get("name", "")
+    project = _read(found, "the project file")
+    name = project.other.get("name", "")
     defaults = {}
-    for key, spec in (project.get("config") or {}).items():
+    for key, spec in project.config.items():
         if isinstance(spec, dict) and "default" in spec:
             full = str(key) if ":" in str(key) else f"{name}:{key}"
             defaults[full] = _as_config_string(spec["default"])
