@@ -199,6 +199,38 @@ def test_the_project_files_defaults_and_program_are_reviewed(tmp_path):
     }
 
 
+def test_stack_configs_moved_where_the_check_does_not_read_them_are_refused(tmp_path):
+    """Pulumi reads a stack's config from the project file's `stackConfigDir` (or the older
+    `config: <dir>`): a pull request moving the stack configs there, with a Lake Formation admin
+    added, left the project without a `Pulumi.*.yaml` beside it, and the check compared nothing
+    (exit 0)."""
+    stacks = {"": PROJECT, "dev": STACK}
+
+    def move(bps, stacks, root, key="stackConfigDir"):
+        moved = copy.deepcopy(stacks.pop("dev"))
+        moved["config"]["mesh:lakeFormationAdmins"].append("arn:aws:iam::999999999999:role/x")
+        (root / "envs").mkdir(parents=True)
+        (root / "envs" / "Pulumi.dev.yaml").write_text(yaml.safe_dump(moved))
+        stacks[""][key] = "envs"
+
+    run = check(tmp_path, move, stacks=stacks)
+    assert run.exit_code == 1, run.output
+    doc = json.loads(run.stdout)
+    assert located(doc) == [("E075", "Pulumi.yaml", "stackConfigDir")]
+    [e075] = doc["errors"]
+    assert e075["line"] == 11 and "'envs'" in e075["message"]
+    # the older spelling: `config:` a directory, not the project's config keys
+    run = check(tmp_path / "old", lambda *a: move(*a, key="config"), stacks=stacks)
+    assert run.exit_code == 1, run.output
+    assert [e["code"] for e in json.loads(run.stdout)["errors"]] == ["E005"]
+    # a stack config beside Pulumi.yaml as well changes nothing: the others are elsewhere
+    run = check(
+        tmp_path / "both", lambda b, s, r: (move(b, s, r), s.update(dev=STACK)), stacks=stacks
+    )
+    assert run.exit_code == 1, run.output
+    assert ("E075", "Pulumi.yaml", "stackConfigDir") in located(json.loads(run.stdout))
+
+
 def test_the_codeowners_gives_everything_else_to_the_platform_team(tmp_path, monkeypatch):
     (tmp_path / ".git").mkdir()
     blueprints = project(tmp_path, with_owners(base_mesh()), MESH_FILE, {"dev": STACK})
