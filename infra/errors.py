@@ -162,8 +162,8 @@ REGISTRY: dict[str, Code] = {
             "E075": (
                 _E,
                 (
-                    "Pulumi.yaml sets stackConfigDir: the stack configs are where the PR check "
-                    "does not compare them"
+                    "Pulumi.yaml sets stackConfigDir, or a Pulumi.json or Pulumi.yml project "
+                    "file is there: the stack configs are where the PR check does not compare them"
                 ),
             ),
             "E080": (_E, "a retired domain's blueprint removed before its decommission date"),

@@ -18,7 +18,8 @@ side's project is its own checkout's. A HEAD without any stack config deploys no
 not compared (a blueprint directory copied elsewhere; in a repository, deleting every stack
 config is a change of files the `*` rule of CODEOWNERS gives the platform team). Its project
 file is checked all the same: one setting `stackConfigDir` (E075) has Pulumi read the stack
-configs from a directory this check does not compare.
+configs from a directory this check does not compare, and so has a `Pulumi.json` or
+`Pulumi.yml` project file (E075), which Pulumi reads with `Pulumi.<stack>.json` / `.yml`.
 
 The files are read with the blueprints' hostile-input reader (`infra.blueprints.stack_files`:
 size limit, no tags, no alias bombs), not by Pulumi: this is the PR check, it runs on text.
@@ -26,6 +27,7 @@ size limit, no tags, no alias bombs), not by Pulumi: this is the PR check, it ru
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,8 @@ from infra.governance.review import ReviewItem
 DEFAULT_BLUEPRINTS = "blueprints"  # `mesh:blueprints` without a value (Pulumi.yaml's default)
 # the project file's key naming the directory of the stack configs (Pulumi's `StackConfigDir`)
 STACK_CONFIG_DIR = "stackConfigDir"
+# the project files Pulumi also reads (`Pulumi.json` before `Pulumi.yaml`, `Pulumi.yml` after)
+OTHER_PROJECT_FILES = ("Pulumi.json", "Pulumi.yml")
 
 # the keys whose change a reviewer must understand, and what they decide (any other changed key
 # is listed too, with the generic reason)
@@ -144,7 +148,7 @@ def stack_config_review(
     base_file, head_file = read_project_file(base_project), read_project_file(head_project)
     # the project file first: one naming another directory for the stack configs (or not
     # reading) is an error whether or not any stack config is left beside it
-    errors = _project_file_problems(head_file)
+    errors = _other_project_files(head_project) + _project_file_problems(head_file)
     if not head:  # HEAD is no project (a copied blueprint directory): it deploys nothing
         return [], errors
     items: list[ReviewItem] = []
@@ -202,6 +206,30 @@ def stack_config_review(
         )
         errors += _deploys_elsewhere(after, value, head_project, head_blueprints)
     return items, errors
+
+
+def _other_project_files(project: Path) -> list[Problem]:
+    """E075 for each project file Pulumi finds before or instead of `Pulumi.yaml` (it looks for
+    `Pulumi.json`, `Pulumi.yaml`, `Pulumi.yml`, in this order, and reads each stack's config from
+    `Pulumi.<stack>` with the project file's extension): the program would run with a project
+    and stack configs this check does not compare."""
+    out = []
+    for name in OTHER_PROJECT_FILES:
+        path = project / name
+        if path.exists() and not path.is_dir():  # as Pulumi tells a project file
+            shown = os.path.normpath(path)
+            out.append(
+                Problem(
+                    shown,
+                    None,
+                    "",
+                    "E075",
+                    f"{name} is a project file for Pulumi, whose stacks then read their config "
+                    f"from Pulumi.<stack>{Path(name).suffix}: the PR check compares only "
+                    f"{PROJECT_FILE} and the {STACK_CONFIGS} beside it; remove {name}",
+                )
+            )
+    return out
 
 
 def _project_file_problems(project: StackConfig | None) -> list[Problem]:
