@@ -159,6 +159,13 @@ REGISTRY: dict[str, Code] = {
             ),
             "E073": (_E, "the format of an existing product changes"),
             "E074": (_E, "an account that is not in the accounts list of _mesh.yaml"),
+            "E075": (
+                _E,
+                (
+                    "Pulumi.yaml sets stackConfigDir, or a Pulumi.json or Pulumi.yml project "
+                    "file is there: the stack configs are where the PR check does not compare them"
+                ),
+            ),
             "E080": (_E, "a retired domain's blueprint removed before its decommission date"),
             "E081": (
                 _E,

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import TODAY
 from test_bypasses import base_mesh, located, orders, write
@@ -197,6 +198,68 @@ def test_the_project_files_defaults_and_program_are_reviewed(tmp_path):
         ("Pulumi.yaml", "mesh:allowDataDeletion"),
         ("Pulumi.yaml", "mesh:blueprints"),
     }
+
+
+def test_stack_configs_moved_where_the_check_does_not_read_them_are_refused(tmp_path):
+    """Pulumi reads a stack's config from the project file's `stackConfigDir` (or the older
+    `config: <dir>`): a pull request moving the stack configs there, with a Lake Formation admin
+    added, left the project without a `Pulumi.*.yaml` beside it, and the check compared nothing
+    (exit 0)."""
+    stacks = {"": PROJECT, "dev": STACK}
+
+    def move(bps, stacks, root, key="stackConfigDir"):
+        moved = copy.deepcopy(stacks.pop("dev"))
+        moved["config"]["mesh:lakeFormationAdmins"].append("arn:aws:iam::999999999999:role/x")
+        (root / "envs").mkdir(parents=True)
+        (root / "envs" / "Pulumi.dev.yaml").write_text(yaml.safe_dump(moved))
+        stacks[""][key] = "envs"
+
+    run = check(tmp_path, move, stacks=stacks)
+    assert run.exit_code == 1, run.output
+    doc = json.loads(run.stdout)
+    assert located(doc) == [("E075", "Pulumi.yaml", "stackConfigDir")]
+    [e075] = doc["errors"]
+    assert e075["line"] == 11 and "'envs'" in e075["message"]
+    # the older spelling: `config:` a directory, not the project's config keys
+    run = check(tmp_path / "old", lambda *a: move(*a, key="config"), stacks=stacks)
+    assert run.exit_code == 1, run.output
+    assert [e["code"] for e in json.loads(run.stdout)["errors"]] == ["E005"]
+    # a stack config beside Pulumi.yaml as well changes nothing: the others are elsewhere
+    run = check(
+        tmp_path / "both", lambda b, s, r: (move(b, s, r), s.update(dev=STACK)), stacks=stacks
+    )
+    assert run.exit_code == 1, run.output
+    assert ("E075", "Pulumi.yaml", "stackConfigDir") in located(json.loads(run.stdout))
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"Pulumi.json": "", "Pulumi.dev.json": "dev"},  # found before Pulumi.yaml
+        {"Pulumi.yml": "", "Pulumi.dev.yml": "dev"},  # once Pulumi.yaml and its configs go
+    ],
+)
+def test_a_project_file_pulumi_reads_instead_of_pulumi_yaml_is_refused(tmp_path, files):
+    """Pulumi finds Pulumi.json, Pulumi.yaml, Pulumi.yml in this order and reads each stack's
+    config with the project file's extension: a pull request adding Pulumi.json (or renaming
+    both files to .yml) deployed stack configs the check never read (exit 0)."""
+    stacks = {"": PROJECT, "dev": STACK}
+
+    def attack(bps, stacks, root):
+        evil = copy.deepcopy(STACK)
+        evil["config"]["mesh:lakeFormationAdmins"].append("arn:aws:iam::999999999999:role/x")
+        root.mkdir(parents=True)
+        for name, what in files.items():
+            (root / name).write_text(json.dumps(evil if what else PROJECT))
+        if "Pulumi.yml" in files:
+            stacks.clear()
+
+    run = check(tmp_path, attack, stacks=stacks)
+    assert run.exit_code == 1, run.output
+    doc = json.loads(run.stdout)
+    [project] = [n for n in files if n.count(".") == 1]
+    assert located(doc) == [("E075", project, "")]
+    assert f"remove {project}" in doc["errors"][0]["message"]
 
 
 def test_the_codeowners_gives_everything_else_to_the_platform_team(tmp_path, monkeypatch):

@@ -139,3 +139,20 @@ def test_mesh_doctor_refuses_a_stack_config_linked_to_dev_zero_unread(project, m
     assert done.returncode == 2, done.stdout + done.stderr
     assert seconds < 60 and peak < 1024, (seconds, peak)
     assert f"cannot read the stack config {str(config)!r}: E001 symbolic link" in done.stderr
+
+
+def test_mesh_stacks_names_a_stack_config_that_does_not_read_escaped(project):
+    # a file name is the pull request's text too: a carriage return or a bidi override in it
+    # must not reach the log raw (a forged line, text shown reversed); the message is the one
+    # `mesh plan --config` gives (README: `cannot read the stack config 'FILE': ...`)
+    from infra.diff.stack_configs import project_configs
+    from infra.errors import UsageError
+
+    name = "Pulumi.a\r::error::forged\u202e.yaml"
+    (project / "head" / name).write_text("config:\n  mesh:prefix: [x\n")
+    with pytest.raises(UsageError) as raised:
+        project_configs(project / "head")
+    message = str(raised.value)
+    assert "\r" not in message and "\u202e" not in message
+    shown = repr(os.path.normpath(project / "head" / name))
+    assert message.startswith(f"cannot read the stack config {shown} (line 2): E002 YAML syntax")

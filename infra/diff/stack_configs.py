@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.blueprints.stack_files import STACK_CONFIGS, read_config_file, read_project_file
+from infra.blueprints.stack_files import StackConfig as ReadFile
 from infra.errors import UsageError
 
 SCOPE_ALL, SCOPE_PLATFORM = "all", "platform"
@@ -49,12 +50,17 @@ class StackConfig:
 def _plain(path: Path) -> dict:
     """The `config:` values of one stack config (`infra.blueprints.stack_files`: hostile input);
     a file that does not read stops the command with its problem."""
-    read = read_config_file(path)
-    if read.problem is not None:
-        p = read.problem
-        where = f"{p.file}:{p.line}" if p.line is not None else p.file
-        raise UsageError(f"cannot read the stack config {where}: {p.code} {p.message}")
-    return read.config
+    return _read_or_stop(read_config_file(path), "the stack config").config
+
+
+def _read_or_stop(read: ReadFile, what: str) -> ReadFile:
+    """`read`, unless it did not read: then a usage error naming the file as `mesh plan
+    --config` does (`infra.engines.stack_config`), quoted: its name is a pull request's text."""
+    p = read.problem
+    if p is not None:
+        at = f" (line {p.line})" if p.line is not None else ""
+        raise UsageError(f"cannot read {what} {read.path!r}{at}: {p.code} {p.message}")
+    return read
 
 
 def _project_defaults(project_dir: Path) -> dict[str, object]:
@@ -62,9 +68,7 @@ def _project_defaults(project_dir: Path) -> dict[str, object]:
     project = read_project_file(project_dir)
     if project is None:
         return {}
-    if project.problem is not None:
-        p = project.problem
-        raise UsageError(f"cannot read {p.file}: {p.code} {p.message}")
+    _read_or_stop(project, "the project file")
     name = project.other.get("name", "")
     return {
         (str(k) if ":" in str(k) else f"{name}:{k}"): v["default"]

@@ -16,7 +16,10 @@ configs are the `Pulumi.*.yaml` files there. Nothing is searched further up: BAS
 two checkouts side by side (`base/blueprints`, `head/blueprints` in the PR workflow), and each
 side's project is its own checkout's. A HEAD without any stack config deploys nothing and is
 not compared (a blueprint directory copied elsewhere; in a repository, deleting every stack
-config is a change of files the `*` rule of CODEOWNERS gives the platform team).
+config is a change of files the `*` rule of CODEOWNERS gives the platform team). Its project
+file is checked all the same: one setting `stackConfigDir` (E075) has Pulumi read the stack
+configs from a directory this check does not compare, and so has a `Pulumi.json` or
+`Pulumi.yml` project file (E075), which Pulumi reads with `Pulumi.<stack>.json` / `.yml`.
 
 The files are read with the blueprints' hostile-input reader (`infra.blueprints.stack_files`:
 size limit, no tags, no alias bombs), not by Pulumi: this is the PR check, it runs on text.
@@ -24,11 +27,13 @@ size limit, no tags, no alias bombs), not by Pulumi: this is the PR check, it ru
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from infra.blueprints.stack_files import (
     PROJECT_FILE,
+    STACK_CONFIGS,
     StackConfig,
     read_project_file,
     read_stack_configs,
@@ -37,6 +42,10 @@ from infra.errors import Problem, first_of, quote
 from infra.governance.review import ReviewItem
 
 DEFAULT_BLUEPRINTS = "blueprints"  # `mesh:blueprints` without a value (Pulumi.yaml's default)
+# the project file's key naming the directory of the stack configs (Pulumi's `StackConfigDir`)
+STACK_CONFIG_DIR = "stackConfigDir"
+# the project files Pulumi also reads (`Pulumi.json` before `Pulumi.yaml`, `Pulumi.yml` after)
+OTHER_PROJECT_FILES = ("Pulumi.json", "Pulumi.yml")
 
 # the keys whose change a reviewer must understand, and what they decide (any other changed key
 # is listed too, with the generic reason)
@@ -136,13 +145,13 @@ def stack_config_review(
     another directory than `head_blueprints` (E070)."""
     base_project, head_project = project_dir(base_blueprints), project_dir(head_blueprints)
     base, head = read_stack_configs(base_project), read_stack_configs(head_project)
-    if not head:  # HEAD is no project (a copied blueprint directory): it deploys nothing
-        return [], []
     base_file, head_file = read_project_file(base_project), read_project_file(head_project)
+    # the project file first: one naming another directory for the stack configs (or not
+    # reading) is an error whether or not any stack config is left beside it
+    errors = _other_project_files(head_project) + _project_file_problems(head_file)
+    if not head:  # HEAD is no project (a copied blueprint directory): it deploys nothing
+        return [], errors
     items: list[ReviewItem] = []
-    errors: list[Problem] = []
-    if head_file is not None and head_file.problem is not None:
-        errors.append(head_file.problem)
     if head_file is not None and head_file.problem is None:
         old = base_file.other if base_file is not None and base_file.problem is None else {}
         for key in sorted((set(old) | set(head_file.other)) - _INERT):
@@ -197,6 +206,55 @@ def stack_config_review(
         )
         errors += _deploys_elsewhere(after, value, head_project, head_blueprints)
     return items, errors
+
+
+def _other_project_files(project: Path) -> list[Problem]:
+    """E075 for each project file Pulumi finds before or instead of `Pulumi.yaml` (it looks for
+    `Pulumi.json`, `Pulumi.yaml`, `Pulumi.yml`, in this order, and reads each stack's config from
+    `Pulumi.<stack>` with the project file's extension): the program would run with a project
+    and stack configs this check does not compare."""
+    out = []
+    for name in OTHER_PROJECT_FILES:
+        path = project / name
+        if path.exists() and not path.is_dir():  # as Pulumi tells a project file
+            shown = os.path.normpath(path)
+            out.append(
+                Problem(
+                    shown,
+                    None,
+                    "",
+                    "E075",
+                    f"{name} is a project file for Pulumi, whose stacks then read their config "
+                    f"from Pulumi.<stack>{Path(name).suffix}: the PR check compares only "
+                    f"{PROJECT_FILE} and the {STACK_CONFIGS} beside it; remove {name}",
+                )
+            )
+    return out
+
+
+def _project_file_problems(project: StackConfig | None) -> list[Problem]:
+    """A HEAD project file that does not read (E001, E002, E005: also the older `config:
+    <directory>`, which Pulumi reads as `stackConfigDir`), or that sets `stackConfigDir` (E075):
+    Pulumi would read every stack's config from that directory, where this check compares none
+    of them (a stack config moved there would deploy unreviewed)."""
+    if project is None:
+        return []
+    if project.problem is not None:
+        return [project.problem]
+    if STACK_CONFIG_DIR not in project.other:
+        return []
+    value = project.other[STACK_CONFIG_DIR]
+    return [
+        Problem(
+            project.path,
+            project.line(STACK_CONFIG_DIR),
+            STACK_CONFIG_DIR,
+            "E075",
+            f"{PROJECT_FILE} sets {STACK_CONFIG_DIR} {quote(value)}: Pulumi reads the stack "
+            f"configs there, and the PR check compares only the {STACK_CONFIGS} beside "
+            f"{PROJECT_FILE}; keep them there (remove {STACK_CONFIG_DIR})",
+        )
+    ]
 
 
 def _deploys_elsewhere(
