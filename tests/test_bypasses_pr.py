@@ -200,6 +200,37 @@ def test_the_project_files_defaults_and_program_are_reviewed(tmp_path):
     }
 
 
+def test_a_value_the_project_file_gives_every_stack_is_reviewed(tmp_path):
+    """Pulumi.yaml gives every stack a value with `value:` (and a key of another namespace
+    takes only that form: Pulumi refuses its `default:`), or with a bare value: a pull request
+    adding `aws:region: {value: ...}` or a Lake Formation admin as a value for every stack was
+    not a review item (only `default:` was read)."""
+    dev = copy.deepcopy(STACK)
+    del dev["config"]["aws:region"]  # the project's value decides it
+    stacks = {"": PROJECT, "dev": dev}
+
+    def attack(bps, stacks, root):
+        stacks[""]["config"]["aws:region"] = {"value": "us-east-1"}
+        stacks[""]["config"]["lakeFormationReadOnlyAdmins"] = {
+            "value": ["arn:aws:iam::999999999999:role/reader"]
+        }
+        stacks[""]["config"]["mesh:deployRoleName"] = "intruder-deployer"  # a bare value
+
+    run = check(tmp_path, attack, stacks=stacks)
+    doc = json.loads(run.stdout)
+    assert run.exit_code == 3, run.output
+    items = {
+        (Path(r["file"]).name, r["reason"].split(" ")[1], r["line"] is not None)
+        for r in doc["review_required"]
+    }
+    assert items == {
+        ("Pulumi.yaml", "aws:region", True),
+        ("Pulumi.yaml", "mesh:lakeFormationReadOnlyAdmins", True),
+        ("Pulumi.yaml", "mesh:deployRoleName", True),
+    }
+    assert approvers(doc) == {("platform", None), ("security", None)}
+
+
 def test_stack_configs_moved_where_the_check_does_not_read_them_are_refused(tmp_path):
     """Pulumi reads a stack's config from the project file's `stackConfigDir` (or the older
     `config: <dir>`): a pull request moving the stack configs there, with a Lake Formation admin

@@ -219,3 +219,25 @@ def test_stack_configs_are_checked_against_the_blueprints(tmp_path):
 def test_the_shipped_project_has_a_stack_per_domain():
     code, out, err = run("init", "stacks", ROOT / "blueprints", "--check")
     assert (code, out) == (0, "every domain has its stack config\n"), err
+
+
+def test_a_stack_gets_the_values_its_project_file_gives_every_stack(tmp_path):
+    # Pulumi.yaml's `value:` and bare values reach every stack, as `pulumi up` applies them
+    # (`mesh plan --config` and `mesh stacks` read them as the PR check does)
+    project = (ROOT / "Pulumi.yaml").read_text()
+    project = project.replace(
+        "config:\n",
+        "config:\n  aws:region:\n    value: eu-central-1\n  deployRoleName: x-deployer\n",
+        1,
+    )
+    (tmp_path / "Pulumi.yaml").write_text(project)
+    dev = (ROOT / "Pulumi.dev.yaml").read_text()
+    own = ("  aws:region:", "  mesh:deployRoleName:")  # the stack leaves both to the project
+    assert all(key in dev for key in own)
+    dev = "\n".join(line for line in dev.splitlines() if not line.startswith(own)) + "\n"
+    (tmp_path / "Pulumi.dev.yaml").write_text(dev)
+    settings = read_stack_config(tmp_path / "Pulumi.dev.yaml")
+    assert (settings.region, settings.deploy_role_name) == ("eu-central-1", "x-deployer")
+    [listed] = [c for c in project_configs(tmp_path) if c.name == "dev"]
+    assert listed.values["aws:region"] == "eu-central-1"
+    assert listed.values["mesh:deployRoleName"] == "x-deployer"

@@ -78,3 +78,22 @@ def read_project_file(project: Path) -> StackConfig | None:
     """`Pulumi.yaml` of `project`, or None."""
     path = project / PROJECT_FILE
     return read_config_file(path) if path.is_file() else None
+
+
+def project_values(project: StackConfig) -> dict[str, tuple[Any, tuple[str | int, ...]]]:
+    """What the project file (`Pulumi.yaml`, read) gives every stack unless the stack sets its
+    own: full key (namespaced as Pulumi does: a key without a namespace is the project's) ->
+    (value, where it is written). Pulumi takes a key's `default:` (a config type of the
+    project), its `value:` (a value for every stack), or a bare value (`key: value`, shorthand
+    for either; Pulumi's `RewriteShorthandConfigValues`)."""
+    name = str(project.other.get("name", ""))
+    out: dict[str, tuple[Any, tuple[str | int, ...]]] = {}
+    for key, spec in project.config.items():
+        full = key if ":" in key else f"{name}:{key}"
+        if not isinstance(spec, dict):
+            out[full] = (spec, ("config", key))
+            continue
+        for attribute in ("default", "value"):  # Pulumi refuses a key with both
+            if attribute in spec:
+                out[full] = (spec[attribute], ("config", key, attribute))
+    return out

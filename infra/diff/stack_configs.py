@@ -10,7 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.blueprints.stack_files import STACK_CONFIGS, read_config_file, read_project_file
+from infra.blueprints.stack_files import (
+    STACK_CONFIGS,
+    project_values,
+    read_config_file,
+    read_project_file,
+)
 from infra.blueprints.stack_files import StackConfig as ReadFile
 from infra.errors import UsageError
 
@@ -64,17 +69,12 @@ def _read_or_stop(read: ReadFile, what: str) -> ReadFile:
 
 
 def _project_defaults(project_dir: Path) -> dict[str, object]:
-    """The `default:` of each key `Pulumi.yaml` declares, namespaced as Pulumi does."""
+    """What `Pulumi.yaml` gives every stack (`stack_files.project_values`)."""
     project = read_project_file(project_dir)
     if project is None:
         return {}
     _read_or_stop(project, "the project file")
-    name = project.other.get("name", "")
-    return {
-        (str(k) if ":" in str(k) else f"{name}:{k}"): v["default"]
-        for k, v in project.config.items()
-        if isinstance(v, dict) and "default" in v
-    }
+    return {key: value for key, (value, _loc) in project_values(project).items()}
 
 
 def project_configs(project_dir: Path) -> list[StackConfig]:

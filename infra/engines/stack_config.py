@@ -25,7 +25,12 @@ from pathlib import Path
 import pulumi
 from pulumi.runtime import config as pulumi_config
 
-from infra.blueprints.stack_files import StackConfig, read_config_file, read_project_file
+from infra.blueprints.stack_files import (
+    StackConfig,
+    project_values,
+    read_config_file,
+    read_project_file,
+)
 from infra.errors import UsageError
 from infra.provision.names import PhysicalNameError
 from infra.provision.program import SCOPE_ALL, SCOPE_PLATFORM, StackSettings
@@ -136,19 +141,13 @@ def _config_values(path: Path) -> dict[str, str]:
 
 
 def _project_defaults(project_dir: Path) -> dict[str, str]:
-    """The `default:` of each key the project file declares, namespaced as Pulumi does (a key
-    without a namespace belongs to the project)."""
+    """What the project file gives every stack (`stack_files.project_values`: a `default:`, a
+    `value:` or a bare value), as the Pulumi CLI hands it to the program."""
     found = read_project_file(project_dir)
     if found is None:
         return {}
     project = _read(found, "the project file")
-    name = project.other.get("name", "")
-    defaults = {}
-    for key, spec in project.config.items():
-        if isinstance(spec, dict) and "default" in spec:
-            full = str(key) if ":" in str(key) else f"{name}:{key}"
-            defaults[full] = _as_config_string(spec["default"])
-    return defaults
+    return {key: _as_config_string(v) for key, (v, _loc) in project_values(project).items()}
 
 
 def _as_config_string(value: object) -> str:

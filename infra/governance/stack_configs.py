@@ -35,6 +35,7 @@ from infra.blueprints.stack_files import (
     PROJECT_FILE,
     STACK_CONFIGS,
     StackConfig,
+    project_values,
     read_project_file,
     read_stack_configs,
 )
@@ -80,23 +81,14 @@ _At = tuple[str, int | None, str]
 
 
 def _defaults(project: StackConfig | None) -> dict[str, tuple[Any, _At]]:
-    """The `default:` of each key the project file declares, namespaced as Pulumi does (a key
-    without a namespace belongs to the project), with where it is written."""
+    """What the project file gives every stack (`stack_files.project_values`: a `default:`, a
+    `value:` or a bare value), with where it is written."""
     if project is None or project.problem is not None:
         return {}
-    name = str(project.other.get("name", ""))
-    out = {}
-    for key, spec in project.config.items():
-        full = key if ":" in key else f"{name}:{key}"
-        if isinstance(spec, dict):
-            if "default" in spec:
-                out[full] = (
-                    spec["default"],
-                    (project.path, project.line("config", key, "default"), f"config.{key}.default"),
-                )
-        else:  # `key: value`: a project-level value
-            out[full] = (spec, (project.path, project.line("config", key), f"config.{key}"))
-    return out
+    return {
+        key: (value, (project.path, project.line(*loc), ".".join(map(str, loc))))
+        for key, (value, loc) in project_values(project).items()
+    }
 
 
 def _effective(
