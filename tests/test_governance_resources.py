@@ -15,7 +15,13 @@ from conftest import SAMPLE, TODAY
 from infra.blueprints.load import load_mesh
 from infra.engines.recording import Recorded, run_program
 from infra.governance import catalogue as cat
-from infra.governance.evaluate import check_resources, govern_resources
+from infra.governance.evaluate import (
+    check_resources,
+    govern_resources,
+    graph_from_recorded,
+    resource_findings,
+)
+from infra.governance.graph_index import Graph, GraphReadError, kept
 from infra.governance.resource_rules import (
     BUCKET,
     BUCKET_POLICY,
@@ -600,3 +606,35 @@ def test_findings_name_their_product(sample):
         "code": "GOV-006",
         "message": f.message,
     }
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_graph_rules_find_the_same_on_what_they_read(sample, case):
+    """The whole-mesh plan keeps in its parent only what the graph rules read (`kept`), and
+    runs the resource rules where each resource is whole: the same findings, in every case."""
+    mesh, resources = sample
+    mutation, expected = CASES[case]
+    whole = graph_from_recorded(mutate(resources, mutation))
+    graph = Graph(k for r in whole.resources if (k := kept(r)) is not None)
+    assert all("storageDescriptor" not in dict(t.props) for t in graph.of_type(TABLE))
+    report = govern_resources(graph, mesh, TODAY, checked=list(resource_findings(whole)))
+    assert report == govern_resources(whole, mesh, TODAY)
+    assert sorted((f.policy, f.resource_type, f.resource_name) for f in report.findings) == sorted(
+        expected
+    )
+
+
+def test_a_graph_rule_reading_what_is_not_kept_fails_loudly(sample):
+    """A kept resource has the properties `GRAPH_READS` lists: a rule reading another would
+    see nothing on the whole-mesh plan and pass, so reading one raises."""
+    _, resources = sample
+    role = kept(graph_from_recorded([_find(resources, ROLE, "sales-producer")]).resources[0])
+    assert role.get("name") == "mesh-sales-producer"
+    assert role.get("tags")["mesh:domain"] == "sales"
+    with pytest.raises(GraphReadError, match="'assumeRolePolicy' of aws:iam/role:Role"):
+        role.get("assumeRolePolicy")
+    with pytest.raises(GraphReadError):
+        _ = "bucket" in role.props
+    # nothing of a type the graph rules do not read is kept
+    versioning = graph_from_recorded(resources).of_type("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning and kept(versioning[0]) is None

@@ -227,10 +227,10 @@ def test_governance_findings_per_stack_are_the_single_runs_in_order(monkeypatch)
 def test_a_failing_slice_fails_the_plan_naming_its_stack(monkeypatch):
     original = stackplan.plan_stack
 
-    def broken(mesh, settings, today, scope):
+    def broken(mesh, settings, today, scope, path):
         if scope == "finance":
             raise ValueError("no finance today")
-        return original(mesh, settings, today, scope)
+        return original(mesh, settings, today, scope, path)
 
     monkeypatch.setattr(stackplan, "plan_stack", broken)
     mesh = load_mesh(SINGLE, today=TODAY).mesh

@@ -121,8 +121,14 @@ def merge_sorted(lists: list[list[Any]]) -> Iterator[Any]:
     declared alike. Consumes `lists`: the records are released as they are read."""
     sources = list(lists)
     lists.clear()
+    return unique(heapq.merge(*sources, key=lambda r: r.key))
+
+
+def unique(records: Iterable[Any]) -> Iterator[Any]:
+    """Records in (name, type) order, each resource once: one that several stacks declare (a
+    provider) must be declared alike (else `SliceMismatch`)."""
     last: Any = None
-    for r in heapq.merge(*sources, key=lambda r: r.key):
+    for r in records:
         if last is not None and r.key == last.key:
             if r != last:
                 raise SliceMismatch(f"two stacks declare {r.type} {r.name!r} differently")
