@@ -21,6 +21,9 @@ from infra.cli import app
 from infra.engines import stackplan, stackrun
 from infra.engines.parallel import WorkerFailed
 from infra.engines.recording import run_program
+from infra.governance.graph_index import CONFIGURING
+from infra.governance.graph_rules import BUCKET_RULES_READ
+from infra.governance.resource_rules import BUCKET_TYPES
 from infra.model import tags
 from infra.provision import program, slices
 from infra.provision import types as T
@@ -87,6 +90,29 @@ def test_the_slices_record_what_the_whole_program_records(tree, trees):
         if scope != SCOPE_PLATFORM:
             domains = {r.inputs.get("tags", {}).get("mesh:domain") for r in resources}
             assert domains <= {scope, None}
+
+
+@pytest.mark.parametrize("tree", TREES)
+def test_a_bucket_what_configures_it_and_its_domains_key_are_in_one_stack(tree, trees):
+    """What lets the whole-mesh plan run the bucket rules (GOV-006/8/9/10) on each stack's
+    slice (`stackplan`), and the graph rules read no more of the other resources."""
+    mesh = load_mesh(trees[tree], today=TODAY).mesh
+    buckets, keys, configs, bucket_domains = {}, {}, [], []
+    for scope, resources in _slices(mesh, StackSettings()).items():
+        for r in resources:
+            assert r.type not in BUCKET_RULES_READ or r.type in (*CONFIGURING, T.KEY), r.type
+            if r.type in BUCKET_TYPES:
+                buckets[r.inputs["bucket"]] = scope
+                bucket_domains.append((r.inputs["tags"]["mesh:domain"], scope))
+            elif r.type == T.KEY:
+                domain = r.inputs["tags"]["mesh:domain"]
+                assert domain not in keys  # one key per domain
+                keys[domain] = scope
+            elif r.type in CONFIGURING:
+                configs.append((r.inputs["bucket"], scope))
+    assert buckets and configs and keys
+    assert all(buckets[bucket] == scope for bucket, scope in configs)
+    assert all(keys[domain] == scope for domain, scope in bucket_domains)
 
 
 def test_the_domain_stacks_differ_from_their_slices_where_the_slices_stand_in():

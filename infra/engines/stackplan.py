@@ -57,14 +57,17 @@ from infra.governance.evaluate import (
     graph_from_recorded,
     resource_findings,
 )
-from infra.governance.findings import Finding
-from infra.governance.graph_index import Graph, kept
+from infra.governance.findings import Finding, resource_finding
+from infra.governance.graph_index import Graph, Kept, kept
+from infra.governance.graph_rules import BUCKET_RULES, BUCKET_RULES_READ, GRAPH_RULES, check_graph
 from infra.governance.resource_rules import Res
 from infra.model.mesh import Mesh
 from infra.provision.program import SCOPE_ALL, StackSettings
 
 # products from which the whole-mesh plan runs per stack
 PER_STACK_FROM = 100
+# the graph rules the parent runs on the whole mesh (the others, on each stack's slice)
+MESH_RULES = tuple(p for p in GRAPH_RULES if p not in BUCKET_RULES)
 
 
 @dataclasses.dataclass(slots=True)
@@ -126,7 +129,7 @@ def govern(graph: ResourceGraph | SpooledGraph, mesh: Mesh, today: dt.date) -> G
     """The plan's governance: the resource rules' findings (the workers', for a
     `SpooledGraph`) and the graph rules'."""
     if isinstance(graph, SpooledGraph):
-        return govern_resources(graph.kept, mesh, today, checked=graph.checked)
+        return govern_resources(graph.kept, mesh, today, graph.checked, MESH_RULES)
     return govern_resources(graph, mesh, today)
 
 
@@ -146,6 +149,7 @@ class StackPlan:
     counts: dict[str, int]
     providers: list[Planned]
     checked: list[tuple[tuple[str, str], list[Finding]]]
+    found: list[Finding]
     kept: list[Res]
 
     @property
@@ -181,7 +185,17 @@ def plan_stack(
         if not checked or checked[-1][0] != key:
             checked.append((key, []))
         checked[-1][1].append(f)
-    graph_reads = [k for res in graph.resources if (k := kept(res)) is not None]
+    found = [
+        resource_finding(policy, res.type, res.name, message, product)
+        for policy, res, message, product in check_graph(graph, mesh, today, BUCKET_RULES)
+    ]
+    graph_reads = _shared(
+        [
+            k
+            for res in graph.resources
+            if res.type not in BUCKET_RULES_READ and (k := kept(res)) is not None
+        ]
+    )
     records = [p for p in planned if p.type != PROVIDER_TYPE]
     write_records(path, (p.plain() for p in records))
     return StackPlan(
@@ -190,8 +204,44 @@ def plan_stack(
         dict(Counter(p.type for p in records)),
         [p for p in planned if p.type == PROVIDER_TYPE],
         checked,
+        found,
         graph_reads,
     )
+
+
+def _shared(resources: list[Res]) -> list[Res]:
+    """`resources`, equal strings and equal plain values in them made one object (a type, a
+    parent's name, a tag dict, a table's parameters...), which pickle then sends once: the
+    parent holds them for the whole mesh."""
+    seen: dict[Any, Any] = {}
+
+    def one(value: Any) -> Any:
+        if isinstance(value, str):
+            return seen.setdefault(value, value)
+        if isinstance(value, Kept):
+            return Kept({one(k): one(v) for k, v in value.items()}, one(value.type))
+        if isinstance(value, dict) and all(type(k) is str for k in value):
+            value = {one(k): one(v) for k, v in value.items()}
+        elif isinstance(value, list):
+            value = [one(v) for v in value]
+        else:
+            return value
+        try:
+            return seen.setdefault(("plain", repr(value)), value)
+        except TypeError:
+            return value
+
+    return [
+        Res(
+            one(r.type),
+            one(r.name),
+            one(r.props),
+            one(r.parent),
+            one(r.parent_type),
+            one(r.outputs),
+        )
+        for r in resources
+    ]
 
 
 # ------------------------------------------------------------------ the parent: the mesh
@@ -238,6 +288,7 @@ class SpooledGraph:
         self.checked: list[Finding] = [
             f for _, found in _once([s.checked for s in stacks], lambda c: c[0]) for f in found
         ]
+        self.checked += [f for s in stacks for f in s.found]
         self.kept = Graph(_once([s.kept for s in stacks], lambda r: (r.name, r.type)))
         self.resources = _Resources(self)
 

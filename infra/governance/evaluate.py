@@ -110,19 +110,24 @@ def resource_findings(graph: Graph) -> Iterator[Finding]:
 
 
 def govern_resources(
-    graph, mesh: Mesh | None, today: dt.date, checked: Iterable[Finding] | None = None
+    graph,
+    mesh: Mesh | None,
+    today: dt.date,
+    checked: Iterable[Finding] | None = None,
+    policies: Iterable[str] | None = None,
 ) -> GovernanceReport:
     """`graph`: a recording-engine ResourceGraph, a list of Recorded, or a Graph. `checked`: the
-    resource rules' findings (`resource_findings`) when they ran elsewhere — the whole-mesh plan
-    runs them in its workers (`infra.engines.stackplan`), and `graph` then holds only what the
-    graph rules read (`infra.governance.graph_index.kept`)."""
+    resource rules' findings (`resource_findings`), and those of the graph rules not in
+    `policies` (default: all of them), when they ran elsewhere — the whole-mesh plan runs them
+    in its workers (`infra.engines.stackplan`), and `graph` then holds only what the rules of
+    `policies` read (`infra.governance.graph_index.kept`)."""
     from infra.governance.graph_index import Graph
     from infra.governance.graph_rules import check_graph
 
     if not isinstance(graph, Graph):
         graph = graph_from_recorded(getattr(graph, "resources", graph))
     findings = list(resource_findings(graph) if checked is None else checked)
-    for policy, res, message, product in check_graph(graph, mesh, today):
+    for policy, res, message, product in check_graph(graph, mesh, today, policies):
         findings.append(resource_finding(policy, res.type, res.name, message, product))
     waivers = Waivers(mesh, today)
     kept, waived = waivers.apply(findings)
