@@ -16,21 +16,26 @@ What a worker does with its slice (`plan_stack`):
 - it runs the resource rules (each resource alone: `infra.governance.evaluate.
   resource_findings`) on its slice: a resource's component parents are in its slice, so the
   product a finding names is the one the whole graph gives;
+- it runs the bucket rules (`graph_rules.BUCKET_RULES`: a bucket and what configures it, the
+  key of its domain), which the mesh declares in one stack (tests/test_plan_slices.py checks
+  it on every fixture);
 - it sends back (`StackPlan`) the file's name, its first key, the counts by type, the
-  providers, the findings, and what the graph rules (resources related to one another, across
-  stacks: `infra.governance.graph_rules`) read of its resources — a few types, a few
-  properties of each (`infra.governance.graph_index.GRAPH_READS`, `kept`).
+  providers, the findings, and what the other graph rules (resources related across stacks:
+  a grant and the roles, tables and buckets it names) read of its resources — a few types, a
+  few properties of each (`infra.governance.graph_index.GRAPH_READS`, `kept`; nothing of the
+  types only the bucket rules read), equal values made one object (`_shared`).
 
-The parent (`planned_graph`, a `SpooledGraph`) runs the graph rules on the kept resources of
-the whole mesh, and prints the plan from the files: merged in (name, type) order as they are
-read, each opened when the merge reaches its first key (`spool.merge_lazily`), the providers
-once. The order, fields and counts are the scope-`all` run's, so `mesh plan` prints the same
-bytes, findings included (tests/test_plan_slices.py). The temporary directory is removed when
-the plan is closed (`SpooledGraph.close`), or when a stack fails.
+The parent (`planned_graph`, a `SpooledGraph`) runs those graph rules (`MESH_RULES`) on the
+kept resources of the whole mesh, and prints the plan from the files: merged in (name, type)
+order as they are read, each opened when the merge reaches its first key
+(`spool.merge_lazily`), the providers once. The order, fields and counts are the scope-`all`
+run's, so `mesh plan` prints the same bytes, findings included (tests/test_plan_slices.py).
+The temporary directory is removed when the plan is closed (`SpooledGraph.close`), or when a
+stack fails.
 
-What the parent still holds grows with the mesh: the Mesh model (the blueprints), what the
-graph rules read (about a tenth of the records), and for the text tree each resource's type,
-name and parent (not its inputs).
+What the parent still holds grows with the mesh: the Mesh model (the blueprints: the largest
+part), what the cross-stack graph rules read, the findings, and for the text tree each
+resource's type, name and parent (not its inputs).
 
 The whole-mesh plan runs in one process below `PER_STACK_FROM` products (one runtime is
 quicker than forks for a small mesh; `program_graph(per_stack=...)` decides otherwise).
