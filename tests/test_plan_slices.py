@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from infra.blueprints.load import load_mesh
 from infra.cli import app
-from infra.engines import stackplan, stackrun
+from infra.engines import recording, stackplan, stackrun
 from infra.engines.parallel import WorkerFailed
 from infra.engines.recording import run_program
 from infra.governance.graph_index import CONFIGURING
@@ -247,6 +247,40 @@ def test_governance_findings_per_stack_are_the_single_runs_in_order(monkeypatch)
         lines = single[2].splitlines()
         assert len([line for line in lines if " GOV-001 " in line]) > 20
         assert lines[-1].startswith("governance: ")
+        assert _plan(args, True, monkeypatch) == single
+
+
+def test_graph_rule_findings_per_stack_are_the_single_runs(monkeypatch):
+    """A bucket without its public access block (a bucket rule: run on its stack's slice) and
+    a consumer policy attached to a role the mesh does not have (a rule across stacks: run on
+    the whole mesh in the parent): the same lines, summary and exit code either way."""
+
+    def spoil(graph):
+        graph.resources[:] = [
+            r
+            for r in graph.resources
+            if (r.type, r.name) != (T.PUBLIC_ACCESS_BLOCK, "sales.orders-public-access-block")
+        ]
+        for r in graph.resources:
+            if (r.type, r.name) == (T.ROLE_POLICY, "marketing-consumer-access"):
+                r.inputs = {**r.inputs, "role": "intruder"}
+        return graph
+
+    for module in (stackrun, recording):
+        monkeypatch.setattr(
+            module, "run_program", lambda *a, run=module.run_program, **k: spoil(run(*a, **k))
+        )
+    for options in ("text", "json"):
+        args = [str(SAMPLE), *OPTIONS[options]]
+        single = _plan(args, False, monkeypatch)
+        assert single[0] == 1
+        lines = single[2].splitlines()
+        assert [line.split()[1] for line in lines[:-1]] == [
+            "marketing-consumer-access:",
+            "sales.orders-bucket:",
+        ]
+        assert " GOV-013 attached to role 'intruder'" in lines[0]
+        assert " GOV-009 no public access block" in lines[1]
         assert _plan(args, True, monkeypatch) == single
 
 

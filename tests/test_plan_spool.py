@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from infra.blueprints.load import load_mesh
 from infra.cli import app
-from infra.engines import spool, stackplan
+from infra.engines import spool, stackplan, stackrun
 from infra.engines.parallel import WorkerFailed
 from infra.provision import types as T
 from infra.provision.program import StackSettings
@@ -129,3 +129,10 @@ def test_mesh_plan_removes_the_stacks_files(options, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.stderr
     assert len(made) == 1 and len(made[0]) == 1
     assert _spools(tmp_path) == []
+
+
+def test_a_stack_whose_records_are_not_sorted_is_an_error():
+    a = stackplan.Planned("t", "b", None, "1", {}, False, [], True, {})
+    b = stackplan.Planned("t", "a", None, "1", {}, False, [], True, {})
+    with pytest.raises(stackrun.SliceMismatch, match="'a' comes after 'b': not sorted"):
+        list(stackrun.merge_sorted([[a, b]]))

@@ -126,10 +126,13 @@ def merge_sorted(lists: list[list[Any]]) -> Iterator[Any]:
 
 def unique(records: Iterable[Any]) -> Iterator[Any]:
     """Records in (name, type) order, each resource once: one that several stacks declare (a
-    provider) must be declared alike (else `SliceMismatch`)."""
+    provider) must be declared alike, and each stack's records must come sorted (else
+    `SliceMismatch`)."""
     last: Any = None
     for r in records:
-        if last is not None and r.key == last.key:
+        if last is not None and r.key <= last.key:
+            if r.key < last.key:
+                raise SliceMismatch(f"{r.type} {r.name!r} comes after {last.name!r}: not sorted")
             if r != last:
                 raise SliceMismatch(f"two stacks declare {r.type} {r.name!r} differently")
             continue
