@@ -85,11 +85,14 @@ def test_the_slices_record_what_the_whole_program_records(tree, trees):
     # every field: type, name, URN, parent, inputs, outputs, id, account (its provider),
     # depends_on, protect, retain_on_delete, aliases, delete_before_replace
     assert [k for k in whole if union[k] != whole[k]] == []
-    # each domain's slice is that domain's (and the providers it uses)
+    # each domain's slice is that domain's (and the providers it uses); a resource's parent is
+    # in its slice (the workers of `mesh plan` name the product of a finding from its parents)
     for scope, resources in _slices(mesh, settings).items():
         if scope != SCOPE_PLATFORM:
             domains = {r.inputs.get("tags", {}).get("mesh:domain") for r in resources}
             assert domains <= {scope, None}
+        names = {r.name for r in resources if not r.custom}
+        assert {r.parent for r in resources} - {None} <= names
 
 
 @pytest.mark.parametrize("tree", TREES)
