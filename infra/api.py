@@ -23,7 +23,7 @@ import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from infra.blueprints.load import SharedFiles, blueprint_files, load_mesh, tree_files
 from infra.errors import MeshError, Problem, Severity, UsageError
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from infra.audit.result import AuditResult
     from infra.diff.access_diff import DiffResult
     from infra.engines.recording import ResourceGraph
+    from infra.engines.stackplan import SpooledGraph
     from infra.governance.evaluate import GovernanceReport
     from infra.provision.names import Names
     from infra.provision.program import StackSettings
@@ -291,14 +292,19 @@ class Plan:
     findings on the resources it declares."""
 
     report: Report
-    graph: ResourceGraph
+    graph: ResourceGraph | SpooledGraph  # the latter's files: removed on leaving `with`
     governance: GovernanceReport
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _close(self.graph)
 
 
 def plan(directory: Path, settings: StackSettings | None = None) -> Plan:
     """`mesh plan` (a large whole mesh per stack: `stackplan`): raises `InvalidTree`."""
-    from infra.engines.stackplan import program_graph
-    from infra.governance.evaluate import govern_resources
+    from infra.engines.stackplan import govern, program_graph
     from infra.provision.program import StackSettings
 
     settings = settings or StackSettings()
@@ -307,9 +313,19 @@ def plan(directory: Path, settings: StackSettings | None = None) -> Plan:
     today = clock.today()
     with progress.step("run the Pulumi program (recording mocks)"):
         graph = program_graph(report.mesh, settings, today)
-    with progress.step("check the resources against governance"):
-        governance = govern_resources(graph, report.mesh, today)
+    try:
+        with progress.step("check the resources against governance"):
+            governance = govern(graph, report.mesh, today)
+    except BaseException:
+        _close(graph)
+        raise
     return Plan(report, graph, governance)
+
+
+def _close(graph) -> None:
+    close = getattr(graph, "close", None)
+    if close is not None:
+        close()
 
 
 def _stack_domain(settings: StackSettings) -> str | None:

@@ -116,3 +116,42 @@ def test_plan_json_is_streamed_byte_for_byte_as_one_document(tree):
     out = io.StringIO()
     write_plan_json(graph, out)
     assert out.getvalue() == json.dumps(graph.plan_json(), indent=2, sort_keys=True) + "\n"
+
+
+def _spools(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith("mesh-audit-"))
+
+
+def test_the_audit_reads_the_stacks_records_from_files_it_removes(tmp_path, monkeypatch):
+    """Each stack's records go to a file (`stackrun.audited_resources`), read back one by one
+    into the audit's index: the directory lives until they are read, and no longer."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    mesh = load_mesh(SAMPLE, today=TODAY).mesh
+    count, resources = stackrun.audited_resources(mesh, StackSettings(), TODAY)
+    (spool,) = _spools(tmp_path)
+    assert sorted(p.name for p in (tmp_path / spool).iterdir()) == [
+        f"{i}.records" for i in range(6)
+    ]
+    read = [(r.type, r.name, r.account, r.inputs, r.outputs.get("arn")) for r in resources]
+    assert _spools(tmp_path) == []
+    whole = [
+        (r.type, r.name, r.account, r.inputs, r.outputs.get("arn"))
+        for r in run_program(mesh, StackSettings(), TODAY).resources
+        if r.custom and r.type != "pulumi:providers:aws"
+    ]
+    assert read == whole
+    assert count == len(run_program(mesh, StackSettings(), TODAY).resources)
+    # through the api, and when a stack fails
+    api.audit(SAMPLE, generated_at=STAMP)
+    assert _spools(tmp_path) == []
+    original = stackrun.record_stack
+
+    def broken(mesh, settings, today, scope, path=None):
+        if scope == "finance":
+            raise ValueError("no finance today")
+        return original(mesh, settings, today, scope, path)
+
+    monkeypatch.setattr(stackrun, "record_stack", broken)
+    with pytest.raises(WorkerFailed, match="finance"):
+        stackrun.audited_resources(mesh, StackSettings(), TODAY)
+    assert _spools(tmp_path) == []

@@ -15,7 +15,15 @@ from conftest import SAMPLE, TODAY
 from infra.blueprints.load import load_mesh
 from infra.engines.recording import Recorded, run_program
 from infra.governance import catalogue as cat
-from infra.governance.evaluate import check_resources, govern_resources
+from infra.governance.evaluate import (
+    check_resources,
+    govern_resources,
+    graph_from_recorded,
+    resource_findings,
+)
+from infra.governance.findings import resource_finding
+from infra.governance.graph_index import Graph, GraphReadError, kept
+from infra.governance.graph_rules import BUCKET_RULES, BUCKET_RULES_READ, GRAPH_RULES, check_graph
 from infra.governance.resource_rules import (
     BUCKET,
     BUCKET_POLICY,
@@ -600,3 +608,47 @@ def test_findings_name_their_product(sample):
         "code": "GOV-006",
         "message": f.message,
     }
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_graph_rules_find_the_same_on_what_they_read(sample, case):
+    """The whole-mesh plan keeps in its parent only what the graph rules read (`kept`), and
+    runs the resource rules and the bucket rules where the resources are whole (each stack's
+    slice): the same findings, in every case."""
+    mesh, resources = sample
+    mutation, expected = CASES[case]
+    whole = graph_from_recorded(mutate(resources, mutation))
+    checked = list(resource_findings(whole))
+    report = govern_resources(
+        Graph(k for r in whole.resources if (k := kept(r))), mesh, TODAY, checked
+    )
+    assert report == govern_resources(whole, mesh, TODAY)
+    # what the parent of the whole-mesh plan holds, and the rules it runs
+    graph = Graph(k for r in whole.resources if r.type not in BUCKET_RULES_READ and (k := kept(r)))
+    assert all("storageDescriptor" not in dict(t.props) for t in graph.of_type(TABLE))
+    elsewhere = checked + [
+        resource_finding(policy, res.type, res.name, message, product)
+        for policy, res, message, product in check_graph(whole, mesh, TODAY, BUCKET_RULES)
+    ]
+    mesh_rules = [p for p in GRAPH_RULES if p not in BUCKET_RULES]
+    report = govern_resources(graph, mesh, TODAY, elsewhere, mesh_rules)
+    assert report.findings == govern_resources(whole, mesh, TODAY).findings
+    assert sorted((f.policy, f.resource_type, f.resource_name) for f in report.findings) == sorted(
+        expected
+    )
+
+
+def test_a_graph_rule_reading_what_is_not_kept_fails_loudly(sample):
+    """A kept resource has the properties `GRAPH_READS` lists: a rule reading another would
+    see nothing on the whole-mesh plan and pass, so reading one raises."""
+    _, resources = sample
+    role = kept(graph_from_recorded([_find(resources, ROLE, "sales-producer")]).resources[0])
+    assert role.get("name") == "mesh-sales-producer"
+    assert role.get("tags")["mesh:domain"] == "sales"
+    with pytest.raises(GraphReadError, match="'assumeRolePolicy' of aws:iam/role:Role"):
+        role.get("assumeRolePolicy")
+    with pytest.raises(GraphReadError):
+        _ = "bucket" in role.props
+    # nothing of a type the graph rules do not read is kept
+    versioning = graph_from_recorded(resources).of_type("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning and kept(versioning[0]) is None

@@ -18,9 +18,12 @@ from typer.testing import CliRunner
 
 from infra.blueprints.load import load_mesh
 from infra.cli import app
-from infra.engines import stackplan, stackrun
+from infra.engines import recording, stackplan, stackrun
 from infra.engines.parallel import WorkerFailed
 from infra.engines.recording import run_program
+from infra.governance.graph_index import CONFIGURING
+from infra.governance.graph_rules import BUCKET_RULES_READ
+from infra.governance.resource_rules import BUCKET_TYPES
 from infra.model import tags
 from infra.provision import program, slices
 from infra.provision import types as T
@@ -82,11 +85,37 @@ def test_the_slices_record_what_the_whole_program_records(tree, trees):
     # every field: type, name, URN, parent, inputs, outputs, id, account (its provider),
     # depends_on, protect, retain_on_delete, aliases, delete_before_replace
     assert [k for k in whole if union[k] != whole[k]] == []
-    # each domain's slice is that domain's (and the providers it uses)
+    # each domain's slice is that domain's (and the providers it uses); a resource's parent is
+    # in its slice (the workers of `mesh plan` name the product of a finding from its parents)
     for scope, resources in _slices(mesh, settings).items():
         if scope != SCOPE_PLATFORM:
             domains = {r.inputs.get("tags", {}).get("mesh:domain") for r in resources}
             assert domains <= {scope, None}
+        names = {r.name for r in resources if not r.custom}
+        assert {r.parent for r in resources} - {None} <= names
+
+
+@pytest.mark.parametrize("tree", TREES)
+def test_a_bucket_what_configures_it_and_its_domains_key_are_in_one_stack(tree, trees):
+    """What lets the whole-mesh plan run the bucket rules (GOV-006/8/9/10) on each stack's
+    slice (`stackplan`), and the graph rules read no more of the other resources."""
+    mesh = load_mesh(trees[tree], today=TODAY).mesh
+    buckets, keys, configs, bucket_domains = {}, {}, [], []
+    for scope, resources in _slices(mesh, StackSettings()).items():
+        for r in resources:
+            assert r.type not in BUCKET_RULES_READ or r.type in (*CONFIGURING, T.KEY), r.type
+            if r.type in BUCKET_TYPES:
+                buckets[r.inputs["bucket"]] = scope
+                bucket_domains.append((r.inputs["tags"]["mesh:domain"], scope))
+            elif r.type == T.KEY:
+                domain = r.inputs["tags"]["mesh:domain"]
+                assert domain not in keys  # one key per domain
+                keys[domain] = scope
+            elif r.type in CONFIGURING:
+                configs.append((r.inputs["bucket"], scope))
+    assert buckets and configs and keys
+    assert all(buckets[bucket] == scope for bucket, scope in configs)
+    assert all(keys[domain] == scope for domain, scope in bucket_domains)
 
 
 def test_the_domain_stacks_differ_from_their_slices_where_the_slices_stand_in():
@@ -224,13 +253,47 @@ def test_governance_findings_per_stack_are_the_single_runs_in_order(monkeypatch)
         assert _plan(args, True, monkeypatch) == single
 
 
+def test_graph_rule_findings_per_stack_are_the_single_runs(monkeypatch):
+    """A bucket without its public access block (a bucket rule: run on its stack's slice) and
+    a consumer policy attached to a role the mesh does not have (a rule across stacks: run on
+    the whole mesh in the parent): the same lines, summary and exit code either way."""
+
+    def spoil(graph):
+        graph.resources[:] = [
+            r
+            for r in graph.resources
+            if (r.type, r.name) != (T.PUBLIC_ACCESS_BLOCK, "sales.orders-public-access-block")
+        ]
+        for r in graph.resources:
+            if (r.type, r.name) == (T.ROLE_POLICY, "marketing-consumer-access"):
+                r.inputs = {**r.inputs, "role": "intruder"}
+        return graph
+
+    for module in (stackrun, recording):
+        monkeypatch.setattr(
+            module, "run_program", lambda *a, run=module.run_program, **k: spoil(run(*a, **k))
+        )
+    for options in ("text", "json"):
+        args = [str(SAMPLE), *OPTIONS[options]]
+        single = _plan(args, False, monkeypatch)
+        assert single[0] == 1
+        lines = single[2].splitlines()
+        assert [line.split()[1] for line in lines[:-1]] == [
+            "marketing-consumer-access:",
+            "sales.orders-bucket:",
+        ]
+        assert " GOV-013 attached to role 'intruder'" in lines[0]
+        assert " GOV-009 no public access block" in lines[1]
+        assert _plan(args, True, monkeypatch) == single
+
+
 def test_a_failing_slice_fails_the_plan_naming_its_stack(monkeypatch):
     original = stackplan.plan_stack
 
-    def broken(mesh, settings, today, scope):
+    def broken(mesh, settings, today, scope, path):
         if scope == "finance":
             raise ValueError("no finance today")
-        return original(mesh, settings, today, scope)
+        return original(mesh, settings, today, scope, path)
 
     monkeypatch.setattr(stackplan, "plan_stack", broken)
     mesh = load_mesh(SINGLE, today=TODAY).mesh

@@ -219,8 +219,7 @@ def _bucket_from_location(location: str | None) -> str | None:
 def index(resources: Iterable[Any]) -> MeshGraph:
     """Build the audit's view from recorded resources (`Recorded` objects or look-alikes)."""
     g = MeshGraph()
-    resources = list(resources)
-    for r in resources:
+    for r in resources:  # one by one: a stream of records is not held (`stackrun.merged`)
         inputs, outputs = r.inputs, r.outputs or {}
         tags = inputs.get("tags") or {}
         account = getattr(r, "account", "") or ""

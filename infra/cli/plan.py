@@ -93,27 +93,33 @@ def plan(
     except api.InvalidTree as exc:
         print_invalid(exc)
         raise typer.Exit(1) from None
-    code = print_governance(planned.governance)
-    graph = planned.graph
-    if format is TextOrJson.json:
-        write_plan_json(graph, sys.stdout)
-        raise typer.Exit(code)
-    children: dict[str | None, list] = {}
+    with planned:
+        code = print_governance(planned.governance)
+        if format is TextOrJson.json:
+            write_plan_json(planned.graph, sys.stdout)
+        else:
+            write_plan_tree(planned.graph)
+    raise typer.Exit(code)
+
+
+def write_plan_tree(graph) -> None:
+    """The resources as a tree (a component's children under it), then the counts by type.
+    Of each resource only what the tree shows is held (not its inputs)."""
+    children: dict[str | None, list[tuple[str, str, bool, bool]]] = {}
     for r in graph.resources:
-        children.setdefault(r.parent, []).append(r)
+        children.setdefault(r.parent, []).append((r.type, r.name, r.protect, r.custom))
 
     def show(parent: str | None, depth: int) -> None:
-        for r in children.get(parent, []):
-            flag = "  [protected]" if r.protect else ""
-            typer.echo(f"{'  ' * depth}{r.type}  {r.name}{flag}")
-            if not r.custom:
-                show(r.name, depth + 1)
+        for type_, name, protect, custom in children.get(parent, []):
+            flag = "  [protected]" if protect else ""
+            typer.echo(f"{'  ' * depth}{type_}  {name}{flag}")
+            if not custom:
+                show(name, depth + 1)
 
     show(None, 0)
     typer.echo(f"{len(graph.resources)} resources:")
     for type_, n in graph.counts().items():
         typer.echo(f"  {n:5d}  {type_}")
-    raise typer.Exit(code)
 
 
 def write_plan_json(graph, out) -> None:

@@ -15,7 +15,11 @@ is the same, file for file (tests/test_audit_stacks.py compares them).
 Why per stack: the Pulumi SDK keeps every resource object, output and task of a run alive until
 it ends (~57 KB per resource): 9 GB at 10,000 products in one process. A domain's stack is the
 same size whatever the size of the mesh (bench/domain_stack_bench.py), so each worker's memory
-is bounded by the largest domain, and the parent keeps only the compact records.
+is bounded by the largest domain. For `mesh audit` (`audited_resources`), each worker writes
+its compact records to a file of its own in a temporary directory (`infra.engines.spool`),
+and the parent reads them back merged, one by one, into the audit's index
+(`infra.audit.view.index`): it never holds the mesh's records, only what the audit keeps of
+them. The directory is removed when the records have been read, or when a stack fails.
 
 Each worker process runs one stack and exits (`_pool`): the Pulumi runtime, its mocks and the
 monitor are process-global state, and a fresh process returns all of a stack's memory.
@@ -32,11 +36,14 @@ import os
 import pickle
 import selectors
 import struct
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from infra.engines.parallel import WorkerFailed, workers_for
 from infra.engines.recording import PROVIDER_TYPE, Recorded, ResourceGraph, run_program
+from infra.engines.spool import merge_lazily, read_records, write_records
 from infra.errors import MeshError
 from infra.model.mesh import Mesh
 from infra.provision.program import SCOPE_PLATFORM, StackSettings
@@ -63,14 +70,17 @@ class Lite:
 
 @dataclasses.dataclass
 class StackRecords:
-    """One stack's audited resources, sorted by (name, type); how many resources it declares
-    besides its providers (`declared`) and the providers' names (two stacks of one account
-    both declare its provider: the mesh has it once)."""
+    """One stack's audited resources, sorted by (name, type) — or, spooled, in a file (`path`:
+    `Lite` as plain tuples, `infra.engines.spool`; `first`: the first one's key); how many
+    resources it declares besides its providers (`declared`) and the providers' names (two
+    stacks of one account both declare its provider: the mesh has it once)."""
 
     scope: str
     resources: list[Lite]
     declared: int = 0
     providers: tuple[str, ...] = ()
+    path: Path | None = None
+    first: tuple[str, str] | None = None
 
 
 def resource_count(stacks: list[StackRecords]) -> int:
@@ -98,8 +108,11 @@ def arn_only(r: Recorded) -> dict[str, Any]:
     return {} if arn is None else {"arn": arn}
 
 
-def record_stack(mesh: Mesh, settings: StackSettings, today: dt.date, scope: str) -> StackRecords:
-    """Run one stack's slice of the whole-mesh program and keep what the audit reads."""
+def record_stack(
+    mesh: Mesh, settings: StackSettings, today: dt.date, scope: str, path: Path | None = None
+) -> StackRecords:
+    """Run one stack's slice of the whole-mesh program and keep what the audit reads: in the
+    result, or in a new file at `path`."""
     out, declared, providers = [], 0, []
     for r in run_slice(mesh, settings, today, scope).resources:
         if r.type == PROVIDER_TYPE:
@@ -108,7 +121,11 @@ def record_stack(mesh: Mesh, settings: StackSettings, today: dt.date, scope: str
         declared += 1
         if r.custom:
             out.append(Lite(r.type, r.name, r.account, r.inputs, arn_only(r)))
-    return StackRecords(scope, out, declared, tuple(providers))
+    if path is None:
+        return StackRecords(scope, out, declared, tuple(providers))
+    write_records(path, ((x.type, x.name, x.account, x.inputs, x.outputs) for x in out))
+    first = out[0].key if out else None
+    return StackRecords(scope, [], declared, tuple(providers), path, first)
 
 
 class SliceMismatch(MeshError, RuntimeError):
@@ -121,9 +138,18 @@ def merge_sorted(lists: list[list[Any]]) -> Iterator[Any]:
     declared alike. Consumes `lists`: the records are released as they are read."""
     sources = list(lists)
     lists.clear()
+    return unique(heapq.merge(*sources, key=lambda r: r.key))
+
+
+def unique(records: Iterable[Any]) -> Iterator[Any]:
+    """Records in (name, type) order, each resource once: one that several stacks declare (a
+    provider) must be declared alike, and each stack's records must come sorted (else
+    `SliceMismatch`)."""
     last: Any = None
-    for r in heapq.merge(*sources, key=lambda r: r.key):
-        if last is not None and r.key == last.key:
+    for r in records:
+        if last is not None and r.key <= last.key:
+            if r.key < last.key:
+                raise SliceMismatch(f"{r.type} {r.name!r} comes after {last.name!r}: not sorted")
             if r != last:
                 raise SliceMismatch(f"two stacks declare {r.type} {r.name!r} differently")
             continue
@@ -132,7 +158,12 @@ def merge_sorted(lists: list[list[Any]]) -> Iterator[Any]:
 
 
 def merged(stacks: list[StackRecords]) -> Iterator[Lite]:
-    """Every stack's records in (name, type) order, each resource once. Consumes `stacks`."""
+    """Every stack's records in (name, type) order, each resource once; spooled ones read as
+    the merge reaches them (`spool.merge_lazily`). Consumes `stacks`."""
+    if any(s.path is not None for s in stacks):
+        sources = [(s.first, lambda path=s.path: read_records(path, Lite)) for s in stacks]
+        stacks.clear()
+        return unique(merge_lazily(sources))
     lists = [s.resources for s in stacks]
     stacks.clear()
     return merge_sorted(lists)
@@ -146,8 +177,19 @@ def audited_resources(
     if not per_stack:
         graph = run_program(mesh, settings, today)
         return len(graph.resources), graph.resources
-    stacks = record_stacks(mesh, settings, today)
-    return resource_count(stacks), merged(stacks)
+    spool = tempfile.TemporaryDirectory(prefix="mesh-audit-")
+    try:
+        stacks = record_stacks(mesh, settings, today, spool=Path(spool.name))
+    except BaseException:
+        spool.cleanup()
+        raise
+    return resource_count(stacks), _spooled(stacks, spool)
+
+
+def _spooled(stacks: list[StackRecords], spool: tempfile.TemporaryDirectory) -> Iterator[Lite]:
+    """`merged(stacks)`; the files removed when it ends (or is closed)."""
+    with spool:
+        yield from merged(stacks)
 
 
 def record_stacks(
@@ -157,13 +199,19 @@ def record_stacks(
     *,
     workers: int | None = None,
     on_stack: Callable[[StackRecords], None] | None = None,
+    spool: Path | None = None,
 ) -> list[StackRecords]:
     """Every stack's records (in `scopes` order), each stack run in a worker process of its own
     (at most `workers` at once; default one per core). Without `fork`, in this process, one
-    after the other."""
+    after the other. With `spool`, each stack's records go to a file in that directory."""
+    index = {scope: i for i, scope in enumerate(scopes(mesh))}
     return run_stacks(
         mesh,
-        lambda scope: record_stack(mesh, settings, today, scope),
+        lambda scope: (
+            record_stack(mesh, settings, today, scope)
+            if spool is None
+            else record_stack(mesh, settings, today, scope, spool / f"{index[scope]}.records")
+        ),
         workers,
         on_stack,
         registered=lambda s: s.declared + len(s.providers),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -96,21 +96,38 @@ def graph_from_recorded(resources: Iterable) -> Graph:
     )
 
 
-def govern_resources(graph, mesh: Mesh | None, today: dt.date) -> GovernanceReport:
-    """`graph`: a recording-engine ResourceGraph, a list of Recorded, or a Graph."""
-    from infra.governance.graph_index import Graph, product_of
-    from infra.governance.graph_rules import check_graph
+def resource_findings(graph: Graph) -> Iterator[Finding]:
+    """The resource rules' findings (each resource alone), in the graph's order; the product of
+    each is its tags', else its component ancestors' (`product_of`)."""
+    from infra.governance.graph_index import product_of
     from infra.governance.resource_rules import check_resource
 
-    if not isinstance(graph, Graph):
-        graph = graph_from_recorded(getattr(graph, "resources", graph))
-    findings: list[Finding] = []
     for res in graph.resources:
         product = None
         for policy, message in check_resource(res):
             product = product or product_of(res, graph)
-            findings.append(resource_finding(policy, res.type, res.name, message, product))
-    for policy, res, message, product in check_graph(graph, mesh, today):
+            yield resource_finding(policy, res.type, res.name, message, product)
+
+
+def govern_resources(
+    graph,
+    mesh: Mesh | None,
+    today: dt.date,
+    checked: Iterable[Finding] | None = None,
+    policies: Iterable[str] | None = None,
+) -> GovernanceReport:
+    """`graph`: a recording-engine ResourceGraph, a list of Recorded, or a Graph. `checked`: the
+    resource rules' findings (`resource_findings`), and those of the graph rules not in
+    `policies` (default: all of them), when they ran elsewhere — the whole-mesh plan runs them
+    in its workers (`infra.engines.stackplan`), and `graph` then holds only what the rules of
+    `policies` read (`infra.governance.graph_index.kept`)."""
+    from infra.governance.graph_index import Graph
+    from infra.governance.graph_rules import check_graph
+
+    if not isinstance(graph, Graph):
+        graph = graph_from_recorded(getattr(graph, "resources", graph))
+    findings = list(resource_findings(graph) if checked is None else checked)
+    for policy, res, message, product in check_graph(graph, mesh, today, policies):
         findings.append(resource_finding(policy, res.type, res.name, message, product))
     waivers = Waivers(mesh, today)
     kept, waived = waivers.apply(findings)

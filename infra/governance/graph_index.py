@@ -1,7 +1,14 @@
 """The governance rules' index of the resource graph (`Graph`: buckets and what configures
 them, roles, tables, databases, keys and data cells filters, each looked up in O(1)) and the
 product a resource belongs to (`product_of`). Built once per graph, so that every graph rule
-(`infra.governance.graph_rules`) stays linear in the size of the mesh."""
+(`infra.governance.graph_rules`) stays linear in the size of the mesh.
+
+What the graph rules read of the graph (`GRAPH_READS`): the resources of a few types, a few
+properties of each, and the components (their type, name and parent: `product_of`). The
+whole-mesh plan keeps only that of the mesh's resources in its parent process (`kept`; the
+resource rules run in its workers: `infra.engines.stackplan`). A kept resource's properties
+are read strictly (`Kept`): a rule that reads one `GRAPH_READS` does not list raises
+`GraphReadError` — on a kept graph it would otherwise see nothing and pass."""
 
 from __future__ import annotations
 
@@ -9,13 +16,20 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from infra.governance.resource_rules import (
+    BUCKET_POLICY,
     BUCKET_TYPES,
     DATABASE,
     GRANT_COMPONENT,
     KEY,
     LF_DATA_FILTER,
+    LF_PERMISSIONS,
+    LIFECYCLE,
+    OWNERSHIP,
     PRODUCT_COMPONENT,
+    PUBLIC_ACCESS_BLOCK,
     ROLE,
+    ROLE_POLICY,
+    SSE,
     TABLE,
     Res,
     known,
@@ -24,6 +38,86 @@ from infra.governance.resource_rules import (
 from infra.model import tags as tag_keys
 from infra.provision.graph import LfTarget, ResourceIndex
 from infra.provision.names import parse_logical
+
+# the types whose resources configure a bucket (`Graph.companions`)
+CONFIGURING = (*LIFECYCLE, *SSE, PUBLIC_ACCESS_BLOCK, OWNERSHIP, BUCKET_POLICY)
+
+# What the graph rules (and `product_of`, which reads the tags of the resource a finding names)
+# read of a resource, by type: its properties. A component's (type `mesh:...`) is in
+# `COMPONENT_READS`; of the outputs, only a key's ARN (`OUTPUT_READS`). A type not listed is
+# never read (the resource rules read every resource: they run where it is whole).
+GRAPH_READS: dict[str, frozenset[str]] = {
+    type_: frozenset(("tags", *props))
+    for types, props in [
+        (BUCKET_TYPES, ("bucket",)),
+        ((*LIFECYCLE, *SSE), ("bucket", "rules")),
+        ((PUBLIC_ACCESS_BLOCK, OWNERSHIP), ("bucket",)),
+        ((BUCKET_POLICY,), ("bucket", "policy")),
+        ((ROLE,), ("name",)),
+        ((ROLE_POLICY,), ("role", "policy")),
+        ((TABLE,), ("databaseName", "name", "parameters")),
+        ((DATABASE,), ("name",)),
+        ((LF_DATA_FILTER,), ("tableData",)),
+        ((KEY,), ()),
+        (
+            (LF_PERMISSIONS,),
+            ("principal", "dataCellsFilter", "tableWithColumns", "table", "database"),
+        ),
+    ]
+    for type_ in types
+}
+COMPONENT_READS = frozenset({"tags"})
+OUTPUT_READS: dict[str, tuple[str, ...]] = {KEY: ("arn",)}
+
+
+def graph_reads(type_: str) -> frozenset[str] | None:
+    """The properties the graph rules read of a resource of `type_`; None: nothing of it."""
+    return COMPONENT_READS if type_.startswith("mesh:") else GRAPH_READS.get(type_)
+
+
+class GraphReadError(RuntimeError):
+    """A graph rule read a property that `GRAPH_READS` does not list (a bug: list it)."""
+
+
+class Kept(dict):
+    """The properties the graph rules read of a resource (`GRAPH_READS` of its type), read
+    strictly: reading any other raises `GraphReadError`."""
+
+    __slots__ = ("type",)
+
+    def __init__(self, props: Mapping[str, Any], type_: str) -> None:
+        reads = graph_reads(type_) or frozenset()
+        super().__init__((k, props[k]) for k in sorted(reads) if k in props)
+        self.type = type_
+
+    def __reduce__(self) -> tuple:
+        return (Kept, (dict(self), self.type))
+
+    def _check(self, key: object) -> None:
+        if key not in (graph_reads(self.type) or ()):
+            raise GraphReadError(
+                f"a graph rule read {key!r} of {self.type}: list it in GRAPH_READS"
+            )
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._check(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self._check(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._check(key)
+        return super().__contains__(key)
+
+
+def kept(res: Res) -> Res | None:
+    """`res` as the graph rules read it (`GRAPH_READS`), None when they read nothing of it."""
+    if graph_reads(res.type) is None:
+        return None
+    outputs = {k: res.outputs[k] for k in OUTPUT_READS.get(res.type, ()) if k in res.outputs}
+    return Res(res.type, res.name, Kept(res.props, res.type), res.parent, res.parent_type, outputs)
 
 
 class Graph(ResourceIndex[Res]):
@@ -38,9 +132,9 @@ class Graph(ResourceIndex[Res]):
             if (name := self.bucket_name(b)) is not None:
                 self._buckets.setdefault(name, b)
         self._configuring: dict[tuple[str, object], list[Res]] = {}  # (type, bucket|parent)
-        for type_, items in self._by_type.items():
-            for r in items:
-                if r.type in BUCKET_TYPES or "bucket" not in r.props:
+        for type_ in CONFIGURING:
+            for r in self._by_type.get(type_, ()):
+                if "bucket" not in r.props:
                     continue
                 ref = r.get("bucket")
                 key = ref if known(ref) else ("parent", r.parent)

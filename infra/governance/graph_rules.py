@@ -22,6 +22,7 @@ from infra.governance.resource_rules import (
     BUCKET_POLICY,
     BUCKET_TYPES,
     GRANT_COMPONENT,
+    KEY,
     LF_PERMISSIONS,
     LIFECYCLE,
     OWNERSHIP,
@@ -413,6 +414,14 @@ def grants_to_mesh_roles(
             yield grant, f"grant of {pid} to {consumer!r}, which is not a domain of the mesh"
         elif _declared(mesh, pid, consumer)[2] is None:
             yield grant, f"grant of {pid} to {consumer} is not declared in the blueprints"
+
+
+# The rules that relate a bucket to what configures it (its lifecycle, encryption, public
+# access block, ownership controls, policy) and to the key of its domain; the types that only
+# they read. The mesh declares a bucket, its configuration and its domain's key in one stack:
+# the whole-mesh plan runs these rules on each stack's slice (`infra.engines.stackplan`).
+BUCKET_RULES = ("GOV-006", "GOV-008", "GOV-009", "GOV-010")
+BUCKET_RULES_READ = frozenset({*LIFECYCLE, *SSE, PUBLIC_ACCESS_BLOCK, OWNERSHIP, KEY})
 
 
 def check_graph(

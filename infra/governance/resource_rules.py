@@ -72,7 +72,7 @@ _S3_ARN = re.compile(r"^arn:[^:]+:s3:::([^/]+)(/.*)?$")
 _ALL_RESOURCES_ARN = re.compile(r"^arn:[^:]+:[^:]+:[^:]*:[^:]*:\*$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Res:
     """One resource as rules see it: the same shape from the recording engine and CrossGuard."""
 
