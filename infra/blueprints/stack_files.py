@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text
-from infra.errors import Problem
+from infra.errors import Problem, UsageError
 from infra.model.source import SourceFile
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -63,6 +63,17 @@ def read_config_file(path: Path) -> StackConfig:
     config = data.get("config") or {}
     other = {str(k): v for k, v in data.items() if k != "config"}
     return StackConfig(shown, src, {str(k): v for k, v in config.items()}, other, file=path)
+
+
+def readable(read: StackConfig, what: str = "the stack config") -> StackConfig:
+    """`read`, unless it did not read: then a usage error (exit 2) naming it, quoted (its name
+    is a pull request's text), with the line when known: for the commands that need its values
+    (`mesh plan --config`, `mesh stacks`), where the PR check reports the problem instead."""
+    p = read.problem
+    if p is not None:
+        at = f" (line {p.line})" if p.line is not None else ""
+        raise UsageError(f"cannot read {what} {read.path!r}{at}: {p.code} {p.message}")
+    return read
 
 
 def read_stack_configs(project: Path) -> dict[str, StackConfig]:

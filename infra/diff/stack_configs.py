@@ -15,9 +15,8 @@ from infra.blueprints.stack_files import (
     project_values,
     read_config_file,
     read_project_file,
+    readable,
 )
-from infra.blueprints.stack_files import StackConfig as ReadFile
-from infra.errors import UsageError
 
 SCOPE_ALL, SCOPE_PLATFORM = "all", "platform"
 DEFAULT_ACCOUNT = "123456789012"  # infra.provision.program.DEFAULT_ACCOUNT
@@ -55,17 +54,7 @@ class StackConfig:
 def _plain(path: Path) -> dict:
     """The `config:` values of one stack config (`infra.blueprints.stack_files`: hostile input);
     a file that does not read stops the command with its problem."""
-    return _read_or_stop(read_config_file(path), "the stack config").config
-
-
-def _read_or_stop(read: ReadFile, what: str) -> ReadFile:
-    """`read`, unless it did not read: then a usage error naming the file as `mesh plan
-    --config` does (`infra.engines.stack_config`), quoted: its name is a pull request's text."""
-    p = read.problem
-    if p is not None:
-        at = f" (line {p.line})" if p.line is not None else ""
-        raise UsageError(f"cannot read {what} {read.path!r}{at}: {p.code} {p.message}")
-    return read
+    return readable(read_config_file(path), "the stack config").config
 
 
 def _project_defaults(project_dir: Path) -> dict[str, object]:
@@ -73,7 +62,7 @@ def _project_defaults(project_dir: Path) -> dict[str, object]:
     project = read_project_file(project_dir)
     if project is None:
         return {}
-    _read_or_stop(project, "the project file")
+    readable(project, "the project file")
     return {key: value for key, (value, _loc) in project_values(project).items()}
 
 

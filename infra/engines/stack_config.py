@@ -26,10 +26,10 @@ import pulumi
 from pulumi.runtime import config as pulumi_config
 
 from infra.blueprints.stack_files import (
-    StackConfig,
     project_values,
     read_config_file,
     read_project_file,
+    readable,
 )
 from infra.errors import UsageError
 from infra.provision.names import PhysicalNameError
@@ -115,19 +115,8 @@ def _stack_name(path: Path) -> str | None:
     return match.group(1) if match else None
 
 
-def _read(read: StackConfig, what: str = "the stack config") -> StackConfig:
-    """A stack config or project file as `infra.blueprints.stack_files` read it; one that does
-    not read as a YAML mapping with a `config:` mapping is a usage error naming it (and the line,
-    when known)."""
-    p = read.problem
-    if p is not None:
-        at = f" (line {p.line})" if p.line is not None else ""
-        raise UsageError(f"cannot read {what} {read.path!r}{at}: {p.code} {p.message}")
-    return read
-
-
 def _config_values(path: Path) -> dict[str, str]:
-    config = _read(read_config_file(path)).config
+    config = readable(read_config_file(path)).config
     values = {}
     for key, value in config.items():
         if isinstance(value, dict) and "secure" in value:
@@ -146,7 +135,7 @@ def _project_defaults(project_dir: Path) -> dict[str, str]:
     found = read_project_file(project_dir)
     if found is None:
         return {}
-    project = _read(found, "the project file")
+    project = readable(found, "the project file")
     return {key: _as_config_string(v) for key, (v, _loc) in project_values(project).items()}
 
 
