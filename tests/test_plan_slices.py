@@ -287,7 +287,8 @@ def test_graph_rule_findings_per_stack_are_the_single_runs(monkeypatch):
         assert _plan(args, True, monkeypatch) == single
 
 
-def test_a_failing_slice_fails_the_plan_naming_its_stack(monkeypatch):
+def break_finance(monkeypatch) -> None:
+    """The `finance` stack's slice fails in its worker (ValueError "no finance today")."""
     original = stackplan.plan_stack
 
     def broken(mesh, settings, today, scope, path):
@@ -296,6 +297,10 @@ def test_a_failing_slice_fails_the_plan_naming_its_stack(monkeypatch):
         return original(mesh, settings, today, scope, path)
 
     monkeypatch.setattr(stackplan, "plan_stack", broken)
+
+
+def test_a_failing_slice_fails_the_plan_naming_its_stack(monkeypatch):
+    break_finance(monkeypatch)
     mesh = load_mesh(SINGLE, today=TODAY).mesh
     with pytest.raises(WorkerFailed, match="'finance': ValueError: no finance today"):
         stackplan.planned_graph(mesh, StackSettings(), TODAY, workers=2)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 from conftest import SAMPLE, SINGLE, TODAY
+from test_plan_slices import break_finance
 from typer.testing import CliRunner
 
 from infra.blueprints.load import load_mesh
@@ -99,14 +100,7 @@ def test_the_stacks_files_live_until_the_plan_is_closed(tmp_path, monkeypatch):
 
 def test_the_stacks_files_are_removed_when_a_stack_fails(tmp_path, monkeypatch):
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    original = stackplan.plan_stack
-
-    def broken(mesh, settings, today, scope, path):
-        if scope == "finance":
-            raise ValueError("no finance today")
-        return original(mesh, settings, today, scope, path)
-
-    monkeypatch.setattr(stackplan, "plan_stack", broken)
+    break_finance(monkeypatch)
     mesh = load_mesh(SINGLE, today=TODAY).mesh
     with pytest.raises(WorkerFailed, match="finance"):
         stackplan.planned_graph(mesh, StackSettings(), TODAY, workers=2)
