@@ -24,7 +24,13 @@ from infra.blueprints.parallel import Loaded as _Loaded
 from infra.blueprints.parallel import load_texts
 from infra.blueprints.pydantic_errors import validate_data
 from infra.blueprints.shared import SharedFiles
-from infra.blueprints.yaml_safe import _FileError, _parse_text, _read_text, read_bytes
+from infra.blueprints.yaml_safe import (
+    _decode,
+    _FileError,
+    _parse_text,
+    _read_text,
+    read_bytes,
+)
 from infra.errors import Problem, Severity, UsageError
 from infra.model.mesh import Mesh
 from infra.model.platform import MESH_FILE
@@ -319,10 +325,11 @@ def _retired_named(paths: list[Path]) -> dict[str, dt.date]:
     parse, or says no date, counts as not retired (its own stack and every PR report it)."""
     out = {}
     for path in paths:
-        if not _DECOMMISSION_LINE.search(read_bytes(path) or b""):
+        raw = read_bytes(path) or b""
+        if not _DECOMMISSION_LINE.search(raw):
             continue
         try:
-            _src, _text, data, problem = _parse_text(_read_text(path), str(path))
+            _src, _text, data, problem = _parse_text(_decode(raw), str(path))
         except _FileError:
             continue
         block = data.get("decommission") if problem is None and isinstance(data, dict) else None

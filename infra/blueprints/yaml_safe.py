@@ -139,7 +139,11 @@ def read_bytes(path: Path, within: Path | None = None, limit: int = MAX_FILE_BYT
 
 
 def _read_text(path: Path) -> str:
-    raw = _read_raw(path)
+    return _decode(_read_raw(path))
+
+
+def _decode(raw: bytes) -> str:
+    """The text of a file's bytes: UTF-8 without NUL (a `_FileError` at the line otherwise)."""
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise _FileError("E001", "file contains NUL bytes: expected UTF-8 YAML text", line)
